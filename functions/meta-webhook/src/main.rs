@@ -1,0 +1,24 @@
+//! `POST /webhooks/whatsapp` — verifies Meta's signature and queues the payload.
+
+use std::convert::Infallible;
+
+use bridge::adapters::{load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
+use bridge::config::{Env, IngestConfig};
+use bridge::handlers::meta_ingest::Ingest;
+use lambda_http::{Error, Request, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    bridge::telemetry::init();
+    let config = IngestConfig::from_env(Env::from_process())?;
+    let sdk_config = load_sdk_config().await;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk_config), &config.queue_url);
+    let blobs = S3BlobStore::new(S3BlobStore::client(&sdk_config), &config.payload_bucket);
+    queue.warm_up().await;
+    let ingest = Ingest::new(config, queue, blobs);
+    let ingest = &ingest;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(ingest.handle(request).await)
+    }))
+    .await
+}

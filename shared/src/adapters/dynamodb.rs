@@ -1,0 +1,452 @@
+//! [`MessageStore`] on one DynamoDB table.
+//!
+//! Key design (documented in the README):
+//! - message (inbound or outbound): `pk = MSG#<wamid>`, `sk = MSG`
+//! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
+//! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
+//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation.
+//! - TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
+//!
+//! Every write is conditional where order or duplicates matter, so redelivery and
+//! out-of-order webhooks converge to the same item without a read first.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::describe;
+use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::webhook::{Content, MetaError};
+use crate::ports::{MessageStore, StoreError, WriteOutcome};
+
+pub const MESSAGE_SK: &str = "MSG";
+pub const CONTACT_SK: &str = "CONTACT";
+
+pub fn message_pk(wamid: &str) -> String {
+    format!("MSG#{wamid}")
+}
+
+pub fn contact_pk(key: &str) -> String {
+    format!("CONTACT#{key}")
+}
+
+pub fn event_pk(field: &str) -> String {
+    format!("EVENT#{field}")
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoMessageStore {
+    client: Client,
+    table: String,
+    retention_days: u32,
+}
+
+impl DynamoMessageStore {
+    pub fn new(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
+        Self { client, table: table.into(), retention_days }
+    }
+
+    /// Opens the connection during init (see [`crate::adapters::sqs::SqsQueue::warm_up`]).
+    pub async fn warm_up(&self) {
+        if let Err(error) = self.client.describe_table().table_name(&self.table).send().await {
+            tracing::warn!(error = %describe(&error), "table warm-up failed");
+        }
+    }
+
+    fn expires_at(&self, now: DateTime<Utc>) -> Option<AttributeValue> {
+        (self.retention_days > 0)
+            .then(|| number((now + chrono::Duration::days(i64::from(self.retention_days))).timestamp()))
+    }
+}
+
+impl MessageStore for DynamoMessageStore {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let message_time = record.timestamp.and_then(epoch_to_rfc3339);
+        let mut item = Item::default();
+        item.put("pk", string(message_pk(&record.wamid)))
+            .put("sk", string(MESSAGE_SK))
+            .put("item_type", string("message"))
+            .put("wamid", string(&record.wamid))
+            .put("direction", string("inbound"))
+            .put("status", string("received"))
+            .put("updated_at", string(rfc3339(now)))
+            .put("received_at", string(rfc3339(record.received.at)))
+            .put("request_id", string(&record.received.request_id))
+            .put("type", string(&record.kind))
+            .put("payload", string(&record.raw))
+            .put_opt("phone_number_id", record.phone_number_id.as_deref().map(string))
+            .put_opt("display_phone_number", record.display_phone_number.as_deref().map(string))
+            .put_opt("wa_id", record.wa_id.as_deref().map(string))
+            .put_opt("user_id", record.user_id.as_deref().map(string))
+            .put_opt("profile_name", record.profile_name.as_deref().map(string))
+            .put_opt("timestamp", record.timestamp.map(number))
+            .put_opt("message_at", message_time.clone().map(string))
+            .put_opt("context_message_id", record.context_message_id.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        if !record.errors.is_empty() {
+            item.put("errors", errors(&record.errors));
+        }
+        if let Some(key) = record.contact_key() {
+            let sort_time = message_time.unwrap_or_else(|| rfc3339(record.received.at));
+            item.put("contact_key", string(key))
+                .put("gsi1pk", string(contact_pk(key)))
+                .put("gsi1sk", string(format!("{sort_time}#{}", record.wamid)));
+        }
+        put_content(&mut item, &record.content);
+
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+
+    async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut update = Update::default();
+        update
+            .set("item_type", string("contact"))
+            .set("last_inbound_at", number(activity.last_inbound_at))
+            .set_opt("last_inbound_time", epoch_to_rfc3339(activity.last_inbound_at).map(string))
+            .set("last_inbound_wamid", string(&activity.last_inbound_wamid))
+            .set("updated_at", string(rfc3339(now)))
+            .set_opt("wa_id", activity.wa_id.as_deref().map(string))
+            .set_opt("user_id", activity.user_id.as_deref().map(string))
+            .set_opt("profile_name", activity.profile_name.as_deref().map(string));
+        let (expression, names, values) = update.build();
+        let mut values = values;
+        values.insert(":activity_at".to_owned(), number(activity.last_inbound_at));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(contact_pk(&activity.key)))
+            .key("sk", string(CONTACT_SK))
+            .update_expression(expression)
+            .condition_expression("attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        update_outcome(result)
+    }
+
+    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let status_time = status.timestamp.and_then(epoch_to_rfc3339).unwrap_or_else(|| rfc3339(status.received.at));
+
+        // What is always safe to merge: the time each status was first seen, and facts
+        // about the message. The status itself only moves up, under a condition.
+        let mut merge = Update::default();
+        merge
+            .set("wamid", string(&status.wamid))
+            .set("updated_at", string(rfc3339(now)))
+            .set_if_absent("item_type", string("message"))
+            .set_if_absent("direction", string("outbound"))
+            .set_opt_if_absent("phone_number_id", status.phone_number_id.as_deref().map(string))
+            .set_opt_if_absent("recipient_id", status.recipient_id.as_deref().map(string))
+            .set_opt_if_absent("recipient_user_id", status.recipient_user_id.as_deref().map(string))
+            .set_opt_if_absent("biz_opaque_callback_data", status.biz_opaque_callback_data.as_deref().map(string))
+            .set_opt("conversation", status.conversation.as_ref().map(json))
+            .set_opt("pricing", status.pricing.as_ref().map(json))
+            .set_opt_if_absent("expires_at", self.expires_at(now));
+        if let Some(attribute) = timestamp_attribute(status) {
+            merge.set_if_absent(&attribute, string(&status_time));
+        }
+        if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
+            merge
+                .set_if_absent("contact_key", string(recipient))
+                .set_if_absent("gsi1pk", string(contact_pk(recipient)))
+                .set_if_absent("gsi1sk", string(format!("{status_time}#{}", status.wamid)));
+        }
+        if !status.errors.is_empty() {
+            merge.set("errors", errors(&status.errors));
+        }
+
+        if let Some(ranked) = status.status {
+            let mut advance = merge.clone();
+            advance
+                .set("status", string(ranked.as_str()))
+                .set("status_rank", number(i64::from(ranked.rank())))
+                .set("status_at", string(&status_time));
+            let (expression, names, mut values) = advance.build();
+            values.insert(":new_rank".to_owned(), number(i64::from(ranked.rank())));
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", string(message_pk(&status.wamid)))
+                .key("sk", string(MESSAGE_SK))
+                .update_expression(expression)
+                .condition_expression("attribute_not_exists(status_rank) OR status_rank < :new_rank")
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            if update_outcome(result)? == WriteOutcome::Applied {
+                return Ok(WriteOutcome::Applied);
+            }
+        }
+        // The message already has a status of equal or higher rank (or this status is unranked):
+        // merge the timestamps and facts without touching the status.
+        let (expression, names, values) = merge.build();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(message_pk(&status.wamid)))
+            .key("sk", string(MESSAGE_SK))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|error| classify(&error, error.as_service_error().map(update_error_is_rejection)))?;
+        Ok(WriteOutcome::Superseded)
+    }
+
+    async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(event_pk(&event.field)))
+            .put("sk", string(format!("{}#{}", event.entry_id, event.digest)))
+            .put("item_type", string("event"))
+            .put("field", string(&event.field))
+            .put("entry_id", string(&event.entry_id))
+            .put("payload", string(&event.payload))
+            .put("received_at", string(rfc3339(event.received.at)))
+            .put("request_id", string(&event.received.request_id))
+            .put("updated_at", string(rfc3339(now)))
+            .put_opt("phone_number_id", event.phone_number_id.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+}
+
+/// `read_at` for `read`; for a status outside the ranked life cycle, `<name>_at`
+/// when the name is a plain lowercase word (never an attribute name made of arbitrary input).
+fn timestamp_attribute(status: &StatusRecord) -> Option<String> {
+    match status.status {
+        Some(ranked) => Some(ranked.timestamp_attribute().to_owned()),
+        None => {
+            let name = status.status_name.as_str();
+            let plain = !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            plain.then(|| format!("{name}_at"))
+        }
+    }
+}
+
+fn put_content(item: &mut Item, content: &Content) {
+    match content {
+        Content::Text { body } => {
+            item.put("text_body", string(body));
+        }
+        Content::Media { media, .. } => {
+            item.put_opt("media_id", media.id.as_deref().map(string))
+                .put_opt("media_mime_type", media.mime_type.as_deref().map(string))
+                .put_opt("media_sha256", media.sha256.as_deref().map(string))
+                .put_opt("caption", media.caption.as_deref().map(string))
+                .put_opt("filename", media.filename.as_deref().map(string));
+        }
+        Content::Location(location) => {
+            item.put_opt("latitude", location.latitude.map(|v| AttributeValue::N(v.to_string())))
+                .put_opt("longitude", location.longitude.map(|v| AttributeValue::N(v.to_string())))
+                .put_opt("location_name", location.name.as_deref().map(string))
+                .put_opt("location_address", location.address.as_deref().map(string));
+        }
+        Content::Reply(reply) => {
+            item.put("reply_kind", string(&reply.kind))
+                .put_opt("reply_id", reply.id.as_deref().map(string))
+                .put_opt("reply_title", reply.title.as_deref().map(string));
+        }
+        Content::Reaction(reaction) => {
+            item.put_opt("reaction_message_id", reaction.message_id.as_deref().map(string))
+                .put_opt("reaction_emoji", reaction.emoji.as_deref().map(string));
+        }
+        Content::Contacts(value) | Content::Order(value) | Content::System(value) | Content::Other(value) => {
+            if !value.is_null() {
+                item.put("content", json(value));
+            }
+        }
+    }
+}
+
+fn errors(errors: &[MetaError]) -> AttributeValue {
+    AttributeValue::L(
+        errors
+            .iter()
+            .map(|error| {
+                let mut map = Item::default();
+                map.put_opt("code", error.code.map(number))
+                    .put_opt("title", error.title.as_deref().map(string))
+                    .put_opt("message", error.message.as_deref().map(string))
+                    .put_opt("details", error.details().map(string))
+                    .put_opt("href", error.href.as_deref().map(string));
+                AttributeValue::M(map.0)
+            })
+            .collect(),
+    )
+}
+
+/// A JSON value as a native DynamoDB document (maps, lists, numbers), queryable in place.
+pub fn json(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(flag) => AttributeValue::Bool(*flag),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Array(items) => AttributeValue::L(items.iter().map(json).collect()),
+        Value::Object(map) => AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), json(v))).collect()),
+    }
+}
+
+pub fn string(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn epoch_to_rfc3339(seconds: i64) -> Option<String> {
+    DateTime::from_timestamp(seconds, 0).map(|time| time.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// An item under construction.
+#[derive(Debug, Default)]
+pub struct Item(pub HashMap<String, AttributeValue>);
+
+impl Item {
+    pub fn put(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+        self.0.insert(name.to_owned(), value);
+        self
+    }
+
+    pub fn put_opt(&mut self, name: &str, value: Option<AttributeValue>) -> &mut Self {
+        if let Some(value) = value {
+            self.put(name, value);
+        }
+        self
+    }
+}
+
+/// A `SET` update expression under construction; every attribute goes through
+/// expression attribute names, so reserved words (`status`, `timestamp`) are safe.
+#[derive(Debug, Default, Clone)]
+pub struct Update {
+    clauses: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Update {
+    fn placeholder(&mut self, name: &str, value: AttributeValue) -> (String, String) {
+        let index = self.clauses.len();
+        let (name_ref, value_ref) = (format!("#a{index}"), format!(":v{index}"));
+        self.names.insert(name_ref.clone(), name.to_owned());
+        self.values.insert(value_ref.clone(), value);
+        (name_ref, value_ref)
+    }
+
+    pub fn set(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholder(name, value);
+        self.clauses.push(format!("{n} = {v}"));
+        self
+    }
+
+    /// Sets the attribute only if the item does not have it yet.
+    pub fn set_if_absent(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholder(name, value);
+        self.clauses.push(format!("{n} = if_not_exists({n}, {v})"));
+        self
+    }
+
+    pub fn set_opt(&mut self, name: &str, value: Option<AttributeValue>) -> &mut Self {
+        if let Some(value) = value {
+            self.set(name, value);
+        }
+        self
+    }
+
+    pub fn set_opt_if_absent(&mut self, name: &str, value: Option<AttributeValue>) -> &mut Self {
+        if let Some(value) = value {
+            self.set_if_absent(name, value);
+        }
+        self
+    }
+
+    /// The update expression with its attribute names and values.
+    pub fn build(self) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
+        (format!("SET {}", self.clauses.join(", ")), self.names, self.values)
+    }
+}
+
+fn put_outcome<R, R2>(result: Result<R, SdkError<PutItemError, R2>>) -> Result<WriteOutcome, StoreError>
+where
+    R2: std::fmt::Debug,
+    SdkError<PutItemError, R2>: std::error::Error,
+{
+    match result {
+        Ok(_) => Ok(WriteOutcome::Applied),
+        Err(error) => match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(WriteOutcome::Superseded),
+            service => Err(classify(&error, service.map(put_error_is_rejection))),
+        },
+    }
+}
+
+fn update_outcome<R, R2>(result: Result<R, SdkError<UpdateItemError, R2>>) -> Result<WriteOutcome, StoreError>
+where
+    R2: std::fmt::Debug,
+    SdkError<UpdateItemError, R2>: std::error::Error,
+{
+    match result {
+        Ok(_) => Ok(WriteOutcome::Applied),
+        Err(error) => match error.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(WriteOutcome::Superseded),
+            service => Err(classify(&error, service.map(update_error_is_rejection))),
+        },
+    }
+}
+
+/// Throttling, timeouts and server errors are transient; a validation error
+/// (an item over 400 KB, say) will fail the same way every time.
+fn classify<E: std::error::Error>(error: &E, rejected: Option<bool>) -> StoreError {
+    if rejected == Some(true) {
+        StoreError::Rejected(describe(error))
+    } else {
+        StoreError::Unavailable(describe(error))
+    }
+}
+
+fn put_error_is_rejection(error: &PutItemError) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    error.code() == Some("ValidationException")
+}
+
+fn update_error_is_rejection(error: &UpdateItemError) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    error.code() == Some("ValidationException")
+}

@@ -1,0 +1,397 @@
+//! What one webhook payload asks the store to record: a pure function from the
+//! parsed payload to a [`Plan`], so the worker's logic is testable without I/O.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::status::DeliveryStatus;
+use super::webhook::{Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload};
+
+/// When and through which request the payload arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub at: DateTime<Utc>,
+    pub request_id: String,
+}
+
+/// The phone number ids this deployment serves. Empty: all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhoneNumberFilter(Vec<String>);
+
+impl PhoneNumberFilter {
+    pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
+        Self(ids.into_iter().map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect())
+    }
+
+    /// A change without a phone number id is kept: it cannot be shown to be someone else's.
+    pub fn serves(&self, phone_number_id: Option<&str>) -> bool {
+        match phone_number_id {
+            Some(id) => self.0.is_empty() || self.0.iter().any(|allowed| allowed == id),
+            None => true,
+        }
+    }
+}
+
+/// An inbound message to store once, keyed by its wamid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundRecord {
+    pub wamid: String,
+    pub phone_number_id: Option<String>,
+    pub display_phone_number: Option<String>,
+    /// The sender's phone number, when Meta sends one.
+    pub wa_id: Option<String>,
+    /// The sender's business-scoped user id, when Meta sends one.
+    pub user_id: Option<String>,
+    pub profile_name: Option<String>,
+    pub kind: String,
+    /// Meta's timestamp, epoch seconds.
+    pub timestamp: Option<i64>,
+    pub content: Content,
+    pub context_message_id: Option<String>,
+    pub errors: Vec<MetaError>,
+    /// The message object as JSON, every field kept.
+    pub raw: String,
+    pub received: Received,
+}
+
+impl InboundRecord {
+    /// The key of the sender: the phone number, or the business-scoped id without one.
+    pub fn contact_key(&self) -> Option<&str> {
+        self.wa_id.as_deref().or(self.user_id.as_deref())
+    }
+}
+
+/// The latest inbound activity of a contact (the 24-hour customer-service window).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactActivity {
+    pub key: String,
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    pub profile_name: Option<String>,
+    /// Epoch seconds of the newest inbound message.
+    pub last_inbound_at: i64,
+    pub last_inbound_wamid: String,
+}
+
+/// A status webhook for an outbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRecord {
+    pub wamid: String,
+    /// Meta's status name as sent (`sent`, `delivered`, `read`, `failed`, or another).
+    pub status_name: String,
+    /// The ranked status, when it is one of the life cycle's.
+    pub status: Option<DeliveryStatus>,
+    pub timestamp: Option<i64>,
+    pub phone_number_id: Option<String>,
+    pub recipient_id: Option<String>,
+    pub recipient_user_id: Option<String>,
+    pub conversation: Option<Value>,
+    pub pricing: Option<Value>,
+    pub errors: Vec<MetaError>,
+    pub biz_opaque_callback_data: Option<String>,
+    pub raw: String,
+    pub received: Received,
+}
+
+/// Anything else Meta sent (template status, account, quality, name updates, alerts,
+/// change-level errors, messages without an id), stored raw so nothing is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEventRecord {
+    pub field: String,
+    pub entry_id: String,
+    pub phone_number_id: Option<String>,
+    /// The event as JSON.
+    pub payload: String,
+    /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
+    pub digest: String,
+    pub received: Received,
+}
+
+/// A change for a phone number this deployment does not serve: acknowledged, logged, not processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignChange {
+    pub entry_id: String,
+    pub field: String,
+    pub phone_number_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub inbound: Vec<InboundRecord>,
+    pub contacts: Vec<ContactActivity>,
+    pub statuses: Vec<StatusRecord>,
+    pub events: Vec<RawEventRecord>,
+    pub foreign: Vec<ForeignChange>,
+}
+
+impl Plan {
+    pub fn writes(&self) -> usize {
+        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len()
+    }
+}
+
+/// Everything `payload` asks to record.
+pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Received) -> Plan {
+    let mut plan = Plan::default();
+    for entry in &payload.entry {
+        for change in &entry.changes {
+            plan_change(&mut plan, &entry.id, change, filter, received);
+        }
+    }
+    plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
+    plan
+}
+
+fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneNumberFilter, received: &Received) {
+    let phone_number_id = change.value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
+    if !filter.serves(phone_number_id) {
+        plan.foreign.push(ForeignChange {
+            entry_id: entry_id.to_owned(),
+            field: change.field.clone(),
+            phone_number_id: phone_number_id.unwrap_or_default().to_owned(),
+        });
+        return;
+    }
+    let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    let value = match change.messages_value() {
+        Some(Ok(value)) => value,
+        // Another field, or a `messages` value of a shape this code cannot read: kept raw.
+        Some(Err(_)) | None => {
+            plan.events.push(raw_event(&change.field, &change.value));
+            return;
+        }
+    };
+    for message in &value.messages {
+        match inbound_record(&value, message, received) {
+            Some(record) => {
+                if let Some(key) = record.contact_key()
+                    && let Some(last_inbound_at) = record.timestamp
+                {
+                    plan.contacts.push(ContactActivity {
+                        key: key.to_owned(),
+                        wa_id: record.wa_id.clone(),
+                        user_id: record.user_id.clone(),
+                        profile_name: record.profile_name.clone(),
+                        last_inbound_at,
+                        last_inbound_wamid: record.wamid.clone(),
+                    });
+                }
+                plan.inbound.push(record);
+            }
+            None => plan.events.push(raw_event("messages.unidentified", &to_value(message))),
+        }
+    }
+    for status in &value.statuses {
+        match status_record(&value, status, received) {
+            Some(record) => plan.statuses.push(record),
+            None => plan.events.push(raw_event("statuses.unidentified", &to_value(status))),
+        }
+    }
+    if !value.errors.is_empty() {
+        plan.events.push(raw_event("messages.errors", &change.value));
+    }
+}
+
+fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Received) -> Option<InboundRecord> {
+    let wamid = message.id.clone().filter(|id| !id.is_empty())?;
+    let contact = sender_contact(&value.contacts, message);
+    Some(InboundRecord {
+        wamid,
+        phone_number_id: value.metadata.phone_number_id.clone(),
+        display_phone_number: value.metadata.display_phone_number.clone(),
+        wa_id: message.from.clone().or_else(|| contact.and_then(|c| c.wa_id.clone())),
+        user_id: message.from_user_id.clone().or_else(|| contact.and_then(|c| c.user_id.clone())),
+        profile_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
+        kind: message.kind.clone(),
+        timestamp: message.timestamp,
+        content: message.content(),
+        context_message_id: message.context.as_ref().and_then(|c| c.id.clone()),
+        errors: message.errors.clone(),
+        raw: to_value(message).to_string(),
+        received: received.clone(),
+    })
+}
+
+/// The `contacts[]` entry of the message's sender: matched on wa_id or user id,
+/// or the only contact when there is exactly one.
+fn sender_contact<'a>(contacts: &'a [Contact], message: &InboundMessage) -> Option<&'a Contact> {
+    contacts
+        .iter()
+        .find(|contact| {
+            (message.from.is_some() && contact.wa_id == message.from)
+                || (message.from_user_id.is_some() && contact.user_id == message.from_user_id)
+        })
+        .or(match contacts {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+fn status_record(value: &MessagesValue, status: &StatusUpdate, received: &Received) -> Option<StatusRecord> {
+    let wamid = status.id.clone().filter(|id| !id.is_empty())?;
+    Some(StatusRecord {
+        wamid,
+        status: DeliveryStatus::parse(&status.status),
+        status_name: status.status.clone(),
+        timestamp: status.timestamp,
+        phone_number_id: value.metadata.phone_number_id.clone(),
+        recipient_id: status.recipient_id.clone(),
+        recipient_user_id: status.recipient_user_id.clone(),
+        conversation: status.conversation.clone(),
+        pricing: status.pricing.clone(),
+        errors: status.errors.clone(),
+        biz_opaque_callback_data: status.biz_opaque_callback_data.clone(),
+        raw: to_value(status).to_string(),
+        received: received.clone(),
+    })
+}
+
+fn raw_event(
+    field: &str,
+    entry_id: &str,
+    phone_number_id: Option<&str>,
+    value: &Value,
+    received: &Received,
+) -> RawEventRecord {
+    let payload = value.to_string();
+    let mut hasher = Sha256::new();
+    for part in [field, entry_id, &payload] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    RawEventRecord {
+        field: field.to_owned(),
+        entry_id: entry_id.to_owned(),
+        phone_number_id: phone_number_id.map(str::to_owned),
+        digest: hex::encode(hasher.finalize()),
+        payload,
+        received: received.clone(),
+    }
+}
+
+/// One write per contact per payload: the newest message wins.
+fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivity> {
+    activities.sort_by(|a, b| a.key.cmp(&b.key).then(b.last_inbound_at.cmp(&a.last_inbound_at)));
+    activities.dedup_by(|later, kept| later.key == kept.key);
+    activities
+}
+
+fn to_value<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn received() -> Received {
+        Received {
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid"),
+            request_id: "req-1".to_owned(),
+        }
+    }
+
+    fn parse(json: &str) -> WebhookPayload {
+        serde_json::from_str(json).expect("valid payload")
+    }
+
+    const MIXED: &str = r#"{"object":"whatsapp_business_account","entry":[
+      {"id":"WABA1","changes":[
+        {"field":"messages","value":{"messaging_product":"whatsapp",
+          "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
+          "contacts":[{"profile":{"name":"Ayala"},"wa_id":"972501234567"},{"profile":{"name":"Bo"},"user_id":"US.42"}],
+          "messages":[
+            {"from":"972501234567","id":"wamid.A","timestamp":"1700000000","type":"text","text":{"body":"hi"}},
+            {"from":"972501234567","id":"wamid.B","timestamp":"1700000100","type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}},
+            {"from_user_id":"US.42","id":"wamid.C","timestamp":"1700000050","type":"image","image":{"id":"MEDIA1","mime_type":"image/jpeg"}},
+            {"from":"972501234567","timestamp":"1700000000","type":"text","text":{"body":"no id"}}
+          ],
+          "statuses":[{"id":"wamid.OUT1","status":"read","timestamp":"1700000200","recipient_id":"972501234567"},
+                      {"id":"wamid.OUT2","status":"failed","timestamp":"1700000300","recipient_id":"972501234567",
+                       "errors":[{"code":131026,"title":"Message undeliverable","error_data":{"details":"x"}}]}]}},
+        {"field":"messages","value":{"metadata":{"phone_number_id":"OTHER"},"messages":[{"id":"wamid.Z","type":"text","text":{"body":"not ours"}}]}},
+        {"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":1}}
+      ]}]}"#;
+
+    #[test]
+    fn plans_every_part_of_a_mixed_payload() {
+        let filter = PhoneNumberFilter::new(["PN1".to_owned()]);
+        let plan = plan(&parse(MIXED), &filter, &received());
+
+        let wamids: Vec<_> = plan.inbound.iter().map(|r| r.wamid.as_str()).collect();
+        assert_eq!(wamids, ["wamid.A", "wamid.B", "wamid.C"]);
+        assert_eq!(plan.inbound[0].content, Content::Text { body: "hi".to_owned() });
+        assert_eq!(plan.inbound[0].profile_name.as_deref(), Some("Ayala"));
+        assert_eq!(plan.inbound[2].user_id.as_deref(), Some("US.42"));
+        assert_eq!(plan.inbound[2].wa_id, None);
+        assert_eq!(plan.inbound[2].profile_name.as_deref(), Some("Bo"));
+        assert_eq!(plan.inbound[2].contact_key(), Some("US.42"));
+
+        // One activity per contact, the newest message's time.
+        assert_eq!(plan.contacts.len(), 2);
+        let ayala = plan.contacts.iter().find(|c| c.key == "972501234567").expect("ayala");
+        assert_eq!((ayala.last_inbound_at, ayala.last_inbound_wamid.as_str()), (1_700_000_100, "wamid.B"));
+
+        assert_eq!(plan.statuses.len(), 2);
+        assert_eq!(plan.statuses[0].status, Some(DeliveryStatus::Read));
+        assert_eq!(plan.statuses[1].errors[0].code, Some(131026));
+        assert_eq!(plan.statuses[1].errors[0].details(), Some("x"));
+
+        let fields: Vec<_> = plan.events.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["messages.unidentified", "message_template_status_update"]);
+
+        assert_eq!(
+            plan.foreign,
+            vec![ForeignChange { entry_id: "WABA1".into(), field: "messages".into(), phone_number_id: "OTHER".into() }]
+        );
+        assert_eq!(plan.writes(), 3 + 2 + 2 + 2);
+    }
+
+    #[test]
+    fn an_empty_filter_serves_every_number() {
+        let plan = plan(&parse(MIXED), &PhoneNumberFilter::default(), &received());
+        assert!(plan.foreign.is_empty());
+        assert_eq!(plan.inbound.len(), 4);
+    }
+
+    #[test]
+    fn raw_event_digest_is_stable_across_redelivery() {
+        let first = plan(&parse(MIXED), &PhoneNumberFilter::default(), &received());
+        let later = Received { at: received().at + chrono::Duration::hours(1), request_id: "req-2".into() };
+        let second = plan(&parse(MIXED), &PhoneNumberFilter::default(), &later);
+        assert_eq!(first.events[1].digest, second.events[1].digest);
+        assert_ne!(first.events[0].digest, first.events[1].digest);
+    }
+
+    #[test]
+    fn unreadable_messages_value_is_kept_raw() {
+        let payload = parse(r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"messages":"not a list"}}]}]}"#);
+        let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+        assert_eq!(plan.events.len(), 1);
+        assert_eq!(plan.events[0].field, "messages");
+        assert!(plan.events[0].payload.contains("not a list"));
+    }
+
+    #[test]
+    fn unknown_status_names_are_recorded_unranked() {
+        let payload = parse(
+            r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.D","status":"deleted","timestamp":"1"}]}}]}]}"#,
+        );
+        let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+        assert_eq!(plan.statuses[0].status, None);
+        assert_eq!(plan.statuses[0].status_name, "deleted");
+    }
+
+    #[test]
+    fn change_level_errors_are_kept() {
+        let payload = parse(
+            r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"PN1"},"errors":[{"code":131000,"title":"Something went wrong"}]}}]}]}"#,
+        );
+        let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+        assert_eq!(plan.events.len(), 1);
+        assert_eq!(plan.events[0].field, "messages.errors");
+        assert_eq!(plan.events[0].phone_number_id.as_deref(), Some("PN1"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The SQS-triggered worker: records every inbound message, status and other event
+//! of each queued webhook in the message store.
+//!
+//! Records of a batch are processed concurrently. A record that fails is reported in
+//! `batchItemFailures` so only it is retried; one that can never be processed (not a
+//! webhook payload, its offloaded body gone) is retried until the queue's redrive limit
+//! moves it to the dead-letter queue, with a log line saying why each time.
+
+use std::time::Instant;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+
+use crate::claim_check;
+use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
+use crate::domain::records::{self, PhoneNumberFilter, Plan, Received};
+use crate::domain::webhook::WebhookPayload;
+use crate::ports::{BlobStore, MessageStore, StoreError, Transient, WriteOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// May succeed on a later delivery.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will fail the same way every time: the record ends in the dead-letter queue.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl RecordError {
+    fn from_failure<E: Transient + std::fmt::Display>(what: &str, error: E) -> Self {
+        if error.is_transient() {
+            RecordError::Transient(format!("{what}: {error}"))
+        } else {
+            RecordError::Permanent(format!("{what}: {error}"))
+        }
+    }
+}
+
+/// What one record wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    pub inbound_new: usize,
+    pub inbound_duplicate: usize,
+    pub statuses_applied: usize,
+    pub statuses_merged: usize,
+    pub events: usize,
+    pub foreign_changes: usize,
+}
+
+pub struct Worker<S, B> {
+    pub store: S,
+    pub blobs: B,
+    pub phone_numbers: PhoneNumberFilter,
+}
+
+impl<S: MessageStore, B: BlobStore> Worker<S, B> {
+    pub fn new(store: S, blobs: B, phone_numbers: PhoneNumberFilter) -> Self {
+        Self { store, blobs, phone_numbers }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|record| self.process_logged(record))).await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = event
+            .records
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, ok)| !ok)
+            .map(|(record, _)| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.clone().unwrap_or_default();
+                failure
+            })
+            .collect();
+        response
+    }
+
+    /// Processes one record and writes its log line; true when it succeeded.
+    async fn process_logged(&self, record: &SqsMessage) -> bool {
+        let started = Instant::now();
+        let message_id = record.message_id.as_deref().unwrap_or("-");
+        let request_id = attribute(record, ATTR_REQUEST_ID).unwrap_or("-");
+        let receive_count = record.attributes.get("ApproximateReceiveCount").map(String::as_str).unwrap_or("-");
+        match self.process(record).await {
+            Ok((summary, wamids)) => {
+                tracing::info!(
+                    sqs_message_id = message_id,
+                    request_id,
+                    receive_count,
+                    outcome = "recorded",
+                    wamids = wamids.join(","),
+                    inbound_new = summary.inbound_new,
+                    inbound_duplicate = summary.inbound_duplicate,
+                    statuses_applied = summary.statuses_applied,
+                    statuses_merged = summary.statuses_merged,
+                    events = summary.events,
+                    foreign_changes = summary.foreign_changes,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "queue record"
+                );
+                true
+            }
+            Err(RecordError::Transient(reason)) => {
+                tracing::warn!(sqs_message_id = message_id, request_id, receive_count, outcome = "retry", reason, "queue record");
+                false
+            }
+            Err(RecordError::Permanent(reason)) => {
+                tracing::error!(
+                    sqs_message_id = message_id,
+                    request_id,
+                    receive_count,
+                    outcome = "unprocessable",
+                    reason,
+                    "queue record cannot be processed; it goes to the dead-letter queue after the redrive limit"
+                );
+                false
+            }
+        }
+    }
+
+    /// Processes one record: what it wrote and the wamids it touched.
+    pub async fn process(&self, record: &SqsMessage) -> Result<(RecordSummary, Vec<String>), RecordError> {
+        if let Some(kind) = attribute(record, ATTR_KIND)
+            && EventKind::parse(kind).is_none()
+        {
+            return Err(RecordError::Permanent(format!("unknown event kind {kind:?}")));
+        }
+        let body = record.body.as_deref().ok_or_else(|| RecordError::Permanent("empty body".to_owned()))?;
+        let bytes = claim_check::resolve(&self.blobs, body)
+            .await
+            .map_err(|error| RecordError::from_failure("offloaded payload", error))?;
+        let payload: WebhookPayload = serde_json::from_slice(&bytes)
+            .map_err(|error| RecordError::Permanent(format!("not a webhook payload: {error}")))?;
+        let received = received(record);
+        let plan = records::plan(&payload, &self.phone_numbers, &received);
+        for foreign in &plan.foreign {
+            tracing::info!(
+                request_id = received.request_id,
+                phone_number_id = foreign.phone_number_id,
+                field = foreign.field,
+                entry_id = foreign.entry_id,
+                "change for a phone number this deployment does not serve: acknowledged, not processed"
+            );
+        }
+        let summary = self.apply(&plan).await?;
+        let wamids = plan
+            .inbound
+            .iter()
+            .map(|record| record.wamid.clone())
+            .chain(plan.statuses.iter().map(|status| format!("{}:{}", status.wamid, status.status_name)))
+            .collect();
+        Ok((summary, wamids))
+    }
+
+    /// Every write of the plan, concurrently. Each is idempotent, so a retry of the
+    /// whole record after a partial failure converges.
+    async fn apply(&self, plan: &Plan) -> Result<RecordSummary, RecordError> {
+        let (inbound, contacts, statuses, events) = futures_util::future::join4(
+            join_all(plan.inbound.iter().map(|record| self.store.record_inbound(record))),
+            join_all(plan.contacts.iter().map(|activity| self.store.record_contact_activity(activity))),
+            join_all(plan.statuses.iter().map(|status| self.store.record_status(status))),
+            join_all(plan.events.iter().map(|event| self.store.record_event(event))),
+        )
+        .await;
+        let inbound = collect(inbound)?;
+        collect(contacts)?;
+        let statuses = collect(statuses)?;
+        let events = collect(events)?;
+        let count = |outcomes: &[WriteOutcome], wanted| outcomes.iter().filter(|o| **o == wanted).count();
+        Ok(RecordSummary {
+            inbound_new: count(&inbound, WriteOutcome::Applied),
+            inbound_duplicate: count(&inbound, WriteOutcome::Superseded),
+            statuses_applied: count(&statuses, WriteOutcome::Applied),
+            statuses_merged: count(&statuses, WriteOutcome::Superseded),
+            events: events.len(),
+            foreign_changes: plan.foreign.len(),
+        })
+    }
+}
+
+/// All outcomes, or the first error (transient if any error is transient, so a
+/// throttled write is retried even when another write of the record was rejected).
+fn collect(results: Vec<Result<WriteOutcome, StoreError>>) -> Result<Vec<WriteOutcome>, RecordError> {
+    let mut outcomes = Vec::with_capacity(results.len());
+    let mut permanent = None;
+    for result in results {
+        match result {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) if error.is_transient() => return Err(RecordError::from_failure("store", error)),
+            Err(error) => permanent = Some(RecordError::from_failure("store", error)),
+        }
+    }
+    permanent.map_or(Ok(outcomes), Err)
+}
+
+fn attribute<'a>(record: &'a SqsMessage, name: &str) -> Option<&'a str> {
+    record.message_attributes.get(name).and_then(|value| value.string_value.as_deref())
+}
+
+/// When and by which request the payload arrived, from the envelope's attributes,
+/// falling back to SQS's own send time and message id.
+fn received(record: &SqsMessage) -> Received {
+    let at = attribute(record, ATTR_RECEIVED_AT)
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .map(|time| time.with_timezone(&Utc))
+        .or_else(|| {
+            record
+                .attributes
+                .get("SentTimestamp")
+                .and_then(|millis| millis.parse().ok())
+                .and_then(DateTime::from_timestamp_millis)
+        })
+        .unwrap_or_else(Utc::now);
+    let request_id = attribute(record, ATTR_REQUEST_ID)
+        .map(str::to_owned)
+        .or_else(|| record.message_id.clone())
+        .unwrap_or_else(|| "-".to_owned());
+    Received { at, request_id }
+}
