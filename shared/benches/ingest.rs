@@ -75,14 +75,21 @@ fn ingestion(c: &mut Criterion) {
             b.iter(|| meta_signature::verify(&secret, Some(signature.as_bytes()), black_box(body)))
         });
         group.bench_with_input(BenchmarkId::new("check_and_envelope", kib), &body, |b, body| {
-            b.iter(|| ingest.check(Some(signature.as_bytes()), black_box(body), "req-1").map(|e| e.body.len()))
+            b.iter(|| {
+                ingest
+                    .check(Some(signature.as_bytes()), black_box(body), "req-1")
+                    .map(|e| e.body.len())
+            })
         });
     }
     group.finish();
 }
 
 fn worker_parsing(c: &mut Criterion) {
-    let received = Received { at: chrono::Utc::now(), request_id: "req-1".into() };
+    let received = Received {
+        at: chrono::Utc::now(),
+        request_id: "req-1".into(),
+    };
     let filter = PhoneNumberFilter::default();
     let mut group = c.benchmark_group("worker_parse_and_plan");
     for kib in [1usize, 10] {

@@ -28,18 +28,38 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
     envelope: &Envelope,
     inline_limit: usize,
 ) -> Result<Enqueued, EnqueueError> {
-    let attributes = envelope.attributes().into_iter().map(|(name, value)| (name.to_owned(), value));
+    let attributes = envelope
+        .attributes()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value));
     if let Some(body) = envelope.inline_body(inline_limit) {
-        let message = QueueMessage { body: body.to_owned(), attributes: attributes.collect() };
+        let message = QueueMessage {
+            body: body.to_owned(),
+            attributes: attributes.collect(),
+        };
         let message_id = queue.send(message).await?;
-        return Ok(Enqueued { message_id, offloaded: None });
+        return Ok(Enqueued {
+            message_id,
+            offloaded: None,
+        });
     }
-    let pointer = S3Pointer { bucket: blobs.bucket().to_owned(), key: envelope.blob_key() };
+    let pointer = S3Pointer {
+        bucket: blobs.bucket().to_owned(),
+        key: envelope.blob_key(),
+    };
     blobs.put(&pointer.key, envelope.body.clone()).await?;
     let mut attributes: Vec<_> = attributes.collect();
     attributes.push((ATTR_EXTENDED_PAYLOAD_SIZE.to_owned(), envelope.body.len().to_string()));
-    let message_id = queue.send(QueueMessage { body: pointer.to_body(), attributes }).await?;
-    Ok(Enqueued { message_id, offloaded: Some(pointer) })
+    let message_id = queue
+        .send(QueueMessage {
+            body: pointer.to_body(),
+            attributes,
+        })
+        .await?;
+    Ok(Enqueued {
+        message_id,
+        offloaded: Some(pointer),
+    })
 }
 
 /// The payload bytes of a queued body: the body itself, or the object it points to.

@@ -26,12 +26,17 @@ impl Env<fn(&str) -> Option<String>> {
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn new(lookup: F) -> Self {
-        Self { lookup, problems: Vec::new() }
+        Self {
+            lookup,
+            problems: Vec::new(),
+        }
     }
 
     /// A non-empty value, trimmed.
     pub fn optional(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
+        (self.lookup)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
     }
 
     pub fn required(&mut self, name: &str) -> String {
@@ -59,12 +64,24 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// A comma-separated list; empty when unset.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.optional(name)
-            .map(|text| text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|text| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub fn finish<T>(self, value: T) -> Result<T, ConfigError> {
-        if self.problems.is_empty() { Ok(value) } else { Err(ConfigError { problems: self.problems }) }
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
     }
 }
 
@@ -137,8 +154,11 @@ mod tests {
 
     #[test]
     fn names_every_missing_variable_and_no_secret() {
-        let err = IngestConfig::from_env(env(&[("WHATSAPP_APP_SECRET", "s3cr3t"), ("QUEUE_INLINE_LIMIT_BYTES", "x")]))
-            .expect_err("incomplete");
+        let err = IngestConfig::from_env(env(&[
+            ("WHATSAPP_APP_SECRET", "s3cr3t"),
+            ("QUEUE_INLINE_LIMIT_BYTES", "x"),
+        ]))
+        .expect_err("incomplete");
         let text = err.to_string();
         assert!(text.contains("QUEUE_URL is not set"), "{text}");
         assert!(text.contains("PAYLOAD_BUCKET is not set"), "{text}");
@@ -161,7 +181,10 @@ mod tests {
         ]))
         .expect("complete");
         assert_eq!(config.table_name, "messages");
-        assert_eq!(config.phone_numbers, PhoneNumberFilter::new(["111".to_owned(), "222".to_owned()]));
+        assert_eq!(
+            config.phone_numbers,
+            PhoneNumberFilter::new(["111".to_owned(), "222".to_owned()])
+        );
         assert!(config.phone_numbers.serves(Some("222")));
         assert!(!config.phone_numbers.serves(Some("333")));
         assert_eq!(config.retention_days, 30);

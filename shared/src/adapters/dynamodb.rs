@@ -49,7 +49,11 @@ pub struct DynamoMessageStore {
 
 impl DynamoMessageStore {
     pub fn new(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
-        Self { client, table: table.into(), retention_days }
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+        }
     }
 
     /// Opens the connection during init (see [`crate::adapters::sqs::SqsQueue::warm_up`]).
@@ -82,7 +86,10 @@ impl MessageStore for DynamoMessageStore {
             .put("type", string(&record.kind))
             .put("payload", string(&record.raw))
             .put_opt("phone_number_id", record.phone_number_id.as_deref().map(string))
-            .put_opt("display_phone_number", record.display_phone_number.as_deref().map(string))
+            .put_opt(
+                "display_phone_number",
+                record.display_phone_number.as_deref().map(string),
+            )
             .put_opt("wa_id", record.wa_id.as_deref().map(string))
             .put_opt("user_id", record.user_id.as_deref().map(string))
             .put_opt("profile_name", record.profile_name.as_deref().map(string))
@@ -118,7 +125,10 @@ impl MessageStore for DynamoMessageStore {
         update
             .set("item_type", string("contact"))
             .set("last_inbound_at", number(activity.last_inbound_at))
-            .set_opt("last_inbound_time", epoch_to_rfc3339(activity.last_inbound_at).map(string))
+            .set_opt(
+                "last_inbound_time",
+                epoch_to_rfc3339(activity.last_inbound_at).map(string),
+            )
             .set("last_inbound_wamid", string(&activity.last_inbound_wamid))
             .set("updated_at", string(rfc3339(now)))
             .set_opt("wa_id", activity.wa_id.as_deref().map(string))
@@ -144,7 +154,10 @@ impl MessageStore for DynamoMessageStore {
 
     async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
         let now = Utc::now();
-        let status_time = status.timestamp.and_then(epoch_to_rfc3339).unwrap_or_else(|| rfc3339(status.received.at));
+        let status_time = status
+            .timestamp
+            .and_then(epoch_to_rfc3339)
+            .unwrap_or_else(|| rfc3339(status.received.at));
 
         // What is always safe to merge: the time each status was first seen, and facts
         // about the message. The status itself only moves up, under a condition.
@@ -157,7 +170,10 @@ impl MessageStore for DynamoMessageStore {
             .set_opt_if_absent("phone_number_id", status.phone_number_id.as_deref().map(string))
             .set_opt_if_absent("recipient_id", status.recipient_id.as_deref().map(string))
             .set_opt_if_absent("recipient_user_id", status.recipient_user_id.as_deref().map(string))
-            .set_opt_if_absent("biz_opaque_callback_data", status.biz_opaque_callback_data.as_deref().map(string))
+            .set_opt_if_absent(
+                "biz_opaque_callback_data",
+                status.biz_opaque_callback_data.as_deref().map(string),
+            )
             .set_opt("conversation", status.conversation.as_ref().map(json))
             .set_opt("pricing", status.pricing.as_ref().map(json))
             .set_opt_if_absent("expires_at", self.expires_at(now));
@@ -248,7 +264,8 @@ fn timestamp_attribute(status: &StatusRecord) -> Option<String> {
         Some(ranked) => Some(ranked.timestamp_attribute().to_owned()),
         None => {
             let name = status.status_name.as_str();
-            let plain = !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            let plain =
+                !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
             plain.then(|| format!("{name}_at"))
         }
     }
@@ -268,7 +285,10 @@ fn put_content(item: &mut Item, content: &Content) {
         }
         Content::Location(location) => {
             item.put_opt("latitude", location.latitude.map(|v| AttributeValue::N(v.to_string())))
-                .put_opt("longitude", location.longitude.map(|v| AttributeValue::N(v.to_string())))
+                .put_opt(
+                    "longitude",
+                    location.longitude.map(|v| AttributeValue::N(v.to_string())),
+                )
                 .put_opt("location_name", location.name.as_deref().map(string))
                 .put_opt("location_address", location.address.as_deref().map(string));
         }

@@ -14,7 +14,10 @@ pub struct S3BlobStore {
 
 impl S3BlobStore {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
     }
 
     /// An S3 client for `sdk_config`, path-style when a custom endpoint (an emulator) is set.
@@ -45,14 +48,28 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, BlobError> {
-        let output = self.client.get_object().bucket(bucket).key(key).send().await.map_err(|error| {
-            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                BlobError::NotFound { bucket: bucket.to_owned(), key: key.to_owned() }
-            } else {
-                BlobError::Unavailable(describe(&error))
-            }
-        })?;
-        let bytes = output.body.collect().await.map_err(|error| BlobError::Unavailable(error.to_string()))?;
+        let output = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|error| {
+                if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    BlobError::NotFound {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                    }
+                } else {
+                    BlobError::Unavailable(describe(&error))
+                }
+            })?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|error| BlobError::Unavailable(error.to_string()))?;
         Ok(bytes.into_bytes().to_vec())
     }
 }

@@ -14,7 +14,10 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into() }
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
     }
 
     /// Opens the connection (TLS handshake included) during init, so the first
@@ -35,7 +38,11 @@ impl SqsQueue {
 
 impl Queue for SqsQueue {
     async fn send(&self, message: QueueMessage) -> Result<String, QueueError> {
-        let mut request = self.client.send_message().queue_url(&self.queue_url).message_body(message.body);
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(message.body);
         for (name, value) in message.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
@@ -44,7 +51,10 @@ impl Queue for SqsQueue {
                 .map_err(|error| QueueError::Unavailable(error.to_string()))?;
             request = request.message_attributes(name, value);
         }
-        let output = request.send().await.map_err(|error| QueueError::Unavailable(describe(&error)))?;
+        let output = request
+            .send()
+            .await
+            .map_err(|error| QueueError::Unavailable(describe(&error)))?;
         Ok(output.message_id.unwrap_or_default())
     }
 }

@@ -61,14 +61,21 @@ impl Envelope {
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
         vec![
             (ATTR_KIND, self.kind.as_str().to_owned()),
-            (ATTR_RECEIVED_AT, self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            (
+                ATTR_RECEIVED_AT,
+                self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            ),
             (ATTR_REQUEST_ID, self.request_id.clone()),
         ]
     }
 
     /// The object key under which an oversized body is stored.
     pub fn blob_key(&self) -> String {
-        format!("webhooks/{}/{}", self.received_at.format("%Y/%m/%d"), sanitize_key(&self.request_id))
+        format!(
+            "webhooks/{}/{}",
+            self.received_at.format("%Y/%m/%d"),
+            sanitize_key(&self.request_id)
+        )
     }
 
     /// The body as an SQS message body, when it can travel inline.
@@ -109,7 +116,15 @@ fn is_sqs_char(c: char) -> bool {
 }
 
 fn sanitize_key(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -120,7 +135,10 @@ mod tests {
     fn envelope(body: &[u8]) -> Envelope {
         Envelope {
             kind: EventKind::MetaWebhook,
-            received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 30, 0).single().expect("valid date"),
+            received_at: Utc
+                .with_ymd_and_hms(2026, 11, 22, 10, 30, 0)
+                .single()
+                .expect("valid date"),
             request_id: "req/1:2".to_owned(),
             body: body.to_vec(),
         }
@@ -142,7 +160,10 @@ mod tests {
     #[test]
     fn small_text_bodies_travel_inline_byte_exact() {
         let body = br#"{"text":"caf\u00e9 \u05e9\u05dc\u05d5\u05dd"}"#;
-        assert_eq!(envelope(body).inline_body(DEFAULT_INLINE_LIMIT).map(str::as_bytes), Some(&body[..]));
+        assert_eq!(
+            envelope(body).inline_body(DEFAULT_INLINE_LIMIT).map(str::as_bytes),
+            Some(&body[..])
+        );
     }
 
     #[test]
@@ -157,7 +178,10 @@ mod tests {
 
     #[test]
     fn pointer_round_trips_in_extended_client_format() {
-        let pointer = S3Pointer { bucket: "payloads".to_owned(), key: "webhooks/2026/11/22/abc".to_owned() };
+        let pointer = S3Pointer {
+            bucket: "payloads".to_owned(),
+            key: "webhooks/2026/11/22/abc".to_owned(),
+        };
         let body = pointer.to_body();
         assert_eq!(
             body,
@@ -165,7 +189,10 @@ mod tests {
         );
         assert_eq!(S3Pointer::from_body(&body), Some(pointer));
         assert_eq!(S3Pointer::from_body(r#"{"object":"whatsapp_business_account"}"#), None);
-        assert_eq!(S3Pointer::from_body(r#"["other.Class",{"s3BucketName":"b","s3Key":"k"}]"#), None);
+        assert_eq!(
+            S3Pointer::from_body(r#"["other.Class",{"s3BucketName":"b","s3Key":"k"}]"#),
+            None
+        );
     }
 
     #[test]

@@ -64,7 +64,6 @@ fn parse_header(header: &[u8]) -> Result<[u8; 32], SignatureError> {
     Ok(digest)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,8 +85,18 @@ mod tests {
     fn sign_matches_rfc4231_test_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
         let sig = sign(&Secret::new("Jefe"), b"what do ya want for nothing?");
-        assert_eq!(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-        assert!(verify(&Secret::new("Jefe"), Some(sig.as_bytes()), b"what do ya want for nothing?").is_ok());
+        assert_eq!(
+            sig,
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(
+            verify(
+                &Secret::new("Jefe"),
+                Some(sig.as_bytes()),
+                b"what do ya want for nothing?"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -95,7 +104,10 @@ mod tests {
         let body = br#"{"entry":[{"id":"1"}]}"#;
         let sig = sign(&secret(), body);
         let tampered = br#"{"entry":[{"id":"2"}]}"#;
-        assert_eq!(verify(&secret(), Some(sig.as_bytes()), tampered), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&secret(), Some(sig.as_bytes()), tampered),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
@@ -106,14 +118,20 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(raw).expect("valid json");
         let reserialized = serde_json::to_vec(&value).expect("serializes");
         assert_ne!(raw.as_slice(), reserialized.as_slice());
-        assert_eq!(verify(&secret(), Some(sig.as_bytes()), &reserialized), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&secret(), Some(sig.as_bytes()), &reserialized),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
     fn wrong_secret_is_refused() {
         let body = b"{}";
         let sig = sign(&Secret::new("another-secret"), body);
-        assert_eq!(verify(&secret(), Some(sig.as_bytes()), body), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&secret(), Some(sig.as_bytes()), body),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
@@ -129,10 +147,10 @@ mod tests {
         let good = sign(&secret(), body);
         let hex_part = &good["sha256=".len()..];
         for bad in [
-            hex_part.to_string(),                  // no prefix
-            format!("sha1={hex_part}"),            // wrong algorithm
-            format!("sha256={}", &hex_part[..63]), // too short
-            format!("sha256={hex_part}0"),         // too long
+            hex_part.to_string(),                   // no prefix
+            format!("sha1={hex_part}"),             // wrong algorithm
+            format!("sha256={}", &hex_part[..63]),  // too short
+            format!("sha256={hex_part}0"),          // too long
             format!("sha256={}g", &hex_part[..63]), // not hex
             "sha256=".to_string(),
             format!("sha256= {hex_part}"),
@@ -161,8 +179,12 @@ mod tests {
     fn error_text_never_contains_the_expected_signature() {
         let body = b"{}";
         let good = sign(&secret(), body);
-        let err = verify(&secret(), Some(b"sha256=0000000000000000000000000000000000000000000000000000000000000000"), body)
-            .expect_err("mismatch");
+        let err = verify(
+            &secret(),
+            Some(b"sha256=0000000000000000000000000000000000000000000000000000000000000000"),
+            body,
+        )
+        .expect_err("mismatch");
         assert!(!err.to_string().contains(&good["sha256=".len()..]));
     }
 }

@@ -6,7 +6,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::status::DeliveryStatus;
-use super::webhook::{Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload};
+use super::webhook::{
+    Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
+};
 
 /// When and through which request the payload arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +23,12 @@ pub struct PhoneNumberFilter(Vec<String>);
 
 impl PhoneNumberFilter {
     pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
-        Self(ids.into_iter().map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect())
+        Self(
+            ids.into_iter()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
+        )
     }
 
     /// A change without a phone number id is kept: it cannot be shown to be someone else's.
@@ -144,7 +151,10 @@ pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Rec
 }
 
 fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneNumberFilter, received: &Received) {
-    let phone_number_id = change.value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
+    let phone_number_id = change
+        .value
+        .pointer("/metadata/phone_number_id")
+        .and_then(Value::as_str);
     if !filter.serves(phone_number_id) {
         plan.foreign.push(ForeignChange {
             entry_id: entry_id.to_owned(),
@@ -201,7 +211,10 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
         phone_number_id: value.metadata.phone_number_id.clone(),
         display_phone_number: value.metadata.display_phone_number.clone(),
         wa_id: message.from.clone().or_else(|| contact.and_then(|c| c.wa_id.clone())),
-        user_id: message.from_user_id.clone().or_else(|| contact.and_then(|c| c.user_id.clone())),
+        user_id: message
+            .from_user_id
+            .clone()
+            .or_else(|| contact.and_then(|c| c.user_id.clone())),
         profile_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
         kind: message.kind.clone(),
         timestamp: message.timestamp,
@@ -332,7 +345,10 @@ mod tests {
         // One activity per contact, the newest message's time.
         assert_eq!(plan.contacts.len(), 2);
         let ayala = plan.contacts.iter().find(|c| c.key == "972501234567").expect("ayala");
-        assert_eq!((ayala.last_inbound_at, ayala.last_inbound_wamid.as_str()), (1_700_000_100, "wamid.B"));
+        assert_eq!(
+            (ayala.last_inbound_at, ayala.last_inbound_wamid.as_str()),
+            (1_700_000_100, "wamid.B")
+        );
 
         assert_eq!(plan.statuses.len(), 2);
         assert_eq!(plan.statuses[0].status, Some(DeliveryStatus::Read));
@@ -344,7 +360,11 @@ mod tests {
 
         assert_eq!(
             plan.foreign,
-            vec![ForeignChange { entry_id: "WABA1".into(), field: "messages".into(), phone_number_id: "OTHER".into() }]
+            vec![ForeignChange {
+                entry_id: "WABA1".into(),
+                field: "messages".into(),
+                phone_number_id: "OTHER".into()
+            }]
         );
         assert_eq!(plan.writes(), 3 + 2 + 2 + 2);
     }
@@ -359,7 +379,10 @@ mod tests {
     #[test]
     fn raw_event_digest_is_stable_across_redelivery() {
         let first = plan(&parse(MIXED), &PhoneNumberFilter::default(), &received());
-        let later = Received { at: received().at + chrono::Duration::hours(1), request_id: "req-2".into() };
+        let later = Received {
+            at: received().at + chrono::Duration::hours(1),
+            request_id: "req-2".into(),
+        };
         let second = plan(&parse(MIXED), &PhoneNumberFilter::default(), &later);
         assert_eq!(first.events[1].digest, second.events[1].digest);
         assert_ne!(first.events[0].digest, first.events[1].digest);
@@ -367,7 +390,8 @@ mod tests {
 
     #[test]
     fn unreadable_messages_value_is_kept_raw() {
-        let payload = parse(r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"messages":"not a list"}}]}]}"#);
+        let payload =
+            parse(r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"messages":"not a list"}}]}]}"#);
         let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
         assert_eq!(plan.events.len(), 1);
         assert_eq!(plan.events[0].field, "messages");

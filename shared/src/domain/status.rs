@@ -82,7 +82,10 @@ mod tests {
     use super::DeliveryStatus::{self, *};
 
     fn fold(arrivals: &[DeliveryStatus]) -> Option<DeliveryStatus> {
-        arrivals.iter().fold(None, |current, &next| if next.supersedes(current) { Some(next) } else { current })
+        arrivals.iter().fold(
+            None,
+            |current, &next| if next.supersedes(current) { Some(next) } else { current },
+        )
     }
 
     #[test]

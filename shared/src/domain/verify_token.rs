@@ -30,7 +30,11 @@ pub struct Handshake<'a> {
 
 /// Returns the challenge to echo when the handshake is genuine.
 pub fn accept<'a>(configured: &Secret, handshake: Handshake<'a>) -> Result<&'a str, HandshakeError> {
-    let Handshake { mode, verify_token, challenge } = handshake;
+    let Handshake {
+        mode,
+        verify_token,
+        challenge,
+    } = handshake;
     if mode.is_none() && verify_token.is_none() && challenge.is_none() {
         return Err(HandshakeError::MissingParameters);
     }
@@ -61,12 +65,19 @@ mod tests {
     }
 
     fn handshake<'a>(mode: Option<&'a str>, token: Option<&'a str>, challenge: Option<&'a str>) -> Handshake<'a> {
-        Handshake { mode, verify_token: token, challenge }
+        Handshake {
+            mode,
+            verify_token: token,
+            challenge,
+        }
     }
 
     #[test]
     fn echoes_the_challenge_for_the_right_token() {
-        let got = accept(&token(), handshake(Some("subscribe"), Some("verify-me"), Some("1158201444")));
+        let got = accept(
+            &token(),
+            handshake(Some("subscribe"), Some("verify-me"), Some("1158201444")),
+        );
         assert_eq!(got, Ok("1158201444"));
     }
 
@@ -87,7 +98,10 @@ mod tests {
 
     #[test]
     fn missing_parameters_are_a_bad_request() {
-        assert_eq!(accept(&token(), Handshake::default()), Err(HandshakeError::MissingParameters));
+        assert_eq!(
+            accept(&token(), Handshake::default()),
+            Err(HandshakeError::MissingParameters)
+        );
         assert_eq!(
             accept(&token(), handshake(Some("subscribe"), Some("verify-me"), None)),
             Err(HandshakeError::MissingParameters)

@@ -272,7 +272,10 @@ impl InboundMessage {
                 None => Content::Other(part),
             },
             "image" | "video" | "audio" | "document" | "sticker" => match serde_json::from_value(part.clone()) {
-                Ok(media) => Content::Media { kind: self.kind.clone(), media },
+                Ok(media) => Content::Media {
+                    kind: self.kind.clone(),
+                    media,
+                },
                 Err(_) => Content::Other(part),
             },
             "location" => match serde_json::from_value(part.clone()) {

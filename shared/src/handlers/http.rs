@@ -45,7 +45,9 @@ impl ApiError {
 pub fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response<Body> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
         .headers_mut()
         .insert("x-content-type-options", HeaderValue::from_static("nosniff"));

@@ -95,7 +95,10 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         meta_signature::verify(&self.config.app_secret, signature, body)
             .map_err(|error| (ApiError::Forbidden("invalid signature"), error.to_string()))?;
         serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|error| {
-            (ApiError::BadRequest("the body is not valid JSON".to_owned()), format!("invalid JSON: {error}"))
+            (
+                ApiError::BadRequest("the body is not valid JSON".to_owned()),
+                format!("invalid JSON: {error}"),
+            )
         })?;
         Ok(Envelope {
             kind: EventKind::MetaWebhook,

@@ -18,7 +18,12 @@ pub async fn handle(config: &VerifyConfig, request: Request) -> Response<Body> {
     };
     match verify_token::accept(&config.verify_token, handshake) {
         Ok(challenge) => {
-            tracing::info!(request_id, outcome = "verified", status = 200, "meta subscription handshake");
+            tracing::info!(
+                request_id,
+                outcome = "verified",
+                status = 200,
+                "meta subscription handshake"
+            );
             respond(StatusCode::OK, "text/plain; charset=utf-8", challenge.to_owned())
         }
         Err(error) => {

@@ -11,10 +11,13 @@ use std::time::Instant;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
-use crate::domain::records::{self, PhoneNumberFilter, Plan, Received};
+use crate::domain::records::{
+    self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
+};
 use crate::domain::webhook::WebhookPayload;
 use crate::ports::{BlobStore, MessageStore, StoreError, Transient, WriteOutcome};
 
@@ -57,7 +60,11 @@ pub struct Worker<S, B> {
 
 impl<S: MessageStore, B: BlobStore> Worker<S, B> {
     pub fn new(store: S, blobs: B, phone_numbers: PhoneNumberFilter) -> Self {
-        Self { store, blobs, phone_numbers }
+        Self {
+            store,
+            blobs,
+            phone_numbers,
+        }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -82,7 +89,11 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
         let started = Instant::now();
         let message_id = record.message_id.as_deref().unwrap_or("-");
         let request_id = attribute(record, ATTR_REQUEST_ID).unwrap_or("-");
-        let receive_count = record.attributes.get("ApproximateReceiveCount").map(String::as_str).unwrap_or("-");
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .map(String::as_str)
+            .unwrap_or("-");
         match self.process(record).await {
             Ok((summary, wamids)) => {
                 tracing::info!(
@@ -103,7 +114,14 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
                 true
             }
             Err(RecordError::Transient(reason)) => {
-                tracing::warn!(sqs_message_id = message_id, request_id, receive_count, outcome = "retry", reason, "queue record");
+                tracing::warn!(
+                    sqs_message_id = message_id,
+                    request_id,
+                    receive_count,
+                    outcome = "retry",
+                    reason,
+                    "queue record"
+                );
                 false
             }
             Err(RecordError::Permanent(reason)) => {
@@ -127,7 +145,10 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
         {
             return Err(RecordError::Permanent(format!("unknown event kind {kind:?}")));
         }
-        let body = record.body.as_deref().ok_or_else(|| RecordError::Permanent("empty body".to_owned()))?;
+        let body = record
+            .body
+            .as_deref()
+            .ok_or_else(|| RecordError::Permanent("empty body".to_owned()))?;
         let bytes = claim_check::resolve(&self.blobs, body)
             .await
             .map_err(|error| RecordError::from_failure("offloaded payload", error))?;
@@ -149,54 +170,85 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
             .inbound
             .iter()
             .map(|record| record.wamid.clone())
-            .chain(plan.statuses.iter().map(|status| format!("{}:{}", status.wamid, status.status_name)))
+            .chain(
+                plan.statuses
+                    .iter()
+                    .map(|status| format!("{}:{}", status.wamid, status.status_name)),
+            )
             .collect();
         Ok((summary, wamids))
     }
 
-    /// Every write of the plan, concurrently. Each is idempotent, so a retry of the
-    /// whole record after a partial failure converges.
+    /// Every write of the plan, at most [`MAX_CONCURRENT_WRITES`] at a time. Each is
+    /// idempotent, so a retry of the whole record after a partial failure converges.
     async fn apply(&self, plan: &Plan) -> Result<RecordSummary, RecordError> {
-        let (inbound, contacts, statuses, events) = futures_util::future::join4(
-            join_all(plan.inbound.iter().map(|record| self.store.record_inbound(record))),
-            join_all(plan.contacts.iter().map(|activity| self.store.record_contact_activity(activity))),
-            join_all(plan.statuses.iter().map(|status| self.store.record_status(status))),
-            join_all(plan.events.iter().map(|event| self.store.record_event(event))),
-        )
-        .await;
-        let inbound = collect(inbound)?;
-        collect(contacts)?;
-        let statuses = collect(statuses)?;
-        let events = collect(events)?;
-        let count = |outcomes: &[WriteOutcome], wanted| outcomes.iter().filter(|o| **o == wanted).count();
-        Ok(RecordSummary {
-            inbound_new: count(&inbound, WriteOutcome::Applied),
-            inbound_duplicate: count(&inbound, WriteOutcome::Superseded),
-            statuses_applied: count(&statuses, WriteOutcome::Applied),
-            statuses_merged: count(&statuses, WriteOutcome::Superseded),
-            events: events.len(),
+        let writes = plan
+            .inbound
+            .iter()
+            .map(Write::Inbound)
+            .chain(plan.contacts.iter().map(Write::Contact))
+            .chain(plan.statuses.iter().map(Write::Status))
+            .chain(plan.events.iter().map(Write::Event));
+        let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
+            .map(|write| async move {
+                match write {
+                    Write::Inbound(record) => (WriteKind::Inbound, self.store.record_inbound(record).await),
+                    Write::Contact(activity) => {
+                        (WriteKind::Contact, self.store.record_contact_activity(activity).await)
+                    }
+                    Write::Status(status) => (WriteKind::Status, self.store.record_status(status).await),
+                    Write::Event(event) => (WriteKind::Event, self.store.record_event(event).await),
+                }
+            })
+            .buffer_unordered(MAX_CONCURRENT_WRITES)
+            .collect()
+            .await;
+        let mut summary = RecordSummary {
             foreign_changes: plan.foreign.len(),
-        })
+            ..RecordSummary::default()
+        };
+        let mut permanent = None;
+        for (kind, result) in results {
+            match (kind, result) {
+                (WriteKind::Inbound, Ok(WriteOutcome::Applied)) => summary.inbound_new += 1,
+                (WriteKind::Inbound, Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
+                (WriteKind::Status, Ok(WriteOutcome::Applied)) => summary.statuses_applied += 1,
+                (WriteKind::Status, Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
+                (WriteKind::Event, Ok(_)) => summary.events += 1,
+                (WriteKind::Contact, Ok(_)) => {}
+                // A throttled write makes the whole record transient, even if another was rejected.
+                (_, Err(error)) if error.is_transient() => return Err(RecordError::from_failure("store", error)),
+                (_, Err(error)) => permanent = Some(RecordError::from_failure("store", error)),
+            }
+        }
+        permanent.map_or(Ok(summary), Err)
     }
 }
 
-/// All outcomes, or the first error (transient if any error is transient, so a
-/// throttled write is retried even when another write of the record was rejected).
-fn collect(results: Vec<Result<WriteOutcome, StoreError>>) -> Result<Vec<WriteOutcome>, RecordError> {
-    let mut outcomes = Vec::with_capacity(results.len());
-    let mut permanent = None;
-    for result in results {
-        match result {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(error) if error.is_transient() => return Err(RecordError::from_failure("store", error)),
-            Err(error) => permanent = Some(RecordError::from_failure("store", error)),
-        }
-    }
-    permanent.map_or(Ok(outcomes), Err)
+/// Writes of one record in flight at once: enough to hide latency, few enough that a
+/// payload with thousands of messages does not flood the table or the connection pool.
+pub const MAX_CONCURRENT_WRITES: usize = 16;
+
+enum Write<'a> {
+    Inbound(&'a InboundRecord),
+    Contact(&'a ContactActivity),
+    Status(&'a StatusRecord),
+    Event(&'a RawEventRecord),
+}
+
+#[derive(Clone, Copy)]
+enum WriteKind {
+    Inbound,
+    Contact,
+    Status,
+    Event,
 }
 
 fn attribute<'a>(record: &'a SqsMessage, name: &str) -> Option<&'a str> {
-    record.message_attributes.get(name).and_then(|value| value.string_value.as_deref())
+    record
+        .message_attributes
+        .get(name)
+        .and_then(|value| value.string_value.as_deref())
 }
 
 /// When and by which request the payload arrived, from the envelope's attributes,

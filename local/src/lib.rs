@@ -1,0 +1,12 @@
+//! The local stack: what `sam local start-api` and the SQS event source do in AWS,
+//! done here without Docker, over the very handlers the Lambda binaries run.
+//!
+//! - [`api`]: HTTP on 127.0.0.1:3000; each request becomes the API Gateway HTTP API
+//!   (payload 2.0) event it would be in AWS, is decoded by `lambda_http` exactly as in
+//!   Lambda, and goes to the function the template routes it to.
+//! - [`queue`]: long-polls the queue and hands batches to the worker as the SQS event
+//!   source would, deleting only the records the worker did not report as failed.
+
+pub mod api;
+pub mod queue;
+pub mod stack;

@@ -1,0 +1,96 @@
+//! `make run`: the bundle on this machine. Reads the same environment variables as the
+//! Lambdas (local.env), serves the template's routes on 127.0.0.1:3000 and drains the queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
+use bridge::config::{Env, IngestConfig, VerifyConfig, WorkerConfig};
+use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::worker::Worker;
+use local_stack::api::{self, App};
+use local_stack::queue::QueueSource;
+use local_stack::stack::Stack;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    bridge::telemetry::init();
+    let stack_file = std::env::var("LOCAL_STACK_FILE").unwrap_or_else(|_| ".local/stack.json".to_owned());
+    let stack = Stack::load(&stack_file)?;
+    let mut expected = stack.routes.clone();
+    let mut served = api::routes();
+    expected.sort();
+    served.sort();
+    if expected != served {
+        return Err(format!("template routes {expected:?} differ from the local runner's {served:?}").into());
+    }
+
+    let sdk_config = load_sdk_config().await;
+    let region = sdk_config
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+    let s3 = S3BlobStore::client(&sdk_config);
+
+    let ingest_config = IngestConfig::from_env(Env::from_process())?;
+    let app = Arc::new(App {
+        verify: VerifyConfig::from_env(Env::from_process())?,
+        ingest: Ingest::new(
+            ingest_config.clone(),
+            SqsQueue::new(sqs.clone(), &ingest_config.queue_url),
+            S3BlobStore::new(s3.clone(), &ingest_config.payload_bucket),
+        ),
+    });
+
+    let worker_config = WorkerConfig::from_env(Env::from_process())?;
+    let worker = Worker::new(
+        DynamoMessageStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config),
+            &worker_config.table_name,
+            worker_config.retention_days,
+        ),
+        S3BlobStore::new(s3, &ingest_config.payload_bucket),
+        worker_config.phone_numbers,
+    );
+    let source = stack
+        .queue_event_sources
+        .iter()
+        .find(|source| source.function == "QueueWorkerFunction")
+        .ok_or("the template has no SQS event source for QueueWorkerFunction")?;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&ingest_config.queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .unwrap_or_default();
+    let queue = QueueSource {
+        client: sqs,
+        queue_url: ingest_config.queue_url.clone(),
+        queue_arn,
+        region,
+        batch_size: source.batch_size,
+        batching_window: Duration::from_secs(u64::from(source.batching_window_seconds)),
+    };
+
+    let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&address).await?;
+    tracing::info!(
+        api = %format!("http://{address}"),
+        routes = ?served.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
+        queue = %queue.queue_url,
+        batch_size = queue.batch_size,
+        "local stack up (Ctrl-C stops it)"
+    );
+    tokio::select! {
+        () = api::serve(listener, app) => {}
+        () = queue.drain(|event| worker.handle(event)) => {}
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Writes events/: one sample Lambda event per function, signed with local.env's dev-only secret.
+
+Run again after changing a payload or local.env; a test checks the signatures still match.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = dict(
+    line.split("=", 1)
+    for line in (ROOT / "local.env").read_text(encoding="utf-8").splitlines()
+    if line and not line.startswith("#") and "=" in line
+)
+
+WEBHOOK = (ROOT / "shared/fixtures/webhooks/message_text.json").read_text(encoding="utf-8").strip()
+
+
+def http_event(method, path, query="", headers=None, body=None, base64_body=False):
+    headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "facebookexternalua", **(headers or {})}
+    params = dict(pair.split("=", 1) for pair in query.split("&")) if query else None
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": headers["host"],
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "173.252.127.1",
+                     "userAgent": headers["user-agent"]},
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "22/Nov/2026:10:30:00 +0000",
+            "timeEpoch": 1795343400000,
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if params:
+        event["queryStringParameters"] = params
+    if body is not None:
+        event["body"] = base64.b64encode(body.encode()).decode() if base64_body else body
+    return event
+
+
+def main():
+    out = ROOT / "events"
+    out.mkdir(exist_ok=True)
+    token = ENV["WHATSAPP_VERIFY_TOKEN"]
+    write(out / "meta-verify.json", http_event(
+        "GET", "/webhooks/whatsapp", f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"))
+    signature = "sha256=" + hmac.new(ENV["WHATSAPP_APP_SECRET"].encode(), WEBHOOK.encode(), hashlib.sha256).hexdigest()
+    write(out / "meta-webhook.json", http_event(
+        "POST", "/webhooks/whatsapp",
+        headers={"content-type": "application/json", "x-hub-signature-256": signature},
+        body=WEBHOOK, base64_body=True))
+    write(out / "queue-worker.json", {"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": WEBHOOK,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795343400000",
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1795343400100"},
+        "messageAttributes": {
+            "kind": {"stringValue": "meta-webhook", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
+            "received_at": {"stringValue": "2026-11-22T10:30:00.000Z", "stringListValues": [], "binaryListValues": [],
+                            "dataType": "String"},
+            "request_id": {"stringValue": "JKJaXmPLvHcESHA=", "stringListValues": [], "binaryListValues": [],
+                           "dataType": "String"},
+        },
+        "md5OfBody": hashlib.md5(WEBHOOK.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:whatsapp-events",
+        "awsRegion": "us-east-1",
+    }]})
+
+
+def write(path, event):
+    path.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
