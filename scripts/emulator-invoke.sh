@@ -6,19 +6,27 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 PORT=9009
-cargo lambda watch --quiet --only-lambda-apis -A 127.0.0.1 -P "$PORT" --env-file local.env > .local/lambda-watch.log 2>&1 &
+cargo lambda watch --quiet -A 127.0.0.1 -P "$PORT" --env-file local.env > .local/lambda-watch.log 2>&1 &
 WATCH_PID=$!
 trap 'kill $WATCH_PID 2>/dev/null || true; wait $WATCH_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do
-  curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break
+  curl -s -m 1 -o /dev/null "http://127.0.0.1:$PORT/" && break
   kill -0 "$WATCH_PID" 2>/dev/null || { cat .local/lambda-watch.log; exit 1; }
   sleep 0.2
 done
 
 invoke() {
-  cargo lambda invoke "$1" --data-file "events/$1.json" -A 127.0.0.1 -P "$PORT" -o json 2>>.local/lambda-watch.log \
+  timeout 300 cargo lambda invoke "$1" --data-file "events/$1.json" -A 127.0.0.1 -P "$PORT" -o json 2>>.local/lambda-watch.log \
     || { echo "invoke $1 failed:"; tail -40 .local/lambda-watch.log; exit 1; }
 }
+
+# Start from a table without the sample's message, so the check below sees this run's write.
+python - <<'PY'
+import os, boto3
+boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]).delete_item(
+    TableName=os.environ["TABLE_NAME"],
+    Key={"pk": {"S": "MSG#wamid.HBgLNTE1OTk5OTk5OTk5FQIAERgSMzg1QTlCNkE2RTlFRTdFNDdF"}, "sk": {"S": "MSG"}})
+PY
 
 python - "$(invoke meta-verify)" "$(invoke meta-webhook)" "$(invoke queue-worker)" <<'PY'
 import json, os, sys
@@ -31,7 +39,7 @@ assert webhook["statusCode"] == 200, webhook
 print("meta-webhook (events/meta-webhook.json): 200, queued")
 assert worker == {"batchItemFailures": []}, worker
 endpoint = os.environ["AWS_ENDPOINT_URL"]
-table = boto3.client("dynamodb", endpoint_url=endpoint)
+table = boto3.client("dynamodb", endpoint_url=endpoint, region_name=os.environ["AWS_REGION"])
 wamid = "wamid.HBgLNTE1OTk5OTk5OTk5FQIAERgSMzg1QTlCNkE2RTlFRTdFNDdF"
 item = table.get_item(TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "MSG#" + wamid}, "sk": {"S": "MSG"}})["Item"]
 assert item["direction"]["S"] == "inbound" and item["status"]["S"] == "received", item
