@@ -26,13 +26,17 @@ import os, boto3
 boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]).delete_item(
     TableName=os.environ["TABLE_NAME"],
     Key={"pk": {"S": "MSG#wamid.HBgLNTE1OTk5OTk5OTk5FQIAERgSMzg1QTlCNkE2RTlFRTdFNDdF"}, "sk": {"S": "MSG"}})
+boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]).delete_item(
+    TableName=os.environ["TABLE_NAME"],
+    Key={"pk": {"S": "CALL#CA5f1e0d2c3b4a59687766554433221100"}, "sk": {"S": "CODE#481529"}})
 PY
 
-python - "$(invoke meta-verify)" "$(invoke meta-webhook)" "$(invoke queue-worker)" <<'PY'
+python - "$(invoke meta-verify)" "$(invoke meta-webhook)" "$(invoke queue-worker)" "$(invoke twilio-voice)" \
+  "$(invoke twilio-gather)" <<'PY'
 import json, os, sys
 import boto3
 
-verify, webhook, worker = (json.loads(arg) for arg in sys.argv[1:4])
+verify, webhook, worker, voice, gather = (json.loads(arg) for arg in sys.argv[1:6])
 assert verify["statusCode"] == 200 and verify["body"] == "1158201444", verify
 print("meta-verify  (events/meta-verify.json):  200, challenge echoed")
 assert webhook["statusCode"] == 200, webhook
@@ -45,4 +49,11 @@ item = table.get_item(TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "MSG#
 assert item["direction"]["S"] == "inbound" and item["status"]["S"] == "received", item
 assert item["text_body"]["S"] == "Hello, how can I help you?", item
 print("queue-worker (events/queue-worker.json): no failures, message recorded in DynamoDB")
+assert voice["statusCode"] == 200 and "<Gather" in voice["body"], voice
+print("twilio-voice (events/twilio-voice.json): 200, TwiML Gather")
+assert gather["statusCode"] == 200 and "<Hangup/>" in gather["body"], gather
+code = table.get_item(TableName=os.environ["TABLE_NAME"],
+                      Key={"pk": {"S": "CALL#CA5f1e0d2c3b4a59687766554433221100"}, "sk": {"S": "CODE#481529"}})["Item"]
+assert code["captured_by"]["S"] == "speech" and code["email_status"]["S"] == "sent", code
+print("twilio-gather (events/twilio-gather.json): 200, code 481529 recorded and emailed through SES")
 PY

@@ -181,6 +181,16 @@ def main():
         else:
             sys.exit(f"no local equivalent for {logical_id} ({kind})")
 
+    # SES only sends from verified identities; verify the configured sender, as a user does once in AWS.
+    sender = os.environ.get("VERIFICATION_EMAIL_FROM")
+    if sender:
+        sesv2 = session.client("sesv2", endpoint_url=endpoint)
+        try:
+            sesv2.create_email_identity(EmailIdentity=sender)
+        except sesv2.exceptions.AlreadyExistsException:
+            pass
+        print(f"ses     {sender} (verified sender)")
+
     out = ROOT / ".local"
     out.mkdir(exist_ok=True)
     stack = {"routes": routes(template), "queue_event_sources": queue_event_sources(template)}

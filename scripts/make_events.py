@@ -51,6 +51,23 @@ def http_event(method, path, query="", headers=None, body=None, base64_body=Fals
     return event
 
 
+def twilio_event(path, query, params):
+    """A Twilio form POST, signed as Twilio signs it for PUBLIC_BASE_URL + path (+ query)."""
+    from urllib.parse import urlencode
+
+    url = ENV["PUBLIC_BASE_URL"].rstrip("/") + path + (f"?{query}" if query else "")
+    data = url + "".join(k + v for k, v in sorted(params))
+    signature = base64.b64encode(hmac.new(ENV["TWILIO_AUTH_TOKEN"].encode(), data.encode(), hashlib.sha1).digest()).decode()
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature,
+               "user-agent": "TwilioProxy/1.1"}
+    return http_event("POST", path, query, headers=headers, body=urlencode(params), base64_body=True)
+
+
+CALL = [("AccountSid", "AC00000000000000000000000000000000"), ("ApiVersion", "2010-04-01"),
+        ("CallSid", "CA5f1e0d2c3b4a59687766554433221100"), ("CallStatus", "in-progress"), ("Direction", "inbound"),
+        ("From", "+16505550100"), ("To", "+14155550123")]
+
+
 def main():
     out = ROOT / "events"
     out.mkdir(exist_ok=True)
@@ -62,6 +79,9 @@ def main():
         "POST", "/webhooks/whatsapp",
         headers={"content-type": "application/json", "x-hub-signature-256": signature},
         body=WEBHOOK, base64_body=True))
+    write(out / "twilio-voice.json", twilio_event("/twilio/voice", "", CALL))
+    write(out / "twilio-gather.json", twilio_event("/twilio/gather", "attempt=1", CALL + [
+        ("SpeechResult", "Your WhatsApp code is 4 8 1 5 2 9. Once again, 4 8 1 5 2 9."), ("Confidence", "0.9123")]))
     write(out / "queue-worker.json", {"Records": [{
         "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",

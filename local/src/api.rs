@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use bridge::adapters::{dynamodb::DynamoMessageStore, ses::SesMailer};
 use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
-use bridge::config::VerifyConfig;
+use bridge::config::{TwilioConfig, VerifyConfig};
+use bridge::domain::form;
 use bridge::handlers::http::ApiError;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::meta_verify;
+use bridge::handlers::twilio::{self, Verification};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -26,6 +29,8 @@ use crate::stack::Route;
 /// The functions behind the HTTP API, by the template's logical id.
 pub const META_VERIFY: &str = "MetaVerifyFunction";
 pub const META_WEBHOOK: &str = "MetaWebhookFunction";
+pub const TWILIO_VOICE: &str = "TwilioVoiceFunction";
+pub const TWILIO_GATHER: &str = "TwilioGatherFunction";
 
 /// The routes this runner serves. They must equal the template's: checked at start-up
 /// against `.local/stack.json` and by a test against `template.yaml` itself.
@@ -33,6 +38,9 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("GET", "/webhooks/whatsapp", META_VERIFY),
         Route::new("POST", "/webhooks/whatsapp", META_WEBHOOK),
+        Route::new("POST", twilio::VOICE_PATH, TWILIO_VOICE),
+        Route::new("POST", twilio::GATHER_PATH, TWILIO_GATHER),
+        Route::new("POST", twilio::RECORDING_PATH, TWILIO_GATHER),
     ]
 }
 
@@ -40,6 +48,8 @@ pub fn routes() -> Vec<Route> {
 pub struct App {
     pub verify: VerifyConfig,
     pub ingest: Ingest<SqsQueue, S3BlobStore>,
+    pub voice: TwilioConfig,
+    pub verification: Verification<DynamoMessageStore, SesMailer>,
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).
@@ -146,45 +156,18 @@ pub fn api_gateway_event(
     })
 }
 
+fn lossy_decode(text: &str) -> String {
+    form::decode(text).unwrap_or_else(|| text.to_owned())
+}
+
 fn form_pairs(raw: &str) -> Vec<(String, String)> {
     raw.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
+            (lossy_decode(name), lossy_decode(value))
         })
         .collect()
-}
-
-/// `application/x-www-form-urlencoded` decoding (`+` is a space); invalid escapes are kept as-is.
-pub fn percent_decode(text: &str) -> String {
-    fn hex(byte: u8) -> Option<u8> {
-        (byte as char).to_digit(16).and_then(|digit| u8::try_from(digit).ok())
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = match bytes[i] {
-            b'%' if i + 2 < bytes.len() => hex(bytes[i + 1]).zip(hex(bytes[i + 2])).map(|(hi, lo)| hi << 4 | lo),
-            _ => None,
-        };
-        match (decoded, bytes[i]) {
-            (Some(byte), _) => {
-                out.push(byte);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, byte) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl App {
@@ -211,6 +194,8 @@ impl App {
         let response = match route.function.as_str() {
             META_VERIFY => meta_verify::handle(&self.verify, request).await,
             META_WEBHOOK => self.ingest.handle(request).await,
+            TWILIO_VOICE => twilio::voice(&self.voice, request).await,
+            TWILIO_GATHER => self.verification.handle(request).await,
             _ => return json_response(502, r#"{"message":"no local handler for this function"}"#),
         };
         to_hyper(response).await
@@ -277,15 +262,5 @@ mod tests {
         assert!(match_route(&routes, "POST", "/webhooks/whatsapp").is_none());
         assert!(match_route(&routes, "GET", "/messages/").is_none());
         assert!(match_route(&routes, "GET", "/messages/a/b").is_none());
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a+b%20c%2B"), "a b c+");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%é%4"), "%é%4");
-        assert_eq!(percent_decode("%41"), "A");
-        assert_eq!(percent_decode("%e2%9c%93"), "✓");
     }
 }

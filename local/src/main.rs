@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bridge::adapters::ses::SesMailer;
 use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
-use bridge::config::{Env, IngestConfig, VerifyConfig, WorkerConfig};
+use bridge::config::{Env, IngestConfig, TwilioConfig, VerificationConfig, VerifyConfig, WorkerConfig};
 use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::twilio::Verification;
 use bridge::handlers::worker::Worker;
 use local_stack::api::{self, App};
 use local_stack::queue::QueueSource;
@@ -36,7 +38,19 @@ async fn main() -> Result<(), Error> {
     let s3 = S3BlobStore::client(&sdk_config);
 
     let ingest_config = IngestConfig::from_env(Env::from_process())?;
+    let verification_config = VerificationConfig::from_env(Env::from_process())?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let app = Arc::new(App {
+        voice: TwilioConfig::voice_from_env(Env::from_process())?,
+        verification: Verification::new(
+            verification_config.clone(),
+            DynamoMessageStore::new(
+                dynamodb.clone(),
+                &verification_config.table_name,
+                verification_config.code_retention_days,
+            ),
+            SesMailer::new(aws_sdk_sesv2::Client::new(&sdk_config)),
+        ),
         verify: VerifyConfig::from_env(Env::from_process())?,
         ingest: Ingest::new(
             ingest_config.clone(),
@@ -47,11 +61,7 @@ async fn main() -> Result<(), Error> {
 
     let worker_config = WorkerConfig::from_env(Env::from_process())?;
     let worker = Worker::new(
-        DynamoMessageStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk_config),
-            &worker_config.table_name,
-            worker_config.retention_days,
-        ),
+        DynamoMessageStore::new(dynamodb, &worker_config.table_name, worker_config.retention_days),
         S3BlobStore::new(s3, &ingest_config.payload_bucket),
         worker_config.phone_numbers,
     );

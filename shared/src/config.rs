@@ -74,6 +74,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .unwrap_or_default()
     }
 
+    pub fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
     pub fn finish<T>(self, value: T) -> Result<T, ConfigError> {
         if self.problems.is_empty() {
             Ok(value)
@@ -142,6 +146,102 @@ impl WorkerConfig {
     }
 }
 
+/// What the Twilio functions say and listen for on Meta's verification call.
+#[derive(Debug, Clone)]
+pub struct CallScript {
+    /// Spoken before listening; empty by default so nothing talks over Meta's robot.
+    pub prompt: Option<String>,
+    /// Twilio `<Say>` voice (e.g. `Polly.Joanna`).
+    pub voice: Option<String>,
+    /// Speech recognition language.
+    pub language: String,
+    /// Listening rounds before falling back to a recording.
+    pub max_attempts: u32,
+}
+
+/// `POST /twilio/voice` (and the Twilio part of the gather function).
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub auth_token: Secret,
+    /// The public origin Twilio calls (`https://api.example.com`), without a trailing slash.
+    /// `None`: rebuilt from API Gateway's domain name, which misses custom-domain base paths.
+    pub public_base_url: Option<String>,
+    pub script: CallScript,
+}
+
+impl TwilioConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+        let public_base_url = env
+            .optional("PUBLIC_BASE_URL")
+            .map(|url| url.trim_end_matches('/').to_owned());
+        if let Some(url) = &public_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            env.problem(format!("PUBLIC_BASE_URL must start with https:// (got {url:?})"));
+        }
+        let max_attempts = env.number("VOICE_MAX_ATTEMPTS", 3u32);
+        if max_attempts == 0 {
+            env.problem("VOICE_MAX_ATTEMPTS must be at least 1".to_owned());
+        }
+        Self {
+            auth_token: env.secret("TWILIO_AUTH_TOKEN"),
+            public_base_url,
+            script: CallScript {
+                prompt: env.optional("VOICE_PROMPT"),
+                voice: env.optional("VOICE_NAME"),
+                language: env.optional("VOICE_LANGUAGE").unwrap_or_else(|| "en-US".to_owned()),
+                max_attempts,
+            },
+        }
+    }
+
+    pub fn voice_from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
+        let config = Self::from_env(&mut env);
+        env.finish(config)
+    }
+}
+
+/// `POST /twilio/gather` and `/twilio/recording`: capture, record, email.
+#[derive(Debug, Clone)]
+pub struct VerificationConfig {
+    pub twilio: TwilioConfig,
+    pub table_name: String,
+    pub email_from: String,
+    pub email_to: Vec<String>,
+    /// Days a captured code is kept (DynamoDB TTL).
+    pub code_retention_days: u32,
+}
+
+impl VerificationConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
+        let twilio = TwilioConfig::from_env(&mut env);
+        let email_from = env.required("VERIFICATION_EMAIL_FROM");
+        let email_to = env.list("VERIFICATION_EMAIL_TO");
+        if email_to.is_empty() {
+            env.problem("VERIFICATION_EMAIL_TO is not set".to_owned());
+        }
+        for address in std::iter::once(&email_from).chain(&email_to) {
+            if !address.is_empty() && !looks_like_email(address) {
+                env.problem(format!("{address:?} is not an email address"));
+            }
+        }
+        let config = Self {
+            twilio,
+            table_name: env.required("TABLE_NAME"),
+            email_from,
+            email_to,
+            code_retention_days: env.number("CODE_RETENTION_DAYS", 30),
+        };
+        env.finish(config)
+    }
+}
+
+fn looks_like_email(address: &str) -> bool {
+    let mut parts = address.splitn(2, '@');
+    let (local, domain) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +264,40 @@ mod tests {
         assert!(text.contains("PAYLOAD_BUCKET is not set"), "{text}");
         assert!(text.contains("QUEUE_INLINE_LIMIT_BYTES must be a number"), "{text}");
         assert!(!text.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn verification_config_checks_addresses_and_url() {
+        let err = VerificationConfig::from_env(env(&[
+            ("TWILIO_AUTH_TOKEN", "tok"),
+            ("PUBLIC_BASE_URL", "api.example.com"),
+            ("VERIFICATION_EMAIL_FROM", "not-an-address"),
+            ("TABLE_NAME", "t"),
+        ]))
+        .expect_err("invalid");
+        let text = err.to_string();
+        assert!(text.contains("PUBLIC_BASE_URL must start with https://"), "{text}");
+        assert!(text.contains("VERIFICATION_EMAIL_TO is not set"), "{text}");
+        assert!(text.contains("\"not-an-address\" is not an email address"), "{text}");
+
+        let config = VerificationConfig::from_env(env(&[
+            ("TWILIO_AUTH_TOKEN", "tok"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+            ("VERIFICATION_EMAIL_FROM", "verify@example.com"),
+            ("VERIFICATION_EMAIL_TO", "a@example.com, b@example.com"),
+            ("TABLE_NAME", "t"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            config.twilio.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            config.email_to,
+            vec!["a@example.com".to_owned(), "b@example.com".to_owned()]
+        );
+        assert_eq!(config.twilio.script.max_attempts, 3);
+        assert_eq!(config.twilio.script.prompt, None);
     }
 
     #[test]

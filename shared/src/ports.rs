@@ -91,3 +91,49 @@ pub trait MessageStore: Send + Sync {
     /// Stores an event of another kind raw, once.
     fn record_event(&self, event: &RawEventRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Throttling, timeouts, service errors.
+    #[error("the mail service is unavailable: {0}")]
+    Unavailable(String),
+    /// The service refused the message (unverified sender, sandbox recipient, bad address).
+    #[error("the mail service rejected the message: {0}")]
+    Rejected(String),
+}
+
+/// A plain-text email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Sends email (SES in production).
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    fn send(&self, email: &Email) -> impl Future<Output = Result<String, MailError>> + Send;
+}
+
+/// Records of Meta's verification calls: captured codes and recordings.
+pub trait VerificationStore: Send + Sync {
+    /// Stores a captured code once per call and code; `Superseded` when Twilio repeated the webhook.
+    fn record_code(
+        &self,
+        code: &crate::domain::verification::CapturedCode,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Records what happened to the email about a code.
+    fn record_email_outcome(
+        &self,
+        call_sid: &str,
+        item: &str,
+        outcome: &crate::domain::verification::EmailOutcome,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a recording (or its transcription) once.
+    fn record_recording(
+        &self,
+        recording: &crate::domain::verification::Recording,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+}

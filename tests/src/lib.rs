@@ -286,3 +286,93 @@ pub fn status_webhook(wamid: &str, status: &str, timestamp: i64, errors: Value) 
     .to_string()
     .into_bytes()
 }
+
+/// A Twilio webhook POST to `path` (with `query`), signed with `auth_token` for `base_url`.
+pub fn twilio_request(
+    base_url: &str,
+    path: &str,
+    query: &str,
+    params: &[(&str, &str)],
+    auth_token: &str,
+) -> lambda_http::Request {
+    use bridge::domain::form;
+    let owned: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let url = if query.is_empty() {
+        format!("{base_url}{path}")
+    } else {
+        format!("{base_url}{path}?{query}")
+    };
+    let signature = bridge::domain::twilio_signature::expected_signature(&Secret::new(auth_token), &url, &owned);
+    let body: Vec<String> = owned
+        .iter()
+        .map(|(k, v)| format!("{}={}", form::encode(k), form::encode(v)))
+        .collect();
+    api_request(
+        "POST",
+        path,
+        query,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Twilio-Signature", &signature),
+        ],
+        body.join("&").as_bytes(),
+        true,
+    )
+}
+
+/// The emails the emulator's SES has accepted: (from, to, subject, body).
+pub async fn sent_emails(endpoint: &str) -> Vec<(String, Vec<String>, String, String)> {
+    let text = http_get(&format!("{endpoint}/moto-api/data.json")).await;
+    let data: Value = serde_json::from_str(&text).unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let to = m["destinations"]["ToAddresses"].as_array().cloned().unwrap_or_default();
+            (
+                m["source"].as_str().unwrap_or_default().to_owned(),
+                to.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A minimal HTTP/1.1 GET over loopback (the emulator's own API); returns the body.
+pub async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".to_owned()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || tail.len() < size {
+            break;
+        }
+        out.push_str(&tail[..size]);
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    out
+}

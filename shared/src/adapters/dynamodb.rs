@@ -4,6 +4,7 @@
 //! - message (inbound or outbound): `pk = MSG#<wamid>`, `sk = MSG`
 //! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
+//! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
 //! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation.
 //! - TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 //!
@@ -22,8 +23,9 @@ use serde_json::Value;
 
 use super::describe;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
 use crate::domain::webhook::{Content, MetaError};
-use crate::ports::{MessageStore, StoreError, WriteOutcome};
+use crate::ports::{MessageStore, StoreError, VerificationStore, WriteOutcome};
 
 pub const MESSAGE_SK: &str = "MSG";
 pub const CONTACT_SK: &str = "CONTACT";
@@ -34,6 +36,10 @@ pub fn message_pk(wamid: &str) -> String {
 
 pub fn contact_pk(key: &str) -> String {
     format!("CONTACT#{key}")
+}
+
+pub fn call_pk(call_sid: &str) -> String {
+    format!("CALL#{call_sid}")
 }
 
 pub fn event_pk(field: &str) -> String {
@@ -245,6 +251,108 @@ impl MessageStore for DynamoMessageStore {
             .put("updated_at", string(rfc3339(now)))
             .put_opt("phone_number_id", event.phone_number_id.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+}
+
+impl VerificationStore for DynamoMessageStore {
+    async fn record_code(&self, code: &CapturedCode) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(call_pk(&code.call_sid)))
+            .put("sk", string(code.item()))
+            .put("item_type", string("verification_code"))
+            .put("call_sid", string(&code.call_sid))
+            .put("code", string(&code.code))
+            .put("captured_by", string(code.method.as_str()))
+            .put("received_at", string(rfc3339(code.received_at)))
+            .put("updated_at", string(rfc3339(now)))
+            .put("email_status", string("pending"))
+            .put_opt(
+                "confidence",
+                code.confidence.map(|c| AttributeValue::N(format!("{c:.4}"))),
+            )
+            .put_opt("heard", code.heard.as_deref().map(string))
+            .put_opt("from", code.from.as_deref().map(string))
+            .put_opt("to", code.to.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+
+    async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
+        let mut update = Update::default();
+        update.set("updated_at", string(rfc3339(Utc::now())));
+        match outcome {
+            EmailOutcome::Sent { message_id } => {
+                update
+                    .set("email_status", string("sent"))
+                    .set("email_message_id", string(message_id));
+            }
+            EmailOutcome::Failed { error } => {
+                update
+                    .set("email_status", string("failed"))
+                    .set("email_error", string(error));
+            }
+        }
+        let (expression, names, values) = update.build();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(call_pk(call_sid)))
+            .key("sk", string(item))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|error| classify(&error, error.as_service_error().map(update_error_is_rejection)))?;
+        Ok(())
+    }
+
+    async fn record_recording(&self, recording: &Recording) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(call_pk(&recording.call_sid)))
+            .put("sk", string(recording.item()))
+            .put("item_type", string("verification_recording"))
+            .put("call_sid", string(&recording.call_sid))
+            .put("recording_sid", string(&recording.recording_sid))
+            .put("event", string(&recording.event))
+            .put("received_at", string(rfc3339(recording.received_at)))
+            .put("updated_at", string(rfc3339(now)))
+            .put_opt("recording_url", recording.url.as_deref().map(string))
+            .put_opt(
+                "duration_seconds",
+                recording.duration_seconds.map(|d| number(i64::from(d))),
+            )
+            .put_opt("transcription", recording.transcription.as_deref().map(string))
+            .put_opt(
+                "transcription_status",
+                recording.transcription_status.as_deref().map(string),
+            )
+            .put_opt("code", recording.code.as_deref().map(string))
+            .put_opt("from", recording.from.as_deref().map(string))
+            .put_opt("to", recording.to.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        if recording.event == "transcription" {
+            item.put("email_status", string("pending"));
+        }
         let result = self
             .client
             .put_item()

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod s3;
+pub mod ses;
 pub mod sqs;
 
 use std::time::Duration;
@@ -13,12 +14,18 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// timeouts so a slow dependency turns into a prompt 5xx (and a retry) instead of
 /// a hung invocation. `AWS_ENDPOINT_URL` points every client at a local emulator.
 pub async fn load_sdk_config() -> SdkConfig {
+    load_sdk_config_within(Duration::from_secs(9)).await
+}
+
+/// As [`load_sdk_config`], with every call (retries included) bounded by `operation`.
+/// The Twilio functions use a short one: Twilio gives a webhook 15 s in all.
+pub async fn load_sdk_config_within(operation: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(4))
-                .operation_timeout(Duration::from_secs(9))
+                .connect_timeout(Duration::from_secs(2).min(operation))
+                .operation_attempt_timeout((operation / 2).max(Duration::from_millis(500)))
+                .operation_timeout(operation)
                 .build(),
         )
         .load()

@@ -1,9 +1,14 @@
 //! Pure domain logic: no AWS SDK, no HTTP client, no Lambda types.
 
 pub mod envelope;
+pub mod form;
 pub mod meta_signature;
 pub mod records;
 pub mod secret;
+pub mod spoken_code;
 pub mod status;
+pub mod twilio_signature;
+pub mod twiml;
+pub mod verification;
 pub mod verify_token;
 pub mod webhook;

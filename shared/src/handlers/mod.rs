@@ -4,4 +4,5 @@
 pub mod http;
 pub mod meta_ingest;
 pub mod meta_verify;
+pub mod twilio;
 pub mod worker;

@@ -1,0 +1,191 @@
+//! Meta's verification call: what is recorded when a code is captured, and the email about it.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// How a code reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMethod {
+    /// Twilio's speech recognition of Meta's robot reading the code.
+    Speech,
+    /// Keypad digits (a human tester).
+    Keypad,
+    /// The transcription of the fallback recording.
+    Transcription,
+}
+
+impl CaptureMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMethod::Speech => "speech",
+            CaptureMethod::Keypad => "dtmf",
+            CaptureMethod::Transcription => "transcription",
+        }
+    }
+}
+
+/// A code captured during a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapturedCode {
+    pub call_sid: String,
+    pub code: String,
+    pub method: CaptureMethod,
+    /// Twilio's speech confidence (0–1), when spoken.
+    pub confidence: Option<f64>,
+    /// What was heard, for the owner to double-check.
+    pub heard: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl CapturedCode {
+    /// The sort key of its item: one item per call and code.
+    pub fn item(&self) -> String {
+        format!("CODE#{}", self.code)
+    }
+
+    pub fn email(&self, from: &str, to: &[String]) -> crate::ports::Email {
+        let mut body = format!(
+            "WhatsApp verification code: {}\n\nCaptured by: {}\n",
+            self.code,
+            self.method.as_str()
+        );
+        if let Some(confidence) = self.confidence {
+            body.push_str(&format!("Speech confidence: {confidence:.2}\n"));
+        }
+        if let Some(heard) = &self.heard {
+            body.push_str(&format!("Heard: {heard}\n"));
+        }
+        body.push_str(&format!(
+            "From: {}\nTo: {}\nReceived: {}\nCall SID: {}\n",
+            self.from.as_deref().unwrap_or("unknown"),
+            self.to.as_deref().unwrap_or("unknown"),
+            self.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            self.call_sid
+        ));
+        crate::ports::Email {
+            from: from.to_owned(),
+            to: to.to_vec(),
+            subject: format!("WhatsApp verification code {}", self.code),
+            body,
+        }
+    }
+}
+
+/// What became of an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailOutcome {
+    Sent { message_id: String },
+    Failed { error: String },
+}
+
+/// The fallback recording of a call, or its transcription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub call_sid: String,
+    pub recording_sid: String,
+    /// `recording` (status callback) or `transcription`.
+    pub event: String,
+    pub url: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub transcription: Option<String>,
+    pub transcription_status: Option<String>,
+    pub code: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Recording {
+    pub fn item(&self) -> String {
+        format!("RECORDING#{}#{}", self.recording_sid, self.event)
+    }
+
+    pub fn email(&self, from: &str, to: &[String]) -> crate::ports::Email {
+        let subject = match &self.code {
+            Some(code) => format!("WhatsApp verification code {code} (from the call recording)"),
+            None => "WhatsApp verification call recorded: no code recognised".to_owned(),
+        };
+        let mut body = String::new();
+        if let Some(code) = &self.code {
+            body.push_str(&format!("Code found in the transcription: {code}\n\n"));
+        } else {
+            body.push_str("No code could be read from the transcription; listen to the recording.\n\n");
+        }
+        body.push_str(&format!(
+            "Recording: {}\nDuration: {} s\nTranscription ({}): {}\nFrom: {}\nTo: {}\nReceived: {}\nCall SID: {}\n",
+            self.url.as_deref().unwrap_or("unavailable"),
+            self.duration_seconds
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            self.transcription_status.as_deref().unwrap_or("unknown"),
+            self.transcription.as_deref().unwrap_or(""),
+            self.from.as_deref().unwrap_or("unknown"),
+            self.to.as_deref().unwrap_or("unknown"),
+            self.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            self.call_sid
+        ));
+        crate::ports::Email {
+            from: from.to_owned(),
+            to: to.to_vec(),
+            subject,
+            body,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_email_carries_the_code_numbers_time_and_call() {
+        let code = CapturedCode {
+            call_sid: "CA123".into(),
+            code: "481529".into(),
+            method: CaptureMethod::Speech,
+            confidence: Some(0.91),
+            heard: Some("4 8 1 5 2 9".into()),
+            from: Some("+16505550100".into()),
+            to: Some("+14155550123".into()),
+            received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid"),
+        };
+        let email = code.email("verify@example.com", &["owner@example.com".to_owned()]);
+        assert_eq!(email.subject, "WhatsApp verification code 481529");
+        for part in [
+            "481529",
+            "speech",
+            "0.91",
+            "+16505550100",
+            "+14155550123",
+            "2026-11-22T10:00:00Z",
+            "CA123",
+        ] {
+            assert!(email.body.contains(part), "{part} missing from {}", email.body);
+        }
+        assert_eq!(email.to, vec!["owner@example.com".to_owned()]);
+    }
+
+    #[test]
+    fn the_recording_email_says_whether_a_code_was_found() {
+        let mut recording = Recording {
+            call_sid: "CA1".into(),
+            recording_sid: "RE1".into(),
+            event: "transcription".into(),
+            url: Some("https://api.twilio.com/rec/RE1".into()),
+            duration_seconds: Some(42),
+            transcription: Some("your code is 1 2 3 4 5 6".into()),
+            transcription_status: Some("completed".into()),
+            code: Some("123456".into()),
+            from: None,
+            to: None,
+            received_at: Utc::now(),
+        };
+        let email = recording.email("a@example.com", &["b@example.com".to_owned()]);
+        assert!(email.subject.contains("123456"));
+        assert!(email.body.contains("https://api.twilio.com/rec/RE1") && email.body.contains("42 s"));
+        recording.code = None;
+        assert!(recording.email("a@example.com", &[]).subject.contains("no code"));
+    }
+}

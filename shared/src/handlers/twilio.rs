@@ -1,0 +1,378 @@
+//! Twilio's voice webhooks for Meta's verification call.
+//!
+//! - `POST /twilio/voice`: answer the call and listen (speech first, keypad too).
+//! - `POST /twilio/gather`: take the code from what was heard; record it, email it, hang up;
+//!   or listen again, and after the last attempt record the call.
+//! - `POST /twilio/recording`: the fallback recording's callbacks; email the transcription.
+//!
+//! Every request must carry a valid `X-Twilio-Signature` over the public URL and the
+//! form parameters; anything else gets 403 and changes nothing.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::http::{ApiError, request_id, respond};
+use crate::config::{TwilioConfig, VerificationConfig};
+use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
+use crate::domain::spoken_code::{self, META_CODE_LEN};
+use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
+use crate::domain::{twilio_signature, twiml};
+use crate::ports::{Mailer, VerificationStore, WriteOutcome};
+
+pub const VOICE_PATH: &str = "/twilio/voice";
+pub const GATHER_PATH: &str = "/twilio/gather";
+pub const RECORDING_PATH: &str = "/twilio/recording";
+
+/// The longest an email may take before the caller gets its answer anyway
+/// (Twilio abandons a webhook after 15 s).
+const MAIL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A Twilio request whose signature checked out.
+#[derive(Debug)]
+pub struct TwilioRequest {
+    pub params: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    pub call_sid: String,
+    /// The public origin the request was signed for.
+    pub base_url: String,
+}
+
+impl TwilioRequest {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        form::first(&self.params, name).filter(|value| !value.is_empty())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        form::first(&self.query, name)
+    }
+}
+
+/// Parses and authenticates a Twilio webhook sent to `path`.
+pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Result<TwilioRequest, (ApiError, String)> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_FORM_BYTES {
+        return Err((ApiError::PayloadTooLarge(MAX_FORM_BYTES), "body too large".to_owned()));
+    }
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        let message = "expected an application/x-www-form-urlencoded body".to_owned();
+        return Err((ApiError::BadRequest(message.clone()), message));
+    }
+    let params = form::parse(body).map_err(|error: FormError| match error {
+        FormError::TooLarge => (ApiError::PayloadTooLarge(MAX_FORM_BYTES), error.to_string()),
+        FormError::NotUtf8 => (ApiError::BadRequest(error.to_string()), error.to_string()),
+    })?;
+    let raw_query = request.uri().query().unwrap_or_default();
+    let query = form::parse(raw_query.as_bytes()).unwrap_or_default();
+    let base_url = match &config.public_base_url {
+        Some(base) => base.clone(),
+        None => match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => {
+                format!("https://{}", context.domain_name.as_deref().unwrap_or_default())
+            }
+            _ => String::new(),
+        },
+    };
+    let url = if raw_query.is_empty() {
+        format!("{base_url}{path}")
+    } else {
+        format!("{base_url}{path}?{raw_query}")
+    };
+    let signature = request
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    twilio_signature::verify(&config.auth_token, &url, &params, signature)
+        .map_err(|error| (ApiError::Forbidden("invalid Twilio signature"), error.to_string()))?;
+    let call_sid = form::first(&params, "CallSid")
+        .filter(|sid| !sid.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            let message = "CallSid is missing".to_owned();
+            (ApiError::BadRequest(message.clone()), message)
+        })?;
+    Ok(TwilioRequest {
+        params,
+        query,
+        call_sid,
+        base_url,
+    })
+}
+
+fn twiml_response(xml: String) -> Response<Body> {
+    respond(StatusCode::OK, "text/xml; charset=utf-8", xml)
+}
+
+fn refuse(request_id: &str, route: &str, (error, reason): (ApiError, String)) -> Response<Body> {
+    tracing::warn!(
+        request_id,
+        route,
+        outcome = "rejected",
+        status = error.status().as_u16(),
+        reason,
+        "twilio webhook"
+    );
+    error.into_response()
+}
+
+/// The TwiML that listens for the code, round `attempt`.
+pub fn listen(config: &TwilioConfig, base_url: &str, attempt: u32) -> String {
+    let mut options = twiml::GatherOptions::new(format!("{base_url}{GATHER_PATH}?attempt={attempt}"));
+    options.prompt = config.script.prompt.clone();
+    options.voice = config.script.voice.clone();
+    options.language = config.script.language.clone();
+    twiml::gather(&options, None)
+}
+
+/// The TwiML that records the call when listening did not yield a code.
+pub fn record_call(config: &TwilioConfig, base_url: &str) -> String {
+    twiml::record(
+        &format!("{base_url}{RECORDING_PATH}?event=done"),
+        &format!("{base_url}{RECORDING_PATH}?event=transcription"),
+        &format!("{base_url}{RECORDING_PATH}?event=recording"),
+        twiml::MAX_RECORD_SECONDS,
+        None,
+        config.script.voice.as_deref(),
+    )
+}
+
+/// `POST /twilio/voice`.
+pub async fn voice(config: &TwilioConfig, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    match authenticate(config, &request, VOICE_PATH) {
+        Ok(call) => {
+            tracing::info!(
+                request_id,
+                route = VOICE_PATH,
+                call_sid = call.call_sid,
+                outcome = "listening",
+                "twilio webhook"
+            );
+            twiml_response(listen(config, &call.base_url, 1))
+        }
+        Err(refusal) => refuse(&request_id, VOICE_PATH, refusal),
+    }
+}
+
+/// `POST /twilio/gather` and `POST /twilio/recording`.
+pub struct Verification<S, M> {
+    pub config: VerificationConfig,
+    pub store: S,
+    pub mailer: M,
+}
+
+impl<S: VerificationStore, M: Mailer> Verification<S, M> {
+    pub fn new(config: VerificationConfig, store: S, mailer: M) -> Self {
+        Self { config, store, mailer }
+    }
+
+    /// Routes by path: this one function serves both callbacks.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        if path.ends_with(RECORDING_PATH) {
+            self.recording(request).await
+        } else {
+            self.gather(request).await
+        }
+    }
+
+    pub async fn gather(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let call = match authenticate(&self.config.twilio, &request, GATHER_PATH) {
+            Ok(call) => call,
+            Err(refusal) => return refuse(&request_id, GATHER_PATH, refusal),
+        };
+        let attempt: u32 = call.query("attempt").and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
+        let speech = call.param("SpeechResult");
+        let captured = call
+            .param("Digits")
+            .and_then(|digits| spoken_code::from_digits(digits, META_CODE_LEN))
+            .map(|code| (code, CaptureMethod::Keypad))
+            .or_else(|| {
+                speech
+                    .and_then(|text| spoken_code::extract_code(text, META_CODE_LEN))
+                    .map(|code| (code, CaptureMethod::Speech))
+            });
+        let Some((code, method)) = captured else {
+            let last = attempt >= self.config.twilio.script.max_attempts;
+            tracing::info!(
+                request_id,
+                route = GATHER_PATH,
+                call_sid = call.call_sid,
+                attempt,
+                heard_speech = speech.is_some(),
+                outcome = if last { "recording" } else { "listening_again" },
+                "twilio webhook"
+            );
+            return twiml_response(if last {
+                record_call(&self.config.twilio, &call.base_url)
+            } else {
+                listen(&self.config.twilio, &call.base_url, attempt + 1)
+            });
+        };
+        let captured = CapturedCode {
+            call_sid: call.call_sid.clone(),
+            code,
+            method,
+            confidence: call.param("Confidence").and_then(|c| c.parse().ok()),
+            heard: speech.map(str::to_owned),
+            from: call.param("From").map(str::to_owned),
+            to: call.param("To").map(str::to_owned),
+            received_at: Utc::now(),
+        };
+        let email = captured.email(&self.config.email_from, &self.config.email_to);
+        let outcome = self
+            .record_and_mail(
+                &captured.call_sid,
+                &captured.item(),
+                self.store.record_code(&captured),
+                email,
+            )
+            .await;
+        tracing::info!(
+            request_id,
+            route = GATHER_PATH,
+            call_sid = captured.call_sid,
+            attempt,
+            captured_by = method.as_str(),
+            outcome,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "twilio webhook: verification code captured"
+        );
+        twiml_response(twiml::say_and_hangup(
+            "Thank you. Goodbye.",
+            self.config.twilio.script.voice.as_deref(),
+        ))
+    }
+
+    pub async fn recording(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let call = match authenticate(&self.config.twilio, &request, RECORDING_PATH) {
+            Ok(call) => call,
+            Err(refusal) => return refuse(&request_id, RECORDING_PATH, refusal),
+        };
+        let event = call.query("event").unwrap_or("recording").to_owned();
+        if event == "done" {
+            tracing::info!(
+                request_id,
+                route = RECORDING_PATH,
+                call_sid = call.call_sid,
+                outcome = "hangup",
+                "twilio webhook"
+            );
+            return twiml_response(twiml::say_and_hangup("", None));
+        }
+        let Some(recording_sid) = call.param("RecordingSid").map(str::to_owned) else {
+            return refuse(
+                &request_id,
+                RECORDING_PATH,
+                (
+                    ApiError::BadRequest("RecordingSid is missing".to_owned()),
+                    "RecordingSid is missing".to_owned(),
+                ),
+            );
+        };
+        let transcription = call.param("TranscriptionText").map(str::to_owned);
+        let recording = Recording {
+            call_sid: call.call_sid.clone(),
+            recording_sid,
+            code: transcription
+                .as_deref()
+                .and_then(|text| spoken_code::extract_code(text, META_CODE_LEN)),
+            event: if event == "transcription" {
+                "transcription".to_owned()
+            } else {
+                "recording".to_owned()
+            },
+            url: call.param("RecordingUrl").map(str::to_owned),
+            duration_seconds: call.param("RecordingDuration").and_then(|d| d.parse().ok()),
+            transcription,
+            transcription_status: call.param("TranscriptionStatus").map(str::to_owned),
+            from: call.param("From").map(str::to_owned),
+            to: call.param("To").map(str::to_owned),
+            received_at: Utc::now(),
+        };
+        let outcome = if recording.event == "transcription" {
+            let email = recording.email(&self.config.email_from, &self.config.email_to);
+            self.record_and_mail(
+                &recording.call_sid,
+                &recording.item(),
+                self.store.record_recording(&recording),
+                email,
+            )
+            .await
+        } else {
+            match self.store.record_recording(&recording).await {
+                Ok(_) => "recorded",
+                Err(error) => {
+                    tracing::error!(call_sid = recording.call_sid, error = %error, "recording not stored");
+                    "store_failed"
+                }
+            }
+        };
+        tracing::info!(
+            request_id,
+            route = RECORDING_PATH,
+            call_sid = recording.call_sid,
+            recording_sid = recording.recording_sid,
+            event = recording.event,
+            code_found = recording.code.is_some(),
+            outcome,
+            "twilio webhook"
+        );
+        twiml_response(twiml::empty())
+    }
+
+    /// Stores the item once, then emails it. A repeated webhook (the item already stored)
+    /// sends nothing. If the store is down the email still goes out: the code must reach the
+    /// owner. If the mail fails, the record says so.
+    async fn record_and_mail(
+        &self,
+        call_sid: &str,
+        item: &str,
+        store: impl Future<Output = Result<WriteOutcome, crate::ports::StoreError>>,
+        email: crate::ports::Email,
+    ) -> &'static str {
+        let stored = match store.await {
+            Ok(WriteOutcome::Superseded) => return "duplicate_ignored",
+            Ok(WriteOutcome::Applied) => true,
+            Err(error) => {
+                tracing::error!(call_sid, error = %error, "verification record not stored; emailing anyway");
+                false
+            }
+        };
+        let outcome = match tokio::time::timeout(MAIL_DEADLINE, self.mailer.send(&email)).await {
+            Ok(Ok(message_id)) => EmailOutcome::Sent { message_id },
+            Ok(Err(error)) => EmailOutcome::Failed {
+                error: error.to_string(),
+            },
+            Err(_) => EmailOutcome::Failed {
+                error: format!("no answer from the mail service within {MAIL_DEADLINE:?}"),
+            },
+        };
+        if let EmailOutcome::Failed { error } = &outcome {
+            tracing::error!(call_sid, error, "verification email not sent; the code is in the table");
+        }
+        if stored && let Err(error) = self.store.record_email_outcome(call_sid, item, &outcome).await {
+            tracing::error!(call_sid, error = %error, "email outcome not recorded");
+        }
+        match (stored, &outcome) {
+            (true, EmailOutcome::Sent { .. }) => "recorded_and_emailed",
+            (true, EmailOutcome::Failed { .. }) => "recorded_email_failed",
+            (false, EmailOutcome::Sent { .. }) => "emailed_not_recorded",
+            (false, EmailOutcome::Failed { .. }) => "lost_store_and_mail_failed",
+        }
+    }
+}
