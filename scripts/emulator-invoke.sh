@@ -32,11 +32,11 @@ boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_nam
 PY
 
 python - "$(invoke meta-verify)" "$(invoke meta-webhook)" "$(invoke queue-worker)" "$(invoke twilio-voice)" \
-  "$(invoke twilio-gather)" <<'PY'
+  "$(invoke twilio-gather)" "$(invoke send-api)" <<'PY'
 import json, os, sys
 import boto3
 
-verify, webhook, worker, voice, gather = (json.loads(arg) for arg in sys.argv[1:6])
+verify, webhook, worker, voice, gather, send = (json.loads(arg) for arg in sys.argv[1:7])
 assert verify["statusCode"] == 200 and verify["body"] == "1158201444", verify
 print("meta-verify  (events/meta-verify.json):  200, challenge echoed")
 assert webhook["statusCode"] == 200, webhook
@@ -56,4 +56,8 @@ code = table.get_item(TableName=os.environ["TABLE_NAME"],
                       Key={"pk": {"S": "CALL#CA5f1e0d2c3b4a59687766554433221100"}, "sk": {"S": "CODE#481529"}})["Item"]
 assert code["captured_by"]["S"] == "speech" and code["email_status"]["S"] == "sent", code
 print("twilio-gather (events/twilio-gather.json): 200, code 481529 recorded and emailed through SES")
+assert send["statusCode"] == 202, send
+message = json.loads(send["body"])
+assert message["status"] == "queued" and message["to"] == "972504370045", message
+print(f"send-api     (events/send-api.json):     202, {message['id']} queued for 972504370045")
 PY

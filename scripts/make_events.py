@@ -82,6 +82,10 @@ def main():
     write(out / "twilio-voice.json", twilio_event("/twilio/voice", "", CALL))
     write(out / "twilio-gather.json", twilio_event("/twilio/gather", "attempt=1", CALL + [
         ("SpeechResult", "Your WhatsApp code is 4 8 1 5 2 9. Once again, 4 8 1 5 2 9."), ("Confidence", "0.9123")]))
+    write(out / "send-api.json", http_event(
+        "POST", "/messages", headers={"content-type": "application/json", "authorization": f"Bearer {ENV['API_KEY']}",
+                                      "idempotency-key": "events-sample-1"},
+        body=json.dumps({"to": "+972 50-437-0045", "type": "template", "name": "hello_world", "language": "en_US"})))
     write(out / "queue-worker.json", {"Records": [{
         "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",

@@ -15,6 +15,7 @@ use bridge::domain::form;
 use bridge::handlers::http::ApiError;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::meta_verify;
+use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::{self, Verification};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -31,6 +32,7 @@ pub const META_VERIFY: &str = "MetaVerifyFunction";
 pub const META_WEBHOOK: &str = "MetaWebhookFunction";
 pub const TWILIO_VOICE: &str = "TwilioVoiceFunction";
 pub const TWILIO_GATHER: &str = "TwilioGatherFunction";
+pub const SEND_API: &str = "SendApiFunction";
 
 /// The routes this runner serves. They must equal the template's: checked at start-up
 /// against `.local/stack.json` and by a test against `template.yaml` itself.
@@ -41,6 +43,8 @@ pub fn routes() -> Vec<Route> {
         Route::new("POST", twilio::VOICE_PATH, TWILIO_VOICE),
         Route::new("POST", twilio::GATHER_PATH, TWILIO_GATHER),
         Route::new("POST", twilio::RECORDING_PATH, TWILIO_GATHER),
+        Route::new("POST", "/messages", SEND_API),
+        Route::new("GET", "/messages/{id}", SEND_API),
     ]
 }
 
@@ -50,6 +54,7 @@ pub struct App {
     pub ingest: Ingest<SqsQueue, S3BlobStore>,
     pub voice: TwilioConfig,
     pub verification: Verification<DynamoMessageStore, SesMailer>,
+    pub send_api: SendApi<DynamoMessageStore, SqsQueue>,
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).
@@ -196,6 +201,7 @@ impl App {
             META_WEBHOOK => self.ingest.handle(request).await,
             TWILIO_VOICE => twilio::voice(&self.voice, request).await,
             TWILIO_GATHER => self.verification.handle(request).await,
+            SEND_API => self.send_api.handle(request).await,
             _ => return json_response(502, r#"{"message":"no local handler for this function"}"#),
         };
         to_hyper(response).await

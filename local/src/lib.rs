@@ -4,9 +4,11 @@
 //! - [`api`]: HTTP on 127.0.0.1:3000; each request becomes the API Gateway HTTP API
 //!   (payload 2.0) event it would be in AWS, is decoded by `lambda_http` exactly as in
 //!   Lambda, and goes to the function the template routes it to.
+//! - [`graph_standin`]: the WhatsApp Graph API on 127.0.0.1:3001, with signed status webhooks.
 //! - [`queue`]: long-polls the queue and hands batches to the worker as the SQS event
 //!   source would, deleting only the records the worker did not report as failed.
 
 pub mod api;
+pub mod graph_standin;
 pub mod queue;
 pub mod stack;

@@ -4,13 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bridge::adapters::graph::GraphClient;
 use bridge::adapters::ses::SesMailer;
 use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
-use bridge::config::{Env, IngestConfig, TwilioConfig, VerificationConfig, VerifyConfig, WorkerConfig};
+use bridge::config::{
+    Env, IngestConfig, SendApiConfig, SenderConfig, TwilioConfig, VerificationConfig, VerifyConfig, WorkerConfig,
+};
 use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::send_api::SendApi;
+use bridge::handlers::sending::{RateLimiter, Sending};
 use bridge::handlers::twilio::Verification;
 use bridge::handlers::worker::Worker;
 use local_stack::api::{self, App};
+use local_stack::graph_standin::{Standin, StandinConfig};
 use local_stack::queue::QueueSource;
 use local_stack::stack::Stack;
 
@@ -40,7 +46,13 @@ async fn main() -> Result<(), Error> {
     let ingest_config = IngestConfig::from_env(Env::from_process())?;
     let verification_config = VerificationConfig::from_env(Env::from_process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let send_api_config = SendApiConfig::from_env(Env::from_process())?;
     let app = Arc::new(App {
+        send_api: SendApi::new(
+            send_api_config.clone(),
+            DynamoMessageStore::new(dynamodb.clone(), &send_api_config.table_name, 0),
+            SqsQueue::new(sqs.clone(), &send_api_config.queue_url),
+        ),
         voice: TwilioConfig::voice_from_env(Env::from_process())?,
         verification: Verification::new(
             verification_config.clone(),
@@ -60,11 +72,32 @@ async fn main() -> Result<(), Error> {
     });
 
     let worker_config = WorkerConfig::from_env(Env::from_process())?;
+    let sending = match SenderConfig::from_env(Env::from_process())? {
+        Some(sender) => Some(Sending {
+            store: DynamoMessageStore::new(
+                dynamodb.clone(),
+                &worker_config.table_name,
+                worker_config.retention_days,
+            ),
+            graph: GraphClient::new(
+                &sender.graph_base_url,
+                &sender.graph_version,
+                &sender.phone_number_id,
+                sender.access_token.clone(),
+            )?,
+            redelivery: SqsQueue::new(sqs.clone(), &sender.queue_url),
+            queue: SqsQueue::new(sqs.clone(), &sender.queue_url),
+            limiter: RateLimiter::new(sender.messages_per_second),
+            auto_reply_text: sender.auto_reply_text,
+        }),
+        None => None,
+    };
     let worker = Worker::new(
         DynamoMessageStore::new(dynamodb, &worker_config.table_name, worker_config.retention_days),
         S3BlobStore::new(s3, &ingest_config.payload_bucket),
         worker_config.phone_numbers,
-    );
+    )
+    .with_sending(sending);
     let source = stack
         .queue_event_sources
         .iter()
@@ -88,12 +121,33 @@ async fn main() -> Result<(), Error> {
         batching_window: Duration::from_secs(u64::from(source.batching_window_seconds)),
     };
 
+    // The Graph API stand-in on :3001 (GRAPH_API_BASE_URL), posting signed status webhooks to our API.
+    let standin_address = std::env::var("LOCAL_GRAPH_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".to_owned());
+    let standin_listener = tokio::net::TcpListener::bind(&standin_address).await?;
+    let public = std::env::var("PUBLIC_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
+    let standin = Standin::new(StandinConfig {
+        access_token: std::env::var("WHATSAPP_ACCESS_TOKEN").unwrap_or_default(),
+        app_secret: ingest_config.app_secret.expose().to_owned(),
+        webhook_url: format!("{}/webhooks/whatsapp", public.trim_end_matches('/')),
+        phone_number_id_display: "15550783881".to_owned(),
+        latency: Duration::from_millis(
+            std::env::var("GRAPH_STANDIN_LATENCY_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        ),
+        status_delay: Duration::from_millis(500),
+        send_status_webhooks: true,
+    });
+    tokio::spawn(standin.serve(standin_listener));
+
     let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&address).await?;
     tracing::info!(
         api = %format!("http://{address}"),
         routes = ?served.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
         queue = %queue.queue_url,
+        graph_api = %format!("http://{standin_address}"),
         batch_size = queue.batch_size,
         "local stack up (Ctrl-C stops it)"
     );

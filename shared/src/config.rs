@@ -242,6 +242,69 @@ fn looks_like_email(address: &str) -> bool {
     !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
 }
 
+/// `POST /messages` and `GET /messages/{id}`.
+#[derive(Debug, Clone)]
+pub struct SendApiConfig {
+    pub api_key: Secret,
+    pub table_name: String,
+    pub queue_url: String,
+    /// Country code for national numbers (`050-…` → `97250…` with 972).
+    pub default_country_code: Option<String>,
+}
+
+impl SendApiConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
+        let api_key = env.secret("API_KEY");
+        if !api_key.expose().is_empty() && api_key.expose().len() < 16 {
+            env.problem("API_KEY must be at least 16 characters".to_owned());
+        }
+        let config = Self {
+            api_key,
+            table_name: env.required("TABLE_NAME"),
+            queue_url: env.required("QUEUE_URL"),
+            default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
+        };
+        env.finish(config)
+    }
+}
+
+/// The worker's sending side (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    pub access_token: Secret,
+    pub phone_number_id: String,
+    pub graph_base_url: String,
+    pub graph_version: String,
+    /// Sends per second per worker instance.
+    pub messages_per_second: u32,
+    pub auto_reply_text: Option<String>,
+    pub queue_url: String,
+}
+
+impl SenderConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Option<Self>, ConfigError> {
+        if env.optional("WHATSAPP_ACCESS_TOKEN").is_none() {
+            return env.finish(None);
+        }
+        let messages_per_second = env.number("SEND_RATE_PER_SECOND", 20u32);
+        if messages_per_second == 0 {
+            env.problem("SEND_RATE_PER_SECOND must be at least 1".to_owned());
+        }
+        let config = Self {
+            access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
+            phone_number_id: env.required("WHATSAPP_PHONE_NUMBER_ID"),
+            graph_base_url: env
+                .optional("GRAPH_API_BASE_URL")
+                .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
+            graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
+            messages_per_second,
+            auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
+            queue_url: env.required("QUEUE_URL"),
+        };
+        env.finish(Some(config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

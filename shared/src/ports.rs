@@ -137,3 +137,87 @@ pub trait VerificationStore: Send + Sync {
         recording: &crate::domain::verification::Recording,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 }
+
+/// Hands a failed queue record back to SQS for a later try (its visibility timeout).
+pub trait Redelivery: Send + Sync {
+    fn retry_after(&self, receipt_handle: &str, seconds: u32) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// The WhatsApp Cloud API.
+pub trait WhatsAppSender: Send + Sync {
+    /// Sends one message (the exact Graph API body); Meta's answer or its error.
+    fn send(
+        &self,
+        payload: &serde_json::Value,
+    ) -> impl Future<
+        Output = Result<crate::domain::graph_response::SendAccepted, crate::domain::graph_error::GraphError>,
+    > + Send;
+}
+
+/// A message the send API accepted, to be stored as `queued`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutbound {
+    pub message_id: String,
+    pub to: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub fingerprint: String,
+    /// Why it exists: `api` or `auto-reply`.
+    pub origin: String,
+}
+
+/// What creating an outbound message found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// The id exists already (a retried request); its body fingerprint.
+    Exists {
+        fingerprint: Option<String>,
+    },
+}
+
+/// What claiming a message for sending found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker may send it now.
+    Claimed { attempts: u32 },
+    /// Sent (or failed for good) already: a duplicate queue record.
+    AlreadyDone { status: String },
+    /// Another worker holds a fresh claim on it.
+    InFlight,
+    /// No such message.
+    Missing,
+}
+
+/// Meta's error as stored on a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredError {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub details: Option<String>,
+}
+
+/// Outbound messages.
+pub trait OutboundStore: Send + Sync {
+    fn create_outbound(&self, message: &NewOutbound) -> impl Future<Output = Result<Created, StoreError>> + Send;
+    /// Takes the message for sending, unless it is done or another worker's claim is fresher than `lease_seconds`.
+    fn claim(&self, message_id: &str, lease_seconds: i64) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Gives the claim back after a transient failure.
+    fn release(&self, message_id: &str, error: &StoredError) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Meta accepted it: record the wamid on the message and on its status item.
+    fn mark_accepted(
+        &self,
+        message_id: &str,
+        to: &str,
+        kind: &str,
+        wamid: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// It can never be sent.
+    fn mark_failed(&self, message_id: &str, error: &StoredError)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The message as the send API shows it, by bundle id or wamid.
+    fn view(&self, id: &str) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+    /// Epoch seconds of the contact's last inbound message.
+    fn last_inbound_at(&self, contact: &str) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+}

@@ -1,8 +1,12 @@
-//! SQS worker — records every message, status and event of the queued webhooks.
+//! SQS worker — records every message, status and event of the queued webhooks, and sends
+//! queued messages through the WhatsApp Graph API.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore};
-use bridge::config::{Env, WorkerConfig};
+use bridge::adapters::{
+    dynamodb::DynamoMessageStore, graph::GraphClient, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue,
+};
+use bridge::config::{Env, SenderConfig, WorkerConfig};
+use bridge::handlers::sending::{RateLimiter, Sending};
 use bridge::handlers::worker::Worker;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -10,16 +14,35 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     bridge::telemetry::init();
     let config = WorkerConfig::from_env(Env::from_process())?;
+    let sender_config = SenderConfig::from_env(Env::from_process())?;
     let sdk_config = load_sdk_config().await;
-    let store = DynamoMessageStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk_config),
-        &config.table_name,
-        config.retention_days,
-    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let store = DynamoMessageStore::new(dynamodb.clone(), &config.table_name, config.retention_days);
     store.warm_up().await;
     // Offloaded payloads name their own bucket; this one is only a default.
     let blobs = S3BlobStore::new(S3BlobStore::client(&sdk_config), "");
-    let worker = Worker::new(store, blobs, config.phone_numbers);
+    let sending = match sender_config {
+        Some(sender) => {
+            let graph = GraphClient::new(
+                &sender.graph_base_url,
+                &sender.graph_version,
+                &sender.phone_number_id,
+                sender.access_token.clone(),
+            )?;
+            graph.warm_up().await;
+            let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk_config), &sender.queue_url);
+            Some(Sending {
+                store: DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days),
+                graph,
+                redelivery: queue.clone(),
+                queue,
+                limiter: RateLimiter::new(sender.messages_per_second),
+                auto_reply_text: sender.auto_reply_text,
+            })
+        }
+        None => None,
+    };
+    let worker = Worker::new(store, blobs, config.phone_numbers).with_sending(sending);
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, Error>(worker.handle(event.payload).await)

@@ -4,6 +4,7 @@
 //! - message (inbound or outbound): `pk = MSG#<wamid>`, `sk = MSG`
 //! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
+//! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
 //! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation.
 //! - TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
@@ -23,9 +24,12 @@ use serde_json::Value;
 
 use super::describe;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::status::DeliveryStatus;
 use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
 use crate::domain::webhook::{Content, MetaError};
-use crate::ports::{MessageStore, StoreError, VerificationStore, WriteOutcome};
+use crate::ports::{
+    Claim, Created, MessageStore, NewOutbound, OutboundStore, StoreError, StoredError, VerificationStore, WriteOutcome,
+};
 
 pub const MESSAGE_SK: &str = "MSG";
 pub const CONTACT_SK: &str = "CONTACT";
@@ -362,6 +366,336 @@ impl VerificationStore for DynamoMessageStore {
             .send()
             .await;
         put_outcome(result)
+    }
+}
+
+pub fn outbound_pk(message_id: &str) -> String {
+    format!("OUT#{message_id}")
+}
+
+pub const OUTBOUND_SK: &str = "OUT";
+
+impl DynamoMessageStore {
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+        Ok(output.item)
+    }
+
+    async fn update(
+        &self,
+        pk: String,
+        sk: &str,
+        update: Update,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (expression, names, mut values) = update.build();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names));
+        if let Some((condition, extra_values)) = condition {
+            values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
+            request = request.condition_expression(condition);
+        }
+        update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
+    }
+}
+
+fn stored_errors(error: &StoredError) -> AttributeValue {
+    let mut map = Item::default();
+    map.put_opt("code", error.code.map(number))
+        .put_opt("title", error.title.as_deref().map(string))
+        .put_opt("message", error.message.as_deref().map(string))
+        .put_opt("details", error.details.as_deref().map(string));
+    AttributeValue::L(vec![AttributeValue::M(map.0)])
+}
+
+impl OutboundStore for DynamoMessageStore {
+    async fn create_outbound(&self, message: &NewOutbound) -> Result<Created, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(outbound_pk(&message.message_id)))
+            .put("sk", string(OUTBOUND_SK))
+            .put("item_type", string("outbound"))
+            .put("message_id", string(&message.message_id))
+            .put("direction", string("outbound"))
+            .put("to", string(&message.to))
+            .put("type", string(&message.kind))
+            .put("payload", string(message.payload.to_string()))
+            .put("fingerprint", string(&message.fingerprint))
+            .put("origin", string(&message.origin))
+            .put("status", string(DeliveryStatus::Queued.as_str()))
+            .put("status_rank", number(i64::from(DeliveryStatus::Queued.rank())))
+            .put("attempts", number(0))
+            .put("queued_at", string(rfc3339(now)))
+            .put("updated_at", string(rfc3339(now)))
+            .put_opt("expires_at", self.expires_at(now));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put_outcome(result)? {
+            WriteOutcome::Applied => Ok(Created::New),
+            WriteOutcome::Superseded => {
+                let existing = self.get(outbound_pk(&message.message_id), OUTBOUND_SK).await?;
+                Ok(Created::Exists {
+                    fingerprint: existing.as_ref().and_then(|item| text_of(item, "fingerprint")),
+                })
+            }
+        }
+    }
+
+    async fn claim(&self, message_id: &str, lease_seconds: i64) -> Result<Claim, StoreError> {
+        let now = Utc::now();
+        let mut update = Update::default();
+        update
+            .set("status", string("sending"))
+            .set("claimed_at", number(now.timestamp()))
+            .set("updated_at", string(rfc3339(now)));
+        let (expression, names, mut values) = update.build();
+        values.insert(":queued".to_owned(), string(DeliveryStatus::Queued.as_str()));
+        values.insert(":sending".to_owned(), string("sending"));
+        values.insert(":stale".to_owned(), number(now.timestamp() - lease_seconds));
+        values.insert(":one".to_owned(), number(1));
+        values.insert(":zero".to_owned(), number(0));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(outbound_pk(message_id)))
+            .key("sk", string(OUTBOUND_SK))
+            .update_expression(format!(
+                "{expression}, attempts = if_not_exists(attempts, :zero) + :one"
+            ))
+            .condition_expression(
+                "attribute_exists(pk) AND (#a0 = :queued OR (#a0 = :sending AND claimed_at < :stale))",
+            )
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let attempts = output
+                    .attributes
+                    .as_ref()
+                    .and_then(|item| text_of(item, "attempts"))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                Ok(Claim::Claimed { attempts })
+            }
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                match self.get(outbound_pk(message_id), OUTBOUND_SK).await? {
+                    None => Ok(Claim::Missing),
+                    Some(item) => match text_of(&item, "status").as_deref() {
+                        Some("sending") => Ok(Claim::InFlight),
+                        status => Ok(Claim::AlreadyDone {
+                            status: status.unwrap_or("unknown").to_owned(),
+                        }),
+                    },
+                }
+            }
+            Err(error) => Err(classify(
+                &error,
+                error.as_service_error().map(update_error_is_rejection),
+            )),
+        }
+    }
+
+    async fn release(&self, message_id: &str, error: &StoredError) -> Result<(), StoreError> {
+        let mut update = Update::default();
+        update
+            .set("status", string(DeliveryStatus::Queued.as_str()))
+            .set("last_error", stored_errors(error))
+            .set("updated_at", string(rfc3339(Utc::now())));
+        self.update(
+            outbound_pk(message_id),
+            OUTBOUND_SK,
+            update,
+            Some(("#a0 = :sending", vec![(":sending", string("sending"))])),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_accepted(&self, message_id: &str, to: &str, kind: &str, wamid: &str) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut update = Update::default();
+        update
+            .set("status", string(DeliveryStatus::Accepted.as_str()))
+            .set("status_rank", number(i64::from(DeliveryStatus::Accepted.rank())))
+            .set("wamid", string(wamid))
+            .set("accepted_at", string(rfc3339(now)))
+            .set("updated_at", string(rfc3339(now)));
+        self.update(outbound_pk(message_id), OUTBOUND_SK, update, None).await?;
+        // The wamid's own item: Meta's status webhooks land here, possibly before this write.
+        let accepted = StatusRecord {
+            wamid: wamid.to_owned(),
+            status_name: DeliveryStatus::Accepted.as_str().to_owned(),
+            status: Some(DeliveryStatus::Accepted),
+            timestamp: Some(now.timestamp()),
+            phone_number_id: None,
+            recipient_id: Some(to.to_owned()),
+            recipient_user_id: None,
+            conversation: None,
+            pricing: None,
+            errors: Vec::new(),
+            biz_opaque_callback_data: None,
+            raw: String::new(),
+            received: crate::domain::records::Received {
+                at: now,
+                request_id: message_id.to_owned(),
+            },
+        };
+        self.record_status(&accepted).await?;
+        let mut link = Update::default();
+        link.set("message_id", string(message_id)).set("type", string(kind));
+        self.update(message_pk(wamid), MESSAGE_SK, link, None).await?;
+        Ok(())
+    }
+
+    async fn mark_failed(&self, message_id: &str, error: &StoredError) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut update = Update::default();
+        update
+            .set("status", string(DeliveryStatus::Failed.as_str()))
+            .set("status_rank", number(i64::from(DeliveryStatus::Failed.rank())))
+            .set("errors", stored_errors(error))
+            .set("failed_at", string(rfc3339(now)))
+            .set("updated_at", string(rfc3339(now)));
+        self.update(outbound_pk(message_id), OUTBOUND_SK, update, None).await?;
+        Ok(())
+    }
+
+    async fn view(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        let (outbound, message) = if id.starts_with("wamid.") {
+            let message = self.get(message_pk(id), MESSAGE_SK).await?;
+            let outbound = match message.as_ref().and_then(|m| text_of(m, "message_id")) {
+                Some(message_id) => self.get(outbound_pk(&message_id), OUTBOUND_SK).await?,
+                None => None,
+            };
+            (outbound, message)
+        } else {
+            let outbound = self.get(outbound_pk(id), OUTBOUND_SK).await?;
+            let message = match outbound.as_ref().and_then(|o| text_of(o, "wamid")) {
+                Some(wamid) => self.get(message_pk(&wamid), MESSAGE_SK).await?,
+                None => None,
+            };
+            (outbound, message)
+        };
+        if outbound.is_none() && message.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(outbound_view(outbound.as_ref(), message.as_ref())))
+    }
+
+    async fn last_inbound_at(&self, contact: &str) -> Result<Option<i64>, StoreError> {
+        let item = self.get(contact_pk(contact), CONTACT_SK).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|item| text_of(item, "last_inbound_at"))
+            .and_then(|n| n.parse().ok()))
+    }
+}
+
+/// The send API's view of a message: the bundle's record and Meta's statuses merged,
+/// the status being whichever ranks higher.
+fn outbound_view(
+    outbound: Option<&HashMap<String, AttributeValue>>,
+    message: Option<&HashMap<String, AttributeValue>>,
+) -> Value {
+    let field = |name: &str| {
+        message
+            .and_then(|m| text_of(m, name))
+            .or_else(|| outbound.and_then(|o| text_of(o, name)))
+    };
+    let rank = |item: Option<&HashMap<String, AttributeValue>>| {
+        item.and_then(|i| text_of(i, "status_rank"))
+            .and_then(|r| r.parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let status = if rank(message) >= rank(outbound) {
+        message.and_then(|m| text_of(m, "status"))
+    } else {
+        outbound.and_then(|o| text_of(o, "status"))
+    };
+    let mut history = serde_json::Map::new();
+    for name in [
+        "queued_at",
+        "accepted_at",
+        "sent_at",
+        "delivered_at",
+        "read_at",
+        "failed_at",
+    ] {
+        if let Some(time) = field(name) {
+            history.insert(name.trim_end_matches("_at").to_owned(), Value::String(time));
+        }
+    }
+    let errors = message
+        .and_then(|m| m.get("errors"))
+        .or_else(|| outbound.and_then(|o| o.get("errors")))
+        .map(attribute_to_json)
+        .unwrap_or(Value::Array(Vec::new()));
+    serde_json::json!({
+        "id": outbound.and_then(|o| text_of(o, "message_id")).or_else(|| field("message_id")),
+        "wamid": field("wamid"),
+        "direction": field("direction"),
+        "to": outbound.and_then(|o| text_of(o, "to")).or_else(|| field("recipient_id")),
+        "type": field("type"),
+        "status": status,
+        "history": history,
+        "errors": errors,
+        "last_error": outbound.and_then(|o| o.get("last_error")).map(attribute_to_json),
+        "attempts": outbound.and_then(|o| text_of(o, "attempts")).and_then(|n| n.parse::<i64>().ok()),
+        "updated_at": field("updated_at"),
+    })
+}
+
+fn text_of(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    match item.get(name)? {
+        AttributeValue::S(text) => Some(text.clone()),
+        AttributeValue::N(number) => Some(number.clone()),
+        _ => None,
+    }
+}
+
+/// A DynamoDB attribute as JSON (numbers as numbers where they parse).
+pub fn attribute_to_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(text) => Value::String(text.clone()),
+        AttributeValue::N(number) => number
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| number.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::Null),
+        AttributeValue::Bool(flag) => Value::Bool(*flag),
+        AttributeValue::L(items) => Value::Array(items.iter().map(attribute_to_json).collect()),
+        AttributeValue::M(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), attribute_to_json(v))).collect()),
+        _ => Value::Null,
     }
 }
 

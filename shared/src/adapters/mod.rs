@@ -1,6 +1,7 @@
 //! AWS implementations of the [`crate::ports`] traits, and the shared SDK set-up.
 
 pub mod dynamodb;
+pub mod graph;
 pub mod s3;
 pub mod ses;
 pub mod sqs;

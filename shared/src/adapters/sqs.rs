@@ -58,3 +58,17 @@ impl Queue for SqsQueue {
         Ok(output.message_id.unwrap_or_default())
     }
 }
+
+impl crate::ports::Redelivery for SqsQueue {
+    async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|error| QueueError::Unavailable(describe(&error)))?;
+        Ok(())
+    }
+}

@@ -30,18 +30,22 @@ pub const DEFAULT_INLINE_LIMIT: usize = 250 * 1024;
 pub enum EventKind {
     /// A signed POST from Meta to `/webhooks/whatsapp`.
     MetaWebhook,
+    /// A message to send through the Graph API (a [`crate::domain::outbound::SendJob`]).
+    SendMessage,
 }
 
 impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::MetaWebhook => "meta-webhook",
+            EventKind::SendMessage => "send-message",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "meta-webhook" => Some(EventKind::MetaWebhook),
+            "send-message" => Some(EventKind::SendMessage),
             _ => None,
         }
     }

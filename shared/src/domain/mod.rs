@@ -2,9 +2,14 @@
 
 pub mod envelope;
 pub mod form;
+pub mod graph_error;
+pub mod graph_response;
 pub mod meta_signature;
+pub mod outbound;
+pub mod phone;
 pub mod records;
 pub mod secret;
+pub mod send_request;
 pub mod spoken_code;
 pub mod status;
 pub mod twilio_signature;

@@ -11,6 +11,11 @@ pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(&'static str),
     PayloadTooLarge(usize),
+    /// Well-formed but refused by a business rule (the 24-hour window).
+    Unprocessable(String),
+    /// Conflicts with an earlier request (an idempotency key reused for another message).
+    Conflict(String),
+    NotFound(&'static str),
     /// A dependency failed; the caller should retry.
     Unavailable,
 }
@@ -22,13 +27,19 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     pub fn message(&self) -> String {
         match self {
-            ApiError::BadRequest(message) => message.clone(),
+            ApiError::BadRequest(message) | ApiError::Unprocessable(message) | ApiError::Conflict(message) => {
+                message.clone()
+            }
+            ApiError::NotFound(message) => (*message).to_owned(),
             ApiError::Unauthorized(message) | ApiError::Forbidden(message) => (*message).to_owned(),
             ApiError::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             ApiError::Unavailable => "temporarily unavailable, retry later".to_owned(),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 
+use super::sending::SendJobs;
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
 use crate::domain::records::{
@@ -50,20 +51,37 @@ pub struct RecordSummary {
     pub statuses_merged: usize,
     pub events: usize,
     pub foreign_changes: usize,
+    /// What each send job of the record came to.
+    pub sends: Vec<&'static str>,
 }
 
-pub struct Worker<S, B> {
+pub struct Worker<S, B, X = ()> {
     pub store: S,
     pub blobs: B,
     pub phone_numbers: PhoneNumberFilter,
+    /// Send jobs and auto-replies; `()` when sending is not configured.
+    pub sending: X,
 }
 
-impl<S: MessageStore, B: BlobStore> Worker<S, B> {
+impl<S: MessageStore, B: BlobStore> Worker<S, B, ()> {
     pub fn new(store: S, blobs: B, phone_numbers: PhoneNumberFilter) -> Self {
         Self {
             store,
             blobs,
             phone_numbers,
+            sending: (),
+        }
+    }
+}
+
+impl<S: MessageStore, B: BlobStore, X: SendJobs> Worker<S, B, X> {
+    /// The same worker, also sending.
+    pub fn with_sending<Y: SendJobs>(self, sending: Y) -> Worker<S, B, Y> {
+        Worker {
+            store: self.store,
+            blobs: self.blobs,
+            phone_numbers: self.phone_numbers,
+            sending,
         }
     }
 
@@ -108,6 +126,7 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
                     statuses_merged = summary.statuses_merged,
                     events = summary.events,
                     foreign_changes = summary.foreign_changes,
+                    sends = summary.sends.join(","),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "queue record"
                 );
@@ -140,10 +159,17 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
 
     /// Processes one record: what it wrote and the wamids it touched.
     pub async fn process(&self, record: &SqsMessage) -> Result<(RecordSummary, Vec<String>), RecordError> {
-        if let Some(kind) = attribute(record, ATTR_KIND)
-            && EventKind::parse(kind).is_none()
-        {
-            return Err(RecordError::Permanent(format!("unknown event kind {kind:?}")));
+        match attribute(record, ATTR_KIND).map(|kind| (kind, EventKind::parse(kind))) {
+            Some((_, Some(EventKind::SendMessage))) => {
+                let outcome = self.sending.send(record).await?;
+                let summary = RecordSummary {
+                    sends: vec![outcome],
+                    ..RecordSummary::default()
+                };
+                return Ok((summary, Vec::new()));
+            }
+            Some((kind, None)) => return Err(RecordError::Permanent(format!("unknown event kind {kind:?}"))),
+            Some((_, Some(EventKind::MetaWebhook))) | None => {}
         }
         let body = record
             .body
@@ -166,6 +192,9 @@ impl<S: MessageStore, B: BlobStore> Worker<S, B> {
             );
         }
         let summary = self.apply(&plan).await?;
+        for inbound in &plan.inbound {
+            self.sending.after_inbound(inbound).await?;
+        }
         let wamids = plan
             .inbound
             .iter()

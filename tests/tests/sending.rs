@@ -1,0 +1,515 @@
+//! Sending end to end against the AWS emulator and the local Graph API stand-in:
+//! POST /messages → queue → worker → Graph API (once) → wamid → status webhooks → read.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge::adapters::{dynamodb::DynamoMessageStore, graph::GraphClient, s3::S3BlobStore, sqs::SqsQueue};
+use bridge::config::{IngestConfig, SendApiConfig};
+use bridge::domain::envelope::DEFAULT_INLINE_LIMIT;
+use bridge::domain::records::PhoneNumberFilter;
+use bridge::domain::secret::Secret;
+use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::send_api::SendApi;
+use bridge::handlers::sending::{RateLimiter, Sending};
+use bridge::handlers::worker::Worker;
+use integration_tests::*;
+use local_stack::graph_standin::{Standin, StandinConfig};
+use local_stack::queue::sqs_event;
+use serde_json::{Value, json};
+
+const API_KEY: &str = "test-send-api-key-0123456789";
+const TOKEN: &str = "test-access-token";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+
+type TestWorker =
+    Worker<DynamoMessageStore, S3BlobStore, Option<Sending<DynamoMessageStore, GraphClient, SqsQueue, SqsQueue>>>;
+
+struct Loop {
+    emu: Emulator,
+    queue: TestQueue,
+    api: SendApi<DynamoMessageStore, SqsQueue>,
+    ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
+    worker: TestWorker,
+    standin: Arc<Standin>,
+    /// Receipt handles of records the worker reported as failed (hidden for their backoff).
+    hidden_receipts: tokio::sync::Mutex<Vec<String>>,
+}
+
+/// A fresh queue, the send API, the ingestion handler, the worker, and a Graph API stand-in
+/// whose status webhooks go to an HTTP server in front of the ingestion handler.
+async fn setup(auto_reply: Option<&str>) -> Loop {
+    let emu = Emulator::connect().await;
+    let queue = emu.fresh_queue("send", 30, None).await;
+    let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let webhook_url = format!("http://{}/webhooks/whatsapp", webhook_listener.local_addr().unwrap());
+    let standin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let graph_url = format!("http://{}", standin_listener.local_addr().unwrap());
+    let standin = Standin::new(StandinConfig {
+        access_token: TOKEN.into(),
+        app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
+        webhook_url,
+        phone_number_id_display: "15550783881".into(),
+        latency: Duration::ZERO,
+        status_delay: Duration::ZERO,
+        send_status_webhooks: true,
+    });
+    tokio::spawn(Arc::clone(&standin).serve(standin_listener));
+
+    let store = || DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0);
+    let sqs = || SqsQueue::new(emu.sqs.clone(), &queue.url);
+    let api = SendApi::new(
+        SendApiConfig {
+            api_key: Secret::new(API_KEY),
+            table_name: emu.table().into(),
+            queue_url: queue.url.clone(),
+            default_country_code: Some("972".into()),
+        },
+        store(),
+        sqs(),
+    );
+    let ingest = Arc::new(Ingest::new(
+        IngestConfig {
+            app_secret: Secret::new(emu.env["WHATSAPP_APP_SECRET"].clone()),
+            queue_url: queue.url.clone(),
+            payload_bucket: emu.bucket().into(),
+            inline_limit: DEFAULT_INLINE_LIMIT,
+        },
+        sqs(),
+        S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+    ));
+    serve_ingest(webhook_listener, Arc::clone(&ingest));
+    let sending = Sending {
+        store: store(),
+        graph: GraphClient::new(&graph_url, "v21.0", PHONE_NUMBER_ID, Secret::new(TOKEN)).unwrap(),
+        redelivery: sqs(),
+        queue: sqs(),
+        limiter: RateLimiter::new(1000),
+        auto_reply_text: auto_reply.map(str::to_owned),
+    };
+    let worker = Worker::new(
+        store(),
+        S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+        PhoneNumberFilter::default(),
+    )
+    .with_sending(Some(sending));
+    Loop {
+        emu,
+        queue,
+        api,
+        ingest,
+        worker,
+        standin,
+        hidden_receipts: tokio::sync::Mutex::new(Vec::new()),
+    }
+}
+
+impl Loop {
+    async fn post(&self, body: Value, key: Option<&str>) -> (u16, Value) {
+        let text = body.to_string();
+        let auth = format!("Bearer {API_KEY}");
+        let mut headers = vec![("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        if let Some(key) = key {
+            headers.push(("Idempotency-Key", key));
+        }
+        let response = self
+            .api
+            .handle(api_request("POST", "/messages", "", &headers, text.as_bytes(), false))
+            .await;
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, id: &str) -> (u16, Value) {
+        let auth = format!("Bearer {API_KEY}");
+        let path = format!("/messages/{id}");
+        let response = self
+            .api
+            .handle(api_request(
+                "GET",
+                &path,
+                "",
+                &[("Authorization", auth.as_str())],
+                b"",
+                false,
+            ))
+            .await;
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Runs the worker over everything in the queue once; returns the failed message ids.
+    async fn drain_once(&self) -> Vec<String> {
+        let messages = self.emu.receive_all(&self.queue.url).await;
+        if messages.is_empty() {
+            return Vec::new();
+        }
+        let event = sqs_event(&messages, &self.queue.arn, "us-east-1").unwrap();
+        let response = self.worker.handle(event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        let (retried, done): (Vec<_>, Vec<_>) = messages
+            .iter()
+            .partition(|m| failed.iter().any(|id| Some(id.as_str()) == m.message_id()));
+        self.hidden_receipts
+            .lock()
+            .await
+            .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
+        for message in done {
+            self.emu
+                .sqs
+                .delete_message()
+                .queue_url(&self.queue.url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        failed
+    }
+
+    /// An inbound message from `from` now, so the 24-hour window is open.
+    async fn contact_writes(&self, from: &str) {
+        let body = text_webhook(
+            PHONE_NUMBER_ID,
+            &unique("wamid.in"),
+            from,
+            chrono::Utc::now().timestamp(),
+            "hi",
+        );
+        assert_eq!(
+            self.ingest
+                .handle(signed_webhook(&self.emu.env["WHATSAPP_APP_SECRET"], &body, false))
+                .await
+                .status(),
+            200
+        );
+        assert!(self.drain_once().await.is_empty());
+    }
+
+    /// Makes every hidden record of the queue visible again (what the visibility timeout does in time).
+    async fn redeliver_now(&self) {
+        for receipt in self.hidden_receipts.lock().await.drain(..) {
+            let _ = self
+                .emu
+                .sqs
+                .change_message_visibility()
+                .queue_url(&self.queue.url)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+    }
+
+    fn calls_to(&self, to: &str) -> Vec<local_stack::graph_standin::RecordedRequest> {
+        self.standin
+            .requests()
+            .into_iter()
+            .filter(|r| r.body["to"] == to)
+            .collect()
+    }
+}
+
+/// Runs the ingestion handler behind HTTP so the stand-in can deliver its status webhooks.
+fn serve_ingest(listener: tokio::net::TcpListener, ingest: Arc<Ingest<SqsQueue, S3BlobStore>>) {
+    use http_body_util::BodyExt;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let ingest = Arc::clone(&ingest);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let ingest = Arc::clone(&ingest);
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let signature = parts
+                            .headers
+                            .get("x-hub-signature-256")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        let request = api_request(
+                            "POST",
+                            "/webhooks/whatsapp",
+                            "",
+                            &[
+                                ("Content-Type", "application/json"),
+                                ("X-Hub-Signature-256", &signature),
+                            ],
+                            &body,
+                            true,
+                        );
+                        let response = ingest.handle(request).await;
+                        let mut out = hyper::Response::new(http_body_util::Full::new(
+                            hyper::body::Bytes::copy_from_slice(response.body()),
+                        ));
+                        *out.status_mut() = response.status();
+                        Ok::<_, std::convert::Infallible>(out)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+impl Loop {
+    /// Drains the queue until the message reaches `status` (bounded in time).
+    async fn until_status(&self, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..60 {
+            self.drain_once().await;
+            let (code, view) = self.get(id).await;
+            if code == 200 && view["status"] == status {
+                return view;
+            }
+            last = view;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("message {id} never reached {status}: {last}");
+    }
+}
+
+#[tokio::test]
+async fn a_sent_message_is_delivered_and_read_through_the_status_webhooks() {
+    let test = setup(None).await;
+    let to = unique("97250").replace('.', "")[..12].to_owned();
+    test.contact_writes(&to).await;
+    let (status, answer) = test
+        .post(
+            json!({"to": format!("+{to}"), "type": "text", "body": "Your order shipped"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_owned();
+    assert_eq!(answer["status"], "queued");
+
+    let view = test.until_status(&id, "read").await;
+    let calls = test.calls_to(&to);
+    assert_eq!(calls.len(), 1, "the Graph API is called once");
+    assert_eq!(
+        calls[0].body,
+        json!({"messaging_product":"whatsapp","recipient_type":"individual","to":to,"type":"text","text":{"body":"Your order shipped"}})
+    );
+    assert_eq!(calls[0].phone_number_id, PHONE_NUMBER_ID);
+    let wamid = calls[0].wamid.clone().unwrap();
+    assert_eq!(view["wamid"], wamid);
+    assert_eq!(view["id"], id);
+    for step in ["queued", "accepted", "sent", "delivered", "read"] {
+        assert!(view["history"][step].is_string(), "{step} missing: {view}");
+    }
+    // The same message by wamid.
+    let (code, by_wamid) = test.get(&wamid).await;
+    assert_eq!((code, &by_wamid["id"]), (200, &Value::String(id.clone())));
+    let item = test.emu.message_item(&wamid).await.unwrap();
+    assert_eq!(s(&item, "direction"), "outbound");
+    assert_eq!(s(&item, "status"), "read");
+    assert_eq!(s(&item, "message_id"), id);
+}
+
+#[tokio::test]
+async fn a_rate_limited_send_is_retried_through_sqs_and_sent_once() {
+    let test = setup(None).await;
+    let to = format!("9984290{}", &unique("").replace('.', "")[..5]);
+    let template = json!({"to": to, "type": "template", "name": "order_update", "language": "en_US"});
+    let (status, answer) = test.post(template, None).await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_owned();
+
+    // First delivery: 429 from Meta → a batch item failure, the claim released.
+    assert_eq!(test.drain_once().await.len(), 1);
+    let (_, view) = test.get(&id).await;
+    assert_eq!(view["status"], "queued");
+    assert_eq!(view["last_error"][0]["code"], 130429);
+    // SQS redelivers after the backoff the worker set; here the test makes it visible at once.
+    let messages = test.emu.receive_all(&test.queue.url).await;
+    assert!(messages.is_empty(), "the record is hidden for its backoff");
+    test.redeliver_now().await;
+    let view = test.until_status(&id, "read").await;
+    let calls = test.calls_to(&to);
+    assert_eq!(
+        calls.iter().map(|c| c.answered_status).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    assert_eq!(view["attempts"], 2);
+}
+
+#[tokio::test]
+async fn permanent_errors_fail_the_message_with_meta_s_error_and_are_not_retried() {
+    let test = setup(None).await;
+    for (prefix, code) in [
+        ("9991310260", 131026),
+        ("9991320000", 132000),
+        ("9991000000", 100),
+        ("9991900000", 190),
+    ] {
+        let to = format!("{prefix}{}", &unique("").replace('.', "")[..4]);
+        let (status, answer) = test
+            .post(
+                json!({"to": to, "type": "template", "name": "order_update", "language": "en_US"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{answer}");
+        let id = answer["id"].as_str().unwrap().to_owned();
+        assert!(test.drain_once().await.is_empty(), "permanent errors are not retried");
+        let (_, view) = test.get(&id).await;
+        assert_eq!(view["status"], "failed", "{view}");
+        assert_eq!(view["errors"][0]["code"], code, "{view}");
+        assert!(view["errors"][0]["message"].is_string(), "{view}");
+        assert_eq!(test.calls_to(&to).len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_same_queue_record_twice_calls_the_graph_api_once() {
+    let test = setup(None).await;
+    let to = format!("97252{}", &unique("").replace('.', "")[..7]);
+    let (_, answer) = test
+        .post(
+            json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"}),
+            None,
+        )
+        .await;
+    let id = answer["id"].as_str().unwrap().to_owned();
+    let messages = test.emu.receive_all(&test.queue.url).await;
+    assert_eq!(messages.len(), 1);
+    // SQS at-least-once: the same record twice in one batch, then once more later.
+    let doubled = vec![messages[0].clone(), messages[0].clone()];
+    let response = test
+        .worker
+        .handle(sqs_event(&doubled, &test.queue.arn, "us-east-1").unwrap())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    let response = test
+        .worker
+        .handle(sqs_event(&messages, &test.queue.arn, "us-east-1").unwrap())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(test.calls_to(&to).len(), 1);
+    let (_, view) = test.get(&id).await;
+    assert!(
+        ["accepted", "sent", "delivered", "read"].contains(&view["status"].as_str().unwrap()),
+        "{view}"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_request_one_message() {
+    let test = setup(None).await;
+    let to = format!("97253{}", &unique("").replace('.', "")[..7]);
+    let key = unique("order");
+    let body = json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"});
+    let (first_status, first) = test.post(body.clone(), Some(&key)).await;
+    let (second_status, second) = test.post(body, Some(&key)).await;
+    assert_eq!((first_status, second_status), (202, 202));
+    assert_eq!(first["id"], second["id"]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    test.until_status(&id, "read").await;
+    assert_eq!(test.calls_to(&to).len(), 1);
+
+    let other = json!({"to": to, "type": "template", "name": "another_template", "language": "en_US"});
+    let (status, answer) = test.post(other, Some(&key)).await;
+    assert_eq!(status, 409, "{answer}");
+}
+
+#[tokio::test]
+async fn requests_are_authenticated_validated_and_held_to_the_24_hour_window() {
+    let test = setup(None).await;
+    let no_key = test
+        .api
+        .handle(api_request("POST", "/messages", "", &[], b"{}", false))
+        .await;
+    assert_eq!(no_key.status(), 401);
+    let wrong = test
+        .api
+        .handle(api_request(
+            "GET",
+            "/messages/x",
+            "",
+            &[("Authorization", "Bearer wrong-key-wrong-key")],
+            b"",
+            false,
+        ))
+        .await;
+    assert_eq!(wrong.status(), 401);
+
+    for (body, field) in [
+        (json!({"to": "abc", "type": "text", "body": "x"}), "to"),
+        (json!({"to": "+972504370045", "type": "text", "body": ""}), "text.body"),
+        (
+            json!({"to": "+972504370045", "type": "image", "link": "http://insecure.example.com/a.jpg"}),
+            "image.link",
+        ),
+        (
+            json!({"to": "+972504370045", "type": "template", "name": "", "language": "en_US"}),
+            "template.name",
+        ),
+    ] {
+        let (status, answer) = test.post(body, None).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().unwrap().starts_with(field), "{answer}");
+    }
+    let (status, answer) = test
+        .post(json!({"to": "+972504370045", "type": "location"}), None)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+
+    // Nobody at this number has written in 24 hours: free-form is refused, a template is not.
+    let silent = format!("97254{}", &unique("").replace('.', "")[..7]);
+    let (status, answer) = test
+        .post(json!({"to": silent, "type": "text", "body": "hello"}), None)
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("template"), "{answer}");
+    let (status, _) = test
+        .post(
+            json!({"to": silent, "type": "template", "name": "hello_world", "language": "en_US"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+
+    let (status, _) = test.get("msg_doesnotexist").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_auto_reply_is_sent_once_per_inbound_message() {
+    let test = setup(Some("Thanks, we will answer soon.")).await;
+    let from = format!("97255{}", &unique("").replace('.', "")[..7]);
+    let wamid = unique("wamid.auto");
+    let body = text_webhook(PHONE_NUMBER_ID, &wamid, &from, chrono::Utc::now().timestamp(), "hello?");
+    for _ in 0..2 {
+        assert_eq!(
+            test.ingest
+                .handle(signed_webhook(&test.emu.env["WHATSAPP_APP_SECRET"], &body, false))
+                .await
+                .status(),
+            200
+        );
+    }
+    for _ in 0..5 {
+        test.drain_once().await;
+    }
+    let calls = test.calls_to(&from);
+    assert_eq!(calls.len(), 1, "one reply for a message delivered twice");
+    assert_eq!(calls[0].body["text"]["body"], "Thanks, we will answer soon.");
+    assert_eq!(calls[0].body["context"]["message_id"], wamid);
+}
