@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test venv lint fmt clippy unit bench clean
+.PHONY: run test venv lint fmt clippy unit bench bench-send clean
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ clippy:
 
 bench:
 	cargo bench -p bridge --bench ingest
+
+## make bench-send: worker send throughput against moto and the Graph API stand-in.
+bench-send: venv
+	scripts/bench-send.sh
 
 clean:
 	rm -rf .local $(VENV)
