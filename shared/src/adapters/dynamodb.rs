@@ -144,22 +144,16 @@ impl MessageStore for DynamoMessageStore {
             .set_opt("wa_id", activity.wa_id.as_deref().map(string))
             .set_opt("user_id", activity.user_id.as_deref().map(string))
             .set_opt("profile_name", activity.profile_name.as_deref().map(string));
-        let (expression, names, values) = update.build();
-        let mut values = values;
-        values.insert(":activity_at".to_owned(), number(activity.last_inbound_at));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", string(contact_pk(&activity.key)))
-            .key("sk", string(CONTACT_SK))
-            .update_expression(expression)
-            .condition_expression("attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        update_outcome(result)
+        self.update(
+            contact_pk(&activity.key),
+            CONTACT_SK,
+            update,
+            Some((
+                "attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at",
+                vec![(":activity_at", number(activity.last_inbound_at))],
+            )),
+        )
+        .await
     }
 
     async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
@@ -206,38 +200,23 @@ impl MessageStore for DynamoMessageStore {
                 .set("status", string(ranked.as_str()))
                 .set("status_rank", number(i64::from(ranked.rank())))
                 .set("status_at", string(&status_time));
-            let (expression, names, mut values) = advance.build();
-            values.insert(":new_rank".to_owned(), number(i64::from(ranked.rank())));
+            let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
+            let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", string(message_pk(&status.wamid)))
-                .key("sk", string(MESSAGE_SK))
-                .update_expression(expression)
-                .condition_expression("attribute_not_exists(status_rank) OR status_rank < :new_rank")
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
-                .send()
+                .update(
+                    message_pk(&status.wamid),
+                    MESSAGE_SK,
+                    advance,
+                    Some((condition, new_rank)),
+                )
                 .await;
-            if update_outcome(result)? == WriteOutcome::Applied {
+            if result? == WriteOutcome::Applied {
                 return Ok(WriteOutcome::Applied);
             }
         }
         // The message already has a status of equal or higher rank (or this status is unranked):
         // merge the timestamps and facts without touching the status.
-        let (expression, names, values) = merge.build();
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", string(message_pk(&status.wamid)))
-            .key("sk", string(MESSAGE_SK))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await
-            .map_err(|error| classify(&error, error.as_service_error().map(update_error_is_rejection)))?;
+        self.update(message_pk(&status.wamid), MESSAGE_SK, merge, None).await?;
         Ok(WriteOutcome::Superseded)
     }
 
@@ -314,18 +293,7 @@ impl VerificationStore for DynamoMessageStore {
                     .set("email_error", string(error));
             }
         }
-        let (expression, names, values) = update.build();
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", string(call_pk(call_sid)))
-            .key("sk", string(item))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await
-            .map_err(|error| classify(&error, error.as_service_error().map(update_error_is_rejection)))?;
+        self.update(call_pk(call_sid), item, update, None).await?;
         Ok(())
     }
 
