@@ -47,6 +47,9 @@
 //! (the 401 has `error_subcode` 463 and no `error_data`). Every answer of the send route, error or not, comes
 //! after [`StandinConfig::latency`].
 //!
+//! A mark-as-read call (`{"messaging_product":"whatsapp","status":"read","message_id":..}`) is answered
+//! `200 {"success":true}`.
+//!
 //! # Success and status webhooks
 //!
 //! A success is `200 {"messaging_product":"whatsapp","contacts":[{"input":<to as sent>,"wa_id":<digits>}],
@@ -345,7 +348,14 @@ impl Standin {
         let (answer, webhooks) = if !authorized {
             (expired_token(), None)
         } else {
-            match parsed.and_then(|body| validate(&body)) {
+            match parsed.and_then(|body| {
+                if is_mark_as_read(&body) {
+                    Err(GraphError::read_receipt())
+                } else {
+                    validate(&body)
+                }
+            }) {
+                Err(error) if error.status == 200 => (json_answer(200, &obj([("success", Value::Bool(true))])), None),
                 Err(error) => (error.answer(), None),
                 Ok(recipient) => self.answer_valid(&recipient, &mut record),
             }
@@ -653,6 +663,29 @@ fn validate(body: &Value) -> Result<Recipient, GraphError> {
         input: input.clone(),
         digits,
     })
+}
+
+/// `{"messaging_product":"whatsapp","status":"read","message_id":"wamid…"}`: Meta's mark-as-read call,
+/// answered `{"success":true}`.
+fn is_mark_as_read(body: &Value) -> bool {
+    body.get("messaging_product").and_then(Value::as_str) == Some("whatsapp")
+        && body.get("status").and_then(Value::as_str) == Some("read")
+        && body
+            .get("message_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty())
+}
+
+impl GraphError {
+    /// Not an error: the marker of a mark-as-read call (answered 200).
+    fn read_receipt() -> Self {
+        GraphError {
+            status: 200,
+            code: 0,
+            message: String::new(),
+            details: String::new(),
+        }
+    }
 }
 
 fn invalid(details: impl Into<String>) -> GraphError {

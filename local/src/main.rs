@@ -88,6 +88,7 @@ async fn main() -> Result<(), Error> {
             redelivery: SqsQueue::new(sqs.clone(), &sender.queue_url),
             queue: SqsQueue::new(sqs.clone(), &sender.queue_url),
             limiter: RateLimiter::new(sender.messages_per_second),
+            mark_as_read: sender.mark_as_read,
             auto_reply_text: sender.auto_reply_text,
         }),
         None => None,

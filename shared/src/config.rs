@@ -278,6 +278,8 @@ pub struct SenderConfig {
     /// Sends per second per worker instance.
     pub messages_per_second: u32,
     pub auto_reply_text: Option<String>,
+    /// `MARK_AS_READ=true`: mark inbound messages as read.
+    pub mark_as_read: bool,
     pub queue_url: String,
 }
 
@@ -299,6 +301,9 @@ impl SenderConfig {
             graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
+            mark_as_read: env
+                .optional("MARK_AS_READ")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             queue_url: env.required("QUEUE_URL"),
         };
         env.finish(Some(config))

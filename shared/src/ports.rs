@@ -152,6 +152,9 @@ pub trait WhatsAppSender: Send + Sync {
     ) -> impl Future<
         Output = Result<crate::domain::graph_response::SendAccepted, crate::domain::graph_error::GraphError>,
     > + Send;
+    /// Marks an inbound message as read (blue ticks).
+    fn mark_read(&self, wamid: &str)
+    -> impl Future<Output = Result<(), crate::domain::graph_error::GraphError>> + Send;
 }
 
 /// A message the send API accepted, to be stored as `queued`.

@@ -72,6 +72,7 @@ async fn main() {
         queue,
         limiter: RateLimiter::new(10_000),
         auto_reply_text: None,
+        mark_as_read: false,
     }));
 
     // Queue the messages as the send API does (not timed).

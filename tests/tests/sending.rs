@@ -88,6 +88,7 @@ async fn setup(auto_reply: Option<&str>) -> Loop {
         queue: sqs(),
         limiter: RateLimiter::new(1000),
         auto_reply_text: auto_reply.map(str::to_owned),
+        mark_as_read: auto_reply.is_some(),
     };
     let worker = Worker::new(
         store(),
@@ -512,4 +513,17 @@ async fn the_auto_reply_is_sent_once_per_inbound_message() {
     assert_eq!(calls.len(), 1, "one reply for a message delivered twice");
     assert_eq!(calls[0].body["text"]["body"], "Thanks, we will answer soon.");
     assert_eq!(calls[0].body["context"]["message_id"], wamid);
+    // MARK_AS_READ (on in this set-up): the inbound message was marked read.
+    let reads: Vec<_> = test
+        .standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.body["message_id"] == wamid.as_str())
+        .collect();
+    assert!(!reads.is_empty(), "marked as read");
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.body["status"] == "read" && r.answered_status == 200)
+    );
 }

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Error> {
                 redelivery: queue.clone(),
                 queue,
                 limiter: RateLimiter::new(sender.messages_per_second),
+                mark_as_read: sender.mark_as_read,
                 auto_reply_text: sender.auto_reply_text,
             })
         }

@@ -49,6 +49,19 @@ impl GraphClient {
 
 impl WhatsAppSender for GraphClient {
     async fn send(&self, payload: &Value) -> Result<SendAccepted, GraphError> {
+        let (status, body) = self.post(payload).await?;
+        SendAccepted::parse(&body).map_err(|_| GraphError::parse(status, &body))
+    }
+
+    async fn mark_read(&self, wamid: &str) -> Result<(), GraphError> {
+        let payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+        self.post(&payload).await.map(|_| ())
+    }
+}
+
+impl GraphClient {
+    /// POSTs to the messages endpoint: the 2xx status and body, or Meta's error.
+    async fn post(&self, payload: &Value) -> Result<(u16, Vec<u8>), GraphError> {
         let response = self
             .http
             .post(&self.messages_url)
@@ -63,7 +76,7 @@ impl WhatsAppSender for GraphClient {
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|_| GraphError::network())?;
         if (200..300).contains(&status) {
-            SendAccepted::parse(&body).map_err(|_| GraphError::parse(status, &body))
+            Ok((status, body.to_vec()))
         } else {
             Err(GraphError::parse(status, &body))
         }

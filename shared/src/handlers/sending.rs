@@ -78,6 +78,8 @@ pub struct Sending<O, W, R, Q> {
     pub queue: Q,
     pub limiter: RateLimiter,
     pub auto_reply_text: Option<String>,
+    /// Mark every inbound message as read (best effort: a failure is logged, never retried).
+    pub mark_as_read: bool,
 }
 
 fn stored(error: &GraphError) -> StoredError {
@@ -178,6 +180,11 @@ impl<O: OutboundStore, W: WhatsAppSender, R: Redelivery, Q: Queue> SendJobs for 
     }
 
     async fn after_inbound(&self, record: &InboundRecord) -> Result<(), RecordError> {
+        if self.mark_as_read
+            && let Err(error) = self.graph.mark_read(&record.wamid).await
+        {
+            tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed");
+        }
         let (Some(text), Some(to)) = (&self.auto_reply_text, record.wa_id.as_deref()) else {
             return Ok(());
         };
