@@ -3,7 +3,7 @@
 //! The HMAC is computed over the exact bytes received. Re-serialized JSON never
 //! matches (Meta escapes unicode), so callers must pass the raw body.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::secret::Secret;
