@@ -5,6 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
+# The first invoke builds the function binaries (their own feature set, so partly a fresh build).
 PORT=9009
 cargo lambda watch --quiet -A 127.0.0.1 -P "$PORT" --env-file local.env > .local/lambda-watch.log 2>&1 &
 WATCH_PID=$!
@@ -16,7 +17,7 @@ for _ in $(seq 1 150); do
 done
 
 invoke() {
-  timeout 300 cargo lambda invoke "$1" --data-file "events/$1.json" -A 127.0.0.1 -P "$PORT" -o json 2>>.local/lambda-watch.log \
+  timeout 900 cargo lambda invoke "$1" --data-file "events/$1.json" -A 127.0.0.1 -P "$PORT" -o json 2>>.local/lambda-watch.log \
     || { echo "invoke $1 failed:"; tail -40 .local/lambda-watch.log; exit 1; }
 }
 
