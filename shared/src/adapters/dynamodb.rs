@@ -365,7 +365,12 @@ impl DynamoMessageStore {
         update: Update,
         condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
     ) -> Result<WriteOutcome, StoreError> {
-        let (expression, names, mut values) = update.build();
+        let (expression, mut names, mut values) = update.build();
+        if let Some((condition, _)) = &condition
+            && condition.contains("#status")
+        {
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
         let mut request = self
             .client
             .update_item()
@@ -437,7 +442,8 @@ impl OutboundStore for DynamoMessageStore {
             .set("status", string("sending"))
             .set("claimed_at", number(now.timestamp()))
             .set("updated_at", string(rfc3339(now)));
-        let (expression, names, mut values) = update.build();
+        let (expression, mut names, mut values) = update.build();
+        names.insert("#status".to_owned(), "status".to_owned());
         values.insert(":queued".to_owned(), string(DeliveryStatus::Queued.as_str()));
         values.insert(":sending".to_owned(), string("sending"));
         values.insert(":stale".to_owned(), number(now.timestamp() - lease_seconds));
@@ -453,7 +459,7 @@ impl OutboundStore for DynamoMessageStore {
                 "{expression}, attempts = if_not_exists(attempts, :zero) + :one"
             ))
             .condition_expression(
-                "attribute_exists(pk) AND (#a0 = :queued OR (#a0 = :sending AND claimed_at < :stale))",
+                "attribute_exists(pk) AND (#status = :queued OR (#status = :sending AND claimed_at < :stale))",
             )
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
@@ -503,7 +509,7 @@ impl OutboundStore for DynamoMessageStore {
             outbound_pk(message_id),
             OUTBOUND_SK,
             update,
-            Some(("#a0 = :sending", vec![(":sending", string("sending"))])),
+            Some(("#status = :sending", vec![(":sending", string("sending"))])),
         )
         .await?;
         Ok(())
