@@ -118,15 +118,7 @@ impl MessageStore for DynamoMessageStore {
         }
         put_content(&mut item, &record.content);
 
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        put_outcome(result)
+        self.put_once(item).await
     }
 
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
@@ -234,15 +226,7 @@ impl MessageStore for DynamoMessageStore {
             .put("updated_at", string(rfc3339(now)))
             .put_opt("phone_number_id", event.phone_number_id.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        put_outcome(result)
+        self.put_once(item).await
     }
 }
 
@@ -267,15 +251,7 @@ impl VerificationStore for DynamoMessageStore {
             .put_opt("from", code.from.as_deref().map(string))
             .put_opt("to", code.to.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        put_outcome(result)
+        self.put_once(item).await
     }
 
     async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
@@ -325,15 +301,7 @@ impl VerificationStore for DynamoMessageStore {
         if recording.event == "transcription" {
             item.put("email_status", string("pending"));
         }
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        put_outcome(result)
+        self.put_once(item).await
     }
 }
 
@@ -344,6 +312,19 @@ pub fn outbound_pk(message_id: &str) -> String {
 pub const OUTBOUND_SK: &str = "OUT";
 
 impl DynamoMessageStore {
+    /// Puts the item unless one with its key exists: `Superseded` for a duplicate.
+    async fn put_once(&self, item: Item) -> Result<WriteOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
@@ -416,15 +397,7 @@ impl OutboundStore for DynamoMessageStore {
             .put("queued_at", string(rfc3339(now)))
             .put("updated_at", string(rfc3339(now)))
             .put_opt("expires_at", self.expires_at(now));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put_outcome(result)? {
+        match self.put_once(item).await? {
             WriteOutcome::Applied => Ok(Created::New),
             WriteOutcome::Superseded => {
                 let existing = self.get(outbound_pk(&message.message_id), OUTBOUND_SK).await?;
