@@ -1,6 +1,8 @@
 //! Putting an [`Envelope`] on the queue, through S3 when it is too large for SQS,
 //! and reading it back on the worker side.
 
+use std::borrow::Cow;
+
 use crate::domain::envelope::{ATTR_EXTENDED_PAYLOAD_SIZE, Envelope, S3Pointer};
 use crate::ports::{BlobError, BlobStore, Queue, QueueError, QueueMessage};
 
@@ -25,7 +27,7 @@ pub struct Enqueued {
 pub async fn enqueue<Q: Queue, B: BlobStore>(
     queue: &Q,
     blobs: &B,
-    envelope: &Envelope,
+    envelope: &Envelope<'_>,
     inline_limit: usize,
 ) -> Result<Enqueued, EnqueueError> {
     let attributes = envelope
@@ -47,7 +49,7 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
         bucket: blobs.bucket().to_owned(),
         key: envelope.blob_key(),
     };
-    blobs.put(&pointer.key, envelope.body.clone()).await?;
+    blobs.put(&pointer.key, envelope.body.to_vec()).await?;
     let mut attributes: Vec<_> = attributes.collect();
     attributes.push((ATTR_EXTENDED_PAYLOAD_SIZE.to_owned(), envelope.body.len().to_string()));
     let message_id = queue
@@ -62,10 +64,10 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
     })
 }
 
-/// The payload bytes of a queued body: the body itself, or the object it points to.
-pub async fn resolve<B: BlobStore>(blobs: &B, body: &str) -> Result<Vec<u8>, BlobError> {
+/// The payload bytes of a queued body: the body itself (borrowed), or the object it points to.
+pub async fn resolve<'a, B: BlobStore>(blobs: &B, body: &'a str) -> Result<Cow<'a, [u8]>, BlobError> {
     match S3Pointer::from_body(body) {
-        Some(pointer) => blobs.get(&pointer.bucket, &pointer.key).await,
-        None => Ok(body.as_bytes().to_vec()),
+        Some(pointer) => Ok(Cow::Owned(blobs.get(&pointer.bucket, &pointer.key).await?)),
+        None => Ok(Cow::Borrowed(body.as_bytes())),
     }
 }

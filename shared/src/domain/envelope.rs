@@ -51,16 +51,17 @@ impl EventKind {
     }
 }
 
-/// An event as received, ready to be queued.
+/// An event as received, ready to be queued. It borrows the request body: the only
+/// copy made on the way to SQS is the one the SDK request needs.
 #[derive(Debug, Clone)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     pub kind: EventKind,
     pub received_at: DateTime<Utc>,
     pub request_id: String,
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
 }
 
-impl Envelope {
+impl Envelope<'_> {
     /// The attributes that travel beside the body.
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -87,7 +88,7 @@ impl Envelope {
         if self.body.len() > inline_limit {
             return None;
         }
-        let text = std::str::from_utf8(&self.body).ok()?;
+        let text = std::str::from_utf8(self.body).ok()?;
         text.chars().all(is_sqs_char).then_some(text)
     }
 }
@@ -136,7 +137,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn envelope(body: &[u8]) -> Envelope {
+    fn envelope(body: &[u8]) -> Envelope<'_> {
         Envelope {
             kind: EventKind::MetaWebhook,
             received_at: Utc
@@ -144,7 +145,7 @@ mod tests {
                 .single()
                 .expect("valid date"),
             request_id: "req/1:2".to_owned(),
-            body: body.to_vec(),
+            body,
         }
     }
 

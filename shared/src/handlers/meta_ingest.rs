@@ -83,12 +83,12 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
     }
 
     /// Everything short of I/O: size, signature, JSON, envelope. Public for the benchmark.
-    pub fn check(
+    pub fn check<'b>(
         &self,
         signature: Option<&[u8]>,
-        body: &[u8],
+        body: &'b [u8],
         request_id: &str,
-    ) -> Result<Envelope, (ApiError, String)> {
+    ) -> Result<Envelope<'b>, (ApiError, String)> {
         if body.len() > MAX_BODY_BYTES {
             return Err((ApiError::PayloadTooLarge(MAX_BODY_BYTES), "body too large".to_owned()));
         }
@@ -104,7 +104,7 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
             kind: EventKind::MetaWebhook,
             received_at: Utc::now(),
             request_id: request_id.to_owned(),
-            body: body.to_vec(),
+            body,
         })
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::http::{ApiError, request_id, respond};
 use crate::config::SendApiConfig;
-use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
+use crate::domain::envelope::{Envelope, EventKind};
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageBody, SendRequest, ValidationError};
 use crate::domain::{phone, verify_token};
@@ -29,19 +29,21 @@ pub struct SendApi<S, Q> {
     pub queue: Q,
 }
 
-/// The queue message of a send job.
+/// The queue message of a send job, with the same envelope attributes as a webhook.
 pub fn job_message(job: &SendJob, request_id: &str) -> QueueMessage {
-    QueueMessage {
-        body: serde_json::to_string(job).unwrap_or_default(),
-        attributes: vec![
-            (ATTR_KIND.to_owned(), EventKind::SendMessage.as_str().to_owned()),
-            (
-                ATTR_RECEIVED_AT.to_owned(),
-                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            ),
-            (ATTR_REQUEST_ID.to_owned(), request_id.to_owned()),
-        ],
-    }
+    let body = serde_json::to_string(job).unwrap_or_default();
+    let envelope = Envelope {
+        kind: EventKind::SendMessage,
+        received_at: Utc::now(),
+        request_id: request_id.to_owned(),
+        body: body.as_bytes(),
+    };
+    let attributes = envelope
+        .attributes()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    QueueMessage { body, attributes }
 }
 
 fn invalid(error: &ValidationError) -> ApiError {
