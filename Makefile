@@ -4,8 +4,9 @@
 
 SHELL := /bin/bash
 VENV := .venv
+SAM_VENV := .venv-sam
 
-.PHONY: run test venv lint fmt clippy unit bench bench-send clean
+.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start clean
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
@@ -15,6 +16,14 @@ $(VENV)/.installed: scripts/requirements.txt
 
 venv: $(VENV)/.installed
 
+$(SAM_VENV)/.installed: scripts/requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r scripts/requirements-sam.txt
+	touch $@
+
+sam-venv: $(SAM_VENV)/.installed
+
 ## make run: moto on 127.0.0.1:4566, the API on http://127.0.0.1:3000, the worker draining the queue.
 run: venv
 	scripts/run-local.sh
@@ -23,8 +32,17 @@ run: venv
 test: venv
 	scripts/test.sh
 
-lint: venv
+lint: venv sam-venv
 	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+## make build: every function for arm64 (release, cargo-lambda + zig), with each bootstrap's zipped size.
+build: venv
+	scripts/build-arm64.sh
+
+## make deploy: sam build + sam deploy (guided the first time); needs AWS credentials.
+deploy: venv sam-venv
+	scripts/deploy.sh
 
 fmt:
 	cargo fmt --all
@@ -40,5 +58,5 @@ bench-send: venv
 	scripts/bench-send.sh
 
 clean:
-	rm -rf .local $(VENV)
+	rm -rf .local $(VENV) $(SAM_VENV) .aws-sam
 	cargo clean

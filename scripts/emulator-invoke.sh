@@ -5,9 +5,34 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
+# Run the functions as deployed: no secret in their environment, only the names of SSM
+# SecureString parameters (as template.yaml sets them), read once at cold start. The
+# parameters hold local.env's dev values, which the events/ files are signed with.
+PREFIX=/whatsapp-bridge-local
+python - "$PREFIX" <<'PY'
+import os, sys, boto3
+ssm = boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
+for name, variable in [("app-secret", "WHATSAPP_APP_SECRET"), ("verify-token", "WHATSAPP_VERIFY_TOKEN"),
+                       ("access-token", "WHATSAPP_ACCESS_TOKEN"), ("twilio-auth-token", "TWILIO_AUTH_TOKEN"),
+                       ("api-key", "API_KEY")]:
+    ssm.put_parameter(Name=f"{sys.argv[1]}/{name}", Value=os.environ[variable], Type="SecureString", Overwrite=True)
+PY
+SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILIO_AUTH_TOKEN|API_KEY)='
+{
+  grep -Ev "$SECRETS" local.env
+  echo "WHATSAPP_APP_SECRET_PARAMETER=$PREFIX/app-secret"
+  echo "WHATSAPP_VERIFY_TOKEN_PARAMETER=$PREFIX/verify-token"
+  echo "WHATSAPP_ACCESS_TOKEN_PARAMETER=$PREFIX/access-token"
+  echo "TWILIO_AUTH_TOKEN_PARAMETER=$PREFIX/twilio-auth-token"
+  echo "API_KEY_PARAMETER=$PREFIX/api-key"
+  echo "METRICS_STACK=emulator-invoke"
+} > .local/deployed.env
+# The watch inherits this shell's environment, where env.sh exported local.env: unset the secrets.
+unset WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN WHATSAPP_ACCESS_TOKEN TWILIO_AUTH_TOKEN API_KEY
+
 # The first invoke builds the function binaries (their own feature set, so partly a fresh build).
 PORT=9009
-cargo lambda watch --quiet -A 127.0.0.1 -P "$PORT" --env-file local.env > .local/lambda-watch.log 2>&1 &
+cargo lambda watch --quiet -A 127.0.0.1 -P "$PORT" --env-file .local/deployed.env > .local/lambda-watch.log 2>&1 &
 WATCH_PID=$!
 trap 'kill $WATCH_PID 2>/dev/null || true; wait $WATCH_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do
@@ -61,4 +86,20 @@ assert send["statusCode"] == 202, send
 message = json.loads(send["body"])
 assert message["status"] == "queued" and message["to"] == "972504370045", message
 print(f"send-api     (events/send-api.json):     202, {message['id']} queued for 972504370045")
+
+# Secrets came from SSM (the signatures above only verify with them); no value reached the log.
+log = open(".local/lambda-watch.log", encoding="utf-8", errors="replace").read()
+assert "secrets read from SSM Parameter Store" in log, "no function read its secrets from SSM"
+secrets = [line.split("=", 1)[1].strip() for line in open("local.env", encoding="utf-8")
+           if line.split("=", 1)[0] in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN",
+                                        "TWILIO_AUTH_TOKEN", "API_KEY")]
+assert len(secrets) == 5 and not any(secret in log for secret in secrets), "a secret value reached the log"
+print("secrets: read from SSM SecureString parameters at cold start, none in the environment or the log")
+
+# Business metrics as CloudWatch EMF lines in the functions' output.
+emf = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"_aws"' in line]
+names = {d["Name"] for doc in emf for directive in doc["_aws"]["CloudWatchMetrics"] for d in directive["Metrics"]}
+assert {"WebhooksReceived", "WebhooksEnqueued", "MessagesReceived", "VerificationCodesCaptured"} <= names, names
+assert all(doc["Stack"] == "emulator-invoke" for doc in emf), emf
+print(f"metrics: EMF lines for {', '.join(sorted(names))}")
 PY

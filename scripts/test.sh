@@ -7,11 +7,17 @@ trap stop_emulator EXIT
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== template lint (cfn-lint)"
-cfn-lint template.yaml
+# SAM CLI installs into its own venv while clippy compiles.
+make --no-print-directory sam-venv > .local/sam-venv.log 2>&1 &
+SAM_VENV_PID=$!
 
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== template lint (cfn-lint, sam validate --lint)"
+cfn-lint template.yaml
+wait "$SAM_VENV_PID" || { cat .local/sam-venv.log; exit 1; }
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
 
 echo "== AWS emulator and the template's resources"
 start_emulator

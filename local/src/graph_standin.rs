@@ -68,14 +68,32 @@
 //! A webhook POST answered with anything but 200, or failing, is retried up to 4 times (backoff 100 ms,
 //! doubling; 5 s timeout per try), then logged and dropped; later statuses of that message are still sent.
 //!
+//! # Number onboarding and the doctor's reads
+//!
+//! With an [`OnboardingConfig`] ([`Standin::with_onboarding`]) the stand-in also serves, Meta's shapes and
+//! error format, for any phone number id (each one's state kept in memory):
+//!
+//! | method and path | answer |
+//! | --- | --- |
+//! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
+//! | `POST /{version}/{phone_number_id}/verify_code` (`code`) | `{"success":true}` for the last code requested; anything else `400` code 136025 (Verify code error) |
+//! | `POST /{version}/{phone_number_id}/register` (`messaging_product`=`whatsapp`, 6-digit `pin`) | `{"success":true}` (again with the same PIN); not verified: `400` code 133006 (re-verification needed); another PIN than the registered one: `400` code 133005 (PIN mismatch) |
+//! | `GET /{version}/{phone_number_id}?fields=…` | `id`, `display_phone_number`, `verified_name`, `quality_rating`, `code_verification_status` (`NOT_VERIFIED`/`VERIFIED`), `name_status`, `platform_type` (`NOT_APPLICABLE`, `CLOUD_API` once registered), `status` (`PENDING`, `CONNECTED` once registered), `throughput`: the fields asked for, all without `fields` |
+//! | `GET /{version}/debug_token?input_token=…` | `{"data":{app_id, type, application, expires_at, data_access_expires_at, is_valid, issued_at, scopes, granular_scopes, user_id}}`; another token than the configured one: `is_valid` false with `data.error` code 190 |
+//! | `GET /{version}/{waba_id}/subscribed_apps` | `{"data":[{"whatsapp_business_api_data":{id, link, name}}]}`, or `{"data":[]}` when [`OnboardingConfig::subscribed`] is false |
+//!
+//! Parameters are read from the query string, a JSON body or a form body, as the Graph API does. Every one of
+//! these routes needs the access token (`Authorization: Bearer` or `access_token=`), else `401` code 190.
+//! [`OnboardingConfig::spoken_code`] can make the robot read a wrong code (a misheard call).
+//!
 //! # Recording
 //!
 //! Every request to the send route is recorded, whatever its answer (including 401s and malformed
 //! bodies): the parsed JSON body, or — when the body is not valid JSON — the body as a JSON string
 //! (lossy UTF-8), or `null` when it could not be read (too large, connection error).
 
-use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
@@ -173,11 +191,83 @@ struct State {
     records: Vec<RecordedRequest>,
     /// Flaky recipients (digits) that already got their 429.
     flaky_seen: HashSet<String>,
+    /// Onboarding state per phone number id.
+    numbers: HashMap<String, NumberState>,
+}
+
+/// What the robot reads on the verification call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpokenCode {
+    /// The code `verify_code` expects.
+    #[default]
+    TheCode,
+    /// Another code (a misheard call): `verify_code` with it fails with 136025.
+    AnotherCode,
+}
+
+/// The phone number, app and token the onboarding and doctor routes describe.
+#[derive(Clone)]
+pub struct OnboardingConfig {
+    /// The business number, as Meta displays it (`+1 555-010-1234`); the number the robot calls.
+    pub display_phone_number: String,
+    pub verified_name: String,
+    /// `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
+    pub quality_rating: String,
+    /// `Some(pin)`: every number starts verified and registered with that PIN.
+    pub registered_pin: Option<String>,
+    /// Places the verification calls; `None`: the call never comes.
+    pub twilio: Option<Arc<crate::twilio_standin::TwilioStandin>>,
+    /// Caller id of Meta's robot.
+    pub robot_number: String,
+    pub spoken_code: SpokenCode,
+    /// Delay between `request_code` and the call.
+    pub call_delay: Duration,
+    /// `request_code` calls per number before 136024 (rate limited).
+    pub max_code_requests: u32,
+    pub app_id: String,
+    pub waba_id: String,
+    /// What `debug_token` lists.
+    pub scopes: Vec<String>,
+    /// Whether the app is subscribed to the WABA's webhooks.
+    pub subscribed: bool,
+}
+
+impl Default for OnboardingConfig {
+    fn default() -> Self {
+        Self {
+            display_phone_number: "+1 555-078-3881".to_owned(),
+            verified_name: "Bridge Test".to_owned(),
+            quality_rating: "GREEN".to_owned(),
+            registered_pin: None,
+            twilio: None,
+            robot_number: "+16505550100".to_owned(),
+            spoken_code: SpokenCode::TheCode,
+            call_delay: Duration::from_millis(200),
+            max_code_requests: 5,
+            app_id: "1234567890123456".to_owned(),
+            waba_id: WABA_ID.to_owned(),
+            scopes: vec![
+                "whatsapp_business_management".to_owned(),
+                "whatsapp_business_messaging".to_owned(),
+            ],
+            subscribed: true,
+        }
+    }
+}
+
+/// One phone number id's onboarding state.
+#[derive(Debug, Clone, Default)]
+struct NumberState {
+    verified: bool,
+    registered_pin: Option<String>,
+    pending_code: Option<String>,
+    code_requests: u32,
 }
 
 /// The stand-in server; share it as `Arc<Standin>`.
 pub struct Standin {
     config: StandinConfig,
+    onboarding: OnboardingConfig,
     webhook_uri: Option<Uri>,
     client: Client<HttpConnector, Full<Bytes>>,
     state: Mutex<State>,
@@ -234,6 +324,11 @@ enum Outcome {
 impl Standin {
     /// Builds a stand-in; serve it with [`Standin::serve`].
     pub fn new(config: StandinConfig) -> Arc<Self> {
+        Self::with_onboarding(config, OnboardingConfig::default())
+    }
+
+    /// A stand-in whose onboarding routes describe `onboarding`.
+    pub fn with_onboarding(config: StandinConfig, onboarding: OnboardingConfig) -> Arc<Self> {
         let webhook_uri = match config.webhook_url.parse::<Uri>() {
             Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Some(uri),
             Ok(_) | Err(_) => {
@@ -246,6 +341,7 @@ impl Standin {
         let client = Client::builder(TokioExecutor::new()).build_http();
         Arc::new(Self {
             config,
+            onboarding,
             webhook_uri,
             client,
             state: Mutex::new(State::default()),
@@ -310,7 +406,325 @@ impl Standin {
             let (version, phone_number_id) = ((*version).to_owned(), (*phone_number_id).to_owned());
             return self.handle_send(req, version, phone_number_id).await;
         }
-        not_found(req.method(), &path)
+        match segments.as_slice() {
+            [version, "debug_token"] if is_version(version) && req.method() == Method::GET => {
+                self.onboarding_route(req, Route::DebugToken).await
+            }
+            [version, id, edge] if is_version(version) && !id.is_empty() => {
+                let route = match (*edge, req.method()) {
+                    ("request_code", &Method::POST) => Route::RequestCode((*id).to_owned()),
+                    ("verify_code", &Method::POST) => Route::VerifyCode((*id).to_owned()),
+                    ("register", &Method::POST) => Route::Register((*id).to_owned()),
+                    ("subscribed_apps", &Method::GET) => Route::SubscribedApps((*id).to_owned()),
+                    _ => return not_found(req.method(), &path),
+                };
+                self.onboarding_route(req, route).await
+            }
+            [version, id] if is_version(version) && !id.is_empty() && req.method() == Method::GET => {
+                self.onboarding_route(req, Route::PhoneNumber((*id).to_owned())).await
+            }
+            _ => not_found(req.method(), &path),
+        }
+    }
+
+    async fn onboarding_route(self: Arc<Self>, req: Request<Incoming>, route: Route) -> Answer {
+        let mut params = query_pairs(req.uri().query().unwrap_or_default());
+        let header_token = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(bearer_token)
+            .map(str::to_owned);
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let Ok(body) = Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+        else {
+            return GraphError::invalid_parameter("Could not read the request body").answer();
+        };
+        if !body.is_empty() {
+            if content_type.contains("json") {
+                match serde_json::from_slice::<Value>(&body) {
+                    Ok(Value::Object(map)) => params.extend(map.into_iter().map(|(key, value)| {
+                        let text = match value {
+                            Value::String(text) => text,
+                            other => other.to_string(),
+                        };
+                        (key, text)
+                    })),
+                    _ => return GraphError::invalid_parameter("Invalid JSON in the request body").answer(),
+                }
+            } else {
+                params.extend(query_pairs(&String::from_utf8_lossy(&body)));
+            }
+        }
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let token = header_token.or_else(|| param("access_token"));
+        let authorized = token
+            .as_deref()
+            .is_some_and(|token| constant_time_eq(token.as_bytes(), self.config.access_token.as_bytes()));
+        if !authorized {
+            return expired_token();
+        }
+        match route {
+            Route::DebugToken => self.debug_token(param("input_token").as_deref()),
+            Route::SubscribedApps(waba) => self.subscribed_apps(&waba),
+            Route::PhoneNumber(id) => self.phone_number(&id, param("fields").as_deref()),
+            Route::RequestCode(id) => {
+                self.request_code(&id, param("code_method").as_deref(), param("language").as_deref())
+            }
+            Route::VerifyCode(id) => self.verify_code(&id, param("code").as_deref()),
+            Route::Register(id) => self.register(&id, param("messaging_product").as_deref(), param("pin").as_deref()),
+        }
+    }
+
+    fn number_state(&self, id: &str) -> NumberState {
+        let mut state = self.lock();
+        state
+            .numbers
+            .entry(id.to_owned())
+            .or_insert_with(|| NumberState {
+                verified: self.onboarding.registered_pin.is_some(),
+                registered_pin: self.onboarding.registered_pin.clone(),
+                ..NumberState::default()
+            })
+            .clone()
+    }
+
+    fn update_number(&self, id: &str, change: impl FnOnce(&mut NumberState)) {
+        self.number_state(id);
+        if let Some(number) = self.lock().numbers.get_mut(id) {
+            change(number);
+        }
+    }
+
+    fn request_code(self: Arc<Self>, id: &str, method: Option<&str>, language: Option<&str>) -> Answer {
+        let method = match method {
+            Some(method) if method.eq_ignore_ascii_case("SMS") || method.eq_ignore_ascii_case("VOICE") => {
+                method.to_ascii_uppercase()
+            }
+            Some(_) => return invalid("Param code_method must be one of {SMS, VOICE}").answer(),
+            None => return invalid("The parameter code_method is required.").answer(),
+        };
+        if language.is_none_or(str::is_empty) {
+            return invalid("The parameter language is required.").answer();
+        }
+        let state = self.number_state(id);
+        if state.verified {
+            return registration_error(
+                400,
+                136024,
+                "Request code error",
+                "The phone number is already verified.",
+            );
+        }
+        if state.code_requests >= self.onboarding.max_code_requests {
+            return registration_error(
+                400,
+                136024,
+                "Request code error",
+                "Too many verification code requests for this phone number. Try again later.",
+            );
+        }
+        let code = format!("{:06}", random_u64() % 1_000_000);
+        self.update_number(id, |number| {
+            number.code_requests += 1;
+            number.pending_code = Some(code.clone());
+        });
+        if method == "VOICE"
+            && let Some(twilio) = self.onboarding.twilio.clone()
+        {
+            let spoken = match self.onboarding.spoken_code {
+                SpokenCode::TheCode => code,
+                SpokenCode::AnotherCode => format!("{:06}", (code.parse::<u32>().unwrap_or(0) + 1) % 1_000_000),
+            };
+            let me = Arc::clone(&self);
+            tokio::spawn(async move {
+                tokio::time::sleep(me.onboarding.call_delay).await;
+                let speech = crate::twilio_standin::Speech {
+                    text: crate::twilio_standin::robot_speech(&spoken),
+                    confidence: 0.93,
+                };
+                twilio
+                    .call(
+                        &me.onboarding.robot_number,
+                        &me.onboarding.display_phone_number,
+                        &speech,
+                    )
+                    .await;
+            });
+        }
+        json_answer(200, &obj([("success", Value::Bool(true))]))
+    }
+
+    fn verify_code(&self, id: &str, code: Option<&str>) -> Answer {
+        let Some(code) = code.filter(|code| !code.is_empty()) else {
+            return invalid("The parameter code is required.").answer();
+        };
+        let state = self.number_state(id);
+        if state.verified {
+            return json_answer(200, &obj([("success", Value::Bool(true))]));
+        }
+        if state.pending_code.as_deref() != Some(code) {
+            return registration_error(400, 136025, "Verify code error", "The verification code is incorrect.");
+        }
+        self.update_number(id, |number| {
+            number.verified = true;
+            number.pending_code = None;
+        });
+        json_answer(200, &obj([("success", Value::Bool(true))]))
+    }
+
+    fn register(&self, id: &str, product: Option<&str>, pin: Option<&str>) -> Answer {
+        if !product.is_some_and(|product| product.eq_ignore_ascii_case("whatsapp")) {
+            return invalid("Param messaging_product must be 'whatsapp'.").answer();
+        }
+        let Some(pin) = pin.filter(|pin| pin.len() == 6 && pin.chars().all(|c| c.is_ascii_digit())) else {
+            return invalid("Param pin must be a 6-digit string.").answer();
+        };
+        let state = self.number_state(id);
+        if !state.verified {
+            return registration_error(
+                400,
+                133006,
+                "Phone number re-verification needed",
+                "Verify the phone number (request_code, verify_code) before registering it.",
+            );
+        }
+        if let Some(registered) = &state.registered_pin
+            && registered != pin
+        {
+            return registration_error(
+                400,
+                133005,
+                "Two step verification PIN Mismatch",
+                "The two-step verification PIN is incorrect.",
+            );
+        }
+        self.update_number(id, |number| number.registered_pin = Some(pin.to_owned()));
+        json_answer(200, &obj([("success", Value::Bool(true))]))
+    }
+
+    fn phone_number(&self, id: &str, fields: Option<&str>) -> Answer {
+        let state = self.number_state(id);
+        let registered = state.registered_pin.is_some();
+        let all = [
+            (
+                "display_phone_number",
+                Value::from(self.onboarding.display_phone_number.as_str()),
+            ),
+            ("verified_name", Value::from(self.onboarding.verified_name.as_str())),
+            ("quality_rating", Value::from(self.onboarding.quality_rating.as_str())),
+            (
+                "code_verification_status",
+                Value::from(if state.verified { "VERIFIED" } else { "NOT_VERIFIED" }),
+            ),
+            ("name_status", Value::from("APPROVED")),
+            (
+                "platform_type",
+                Value::from(if registered { "CLOUD_API" } else { "NOT_APPLICABLE" }),
+            ),
+            ("status", Value::from(if registered { "CONNECTED" } else { "PENDING" })),
+            ("throughput", obj([("level", Value::from("STANDARD"))])),
+        ];
+        let wanted: Vec<&str> = fields
+            .map(|fields| fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect())
+            .unwrap_or_default();
+        let mut map = Map::new();
+        for (name, value) in all {
+            if wanted.is_empty() || wanted.contains(&name) {
+                map.insert(name.to_owned(), value);
+            }
+        }
+        map.insert("id".to_owned(), Value::from(id));
+        json_answer(200, &Value::Object(map))
+    }
+
+    fn debug_token(&self, input_token: Option<&str>) -> Answer {
+        let valid =
+            input_token.is_some_and(|token| constant_time_eq(token.as_bytes(), self.config.access_token.as_bytes()));
+        if !valid {
+            let data = obj([
+                (
+                    "error",
+                    obj([
+                        ("code", Value::from(190)),
+                        (
+                            "message",
+                            Value::from("Invalid OAuth access token - Cannot parse access token"),
+                        ),
+                    ]),
+                ),
+                ("is_valid", Value::Bool(false)),
+                ("scopes", Value::Array(Vec::new())),
+            ]);
+            return json_answer(200, &obj([("data", data)]));
+        }
+        let scopes: Vec<Value> = self.onboarding.scopes.iter().map(|s| Value::from(s.as_str())).collect();
+        let granular: Vec<Value> = self
+            .onboarding
+            .scopes
+            .iter()
+            .map(|scope| {
+                obj([
+                    ("scope", Value::from(scope.as_str())),
+                    (
+                        "target_ids",
+                        Value::Array(vec![Value::from(self.onboarding.waba_id.as_str())]),
+                    ),
+                ])
+            })
+            .collect();
+        let now = epoch_seconds();
+        let data = obj([
+            ("app_id", Value::from(self.onboarding.app_id.as_str())),
+            ("type", Value::from("SYSTEM_USER")),
+            ("application", Value::from("Bridge")),
+            ("data_access_expires_at", Value::from(0)),
+            ("expires_at", Value::from(0)),
+            ("is_valid", Value::Bool(true)),
+            ("issued_at", Value::from(now.saturating_sub(86_400))),
+            ("scopes", Value::Array(scopes)),
+            ("granular_scopes", Value::Array(granular)),
+            ("user_id", Value::from("100000000000001")),
+        ]);
+        json_answer(200, &obj([("data", data)]))
+    }
+
+    fn subscribed_apps(&self, waba: &str) -> Answer {
+        if waba != self.onboarding.waba_id {
+            return not_found(&Method::GET, &format!("{waba}/subscribed_apps"));
+        }
+        let apps = if self.onboarding.subscribed {
+            vec![obj([(
+                "whatsapp_business_api_data",
+                obj([
+                    ("id", Value::from(self.onboarding.app_id.as_str())),
+                    (
+                        "link",
+                        Value::from(format!(
+                            "https://www.facebook.com/games/?app_id={}",
+                            self.onboarding.app_id
+                        )),
+                    ),
+                    ("name", Value::from("Bridge")),
+                ]),
+            )])]
+        } else {
+            Vec::new()
+        };
+        json_answer(200, &obj([("data", Value::Array(apps))]))
     }
 
     async fn handle_send(self: Arc<Self>, req: Request<Incoming>, version: String, phone_number_id: String) -> Answer {
@@ -491,6 +905,32 @@ impl Standin {
             backoff = backoff.saturating_mul(2);
         }
     }
+}
+
+/// An onboarding or doctor route.
+enum Route {
+    DebugToken,
+    PhoneNumber(String),
+    SubscribedApps(String),
+    RequestCode(String),
+    VerifyCode(String),
+    Register(String),
+}
+
+/// A registration error: Meta's shape, `error_data.details` saying what happened.
+fn registration_error(status: u16, code: u64, title: &str, details: &str) -> Answer {
+    GraphError {
+        status,
+        code,
+        message: format!("(#{code}) {title}"),
+        details: details.to_owned(),
+    }
+    .answer()
+}
+
+/// `name=value` pairs of a query string or form body, decoded.
+fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    bridge::domain::form::parse(raw.as_bytes()).unwrap_or_default()
 }
 
 /// The status webhooks due for an accepted message.

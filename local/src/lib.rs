@@ -4,7 +4,10 @@
 //! - [`api`]: HTTP on 127.0.0.1:3000; each request becomes the API Gateway HTTP API
 //!   (payload 2.0) event it would be in AWS, is decoded by `lambda_http` exactly as in
 //!   Lambda, and goes to the function the template routes it to.
-//! - [`graph_standin`]: the WhatsApp Graph API on 127.0.0.1:3001, with signed status webhooks.
+//! - [`graph_standin`]: the WhatsApp Graph API on 127.0.0.1:3001, with signed status webhooks and the
+//!   number onboarding endpoints (`request_code` by voice places a call through [`twilio_standin`]).
+//! - [`twilio_standin`]: the Twilio REST API subset `wabridge doctor` reads (127.0.0.1:3002) and the
+//!   verification call, played against the local Twilio functions.
 //! - [`queue`]: long-polls the queue and hands batches to the worker as the SQS event
 //!   source would, deleting only the records the worker did not report as failed.
 
@@ -12,3 +15,4 @@ pub mod api;
 pub mod graph_standin;
 pub mod queue;
 pub mod stack;
+pub mod twilio_standin;

@@ -126,20 +126,31 @@ async fn main() -> Result<(), Error> {
     let standin_address = std::env::var("LOCAL_GRAPH_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".to_owned());
     let standin_listener = tokio::net::TcpListener::bind(&standin_address).await?;
     let public = std::env::var("PUBLIC_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
-    let standin = Standin::new(StandinConfig {
-        access_token: std::env::var("WHATSAPP_ACCESS_TOKEN").unwrap_or_default(),
-        app_secret: ingest_config.app_secret.expose().to_owned(),
-        webhook_url: format!("{}/webhooks/whatsapp", public.trim_end_matches('/')),
-        phone_number_id_display: "15550783881".to_owned(),
-        latency: Duration::from_millis(
-            std::env::var("GRAPH_STANDIN_LATENCY_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        ),
-        status_delay: Duration::from_millis(500),
-        send_status_webhooks: true,
-    });
+    // The Twilio stand-in on :3002 (TWILIO_API_BASE_URL): its number calls our /twilio/voice, so
+    // `wabridge onboard` against the Graph stand-in's request_code completes end to end.
+    let twilio = local_stack::twilio_standin::local_from_env(&public)?;
+    let twilio_listener = tokio::net::TcpListener::bind(twilio.0.as_str()).await?;
+    tokio::spawn(std::sync::Arc::clone(&twilio.1).serve(twilio_listener));
+    let standin = Standin::with_onboarding(
+        StandinConfig {
+            access_token: std::env::var("WHATSAPP_ACCESS_TOKEN").unwrap_or_default(),
+            app_secret: ingest_config.app_secret.expose().to_owned(),
+            webhook_url: format!("{}/webhooks/whatsapp", public.trim_end_matches('/')),
+            phone_number_id_display: "15550783881".to_owned(),
+            latency: Duration::from_millis(
+                std::env::var("GRAPH_STANDIN_LATENCY_MS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            ),
+            status_delay: Duration::from_millis(500),
+            send_status_webhooks: true,
+        },
+        local_stack::graph_standin::OnboardingConfig {
+            twilio: Some(twilio.1),
+            ..twilio.2
+        },
+    );
     tokio::spawn(standin.serve(standin_listener));
 
     let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());

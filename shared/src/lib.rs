@@ -11,5 +11,6 @@ pub mod claim_check;
 pub mod config;
 pub mod domain;
 pub mod handlers;
+pub mod metrics;
 pub mod ports;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! queued messages through the WhatsApp Graph API.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use bridge::adapters::secrets::{ResolvedSecrets, SecretVar};
 use bridge::adapters::{
     dynamodb::DynamoMessageStore, graph::GraphClient, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue,
 };
@@ -14,8 +15,11 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     bridge::telemetry::init();
     let config = WorkerConfig::from_env(Env::from_process())?;
-    let sender_config = SenderConfig::from_env(Env::from_process())?;
     let sdk_config = load_sdk_config().await;
+    // Without an access token the worker records but does not send.
+    let secrets = ResolvedSecrets::load(Some(&sdk_config), &[SecretVar::optional("WHATSAPP_ACCESS_TOKEN")]).await?;
+    let sender_config = SenderConfig::from_env(secrets.env())?;
+    drop(secrets);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let store = DynamoMessageStore::new(dynamodb.clone(), &config.table_name, config.retention_days);
     store.warm_up().await;

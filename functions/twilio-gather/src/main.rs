@@ -4,17 +4,20 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use bridge::adapters::secrets::{ResolvedSecrets, SecretVar};
 use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config_within, ses::SesMailer};
-use bridge::config::{Env, VerificationConfig};
+use bridge::config::VerificationConfig;
 use bridge::handlers::twilio::Verification;
 use lambda_http::{Error, Request, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     bridge::telemetry::init();
-    let config = VerificationConfig::from_env(Env::from_process())?;
     // Twilio gives the whole webhook 15 s: every AWS call is bounded well inside that.
     let sdk_config = load_sdk_config_within(Duration::from_secs(4)).await;
+    let secrets = ResolvedSecrets::load(Some(&sdk_config), &[SecretVar::required("TWILIO_AUTH_TOKEN")]).await?;
+    let config = VerificationConfig::from_env(secrets.env())?;
+    drop(secrets);
     let store = DynamoMessageStore::new(
         aws_sdk_dynamodb::Client::new(&sdk_config),
         &config.table_name,

@@ -6,7 +6,9 @@
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
 //! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
-//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation.
+//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation;
+//!   `gsi1pk = VERIFICATION#<called number digits>`, `gsi1sk = <capture time>#<CallSid>` lists the codes
+//!   captured for a number.
 //! - TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 //!
 //! Every write is conditional where order or duplicates matter, so redelivery and
@@ -25,7 +27,9 @@ use serde_json::Value;
 use super::describe;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::status::DeliveryStatus;
-use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
+use crate::domain::verification::{
+    CapturedCode, EmailOutcome, Recording, StoredCode, code_index_key, code_index_sort_key,
+};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{
     Claim, Created, MessageStore, NewOutbound, OutboundStore, StoreError, StoredError, VerificationStore, WriteOutcome,
@@ -251,6 +255,12 @@ impl VerificationStore for DynamoMessageStore {
             .put_opt("from", code.from.as_deref().map(string))
             .put_opt("to", code.to.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
+        // Listed under the called number too (index `by_contact`), so the command-line
+        // companion can wait for the code of the number it is registering.
+        if let Some((index_key, index_sort_key)) = code.index_keys() {
+            item.put("gsi1pk", string(index_key))
+                .put("gsi1sk", string(index_sort_key));
+        }
         self.put_once(item).await
     }
 
@@ -303,6 +313,55 @@ impl VerificationStore for DynamoMessageStore {
         }
         self.put_once(item).await
     }
+}
+
+/// Name of the table's global secondary index (`gsi1pk`, `gsi1sk`).
+pub const BY_CONTACT_INDEX: &str = "by_contact";
+
+impl DynamoMessageStore {
+    /// The codes captured for a called number (any format; its digits count) at or after
+    /// `since`, oldest first. Reads the `by_contact` index (eventually consistent: a code
+    /// appears there a moment after it is written).
+    pub async fn captured_codes(&self, number: &str, since: DateTime<Utc>) -> Result<Vec<StoredCode>, StoreError> {
+        let Some(index_key) = code_index_key(number) else {
+            return Ok(Vec::new());
+        };
+        let lower = code_index_sort_key(since, "");
+        let mut codes = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_CONTACT_INDEX)
+                .key_condition_expression("gsi1pk = :key AND gsi1sk >= :since")
+                .expression_attribute_values(":key", string(&index_key))
+                .expression_attribute_values(":since", string(&lower))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+            codes.extend(output.items().iter().filter_map(stored_code));
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(codes),
+            }
+        }
+    }
+}
+
+fn stored_code(item: &HashMap<String, AttributeValue>) -> Option<StoredCode> {
+    Some(StoredCode {
+        call_sid: text_of(item, "call_sid")?,
+        code: text_of(item, "code")?,
+        captured_by: text_of(item, "captured_by").unwrap_or_default(),
+        confidence: text_of(item, "confidence").and_then(|c| c.parse().ok()),
+        heard: text_of(item, "heard"),
+        from: text_of(item, "from"),
+        to: text_of(item, "to"),
+        received_at: text_of(item, "received_at").unwrap_or_default(),
+    })
 }
 
 pub fn outbound_pk(message_id: &str) -> String {

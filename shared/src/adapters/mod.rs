@@ -3,6 +3,7 @@
 pub mod dynamodb;
 pub mod graph;
 pub mod s3;
+pub mod secrets;
 pub mod ses;
 pub mod sqs;
 

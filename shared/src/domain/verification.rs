@@ -38,10 +38,51 @@ pub struct CapturedCode {
     pub received_at: DateTime<Utc>,
 }
 
+/// Prefix of the index key (`gsi1pk` of the `by_contact` index) listing the codes captured
+/// for one called number, so a client can wait for "the next code for this number".
+pub const CODE_INDEX_PREFIX: &str = "VERIFICATION#";
+
+/// The index key of the codes captured for `number` (the called number, `To`): its digits
+/// only, so `+1 (555) 010-1234` and `15550101234` name the same list. `None` without digits.
+pub fn code_index_key(number: &str) -> Option<String> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| format!("{CODE_INDEX_PREFIX}{digits}"))
+}
+
+/// The index sort key of a code: capture time (RFC 3339, milliseconds, UTC) then call SID,
+/// so the codes of a number list in capture order and a time bound is a key condition.
+pub fn code_index_sort_key(received_at: DateTime<Utc>, call_sid: &str) -> String {
+    format!(
+        "{}#{call_sid}",
+        received_at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
+}
+
+/// A code as stored, read back (by the command-line companion waiting for it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCode {
+    pub call_sid: String,
+    pub code: String,
+    /// `speech`, `dtmf` or `transcription`.
+    pub captured_by: String,
+    pub confidence: Option<f64>,
+    pub heard: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// RFC 3339.
+    pub received_at: String,
+}
+
 impl CapturedCode {
     /// The sort key of its item: one item per call and code.
     pub fn item(&self) -> String {
         format!("CODE#{}", self.code)
+    }
+
+    /// `(gsi1pk, gsi1sk)` listing this code under the called number, when `To` is known.
+    pub fn index_keys(&self) -> Option<(String, String)> {
+        let key = code_index_key(self.to.as_deref()?)?;
+        Some((key, code_index_sort_key(self.received_at, &self.call_sid)))
     }
 
     pub fn email(&self, from: &str, to: &[String]) -> crate::ports::Email {
@@ -165,6 +206,37 @@ mod tests {
             assert!(email.body.contains(part), "{part} missing from {}", email.body);
         }
         assert_eq!(email.to, vec!["owner@example.com".to_owned()]);
+    }
+
+    #[test]
+    fn codes_are_indexed_by_the_digits_of_the_called_number_in_time_order() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid");
+        let mut code = CapturedCode {
+            call_sid: "CA9".into(),
+            code: "123456".into(),
+            method: CaptureMethod::Speech,
+            confidence: None,
+            heard: None,
+            from: None,
+            to: Some("+1 (555) 010-1234".into()),
+            received_at: at,
+        };
+        assert_eq!(
+            code.index_keys(),
+            Some((
+                "VERIFICATION#15550101234".to_owned(),
+                "2026-11-22T10:00:00.000Z#CA9".to_owned()
+            ))
+        );
+        assert_eq!(
+            code_index_key("15550101234").as_deref(),
+            Some("VERIFICATION#15550101234")
+        );
+        assert!(code_index_sort_key(at, "CA1") < code_index_sort_key(at + chrono::Duration::milliseconds(1), "CA0"));
+        code.to = Some("anonymous".into());
+        assert_eq!(code.index_keys(), None);
+        code.to = None;
+        assert_eq!(code.index_keys(), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::claim_check::{self, Enqueued};
 use crate::config::IngestConfig;
 use crate::domain::envelope::{Envelope, EventKind};
 use crate::domain::meta_signature;
+use crate::metrics::{self, Metric};
 use crate::ports::{BlobStore, Queue};
 
 /// Lambda's synchronous payload limit; API Gateway cannot deliver more.
@@ -35,6 +36,13 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        let response = self.ingest(request).await;
+        metrics::flush();
+        response
+    }
+
+    async fn ingest(&self, request: Request) -> Response<Body> {
+        metrics::count(Metric::WebhooksReceived, 1);
         let started = Instant::now();
         let request_id = request_id(&request);
         // lambda_http has already decoded an `isBase64Encoded` body: these are the bytes Meta signed.
@@ -43,6 +51,12 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         let envelope = match self.check(signature, body, &request_id) {
             Ok(envelope) => envelope,
             Err((error, reason)) => {
+                let kind = match error {
+                    ApiError::Forbidden(_) => "signature",
+                    ApiError::PayloadTooLarge(_) => "too_large",
+                    _ => "malformed",
+                };
+                metrics::count_by(Metric::WebhooksRejected, "Reason", kind, 1);
                 tracing::warn!(
                     request_id,
                     outcome = "rejected",
@@ -56,6 +70,7 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         };
         match claim_check::enqueue(&self.queue, &self.blobs, &envelope, self.config.inline_limit).await {
             Ok(Enqueued { message_id, offloaded }) => {
+                metrics::count(Metric::WebhooksEnqueued, 1);
                 tracing::info!(
                     request_id,
                     outcome = "queued",
@@ -69,6 +84,7 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
                 respond(StatusCode::OK, "text/plain; charset=utf-8", "EVENT_RECEIVED")
             }
             Err(error) => {
+                metrics::count(Metric::WebhooksNotQueued, 1);
                 tracing::error!(
                     request_id,
                     outcome = "enqueue_failed",

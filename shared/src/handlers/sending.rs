@@ -19,6 +19,7 @@ use super::worker::RecordError;
 use crate::domain::graph_error::{FailureClass, GraphError, backoff_seconds};
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::records::InboundRecord;
+use crate::metrics::{self, Metric};
 use crate::ports::{Claim, NewOutbound, OutboundStore, Queue, Redelivery, StoredError, WhatsAppSender};
 
 /// A claim older than this may be taken over (the worker that held it died mid-send).
@@ -135,6 +136,7 @@ impl<O: OutboundStore, W: WhatsAppSender, R: Redelivery, Q: Queue> SendJobs for 
                     outcome = "accepted",
                     "send"
                 );
+                metrics::count(Metric::MessagesAccepted, 1);
                 Ok("accepted")
             }
             Err(error) => match error.class() {
@@ -164,7 +166,12 @@ impl<O: OutboundStore, W: WhatsAppSender, R: Redelivery, Q: Queue> SendJobs for 
                         .mark_failed(&job.message_id, &stored(&error))
                         .await
                         .map_err(store_failure)?;
+                    let code = error
+                        .code
+                        .map_or_else(|| format!("http_{}", error.http_status), |code| code.to_string());
+                    metrics::count_by(Metric::MessagesFailed, "ErrorCode", code, 1);
                     if class == FailureClass::ExpiredToken {
+                        metrics::count(Metric::AccessTokenExpired, 1);
                         tracing::error!(
                             alert = "whatsapp_access_token_expired",
                             message_id = job.message_id,

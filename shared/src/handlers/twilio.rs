@@ -21,6 +21,7 @@ use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
+use crate::metrics::{self, Metric};
 use crate::ports::{Mailer, VerificationStore, WriteOutcome};
 
 pub const VOICE_PATH: &str = "/twilio/voice";
@@ -180,11 +181,13 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
     /// Routes by path: this one function serves both callbacks.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().to_owned();
-        if path.ends_with(RECORDING_PATH) {
+        let response = if path.ends_with(RECORDING_PATH) {
             self.recording(request).await
         } else {
             self.gather(request).await
-        }
+        };
+        metrics::flush();
+        response
     }
 
     pub async fn gather(&self, request: Request) -> Response<Body> {
@@ -241,6 +244,7 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
                 email,
             )
             .await;
+        metrics::count(Metric::VerificationCodesCaptured, 1);
         tracing::info!(
             request_id,
             route = GATHER_PATH,

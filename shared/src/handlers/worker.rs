@@ -19,7 +19,9 @@ use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, Even
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };
+use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
+use crate::metrics::{self, Metric};
 use crate::ports::{BlobStore, MessageStore, StoreError, Transient, WriteOutcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,7 @@ impl<S: MessageStore, B: BlobStore, X: SendJobs> Worker<S, B, X> {
                 failure
             })
             .collect();
+        metrics::flush();
         response
     }
 
@@ -225,7 +228,7 @@ impl<S: MessageStore, B: BlobStore, X: SendJobs> Worker<S, B, X> {
                     Write::Contact(activity) => {
                         (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                     }
-                    Write::Status(status) => (WriteKind::Status, self.store.record_status(status).await),
+                    Write::Status(status) => (WriteKind::Status(status), self.store.record_status(status).await),
                     Write::Event(event) => (WriteKind::Event, self.store.record_event(event).await),
                 }
             })
@@ -239,10 +242,16 @@ impl<S: MessageStore, B: BlobStore, X: SendJobs> Worker<S, B, X> {
         let mut permanent = None;
         for (kind, result) in results {
             match (kind, result) {
-                (WriteKind::Inbound, Ok(WriteOutcome::Applied)) => summary.inbound_new += 1,
+                (WriteKind::Inbound, Ok(WriteOutcome::Applied)) => {
+                    summary.inbound_new += 1;
+                    metrics::count(Metric::MessagesReceived, 1);
+                }
                 (WriteKind::Inbound, Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
-                (WriteKind::Status, Ok(WriteOutcome::Applied)) => summary.statuses_applied += 1,
-                (WriteKind::Status, Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
+                (WriteKind::Status(status), Ok(WriteOutcome::Applied)) => {
+                    summary.statuses_applied += 1;
+                    count_status(status);
+                }
+                (WriteKind::Status(_), Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
                 (WriteKind::Event, Ok(_)) => summary.events += 1,
                 (WriteKind::Contact, Ok(_)) => {}
                 // A throttled write makes the whole record transient, even if another was rejected.
@@ -266,11 +275,30 @@ enum Write<'a> {
 }
 
 #[derive(Clone, Copy)]
-enum WriteKind {
+enum WriteKind<'a> {
     Inbound,
     Contact,
-    Status,
+    Status(&'a StatusRecord),
     Event,
+}
+
+/// Counts a status that moved its message forward (a redelivered or out-of-order status
+/// that changed nothing is not counted again); failures by Meta's error code.
+fn count_status(status: &StatusRecord) {
+    match status.status {
+        Some(DeliveryStatus::Sent) => metrics::count(Metric::MessagesSent, 1),
+        Some(DeliveryStatus::Delivered) => metrics::count(Metric::MessagesDelivered, 1),
+        Some(DeliveryStatus::Read) => metrics::count(Metric::MessagesRead, 1),
+        Some(DeliveryStatus::Failed) => {
+            let code = status
+                .errors
+                .first()
+                .and_then(|error| error.code)
+                .map_or_else(|| "none".to_owned(), |code| code.to_string());
+            metrics::count_by(Metric::MessagesFailed, "ErrorCode", code, 1);
+        }
+        Some(DeliveryStatus::Queued | DeliveryStatus::Accepted) | None => {}
+    }
 }
 
 fn attribute<'a>(record: &'a SqsMessage, name: &str) -> Option<&'a str> {

@@ -1,0 +1,20 @@
+//! `wabridge`: the command-line companion of the bridge. Every command's logic lives in a module
+//! here, testable without a process; `main.rs` only parses arguments and prints.
+//!
+//! - [`onboarding`]: voice registration of a number (`request_code` → captured code → `verify_code` → `register`).
+//! - [`send`]: the send API, and following a message's status.
+//! - [`webhook_signing`]: Meta webhooks and Twilio requests signed as the real senders sign them.
+//! - [`redrive`]: dead-letter queue → queue.
+//! - [`doctor`]: checks of a deployment, with fixes.
+//! - [`config`]: flags > environment > stack outputs / SSM; secrets never printed.
+
+pub mod config;
+pub mod doctor;
+pub mod error;
+pub mod graph;
+pub mod onboarding;
+pub mod redrive;
+pub mod send;
+pub mod stack;
+pub mod twilio;
+pub mod webhook_signing;

@@ -1,0 +1,515 @@
+//! `wabridge`: argument parsing and printing; the work is in the library.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+use whatsapp_bridge_cli::config::{self, Settings};
+use whatsapp_bridge_cli::doctor::{self, Outcome};
+use whatsapp_bridge_cli::error::{CliError, EXIT_FAILED, EXIT_OK};
+use whatsapp_bridge_cli::graph::Graph;
+use whatsapp_bridge_cli::onboarding::{self, OnboardOptions, Progress};
+use whatsapp_bridge_cli::send::{SendApi, message_body};
+use whatsapp_bridge_cli::webhook_signing::{self, EventBody};
+use whatsapp_bridge_cli::{redrive, stack};
+
+const EXIT_CODES: &str = "Exit codes: 0 done (doctor: every check passed), 1 an operation or check failed, \
+2 usage or configuration error (nothing changed), 3 timed out waiting.\n\
+Configuration: flags (--set NAME=VALUE) > environment variables (the names of local.env) > the outputs and \
+SSM secrets of --stack NAME > defaults. Secrets (WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, \
+API_KEY, TWILIO_AUTH_TOKEN, WHATSAPP_REGISTRATION_PIN) come only from the environment or SSM and are never printed.";
+
+/// The command-line companion of the WhatsApp ↔ AWS bridge.
+#[derive(Parser)]
+#[command(name = "wabridge", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Read settings from this CloudFormation stack's outputs (and its secrets from SSM).
+    #[arg(long, global = true, value_name = "NAME")]
+    stack: Option<String>,
+    /// Print one JSON document on stdout (progress still goes to stderr).
+    #[arg(long, global = true)]
+    json: bool,
+    /// A non-secret setting, by its environment variable name (repeatable): --set TABLE_NAME=my-table.
+    #[arg(long = "set", global = true, value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register a number by voice: request_code (VOICE), wait for the code the Twilio functions capture, verify_code, register.
+    #[command(after_help = EXIT_CODES)]
+    Onboard(OnboardArgs),
+    /// Send a message through the deployed send API and follow its status.
+    #[command(after_help = EXIT_CODES)]
+    Send(SendArgs),
+    /// Show (or follow) a message's status, by message id or wamid.
+    #[command(after_help = EXIT_CODES)]
+    Status(StatusArgs),
+    /// POST a correctly signed Meta webhook (or Twilio request) and show the answer.
+    #[command(after_help = EXIT_CODES)]
+    Webhook(WebhookArgs),
+    /// Move messages from the dead-letter queue back to the queue (--dry-run lists them).
+    #[command(after_help = EXIT_CODES)]
+    Redrive(RedriveArgs),
+    /// Check a deployment end to end: token, phone number, subscription, callback, SES, Twilio, alarms.
+    #[command(after_help = EXIT_CODES)]
+    Doctor,
+}
+
+#[derive(Args)]
+struct OnboardArgs {
+    /// Language of the call.
+    #[arg(long, default_value = "en_US")]
+    language: String,
+    /// Seconds to wait for the captured code.
+    #[arg(long, default_value_t = 180)]
+    wait: u64,
+    /// Request a new call even if a recent captured code is unused.
+    #[arg(long)]
+    new_code: bool,
+    /// Submit this code (from the verification email) instead of waiting for one.
+    #[arg(long, value_name = "NNNNNN")]
+    code: Option<String>,
+}
+
+#[derive(Args)]
+struct SendArgs {
+    /// Recipient (international, or national with the deployment's DEFAULT_COUNTRY_CODE).
+    #[arg(long)]
+    to: Option<String>,
+    /// A text message.
+    #[arg(long, conflicts_with_all = ["template", "body"])]
+    text: Option<String>,
+    /// A template message (approved template name).
+    #[arg(long, conflicts_with = "body")]
+    template: Option<String>,
+    /// Template language.
+    #[arg(long, default_value = "en_US")]
+    language: String,
+    /// A file with the send API's JSON body (any message type).
+    #[arg(long, value_name = "FILE")]
+    body: Option<PathBuf>,
+    /// Idempotency-Key header (retrying with the same key never sends twice).
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[command(flatten)]
+    follow: FollowArgs,
+    /// Return once queued.
+    #[arg(long)]
+    no_follow: bool,
+}
+
+#[derive(Args)]
+struct FollowArgs {
+    /// Follow until this status (or failed): sent, delivered or read.
+    #[arg(long, default_value = "read", value_parser = ["accepted", "sent", "delivered", "read"])]
+    until: String,
+    /// Seconds to follow before giving up (exit 3).
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Message id (msg_…) or wamid.
+    id: String,
+    /// Follow until --until (or failed).
+    #[arg(long)]
+    follow: bool,
+    #[command(flatten)]
+    until: FollowArgs,
+}
+
+#[derive(Args)]
+struct WebhookArgs {
+    /// Where to POST; default: the callback URL (Meta) or PUBLIC_BASE_URL + the event's path (Twilio).
+    #[arg(long)]
+    url: Option<String>,
+    /// An events/ file (API Gateway event) or a webhook payload file.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    event: Option<PathBuf>,
+    /// A text message from --from to the configured number.
+    #[arg(long)]
+    text: Option<String>,
+    /// Sender of --text.
+    #[arg(long, default_value = "15550001111")]
+    from: String,
+    /// Print the request (signature included) instead of sending it.
+    #[arg(long)]
+    print: bool,
+}
+
+#[derive(Args)]
+struct RedriveArgs {
+    /// List the dead letters, move nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// At most this many messages.
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                whatsapp_bridge_cli::error::EXIT_USAGE
+            } else {
+                EXIT_OK
+            });
+        }
+    };
+    let json_output = cli.common.json;
+    match run(cli).await {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            if json_output {
+                println!(
+                    "{}",
+                    json!({"ok": false, "error": error.to_string(), "exit_code": error.exit_code()})
+                );
+            }
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let flags = config::parse_sets(&cli.common.sets)?;
+    let sdk = bridge::adapters::load_sdk_config().await;
+    let stack_values = match &cli.common.stack {
+        Some(name) => Some(stack::load(&sdk, name).await?),
+        None => None,
+    };
+    let settings = Settings::from_process(flags, stack_values)?;
+    let json_output = cli.common.json;
+    match cli.command {
+        Command::Onboard(args) => onboard(&settings, &sdk, args, json_output).await,
+        Command::Send(args) => send(&settings, args, json_output).await,
+        Command::Status(args) => status(&settings, args, json_output).await,
+        Command::Webhook(args) => webhook(&settings, args, json_output).await,
+        Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
+        Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
+    }
+}
+
+/// Progress on stderr: a one-line indicator on a terminal, plain lines otherwise.
+struct Indicator {
+    terminal: bool,
+}
+
+impl Indicator {
+    fn new() -> Self {
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, progress: &Progress) {
+        let mut err = std::io::stderr();
+        match progress {
+            Progress::Step(text) => {
+                let _ = writeln!(err, "{}• {text}", if self.terminal { "\r\x1b[2K" } else { "" });
+            }
+            Progress::Waiting { elapsed, limit } if self.terminal => {
+                const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+                let frame = FRAMES.get((elapsed.as_secs() % 4) as usize).copied().unwrap_or('|');
+                let _ = write!(
+                    err,
+                    "\r\x1b[2K{frame} waiting for the code Meta's robot reads … {}s / {}s",
+                    elapsed.as_secs(),
+                    limit.as_secs()
+                );
+                let _ = err.flush();
+            }
+            Progress::Waiting { elapsed, limit } => {
+                if elapsed.as_secs() % 10 == 0 {
+                    let _ = writeln!(
+                        err,
+                        "  waiting for the code … {}s / {}s",
+                        elapsed.as_secs(),
+                        limit.as_secs()
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn onboard(
+    settings: &Settings,
+    sdk: &aws_config::SdkConfig,
+    args: OnboardArgs,
+    json_output: bool,
+) -> Result<u8, CliError> {
+    let graph = Graph::new(
+        &settings.require(config::GRAPH_API_BASE_URL)?,
+        &settings.require(config::GRAPH_API_VERSION)?,
+        settings.require_secret(config::ACCESS_TOKEN)?,
+    )?;
+    let phone_number_id = settings.require(config::PHONE_NUMBER_ID)?;
+    let pin = settings.require_secret(config::REGISTRATION_PIN)?;
+    let store = DynamoMessageStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        settings.require(config::TABLE_NAME)?,
+        0,
+    );
+    let options = OnboardOptions {
+        language: args.language,
+        wait: Duration::from_secs(args.wait),
+        new_code: args.new_code,
+        number: settings.get(config::TWILIO_PHONE_NUMBER),
+        code: args.code,
+        ..OnboardOptions::default()
+    };
+    let indicator = Indicator::new();
+    let report = onboarding::onboard(&graph, &store, &phone_number_id, &pin, &options, &mut |p| {
+        indicator.show(&p)
+    })
+    .await?;
+    if json_output {
+        println!("{}", json!({"ok": true, "onboard": report.to_json()}));
+    } else {
+        for step in &report.steps {
+            println!("{:<13} {:<8} {}", step.step, step.outcome, step.detail);
+        }
+        println!(
+            "{} ({}) is registered with the WhatsApp Cloud API.",
+            report.number, report.phone_number_id
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn send_api(settings: &Settings) -> Result<SendApi, CliError> {
+    SendApi::new(
+        &settings.require(config::SEND_API_URL)?,
+        settings.require_secret(config::API_KEY)?,
+    )
+}
+
+fn print_status(view: &Value) {
+    let field = |n: &str| view.get(n).and_then(Value::as_str).unwrap_or("-").to_owned();
+    println!(
+        "id      {}\nwamid   {}\nto      {}\nstatus  {}",
+        field("id"),
+        field("wamid"),
+        field("to"),
+        field("status")
+    );
+    if let Some(errors) = view.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+        for error in errors {
+            println!("error   {}", error);
+        }
+    }
+}
+
+async fn follow_and_print(api: &SendApi, id: &str, until: &FollowArgs, json_output: bool) -> Result<u8, CliError> {
+    let view = api
+        .follow(
+            id,
+            &until.until,
+            Duration::from_secs(until.timeout),
+            Duration::from_millis(500),
+            &mut |status| {
+                eprintln!("• {status}");
+            },
+        )
+        .await?;
+    let failed = view.get("status").and_then(Value::as_str) == Some("failed");
+    if json_output {
+        println!("{}", json!({"ok": !failed, "message": view}));
+    } else {
+        print_status(&view);
+    }
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+async fn send(settings: &Settings, args: SendArgs, json_output: bool) -> Result<u8, CliError> {
+    let body = match &args.body {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Config(format!("cannot read {}: {e}", path.display())))?;
+            serde_json::from_str(&text).map_err(|e| CliError::Config(format!("{} is not JSON: {e}", path.display())))?
+        }
+        None => {
+            let to = args
+                .to
+                .as_deref()
+                .ok_or_else(|| CliError::Config("--to is required (or --body FILE)".to_owned()))?;
+            message_body(to, args.text.as_deref(), args.template.as_deref(), &args.language)?
+        }
+    };
+    let api = send_api(settings)?;
+    let queued = api.send(&body, args.idempotency_key.as_deref()).await?;
+    let id = queued.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if args.no_follow {
+        if json_output {
+            println!("{}", json!({"ok": true, "message": queued}));
+        } else {
+            print_status(&queued);
+        }
+        return Ok(EXIT_OK);
+    }
+    eprintln!("• queued as {id}");
+    follow_and_print(&api, &id, &args.follow, json_output).await
+}
+
+async fn status(settings: &Settings, args: StatusArgs, json_output: bool) -> Result<u8, CliError> {
+    let api = send_api(settings)?;
+    if args.follow {
+        return follow_and_print(&api, &args.id, &args.until, json_output).await;
+    }
+    let view = api.status(&args.id).await?;
+    if json_output {
+        println!("{}", json!({"ok": true, "message": view}));
+    } else {
+        print_status(&view);
+    }
+    Ok(EXIT_OK)
+}
+
+async fn webhook(settings: &Settings, args: WebhookArgs, json_output: bool) -> Result<u8, CliError> {
+    let body = match (&args.event, &args.text) {
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Config(format!("cannot read {}: {e}", path.display())))?;
+            webhook_signing::event_body(&text)?
+        }
+        (None, Some(text)) => {
+            let id = settings.require(config::PHONE_NUMBER_ID)?;
+            EventBody::Meta(webhook_signing::text_message(&id, "15550783881", &args.from, text))
+        }
+        _ => return Err(CliError::Config("give --event FILE or --text TEXT".to_owned())),
+    };
+    let request = match body {
+        EventBody::Meta(body) => {
+            let url = match args.url {
+                Some(url) => url,
+                None => settings.require(config::CALLBACK_URL)?,
+            };
+            webhook_signing::meta_webhook(&url, &settings.require_secret(config::APP_SECRET)?, body)
+        }
+        EventBody::Twilio { path_and_query, params } => {
+            let url = match args.url {
+                Some(url) => url,
+                None => format!(
+                    "{}{path_and_query}",
+                    settings.require(config::PUBLIC_BASE_URL)?.trim_end_matches('/')
+                ),
+            };
+            webhook_signing::twilio_webhook(&url, &settings.require_secret(config::TWILIO_AUTH_TOKEN)?, &params)
+        }
+    };
+    if args.print {
+        // Signatures are HMACs: they do not reveal the key.
+        let headers: HashMap<&str, &str> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        if json_output {
+            println!(
+                "{}",
+                json!({"ok": true, "url": request.url, "headers": headers, "body": String::from_utf8_lossy(&request.body)})
+            );
+        } else {
+            println!("POST {}", request.url);
+            for (name, value) in &request.headers {
+                println!("{name}: {value}");
+            }
+            println!("\n{}", String::from_utf8_lossy(&request.body));
+        }
+        return Ok(EXIT_OK);
+    }
+    let answer = webhook_signing::post(&request).await?;
+    let ok = (200..300).contains(&answer.status);
+    if json_output {
+        println!(
+            "{}",
+            json!({"ok": ok, "url": request.url, "status": answer.status, "content_type": answer.content_type, "body": answer.body})
+        );
+    } else {
+        println!("POST {} → HTTP {}\n{}", request.url, answer.status, answer.body);
+    }
+    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}
+
+async fn redrive_command(
+    settings: &Settings,
+    sdk: &aws_config::SdkConfig,
+    args: RedriveArgs,
+    json_output: bool,
+) -> Result<u8, CliError> {
+    let queue_url = settings.require(config::QUEUE_URL)?;
+    let dlq_url = match settings.get(config::DEAD_LETTER_QUEUE_URL) {
+        Some(url) => url,
+        // The local stack (and the template) name the dead-letter queue after the queue.
+        None => format!("{queue_url}-dlq"),
+    };
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let report = redrive::redrive(&sqs, &dlq_url, &queue_url, args.dry_run, args.limit).await?;
+    if json_output {
+        println!(
+            "{}",
+            json!({"ok": report.failed.is_empty(), "dry_run": report.dry_run, "dead_letter_queue": dlq_url, "queue": queue_url,
+                   "messages": report.messages.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "moved": report.moved, "failed": report.failed})
+        );
+    } else {
+        for message in &report.messages {
+            println!(
+                "{}  receives {}  {} bytes  {}  {}",
+                message.message_id,
+                message.receive_count.as_deref().unwrap_or("?"),
+                message.bytes,
+                message.kind.as_deref().unwrap_or("-"),
+                message.preview
+            );
+        }
+        if report.dry_run {
+            println!(
+                "{} message(s) in {dlq_url}; nothing moved (dry run)",
+                report.messages.len()
+            );
+        } else {
+            println!("moved {} message(s) from {dlq_url} to {queue_url}", report.moved);
+        }
+        for failure in &report.failed {
+            eprintln!("not moved: {failure}");
+        }
+    }
+    Ok(if report.failed.is_empty() { EXIT_OK } else { EXIT_FAILED })
+}
+
+async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_output: bool) -> Result<u8, CliError> {
+    let checks = doctor::run(settings, sdk).await;
+    let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
+    if json_output {
+        println!(
+            "{}",
+            json!({"ok": !failed, "checks": checks.iter().map(doctor::Check::to_json).collect::<Vec<_>>()})
+        );
+    } else {
+        println!("{:<22} {:<6} DETAIL", "CHECK", "RESULT");
+        for check in &checks {
+            println!("{:<22} {:<6} {}", check.name, check.outcome.as_str(), check.detail);
+            if let Some(fix) = &check.fix {
+                println!("{:<22} {:<6} fix: {fix}", "", "");
+            }
+        }
+    }
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}

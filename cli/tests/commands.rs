@@ -1,0 +1,554 @@
+//! Every command against the local stack (moto + the real handlers) and the Meta/Twilio stand-ins,
+//! through the library and through the `wabridge` binary (exit codes, --json, secrets never printed).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::domain::secret::Secret;
+use common::{Options, Stack};
+use local_stack::graph_standin::{OnboardingConfig, SpokenCode};
+use serde_json::Value;
+use whatsapp_bridge_cli::doctor::{self, Outcome};
+use whatsapp_bridge_cli::error::CliError;
+use whatsapp_bridge_cli::graph::Graph;
+use whatsapp_bridge_cli::onboarding::{self, OnboardOptions};
+use whatsapp_bridge_cli::redrive;
+use whatsapp_bridge_cli::webhook_signing;
+
+const SECRETS: [&str; 5] = [
+    "dev-only-app-secret",
+    "dev-only-access-token",
+    "dev-only-verify-token",
+    "dev-only-send-api-key-0123456789",
+    "dev-only-twilio-auth-token",
+];
+
+fn assert_no_secret(text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "a secret was printed: {text}");
+    }
+    assert!(!text.contains("246810"), "the PIN was printed: {text}");
+}
+
+fn graph(stack: &Stack, token: &str) -> Graph {
+    Graph::new(&stack.graph_url, "v21.0", Secret::new(token)).unwrap()
+}
+
+fn store(stack: &Stack) -> DynamoMessageStore {
+    DynamoMessageStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), &stack.env["TABLE_NAME"], 0)
+}
+
+fn fast(wait_secs: u64) -> OnboardOptions {
+    OnboardOptions {
+        wait: Duration::from_secs(wait_secs),
+        poll: Duration::from_millis(300),
+        ..OnboardOptions::default()
+    }
+}
+
+// ---- onboard ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_end_to_end_the_call_reaches_the_twilio_functions_and_the_number_is_registered() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["onboard", "--json", "--wait", "30"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    assert_eq!(report["onboard"]["registered"], true, "{report}");
+    let steps: Vec<(String, String)> = report["onboard"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_owned(),
+                s["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("check", "done"),
+            ("request_code", "done"),
+            ("verify", "done"),
+            ("register", "done")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert_no_secret(&run.stdout);
+    assert_no_secret(&run.stderr);
+
+    // The stand-in's call went through the real Twilio handlers: voice TwiML, then the gather callback.
+    let calls = stack.twilio.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].error.is_none(), "{calls:?}");
+    assert!(calls[0].webhooks[0].2.contains("<Gather"), "{calls:?}");
+    assert!(calls[0].webhooks[1].2.contains("<Hangup"), "{calls:?}");
+    // The captured code is in DynamoDB under the called number, written by the real handler.
+    let codes = store(&stack)
+        .captured_codes(&stack.number, chrono::Utc::now() - chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0].call_sid, calls[0].call_sid);
+    assert_eq!(codes[0].captured_by, "speech");
+
+    // Meta's view of the number changed, and a second run is a no-op.
+    let number = graph(&stack, "dev-only-access-token")
+        .get(
+            &stack.env["WHATSAPP_PHONE_NUMBER_ID"],
+            &[("fields", "code_verification_status,status")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(number["code_verification_status"], "VERIFIED");
+    assert_eq!(number["status"], "CONNECTED");
+    let again = stack.wabridge(&["onboard"], &[]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("already registered"), "{again:?}");
+    assert_eq!(stack.twilio.calls().len(), 1, "no second call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_times_out_with_exit_3_when_the_code_never_arrives() {
+    let stack = Stack::start(Options {
+        call: false,
+        ..Options::default()
+    })
+    .await;
+    let run = stack.wabridge(&["onboard", "--wait", "2"], &[]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("no code was captured") && run.stderr.contains("TwilioVoiceWebhookUrl"),
+        "{run:?}"
+    );
+    assert_no_secret(&run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_explains_a_wrong_code_and_a_rerun_with_new_code_succeeds() {
+    let stack = Stack::start(Options {
+        onboarding: OnboardingConfig {
+            spoken_code: SpokenCode::AnotherCode,
+            ..OnboardingConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let pin = Secret::new("246810");
+    let error = onboarding::onboard(
+        &graph(&stack, "dev-only-access-token"),
+        &store(&stack),
+        &stack.env["WHATSAPP_PHONE_NUMBER_ID"],
+        &pin,
+        &OnboardOptions {
+            number: Some(stack.number.clone()),
+            ..fast(20)
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, CliError::Failed(_)), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("Meta refused the code") && text.contains("--new-code") && text.contains("136025"),
+        "{text}"
+    );
+
+    // The code from the email, given by hand, completes the registration.
+    let pending_code = {
+        // The stand-in's robot read code+1; the expected code is one less.
+        let codes = store(&stack)
+            .captured_codes(&stack.number, chrono::Utc::now() - chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        let heard: u32 = codes.last().unwrap().code.parse().unwrap();
+        format!("{:06}", (heard + 999_999) % 1_000_000)
+    };
+    let report = onboarding::onboard(
+        &graph(&stack, "dev-only-access-token"),
+        &store(&stack),
+        &stack.env["WHATSAPP_PHONE_NUMBER_ID"],
+        &pin,
+        &OnboardOptions {
+            code: Some(pending_code),
+            ..fast(5)
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(report.registered);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_is_idempotent_for_an_already_registered_number() {
+    let stack = Stack::start(Options {
+        onboarding: OnboardingConfig {
+            registered_pin: Some("246810".to_owned()),
+            ..OnboardingConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let run = stack.wabridge(&["onboard", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    assert_eq!(report["onboard"]["registered"], true);
+    assert_eq!(report["onboard"]["steps"][2]["outcome"], "skipped", "{report}");
+    assert!(stack.twilio.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_with_an_expired_token_says_so_and_exits_1() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack
+        .wabridge(&["onboard", "--json"], &[("WHATSAPP_ACCESS_TOKEN", "an-expired-token")])
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let error = run.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("code 190") && error.contains("invalid or expired"),
+        "{error}"
+    );
+    assert!(!run.stdout.contains("an-expired-token") && !run.stderr.contains("an-expired-token"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_refuses_a_missing_pin_as_a_usage_error() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["onboard"], &[("WHATSAPP_REGISTRATION_PIN", "")]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("WHATSAPP_REGISTRATION_PIN"), "{run:?}");
+    assert!(stack.twilio.calls().is_empty());
+}
+
+// ---- webhook ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_is_signed_so_the_local_ingestion_queues_it_and_a_wrong_secret_gets_403() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack
+        .wabridge(&["webhook", "--text", "hello from wabridge", "--json"], &[])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["status"], 200);
+    let queued = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].body().unwrap().contains("hello from wabridge"));
+
+    let wrong = stack
+        .wabridge(
+            &["webhook", "--text", "forged"],
+            &[("WHATSAPP_APP_SECRET", "not-the-secret")],
+        )
+        .await;
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stdout.contains("HTTP 403"), "{wrong:?}");
+
+    // An events/ file: the Twilio gather event re-signed for this stack's URL.
+    let gather = stack
+        .wabridge(
+            &[
+                "webhook",
+                "--event",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../events/twilio-gather.json"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(gather.code, 0, "{gather:?}");
+    assert!(gather.stdout.contains("<Response>"), "{gather:?}");
+    assert_no_secret(&gather.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_events_file_is_signed_byte_exact() {
+    let stack = Stack::start(Options::default()).await;
+    let event = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/meta-webhook.json")).unwrap();
+    let webhook_signing::EventBody::Meta(body) = webhook_signing::event_body(&event).unwrap() else {
+        panic!("not a Meta event");
+    };
+    let request = webhook_signing::meta_webhook(
+        &format!("{}/webhooks/whatsapp", stack.api_url),
+        &Secret::new("dev-only-app-secret"),
+        body,
+    );
+    let answer = webhook_signing::post(&request).await.unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
+}
+
+// ---- redrive ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redrive_dry_run_lists_and_redrive_moves_dead_letters_back() {
+    let stack = Stack::start(Options::default()).await;
+    for n in 0..3 {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(&stack.dlq_url)
+            .message_body(format!("{{\"dead\":{n}}}"))
+            .message_attributes(
+                "kind",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("webhook")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let dry = stack.wabridge(&["redrive", "--dry-run", "--json"], &[]).await;
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let listed = dry.json();
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(listed["moved"], 0);
+    assert_eq!(listed["messages"][0]["kind"], "webhook");
+
+    let report = redrive::redrive(&stack.sqs, &stack.dlq_url, &stack.queue_url, false, 100)
+        .await
+        .unwrap();
+    assert_eq!(report.moved, 3, "{report:?}");
+    let mut bodies: Vec<String> = receive_all(&stack, &stack.queue_url).await;
+    bodies.sort();
+    assert_eq!(bodies, ["{\"dead\":0}", "{\"dead\":1}", "{\"dead\":2}"]);
+    assert!(receive_all(&stack, &stack.dlq_url).await.is_empty());
+}
+
+async fn receive_all(stack: &Stack, url: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    loop {
+        let batch = stack
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch.iter().filter_map(|m| m.body().map(str::to_owned)));
+    }
+}
+
+// ---- send / status ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_follows_the_message_to_read_and_status_shows_it() {
+    let stack = Stack::start(Options {
+        worker: true,
+        ..Options::default()
+    })
+    .await;
+    let run = stack
+        .wabridge(
+            &[
+                "send",
+                "--to",
+                "+15550109999",
+                "--template",
+                "hello_world",
+                "--json",
+                "--timeout",
+                "30",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let message = run.json()["message"].clone();
+    assert_eq!(message["status"], "read", "{message}");
+    let id = message["id"].as_str().unwrap().to_owned();
+    assert!(message["wamid"].as_str().unwrap().starts_with("wamid."));
+
+    let status = stack.wabridge(&["status", &id], &[]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("status  read"), "{status:?}");
+    assert_no_secret(&status.stdout);
+
+    // A permanent failure (the stand-in's 131026 recipient) ends with exit 1.
+    let failed = stack
+        .wabridge(
+            &[
+                "send",
+                "--to",
+                "+9991310260000",
+                "--template",
+                "hello_world",
+                "--json",
+                "--timeout",
+                "30",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(failed.code, 1, "{failed:?}");
+    assert_eq!(failed.json()["message"]["status"], "failed", "{failed:?}");
+
+    // A wrong API key is a configuration error.
+    let refused = stack
+        .wabridge(&["status", &id], &[("API_KEY", "not-the-key-0123456789")])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("401"), "{refused:?}");
+}
+
+// ---- doctor ----
+
+/// The alarms of a test. The local emulator (moto 5.2) does not speak the CBOR protocol the
+/// CloudWatch SDK uses, so the alarm list is given here; the check's logic is what is tested.
+struct FixedAlarms(Vec<(String, String)>);
+
+impl doctor::Alarms for FixedAlarms {
+    async fn notifying(&self, _topic: &str) -> Result<Vec<(String, String)>, String> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
+    let stack = Stack::start(Options {
+        onboarding: OnboardingConfig {
+            registered_pin: Some("246810".to_owned()),
+            ..OnboardingConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let topic = "arn:aws:sns:us-east-1:123456789012:alarms";
+    let settings = stack.settings(&[("ALARM_TOPIC_ARN", topic)]);
+    let alarms = FixedAlarms(vec![("dlq-not-empty".to_owned(), "OK".to_owned())]);
+    let checks = doctor::run_with(&settings, &stack.sdk, &alarms).await;
+    assert!(checks.iter().all(|c| c.outcome == Outcome::Pass), "{checks:?}");
+    assert_eq!(checks.len(), 7);
+    // Through the binary (no alarm topic configured: that row is skipped): exit 0, --json.
+    let run = stack.wabridge(&["doctor", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let checks = run.json()["checks"].as_array().unwrap().clone();
+    let results: Vec<(String, String)> = checks
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("token", "pass"),
+            ("phone number", "pass"),
+            ("webhook subscription", "pass"),
+            ("callback URL", "pass"),
+            ("SES identity", "pass"),
+            ("Twilio voice URL", "pass"),
+            ("alarms", "skip")
+        ]
+        .map(|(name, result)| (name.to_owned(), result.to_owned())),
+        "{checks:?}"
+    );
+    assert_no_secret(&run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_reports_each_failure_with_its_fix() {
+    let stack = Stack::start(Options {
+        onboarding: OnboardingConfig {
+            quality_rating: "RED".to_owned(),
+            scopes: vec!["whatsapp_business_messaging".to_owned()],
+            subscribed: false,
+            ..OnboardingConfig::default()
+        },
+        voice_url_ok: false,
+        ..Options::default()
+    })
+    .await;
+    let topic = "arn:aws:sns:us-east-1:123456789012:alarms";
+    let settings = stack.settings(&[
+        ("ALARM_TOPIC_ARN", topic),
+        ("WHATSAPP_VERIFY_TOKEN", "not-the-verify-token"),
+        ("VERIFICATION_EMAIL_FROM", "never-verified@example.com"),
+    ]);
+    let alarms = FixedAlarms(vec![("dlq-not-empty".to_owned(), "ALARM".to_owned())]);
+    let checks = doctor::run_with(&settings, &stack.sdk, &alarms).await;
+    let by_name = |name: &str| checks.iter().find(|c| c.name == name).unwrap().clone();
+    for name in [
+        "token",
+        "phone number",
+        "webhook subscription",
+        "callback URL",
+        "SES identity",
+        "Twilio voice URL",
+        "alarms",
+    ] {
+        let check = by_name(name);
+        assert_eq!(check.outcome, Outcome::Fail, "{check:?}");
+        assert!(check.fix.as_deref().is_some_and(|f| !f.is_empty()), "{check:?}");
+    }
+    assert!(by_name("token").detail.contains("whatsapp_business_management"));
+    assert!(by_name("phone number").detail.contains("RED"));
+    assert!(by_name("callback URL").detail.contains("403"));
+    assert!(by_name("Twilio voice URL").fix.unwrap().contains("/twilio/voice"));
+
+    // Through the binary: exit 1, a table with the fixes.
+    let run = stack.wabridge(&["doctor"], &[]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("FAIL") && run.stdout.contains("fix:"), "{run:?}");
+    assert_no_secret(&run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_with_an_expired_token_fails_the_token_row_and_skips_what_needs_it() {
+    let stack = Stack::start(Options::default()).await;
+    let settings = stack.settings(&[("WHATSAPP_ACCESS_TOKEN", "an-expired-token")]);
+    let checks = doctor::run(&settings, &stack.sdk).await;
+    let token = &checks[0];
+    assert_eq!((token.name, token.outcome), ("token", Outcome::Fail), "{checks:?}");
+    assert!(token.detail.contains("190"), "{token:?}");
+    assert!(token.fix.as_deref().unwrap().contains("new access token"));
+    assert_eq!(checks[1].outcome, Outcome::Skip);
+    let json: Vec<Value> = checks.iter().map(doctor::Check::to_json).collect();
+    assert!(!serde_json::to_string(&json).unwrap().contains("an-expired-token"));
+}
+
+// ---- usage ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_everywhere_and_usage_errors_exit_2() {
+    let stack = Stack::start(Options::default()).await;
+    for command in ["onboard", "send", "status", "webhook", "redrive", "doctor"] {
+        let run = stack.wabridge(&[command, "--help"], &[]).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("Exit codes"), "{run:?}");
+    }
+    let run = stack.wabridge(&["send", "--bogus"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = stack.wabridge(&["doctor", "--set", "API_KEY=leaked"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(!run.stderr.contains("leaked"), "{run:?}");
+}
