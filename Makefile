@@ -53,6 +53,10 @@ clippy:
 bench:
 	cargo bench -p bridge --bench ingest
 
+## make bench-cold-start: every function's release binary against a local Runtime API emulator (moto up).
+bench-cold-start: venv
+	scripts/bench-cold-start.sh
+
 ## make bench-send: worker send throughput against moto and the Graph API stand-in.
 bench-send: venv
 	scripts/bench-send.sh
