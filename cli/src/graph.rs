@@ -145,7 +145,7 @@ impl WithoutUrl for reqwest::Error {
 
 /// The HTTP client of every command: bounded connect and total time.
 pub fn http_client() -> Result<reqwest::Client, CliError> {
-    reqwest::Client::builder()
+    bridge::adapters::http::client_builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
         .build()

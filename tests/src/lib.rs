@@ -160,6 +160,7 @@ impl Emulator {
 
 pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(bridge::adapters::http::SdkHttpClient::shared())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

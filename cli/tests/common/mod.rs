@@ -59,6 +59,7 @@ pub fn unique_number() -> String {
 
 pub async fn sdk(env: &HashMap<String, String>) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(bridge::adapters::http::SdkHttpClient::shared())
         .endpoint_url(&env["AWS_ENDPOINT_URL"])
         .region(Region::new(env["AWS_REGION"].clone()))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -22,7 +22,6 @@ async fn main() -> Result<(), Error> {
     drop(secrets);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let store = DynamoMessageStore::new(dynamodb.clone(), &config.table_name, config.retention_days);
-    store.warm_up().await;
     // Offloaded payloads name their own bucket; this one is only a default.
     let blobs = S3BlobStore::new(S3BlobStore::client(&sdk_config), "");
     let sending = match sender_config {
@@ -33,7 +32,8 @@ async fn main() -> Result<(), Error> {
                 &sender.phone_number_id,
                 sender.access_token.clone(),
             )?;
-            graph.warm_up().await;
+            // Both first connections (TLS handshakes) at once.
+            tokio::join!(store.warm_up(), graph.warm_up());
             let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk_config), &sender.queue_url);
             Some(Sending {
                 store: DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days),
@@ -45,7 +45,10 @@ async fn main() -> Result<(), Error> {
                 auto_reply_text: sender.auto_reply_text,
             })
         }
-        None => None,
+        None => {
+            store.warm_up().await;
+            None
+        }
     };
     let worker = Worker::new(store, blobs, config.phone_numbers).with_sending(sending);
     let worker = &worker;

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -72,7 +73,15 @@ impl DynamoMessageStore {
 
     /// Opens the connection during init (see [`crate::adapters::sqs::SqsQueue::warm_up`]).
     pub async fn warm_up(&self) {
-        if let Err(error) = self.client.describe_table().table_name(&self.table).send().await {
+        let result = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .customize()
+            .config_override(aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()))
+            .send()
+            .await;
+        if let Err(error) = result {
             tracing::warn!(error = %describe(&error), "table warm-up failed");
         }
     }

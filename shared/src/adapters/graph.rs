@@ -19,10 +19,9 @@ pub struct GraphClient {
 impl GraphClient {
     /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise.
     pub fn new(base_url: &str, version: &str, phone_number_id: &str, access_token: Secret) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let http = super::http::client_builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|error| error.to_string())?;
         let messages_url = format!(

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod graph;
+pub mod http;
 pub mod s3;
 pub mod secrets;
 pub mod ses;
@@ -23,6 +24,7 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// The Twilio functions use a short one: Twilio gives a webhook 15 s in all.
 pub async fn load_sdk_config_within(operation: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http::SdkHttpClient::shared())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2).min(operation))

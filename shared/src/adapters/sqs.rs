@@ -1,6 +1,7 @@
 //! [`Queue`] on Amazon SQS.
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
 use super::describe;
@@ -28,6 +29,10 @@ impl SqsQueue {
             .get_queue_attributes()
             .queue_url(&self.queue_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .customize()
+            // One attempt: a warm-up that fails is only logged, so retrying it with
+            // back-off would only lengthen the cold start (by up to seconds).
+            .config_override(aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()))
             .send()
             .await;
         if let Err(error) = result {
