@@ -329,14 +329,7 @@ async fn check_callback(settings: &Settings) -> Check {
     match http.get(full).send().await {
         Err(error) => Check::fail(
             "callback URL",
-            format!(
-                "no answer from {url} ({})",
-                if error.is_timeout() {
-                    "timed out"
-                } else {
-                    "could not connect"
-                }
-            ),
+            format!("no answer from {url} ({})", crate::graph::no_answer(&error)),
             "deploy the stack / check the URL (stack output WhatsAppCallbackUrl)",
         ),
         Ok(response) => {

@@ -152,6 +152,15 @@ pub fn http_client() -> Result<reqwest::Client, CliError> {
         .map_err(|error| CliError::Config(format!("cannot build the HTTP client: {error}")))
 }
 
+/// Why a request got no answer, in the words every command uses.
+pub fn no_answer(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else {
+        "could not connect"
+    }
+}
+
 /// Meta's answer to `what`, in plain words with what to do about it.
 pub fn explain(what: &str, failure: &Failure) -> String {
     if let Some(network) = &failure.network {

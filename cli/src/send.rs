@@ -66,11 +66,7 @@ impl SendApi {
             CliError::Failed(format!(
                 "{what}: no answer from the send API at {} ({}). Check SEND_API_URL (stack output SendApiUrl).",
                 self.base,
-                if error.is_timeout() {
-                    "timed out"
-                } else {
-                    "could not connect"
-                }
+                crate::graph::no_answer(&error)
             ))
         })?;
         let status = response.status().as_u16();

@@ -47,11 +47,7 @@ pub async fn incoming_numbers(
         .map_err(|error| {
             TwilioFailure::Other(format!(
                 "no answer from the Twilio API at {base} ({})",
-                if error.is_timeout() {
-                    "timed out"
-                } else {
-                    "could not connect"
-                }
+                crate::graph::no_answer(&error)
             ))
         })?;
     let status = response.status().as_u16();

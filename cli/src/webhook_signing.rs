@@ -136,11 +136,7 @@ pub async fn post(request: &SignedRequest) -> Result<Answer, CliError> {
         CliError::Failed(format!(
             "no answer from {}: {}",
             request.url,
-            if error.is_timeout() {
-                "timed out"
-            } else {
-                "could not connect"
-            }
+            crate::graph::no_answer(&error)
         ))
     })?;
     let status = response.status().as_u16();

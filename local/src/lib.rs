@@ -16,3 +16,13 @@ pub mod graph_standin;
 pub mod queue;
 pub mod stack;
 pub mod twilio_standin;
+
+/// `local.env`, parsed: the configuration `make run` uses, which the tests use too.
+pub fn local_env() -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}

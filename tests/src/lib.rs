@@ -15,15 +15,7 @@ use bridge::domain::meta_signature;
 use bridge::domain::secret::Secret;
 use serde_json::{Value, json};
 
-/// local.env, parsed (the tests use the same configuration as `make run`).
-pub fn local_env() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
-}
+pub use local_stack::local_env;
 
 pub struct Emulator {
     pub env: HashMap<String, String>,

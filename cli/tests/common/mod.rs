@@ -33,14 +33,7 @@ use whatsapp_bridge_cli::config::Settings;
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 
-pub fn local_env() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
-}
+pub use local_stack::local_env;
 
 /// A unique suffix for names in this run.
 pub fn unique(prefix: &str) -> String {
