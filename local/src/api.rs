@@ -2,7 +2,6 @@
 //! `lambda_http` request → the function's handler → HTTP response.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,9 +18,6 @@ use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::{self, Verification};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -226,28 +222,11 @@ async fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::
 
 /// Serves the app until the process ends.
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                continue;
-            }
-        };
+    crate::http_server::serve(listener, "api", move |request| {
         let app = Arc::clone(&app);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(app.handle(request).await) }
-            });
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%error, "connection closed with an error");
-            }
-        });
-    }
+        async move { app.handle(request).await }
+    })
+    .await
 }
 
 #[cfg(test)]

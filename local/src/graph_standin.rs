@@ -94,7 +94,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,12 +104,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use tokio::net::TcpListener;
@@ -350,30 +347,10 @@ impl Standin {
 
     /// Accepts connections forever, one spawned HTTP/1 connection task per accepted socket.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // E.g. too many open files: wait a little instead of spinning.
-                    tracing::warn!(%error, "graph stand-in: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let me = Arc::clone(&self);
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let me = Arc::clone(&me);
-                    async move { Ok::<_, Infallible>(me.handle(req).await) }
-                });
-                if let Err(error) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "graph stand-in: connection ended with an error");
-                }
-            });
-        }
+        crate::http_server::serve(listener, "graph stand-in", move |request| {
+            Arc::clone(&self).handle(request)
+        })
+        .await
     }
 
     /// Every send request received so far, in order.

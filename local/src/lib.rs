@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod graph_standin;
+pub mod http_server;
 pub mod queue;
 pub mod stack;
 pub mod twilio_standin;

@@ -20,7 +20,6 @@
 //! URL and the sorted parameters), reads the `<Gather action="…">` of the TwiML answer, and POSTs that
 //! action the robot's speech (`SpeechResult`, `Confidence`), signed the same way.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,12 +31,10 @@ use bridge::domain::twilio_signature;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -119,29 +116,11 @@ impl TwilioStandin {
 
     /// Accepts connections forever.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::warn!(%error, "twilio stand-in: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let me = Arc::clone(&self);
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let me = Arc::clone(&me);
-                    async move { Ok::<_, Infallible>(me.handle(&request)) }
-                });
-                if let Err(error) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "twilio stand-in: connection ended with an error");
-                }
-            });
-        }
+        crate::http_server::serve(listener, "twilio stand-in", move |request| {
+            let answer = self.handle(&request);
+            async move { answer }
+        })
+        .await
     }
 
     fn handle(&self, request: &Request<Incoming>) -> Answer {
