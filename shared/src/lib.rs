@@ -14,3 +14,5 @@ pub mod handlers;
 pub mod metrics;
 pub mod ports;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

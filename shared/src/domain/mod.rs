@@ -4,6 +4,7 @@ pub mod envelope;
 pub mod form;
 pub mod graph_error;
 pub mod graph_response;
+pub mod ids;
 pub mod meta_signature;
 pub mod outbound;
 pub mod phone;
