@@ -35,10 +35,7 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value));
     if let Some(body) = envelope.inline_body(inline_limit) {
-        let message = QueueMessage {
-            body: body.to_owned(),
-            attributes: attributes.collect(),
-        };
+        let message = QueueMessage::new(body.to_owned(), attributes.collect());
         let message_id = queue.send(message).await?;
         return Ok(Enqueued {
             message_id,
@@ -53,10 +50,7 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
     let mut attributes: Vec<_> = attributes.collect();
     attributes.push((ATTR_EXTENDED_PAYLOAD_SIZE.to_owned(), envelope.body.len().to_string()));
     let message_id = queue
-        .send(QueueMessage {
-            body: pointer.to_body(),
-            attributes,
-        })
+        .send(QueueMessage::new(pointer.to_body(), attributes))
         .await?;
     Ok(Enqueued {
         message_id,

@@ -5,6 +5,26 @@ use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
 use crate::domain::records::PhoneNumberFilter;
 use crate::domain::secret::Secret;
 
+/// A secret environment variable a function reads (resolved from SSM by
+/// [`crate::adapters::secrets`] when only `NAME_PARAMETER` is set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretVar {
+    pub name: &'static str,
+    /// Optional secrets may be absent: a missing parameter leaves the variable unset
+    /// (the worker without an access token records but does not send).
+    pub required: bool,
+}
+
+impl SecretVar {
+    pub const fn required(name: &'static str) -> Self {
+        Self { name, required: true }
+    }
+
+    pub const fn optional(name: &'static str) -> Self {
+        Self { name, required: false }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {}", .problems.join("; "))]
 pub struct ConfigError {
@@ -133,11 +153,18 @@ pub struct WorkerConfig {
     pub phone_numbers: PhoneNumberFilter,
     /// Days after which stored items expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
+    /// The queues the worker reads (`QUEUE_URL`, `SEND_QUEUE_URL`), to hand a record back to the
+    /// one it came from with a delay.
+    pub queue_urls: Vec<String>,
 }
 
 impl WorkerConfig {
     pub fn from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
         let config = Self {
+            queue_urls: ["QUEUE_URL", "SEND_QUEUE_URL"]
+                .into_iter()
+                .filter_map(|name| env.optional(name))
+                .collect(),
             table_name: env.required("TABLE_NAME"),
             phone_numbers: PhoneNumberFilter::new(env.list("ALLOWED_PHONE_NUMBER_IDS")),
             retention_days: env.number("RETENTION_DAYS", 0),
@@ -275,15 +302,29 @@ pub struct SenderConfig {
     pub phone_number_id: String,
     pub graph_base_url: String,
     pub graph_version: String,
+    /// The most one Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
+    pub graph_timeout: std::time::Duration,
     /// Sends per second per worker instance.
     pub messages_per_second: u32,
     pub auto_reply_text: Option<String>,
     /// `MARK_AS_READ=true`: mark inbound messages as read.
     pub mark_as_read: bool,
-    pub queue_url: String,
+    /// The send queue (`SEND_QUEUE_URL`): auto-replies and deferred send outcomes go there.
+    pub send_queue_url: String,
+    /// A claim older than this has lost its holder (`SEND_CLAIM_LEASE_SECONDS`, default 60:
+    /// twice the worker's 30 s timeout, so a live holder is never taken over).
+    pub claim_lease_seconds: u32,
+    /// How long an unknown outcome waits for a status webhook before its one resend
+    /// (`SEND_RECONCILE_SECONDS`, default 900 = 15 minutes).
+    pub reconcile_after_seconds: u32,
+    /// The send queue's `maxReceiveCount` (`SEND_MAX_RECEIVES`, default 10).
+    pub max_receives: u32,
 }
 
 impl SenderConfig {
+    /// The access token is optional: without it the worker records but does not send.
+    pub const SECRETS: &[SecretVar] = &[SecretVar::optional("WHATSAPP_ACCESS_TOKEN")];
+
     pub fn from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Option<Self>, ConfigError> {
         if env.optional("WHATSAPP_ACCESS_TOKEN").is_none() {
             return env.finish(None);
@@ -292,6 +333,18 @@ impl SenderConfig {
         if messages_per_second == 0 {
             env.problem("SEND_RATE_PER_SECOND must be at least 1".to_owned());
         }
+        let graph_timeout_ms = env.number("GRAPH_TIMEOUT_MS", 10_000u64);
+        if !(100..=20_000).contains(&graph_timeout_ms) {
+            env.problem("GRAPH_TIMEOUT_MS must be between 100 and 20000".to_owned());
+        }
+        let claim_lease_seconds = env.number("SEND_CLAIM_LEASE_SECONDS", 60u32);
+        if claim_lease_seconds < 31 {
+            env.problem("SEND_CLAIM_LEASE_SECONDS must exceed the worker's 30 s timeout".to_owned());
+        }
+        let max_receives = env.number("SEND_MAX_RECEIVES", 10u32);
+        if max_receives < 2 {
+            env.problem("SEND_MAX_RECEIVES must be at least 2".to_owned());
+        }
         let config = Self {
             access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
             phone_number_id: env.required("WHATSAPP_PHONE_NUMBER_ID"),
@@ -299,12 +352,16 @@ impl SenderConfig {
                 .optional("GRAPH_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
             graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
+            graph_timeout: std::time::Duration::from_millis(graph_timeout_ms),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
             mark_as_read: env
                 .optional("MARK_AS_READ")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
-            queue_url: env.required("QUEUE_URL"),
+            send_queue_url: env.required("SEND_QUEUE_URL"),
+            claim_lease_seconds,
+            reconcile_after_seconds: env.number("SEND_RECONCILE_SECONDS", 900u32),
+            max_receives,
         };
         env.finish(Some(config))
     }

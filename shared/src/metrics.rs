@@ -43,6 +43,13 @@ pub enum Metric {
     AccessTokenExpired,
     /// Verification codes captured from Meta's call.
     VerificationCodesCaptured,
+    /// Sends whose outcome could not be known at once (no answer after the request was written,
+    /// a lapsed claim): resolved by a status webhook or resent once after the reconciliation window.
+    MessagesUnknown,
+    /// Unknown or unrecorded sends tied to their wamid by a status webhook.
+    MessagesResolved,
+    /// Messages sent a second time because no status resolved their unknown outcome in time.
+    MessagesResent,
 }
 
 impl Metric {
@@ -60,6 +67,9 @@ impl Metric {
             Metric::MessagesFailed => "MessagesFailed",
             Metric::AccessTokenExpired => "AccessTokenExpired",
             Metric::VerificationCodesCaptured => "VerificationCodesCaptured",
+            Metric::MessagesUnknown => "MessagesUnknown",
+            Metric::MessagesResolved => "MessagesResolved",
+            Metric::MessagesResent => "MessagesResent",
         }
     }
 }

@@ -3,6 +3,9 @@
 
 use std::future::Future;
 
+use crate::domain::ids::{AttemptId, MessageId, Wamid};
+pub use crate::domain::outbound::StoredError;
+use crate::domain::outbound::{Origin, OutboundStatus, OutboundView};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
@@ -16,12 +19,7 @@ pub enum QueueError {
     Unavailable(String),
 }
 
-/// A message for the queue: its body and string attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueMessage {
-    pub body: String,
-    pub attributes: Vec<(String, String)>,
-}
+pub use crate::domain::envelope::QueueMessage;
 
 /// Durable hand-off to the worker.
 pub trait Queue: Send + Sync {
@@ -140,33 +138,57 @@ pub trait VerificationStore: Send + Sync {
 
 /// Hands a failed queue record back to SQS for a later try (its visibility timeout).
 pub trait Redelivery: Send + Sync {
-    fn retry_after(&self, receipt_handle: &str, seconds: u32) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// `receipt_handle` names the record in the queue it came from (`queue_arn`, the record's
+    /// `eventSourceARN`): the worker reads two queues.
+    fn retry_after(
+        &self,
+        queue_arn: &str,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// How a send ended when Meta did not clearly accept it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendFailure {
+    /// Meta answered with an error: its classification decides between retrying and failing.
+    #[error("{0}")]
+    Refused(crate::domain::graph_error::GraphError),
+    /// The request never left (no connection): safe to send again.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request was written but no answer came (timeout, connection lost): Meta may have it.
+    #[error("no answer after the request was written: {0}")]
+    Ambiguous(String),
+}
+
+/// Meta accepted a message. `wamid` is `None` when the 2xx answer's body was lost: the wamid
+/// then arrives with the message's status webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub wamid: Option<Wamid>,
 }
 
 /// The WhatsApp Cloud API.
 pub trait WhatsAppSender: Send + Sync {
-    /// Sends one message (the exact Graph API body); Meta's answer or its error.
-    fn send(
-        &self,
-        payload: &serde_json::Value,
-    ) -> impl Future<
-        Output = Result<crate::domain::graph_response::SendAccepted, crate::domain::graph_error::GraphError>,
-    > + Send;
+    /// Sends one message (the exact Graph API body).
+    fn send(&self, payload: &serde_json::Value) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
     /// Marks an inbound message as read (blue ticks).
-    fn mark_read(&self, wamid: &str)
-    -> impl Future<Output = Result<(), crate::domain::graph_error::GraphError>> + Send;
+    fn mark_read(&self, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Meta said the access token is expired or invalid: read it again from where it is kept
+    /// (at most once a minute). True when a different token was found.
+    fn refresh_token(&self) -> impl Future<Output = bool> + Send;
 }
 
-/// A message the send API accepted, to be stored as `queued`.
+/// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbound {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub to: String,
     pub kind: String,
     pub payload: serde_json::Value,
     pub fingerprint: String,
-    /// Why it exists: `api` or `auto-reply`.
-    pub origin: String,
+    pub origin: Origin,
 }
 
 /// What creating an outbound message found.
@@ -174,53 +196,80 @@ pub struct NewOutbound {
 pub enum Created {
     New,
     /// The id exists already (a retried request); its body fingerprint.
-    Exists {
-        fingerprint: Option<String>,
-    },
+    Exists { fingerprint: Option<String> },
 }
 
 /// What claiming a message for sending found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This worker may send it now.
-    Claimed { attempts: u32 },
-    /// Sent (or failed for good) already: a duplicate queue record.
-    AlreadyDone { status: String },
-    /// Another worker holds a fresh claim on it.
-    InFlight,
+    /// This attempt holds the message and may call Meta now. `resend`: the first send's outcome
+    /// stayed unknown past the reconciliation window; this is the one resend.
+    Claimed { attempts: u32, resend: bool },
+    /// Nothing more to send (accepted, failed, or unknown after its one resend).
+    Settled { status: OutboundStatus },
+    /// Another attempt holds a fresh claim; it lapses in this many seconds.
+    InFlight { lease_remaining_seconds: u32 },
+    /// The outcome of an earlier attempt is unknown (just now, if that attempt's claim had
+    /// lapsed); a status webhook may resolve it, else it is resent in this many seconds.
+    Unknown { reconcile_in_seconds: u32 },
     /// No such message.
     Missing,
 }
 
-/// Meta's error as stored on a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredError {
-    pub code: Option<i64>,
-    pub title: Option<String>,
-    pub message: Option<String>,
-    pub details: Option<String>,
+/// The send state machine's timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimTerms {
+    /// A claim older than this has lost its holder (killed mid-send): its outcome is unknown.
+    pub lease_seconds: u32,
+    /// How long an unknown outcome waits for a status webhook before the one resend.
+    pub reconcile_after_seconds: u32,
 }
 
-/// Outbound messages.
+/// Outbound messages and their state machine (see [`crate::domain::outbound`]).
 pub trait OutboundStore: Send + Sync {
     fn create_outbound(&self, message: &NewOutbound) -> impl Future<Output = Result<Created, StoreError>> + Send;
-    /// Takes the message for sending, unless it is done or another worker's claim is fresher than `lease_seconds`.
-    fn claim(&self, message_id: &str, lease_seconds: i64) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives the claim back after a transient failure.
-    fn release(&self, message_id: &str, error: &StoredError) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Meta accepted it: record the wamid on the message and on its status item.
+    /// Takes the message for `attempt`, or says why not (and moves a lapsed claim to `unknown`).
+    fn claim(
+        &self,
+        message_id: &MessageId,
+        attempt: &AttemptId,
+        terms: ClaimTerms,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Gives the claim back after Meta clearly did not take the message (`queued` again).
+    fn release(
+        &self,
+        message_id: &MessageId,
+        attempt: &AttemptId,
+        error: &StoredError,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Meta accepted it: the wamid on the message, the message id on the wamid's item. From the
+    /// send's answer (`attempt` given) or from a status webhook carrying the message's id.
+    /// Idempotent; `Superseded` when the message already had this or another wamid.
     fn mark_accepted(
         &self,
-        message_id: &str,
+        message_id: &MessageId,
+        attempt: Option<&AttemptId>,
         to: &str,
         kind: &str,
-        wamid: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// It can never be sent.
-    fn mark_failed(&self, message_id: &str, error: &StoredError)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+        wamid: Option<&Wamid>,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// The attempt cannot know whether Meta has the message.
+    fn mark_unknown(
+        &self,
+        message_id: &MessageId,
+        attempt: &AttemptId,
+        error: &StoredError,
+        reconcile_after_seconds: u32,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// It can never be sent (Meta refused it for good, or its retries are exhausted).
+    fn mark_failed(
+        &self,
+        message_id: &MessageId,
+        attempt: &AttemptId,
+        error: &StoredError,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// The message as the send API shows it, by bundle id or wamid.
-    fn view(&self, id: &str) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+    fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
     /// Epoch seconds of the contact's last inbound message.
     fn last_inbound_at(&self, contact: &str) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 }

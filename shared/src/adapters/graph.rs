@@ -1,27 +1,82 @@
 //! [`WhatsAppSender`] over HTTPS: `POST {base}/{version}/{phone number id}/messages`.
+//!
+//! The answer is classified by what it proves: a connection that never opened means Meta
+//! does not have the message (safe to send again); a request written without an answer back
+//! (timeout, connection lost) is ambiguous; a 2xx is acceptance even if its body is lost.
 
-use std::time::Duration;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
 use serde_json::Value;
 
+use super::secrets::{SecretVar, resolve_secrets};
 use crate::domain::graph_error::GraphError;
 use crate::domain::graph_response::SendAccepted;
+use crate::domain::ids::Wamid;
 use crate::domain::secret::Secret;
-use crate::ports::WhatsAppSender;
+use crate::ports::{Accepted, SendFailure, WhatsAppSender};
 
-#[derive(Debug, Clone)]
+/// An expired token is read again from SSM at most this often.
+const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Where the access token is kept, so that a token the owner rotated is picked up by warm workers.
+pub struct TokenSource {
+    sdk_config: SdkConfig,
+    /// `WHATSAPP_ACCESS_TOKEN_PARAMETER`.
+    parameter: String,
+}
+
+impl TokenSource {
+    /// `None` when the token came from the environment (local runs): nothing to read again.
+    pub fn from_env(sdk_config: &SdkConfig) -> Option<Self> {
+        let parameter = std::env::var(format!("WHATSAPP_ACCESS_TOKEN{}", super::secrets::PARAMETER_SUFFIX)).ok()?;
+        let in_env = std::env::var("WHATSAPP_ACCESS_TOKEN").is_ok_and(|value| !value.trim().is_empty());
+        (!in_env && !parameter.trim().is_empty()).then(|| Self {
+            sdk_config: sdk_config.clone(),
+            parameter: parameter.trim().to_owned(),
+        })
+    }
+
+    async fn read(&self) -> Option<Secret> {
+        let lookup = |name: &str| (name == "WHATSAPP_ACCESS_TOKEN_PARAMETER").then(|| self.parameter.clone());
+        match resolve_secrets(
+            Some(&self.sdk_config),
+            &[SecretVar::optional("WHATSAPP_ACCESS_TOKEN")],
+            &lookup,
+        )
+        .await
+        {
+            Ok(mut values) => values.remove("WHATSAPP_ACCESS_TOKEN").map(Secret::new),
+            Err(error) => {
+                tracing::warn!(error = %error, "access token not read again");
+                None
+            }
+        }
+    }
+}
+
 pub struct GraphClient {
     http: reqwest::Client,
     messages_url: String,
-    access_token: Secret,
+    access_token: RwLock<Secret>,
+    source: Option<TokenSource>,
+    last_refresh: Mutex<Option<Instant>>,
 }
 
 impl GraphClient {
-    /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise.
-    pub fn new(base_url: &str, version: &str, phone_number_id: &str, access_token: Secret) -> Result<Self, String> {
+    /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise;
+    /// `timeout` bounds a whole call (Meta answers sends in well under a second).
+    pub fn new(
+        base_url: &str,
+        version: &str,
+        phone_number_id: &str,
+        access_token: Secret,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let http = super::http::client_builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3).min(timeout))
+            .timeout(timeout)
             .build()
             .map_err(|error| error.to_string())?;
         let messages_url = format!(
@@ -33,8 +88,16 @@ impl GraphClient {
         Ok(Self {
             http,
             messages_url,
-            access_token,
+            access_token: RwLock::new(access_token),
+            source: None,
+            last_refresh: Mutex::new(None),
         })
+    }
+
+    /// The same client, reading an expired token again from `source`.
+    pub fn with_token_source(mut self, source: Option<TokenSource>) -> Self {
+        self.source = source;
+        self
     }
 
     /// Opens the TLS connection during init so the first send does not pay for the handshake.
@@ -44,40 +107,86 @@ impl GraphClient {
             tracing::warn!(error = %error.without_url(), "graph API warm-up failed");
         }
     }
-}
 
-impl WhatsAppSender for GraphClient {
-    async fn send(&self, payload: &Value) -> Result<SendAccepted, GraphError> {
-        let (status, body) = self.post(payload).await?;
-        SendAccepted::parse(&body).map_err(|_| GraphError::parse(status, &body))
+    fn token(&self) -> Secret {
+        self.access_token
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    async fn mark_read(&self, wamid: &str) -> Result<(), GraphError> {
-        let payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
-        self.post(&payload).await.map(|_| ())
-    }
-}
-
-impl GraphClient {
-    /// POSTs to the messages endpoint: the 2xx status and body, or Meta's error.
-    async fn post(&self, payload: &Value) -> Result<(u16, Vec<u8>), GraphError> {
+    /// POSTs to the messages endpoint: the 2xx body (`None` when it could not be read).
+    async fn post(&self, payload: &Value) -> Result<Option<Vec<u8>>, SendFailure> {
         let response = self
             .http
             .post(&self.messages_url)
-            .bearer_auth(self.access_token.expose())
+            .bearer_auth(self.token().expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(payload.to_string())
             .send()
             .await
-            // Network error or timeout: no answer, so Meta may or may not have it; the claim
-            // and a later retry decide. `without_url` keeps tokens in query strings out of logs.
-            .map_err(|_| GraphError::network())?;
+            .map_err(|error| {
+                // `without_url` keeps anything in the URL out of logs; the error names only its kind.
+                if error.is_connect() || error.is_builder() {
+                    SendFailure::NotSent("no connection to the Graph API".to_owned())
+                } else if error.is_timeout() {
+                    SendFailure::Ambiguous("timed out waiting for the answer".to_owned())
+                } else {
+                    SendFailure::Ambiguous("connection lost before the answer".to_owned())
+                }
+            })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|_| GraphError::network())?;
+        let body = response.bytes().await.ok();
         if (200..300).contains(&status) {
-            Ok((status, body.to_vec()))
+            Ok(body.map(|bytes| bytes.to_vec()))
         } else {
-            Err(GraphError::parse(status, &body))
+            Err(SendFailure::Refused(GraphError::parse(
+                status,
+                body.as_deref().unwrap_or_default(),
+            )))
         }
+    }
+}
+
+impl WhatsAppSender for GraphClient {
+    async fn send(&self, payload: &Value) -> Result<Accepted, SendFailure> {
+        let body = self.post(payload).await?;
+        // A 2xx is Meta's acceptance: an unreadable body only costs the wamid, which the
+        // message's status webhooks bring (they carry its id in biz_opaque_callback_data).
+        let wamid = body
+            .and_then(|body| SendAccepted::parse(&body).ok())
+            .map(|accepted| Wamid::new(accepted.wamid));
+        Ok(Accepted { wamid })
+    }
+
+    async fn mark_read(&self, wamid: &Wamid) -> Result<(), SendFailure> {
+        let payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+        self.post(&payload).await.map(|_| ())
+    }
+
+    async fn refresh_token(&self) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        {
+            let mut last = self.last_refresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < TOKEN_REFRESH_INTERVAL) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        let Some(fresh) = source.read().await else {
+            return false;
+        };
+        let mut current = self
+            .access_token
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = *current != fresh;
+        *current = fresh;
+        if changed {
+            tracing::info!("the WhatsApp access token was replaced in SSM: using the new one");
+        }
+        changed
     }
 }

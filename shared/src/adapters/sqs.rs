@@ -5,7 +5,7 @@ use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
 use super::describe;
-use crate::ports::{Queue, QueueError, QueueMessage};
+use crate::ports::{Queue, QueueError, QueueMessage, Redelivery};
 
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
@@ -48,6 +48,9 @@ impl Queue for SqsQueue {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(message.body);
+        if message.delay_seconds > 0 {
+            request = request.delay_seconds(i32::try_from(message.delay_seconds.min(900)).unwrap_or(900));
+        }
         for (name, value) in message.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
@@ -64,13 +67,38 @@ impl Queue for SqsQueue {
     }
 }
 
-impl crate::ports::Redelivery for SqsQueue {
-    async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+/// [`Redelivery`] on the queues the worker reads: a record goes back to the queue named by its
+/// `eventSourceARN` (matched on the queue name, the last part of both the ARN and the URL).
+#[derive(Debug, Clone)]
+pub struct SqsRedelivery {
+    client: Client,
+    queue_urls: Vec<String>,
+}
+
+impl SqsRedelivery {
+    pub fn new(client: Client, queue_urls: Vec<String>) -> Self {
+        Self { client, queue_urls }
+    }
+
+    fn url_of(&self, queue_arn: &str) -> Option<&str> {
+        let name = queue_arn.rsplit(':').next()?;
+        self.queue_urls
+            .iter()
+            .find(|url| url.trim_end_matches('/').rsplit('/').next() == Some(name))
+            .map(String::as_str)
+    }
+}
+
+impl Redelivery for SqsRedelivery {
+    async fn retry_after(&self, queue_arn: &str, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        let queue_url = self
+            .url_of(queue_arn)
+            .ok_or_else(|| QueueError::Unavailable(format!("no queue URL configured for {queue_arn}")))?;
         self.client
             .change_message_visibility()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .receipt_handle(receipt_handle)
-            .visibility_timeout(i32::try_from(seconds).unwrap_or(i32::MAX))
+            .visibility_timeout(i32::try_from(seconds.min(43_200)).unwrap_or(43_200))
             .send()
             .await
             .map_err(|error| QueueError::Unavailable(describe(&error)))?;

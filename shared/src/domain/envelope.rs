@@ -32,6 +32,9 @@ pub enum EventKind {
     MetaWebhook,
     /// A message to send through the Graph API (a [`crate::domain::outbound::SendJob`]).
     SendMessage,
+    /// What Meta answered to a send whose record could not be written at once (a
+    /// [`crate::domain::outbound::SendOutcome`]): recorded later, never sent again.
+    SendOutcome,
 }
 
 impl EventKind {
@@ -39,6 +42,7 @@ impl EventKind {
         match self {
             EventKind::MetaWebhook => "meta-webhook",
             EventKind::SendMessage => "send-message",
+            EventKind::SendOutcome => "send-outcome",
         }
     }
 
@@ -46,7 +50,27 @@ impl EventKind {
         match value {
             "meta-webhook" => Some(EventKind::MetaWebhook),
             "send-message" => Some(EventKind::SendMessage),
+            "send-outcome" => Some(EventKind::SendOutcome),
             _ => None,
+        }
+    }
+}
+
+/// A message for the queue: its body, string attributes, and how long SQS keeps it
+/// invisible before the first delivery (0 to 900 s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub body: String,
+    pub attributes: Vec<(String, String)>,
+    pub delay_seconds: u32,
+}
+
+impl QueueMessage {
+    pub fn new(body: String, attributes: Vec<(String, String)>) -> Self {
+        Self {
+            body,
+            attributes,
+            delay_seconds: 0,
         }
     }
 }

@@ -21,6 +21,8 @@ const RATE_LIMIT_HINT_SECONDS: u32 = 60;
 const THROUGHPUT_HINT_SECONDS: u32 = 10;
 const SERVER_HINT_SECONDS: u32 = 10;
 const NETWORK_HINT_SECONDS: u32 = 5;
+/// An expired token is retried while the owner rotates it (the alarm tells them).
+const EXPIRED_TOKEN_HINT_SECONDS: u32 = 30;
 
 /// A failed Graph API answer. Every field Meta may omit (or a broken body) is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -158,6 +160,23 @@ pub fn backoff_seconds(receive_count: u32, class_hint: u32) -> u32 {
     let exponent = receive_count.saturating_sub(1).min(31);
     let factor = 1u32.checked_shl(exponent).unwrap_or(u32::MAX);
     class_hint.max(1).saturating_mul(factor).min(MAX_BACKOFF_SECONDS)
+}
+
+/// How long to wait before sending again after `error`, on the job's `receive_count`-th delivery.
+/// 131056 (pair rate limit) backs off 4^n s as Meta documents; an expired token waits for the
+/// owner to rotate it (30 s doubling); other transient failures double their class's hint.
+pub fn retry_delay_seconds(error: &GraphError, receive_count: u32) -> u32 {
+    if error.code == Some(131056) {
+        return 4u32
+            .checked_pow(receive_count.max(1))
+            .unwrap_or(u32::MAX)
+            .min(MAX_BACKOFF_SECONDS);
+    }
+    match error.class() {
+        FailureClass::Transient { retry_after_seconds } => backoff_seconds(receive_count, retry_after_seconds),
+        FailureClass::ExpiredToken => backoff_seconds(receive_count, EXPIRED_TOKEN_HINT_SECONDS),
+        FailureClass::Permanent => 0,
+    }
 }
 
 fn integer(value: &Value) -> Option<i64> {
@@ -373,6 +392,18 @@ mod tests {
         assert!(!with_code(401, 190).class().is_retryable());
         assert!(with_code(401, 190).class().is_alertable());
         assert!(!with_code(400, 131026).class().is_alertable());
+    }
+
+    #[test]
+    fn pair_rate_limits_back_off_four_to_the_n() {
+        let pair = with_code(400, 131056);
+        assert_eq!(
+            (1..=5).map(|n| retry_delay_seconds(&pair, n)).collect::<Vec<_>>(),
+            [4, 16, 64, 256, MAX_BACKOFF_SECONDS]
+        );
+        assert_eq!(retry_delay_seconds(&with_code(401, 190), 1), 30);
+        assert_eq!(retry_delay_seconds(&with_code(400, 131026), 1), 0);
+        assert_eq!(retry_delay_seconds(&GraphError::network(), 2), 10);
     }
 
     #[test]

@@ -1,49 +1,263 @@
-//! Messages this bundle sends: ids, the queued send job, and what the send API shows.
+//! Messages this bundle sends: ids, the send state machine, the queued jobs, and what the
+//! send API shows.
+//!
+//! ```text
+//! queued ──claim──▶ sending ──Meta 2xx──▶ accepted ──status webhooks──▶ sent / delivered / read
+//!   ▲                 │ │ └──Meta refuses for good / receives exhausted──▶ failed
+//!   └──transient──────┘ └──no answer after the request was written, stale claim──▶ unknown
+//! unknown ──a status webhook carries its id (biz_opaque_callback_data)──▶ accepted (wamid linked)
+//! unknown ──no status within the reconciliation window──▶ sending (resent once, `resends = 1`)
+//! ```
+//! Every transition is a conditional write in the store; the claim names its attempt, so only
+//! the holder of a claim may release it, fail it or mark it unknown.
 
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::envelope::{Envelope, EventKind, QueueMessage};
+use super::ids::{AttemptId, MessageId, Wamid};
+
+/// The state of a message on the bundle's own record (Meta's later statuses live on the
+/// wamid's item and are merged into the view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboundStatus {
+    Queued,
+    /// Claimed by one attempt, which is calling Meta.
+    Sending,
+    /// Meta accepted it (a wamid, or a 2xx whose body was lost: the wamid comes with its statuses).
+    Accepted,
+    /// Meta may or may not have it; reconciled by its status webhooks or, failing those, resent once.
+    Unknown,
+    Failed,
+}
+
+impl OutboundStatus {
+    pub const ALL: [OutboundStatus; 5] = [
+        OutboundStatus::Queued,
+        OutboundStatus::Sending,
+        OutboundStatus::Accepted,
+        OutboundStatus::Unknown,
+        OutboundStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundStatus::Queued => "queued",
+            OutboundStatus::Sending => "sending",
+            OutboundStatus::Accepted => "accepted",
+            OutboundStatus::Unknown => "unknown",
+            OutboundStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+
+    /// Where the message's fate is settled on the bundle's side: nothing more will be sent.
+    pub fn is_settled(self) -> bool {
+        matches!(self, OutboundStatus::Accepted | OutboundStatus::Failed)
+    }
+}
+
+/// Why a message exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `POST /messages`.
+    Api,
+    /// `AUTO_REPLY_TEXT`, answering an inbound message.
+    AutoReply,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Api => "api",
+            Origin::AutoReply => "auto-reply",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Origin::Api, Origin::AutoReply]
+            .into_iter()
+            .find(|origin| origin.as_str() == name)
+    }
+}
+
 /// The queue body of a send: everything the worker needs, so it sends without a read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendJob {
-    pub message_id: String,
+    pub message_id: MessageId,
     /// The recipient, digits only.
     pub to: String,
     /// The exact Graph API request body.
     pub payload: Value,
 }
 
-/// A message id derived from an idempotency key: the same key always names the same message.
-pub fn id_for_key(scope: &str, key: &str) -> String {
-    let digest = Sha256::digest(format!("{scope}\u{0}{key}").as_bytes());
-    format!("msg_{}", &hex::encode(digest)[..24])
+impl SendJob {
+    /// The Graph API body as it goes out: the caller's, with the bundle's message id as
+    /// `biz_opaque_callback_data`, which Meta echoes in every status webhook of the message,
+    /// so a status ties back to this message even when the send's answer was lost.
+    pub fn outgoing_payload(&self) -> Value {
+        let mut payload = self.payload.clone();
+        if let Some(object) = payload.as_object_mut() {
+            object.insert(
+                "biz_opaque_callback_data".to_owned(),
+                Value::String(self.message_id.as_str().to_owned()),
+            );
+        }
+        payload
+    }
+
+    /// The message type (`text`, `template`, …) the payload declares.
+    pub fn kind(&self) -> &str {
+        self.payload.get("type").and_then(Value::as_str).unwrap_or("text")
+    }
+
+    /// The queue message of this job, with the same envelope attributes as a webhook.
+    pub fn queue_message(&self, request_id: &str) -> QueueMessage {
+        queue_message(EventKind::SendMessage, self, request_id)
+    }
 }
 
-/// A fresh message id, unique across instances (time, request id and a per-process counter hashed).
-pub fn new_id(request_id: &str) -> String {
+/// Meta's answer to a send, queued when it could not be recorded at once (the store was down
+/// right after Meta answered). Recording it later never calls Meta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendOutcome {
+    pub message_id: MessageId,
+    pub attempt: AttemptId,
+    pub to: String,
+    pub kind: String,
+    /// Accepted (with its wamid when the answer had one) …
+    pub wamid: Option<Wamid>,
+    /// … or refused for good with this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<StoredError>,
+}
+
+impl SendOutcome {
+    pub fn queue_message(&self, request_id: &str) -> QueueMessage {
+        queue_message(EventKind::SendOutcome, self, request_id)
+    }
+}
+
+fn queue_message<T: Serialize>(kind: EventKind, value: &T, request_id: &str) -> QueueMessage {
+    // Serializing these plain structs cannot fail.
+    let body = serde_json::to_string(value).unwrap_or_default();
+    let envelope = Envelope {
+        kind,
+        received_at: Utc::now(),
+        request_id: request_id.to_owned(),
+        body: body.as_bytes(),
+    };
+    let attributes = envelope
+        .attributes()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    QueueMessage::new(body, attributes)
+}
+
+/// A message id derived from an idempotency key: the same key always names the same message.
+pub fn id_for_key(scope: &str, key: &str) -> MessageId {
+    let digest = Sha256::digest(format!("{scope}\u{0}{key}").as_bytes());
+    MessageId::new(format!("msg_{}", &hex::encode(digest)[..24]))
+}
+
+/// A fresh id, unique across instances (time, a seed and a per-process counter hashed).
+fn fresh_digest(seed: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let seed = format!(
-        "{}:{}:{}",
+        "{}:{}:{}:{}",
         now.as_nanos(),
-        request_id,
+        std::process::id(),
+        seed,
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    format!("msg_{}", &hex::encode(Sha256::digest(seed.as_bytes()))[..24])
+    hex::encode(Sha256::digest(seed.as_bytes()))
+}
+
+/// A fresh message id.
+pub fn new_id(request_id: &str) -> MessageId {
+    MessageId::new(format!("msg_{}", &fresh_digest(request_id)[..24]))
+}
+
+/// A fresh attempt id: names the holder of one claim.
+pub fn new_attempt(message_id: &MessageId) -> AttemptId {
+    AttemptId::new(format!("att_{}", &fresh_digest(message_id.as_str())[..16]))
 }
 
 /// The id of the auto-reply to an inbound message: one reply per wamid, however often it is redelivered.
-pub fn auto_reply_id(inbound_wamid: &str) -> String {
+pub fn auto_reply_id(inbound_wamid: &str) -> MessageId {
     id_for_key("auto-reply", inbound_wamid)
 }
 
 /// A fingerprint of a request body, to refuse an idempotency key reused for another message.
 pub fn fingerprint(payload: &Value) -> String {
     hex::encode(Sha256::digest(payload.to_string().as_bytes()))
+}
+
+/// Meta's error as stored on a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// Timestamps of a message's life, RFC 3339.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct History {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// A message as `GET /messages/{id}` shows it: the bundle's record and Meta's statuses merged,
+/// the status being whichever ranks higher. Field order and names are the API's contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OutboundView {
+    pub id: Option<String>,
+    pub wamid: Option<String>,
+    pub direction: Option<String>,
+    pub to: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub history: History,
+    /// Meta's errors (statuses' or the send's), `[]` when none.
+    pub errors: Value,
+    pub last_error: Option<Value>,
+    pub attempts: Option<i64>,
+    pub updated_at: Option<String>,
+    /// The caller's own `biz_opaque_callback_data` (Meta gets the bundle's id in its place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_data: Option<String>,
+    /// 1 when the message was sent a second time after an unknown outcome no status resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resends: Option<i64>,
 }
 
 #[cfg(test)]
@@ -55,24 +269,138 @@ mod tests {
         assert_eq!(id_for_key("api", "order-42"), id_for_key("api", "order-42"));
         assert_ne!(id_for_key("api", "order-42"), id_for_key("api", "order-43"));
         assert_ne!(id_for_key("api", "k"), id_for_key("auto-reply", "k"));
-        assert!(id_for_key("api", "k").starts_with("msg_"));
-        assert_eq!(id_for_key("api", "k").len(), 28);
+        assert!(MessageId::parse(id_for_key("api", "k").as_str()).is_some());
     }
 
     #[test]
     fn fresh_ids_differ() {
         let ids: std::collections::HashSet<_> = (0..1000).map(|_| new_id("req")).collect();
         assert_eq!(ids.len(), 1000);
+        let message = new_id("req");
+        assert_ne!(new_attempt(&message), new_attempt(&message));
     }
 
     #[test]
-    fn the_job_round_trips() {
+    fn the_job_round_trips_and_goes_out_with_its_id() {
         let job = SendJob {
-            message_id: "msg_1".into(),
+            message_id: MessageId::new("msg_1"),
             to: "972504370045".into(),
-            payload: serde_json::json!({"messaging_product":"whatsapp","to":"972504370045","type":"text","text":{"body":"hi"}}),
+            payload: serde_json::json!({"messaging_product":"whatsapp","to":"972504370045","type":"text",
+                "text":{"body":"hi"},"biz_opaque_callback_data":"the caller's"}),
         };
         let text = serde_json::to_string(&job).expect("serializes");
         assert_eq!(serde_json::from_str::<SendJob>(&text).expect("parses"), job);
+        let outgoing = job.outgoing_payload();
+        assert_eq!(outgoing["biz_opaque_callback_data"], "msg_1");
+        assert_eq!(outgoing["text"]["body"], "hi");
+        assert_eq!(job.kind(), "text");
+        let message = job.queue_message("req-1");
+        assert!(message.attributes.contains(&("kind".to_owned(), "send-message".to_owned())));
+    }
+
+    #[test]
+    fn states_and_origins_parse_back() {
+        for status in OutboundStatus::ALL {
+            assert_eq!(OutboundStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(Origin::parse("auto-reply"), Some(Origin::AutoReply));
+        assert_eq!(Origin::parse("x"), None);
+    }
+}
+
+/// What the store knows of a message when a claim is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimState {
+    pub status: OutboundStatus,
+    pub attempt: Option<AttemptId>,
+    /// Epoch seconds.
+    pub claimed_at: Option<i64>,
+    pub reconcile_at: Option<i64>,
+    pub resends: u32,
+}
+
+/// What a claim does to a message in `state` at `now` (epoch seconds). The store applies it
+/// with a write conditional on exactly that state, so two attempts never both win.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimDecision {
+    /// Take it (`resend`: out of `unknown`, past the window, the one resend).
+    Take { resend: bool },
+    /// The holder's lease lapsed: it may have posted, so the message becomes unknown.
+    Lapse { reconcile_at: i64 },
+    InFlight { lease_remaining_seconds: u32 },
+    Wait { reconcile_in_seconds: u32 },
+    Settled,
+}
+
+fn seconds_until(at: i64, now: i64) -> u32 {
+    u32::try_from(at.saturating_sub(now)).unwrap_or(0)
+}
+
+pub fn decide_claim(state: &ClaimState, now: i64, lease_seconds: u32, reconcile_after_seconds: u32) -> ClaimDecision {
+    match state.status {
+        OutboundStatus::Queued => ClaimDecision::Take { resend: false },
+        OutboundStatus::Sending => {
+            let claimed_at = state.claimed_at.unwrap_or(0);
+            let lapses_at = claimed_at.saturating_add(i64::from(lease_seconds));
+            if now >= lapses_at {
+                ClaimDecision::Lapse {
+                    reconcile_at: claimed_at.saturating_add(i64::from(reconcile_after_seconds)).max(now),
+                }
+            } else {
+                ClaimDecision::InFlight {
+                    lease_remaining_seconds: seconds_until(lapses_at, now).max(1),
+                }
+            }
+        }
+        OutboundStatus::Unknown if state.resends >= 1 => ClaimDecision::Settled,
+        OutboundStatus::Unknown => match state.reconcile_at {
+            Some(at) if at > now => ClaimDecision::Wait {
+                reconcile_in_seconds: seconds_until(at, now),
+            },
+            _ => ClaimDecision::Take { resend: true },
+        },
+        OutboundStatus::Accepted | OutboundStatus::Failed => ClaimDecision::Settled,
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+
+    fn state(status: OutboundStatus, claimed_at: Option<i64>, reconcile_at: Option<i64>, resends: u32) -> ClaimState {
+        ClaimState {
+            status,
+            attempt: None,
+            claimed_at,
+            reconcile_at,
+            resends,
+        }
+    }
+
+    #[test]
+    fn every_state_has_one_answer() {
+        use OutboundStatus::*;
+        let decide = |s: &ClaimState| decide_claim(s, 1_000, 60, 900);
+        assert_eq!(decide(&state(Queued, None, None, 0)), ClaimDecision::Take { resend: false });
+        assert_eq!(
+            decide(&state(Sending, Some(990), None, 0)),
+            ClaimDecision::InFlight {
+                lease_remaining_seconds: 50
+            }
+        );
+        assert_eq!(
+            decide(&state(Sending, Some(900), None, 0)),
+            ClaimDecision::Lapse { reconcile_at: 1_800 }
+        );
+        assert_eq!(
+            decide(&state(Unknown, None, Some(1_300), 0)),
+            ClaimDecision::Wait {
+                reconcile_in_seconds: 300
+            }
+        );
+        assert_eq!(decide(&state(Unknown, None, Some(1_000), 0)), ClaimDecision::Take { resend: true });
+        assert_eq!(decide(&state(Unknown, None, Some(0), 1)), ClaimDecision::Settled);
+        assert_eq!(decide(&state(Accepted, None, None, 0)), ClaimDecision::Settled);
+        assert_eq!(decide(&state(Failed, None, None, 0)), ClaimDecision::Settled);
     }
 }

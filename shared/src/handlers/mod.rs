@@ -5,6 +5,5 @@ pub mod http;
 pub mod meta_ingest;
 pub mod meta_verify;
 pub mod send_api;
-pub mod sending;
 pub mod twilio;
 pub mod worker;

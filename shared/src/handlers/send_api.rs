@@ -12,11 +12,11 @@ use serde_json::json;
 
 use super::http::{ApiError, request_id, respond};
 use crate::config::SendApiConfig;
-use crate::domain::envelope::{Envelope, EventKind};
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageBody, SendRequest, ValidationError};
 use crate::domain::{phone, verify_token};
-use crate::ports::{Created, NewOutbound, OutboundStore, Queue, QueueMessage};
+use crate::domain::outbound::Origin;
+use crate::ports::{Created, NewOutbound, OutboundStore, Queue};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
@@ -27,23 +27,6 @@ pub struct SendApi<S, Q> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
-}
-
-/// The queue message of a send job, with the same envelope attributes as a webhook.
-pub fn job_message(job: &SendJob, request_id: &str) -> QueueMessage {
-    let body = serde_json::to_string(job).unwrap_or_default();
-    let envelope = Envelope {
-        kind: EventKind::SendMessage,
-        received_at: Utc::now(),
-        request_id: request_id.to_owned(),
-        body: body.as_bytes(),
-    };
-    let attributes = envelope
-        .attributes()
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value))
-        .collect();
-    QueueMessage { body, attributes }
 }
 
 fn invalid(error: &ValidationError) -> ApiError {
@@ -100,7 +83,8 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
         })?;
         let view = view.ok_or(ApiError::NotFound("no message with this id or wamid"))?;
         tracing::info!(request_id, outcome = "found", status = 200, id, "send api");
-        Ok(respond(StatusCode::OK, "application/json", view.to_string()))
+        let body = serde_json::to_string(&view).unwrap_or_default();
+        Ok(respond(StatusCode::OK, "application/json", body))
     }
 
     async fn send(&self, request: &Request, request_id: &str) -> Result<Response<Body>, ApiError> {
@@ -147,7 +131,7 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
                 kind: send.message.kind().to_owned(),
                 payload: payload.clone(),
                 fingerprint: fingerprint.clone(),
-                origin: "api".to_owned(),
+                origin: Origin::Api,
             })
             .await
             .map_err(|error| {
@@ -168,13 +152,13 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             to: to.clone(),
             payload,
         };
-        self.queue.send(job_message(&job, request_id)).await.map_err(|error| {
-            tracing::error!(request_id, message_id, error = %error, "send api: not queued");
+        self.queue.send(job.queue_message(request_id)).await.map_err(|error| {
+            tracing::error!(request_id, message_id = %message_id, error = %error, "send api: not queued");
             ApiError::Unavailable
         })?;
         tracing::info!(
             request_id,
-            message_id,
+            message_id = %message_id,
             outcome = if created == Created::New {
                 "queued"
             } else {
@@ -184,7 +168,7 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             kind = send.message.kind(),
             "send api"
         );
-        let body = json!({ "id": message_id, "status": "queued", "to": to });
+        let body = json!({ "id": message_id.as_str(), "status": "queued", "to": to });
         Ok(respond(StatusCode::ACCEPTED, "application/json", body.to_string()))
     }
 }

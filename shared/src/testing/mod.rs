@@ -5,6 +5,14 @@
 //! [`Faults`] plan on every call: fail the next N calls of an operation (transiently or for
 //! good), or hang past the caller's deadline.
 
+pub mod blob_store;
 pub mod faults;
+pub mod graph;
+pub mod memory_store;
+pub mod queue;
 
+pub use blob_store::MemoryBlobs;
 pub use faults::{Fault, Faults};
+pub use graph::{FakeGraph, GraphAnswer};
+pub use memory_store::MemoryStore;
+pub use queue::MemoryQueue;

@@ -1,0 +1,42 @@
+//! The table's key schema, in one place: every item's partition and sort key.
+//!
+//! - message (inbound or outbound): `pk = MSG#<wamid>`, `sk = MSG`
+//! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
+//! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
+//! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
+//! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
+//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation;
+//!   `gsi1pk = VERIFICATION#<called number digits>`, `gsi1sk = <capture time>#<CallSid>` lists the codes
+//!   captured for a number.
+
+pub const MESSAGE_SK: &str = "MSG";
+pub const CONTACT_SK: &str = "CONTACT";
+pub const OUTBOUND_SK: &str = "OUT";
+
+/// Name of the table's global secondary index (`gsi1pk`, `gsi1sk`).
+pub const BY_CONTACT_INDEX: &str = "by_contact";
+
+pub fn message_pk(wamid: &str) -> String {
+    format!("MSG#{wamid}")
+}
+
+pub fn contact_pk(key: &str) -> String {
+    format!("CONTACT#{key}")
+}
+
+pub fn call_pk(call_sid: &str) -> String {
+    format!("CALL#{call_sid}")
+}
+
+pub fn event_pk(field: &str) -> String {
+    format!("EVENT#{field}")
+}
+
+pub fn outbound_pk(message_id: &str) -> String {
+    format!("OUT#{message_id}")
+}
+
+/// The sort key of a raw event: its entry and digest, so a redelivered event is the same item.
+pub fn event_sk(entry_id: &str, digest: &str) -> String {
+    format!("{entry_id}#{digest}")
+}

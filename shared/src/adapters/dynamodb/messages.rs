@@ -1,0 +1,232 @@
+//! [`MessageStore`]: inbound messages, contacts, statuses and raw events.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+
+use super::DynamoMessageStore;
+use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string};
+use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk};
+use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::webhook::{Content, MetaError};
+use crate::ports::{MessageStore, StoreError, WriteOutcome};
+
+impl MessageStore for DynamoMessageStore {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let message_time = record.timestamp.and_then(epoch_to_rfc3339);
+        let mut item = Item::default();
+        item.put("pk", string(message_pk(&record.wamid)))
+            .put("sk", string(MESSAGE_SK))
+            .put("item_type", string("message"))
+            .put("wamid", string(&record.wamid))
+            .put("direction", string("inbound"))
+            .put("status", string("received"))
+            .put("updated_at", string(rfc3339(now)))
+            .put("received_at", string(rfc3339(record.received.at)))
+            .put("request_id", string(&record.received.request_id))
+            .put("type", string(&record.kind))
+            .put("payload", string(&record.raw))
+            .put_opt("phone_number_id", record.phone_number_id.as_deref().map(string))
+            .put_opt(
+                "display_phone_number",
+                record.display_phone_number.as_deref().map(string),
+            )
+            .put_opt("wa_id", record.wa_id.as_deref().map(string))
+            .put_opt("user_id", record.user_id.as_deref().map(string))
+            .put_opt("profile_name", record.profile_name.as_deref().map(string))
+            .put_opt("timestamp", record.timestamp.map(number))
+            .put_opt("message_at", message_time.clone().map(string))
+            .put_opt("context_message_id", record.context_message_id.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        if !record.errors.is_empty() {
+            item.put("errors", errors(&record.errors));
+        }
+        if let Some(key) = record.contact_key() {
+            let sort_time = message_time.unwrap_or_else(|| rfc3339(record.received.at));
+            item.put("contact_key", string(key))
+                .put("gsi1pk", string(contact_pk(key)))
+                .put("gsi1sk", string(format!("{sort_time}#{}", record.wamid)));
+        }
+        put_content(&mut item, &record.content);
+
+        self.put_once(item).await
+    }
+
+    async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut update = Update::default();
+        update
+            .set("item_type", string("contact"))
+            .set("last_inbound_at", number(activity.last_inbound_at))
+            .set_opt(
+                "last_inbound_time",
+                epoch_to_rfc3339(activity.last_inbound_at).map(string),
+            )
+            .set("last_inbound_wamid", string(&activity.last_inbound_wamid))
+            .set("updated_at", string(rfc3339(now)))
+            .set_opt("wa_id", activity.wa_id.as_deref().map(string))
+            .set_opt("user_id", activity.user_id.as_deref().map(string))
+            .set_opt("profile_name", activity.profile_name.as_deref().map(string));
+        self.update(
+            contact_pk(&activity.key),
+            CONTACT_SK,
+            update,
+            Some((
+                "attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at",
+                vec![(":activity_at", number(activity.last_inbound_at))],
+            )),
+        )
+        .await
+    }
+
+    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let status_time = status
+            .timestamp
+            .and_then(epoch_to_rfc3339)
+            .unwrap_or_else(|| rfc3339(status.received.at));
+
+        // What is always safe to merge: the time each status was first seen, and facts
+        // about the message. The status itself only moves up, under a condition.
+        let mut merge = Update::default();
+        merge
+            .set("wamid", string(&status.wamid))
+            .set("updated_at", string(rfc3339(now)))
+            .set_if_absent("item_type", string("message"))
+            .set_if_absent("direction", string("outbound"))
+            .set_opt_if_absent("phone_number_id", status.phone_number_id.as_deref().map(string))
+            .set_opt_if_absent("recipient_id", status.recipient_id.as_deref().map(string))
+            .set_opt_if_absent("recipient_user_id", status.recipient_user_id.as_deref().map(string))
+            .set_opt_if_absent(
+                "biz_opaque_callback_data",
+                status.biz_opaque_callback_data.as_deref().map(string),
+            )
+            .set_opt("conversation", status.conversation.as_ref().map(json))
+            .set_opt("pricing", status.pricing.as_ref().map(json))
+            .set_opt_if_absent("expires_at", self.expires_at(now));
+        if let Some(attribute) = timestamp_attribute(status) {
+            merge.set_if_absent(&attribute, string(&status_time));
+        }
+        if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
+            merge
+                .set_if_absent("contact_key", string(recipient))
+                .set_if_absent("gsi1pk", string(contact_pk(recipient)))
+                .set_if_absent("gsi1sk", string(format!("{status_time}#{}", status.wamid)));
+        }
+        if !status.errors.is_empty() {
+            merge.set("errors", errors(&status.errors));
+        }
+
+        if let Some(ranked) = status.status {
+            let mut advance = merge.clone();
+            advance
+                .set("status", string(ranked.as_str()))
+                .set("status_rank", number(i64::from(ranked.rank())))
+                .set("status_at", string(&status_time));
+            let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
+            let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
+            let result = self
+                .update(
+                    message_pk(&status.wamid),
+                    MESSAGE_SK,
+                    advance,
+                    Some((condition, new_rank)),
+                )
+                .await;
+            if result? == WriteOutcome::Applied {
+                return Ok(WriteOutcome::Applied);
+            }
+        }
+        // The message already has a status of equal or higher rank (or this status is unranked):
+        // merge the timestamps and facts without touching the status.
+        self.update(message_pk(&status.wamid), MESSAGE_SK, merge, None).await?;
+        Ok(WriteOutcome::Superseded)
+    }
+
+    async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(event_pk(&event.field)))
+            .put("sk", string(event_sk(&event.entry_id, &event.digest)))
+            .put("item_type", string("event"))
+            .put("field", string(&event.field))
+            .put("entry_id", string(&event.entry_id))
+            .put("payload", string(&event.payload))
+            .put("received_at", string(rfc3339(event.received.at)))
+            .put("request_id", string(&event.received.request_id))
+            .put("updated_at", string(rfc3339(now)))
+            .put_opt("phone_number_id", event.phone_number_id.as_deref().map(string))
+            .put_opt("expires_at", self.expires_at(now));
+        self.put_once(item).await
+    }
+}
+
+/// `read_at` for `read`; for a status outside the ranked life cycle, `<name>_at`
+/// when the name is a plain lowercase word (never an attribute name made of arbitrary input).
+fn timestamp_attribute(status: &StatusRecord) -> Option<String> {
+    match status.status {
+        Some(ranked) => Some(ranked.timestamp_attribute().to_owned()),
+        None => {
+            let name = status.status_name.as_str();
+            let plain =
+                !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            plain.then(|| format!("{name}_at"))
+        }
+    }
+}
+
+fn put_content(item: &mut Item, content: &Content) {
+    match content {
+        Content::Text { body } => {
+            item.put("text_body", string(body));
+        }
+        Content::Media { media, .. } => {
+            item.put_opt("media_id", media.id.as_deref().map(string))
+                .put_opt("media_mime_type", media.mime_type.as_deref().map(string))
+                .put_opt("media_sha256", media.sha256.as_deref().map(string))
+                .put_opt("caption", media.caption.as_deref().map(string))
+                .put_opt("filename", media.filename.as_deref().map(string));
+        }
+        Content::Location(location) => {
+            item.put_opt("latitude", location.latitude.map(|v| AttributeValue::N(v.to_string())))
+                .put_opt(
+                    "longitude",
+                    location.longitude.map(|v| AttributeValue::N(v.to_string())),
+                )
+                .put_opt("location_name", location.name.as_deref().map(string))
+                .put_opt("location_address", location.address.as_deref().map(string));
+        }
+        Content::Reply(reply) => {
+            item.put("reply_kind", string(&reply.kind))
+                .put_opt("reply_id", reply.id.as_deref().map(string))
+                .put_opt("reply_title", reply.title.as_deref().map(string));
+        }
+        Content::Reaction(reaction) => {
+            item.put_opt("reaction_message_id", reaction.message_id.as_deref().map(string))
+                .put_opt("reaction_emoji", reaction.emoji.as_deref().map(string));
+        }
+        Content::Contacts(value) | Content::Order(value) | Content::System(value) | Content::Other(value) => {
+            if !value.is_null() {
+                item.put("content", json(value));
+            }
+        }
+    }
+}
+
+pub(super) fn errors(errors: &[MetaError]) -> AttributeValue {
+    AttributeValue::L(
+        errors
+            .iter()
+            .map(|error| {
+                let mut map = Item::default();
+                map.put_opt("code", error.code.map(number))
+                    .put_opt("title", error.title.as_deref().map(string))
+                    .put_opt("message", error.message.as_deref().map(string))
+                    .put_opt("details", error.details().map(string))
+                    .put_opt("href", error.href.as_deref().map(string));
+                AttributeValue::M(map.0)
+            })
+            .collect(),
+    )
+}
+

@@ -1,0 +1,121 @@
+//! The message store on one DynamoDB table: [`keys`] (the key schema), [`item`] (item and
+//! update builders), [`errors`] (SDK error classification), and one file per store:
+//! [`messages`], [`outbound`], [`verification`].
+//!
+//! Every write is conditional where order or duplicates matter, so redelivery and
+//! out-of-order webhooks converge to the same item without a read first.
+//! TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
+
+pub mod errors;
+pub mod item;
+pub mod keys;
+mod messages;
+mod outbound;
+mod verification;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+pub use self::item::{Item, Update, attribute_to_json, json, number, rfc3339, string};
+pub use self::keys::*;
+use self::errors::{put_outcome, update_outcome};
+use super::describe;
+use crate::ports::{StoreError, WriteOutcome};
+
+#[derive(Debug, Clone)]
+pub struct DynamoMessageStore {
+    client: Client,
+    table: String,
+    retention_days: u32,
+}
+
+impl DynamoMessageStore {
+    pub fn new(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+        }
+    }
+
+    /// Opens the connection during init (see [`crate::adapters::sqs::SqsQueue::warm_up`]).
+    pub async fn warm_up(&self) {
+        let result = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .customize()
+            .config_override(aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()))
+            .send()
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(error = %describe(&error), "table warm-up failed");
+        }
+    }
+
+    fn expires_at(&self, now: DateTime<Utc>) -> Option<AttributeValue> {
+        (self.retention_days > 0)
+            .then(|| number((now + chrono::Duration::days(i64::from(self.retention_days))).timestamp()))
+    }
+}
+
+impl DynamoMessageStore {
+    /// Puts the item unless one with its key exists: `Superseded` for a duplicate.
+    async fn put_once(&self, item: Item) -> Result<WriteOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        put_outcome(result)
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+        Ok(output.item)
+    }
+
+    async fn update(
+        &self,
+        pk: String,
+        sk: &str,
+        update: Update,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (expression, mut names, mut values) = update.build();
+        if let Some((condition, _)) = &condition
+            && condition.contains("#status")
+        {
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names));
+        if let Some((condition, extra_values)) = condition {
+            values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
+            request = request.condition_expression(condition);
+        }
+        update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
+    }
+}

@@ -1,0 +1,92 @@
+//! The worker as deployed: its adapters built from the environment, once at cold start.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use super::Worker;
+use super::sending::{RateLimiter, SendPolicy, Sending};
+use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::graph::{GraphClient, TokenSource};
+use crate::adapters::s3::S3BlobStore;
+use crate::adapters::secrets::ResolvedSecrets;
+use crate::adapters::sqs::{SqsQueue, SqsRedelivery};
+use crate::adapters::load_sdk_config_within;
+use crate::config::{ConfigError, Env, SenderConfig, WorkerConfig};
+use crate::ports::ClaimTerms;
+
+/// Every AWS call of the worker is bounded by this, so a record's claim, Graph call and
+/// outcome fit in the invocation whatever the table does (see [`SendPolicy::send_budget`]).
+pub const WORKER_AWS_CALL_TIMEOUT: Duration = Duration::from_secs(4);
+const MARK_READ_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub type DeployedWorker = Worker<DynamoMessageStore, S3BlobStore, SqsRedelivery, GraphClient, SqsQueue>;
+
+impl DeployedWorker {
+    /// The worker from the process environment (secrets from SSM where only their
+    /// `_PARAMETER` names are set), its first connections opened.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk_config = load_sdk_config_within(WORKER_AWS_CALL_TIMEOUT).await;
+        Self::from_sdk_config(&sdk_config).await
+    }
+
+    /// As [`Self::from_env`], with an SDK configuration the caller made (the local runner's).
+    pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        let config = WorkerConfig::from_env(Env::from_process())?;
+        let secrets = ResolvedSecrets::load(Some(sdk_config), SenderConfig::SECRETS).await?;
+        let sender = SenderConfig::from_env(secrets.env())?;
+        drop(secrets);
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk_config);
+        let store = DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days);
+        // Offloaded payloads name their own bucket; this one is only a default.
+        let blobs = S3BlobStore::new(S3BlobStore::client(sdk_config), "");
+        let sqs = aws_sdk_sqs::Client::new(sdk_config);
+        let redelivery = SqsRedelivery::new(sqs.clone(), config.queue_urls.clone());
+        let sending = match sender {
+            Some(sender) => {
+                let graph = GraphClient::new(
+                    &sender.graph_base_url,
+                    &sender.graph_version,
+                    &sender.phone_number_id,
+                    sender.access_token.clone(),
+                    sender.graph_timeout,
+                )
+                .map_err(|problem| ConfigError {
+                    problems: vec![format!("the Graph API client could not be built: {problem}")],
+                })?
+                .with_token_source(TokenSource::from_env(sdk_config));
+                // Both first connections (TLS handshakes) at once.
+                tokio::join!(store.warm_up(), graph.warm_up());
+                Some(Sending {
+                    store: store.clone(),
+                    graph,
+                    queue: SqsQueue::new(sqs, &sender.send_queue_url),
+                    limiter: RateLimiter::new(sender.messages_per_second),
+                    policy: SendPolicy {
+                        terms: ClaimTerms {
+                            lease_seconds: sender.claim_lease_seconds,
+                            reconcile_after_seconds: sender.reconcile_after_seconds,
+                        },
+                        graph_timeout: sender.graph_timeout,
+                        store_timeout: WORKER_AWS_CALL_TIMEOUT,
+                        max_receives: sender.max_receives,
+                        mark_read_timeout: MARK_READ_TIMEOUT,
+                    },
+                    auto_reply_text: sender.auto_reply_text,
+                    mark_as_read: sender.mark_as_read,
+                })
+            }
+            None => {
+                store.warm_up().await;
+                None
+            }
+        };
+        Ok(Worker {
+            store,
+            blobs,
+            redelivery,
+            phone_numbers: config.phone_numbers,
+            sending,
+        })
+    }
+}

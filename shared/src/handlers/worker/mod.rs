@@ -1,0 +1,400 @@
+//! The SQS-triggered worker: records every inbound message, status and other event of each
+//! queued webhook in the message store, and sends the queued messages (see [`sending`]).
+//!
+//! It reads two queues: webhooks (the ingestion queue) and send jobs (the send queue, whose
+//! event source caps concurrency at the number's throughput tier). Records of a batch are
+//! processed concurrently. A record that fails is reported in `batchItemFailures` so only it
+//! is retried, after the delay its failure asks for (the record's visibility is set so); one
+//! that can never be processed (not a webhook payload, its offloaded body gone) is retried
+//! until the queue's redrive limit moves it to the dead-letter queue, with a log line saying
+//! why each time.
+
+mod compose;
+pub mod record_error;
+pub mod sending;
+#[cfg(test)]
+mod tests;
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Instant as StdInstant;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+pub use self::compose::{DeployedWorker, WORKER_AWS_CALL_TIMEOUT};
+pub use self::record_error::RecordError;
+use self::sending::Sending;
+use crate::claim_check;
+use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
+use crate::domain::ids::{MessageId, Wamid};
+use crate::domain::records::{
+    self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
+};
+use crate::domain::status::DeliveryStatus;
+use crate::domain::webhook::WebhookPayload;
+use crate::metrics::{self, Metric};
+use crate::ports::{
+    BlobStore, MessageStore, OutboundStore, Queue, Redelivery, StoreError, Transient, WhatsAppSender, WriteOutcome,
+};
+
+/// What one record wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    pub inbound_new: usize,
+    pub inbound_duplicate: usize,
+    pub statuses_applied: usize,
+    pub statuses_merged: usize,
+    /// Sends tied to their wamid by a status carrying the bundle's message id.
+    pub sends_linked: usize,
+    pub events: usize,
+    pub foreign_changes: usize,
+    /// What each send job of the record came to.
+    pub sends: Vec<&'static str>,
+}
+
+pub struct Worker<S, B, R, W, Q> {
+    pub store: S,
+    pub blobs: B,
+    pub redelivery: R,
+    pub phone_numbers: PhoneNumberFilter,
+    /// Send jobs, outcomes and auto-replies; `None` when sending is not configured.
+    pub sending: Option<Sending<S, W, Q>>,
+}
+
+impl<S, B, R, W, Q> Worker<S, B, R, W, Q>
+where
+    S: MessageStore + OutboundStore,
+    B: BlobStore,
+    R: Redelivery,
+    W: WhatsAppSender,
+    Q: Queue,
+{
+    /// Every record of the batch, concurrently, each finished before `deadline` (the
+    /// invocation's); the failed ones in `batchItemFailures`.
+    pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|record| self.process_logged(record, deadline))).await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = event
+            .records
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, ok)| !ok)
+            .map(|(record, _)| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.clone().unwrap_or_default();
+                failure
+            })
+            .collect();
+        metrics::flush();
+        response
+    }
+
+    /// Processes one record in its own span and writes its log line; true when it succeeded.
+    async fn process_logged(&self, record: &SqsMessage, deadline: Instant) -> bool {
+        let span = tracing::info_span!(
+            "queue_record",
+            sqs_message_id = record.message_id.as_deref().unwrap_or("-"),
+            request_id = attribute(record, ATTR_REQUEST_ID).unwrap_or("-"),
+            receive_count = sending::receive_count(record),
+            kind = attribute(record, ATTR_KIND).unwrap_or("-"),
+            message_id = tracing::field::Empty,
+        );
+        async {
+            let started = StdInstant::now();
+            match self.process(record, deadline).await {
+                Ok((summary, wamids)) => {
+                    tracing::info!(
+                        outcome = "recorded",
+                        wamids = wamids.join(","),
+                        inbound_new = summary.inbound_new,
+                        inbound_duplicate = summary.inbound_duplicate,
+                        statuses_applied = summary.statuses_applied,
+                        statuses_merged = summary.statuses_merged,
+                        sends_linked = summary.sends_linked,
+                        events = summary.events,
+                        foreign_changes = summary.foreign_changes,
+                        sends = summary.sends.join(","),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "queue record"
+                    );
+                    true
+                }
+                Err(RecordError::Transient {
+                    reason,
+                    retry_in_seconds,
+                }) => {
+                    let retry_in = retry_in_seconds.map(jittered);
+                    tracing::warn!(outcome = "retry", reason, retry_in, "queue record");
+                    if let Some(seconds) = retry_in {
+                        self.redeliver_in(record, seconds).await;
+                    }
+                    false
+                }
+                Err(RecordError::Permanent(reason)) => {
+                    tracing::error!(
+                        outcome = "unprocessable",
+                        reason,
+                        "queue record cannot be processed; it goes to the dead-letter queue after the redrive limit"
+                    );
+                    false
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn redeliver_in(&self, record: &SqsMessage, seconds: u32) {
+        let (Some(queue_arn), Some(receipt)) = (record.event_source_arn.as_deref(), record.receipt_handle.as_deref())
+        else {
+            return;
+        };
+        // If this fails the record comes back after the queue's visibility timeout instead.
+        if let Err(error) = self.redelivery.retry_after(queue_arn, receipt, seconds).await {
+            tracing::warn!(error = %error, "could not set the retry delay");
+        }
+    }
+
+    /// Processes one record: what it wrote and the wamids it touched.
+    pub async fn process(
+        &self,
+        record: &SqsMessage,
+        deadline: Instant,
+    ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+        let kind = attribute(record, ATTR_KIND);
+        let sent = match kind.map(|text| (text, EventKind::parse(text))) {
+            Some((_, Some(EventKind::SendMessage))) => {
+                let request_id = received(record).request_id;
+                Some(self.sending()?.send(record, &request_id, deadline).await?)
+            }
+            Some((_, Some(EventKind::SendOutcome))) => Some(self.sending()?.record_outcome(record).await?),
+            Some((text, None)) => return Err(RecordError::Permanent(format!("unknown event kind {text:?}"))),
+            Some((_, Some(EventKind::MetaWebhook))) | None => None,
+        };
+        if let Some(outcome) = sent {
+            let summary = RecordSummary {
+                sends: vec![outcome],
+                ..RecordSummary::default()
+            };
+            return Ok((summary, Vec::new()));
+        }
+        self.process_webhook(record, kind.is_some()).await
+    }
+
+    fn sending(&self) -> Result<&Sending<S, W, Q>, RecordError> {
+        self.sending.as_ref().ok_or_else(|| {
+            RecordError::Permanent("sending is not configured (WHATSAPP_ACCESS_TOKEN is not set)".to_owned())
+        })
+    }
+
+    async fn process_webhook(
+        &self,
+        record: &SqsMessage,
+        labelled: bool,
+    ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+        let body = record
+            .body
+            .as_deref()
+            .ok_or_else(|| RecordError::Permanent("empty body".to_owned()))?;
+        let bytes = claim_check::resolve(&self.blobs, body)
+            .await
+            .map_err(|error| RecordError::from_failure("offloaded payload", error))?;
+        let payload: WebhookPayload = serde_json::from_slice(&bytes)
+            .map_err(|error| RecordError::Permanent(format!("not a webhook payload: {error}")))?;
+        // A record without its kind is only taken for a webhook if it looks like one: a send
+        // job that lost its attributes must not be acknowledged as an empty webhook.
+        if !labelled && payload.object.is_empty() && payload.entry.is_empty() {
+            return Err(RecordError::Permanent(
+                "no kind attribute and not a webhook payload (no object, no entry)".to_owned(),
+            ));
+        }
+        let received = received(record);
+        let plan = records::plan(&payload, &self.phone_numbers, &received);
+        for foreign in &plan.foreign {
+            tracing::info!(
+                phone_number_id = foreign.phone_number_id,
+                field = foreign.field,
+                entry_id = foreign.entry_id,
+                "change for a phone number this deployment does not serve: acknowledged, not processed"
+            );
+        }
+        let summary = self.apply(&plan).await?;
+        if let Some(sending) = &self.sending {
+            let replies = join_all(
+                plan.inbound
+                    .iter()
+                    .map(|inbound| sending.after_inbound(inbound, &received.request_id)),
+            )
+            .await;
+            replies.into_iter().collect::<Result<Vec<()>, RecordError>>()?;
+        }
+        let wamids = plan
+            .inbound
+            .iter()
+            .map(|record| record.wamid.clone())
+            .chain(
+                plan.statuses
+                    .iter()
+                    .map(|status| format!("{}:{}", status.wamid, status.status_name)),
+            )
+            .collect();
+        Ok((summary, wamids))
+    }
+
+    /// Every write of the plan, at most [`MAX_CONCURRENT_WRITES`] at a time. Each is
+    /// idempotent, so a retry of the whole record after a partial failure converges.
+    async fn apply(&self, plan: &Plan) -> Result<RecordSummary, RecordError> {
+        let writes = plan
+            .inbound
+            .iter()
+            .map(Write::Inbound)
+            .chain(plan.contacts.iter().map(Write::Contact))
+            .chain(plan.statuses.iter().map(Write::Status))
+            .chain(plan.statuses.iter().filter_map(|status| {
+                let message_id = MessageId::parse(status.biz_opaque_callback_data.as_deref()?)?;
+                Some(Write::Link(status, message_id))
+            }))
+            .chain(plan.events.iter().map(Write::Event));
+        let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
+            .map(|write| async move {
+                match write {
+                    Write::Inbound(record) => (WriteKind::Inbound, self.store.record_inbound(record).await),
+                    Write::Contact(activity) => {
+                        (WriteKind::Contact, self.store.record_contact_activity(activity).await)
+                    }
+                    Write::Status(status) => (WriteKind::Status(status), self.store.record_status(status).await),
+                    Write::Link(status, message_id) => {
+                        let to = status.recipient_id.as_deref().unwrap_or_default();
+                        let wamid = Wamid::new(status.wamid.clone());
+                        let linked = self
+                            .store
+                            .mark_accepted(&message_id, None, to, "", Some(&wamid))
+                            .await;
+                        (WriteKind::Link, linked)
+                    }
+                    Write::Event(event) => (WriteKind::Event, self.store.record_event(event).await),
+                }
+            })
+            .buffer_unordered(MAX_CONCURRENT_WRITES)
+            .collect()
+            .await;
+        let mut summary = RecordSummary {
+            foreign_changes: plan.foreign.len(),
+            ..RecordSummary::default()
+        };
+        let mut permanent = None;
+        for (kind, result) in results {
+            match (kind, result) {
+                (WriteKind::Inbound, Ok(WriteOutcome::Applied)) => {
+                    summary.inbound_new += 1;
+                    metrics::count(Metric::MessagesReceived, 1);
+                }
+                (WriteKind::Inbound, Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
+                (WriteKind::Status(status), Ok(WriteOutcome::Applied)) => {
+                    summary.statuses_applied += 1;
+                    count_status(status);
+                }
+                (WriteKind::Status(_), Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
+                (WriteKind::Link, Ok(WriteOutcome::Applied)) => {
+                    summary.sends_linked += 1;
+                    metrics::count(Metric::MessagesResolved, 1);
+                }
+                (WriteKind::Link | WriteKind::Contact, Ok(_)) => {}
+                (WriteKind::Event, Ok(_)) => summary.events += 1,
+                // A throttled write makes the whole record transient, even if another was rejected.
+                (_, Err(error)) if error.is_transient() => return Err(RecordError::store(error)),
+                (_, Err(error)) => permanent = Some(RecordError::store(error)),
+            }
+        }
+        permanent.map_or(Ok(summary), Err)
+    }
+}
+
+/// Writes of one record in flight at once: enough to hide latency, few enough that a
+/// payload with thousands of messages does not flood the table or the connection pool.
+pub const MAX_CONCURRENT_WRITES: usize = 16;
+
+enum Write<'a> {
+    Inbound(&'a InboundRecord),
+    Contact(&'a ContactActivity),
+    Status(&'a StatusRecord),
+    /// A status carrying the bundle's message id: ties the send to its wamid.
+    Link(&'a StatusRecord, MessageId),
+    Event(&'a RawEventRecord),
+}
+
+#[derive(Clone, Copy)]
+enum WriteKind<'a> {
+    Inbound,
+    Contact,
+    Status(&'a StatusRecord),
+    Link,
+    Event,
+}
+
+/// Counts a status that moved its message forward (a redelivered or out-of-order status
+/// that changed nothing is not counted again); failures by Meta's error code.
+fn count_status(status: &StatusRecord) {
+    match status.status {
+        Some(DeliveryStatus::Sent) => metrics::count(Metric::MessagesSent, 1),
+        Some(DeliveryStatus::Delivered) => metrics::count(Metric::MessagesDelivered, 1),
+        Some(DeliveryStatus::Read) => metrics::count(Metric::MessagesRead, 1),
+        Some(DeliveryStatus::Failed) => {
+            let code = status
+                .errors
+                .first()
+                .and_then(|error| error.code)
+                .map_or_else(|| "none".to_owned(), |code| code.to_string());
+            metrics::count_by(Metric::MessagesFailed, "ErrorCode", code, 1);
+        }
+        Some(DeliveryStatus::Queued | DeliveryStatus::Accepted) | None => {}
+    }
+}
+
+/// The invocation's deadline (the Lambda context's, epoch milliseconds) on the monotonic clock.
+pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// `seconds` plus up to a fifth more, so that retries failed together do not come back together.
+pub fn jittered(seconds: u32) -> u32 {
+    let spread = seconds / 5;
+    if spread == 0 {
+        return seconds;
+    }
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    seconds + u32::try_from(random % u64::from(spread + 1)).unwrap_or(0)
+}
+
+fn attribute<'a>(record: &'a SqsMessage, name: &str) -> Option<&'a str> {
+    record
+        .message_attributes
+        .get(name)
+        .and_then(|value| value.string_value.as_deref())
+}
+
+/// When and by which request the payload arrived, from the envelope's attributes,
+/// falling back to SQS's own send time and message id.
+fn received(record: &SqsMessage) -> Received {
+    let at = attribute(record, ATTR_RECEIVED_AT)
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .map(|time| time.with_timezone(&Utc))
+        .or_else(|| {
+            record
+                .attributes
+                .get("SentTimestamp")
+                .and_then(|millis| millis.parse().ok())
+                .and_then(DateTime::from_timestamp_millis)
+        })
+        .unwrap_or_else(Utc::now);
+    let request_id = attribute(record, ATTR_REQUEST_ID)
+        .map(str::to_owned)
+        .or_else(|| record.message_id.clone())
+        .unwrap_or_else(|| "-".to_owned());
+    Received { at, request_id }
+}

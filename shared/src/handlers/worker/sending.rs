@@ -1,0 +1,449 @@
+//! The worker's sending side: one queued [`SendJob`] → at most one Graph API call Meta may have
+//! accepted, however often SQS delivers the job and whatever fails (the state machine is in
+//! [`crate::domain::outbound`]).
+//!
+//! - The claim comes first and names its attempt; a duplicate delivery that finds another
+//!   attempt's fresh claim goes back to the queue until that claim lapses (it is never acked).
+//! - Meta accepted: the wamid is recorded; if the store is down, the outcome goes on the queue
+//!   as a `send-outcome` job (recorded later, never sent again).
+//! - Meta clearly did not take it (no connection, 429/5xx, throughput codes, expired token): the
+//!   claim is released and the job retried with backoff; when the queue's receives are exhausted
+//!   the message is `failed` with the last error, so its fate is always known.
+//! - No answer after the request was written: `unknown`. A status webhook carrying the message
+//!   id (`biz_opaque_callback_data`) resolves it; failing that, the job comes back after the
+//!   reconciliation window and the message is resent once.
+//! - Permanent refusals (131026, 131047, 132000-family, 100, …): `failed` with Meta's error.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::record_error::RecordError;
+use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
+use crate::domain::ids::{AttemptId, Wamid};
+use crate::domain::outbound::{self, Origin, SendJob, SendOutcome, StoredError};
+use crate::domain::records::InboundRecord;
+use crate::metrics::{self, Metric};
+use crate::ports::{Claim, ClaimTerms, NewOutbound, OutboundStore, Queue, SendFailure, StoreError, WhatsAppSender};
+
+/// Spaces sends evenly: at most `per_second` per instance.
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(1) / per_second.max(1),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// This caller's slot: when it may send.
+    pub async fn slot(&self) -> Instant {
+        let mut next = self.next.lock().await;
+        let slot = (*next).max(Instant::now());
+        *next = slot + self.interval;
+        slot
+    }
+}
+
+/// The timing of the send path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendPolicy {
+    pub terms: ClaimTerms,
+    /// The most a Graph API call may take (the client's timeout).
+    pub graph_timeout: Duration,
+    /// The most one store or queue call may take (the SDK's operation timeout).
+    pub store_timeout: Duration,
+    /// The send queue's `maxReceiveCount`: on the last receive a message that still cannot be
+    /// sent is failed (with its last error) instead of being left to the dead-letter queue.
+    pub max_receives: u32,
+    /// Mark-as-read is best effort and bounded by this.
+    pub mark_read_timeout: Duration,
+}
+
+impl SendPolicy {
+    /// What a send needs before it may start: claim, the Graph call, and recording the outcome
+    /// (or queueing it), each at its bound.
+    pub fn send_budget(&self) -> Duration {
+        self.graph_timeout + self.store_timeout * 3
+    }
+}
+
+pub struct Sending<O, W, Q> {
+    pub store: O,
+    pub graph: W,
+    /// The send queue: auto-replies and deferred outcomes go here.
+    pub queue: Q,
+    pub limiter: RateLimiter,
+    pub policy: SendPolicy,
+    pub auto_reply_text: Option<String>,
+    /// Mark every inbound message as read (best effort: a failure is logged, never retried).
+    pub mark_as_read: bool,
+}
+
+fn stored(error: &GraphError) -> StoredError {
+    StoredError {
+        code: error.code,
+        title: error.title.clone(),
+        message: error.message.clone(),
+        details: error.details.clone(),
+    }
+}
+
+fn note(reason: &str) -> StoredError {
+    StoredError {
+        message: Some(reason.to_owned()),
+        ..StoredError::default()
+    }
+}
+
+/// A store or queue call bounded by `limit`: past it the call counts as unavailable.
+async fn bounded<T, E>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, E>>,
+    unavailable: impl FnOnce() -> E,
+) -> Result<T, E> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Err(unavailable()))
+}
+
+fn store_timeout() -> StoreError {
+    StoreError::Unavailable("no answer within the call's time budget".to_owned())
+}
+
+pub fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
+    async fn store_call<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        bounded(self.policy.store_timeout, call, store_timeout).await
+    }
+
+    /// Handles one `send-message` record; a short description of what happened.
+    pub async fn send(&self, record: &SqsMessage, request_id: &str, deadline: Instant) -> Result<&'static str, RecordError> {
+        let body = record.body.as_deref().unwrap_or_default();
+        let job: SendJob =
+            serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a send job: {error}")))?;
+        tracing::Span::current().record("message_id", job.message_id.as_str());
+        // Nothing starts that could not finish inside this invocation: a killed invocation
+        // would leave a claim to lapse, and its message unknown.
+        if deadline.saturating_duration_since(Instant::now()) < self.policy.send_budget() {
+            return Err(RecordError::retry_in("too little time left in this invocation to send", 1));
+        }
+        let attempt = outbound::new_attempt(&job.message_id);
+        let resend = match self
+            .store_call(self.store.claim(&job.message_id, &attempt, self.policy.terms))
+            .await
+            .map_err(RecordError::store)?
+        {
+            Claim::Claimed { resend, .. } => resend,
+            Claim::Settled { .. } => return Ok("duplicate_job_ignored"),
+            Claim::InFlight {
+                lease_remaining_seconds,
+            } => {
+                return Err(RecordError::retry_in(
+                    "another attempt holds the message: back when its claim lapses",
+                    lease_remaining_seconds.saturating_add(1),
+                ));
+            }
+            Claim::Unknown { reconcile_in_seconds } => {
+                return Err(RecordError::retry_in(
+                    "outcome unknown: waiting for its status webhooks before the one resend",
+                    reconcile_in_seconds.saturating_add(1),
+                ));
+            }
+            Claim::Missing => return Err(RecordError::Permanent(format!("no message {}", job.message_id))),
+        };
+        if resend {
+            metrics::count(Metric::MessagesResent, 1);
+            tracing::warn!(outcome = "resend", "no status arrived for an unknown outcome: sending once more");
+        }
+        let slot = self.limiter.slot().await;
+        if deadline.saturating_duration_since(slot) < self.policy.send_budget() {
+            return self
+                .give_back(&job, &attempt, &note("rate limit slot too late for this invocation"), 1)
+                .await;
+        }
+        tokio::time::sleep_until(slot).await;
+        let answer = tokio::time::timeout(self.policy.graph_timeout, self.graph.send(&job.outgoing_payload()))
+            .await
+            .unwrap_or_else(|_| Err(SendFailure::Ambiguous("no answer within the send budget".to_owned())));
+        match answer {
+            Ok(accepted) => self.record_accepted(&job, &attempt, accepted.wamid, request_id).await,
+            Err(SendFailure::Ambiguous(reason)) => self.unknown(&job, &attempt, &reason).await,
+            Err(SendFailure::NotSent(reason)) => {
+                let error = GraphError::network();
+                self.retry_or_fail(&job, &attempt, &note(&reason), receive_count(record), &error)
+                    .await
+            }
+            Err(SendFailure::Refused(error)) => self.refused(&job, &attempt, record, error).await,
+        }
+    }
+
+    async fn refused(
+        &self,
+        job: &SendJob,
+        attempt: &AttemptId,
+        record: &SqsMessage,
+        error: GraphError,
+    ) -> Result<&'static str, RecordError> {
+        match error.class() {
+            FailureClass::Transient { .. } => {
+                self.retry_or_fail(job, attempt, &stored(&error), receive_count(record), &error)
+                    .await
+            }
+            FailureClass::ExpiredToken => {
+                metrics::count(Metric::AccessTokenExpired, 1);
+                tracing::error!(
+                    alert = "whatsapp_access_token_expired",
+                    code = error.code,
+                    "the WhatsApp access token is expired or invalid: sends are retried until it is replaced"
+                );
+                // A rotated token is picked up here; the retry then goes out with it.
+                self.graph.refresh_token().await;
+                self.retry_or_fail(job, attempt, &stored(&error), receive_count(record), &error)
+                    .await
+            }
+            FailureClass::Permanent => {
+                count_failed(&error);
+                tracing::warn!(outcome = "failed", error = %error, "send");
+                self.settle(job, attempt, Settled::Failed(stored(&error)), "failed_permanently", "")
+                    .await
+            }
+        }
+    }
+
+    /// Meta clearly does not have the message: back to `queued` and retried, unless this was the
+    /// queue's last receive, where it is failed with this error.
+    async fn retry_or_fail(
+        &self,
+        job: &SendJob,
+        attempt: &AttemptId,
+        error: &StoredError,
+        receive_count: u32,
+        graph_error: &GraphError,
+    ) -> Result<&'static str, RecordError> {
+        if receive_count >= self.policy.max_receives {
+            count_failed(graph_error);
+            tracing::error!(outcome = "failed", receive_count, error = ?error, "send retries exhausted");
+            return self
+                .settle(job, attempt, Settled::Failed(error.clone()), "failed_retries_exhausted", "")
+                .await;
+        }
+        let delay = retry_delay_seconds(graph_error, receive_count);
+        self.give_back(job, attempt, error, delay).await
+    }
+
+    async fn give_back(
+        &self,
+        job: &SendJob,
+        attempt: &AttemptId,
+        error: &StoredError,
+        delay: u32,
+    ) -> Result<&'static str, RecordError> {
+        self.store_call(self.store.release(&job.message_id, attempt, error))
+            .await
+            .map_err(RecordError::store)?;
+        Err(RecordError::retry_in(
+            format!("not sent ({}): retry in {delay} s", error.message.as_deref().unwrap_or("refused")),
+            delay,
+        ))
+    }
+
+    /// Meta may have it: never send blindly again. The job comes back after the reconciliation
+    /// window; by then a status webhook has usually resolved it.
+    async fn unknown(&self, job: &SendJob, attempt: &AttemptId, reason: &str) -> Result<&'static str, RecordError> {
+        metrics::count(Metric::MessagesUnknown, 1);
+        tracing::warn!(outcome = "unknown", reason, "send outcome unknown: reconciling by status webhooks");
+        let window = self.policy.terms.reconcile_after_seconds;
+        match self
+            .store_call(self.store.mark_unknown(&job.message_id, attempt, &note(reason), window))
+            .await
+        {
+            Ok(_) => Err(RecordError::retry_in(
+                format!("outcome unknown ({reason}): reconciled in {window} s"),
+                window.saturating_add(1),
+            )),
+            // The claim stays ours and lapses; the next delivery then finds it unknown.
+            Err(error) => Err(RecordError::retry_in(
+                format!("outcome unknown ({reason}), not recorded: {error}"),
+                self.policy.terms.lease_seconds.saturating_add(1),
+            )),
+        }
+    }
+
+    async fn record_accepted(
+        &self,
+        job: &SendJob,
+        attempt: &AttemptId,
+        wamid: Option<Wamid>,
+        request_id: &str,
+    ) -> Result<&'static str, RecordError> {
+        metrics::count(Metric::MessagesAccepted, 1);
+        let wamid_text = wamid.as_ref().map_or("-", Wamid::as_str).to_owned();
+        tracing::info!(wamid = wamid_text, outcome = "accepted", "send");
+        self.settle(job, attempt, Settled::Accepted(wamid), "accepted", request_id)
+            .await
+    }
+
+    /// Records Meta's definite answer. If the table cannot take it, the answer goes on the queue
+    /// (which does not depend on the table) as a `send-outcome` job: it must land, and the
+    /// message must never be sent again because a write failed.
+    async fn settle(
+        &self,
+        job: &SendJob,
+        attempt: &AttemptId,
+        outcome: Settled,
+        done: &'static str,
+        request_id: &str,
+    ) -> Result<&'static str, RecordError> {
+        let message_id = &job.message_id;
+        let written = match &outcome {
+            Settled::Accepted(wamid) => {
+                self.store_call(self.store.mark_accepted(message_id, Some(attempt), &job.to, job.kind(), wamid.as_ref()))
+                    .await
+            }
+            Settled::Failed(error) => self.store_call(self.store.mark_failed(message_id, attempt, error)).await,
+        };
+        let Err(store_error) = written else {
+            return Ok(done);
+        };
+        let (wamid, failed) = match outcome {
+            Settled::Accepted(wamid) => (wamid, None),
+            Settled::Failed(error) => (None, Some(error)),
+        };
+        let deferred = SendOutcome {
+            message_id: message_id.clone(),
+            attempt: attempt.clone(),
+            to: job.to.clone(),
+            kind: job.kind().to_owned(),
+            wamid,
+            failed,
+        };
+        let queued = bounded(
+            self.policy.store_timeout,
+            self.queue.send(deferred.queue_message(request_id)),
+            || crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned()),
+        )
+        .await;
+        match queued {
+            Ok(_) => {
+                tracing::warn!(outcome = "outcome_queued", error = %store_error, "send outcome queued: the table refused it");
+                Ok("outcome_queued")
+            }
+            // Neither the table nor the queue: the claim stays ours and lapses, the message
+            // becomes unknown, and its status webhooks (carrying its id) settle it.
+            Err(queue_error) => Err(RecordError::retry_in(
+                format!("Meta answered but the outcome was not recorded: {store_error}; {queue_error}"),
+                self.policy.terms.lease_seconds.saturating_add(1),
+            )),
+        }
+    }
+
+    /// Handles one `send-outcome` record: records what Meta answered, never calls it.
+    pub async fn record_outcome(&self, record: &SqsMessage) -> Result<&'static str, RecordError> {
+        let body = record.body.as_deref().unwrap_or_default();
+        let outcome: SendOutcome =
+            serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
+        tracing::Span::current().record("message_id", outcome.message_id.as_str());
+        let written = match &outcome.failed {
+            Some(error) => {
+                self.store_call(self.store.mark_failed(&outcome.message_id, &outcome.attempt, error))
+                    .await
+            }
+            None => {
+                self.store_call(self.store.mark_accepted(
+                    &outcome.message_id,
+                    Some(&outcome.attempt),
+                    &outcome.to,
+                    &outcome.kind,
+                    outcome.wamid.as_ref(),
+                ))
+                .await
+            }
+        };
+        written.map_err(RecordError::store)?;
+        Ok("outcome_recorded")
+    }
+
+    /// After an inbound message is recorded (new or redelivered): the read receipt and the
+    /// auto-reply, concurrently; the read receipt is best effort and short.
+    pub async fn after_inbound(&self, record: &InboundRecord, request_id: &str) -> Result<(), RecordError> {
+        let read = async {
+            if !self.mark_as_read {
+                return;
+            }
+            let wamid = Wamid::new(record.wamid.clone());
+            let result = tokio::time::timeout(self.policy.mark_read_timeout, self.graph.mark_read(&wamid)).await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed"),
+                Err(_) => tracing::warn!(wamid = record.wamid, "mark as read timed out"),
+            }
+        };
+        let (_, reply) = tokio::join!(read, self.auto_reply(record, request_id));
+        reply
+    }
+
+    async fn auto_reply(&self, record: &InboundRecord, request_id: &str) -> Result<(), RecordError> {
+        let (Some(text), Some(to)) = (&self.auto_reply_text, record.wa_id.as_deref()) else {
+            return Ok(());
+        };
+        // One reply per inbound wamid: its id is derived from the wamid, so a redelivered
+        // message finds it already there, and the claim sends it once however often it is queued.
+        let message_id = outbound::auto_reply_id(&record.wamid);
+        let payload = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": { "body": text },
+            "context": { "message_id": record.wamid },
+        });
+        self.store_call(self.store.create_outbound(&NewOutbound {
+            message_id: message_id.clone(),
+            to: to.to_owned(),
+            kind: "text".to_owned(),
+            fingerprint: outbound::fingerprint(&payload),
+            payload: payload.clone(),
+            origin: Origin::AutoReply,
+        }))
+        .await
+        .map_err(RecordError::store)?;
+        let job = SendJob {
+            message_id,
+            to: to.to_owned(),
+            payload,
+        };
+        bounded(
+            self.policy.store_timeout,
+            self.queue.send(job.queue_message(request_id)),
+            || crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned()),
+        )
+        .await
+        .map_err(|error| RecordError::transient(format!("auto-reply not queued: {error}")))?;
+        Ok(())
+    }
+}
+
+/// Meta's definite answer to one send.
+enum Settled {
+    Accepted(Option<Wamid>),
+    Failed(StoredError),
+}
+
+fn count_failed(error: &GraphError) {
+    let code = error
+        .code
+        .map_or_else(|| format!("http_{}", error.http_status), |code| code.to_string());
+    metrics::count_by(Metric::MessagesFailed, "ErrorCode", code, 1);
+}
