@@ -1,0 +1,423 @@
+//! The send endpoint, `POST /{version}/{phone_number_id}/messages`: Meta-like validation, the outcomes the
+//! recipient's digits select, mark-as-read calls, and the log of every request received.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::answers::{Answer, GraphError, MAX_BODY_BYTES, expired_token, invalid, json_answer, obj, success};
+use super::ids::new_wamid;
+use super::status_webhooks::{Delivery, StatusWebhooks};
+
+const MESSAGE_TYPES: [&str; 11] = [
+    "text",
+    "template",
+    "image",
+    "document",
+    "audio",
+    "video",
+    "sticker",
+    "reaction",
+    "interactive",
+    "location",
+    "contacts",
+];
+const MEDIA_TYPES: [&str; 5] = ["image", "document", "audio", "video", "sticker"];
+
+const RATE_LIMIT_DETAILS: &str =
+    "Message failed to send because there were too many messages sent from this phone number in a short period of time";
+
+/// One request received on the send route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// The `{phone_number_id}` path segment.
+    pub phone_number_id: String,
+    /// The `{version}` path segment, e.g. `v21.0`.
+    pub version: String,
+    /// The parsed body; a JSON string holding the raw body if it was not JSON; `null` if unreadable.
+    pub body: Value,
+    /// HTTP status of the answer.
+    pub answered_status: u16,
+    /// The wamid given, for accepted sends.
+    pub wamid: Option<String>,
+}
+
+impl RecordedRequest {
+    pub(super) fn to_json(&self) -> Value {
+        obj([
+            ("phone_number_id", Value::from(self.phone_number_id.as_str())),
+            ("version", Value::from(self.version.as_str())),
+            ("body", self.body.clone()),
+            ("answered_status", Value::from(self.answered_status)),
+            ("wamid", self.wamid.as_deref().map_or(Value::Null, Value::from)),
+        ])
+    }
+}
+
+/// What the recipient number selects.
+enum Outcome {
+    Error(GraphError),
+    ExpiredToken,
+    EmptyServiceUnavailable,
+    Flaky,
+    AcceptedThenFailed,
+    Accepted,
+}
+
+/// A valid send.
+struct ValidSend {
+    /// `to` (or `recipient`) exactly as sent.
+    input: Value,
+    /// Its digits.
+    digits: String,
+}
+
+#[derive(Default)]
+struct Log {
+    records: Vec<RecordedRequest>,
+    /// Flaky recipients (digits) that already got their 429.
+    flaky_seen: HashSet<String>,
+}
+
+/// The send route's state.
+pub struct Messages {
+    latency: Duration,
+    webhooks: Arc<StatusWebhooks>,
+    log: Mutex<Log>,
+}
+
+impl Messages {
+    /// `latency`: the wait before every answer.
+    pub fn new(latency: Duration, webhooks: StatusWebhooks) -> Self {
+        Self {
+            latency,
+            webhooks: Arc::new(webhooks),
+            log: Mutex::new(Log::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        // A poisoned lock only means another task panicked mid-update; the data is still usable.
+        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every send request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().records.clone()
+    }
+
+    /// [`Self::requests`] as the JSON array `GET /_standin/requests` answers.
+    pub fn requests_json(&self) -> Value {
+        Value::Array(self.lock().records.iter().map(RecordedRequest::to_json).collect())
+    }
+
+    /// Answers a send; `authorized`: whether it presented the accepted token.
+    pub async fn send(
+        &self,
+        req: Request<Incoming>,
+        version: String,
+        phone_number_id: String,
+        authorized: bool,
+    ) -> Answer {
+        let raw = Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map(|c| c.to_bytes());
+        let parsed: Result<Value, GraphError> = match &raw {
+            Err(error) => Err(GraphError::invalid_parameter(format!(
+                "Could not read the request body: {error}"
+            ))),
+            Ok(bytes) => serde_json::from_slice::<Value>(bytes)
+                .map_err(|error| GraphError::invalid_parameter(format!("Invalid JSON in the request body: {error}"))),
+        };
+        let recorded_body = match (&parsed, &raw) {
+            (Ok(value), _) => value.clone(),
+            (Err(_), Ok(bytes)) => Value::from(String::from_utf8_lossy(bytes).into_owned()),
+            (Err(_), Err(_)) => Value::Null,
+        };
+        let mut record = RecordedRequest {
+            phone_number_id: phone_number_id.clone(),
+            version,
+            body: recorded_body,
+            answered_status: 0,
+            wamid: None,
+        };
+
+        let (answer, delivery) = match parsed {
+            _ if !authorized => (expired_token(), None),
+            Err(error) => (error.answer(), None),
+            Ok(body) if is_mark_as_read(&body) => (success(), None),
+            Ok(body) => match validate(&body) {
+                Err(error) => (error.answer(), None),
+                Ok(send) => self.answer_valid(&send, &phone_number_id, &mut record),
+            },
+        };
+        record.answered_status = answer.status().as_u16();
+        self.lock().records.push(record);
+
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        if let Some(delivery) = delivery {
+            self.webhooks.schedule(delivery);
+        }
+        answer
+    }
+
+    /// Answers a valid, authorized send. Returns the answer and, for an accepted message, its delivery.
+    fn answer_valid(
+        &self,
+        send: &ValidSend,
+        phone_number_id: &str,
+        record: &mut RecordedRequest,
+    ) -> (Answer, Option<Delivery>) {
+        let fail = match outcome(&send.digits) {
+            Outcome::Error(error) => return (error.answer(), None),
+            Outcome::ExpiredToken => return (expired_token(), None),
+            Outcome::EmptyServiceUnavailable => {
+                let mut answer = Response::new(Full::new(Bytes::new()));
+                *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                return (answer, None);
+            }
+            Outcome::Flaky => {
+                // Decided under the lock so that concurrent first sends get exactly one 429.
+                if self.lock().flaky_seen.insert(send.digits.clone()) {
+                    let error = GraphError::new(429, 130429, "Rate limit hit", RATE_LIMIT_DETAILS);
+                    return (error.answer(), None);
+                }
+                false
+            }
+            Outcome::AcceptedThenFailed => true,
+            Outcome::Accepted => false,
+        };
+        let wamid = new_wamid(&send.digits);
+        record.wamid = Some(wamid.clone());
+        let body = obj([
+            ("messaging_product", Value::from("whatsapp")),
+            (
+                "contacts",
+                Value::Array(vec![obj([
+                    ("input", send.input.clone()),
+                    ("wa_id", Value::from(send.digits.as_str())),
+                ])]),
+            ),
+            (
+                "messages",
+                Value::Array(vec![obj([
+                    ("id", Value::from(wamid.as_str())),
+                    ("message_status", Value::from("accepted")),
+                ])]),
+            ),
+        ]);
+        let delivery = Delivery {
+            phone_number_id: phone_number_id.to_owned(),
+            wamid,
+            digits: send.digits.clone(),
+            fail,
+            biz_opaque_callback_data: None,
+            first_delay: Duration::ZERO,
+        };
+        (json_answer(200, &body), Some(delivery))
+    }
+}
+
+fn outcome(digits: &str) -> Outcome {
+    let error = |status: u16, code: u64, title: &str, details: &str| {
+        Outcome::Error(GraphError::new(status, code, title, details))
+    };
+    if digits.starts_with("9991304") {
+        error(400, 130429, "Rate limit hit", RATE_LIMIT_DETAILS)
+    } else if digits.starts_with("9991310560") {
+        error(
+            400,
+            131056,
+            "(Business Account, Consumer Account) pair rate limit hit",
+            "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time",
+        )
+    } else if digits.starts_with("9991310000") {
+        error(
+            500,
+            131000,
+            "Something went wrong",
+            "Message failed to send due to an unknown error",
+        )
+    } else if digits.starts_with("9991310260") {
+        error(
+            400,
+            131026,
+            "Message Undeliverable.",
+            "Message undeliverable: the recipient may not be a WhatsApp user or may not have accepted the latest terms",
+        )
+    } else if digits.starts_with("9991310470") {
+        error(
+            400,
+            131047,
+            "Re-engagement message",
+            "Message failed to send because more than 24 hours have passed since the customer last replied to this number",
+        )
+    } else if digits.starts_with("9991320000") {
+        error(
+            400,
+            132000,
+            "Number of parameters does not match the expected number of params",
+            "The number of variable parameter values included in the request did not match the number of variable parameters defined in the template",
+        )
+    } else if digits.starts_with("9991000000") {
+        error(
+            400,
+            100,
+            "Invalid parameter",
+            "Invalid parameter for this recipient (stand-in special recipient)",
+        )
+    } else if digits.starts_with("9991900000") {
+        Outcome::ExpiredToken
+    } else if digits.starts_with("9995000000") {
+        Outcome::EmptyServiceUnavailable
+    } else if digits.starts_with("9984290") {
+        Outcome::Flaky
+    } else if digits.starts_with("9970") {
+        Outcome::AcceptedThenFailed
+    } else {
+        Outcome::Accepted
+    }
+}
+
+/// Meta-like validation of a send body.
+fn validate(body: &Value) -> Result<ValidSend, GraphError> {
+    let Some(body) = body.as_object() else {
+        return Err(invalid("The request body must be a JSON object"));
+    };
+    match body.get("messaging_product") {
+        None => return Err(invalid("The parameter messaging_product is required.")),
+        Some(Value::String(product)) if product == "whatsapp" => {}
+        Some(_) => return Err(invalid("Param messaging_product must be 'whatsapp'.")),
+    }
+    let (field, input) = match (body.get("to"), body.get("recipient")) {
+        (Some(to), _) => ("to", to),
+        (None, Some(recipient)) => ("recipient", recipient),
+        (None, None) => return Err(invalid("The parameter to is required.")),
+    };
+    let Some(input_text) = input.as_str() else {
+        return Err(invalid(format!("Param {field} must be a string.")));
+    };
+    let Some(digits) = recipient_digits(input_text) else {
+        return Err(invalid(format!(
+            "Param {field} must be a phone number made of digits, got '{input_text}'."
+        )));
+    };
+    let message_type = match body.get("type") {
+        None => "text",
+        Some(Value::String(kind)) if MESSAGE_TYPES.contains(&kind.as_str()) => kind.as_str(),
+        Some(_) => {
+            return Err(invalid(format!(
+                "Param type must be one of {{{}}}.",
+                MESSAGE_TYPES.join(", ")
+            )));
+        }
+    };
+    let Some(content) = body.get(message_type) else {
+        return Err(invalid(format!("The parameter {message_type} is required.")));
+    };
+    validate_content(message_type, content)?;
+    Ok(ValidSend {
+        input: input.clone(),
+        digits,
+    })
+}
+
+/// The member named by `type`.
+fn validate_content(message_type: &str, content: &Value) -> Result<(), GraphError> {
+    if message_type == "contacts" {
+        if content.as_array().is_none_or(|contacts| contacts.is_empty()) {
+            return Err(invalid("Param contacts must be a non-empty array."));
+        }
+    } else if !content.is_object() {
+        return Err(invalid(format!("Param {message_type} must be a JSON object.")));
+    }
+    match message_type {
+        "text" => match content.get("body") {
+            None => Err(invalid("The parameter text.body is required.")),
+            Some(Value::String(text)) => {
+                let length = text.chars().count();
+                if (1..=4096).contains(&length) {
+                    Ok(())
+                } else {
+                    Err(invalid(format!(
+                        "Param text.body must be between 1 and 4096 characters long, got {length}."
+                    )))
+                }
+            }
+            Some(_) => Err(invalid("Param text.body must be a string.")),
+        },
+        "template" => {
+            non_empty_string(content.get("name"), "template.name")?;
+            let code = content.get("language").and_then(|language| language.get("code"));
+            non_empty_string(code, "template.language.code")
+        }
+        media if MEDIA_TYPES.contains(&media) => match (content.get("link"), content.get("id")) {
+            (Some(_), Some(_)) => Err(invalid(format!(
+                "Param {media} must have exactly one of {media}.link or {media}.id, not both."
+            ))),
+            (None, None) => Err(invalid(format!(
+                "Param {media} must have exactly one of {media}.link or {media}.id."
+            ))),
+            (Some(link), None) => non_empty_string(Some(link), &format!("{media}.link")),
+            (None, Some(id)) => non_empty_string(Some(id), &format!("{media}.id")),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// `{"messaging_product":"whatsapp","status":"read","message_id":"wamid…"}`: Meta's mark-as-read call,
+/// answered `{"success":true}`.
+fn is_mark_as_read(body: &Value) -> bool {
+    body.get("messaging_product").and_then(Value::as_str) == Some("whatsapp")
+        && body.get("status").and_then(Value::as_str) == Some("read")
+        && body
+            .get("message_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty())
+}
+
+fn non_empty_string(value: Option<&Value>, field: &str) -> Result<(), GraphError> {
+    match value {
+        None => Err(invalid(format!("The parameter {field} is required."))),
+        Some(Value::String(text)) if !text.is_empty() => Ok(()),
+        Some(_) => Err(invalid(format!("Param {field} must be a non-empty string."))),
+    }
+}
+
+/// The digits of a phone number written with an optional leading `+` and separators; `None` if it has
+/// anything else or no digit.
+fn recipient_digits(input: &str) -> Option<String> {
+    let input = input.trim();
+    let input = input.strip_prefix('+').unwrap_or(input);
+    let mut digits = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    (!digits.is_empty()).then_some(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipient_digits_accepts_plus_and_separators_only() {
+        assert_eq!(recipient_digits("+1 (555) 123-45.67").as_deref(), Some("15551234567"));
+        assert_eq!(recipient_digits("15551234567").as_deref(), Some("15551234567"));
+        assert_eq!(recipient_digits(""), None);
+        assert_eq!(recipient_digits("+"), None);
+        assert_eq!(recipient_digits("1555abc"), None);
+    }
+}
