@@ -2,11 +2,15 @@
 //! recipient's digits select, mark-as-read calls, and the log of every request received.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::header::{CONTENT_LENGTH, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
@@ -29,6 +33,9 @@ const MESSAGE_TYPES: [&str; 11] = [
 ];
 const MEDIA_TYPES: [&str; 5] = ["image", "document", "audio", "video", "sticker"];
 
+/// Meta's limit on `biz_opaque_callback_data`, in characters.
+const MAX_CALLBACK_DATA_CHARS: usize = 512;
+
 const RATE_LIMIT_DETAILS: &str =
     "Message failed to send because there were too many messages sent from this phone number in a short period of time";
 
@@ -48,14 +55,134 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// `to` (or `recipient`; `to` wins) exactly as sent, when the body has one as a string.
+    pub fn recipient(&self) -> Option<&str> {
+        self.body
+            .get("to")
+            .or_else(|| self.body.get("recipient"))
+            .and_then(Value::as_str)
+    }
+
+    /// Whether the message was accepted (given a wamid; its status webhooks follow), including the
+    /// `9993` / `9994` sends whose answer the client never gets.
+    pub fn accepted(&self) -> bool {
+        self.wamid.is_some()
+    }
+
+    /// The send's `biz_opaque_callback_data`, if it had one.
+    pub fn biz_opaque_callback_data(&self) -> Option<&str> {
+        self.body.get("biz_opaque_callback_data").and_then(Value::as_str)
+    }
+
     pub(super) fn to_json(&self) -> Value {
+        let optional = |value: Option<&str>| value.map_or(Value::Null, Value::from);
         obj([
             ("phone_number_id", Value::from(self.phone_number_id.as_str())),
             ("version", Value::from(self.version.as_str())),
             ("body", self.body.clone()),
             ("answered_status", Value::from(self.answered_status)),
-            ("wamid", self.wamid.as_deref().map_or(Value::Null, Value::from)),
+            ("wamid", optional(self.wamid.as_deref())),
+            ("recipient", optional(self.recipient())),
+            ("accepted", Value::Bool(self.accepted())),
+            ("biz_opaque_callback_data", optional(self.biz_opaque_callback_data())),
         ])
+    }
+}
+
+/// The waits of the ambiguous-outcome recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmbiguityTimings {
+    /// How long a `9994…` send waits before its answer (longer than the sender's timeout).
+    pub slow_answer: Duration,
+    /// How long a `99960…` message waits before its first status webhook.
+    pub late_statuses: Duration,
+}
+
+impl Default for AmbiguityTimings {
+    fn default() -> Self {
+        Self {
+            slow_answer: Duration::from_millis(12_000),
+            late_statuses: Duration::from_millis(5_000),
+        }
+    }
+}
+
+impl AmbiguityTimings {
+    pub const SLOW_ANSWER_VAR: &str = "GRAPH_STANDIN_SLOW_MS";
+    pub const LATE_STATUSES_VAR: &str = "GRAPH_STANDIN_STATUS_DELAY_MS";
+
+    /// From `GRAPH_STANDIN_SLOW_MS` and `GRAPH_STANDIN_STATUS_DELAY_MS` (milliseconds), each defaulting
+    /// when unset or not a number.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`Self::from_env`], reading the variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let defaults = Self::default();
+        let millis = |name: &str, default: Duration| {
+            lookup(name)
+                .and_then(|value| value.trim().parse().ok())
+                .map_or(default, Duration::from_millis)
+        };
+        Self {
+            slow_answer: millis(Self::SLOW_ANSWER_VAR, defaults.slow_answer),
+            late_statuses: millis(Self::LATE_STATUSES_VAR, defaults.late_statuses),
+        }
+    }
+}
+
+/// How an accepted answer reaches the client when not as usual; carried as an extension of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ambiguous {
+    /// `9993`: status line and headers, then the connection closes instead of the body ([`to_wire`]).
+    BodyDropped,
+    /// `9994`: after [`AmbiguityTimings::slow_answer`].
+    Late,
+}
+
+/// The body type the stand-in writes: the answer's, or one that fails on purpose.
+pub type WireBody = Either<Full<Bytes>, DroppedBody>;
+
+/// The answer as written on the connection. An answer marked [`Ambiguous::BodyDropped`] keeps its status line and
+/// headers, with `Content-Length` announcing its real body, but the body is replaced by [`DroppedBody`].
+pub fn to_wire(answer: Answer) -> Response<WireBody> {
+    if answer.extensions().get::<Ambiguous>() != Some(&Ambiguous::BodyDropped) {
+        return answer.map(Either::Left);
+    }
+    let length = answer.body().size_hint().exact().unwrap_or(0);
+    let mut answer = answer.map(|_| Either::Right(DroppedBody::new()));
+    answer.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(length));
+    answer
+}
+
+/// A body that fails instead of being written. Hyper then sends the status line and headers it holds (a
+/// body of unknown size with a `Content-Length` header: hyper writes that header and expects that many
+/// bytes), and when the body fails it closes the connection without a byte of it: the client has a 200
+/// and its headers, then an error reading the body. The first poll waits a little so that hyper flushes
+/// the headers before it sees the error (an error on the first poll could discard them unwritten).
+pub struct DroppedBody {
+    flushed: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl DroppedBody {
+    fn new() -> Self {
+        Self {
+            flushed: Box::pin(tokio::time::sleep(Duration::from_millis(20))),
+        }
+    }
+}
+
+impl Body for DroppedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        ready!(self.flushed.as_mut().poll(cx));
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "graph stand-in: answer body dropped on purpose (recipient 9993)",
+        ))))
     }
 }
 
@@ -66,6 +193,12 @@ enum Outcome {
     EmptyServiceUnavailable,
     Flaky,
     AcceptedThenFailed,
+    /// `9993`: accepted, the answer's body dropped with the connection.
+    AcceptedAnswerDropped,
+    /// `9994`: accepted, answered after [`AmbiguityTimings::slow_answer`].
+    AcceptedAnswerSlow,
+    /// `99960`: accepted, status webhooks after [`AmbiguityTimings::late_statuses`].
+    AcceptedStatusesLate,
     Accepted,
 }
 
@@ -75,6 +208,7 @@ struct ValidSend {
     input: Value,
     /// Its digits.
     digits: String,
+    biz_opaque_callback_data: Option<String>,
 }
 
 #[derive(Default)]
@@ -87,15 +221,17 @@ struct Log {
 /// The send route's state.
 pub struct Messages {
     latency: Duration,
+    timings: AmbiguityTimings,
     webhooks: Arc<StatusWebhooks>,
     log: Mutex<Log>,
 }
 
 impl Messages {
     /// `latency`: the wait before every answer.
-    pub fn new(latency: Duration, webhooks: StatusWebhooks) -> Self {
+    pub fn new(latency: Duration, timings: AmbiguityTimings, webhooks: StatusWebhooks) -> Self {
         Self {
             latency,
+            timings,
             webhooks: Arc::new(webhooks),
             log: Mutex::new(Log::default()),
         }
@@ -109,6 +245,11 @@ impl Messages {
     /// Every send request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().records.clone()
+    }
+
+    /// Forgets every request received so far.
+    pub fn clear_requests(&self) {
+        self.lock().records.clear();
     }
 
     /// [`Self::requests`] as the JSON array `GET /_standin/requests` answers.
@@ -154,9 +295,10 @@ impl Messages {
             Ok(body) if is_mark_as_read(&body) => (success(), None),
             Ok(body) => match validate(&body) {
                 Err(error) => (error.answer(), None),
-                Ok(send) => self.answer_valid(&send, &phone_number_id, &mut record),
+                Ok(send) => self.answer_valid(send, &phone_number_id, &mut record),
             },
         };
+        let late = answer.extensions().get::<Ambiguous>() == Some(&Ambiguous::Late);
         record.answered_status = answer.status().as_u16();
         self.lock().records.push(record);
 
@@ -166,16 +308,22 @@ impl Messages {
         if let Some(delivery) = delivery {
             self.webhooks.schedule(delivery);
         }
+        if late {
+            // The webhooks are on their way already; a client that gives up drops this future, not them.
+            tokio::time::sleep(self.timings.slow_answer).await;
+        }
         answer
     }
 
     /// Answers a valid, authorized send. Returns the answer and, for an accepted message, its delivery.
     fn answer_valid(
         &self,
-        send: &ValidSend,
+        send: ValidSend,
         phone_number_id: &str,
         record: &mut RecordedRequest,
     ) -> (Answer, Option<Delivery>) {
+        let mut first_delay = Duration::ZERO;
+        let mut ambiguous = None;
         let fail = match outcome(&send.digits) {
             Outcome::Error(error) => return (error.answer(), None),
             Outcome::ExpiredToken => return (expired_token(), None),
@@ -193,6 +341,18 @@ impl Messages {
                 false
             }
             Outcome::AcceptedThenFailed => true,
+            Outcome::AcceptedAnswerDropped => {
+                ambiguous = Some(Ambiguous::BodyDropped);
+                false
+            }
+            Outcome::AcceptedAnswerSlow => {
+                ambiguous = Some(Ambiguous::Late);
+                false
+            }
+            Outcome::AcceptedStatusesLate => {
+                first_delay = self.timings.late_statuses;
+                false
+            }
             Outcome::Accepted => false,
         };
         let wamid = new_wamid(&send.digits);
@@ -217,12 +377,16 @@ impl Messages {
         let delivery = Delivery {
             phone_number_id: phone_number_id.to_owned(),
             wamid,
-            digits: send.digits.clone(),
+            digits: send.digits,
             fail,
-            biz_opaque_callback_data: None,
-            first_delay: Duration::ZERO,
+            biz_opaque_callback_data: send.biz_opaque_callback_data,
+            first_delay,
         };
-        (json_answer(200, &body), Some(delivery))
+        let mut answer = json_answer(200, &body);
+        if let Some(ambiguous) = ambiguous {
+            answer.extensions_mut().insert(ambiguous);
+        }
+        (answer, Some(delivery))
     }
 }
 
@@ -282,6 +446,12 @@ fn outcome(digits: &str) -> Outcome {
         Outcome::Flaky
     } else if digits.starts_with("9970") {
         Outcome::AcceptedThenFailed
+    } else if digits.starts_with("9993") {
+        Outcome::AcceptedAnswerDropped
+    } else if digits.starts_with("9994") {
+        Outcome::AcceptedAnswerSlow
+    } else if digits.starts_with("99960") {
+        Outcome::AcceptedStatusesLate
     } else {
         Outcome::Accepted
     }
@@ -324,9 +494,19 @@ fn validate(body: &Value) -> Result<ValidSend, GraphError> {
         return Err(invalid(format!("The parameter {message_type} is required.")));
     };
     validate_content(message_type, content)?;
+    let biz_opaque_callback_data = match body.get("biz_opaque_callback_data") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(data)) if data.chars().count() <= MAX_CALLBACK_DATA_CHARS => Some(data.clone()),
+        Some(_) => {
+            return Err(invalid(format!(
+                "Param biz_opaque_callback_data must be a string of at most {MAX_CALLBACK_DATA_CHARS} characters."
+            )));
+        }
+    };
     Ok(ValidSend {
         input: input.clone(),
         digits,
+        biz_opaque_callback_data,
     })
 }
 

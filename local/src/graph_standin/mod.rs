@@ -10,11 +10,16 @@
 //! | --- | --- |
 //! | `POST /{version}/{phone_number_id}/messages` (`version` = `v` + digits and dots, e.g. `v21.0`) | the send endpoint |
 //! | `GET /_standin/requests` | JSON array of every send request received so far, in order (see [`RecordedRequest`]) |
+//! | `POST /_standin/reset` | forgets the requests received so far: `{"success":true}` |
+//! | `POST /_standin/access-token/expire` | the accepted token now gets `401` code 190 on every route, as an expired one: `{"success":true}` |
+//! | `POST /_standin/access-token` `{"token":"…"}` | that token is accepted from now on (and not expired): `{"success":true}`; no non-empty `token`: `400` code 100 |
+//! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
 //! # Checks of a send, in this order
 //!
-//! 1. `Authorization: Bearer <token>` must equal [`StandinConfig::access_token`], else `401`, code 190
+//! 1. `Authorization: Bearer <token>` must equal the accepted token ([`StandinConfig::access_token`] until
+//!    `POST /_standin/access-token` rotates it) and that token must not be expired, else `401`, code 190
 //!    (`OAuthException`, `error_subcode` 463, "Error validating access token: Session has expired ...").
 //! 2. The body must be valid JSON (at most 4 MiB) and a JSON object, else `400`, code 100.
 //! 3. Meta-like validation, else `400` `(#100) Invalid parameter` whose `error_data.details` names the field:
@@ -24,7 +29,8 @@
 //!    `interactive`, `location`, `contacts`; the member named by `type` must be present (a JSON object, or a
 //!    non-empty array for `contacts`); `text.body` must be a string of 1..=4096 characters; `template.name`
 //!    and `template.language.code` must be non-empty strings; media (`image`, `document`, `audio`, `video`,
-//!    `sticker`) must carry exactly one of `link` / `id`, as a non-empty string.
+//!    `sticker`) must carry exactly one of `link` / `id`, as a non-empty string; `biz_opaque_callback_data`,
+//!    when present, must be a string of at most 512 characters.
 //! 4. The recipient's digits (with `+` and separators removed) select an outcome:
 //!
 //! | recipient digits start with | HTTP | answer |
@@ -40,6 +46,9 @@
 //! | `9995000000` | 503 | empty body |
 //! | `9984290` | 429, then 200 | flaky: the first send to each distinct recipient answers 429 code 130429; every later send to it succeeds |
 //! | `9970` | 200 | accepted, but the status webhooks are `sent` then `failed` (error 131026 "Message undeliverable") |
+//! | `9993` | 200, no body | accepted (recorded with its wamid, status webhooks as usual), but the connection closes after the status line and headers (`Content-Length` of the real answer): the client gets a body read error |
+//! | `9994` | 200, late | accepted (recorded, status webhooks as usual, sent right away), answered only after [`AmbiguityTimings::slow_answer`] (`GRAPH_STANDIN_SLOW_MS`, default 12000 ms): longer than the sender's timeout |
+//! | `99960` | 200 | accepted, but the first status webhook waits [`AmbiguityTimings::late_statuses`] (`GRAPH_STANDIN_STATUS_DELAY_MS`, default 5000 ms) |
 //! | anything else | 200 | accepted; status webhooks `sent`, `delivered`, `read` |
 //!
 //! Every error body except the 503 one is
@@ -61,7 +70,7 @@
 //! send's answer reaches the sender). Each body is a complete `whatsapp_business_account` webhook with
 //! one entry (id [`WABA_ID`]), one change (`field` `messages`) and one status; `sent` and `delivered` carry
 //! `conversation` (origin `service`) and `pricing` (`PMP`, category `service`), `read` carries neither, `failed`
-//! carries `errors`. The body is serialized the way Meta does it: compact, non-ASCII characters as `\uXXXX` and
+//! carries `errors`; every status carries the send's `biz_opaque_callback_data` when it had one. The body is serialized the way Meta does it: compact, non-ASCII characters as `\uXXXX` and
 //! `/` as `\/`, so a receiver that re-serializes the JSON before checking the signature fails, as it would in
 //! production. Headers: `Content-Type: application/json` and
 //! `X-Hub-Signature-256: sha256=<lowercase hex HMAC-SHA256(app_secret, exact body bytes)>`.
@@ -90,7 +99,10 @@
 //!
 //! Every request to the send route is recorded, whatever its answer (including 401s and malformed
 //! bodies): the parsed JSON body, or — when the body is not valid JSON — the body as a JSON string
-//! (lossy UTF-8), or `null` when it could not be read (too large, connection error).
+//! (lossy UTF-8), or `null` when it could not be read (too large, connection error). Each entry of
+//! `GET /_standin/requests` also names the `recipient` (`to`, else `recipient`, as sent), whether the message
+//! was `accepted` (it got a wamid: count these to count accepted sends, `9993`/`9994` included), and its
+//! `biz_opaque_callback_data` (`null` when absent).
 
 mod answers;
 mod ids;
@@ -98,19 +110,23 @@ mod messages;
 mod onboarding;
 mod status_webhooks;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bridge::domain::verify_token::tokens_equal;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request};
+use serde_json::Value;
 use tokio::net::TcpListener;
 
-use answers::{Answer, bearer_token, expired_token, is_version, json_answer, not_found};
+use answers::{
+    Answer, MAX_BODY_BYTES, bearer_token, expired_token, invalid, is_version, json_answer, not_found, obj, success,
+};
 pub use ids::WABA_ID;
 use messages::Messages;
-pub use messages::RecordedRequest;
+pub use messages::{AmbiguityTimings, RecordedRequest};
 use onboarding::{Onboarding, Params, Route};
 pub use onboarding::{OnboardingConfig, SpokenCode};
 use status_webhooks::StatusWebhooks;
@@ -134,9 +150,15 @@ pub struct StandinConfig {
     pub send_status_webhooks: bool,
 }
 
+/// The access token every route accepts (`/_standin/access-token` changes it).
+struct AccessToken {
+    accepted: String,
+    expired: bool,
+}
+
 /// The stand-in server; share it as `Arc<Standin>`.
 pub struct Standin {
-    access_token: String,
+    token: Mutex<AccessToken>,
     messages: Messages,
     onboarding: Onboarding,
 }
@@ -147,8 +169,13 @@ impl Standin {
         Self::with_onboarding(config, OnboardingConfig::default())
     }
 
-    /// A stand-in whose onboarding routes describe `onboarding`.
+    /// A stand-in whose onboarding routes describe `onboarding`, with [`AmbiguityTimings::from_env`].
     pub fn with_onboarding(config: StandinConfig, onboarding: OnboardingConfig) -> Arc<Self> {
+        Self::with_timings(config, onboarding, AmbiguityTimings::from_env())
+    }
+
+    /// A stand-in with explicit [`AmbiguityTimings`] (tests: short ones, without touching the environment).
+    pub fn with_timings(config: StandinConfig, onboarding: OnboardingConfig, timings: AmbiguityTimings) -> Arc<Self> {
         let webhooks = StatusWebhooks::new(
             &config.app_secret,
             &config.webhook_url,
@@ -157,8 +184,11 @@ impl Standin {
             config.send_status_webhooks,
         );
         Arc::new(Self {
-            access_token: config.access_token,
-            messages: Messages::new(config.latency, webhooks),
+            token: Mutex::new(AccessToken {
+                accepted: config.access_token,
+                expired: false,
+            }),
+            messages: Messages::new(config.latency, timings, webhooks),
             onboarding: Onboarding::new(onboarding),
         })
     }
@@ -166,7 +196,8 @@ impl Standin {
     /// Accepts connections forever, one spawned HTTP/1 connection task per accepted socket.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         crate::http_server::serve(listener, "graph stand-in", move |request| {
-            Arc::clone(&self).handle(request)
+            let me = Arc::clone(&self);
+            async move { messages::to_wire(me.handle(request).await) }
         })
         .await
     }
@@ -176,22 +207,29 @@ impl Standin {
         self.messages.requests()
     }
 
-    /// Whether `presented` is the accepted access token.
+    fn token(&self) -> MutexGuard<'_, AccessToken> {
+        // A poisoned lock only means another task panicked mid-update; the data is still usable.
+        self.token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `presented` is the accepted access token and it has not been expired.
     fn token_accepted(&self, presented: Option<&str>) -> bool {
-        presented.is_some_and(|token| tokens_equal(&self.access_token, token))
+        let token = self.token();
+        !token.expired && presented.is_some_and(|presented| tokens_equal(&token.accepted, presented))
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Answer {
         let path = req.uri().path().to_owned();
-        if path == "/_standin/requests" || path == "/_standin/requests/" {
-            if req.method() == Method::GET {
-                return json_answer(200, &self.messages.requests_json());
-            }
-            return not_found(req.method(), &path);
-        }
         let trimmed = path.strip_prefix('/').unwrap_or(&path);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
         let segments: Vec<&str> = trimmed.split('/').collect();
+        if let ["_standin", control @ ..] = segments.as_slice() {
+            let (method, control) = (req.method().clone(), control.join("/"));
+            return self
+                .control(req, &control)
+                .await
+                .unwrap_or_else(|| not_found(&method, &path));
+        }
         if let [version, phone_number_id, "messages"] = segments.as_slice()
             && is_version(version)
             && !phone_number_id.is_empty()
@@ -218,5 +256,42 @@ impl Standin {
         }
         let input_token_valid = self.token_accepted(params.get("input_token").as_deref());
         self.onboarding.answer(route, &params, input_token_valid)
+    }
+
+    /// The `/_standin/…` routes (`control` is the path after `/_standin/`); `None`: not one of them.
+    async fn control(&self, req: Request<Incoming>, control: &str) -> Option<Answer> {
+        let answer = match (req.method(), control) {
+            (&Method::GET, "requests") => json_answer(200, &self.messages.requests_json()),
+            (&Method::POST, "reset") => {
+                self.messages.clear_requests();
+                success()
+            }
+            (&Method::GET, "access-token") => json_answer(200, &obj([("expired", Value::Bool(self.token().expired))])),
+            (&Method::POST, "access-token/expire") => {
+                self.token().expired = true;
+                success()
+            }
+            (&Method::POST, "access-token") => {
+                let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+                    .collect()
+                    .await
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                let token = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|body| body.get("token").and_then(Value::as_str).map(str::to_owned))
+                    .filter(|token| !token.is_empty());
+                let Some(token) = token else {
+                    return Some(invalid("The parameter token is required (a non-empty string).").answer());
+                };
+                *self.token() = AccessToken {
+                    accepted: token,
+                    expired: false,
+                };
+                success()
+            }
+            _ => return None,
+        };
+        Some(answer)
     }
 }
