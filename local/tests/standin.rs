@@ -842,6 +842,17 @@ async fn start_timed(config: StandinConfig, timings: AmbiguityTimings) -> (Arc<S
     (standin, addr)
 }
 
+/// A stand-in with status webhooks on, to a fresh receiver.
+async fn start_with_webhooks(
+    timings: AmbiguityTimings,
+) -> (Arc<Standin>, SocketAddr, mpsc::UnboundedReceiver<Received>) {
+    let (url, rx) = receiver(0, Duration::ZERO).await;
+    let mut config = config(&url);
+    config.send_status_webhooks = true;
+    let (standin, addr) = start_timed(config, timings).await;
+    (standin, addr, rx)
+}
+
 fn send_request(addr: SocketAddr, token: &str, body: &Value) -> Request<Full<Bytes>> {
     Request::builder()
         .method("POST")
@@ -867,10 +878,7 @@ async fn logged(addr: SocketAddr) -> Vec<Value> {
 #[tokio::test]
 async fn recipient_9993_is_accepted_but_the_answer_body_is_dropped() {
     bounded(async {
-        let (url, mut rx) = receiver(0, Duration::ZERO).await;
-        let mut config = config(&url);
-        config.send_status_webhooks = true;
-        let (standin, addr) = start(config).await;
+        let (standin, addr, mut rx) = start_with_webhooks(AmbiguityTimings::default()).await;
         let body = with_callback_data(text_to("99930001234"), "send-1");
         let response = client().request(send_request(addr, TOKEN, &body)).await.unwrap();
         assert_eq!(response.status(), 200);
@@ -906,14 +914,11 @@ async fn recipient_9993_is_accepted_but_the_answer_body_is_dropped() {
 #[tokio::test]
 async fn recipient_9994_answers_after_the_clients_timeout_but_is_accepted() {
     bounded(async {
-        let (url, mut rx) = receiver(0, Duration::ZERO).await;
-        let mut config = config(&url);
-        config.send_status_webhooks = true;
         let timings = AmbiguityTimings {
             slow_answer: Duration::from_millis(800),
             late_statuses: Duration::ZERO,
         };
-        let (standin, addr) = start_timed(config, timings).await;
+        let (standin, addr, mut rx) = start_with_webhooks(timings).await;
         let body = text_to("99940001234");
         let gave_up = tokio::time::timeout(
             Duration::from_millis(300),
@@ -945,14 +950,11 @@ async fn recipient_9994_answers_after_the_clients_timeout_but_is_accepted() {
 #[tokio::test]
 async fn recipient_99960_gets_its_status_webhooks_late() {
     bounded(async {
-        let (url, mut rx) = receiver(0, Duration::ZERO).await;
-        let mut config = config(&url);
-        config.send_status_webhooks = true;
         let timings = AmbiguityTimings {
             slow_answer: Duration::ZERO,
             late_statuses: Duration::from_millis(700),
         };
-        let (_standin, addr) = start_timed(config, timings).await;
+        let (_standin, addr, mut rx) = start_with_webhooks(timings).await;
         let started = Instant::now();
         let answer = send(addr, &text_to("999600001234")).await;
         assert_eq!(answer.status, 200);
@@ -987,10 +989,7 @@ async fn recipient_99960_gets_its_status_webhooks_late() {
 #[tokio::test]
 async fn status_webhooks_echo_biz_opaque_callback_data() {
     bounded(async {
-        let (url, mut rx) = receiver(0, Duration::ZERO).await;
-        let mut config = config(&url);
-        config.send_status_webhooks = true;
-        let (_standin, addr) = start(config).await;
+        let (_standin, addr, mut rx) = start_with_webhooks(AmbiguityTimings::default()).await;
         let data = "order:42/ünï";
         let with = send(addr, &with_callback_data(text_to("15551234567"), data)).await;
         assert_eq!(with.status, 200);

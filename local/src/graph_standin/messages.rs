@@ -438,22 +438,21 @@ fn outcome(digits: &str) -> Outcome {
             "Invalid parameter",
             "Invalid parameter for this recipient (stand-in special recipient)",
         )
-    } else if digits.starts_with("9991900000") {
-        Outcome::ExpiredToken
-    } else if digits.starts_with("9995000000") {
-        Outcome::EmptyServiceUnavailable
-    } else if digits.starts_with("9984290") {
-        Outcome::Flaky
-    } else if digits.starts_with("9970") {
-        Outcome::AcceptedThenFailed
-    } else if digits.starts_with("9993") {
-        Outcome::AcceptedAnswerDropped
-    } else if digits.starts_with("9994") {
-        Outcome::AcceptedAnswerSlow
-    } else if digits.starts_with("99960") {
-        Outcome::AcceptedStatusesLate
     } else {
-        Outcome::Accepted
+        // The outcomes without an error body, after the 9991… errors.
+        let by_prefix = [
+            ("9991900000", Outcome::ExpiredToken),
+            ("9995000000", Outcome::EmptyServiceUnavailable),
+            ("9984290", Outcome::Flaky),
+            ("9970", Outcome::AcceptedThenFailed),
+            ("9993", Outcome::AcceptedAnswerDropped),
+            ("9994", Outcome::AcceptedAnswerSlow),
+            ("99960", Outcome::AcceptedStatusesLate),
+        ];
+        by_prefix
+            .into_iter()
+            .find(|(prefix, _)| digits.starts_with(prefix))
+            .map_or(Outcome::Accepted, |(_, outcome)| outcome)
     }
 }
 
