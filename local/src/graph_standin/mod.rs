@@ -109,6 +109,7 @@ mod ids;
 mod messages;
 mod onboarding;
 mod status_webhooks;
+mod validation;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
