@@ -4,8 +4,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -13,11 +12,15 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 /// Accepts connections on `listener` forever, one spawned HTTP/1 connection task per socket,
-/// every request answered by `handle`. `name` labels the log lines.
-pub async fn serve<H, F>(listener: TcpListener, name: &'static str, handle: H)
+/// every request answered by `handle`. `name` labels the log lines. The answer's body type is free
+/// (usually `Full<Bytes>`; the Graph stand-in also answers bodies that fail on purpose).
+pub async fn serve<H, F, B>(listener: TcpListener, name: &'static str, handle: H)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     loop {
         let stream = match listener.accept().await {

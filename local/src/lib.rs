@@ -8,6 +8,7 @@
 //!   number onboarding endpoints (`request_code` by voice places a call through [`twilio_standin`]).
 //! - [`twilio_standin`]: the Twilio REST API subset `wabridge doctor` reads (127.0.0.1:3002) and the
 //!   verification call, played against the local Twilio functions.
+//! - [`standin_env`]: both stand-ins configured from the environment, as `make run` starts them.
 //! - [`queue`]: long-polls the queue and hands batches to the worker as the SQS event
 //!   source would, deleting only the records the worker did not report as failed.
 
@@ -16,6 +17,7 @@ pub mod graph_standin;
 pub mod http_server;
 pub mod queue;
 pub mod stack;
+pub mod standin_env;
 pub mod twilio_standin;
 
 /// `local.env`, parsed: the configuration `make run` uses, which the tests use too.

@@ -128,7 +128,7 @@ async fn main() -> Result<(), Error> {
     let public = std::env::var("PUBLIC_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
     // The Twilio stand-in on :3002 (TWILIO_API_BASE_URL): its number calls our /twilio/voice, so
     // `wabridge onboard` against the Graph stand-in's request_code completes end to end.
-    let twilio = local_stack::twilio_standin::local_from_env(&public)?;
+    let twilio = local_stack::standin_env::local_from_env(&public)?;
     let twilio_listener = tokio::net::TcpListener::bind(twilio.0.as_str()).await?;
     tokio::spawn(std::sync::Arc::clone(&twilio.1).serve(twilio_listener));
     let standin = Standin::with_onboarding(

@@ -28,6 +28,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bridge::domain::form;
 use bridge::domain::secret::Secret;
 use bridge::domain::twilio_signature;
+use bridge::domain::verify_token::tokens_equal;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
@@ -198,7 +199,7 @@ impl TwilioStandin {
         };
         user == self.config.account_sid
             && path_account == self.config.account_sid
-            && constant_time_eq(password.as_bytes(), self.config.auth_token.as_bytes())
+            && tokens_equal(password, &self.config.auth_token)
     }
 
     /// Plays an incoming call from `from` to the account's number `to` (any format; digits compared):
@@ -298,40 +299,6 @@ impl TwilioStandin {
     }
 }
 
-/// The stand-ins as `make run` wires them, from the environment: the Twilio stand-in's address
-/// (`LOCAL_TWILIO_ADDR`, default `127.0.0.1:3002`), the stand-in (account `TWILIO_ACCOUNT_SID`, token
-/// `TWILIO_AUTH_TOKEN`, one number `TWILIO_PHONE_NUMBER` (default `+15550783881`) whose voice URL is
-/// `public_base_url` + `/twilio/voice`), and the Graph stand-in's onboarding settings for that number
-/// (`WHATSAPP_BUSINESS_ACCOUNT_ID`, `META_APP_ID` when set).
-pub fn local_from_env(
-    public_base_url: &str,
-) -> Result<(String, Arc<TwilioStandin>, crate::graph_standin::OnboardingConfig), String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let address = var("LOCAL_TWILIO_ADDR").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
-    let number = var("TWILIO_PHONE_NUMBER").unwrap_or_else(|| "+15550783881".to_owned());
-    let standin = TwilioStandin::new(TwilioStandinConfig {
-        account_sid: var("TWILIO_ACCOUNT_SID").unwrap_or_else(|| "AC00000000000000000000000000000000".to_owned()),
-        auth_token: var("TWILIO_AUTH_TOKEN").ok_or("TWILIO_AUTH_TOKEN is not set (see local.env)")?,
-        numbers: vec![IncomingNumber {
-            sid: "PN00000000000000000000000000000000".to_owned(),
-            phone_number: number.clone(),
-            voice_url: format!("{}/twilio/voice", public_base_url.trim_end_matches('/')),
-            voice_method: "POST".to_owned(),
-        }],
-    });
-    let mut onboarding = crate::graph_standin::OnboardingConfig {
-        display_phone_number: number,
-        ..crate::graph_standin::OnboardingConfig::default()
-    };
-    if let Some(waba) = var("WHATSAPP_BUSINESS_ACCOUNT_ID") {
-        onboarding.waba_id = waba;
-    }
-    if let Some(app) = var("META_APP_ID") {
-        onboarding.app_id = app;
-    }
-    Ok((address, standin, onboarding))
-}
-
 /// The `action` attribute of the first `<Gather>` (XML entities decoded).
 pub fn gather_action(twiml: &str) -> Option<String> {
     let start = twiml.find("<Gather")?;
@@ -359,10 +326,6 @@ pub fn robot_speech(code: &str) -> String {
 
 fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn random_hex32() -> String {

@@ -17,7 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use local_stack::graph_standin::{RecordedRequest, Standin, StandinConfig};
+use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, RecordedRequest, Standin, StandinConfig};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::net::TcpListener;
@@ -830,4 +830,319 @@ async fn webhook_bodies_are_escaped_like_meta() {
         assert_ne!(serde_json::to_vec(&parsed).unwrap(), received.body.to_vec());
     })
     .await;
+}
+
+// ---------- ambiguous outcomes (exactly-once sending) ----------
+
+async fn start_timed(config: StandinConfig, timings: AmbiguityTimings) -> (Arc<Standin>, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let standin = Standin::with_timings(config, OnboardingConfig::default(), timings);
+    tokio::spawn(Arc::clone(&standin).serve(listener));
+    (standin, addr)
+}
+
+/// A stand-in with status webhooks on, to a fresh receiver.
+async fn start_with_webhooks(
+    timings: AmbiguityTimings,
+) -> (Arc<Standin>, SocketAddr, mpsc::UnboundedReceiver<Received>) {
+    let (url, rx) = receiver(0, Duration::ZERO).await;
+    let mut config = config(&url);
+    config.send_status_webhooks = true;
+    let (standin, addr) = start_timed(config, timings).await;
+    (standin, addr, rx)
+}
+
+fn send_request(addr: SocketAddr, token: &str, body: &Value) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{PATH}"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap())))
+        .unwrap()
+}
+
+fn with_callback_data(mut body: Value, data: &str) -> Value {
+    body["biz_opaque_callback_data"] = json!(data);
+    body
+}
+
+/// The `/_standin/requests` entries, over HTTP.
+async fn logged(addr: SocketAddr) -> Vec<Value> {
+    let answer = request(addr, "GET", "/_standin/requests", None, Vec::new()).await;
+    assert_eq!(answer.status, 200);
+    answer.json().as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn recipient_9993_is_accepted_but_the_answer_body_is_dropped() {
+    bounded(async {
+        let (standin, addr, mut rx) = start_with_webhooks(AmbiguityTimings::default()).await;
+        let body = with_callback_data(text_to("99930001234"), "send-1");
+        let response = client().request(send_request(addr, TOKEN, &body)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let announced: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        assert!(announced > 0);
+        let read = response.into_body().collect().await;
+        assert!(
+            read.is_err(),
+            "the body must fail to read, got {:?}",
+            read.map(|b| b.to_bytes())
+        );
+
+        let recorded = standin.requests();
+        assert_eq!(recorded.len(), 1);
+        assert!(recorded[0].accepted());
+        let wamid = recorded[0].wamid.clone().unwrap();
+        let entry = &logged(addr).await[0];
+        assert_eq!(entry["accepted"], true);
+        assert_eq!(entry["recipient"], "99930001234");
+        assert_eq!(entry["wamid"], wamid.as_str());
+        // The status webhooks come as for any accepted message.
+        for expected in ["sent", "delivered", "read"] {
+            let webhook = next_webhook(&mut rx).await;
+            let status = status_of(&webhook);
+            assert_eq!(status["status"], expected);
+            assert_eq!(status["id"], wamid.as_str());
+            assert_eq!(status["biz_opaque_callback_data"], "send-1");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recipient_9994_answers_after_the_clients_timeout_but_is_accepted() {
+    bounded(async {
+        let timings = AmbiguityTimings {
+            slow_answer: Duration::from_millis(800),
+            late_statuses: Duration::ZERO,
+        };
+        let (standin, addr, mut rx) = start_with_webhooks(timings).await;
+        let body = text_to("99940001234");
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(300),
+            client().request(send_request(addr, TOKEN, &body)),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the answer came before the client's timeout");
+        let recorded = standin.requests();
+        assert_eq!(recorded.len(), 1);
+        assert!(recorded[0].accepted());
+        let wamid = recorded[0].wamid.clone().unwrap();
+        // Statuses are sent although the client gave up.
+        assert_eq!(status_of(&next_webhook(&mut rx).await)["id"], wamid.as_str());
+
+        // A patient client gets the ordinary answer, late.
+        let started = Instant::now();
+        let answer = send(addr, &body).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(750),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(answer.status, 200);
+        assert_eq!(Some(wamid_of(&answer)), standin.requests()[1].wamid);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recipient_99960_gets_its_status_webhooks_late() {
+    bounded(async {
+        let timings = AmbiguityTimings {
+            slow_answer: Duration::ZERO,
+            late_statuses: Duration::from_millis(700),
+        };
+        let (_standin, addr, mut rx) = start_with_webhooks(timings).await;
+        let started = Instant::now();
+        let answer = send(addr, &text_to("999600001234")).await;
+        assert_eq!(answer.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "the answer itself is not late"
+        );
+        let wamid = wamid_of(&answer);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(400), rx.recv())
+                .await
+                .is_err(),
+            "a status webhook came early"
+        );
+        let sent = next_webhook(&mut rx).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(650),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(status_of(&sent)["status"], "sent");
+        assert_eq!(status_of(&sent)["id"], wamid.as_str());
+        assert_eq!(status_of(&next_webhook(&mut rx).await)["status"], "delivered");
+        assert_eq!(status_of(&next_webhook(&mut rx).await)["status"], "read");
+        // 9995000000 still means 503 with an empty body.
+        let unavailable = send(addr, &text_to("9995000000")).await;
+        assert_eq!((unavailable.status, unavailable.body.len()), (503, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn status_webhooks_echo_biz_opaque_callback_data() {
+    bounded(async {
+        let (_standin, addr, mut rx) = start_with_webhooks(AmbiguityTimings::default()).await;
+        let data = "order:42/ünï";
+        let with = send(addr, &with_callback_data(text_to("15551234567"), data)).await;
+        assert_eq!(with.status, 200);
+        for _ in 0..3 {
+            let webhook = next_webhook(&mut rx).await;
+            let status = status_of(&webhook);
+            assert_eq!(status["id"], wamid_of(&with).as_str());
+            assert_eq!(status["biz_opaque_callback_data"], data, "{webhook}");
+        }
+        let failing = send(addr, &with_callback_data(text_to("99700001234"), "f")).await;
+        for _ in 0..2 {
+            let webhook = next_webhook(&mut rx).await;
+            assert_eq!(status_of(&webhook)["id"], wamid_of(&failing).as_str());
+            assert_eq!(status_of(&webhook)["biz_opaque_callback_data"], "f");
+        }
+        let without = send(addr, &text_to("15551234568")).await;
+        let webhook = next_webhook(&mut rx).await;
+        assert_eq!(status_of(&webhook)["id"], wamid_of(&without).as_str());
+        assert!(
+            status_of(&webhook).get("biz_opaque_callback_data").is_none(),
+            "{webhook}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn biz_opaque_callback_data_is_limited_to_512_characters() {
+    bounded(async {
+        let (standin, addr) = start(config("http://127.0.0.1:9/unused")).await;
+        let longest = send(addr, &with_callback_data(text_to("15551234567"), &"é".repeat(512))).await;
+        assert_eq!(longest.status, 200);
+        let too_long = send(addr, &with_callback_data(text_to("15551234567"), &"é".repeat(513))).await;
+        assert_meta_error(&too_long, 400, 100);
+        assert!(too_long.details().contains("biz_opaque_callback_data"));
+        let mut not_text = text_to("15551234567");
+        not_text["biz_opaque_callback_data"] = json!(42);
+        let not_text = send(addr, &not_text).await;
+        assert_meta_error(&not_text, 400, 100);
+        assert!(not_text.details().contains("biz_opaque_callback_data"));
+        let accepted: Vec<bool> = standin.requests().iter().map(RecordedRequest::accepted).collect();
+        assert_eq!(accepted, [true, false, false]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_token_is_401_190_everywhere_until_rotated() {
+    bounded(async {
+        let (_standin, addr) = start(config("http://127.0.0.1:9/unused")).await;
+        let state = request(addr, "GET", "/_standin/access-token", None, Vec::new()).await;
+        assert_eq!(state.json(), json!({"expired": false}));
+        assert_eq!(send(addr, &text_to("15551234567")).await.status, 200);
+
+        let expire = request(addr, "POST", "/_standin/access-token/expire", None, Vec::new()).await;
+        assert_eq!(expire.status, 200);
+        let state = request(addr, "GET", "/_standin/access-token", None, Vec::new()).await;
+        assert_eq!(state.json(), json!({"expired": true}));
+        assert!(
+            !String::from_utf8_lossy(&state.body).contains(TOKEN),
+            "the token is never echoed"
+        );
+        let refused = send(addr, &text_to("15551234567")).await;
+        assert_meta_error(&refused, 401, 190);
+        assert_eq!(refused.json()["error"]["type"], "OAuthException");
+        let read = request(
+            addr,
+            "GET",
+            "/v21.0/106540352242922?fields=status",
+            Some(TOKEN),
+            Vec::new(),
+        )
+        .await;
+        assert_meta_error(&read, 401, 190);
+
+        let rotate = serde_json::to_vec(&json!({"token": "rotated-token"})).unwrap();
+        let rotated = request(addr, "POST", "/_standin/access-token", None, rotate).await;
+        assert_eq!(rotated.status, 200);
+        let state = request(addr, "GET", "/_standin/access-token", None, Vec::new()).await;
+        assert_eq!(state.json(), json!({"expired": false}));
+        assert_meta_error(&send(addr, &text_to("15551234567")).await, 401, 190);
+        let body = serde_json::to_vec(&text_to("15551234567")).unwrap();
+        let accepted = request(addr, "POST", PATH, Some("rotated-token"), body).await;
+        assert_eq!(accepted.status, 200);
+        let read = request(
+            addr,
+            "GET",
+            "/v21.0/106540352242922?fields=status",
+            Some("rotated-token"),
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(read.status, 200);
+
+        // A rotation without a token is refused and changes nothing.
+        let empty = request(addr, "POST", "/_standin/access-token", None, b"{}".to_vec()).await;
+        assert_meta_error(&empty, 400, 100);
+        let body = serde_json::to_vec(&text_to("15551234567")).unwrap();
+        assert_eq!(
+            request(addr, "POST", PATH, Some("rotated-token"), body).await.status,
+            200
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn request_log_shows_recipient_acceptance_and_callback_data_and_resets() {
+    bounded(async {
+        let (standin, addr) = start(config("http://127.0.0.1:9/unused")).await;
+        let first = send(addr, &with_callback_data(text_to("+1 555 123 4567"), "attempt-1")).await;
+        send(addr, &with_callback_data(text_to("9991310260"), "attempt-2")).await;
+        let by_recipient = json!({"messaging_product": "whatsapp", "recipient": "15550001111", "text": {"body": "r"}});
+        send(addr, &by_recipient).await;
+        let entries = logged(addr).await;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0]["recipient"], "+1 555 123 4567");
+        assert_eq!(entries[0]["accepted"], true);
+        assert_eq!(entries[0]["wamid"], wamid_of(&first).as_str());
+        assert_eq!(entries[0]["biz_opaque_callback_data"], "attempt-1");
+        assert_eq!(entries[1]["recipient"], "9991310260");
+        assert_eq!(entries[1]["accepted"], false);
+        assert_eq!(entries[1]["wamid"], Value::Null);
+        assert_eq!(entries[1]["biz_opaque_callback_data"], "attempt-2");
+        assert_eq!(entries[2]["recipient"], "15550001111");
+        assert_eq!(entries[2]["biz_opaque_callback_data"], Value::Null);
+        // The existing fields are all still there.
+        for field in ["phone_number_id", "version", "body", "answered_status", "wamid"] {
+            assert!(entries[0].get(field).is_some(), "{field}");
+        }
+
+        let reset = request(addr, "POST", "/_standin/reset", None, Vec::new()).await;
+        assert_eq!(reset.status, 200);
+        assert!(logged(addr).await.is_empty());
+        assert!(standin.requests().is_empty());
+        assert_eq!(send(addr, &text_to("15551234567")).await.status, 200);
+        assert_eq!(logged(addr).await.len(), 1);
+    })
+    .await;
+}
+
+#[test]
+fn ambiguity_timings_come_from_the_environment_with_defaults() {
+    let defaults = AmbiguityTimings::from_lookup(|_| None);
+    assert_eq!(defaults.slow_answer, Duration::from_millis(12_000));
+    assert_eq!(defaults.late_statuses, Duration::from_millis(5_000));
+    let set = AmbiguityTimings::from_lookup(|name| match name {
+        "GRAPH_STANDIN_SLOW_MS" => Some("250".into()),
+        "GRAPH_STANDIN_STATUS_DELAY_MS" => Some("75".into()),
+        _ => None,
+    });
+    assert_eq!(set.slow_answer, Duration::from_millis(250));
+    assert_eq!(set.late_statuses, Duration::from_millis(75));
+    let bad = AmbiguityTimings::from_lookup(|_| Some("soon".into()));
+    assert_eq!(bad, AmbiguityTimings::default());
 }
