@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+pub use crate::domain::email::Email;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
@@ -100,15 +101,6 @@ pub enum MailError {
     /// The service refused the message (unverified sender, sandbox recipient, bad address).
     #[error("the mail service rejected the message: {0}")]
     Rejected(String),
-}
-
-/// A plain-text email.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub from: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
 }
 
 /// Sends email (SES in production).

@@ -15,26 +15,8 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 
 use super::describe;
+pub use crate::config::SecretVar;
 use crate::config::{ConfigError, Env};
-
-/// A secret environment variable a function reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretVar {
-    pub name: &'static str,
-    /// Optional secrets may be absent: a missing parameter leaves the variable unset
-    /// (the worker without an access token records but does not send).
-    pub required: bool,
-}
-
-impl SecretVar {
-    pub const fn required(name: &'static str) -> Self {
-        Self { name, required: true }
-    }
-
-    pub const fn optional(name: &'static str) -> Self {
-        Self { name, required: false }
-    }
-}
 
 /// Suffix of the variable naming a secret's SSM parameter.
 pub const PARAMETER_SUFFIX: &str = "_PARAMETER";
