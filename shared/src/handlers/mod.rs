@@ -8,3 +8,6 @@ pub mod send_api;
 pub mod sending;
 pub mod twilio;
 pub mod worker;
+
+#[cfg(test)]
+mod tests;
