@@ -475,7 +475,10 @@ mod tests {
             json!({"to": "1", "type": "text", "body": "hi", "preview_url": "yes"}),
         ];
         for value in bad {
-            assert!(serde_json::from_value::<SendRequestBody>(value.clone()).is_err(), "{value}");
+            assert!(
+                serde_json::from_value::<SendRequestBody>(value.clone()).is_err(),
+                "{value}"
+            );
         }
     }
 
@@ -719,7 +722,10 @@ mod tests {
 
         let mut req = request(text("hi"));
         req.context_message_id = Some(String::new());
-        assert_eq!(check(req.clone()).map_err(|e| e.field), Err("context_message_id".into()));
+        assert_eq!(
+            check(req.clone()).map_err(|e| e.field),
+            Err("context_message_id".into())
+        );
 
         let mut req = request(text("hi"));
         req.biz_opaque_callback_data = Some("b".repeat(MAX_BIZ_OPAQUE_BYTES + 1));

@@ -172,7 +172,9 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
         if let Created::Exists { fingerprint: existing } = &created
             && existing.as_deref() != Some(fingerprint.as_str())
         {
-            return Err(ApiError::Conflict("Idempotency-Key was already used for a different message".to_owned()).into());
+            return Err(
+                ApiError::Conflict("Idempotency-Key was already used for a different message".to_owned()).into(),
+            );
         }
         // Queued again on a retried request too: the worker's claim sends it once, and a
         // first attempt that stored the message but failed to queue it is repaired this way.

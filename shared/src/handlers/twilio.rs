@@ -19,9 +19,9 @@ use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::config::{TwilioConfig, VerificationConfig};
+use crate::domain::email::Email;
 use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
-use crate::domain::email::Email;
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
 use crate::metrics::{self, Metric};
@@ -64,7 +64,10 @@ impl TwilioRequest {
 pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Result<TwilioRequest, Refusal> {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_FORM_BYTES {
-        return Err(Refusal::new(ApiError::PayloadTooLarge(MAX_FORM_BYTES), "body too large"));
+        return Err(Refusal::new(
+            ApiError::PayloadTooLarge(MAX_FORM_BYTES),
+            "body too large",
+        ));
     }
     let content_type = request
         .headers()

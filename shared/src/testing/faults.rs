@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(faults.check("put").await, None);
         assert_eq!(faults.check("get").await, Some(Fault::Permanent));
         assert_eq!(faults.check("get").await, None);
-        assert_eq!((faults.calls("put"), faults.calls("get"), faults.calls("other")), (3, 3, 0));
+        assert_eq!(
+            (faults.calls("put"), faults.calls("get"), faults.calls("other")),
+            (3, 3, 0)
+        );
     }
 
     #[tokio::test]

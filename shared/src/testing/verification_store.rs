@@ -81,7 +81,11 @@ impl VerificationStore for FakeVerificationStore {
         if let Step::Fail(fault) = step {
             return Err(injected(fault));
         }
-        let outcome = put_once(&mut self.state.lock().codes, key(&code.call_sid, &code.item()), code.clone());
+        let outcome = put_once(
+            &mut self.state.lock().codes,
+            key(&code.call_sid, &code.item()),
+            code.clone(),
+        );
         answer(step, outcome)
     }
 
@@ -90,7 +94,10 @@ impl VerificationStore for FakeVerificationStore {
         if let Step::Fail(fault) = step {
             return Err(injected(fault));
         }
-        self.state.lock().email_outcomes.insert(key(call_sid, item), outcome.clone());
+        self.state
+            .lock()
+            .email_outcomes
+            .insert(key(call_sid, item), outcome.clone());
         answer(step, ())
     }
 

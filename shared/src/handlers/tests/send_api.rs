@@ -14,7 +14,7 @@ use crate::domain::outbound::SendJob;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::SendApi;
 use crate::ports::{Claim, Created, NewOutbound, OutboundStore, StoreError, StoredError};
-use crate::testing::{Fault, Faults, FakeQueue, Shared, Step};
+use crate::testing::{FakeQueue, Fault, Faults, Shared, Step};
 
 const KEY: &str = "the-api-key-of-16-chars";
 
@@ -123,18 +123,28 @@ async fn a_valid_message_is_stored_queued_and_answered_202() {
     let response = api.handle(post(&text("050-437-0045"), &[])).await;
     assert_eq!(response.status(), 202);
     let answer: Value = serde_json::from_str(&body_text(&response)).expect("JSON");
-    assert_eq!((answer["status"].as_str(), answer["to"].as_str()), (Some("queued"), Some("972504370045")));
+    assert_eq!(
+        (answer["status"].as_str(), answer["to"].as_str()),
+        (Some("queued"), Some("972504370045"))
+    );
     let id = answer["id"].as_str().expect("an id");
     let queued = api.queue.messages();
     assert_eq!(queued.len(), 1);
     let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
     assert_eq!((job.message_id.as_str(), job.to.as_str()), (id, "972504370045"));
     assert_eq!(job.payload["text"]["body"], "Hello");
-    assert!(queued[0]
-        .attributes
-        .contains(&(ATTR_KIND.to_owned(), EventKind::SendMessage.as_str().to_owned())));
+    assert!(
+        queued[0]
+            .attributes
+            .contains(&(ATTR_KIND.to_owned(), EventKind::SendMessage.as_str().to_owned()))
+    );
     let found = api
-        .handle(request("GET", &format!("/messages/{id}"), &[("authorization", &format!("Bearer {KEY}"))], ()))
+        .handle(request(
+            "GET",
+            &format!("/messages/{id}"),
+            &[("authorization", &format!("Bearer {KEY}"))],
+            (),
+        ))
         .await;
     assert_eq!(found.status(), 200);
 }
@@ -163,7 +173,10 @@ async fn a_missing_or_wrong_key_is_401_and_touches_nothing() {
 async fn an_invalid_request_is_400_naming_the_field() {
     let api = api();
     let cases = [
-        (json!({ "to": "0504370045", "type": "text", "body": " " }), "text.body: "),
+        (
+            json!({ "to": "0504370045", "type": "text", "body": " " }),
+            "text.body: ",
+        ),
         (json!({ "to": " ", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "12", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "0504370045", "type": "image" }), "image.link: "),
@@ -172,7 +185,11 @@ async fn an_invalid_request_is_400_naming_the_field() {
     for (body, prefix) in cases {
         let response = api.handle(post(&body, &[])).await;
         assert_eq!(response.status(), 400, "{body}");
-        assert!(error_of(&response).starts_with(prefix), "{body}: {}", error_of(&response));
+        assert!(
+            error_of(&response).starts_with(prefix),
+            "{body}: {}",
+            error_of(&response)
+        );
     }
     assert_eq!(api.store.faults.calls("create_outbound"), 0);
 }
@@ -189,9 +206,10 @@ async fn an_idempotency_key_must_be_1_to_255_printable_ascii_characters() {
     // Not UTF-8 at all, and UTF-8 but not ASCII: refused, no longer ignored.
     for bytes in [&b"caf\xe9"[..], "café".as_bytes()] {
         let mut request = post(&text("0504370045"), &[]);
-        request
-            .headers_mut()
-            .insert("idempotency-key", http::HeaderValue::from_bytes(bytes).expect("obs-text is a valid header value"));
+        request.headers_mut().insert(
+            "idempotency-key",
+            http::HeaderValue::from_bytes(bytes).expect("obs-text is a valid header value"),
+        );
         let response = api.handle(request).await;
         assert_eq!(response.status(), 400);
         assert_eq!(
@@ -200,7 +218,9 @@ async fn an_idempotency_key_must_be_1_to_255_printable_ascii_characters() {
         );
     }
     assert_eq!(api.store.faults.calls("create_outbound"), 0);
-    let spaced = api.handle(post(&text("0504370045"), &[("idempotency-key", "order 1042")])).await;
+    let spaced = api
+        .handle(post(&text("0504370045"), &[("idempotency-key", "order 1042")]))
+        .await;
     assert_eq!(spaced.status(), 202);
 }
 
@@ -212,11 +232,18 @@ async fn a_retried_key_queues_the_same_id_and_a_reused_key_is_409() {
     let again = api.handle(post(&text("0504370045"), &key)).await;
     assert_eq!((first.status().as_u16(), again.status().as_u16()), (202, 202));
     assert_eq!(body_text(&first), body_text(&again));
-    assert_eq!(api.queue.messages().len(), 2, "queued again: the worker's claim sends it once");
+    assert_eq!(
+        api.queue.messages().len(),
+        2,
+        "queued again: the worker's claim sends it once"
+    );
     let other = json!({ "to": "0504370045", "type": "text", "body": "Something else" });
     let conflict = api.handle(post(&other, &key)).await;
     assert_eq!(conflict.status(), 409);
-    assert_eq!(error_of(&conflict), "Idempotency-Key was already used for a different message");
+    assert_eq!(
+        error_of(&conflict),
+        "Idempotency-Key was already used for a different message"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +254,11 @@ async fn a_free_form_message_outside_the_window_is_422_but_a_template_goes() {
     assert!(error_of(&response).starts_with("type: "));
     let template = json!({ "to": "+14155550123", "type": "template", "name": "hello_world", "language": "en_US" });
     assert_eq!(api.handle(post(&template, &[])).await.status(), 202);
-    assert_eq!(api.store.faults.calls("last_inbound_at"), 1, "a template needs no window check");
+    assert_eq!(
+        api.store.faults.calls("last_inbound_at"),
+        1,
+        "a template needs no window check"
+    );
 }
 
 #[tokio::test]
@@ -251,8 +282,18 @@ async fn a_store_or_queue_failure_is_503() {
     }
     let api = api();
     api.store.faults.fail_next("view", 1, Fault::Transient);
-    let view = request("GET", "/messages/msg_1", &[("authorization", &format!("Bearer {KEY}"))], ());
+    let view = request(
+        "GET",
+        "/messages/msg_1",
+        &[("authorization", &format!("Bearer {KEY}"))],
+        (),
+    );
     assert_eq!(api.handle(view).await.status(), 503);
-    let view = request("GET", "/messages/msg_1", &[("authorization", &format!("Bearer {KEY}"))], ());
+    let view = request(
+        "GET",
+        "/messages/msg_1",
+        &[("authorization", &format!("Bearer {KEY}"))],
+        (),
+    );
     assert_eq!(api.handle(view).await.status(), 404);
 }

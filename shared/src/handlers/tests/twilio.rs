@@ -172,7 +172,10 @@ async fn a_hung_mailer_is_cut_off_by_the_mail_deadline() {
 #[tokio::test]
 async fn a_failed_email_outcome_write_still_answers() {
     let verification = verification();
-    verification.store.faults.fail_next("record_email_outcome", 1, Fault::Transient);
+    verification
+        .store
+        .faults
+        .fail_next("record_email_outcome", 1, Fault::Transient);
     assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
     assert_eq!(verification.mailer.sent().len(), 1);
     assert!(verification.store.email_outcomes().is_empty());
@@ -199,14 +202,20 @@ async fn a_transcription_is_recorded_and_emailed_once() {
     empty(&verification.handle(transcription(TOKEN)).await);
     let recordings = verification.store.recordings();
     assert_eq!(recordings.len(), 1);
-    assert_eq!(recordings.values().next().and_then(|r| r.code.as_deref()), Some("123456"));
+    assert_eq!(
+        recordings.values().next().and_then(|r| r.code.as_deref()),
+        Some("123456")
+    );
     assert_eq!(verification.mailer.sent().len(), 1);
 }
 
 #[tokio::test]
 async fn a_transcription_is_emailed_when_the_store_fails_and_marked_when_the_mail_fails() {
     let verification = verification();
-    verification.store.faults.fail_next("record_recording", 1, Fault::Transient);
+    verification
+        .store
+        .faults
+        .fail_next("record_recording", 1, Fault::Transient);
     assert_eq!(verification.handle(transcription(TOKEN)).await.status(), 200);
     assert_eq!(verification.mailer.sent().len(), 1);
 
@@ -221,8 +230,16 @@ async fn a_transcription_is_emailed_when_the_store_fails_and_marked_when_the_mai
 #[tokio::test]
 async fn a_recording_callback_whose_store_fails_is_still_answered() {
     let verification = verification();
-    verification.store.faults.fail_next("record_recording", 1, Fault::Permanent);
-    let request = webhook(twilio::RECORDING_PATH, "event=recording", &[("RecordingSid", "RE1")], TOKEN);
+    verification
+        .store
+        .faults
+        .fail_next("record_recording", 1, Fault::Permanent);
+    let request = webhook(
+        twilio::RECORDING_PATH,
+        "event=recording",
+        &[("RecordingSid", "RE1")],
+        TOKEN,
+    );
     let response = verification.handle(request).await;
     assert_eq!(response.status(), 200);
     assert_eq!(verification.mailer.faults.calls("send"), 0);
