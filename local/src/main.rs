@@ -5,11 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bridge::adapters::graph::GraphClient;
-use bridge::adapters::ses::SesMailer;
 use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
-use bridge::config::{
-    Env, IngestConfig, SendApiConfig, SenderConfig, TwilioConfig, VerificationConfig, VerifyConfig, WorkerConfig,
-};
+use bridge::config::{Env, SenderConfig, WorkerConfig};
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::sending::{RateLimiter, Sending};
@@ -43,33 +40,16 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
     let s3 = S3BlobStore::client(&sdk_config);
 
-    let ingest_config = IngestConfig::from_env(Env::from_process())?;
-    let verification_config = VerificationConfig::from_env(Env::from_process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
-    let send_api_config = SendApiConfig::from_env(Env::from_process())?;
+    // The HTTP handlers exactly as their Lambdas build them, on the one local SDK config.
     let app = Arc::new(App {
-        send_api: SendApi::new(
-            send_api_config.clone(),
-            DynamoMessageStore::new(dynamodb.clone(), &send_api_config.table_name, 0),
-            SqsQueue::new(sqs.clone(), &send_api_config.queue_url),
-        ),
-        voice: TwilioConfig::voice_from_env(Env::from_process())?,
-        verification: Verification::new(
-            verification_config.clone(),
-            DynamoMessageStore::new(
-                dynamodb.clone(),
-                &verification_config.table_name,
-                verification_config.code_retention_days,
-            ),
-            SesMailer::new(aws_sdk_sesv2::Client::new(&sdk_config)),
-        ),
-        verify: VerifyConfig::from_env(Env::from_process())?,
-        ingest: Ingest::new(
-            ingest_config.clone(),
-            SqsQueue::new(sqs.clone(), &ingest_config.queue_url),
-            S3BlobStore::new(s3.clone(), &ingest_config.payload_bucket),
-        ),
+        send_api: SendApi::from_sdk_config(&sdk_config).await?,
+        voice: bridge::compose::config(Some(&sdk_config)).await?,
+        verification: Verification::from_sdk_config(&sdk_config).await?,
+        verify: bridge::compose::config(Some(&sdk_config)).await?,
+        ingest: Ingest::from_sdk_config(&sdk_config).await?,
     });
+    let ingest_config = app.ingest.config.clone();
 
     let worker_config = WorkerConfig::from_env(Env::from_process())?;
     let sending = match SenderConfig::from_env(Env::from_process())? {

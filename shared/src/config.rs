@@ -5,8 +5,14 @@ use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
 use crate::domain::records::PhoneNumberFilter;
 use crate::domain::secret::Secret;
 
-/// A secret environment variable a function reads (resolved from SSM by
-/// [`crate::adapters::secrets`] when only `NAME_PARAMETER` is set).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .problems.join("; "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// A secret environment variable a function reads (resolved at cold start by
+/// [`crate::adapters::secrets::ResolvedSecrets`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecretVar {
     pub name: &'static str,
@@ -25,10 +31,12 @@ impl SecretVar {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {}", .problems.join("; "))]
-pub struct ConfigError {
-    pub problems: Vec<String>,
+/// A function's configuration: the secrets it needs, and how it is read once they are resolved.
+pub trait FunctionConfig: Sized {
+    /// Every secret variable this configuration reads.
+    const SECRETS: &'static [SecretVar];
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError>;
 }
 
 /// Reads variables through `lookup` (the process environment in production, a map in tests)
@@ -145,6 +153,22 @@ impl IngestConfig {
     }
 }
 
+impl FunctionConfig for VerifyConfig {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::required("WHATSAPP_VERIFY_TOKEN")];
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        Self::from_env(env)
+    }
+}
+
+impl FunctionConfig for IngestConfig {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::required("WHATSAPP_APP_SECRET")];
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        Self::from_env(env)
+    }
+}
+
 /// The queue worker.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -228,6 +252,15 @@ impl TwilioConfig {
     }
 }
 
+/// `POST /twilio/voice`.
+impl FunctionConfig for TwilioConfig {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::required("TWILIO_AUTH_TOKEN")];
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        Self::voice_from_env(env)
+    }
+}
+
 /// `POST /twilio/gather` and `/twilio/recording`: capture, record, email.
 #[derive(Debug, Clone)]
 pub struct VerificationConfig {
@@ -263,6 +296,14 @@ impl VerificationConfig {
     }
 }
 
+impl FunctionConfig for VerificationConfig {
+    const SECRETS: &'static [SecretVar] = TwilioConfig::SECRETS;
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        Self::from_env(env)
+    }
+}
+
 fn looks_like_email(address: &str) -> bool {
     let mut parts = address.splitn(2, '@');
     let (local, domain) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
@@ -292,6 +333,14 @@ impl SendApiConfig {
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
         };
         env.finish(config)
+    }
+}
+
+impl FunctionConfig for SendApiConfig {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::required("API_KEY")];
+
+    fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        Self::from_env(env)
     }
 }
 

@@ -5,9 +5,11 @@
 //! - [`adapters`]: the AWS implementations of those ports.
 //! - [`handlers`]: one handler per function, written against the ports.
 //! - [`config`]: typed configuration, validated once at cold start.
+//! - [`compose`]: each HTTP function's handler built from the environment (its `main` calls it).
 
 pub mod adapters;
 pub mod claim_check;
+pub mod compose;
 pub mod config;
 pub mod domain;
 pub mod handlers;

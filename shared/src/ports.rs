@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+pub use crate::domain::email::Email;
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 pub use crate::domain::outbound::StoredError;
 use crate::domain::outbound::{Origin, OutboundStatus, OutboundView};
@@ -98,15 +99,6 @@ pub enum MailError {
     /// The service refused the message (unverified sender, sandbox recipient, bad address).
     #[error("the mail service rejected the message: {0}")]
     Rejected(String),
-}
-
-/// A plain-text email.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub from: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
 }
 
 /// Sends email (SES in production).

@@ -16,7 +16,9 @@ pub fn init() {
         .with(
             tracing_subscriber::fmt::layer()
                 .json()
-                .with_current_span(false)
+                // The HTTP handlers log inside one span per request (`request_id`, `route`):
+                // each line carries it as `span`, so its own fields are only what is new.
+                .with_current_span(true)
                 .with_span_list(false)
                 .with_target(false)
                 .with_ansi(false),

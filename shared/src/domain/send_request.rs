@@ -1,5 +1,8 @@
 //! The send API's request body, its validation, and the Graph API body it becomes.
 //!
+//! Parse, don't validate: the body is deserialized into a [`SendRequestBody`], which can only
+//! become a [`ValidSendRequest`] through `TryFrom`; only a valid request has a Graph payload.
+//!
 //! The request is flat and tagged by `type`, for example
 //! `{"to":"050-437-0045","type":"text","body":"Hello","context_message_id":"wamid..."}`.
 //! Fields this code does not know are ignored.
@@ -19,9 +22,9 @@ pub const MAX_TEMPLATE_NAME_CHARS: usize = 512;
 /// `biz_opaque_callback_data` limit (bytes).
 pub const MAX_BIZ_OPAQUE_BYTES: usize = 512;
 
-/// One message to send.
+/// One message to send, as the caller wrote it (not yet checked).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct SendRequest {
+pub struct SendRequestBody {
     /// The recipient as given by the caller; normalize it with [`crate::phone::normalize`].
     pub to: String,
     #[serde(flatten)]
@@ -168,11 +171,24 @@ impl MessageBody {
     }
 }
 
-impl SendRequest {
-    /// Checks the request against the rules Meta enforces (so a bad request gets a 400 here,
-    /// not a failed send later). The recipient is only checked for presence: normalize it with
-    /// [`crate::phone::normalize`] (its error converts into a `to` [`ValidationError`]).
-    pub fn validate(&self) -> Result<(), ValidationError> {
+/// A request that passed every check Meta enforces (so a bad request gets a 400 here, not a
+/// failed send later). Reached only through `TryFrom<SendRequestBody>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSendRequest(SendRequestBody);
+
+impl TryFrom<SendRequestBody> for ValidSendRequest {
+    type Error = ValidationError;
+
+    /// The recipient is only checked for presence: normalize it with [`crate::domain::phone::normalize`]
+    /// (its error converts into a `to` [`ValidationError`]).
+    fn try_from(body: SendRequestBody) -> Result<Self, ValidationError> {
+        body.validate()?;
+        Ok(Self(body))
+    }
+}
+
+impl SendRequestBody {
+    fn validate(&self) -> Result<(), ValidationError> {
         if self.to.trim().is_empty() {
             return Err(ValidationError::new("to", "is required"));
         }
@@ -195,21 +211,32 @@ impl SendRequest {
         }
         Ok(())
     }
+}
 
-    /// The body to POST to `/{phone-number-id}/messages`. Call [`SendRequest::validate`] first:
-    /// this copies the fields as they are.
+impl ValidSendRequest {
+    /// The recipient as given (normalize it before use).
+    pub fn to(&self) -> &str {
+        &self.0.to
+    }
+
+    pub fn message(&self) -> &MessageBody {
+        &self.0.message
+    }
+
+    /// The body to POST to `/{phone-number-id}/messages`, to `normalized_to`.
     pub fn graph_payload(&self, normalized_to: &str) -> Value {
-        let kind = self.message.kind();
+        let request = &self.0;
+        let kind = request.message.kind();
         let mut root = Map::new();
         root.insert("messaging_product".into(), json!("whatsapp"));
         root.insert("recipient_type".into(), json!("individual"));
         root.insert("to".into(), json!(normalized_to));
         root.insert("type".into(), json!(kind));
-        root.insert(kind.into(), self.message.content());
-        if let Some(id) = &self.context_message_id {
+        root.insert(kind.into(), request.message.content());
+        if let Some(id) = &request.context_message_id {
             root.insert("context".into(), json!({ "message_id": id }));
         }
-        if let Some(data) = &self.biz_opaque_callback_data {
+        if let Some(data) = &request.biz_opaque_callback_data {
             root.insert("biz_opaque_callback_data".into(), json!(data));
         }
         Value::Object(root)
@@ -344,8 +371,16 @@ fn is_https_url(link: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(value: Value) -> SendRequest {
+    fn parse(value: Value) -> SendRequestBody {
         serde_json::from_value(value).expect("valid request JSON")
+    }
+
+    fn valid(request: SendRequestBody) -> ValidSendRequest {
+        ValidSendRequest::try_from(request).expect("a valid request")
+    }
+
+    fn check(request: SendRequestBody) -> Result<(), ValidationError> {
+        ValidSendRequest::try_from(request).map(drop)
     }
 
     fn media(link: Option<&str>, id: Option<&str>, caption: Option<&str>, filename: Option<&str>) -> Media {
@@ -357,8 +392,8 @@ mod tests {
         }
     }
 
-    fn request(message: MessageBody) -> SendRequest {
-        SendRequest {
+    fn request(message: MessageBody) -> SendRequestBody {
+        SendRequestBody {
             to: "972504370045".into(),
             message,
             context_message_id: None,
@@ -408,7 +443,7 @@ mod tests {
         }));
         assert_eq!(
             req,
-            SendRequest {
+            SendRequestBody {
                 to: "050-437-0045".into(),
                 message: MessageBody::Text {
                     body: "hi".into(),
@@ -440,7 +475,10 @@ mod tests {
             json!({"to": "1", "type": "text", "body": "hi", "preview_url": "yes"}),
         ];
         for value in bad {
-            assert!(serde_json::from_value::<SendRequest>(value.clone()).is_err(), "{value}");
+            assert!(
+                serde_json::from_value::<SendRequestBody>(value.clone()).is_err(),
+                "{value}"
+            );
         }
     }
 
@@ -458,7 +496,7 @@ mod tests {
     fn graph_payload_text() {
         let req = request(text("Hello"));
         assert_eq!(
-            req.graph_payload("972504370045"),
+            valid(req.clone()).graph_payload("972504370045"),
             json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "972504370045",
                 "type": "text", "text": { "body": "Hello" }
@@ -470,7 +508,7 @@ mod tests {
             preview_url: Some(false),
         });
         assert_eq!(
-            req.graph_payload("972504370045"),
+            valid(req.clone()).graph_payload("972504370045"),
             json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "972504370045",
                 "type": "text", "text": { "body": "see https://x.test", "preview_url": false }
@@ -487,7 +525,7 @@ mod tests {
         req.context_message_id = Some("wamid.HBgLOTcy".into());
         req.biz_opaque_callback_data = Some("campaign-42".into());
         assert_eq!(
-            req.graph_payload("972504370045"),
+            valid(req.clone()).graph_payload("972504370045"),
             json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "972504370045",
                 "type": "text", "text": { "body": "Thanks", "preview_url": true },
@@ -503,9 +541,8 @@ mod tests {
             "to": "0504370045", "type": "template", "name": "hina_invitation", "language": "he",
             "components": seed_components()
         }));
-        assert_eq!(req.validate(), Ok(()));
         assert_eq!(
-            req.graph_payload("972504370045"),
+            valid(req).graph_payload("972504370045"),
             json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "972504370045",
                 "type": "template",
@@ -518,7 +555,7 @@ mod tests {
     fn graph_payload_template_without_components() {
         let req = request(template("hello_world", "en_US", None));
         assert_eq!(
-            req.graph_payload("14155550123"),
+            valid(req.clone()).graph_payload("14155550123"),
             json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "14155550123",
                 "type": "template", "template": { "name": "hello_world", "language": { "code": "en_US" } }
@@ -559,14 +596,14 @@ mod tests {
         ];
         for (message, tail) in cases {
             let req = request(message);
-            assert_eq!(req.validate(), Ok(()), "{req:?}");
+            assert_eq!(check(req.clone()), Ok(()), "{req:?}");
             let mut expected = json!({
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": "972504370045"
             });
             if let (Some(expected), Some(tail)) = (expected.as_object_mut(), tail.as_object()) {
                 expected.extend(tail.clone());
             }
-            assert_eq!(req.graph_payload("972504370045"), expected);
+            assert_eq!(valid(req.clone()).graph_payload("972504370045"), expected);
         }
     }
 
@@ -586,7 +623,7 @@ mod tests {
             MessageBody::Audio(media(Some("https://x.test/a.ogg"), None, None, None)),
         ];
         for message in cases {
-            assert_eq!(request(message.clone()).validate(), Ok(()), "{message:?}");
+            assert_eq!(check(request(message.clone())), Ok(()), "{message:?}");
         }
     }
 
@@ -671,7 +708,7 @@ mod tests {
             ),
         ];
         for (message, field) in cases {
-            let err = request(message.clone()).validate().expect_err("must be rejected");
+            let err = check(request(message.clone())).expect_err("must be rejected");
             assert_eq!(err.field, field, "{message:?}: {err}");
             assert!(!err.message.is_empty());
         }
@@ -681,20 +718,23 @@ mod tests {
     fn validation_rejects_envelope_fields() {
         let mut req = request(text("hi"));
         req.to = "  ".into();
-        assert_eq!(req.validate().map_err(|e| e.field), Err("to".into()));
+        assert_eq!(check(req.clone()).map_err(|e| e.field), Err("to".into()));
 
         let mut req = request(text("hi"));
         req.context_message_id = Some(String::new());
-        assert_eq!(req.validate().map_err(|e| e.field), Err("context_message_id".into()));
+        assert_eq!(
+            check(req.clone()).map_err(|e| e.field),
+            Err("context_message_id".into())
+        );
 
         let mut req = request(text("hi"));
         req.biz_opaque_callback_data = Some("b".repeat(MAX_BIZ_OPAQUE_BYTES + 1));
         assert_eq!(
-            req.validate().map_err(|e| e.field),
+            check(req.clone()).map_err(|e| e.field),
             Err("biz_opaque_callback_data".into())
         );
         req.biz_opaque_callback_data = Some("b".repeat(MAX_BIZ_OPAQUE_BYTES));
-        assert_eq!(req.validate(), Ok(()));
+        assert_eq!(check(req), Ok(()));
     }
 
     #[test]

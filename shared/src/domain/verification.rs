@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::email::Email;
+
 /// How a code reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureMethod {
@@ -85,7 +87,7 @@ impl CapturedCode {
         Some((key, code_index_sort_key(self.received_at, &self.call_sid)))
     }
 
-    pub fn email(&self, from: &str, to: &[String]) -> crate::ports::Email {
+    pub fn email(&self, from: &str, to: &[String]) -> Email {
         let mut body = format!(
             "WhatsApp verification code: {}\n\nCaptured by: {}\n",
             self.code,
@@ -104,7 +106,7 @@ impl CapturedCode {
             self.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             self.call_sid
         ));
-        crate::ports::Email {
+        Email {
             from: from.to_owned(),
             to: to.to_vec(),
             subject: format!("WhatsApp verification code {}", self.code),
@@ -142,7 +144,7 @@ impl Recording {
         format!("RECORDING#{}#{}", self.recording_sid, self.event)
     }
 
-    pub fn email(&self, from: &str, to: &[String]) -> crate::ports::Email {
+    pub fn email(&self, from: &str, to: &[String]) -> Email {
         let subject = match &self.code {
             Some(code) => format!("WhatsApp verification code {code} (from the call recording)"),
             None => "WhatsApp verification call recorded: no code recognised".to_owned(),
@@ -166,7 +168,7 @@ impl Recording {
             self.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             self.call_sid
         ));
-        crate::ports::Email {
+        Email {
             from: from.to_owned(),
             to: to.to_vec(),
             subject,

@@ -1,9 +1,13 @@
 //! The one place where errors become HTTP answers. Bodies say what was wrong with
 //! the request in plain words and never carry internal details.
 
+use std::borrow::Cow;
+
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
+
+use crate::metrics::{self, Metric};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -48,8 +52,97 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let body = serde_json::json!({ "error": self.message() }).to_string();
-        respond(self.status(), "application/json", body)
+        let mut response = respond(self.status(), "application/json", body);
+        if let ApiError::Unauthorized(_) = self {
+            // The only credential any route takes is the send API's bearer key.
+            response
+                .headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        }
+        response
     }
+}
+
+/// A request the handler will not serve: the answer the caller gets, and why (for the log
+/// only; the body says no more than [`ApiError::message`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} refused: {reason}", .error.status().as_u16())]
+pub struct Refusal {
+    pub error: ApiError,
+    /// What was wrong, in plain words. Never a secret, a signature or the body.
+    pub reason: Cow<'static, str>,
+}
+
+impl Refusal {
+    pub fn new(error: ApiError, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            error,
+            reason: reason.into(),
+        }
+    }
+
+    /// A dependency failed (`reason` names it and its error); the caller should retry.
+    pub fn unavailable(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ApiError::Unavailable, reason)
+    }
+
+    /// The `Reason` dimension of [`Metric::WebhooksRejected`].
+    fn metric_reason(&self) -> &'static str {
+        match self.error {
+            ApiError::Forbidden(_) => "signature",
+            ApiError::PayloadTooLarge(_) => "too_large",
+            _ => "malformed",
+        }
+    }
+}
+
+/// The request's answer is the caller's own fault: the body says what was wrong, the reason why.
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        let reason = error.message();
+        Self::new(error, reason)
+    }
+}
+
+/// What a route counts when it refuses a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefusalMetrics {
+    /// Counted by `Reason` for every 4xx.
+    pub rejected: Option<Metric>,
+    /// Counted for every 503.
+    pub unavailable: Option<Metric>,
+}
+
+impl RefusalMetrics {
+    /// Nothing counted.
+    pub const NONE: Self = Self {
+        rejected: None,
+        unavailable: None,
+    };
+}
+
+/// The one place a refusal is logged (one line: `outcome` `rejected`, or `unavailable` for a
+/// 503, `status`, `reason`; the request's span adds its id and route), counted, and turned into
+/// the HTTP answer.
+pub fn refuse(refusal: Refusal, counted: RefusalMetrics) -> Response<Body> {
+    let status = refusal.error.status().as_u16();
+    if refusal.error == ApiError::Unavailable {
+        if let Some(metric) = counted.unavailable {
+            metrics::count(metric, 1);
+        }
+        tracing::error!(outcome = "unavailable", status, reason = %refusal.reason, "refused: retry later");
+    } else {
+        if let Some(metric) = counted.rejected {
+            metrics::count_by(metric, "Reason", refusal.metric_reason(), 1);
+        }
+        tracing::warn!(outcome = "rejected", status, reason = %refusal.reason, "refused");
+    }
+    refusal.error.into_response()
+}
+
+/// The span every log line of one invocation is written in: its request id and route.
+pub fn request_span(route: &'static str, request_id: &str) -> tracing::Span {
+    tracing::info_span!("request", request_id, route)
 }
 
 /// A response with a body and its content type.

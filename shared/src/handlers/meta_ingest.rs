@@ -11,7 +11,9 @@ use chrono::Utc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use super::http::{ApiError, request_id, respond};
+use tracing::Instrument;
+
+use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::claim_check::{self, Enqueued};
 use crate::config::IngestConfig;
 use crate::domain::envelope::{Envelope, EventKind};
@@ -23,6 +25,15 @@ use crate::ports::{BlobStore, Queue};
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+
+/// The route, as API Gateway names it (`routeKey`), in every log line's span.
+pub const ROUTE: &str = "POST /webhooks/whatsapp";
+
+/// Refused webhooks by reason; signed ones the queue or bucket did not take.
+const COUNTED: RefusalMetrics = RefusalMetrics {
+    rejected: Some(Metric::WebhooksRejected),
+    unavailable: Some(Metric::WebhooksNotQueued),
+};
 
 pub struct Ingest<Q, B> {
     pub config: IngestConfig,
@@ -36,43 +47,29 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let response = self.ingest(request).await;
+        let request_id = request_id(&request);
+        let response = self
+            .ingest(&request, &request_id)
+            .instrument(request_span(ROUTE, &request_id))
+            .await;
         metrics::flush();
         response
     }
 
-    async fn ingest(&self, request: Request) -> Response<Body> {
+    async fn ingest(&self, request: &Request, request_id: &str) -> Response<Body> {
         metrics::count(Metric::WebhooksReceived, 1);
         let started = Instant::now();
-        let request_id = request_id(&request);
         // lambda_http has already decoded an `isBase64Encoded` body: these are the bytes Meta signed.
         let body: &[u8] = request.body().as_ref();
         let signature = request.headers().get(SIGNATURE_HEADER).map(|value| value.as_bytes());
-        let envelope = match self.check(signature, body, &request_id) {
+        let envelope = match self.check(signature, body, request_id) {
             Ok(envelope) => envelope,
-            Err((error, reason)) => {
-                let kind = match error {
-                    ApiError::Forbidden(_) => "signature",
-                    ApiError::PayloadTooLarge(_) => "too_large",
-                    _ => "malformed",
-                };
-                metrics::count_by(Metric::WebhooksRejected, "Reason", kind, 1);
-                tracing::warn!(
-                    request_id,
-                    outcome = "rejected",
-                    status = error.status().as_u16(),
-                    reason,
-                    bytes = body.len(),
-                    "meta webhook"
-                );
-                return error.into_response();
-            }
+            Err(refusal) => return refuse(refusal, COUNTED),
         };
         match claim_check::enqueue(&self.queue, &self.blobs, &envelope, self.config.inline_limit).await {
             Ok(Enqueued { message_id, offloaded }) => {
                 metrics::count(Metric::WebhooksEnqueued, 1);
                 tracing::info!(
-                    request_id,
                     outcome = "queued",
                     status = 200,
                     bytes = body.len(),
@@ -83,18 +80,10 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
                 );
                 respond(StatusCode::OK, "text/plain; charset=utf-8", "EVENT_RECEIVED")
             }
-            Err(error) => {
-                metrics::count(Metric::WebhooksNotQueued, 1);
-                tracing::error!(
-                    request_id,
-                    outcome = "enqueue_failed",
-                    status = 503,
-                    bytes = body.len(),
-                    error = %error,
-                    "meta webhook: not queued, Meta will retry"
-                );
-                ApiError::Unavailable.into_response()
-            }
+            Err(error) => refuse(
+                Refusal::unavailable(format!("not queued ({} bytes), Meta will retry: {error}", body.len())),
+                COUNTED,
+            ),
         }
     }
 
@@ -104,16 +93,19 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         signature: Option<&[u8]>,
         body: &'b [u8],
         request_id: &str,
-    ) -> Result<Envelope<'b>, (ApiError, String)> {
+    ) -> Result<Envelope<'b>, Refusal> {
         if body.len() > MAX_BODY_BYTES {
-            return Err((ApiError::PayloadTooLarge(MAX_BODY_BYTES), "body too large".to_owned()));
+            return Err(Refusal::new(
+                ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+                format!("body too large ({} bytes)", body.len()),
+            ));
         }
         meta_signature::verify(&self.config.app_secret, signature, body)
-            .map_err(|error| (ApiError::Forbidden("invalid signature"), error.to_string()))?;
+            .map_err(|error| Refusal::new(ApiError::Forbidden("invalid signature"), error.to_string()))?;
         serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|error| {
-            (
+            Refusal::new(
                 ApiError::BadRequest("the body is not valid JSON".to_owned()),
-                format!("invalid JSON: {error}"),
+                format!("invalid JSON ({} bytes): {error}", body.len()),
             )
         })?;
         Ok(Envelope {

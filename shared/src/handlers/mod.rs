@@ -7,3 +7,6 @@ pub mod meta_verify;
 pub mod send_api;
 pub mod twilio;
 pub mod worker;
+
+#[cfg(test)]
+mod tests;

@@ -10,18 +10,25 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
-use super::http::{ApiError, request_id, respond};
+use tracing::Instrument;
+
+use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::config::SendApiConfig;
 use crate::domain::outbound::{self, SendJob};
-use crate::domain::send_request::{MessageBody, SendRequest, ValidationError};
+use crate::domain::send_request::{MessageBody, SendRequestBody, ValidSendRequest, ValidationError};
 use crate::domain::{phone, verify_token};
 use crate::domain::outbound::Origin;
-use crate::ports::{Created, NewOutbound, OutboundStore, Queue};
+use crate::ports::{Created, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The routes, as API Gateway names them (`routeKey`), in every log line's span.
+pub const POST_ROUTE: &str = "POST /messages";
+pub const GET_ROUTE: &str = "GET /messages/{id}";
 
 pub struct SendApi<S, Q> {
     pub config: SendApiConfig,
@@ -29,8 +36,36 @@ pub struct SendApi<S, Q> {
     pub queue: Q,
 }
 
-fn invalid(error: &ValidationError) -> ApiError {
-    ApiError::BadRequest(error.to_string())
+fn invalid(error: &ValidationError) -> Refusal {
+    ApiError::BadRequest(error.to_string()).into()
+}
+
+fn store_unavailable(error: StoreError) -> Refusal {
+    Refusal::unavailable(format!("message store unavailable: {error}"))
+}
+
+/// The caller's `Idempotency-Key`, if any: 1 to 255 printable ASCII characters (0x21–0x7E)
+/// once surrounding whitespace is trimmed, with spaces allowed between them (a key such as
+/// `order 1042` was accepted before this check existed, and a space cannot make two keys
+/// collide). Anything else is a 400 naming the header: a key that cannot be read must not be
+/// ignored, or a retry would send the message twice.
+pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let raw = value.as_bytes();
+    let key = raw.trim_ascii();
+    if key.is_empty() || raw.len() > MAX_IDEMPOTENCY_KEY_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
+        )));
+    }
+    match std::str::from_utf8(key) {
+        Ok(key) if key.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) => Ok(Some(key)),
+        _ => Err(ApiError::BadRequest(
+            "Idempotency-Key: printable ASCII characters only (spaces allowed between them)".to_owned(),
+        )),
+    }
 }
 
 impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
@@ -40,6 +75,24 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
+        let route = if request.method() == Method::GET {
+            GET_ROUTE
+        } else {
+            POST_ROUTE
+        };
+        async {
+            let result = match self.authorize(&request) {
+                Err(refusal) => Err(refusal),
+                Ok(()) if request.method() == Method::GET => self.get(&message_id_in_path(&request)).await,
+                Ok(()) => self.send(&request, &request_id).await,
+            };
+            result.unwrap_or_else(|refusal| refuse(refusal, RefusalMetrics::NONE))
+        }
+        .instrument(request_span(route, &request_id))
+        .await
+    }
+
+    fn authorize(&self, request: &Request) -> Result<(), Refusal> {
         let presented = request
             .headers()
             .get("authorization")
@@ -47,103 +100,65 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .unwrap_or_default();
         if presented.is_empty() || !verify_token::tokens_equal(self.config.api_key.expose(), presented.trim()) {
-            tracing::warn!(request_id, outcome = "unauthorized", status = 401, "send api");
-            let mut response = ApiError::Unauthorized("missing or invalid API key").into_response();
-            response
-                .headers_mut()
-                .insert("www-authenticate", http::HeaderValue::from_static("Bearer"));
-            return response;
+            return Err(ApiError::Unauthorized("missing or invalid API key").into());
         }
-        let result = if request.method() == Method::GET {
-            let id = request
-                .path_parameters_ref()
-                .and_then(|params| params.first("id").map(str::to_owned))
-                .or_else(|| request.uri().path().rsplit('/').next().map(str::to_owned))
-                .unwrap_or_default();
-            self.get(&id, &request_id).await
-        } else {
-            self.send(&request, &request_id).await
-        };
-        result.unwrap_or_else(|error| {
-            tracing::info!(
-                request_id,
-                outcome = "refused",
-                status = error.status().as_u16(),
-                reason = error.message(),
-                "send api"
-            );
-            error.into_response()
-        })
+        Ok(())
     }
 
-    async fn get(&self, id: &str, request_id: &str) -> Result<Response<Body>, ApiError> {
-        let view = self.store.view(id).await.map_err(|error| {
-            tracing::error!(request_id, error = %error, "send api: message store unavailable");
-            ApiError::Unavailable
-        })?;
+    async fn get(&self, id: &str) -> Result<Response<Body>, Refusal> {
+        let view = self.store.view(id).await.map_err(store_unavailable)?;
         let view = view.ok_or(ApiError::NotFound("no message with this id or wamid"))?;
-        tracing::info!(request_id, outcome = "found", status = 200, id, "send api");
+        tracing::info!(outcome = "found", status = 200, id, "send api");
         let body = serde_json::to_string(&view).unwrap_or_default();
         Ok(respond(StatusCode::OK, "application/json", body))
     }
 
-    async fn send(&self, request: &Request, request_id: &str) -> Result<Response<Body>, ApiError> {
+    async fn send(&self, request: &Request, request_id: &str) -> Result<Response<Body>, Refusal> {
         let body: &[u8] = request.body().as_ref();
         if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES).into());
         }
-        let send: SendRequest =
+        let send: SendRequestBody =
             serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("invalid message: {error}")))?;
-        send.validate().map_err(|error| invalid(&error))?;
-        let to = phone::normalize(&send.to, self.config.default_country_code.as_deref())
+        let send = ValidSendRequest::try_from(send).map_err(|error| invalid(&error))?;
+        let to = phone::normalize(send.to(), self.config.default_country_code.as_deref())
             .map_err(|error| invalid(&ValidationError::from(error)))?;
-        if !matches!(send.message, MessageBody::Template { .. }) {
-            let last = self.store.last_inbound_at(&to).await.map_err(|error| {
-                tracing::error!(request_id, error = %error, "send api: message store unavailable");
-                ApiError::Unavailable
-            })?;
+        if !matches!(send.message(), MessageBody::Template { .. }) {
+            let last = self.store.last_inbound_at(&to).await.map_err(store_unavailable)?;
             if last.is_none_or(|at| Utc::now().timestamp() - at > CUSTOMER_WINDOW_SECONDS) {
                 return Err(ApiError::Unprocessable(
                     "type: the contact has not written in the last 24 hours (customer-service window closed); \
                      only a template message can be sent now"
                         .to_owned(),
-                ));
+                )
+                .into());
             }
         }
         let payload = send.graph_payload(&to);
         let fingerprint = outbound::fingerprint(&payload);
-        let message_id = match request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()) {
-            Some(key) if !key.trim().is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN => {
-                outbound::id_for_key("send-api", key.trim())
-            }
-            Some(_) => {
-                return Err(ApiError::BadRequest(format!(
-                    "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
-                )));
-            }
+        let message_id = match idempotency_key(request.headers())? {
+            Some(key) => outbound::id_for_key("send-api", key),
             None => outbound::new_id(request_id),
         };
+        let kind = send.message().kind();
         let created = self
             .store
             .create_outbound(&NewOutbound {
                 message_id: message_id.clone(),
                 to: to.clone(),
-                kind: send.message.kind().to_owned(),
+                kind: kind.to_owned(),
                 payload: payload.clone(),
                 fingerprint: fingerprint.clone(),
                 origin: Origin::Api,
             })
             .await
-            .map_err(|error| {
-                tracing::error!(request_id, error = %error, "send api: message store unavailable");
-                ApiError::Unavailable
-            })?;
+            .map_err(store_unavailable)?;
         if let Created::Exists { fingerprint: existing } = &created
             && existing.as_deref() != Some(fingerprint.as_str())
         {
-            return Err(ApiError::Conflict(
-                "Idempotency-Key was already used for a different message".to_owned(),
-            ));
+            return Err(
+                ApiError::Conflict("Idempotency-Key was already used for a different message".to_owned()).into(),
+            );
         }
         // Queued again on a retried request too: the worker's claim sends it once, and a
         // first attempt that stored the message but failed to queue it is repaired this way.
@@ -152,12 +167,11 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             to: to.clone(),
             payload,
         };
-        self.queue.send(job.queue_message(request_id)).await.map_err(|error| {
-            tracing::error!(request_id, message_id = %message_id, error = %error, "send api: not queued");
-            ApiError::Unavailable
-        })?;
+        self.queue
+            .send(job.queue_message(request_id))
+            .await
+            .map_err(|error| Refusal::unavailable(format!("{message_id} not queued: {error}")))?;
         tracing::info!(
-            request_id,
             message_id = %message_id,
             outcome = if created == Created::New {
                 "queued"
@@ -165,10 +179,19 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
                 "queued_again_idempotent"
             },
             status = 202,
-            kind = send.message.kind(),
+            kind,
             "send api"
         );
         let body = json!({ "id": message_id.as_str(), "status": "queued", "to": to });
         Ok(respond(StatusCode::ACCEPTED, "application/json", body.to_string()))
     }
+}
+
+/// `GET /messages/{id}`: the id from the path parameters (API Gateway), else the last segment.
+fn message_id_in_path(request: &Request) -> String {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first("id").map(str::to_owned))
+        .or_else(|| request.uri().path().rsplit('/').next().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -15,8 +15,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use super::http::{ApiError, request_id, respond};
+use tracing::Instrument;
+
+use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::config::{TwilioConfig, VerificationConfig};
+use crate::domain::email::Email;
 use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
@@ -27,6 +30,11 @@ use crate::ports::{Mailer, VerificationStore, WriteOutcome};
 pub const VOICE_PATH: &str = "/twilio/voice";
 pub const GATHER_PATH: &str = "/twilio/gather";
 pub const RECORDING_PATH: &str = "/twilio/recording";
+
+/// The routes, as API Gateway names them (`routeKey`), in every log line's span.
+pub const VOICE_ROUTE: &str = "POST /twilio/voice";
+pub const GATHER_ROUTE: &str = "POST /twilio/gather";
+pub const RECORDING_ROUTE: &str = "POST /twilio/recording";
 
 /// The longest an email may take before the caller gets its answer anyway
 /// (Twilio abandons a webhook after 15 s).
@@ -53,10 +61,13 @@ impl TwilioRequest {
 }
 
 /// Parses and authenticates a Twilio webhook sent to `path`.
-pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Result<TwilioRequest, (ApiError, String)> {
+pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Result<TwilioRequest, Refusal> {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_FORM_BYTES {
-        return Err((ApiError::PayloadTooLarge(MAX_FORM_BYTES), "body too large".to_owned()));
+        return Err(Refusal::new(
+            ApiError::PayloadTooLarge(MAX_FORM_BYTES),
+            "body too large",
+        ));
     }
     let content_type = request
         .headers()
@@ -68,11 +79,11 @@ pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Res
         .starts_with("application/x-www-form-urlencoded")
     {
         let message = "expected an application/x-www-form-urlencoded body".to_owned();
-        return Err((ApiError::BadRequest(message.clone()), message));
+        return Err(ApiError::BadRequest(message).into());
     }
     let params = form::parse(body).map_err(|error: FormError| match error {
-        FormError::TooLarge => (ApiError::PayloadTooLarge(MAX_FORM_BYTES), error.to_string()),
-        FormError::NotUtf8 => (ApiError::BadRequest(error.to_string()), error.to_string()),
+        FormError::TooLarge => Refusal::new(ApiError::PayloadTooLarge(MAX_FORM_BYTES), error.to_string()),
+        FormError::NotUtf8 => ApiError::BadRequest(error.to_string()).into(),
     })?;
     let raw_query = request.uri().query().unwrap_or_default();
     let query = form::parse(raw_query.as_bytes()).unwrap_or_default();
@@ -95,14 +106,11 @@ pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Res
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
     twilio_signature::verify(&config.auth_token, &url, &params, signature)
-        .map_err(|error| (ApiError::Forbidden("invalid Twilio signature"), error.to_string()))?;
+        .map_err(|error| Refusal::new(ApiError::Forbidden("invalid Twilio signature"), error.to_string()))?;
     let call_sid = form::first(&params, "CallSid")
         .filter(|sid| !sid.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| {
-            let message = "CallSid is missing".to_owned();
-            (ApiError::BadRequest(message.clone()), message)
-        })?;
+        .ok_or_else(|| Refusal::from(ApiError::BadRequest("CallSid is missing".to_owned())))?;
     Ok(TwilioRequest {
         params,
         query,
@@ -115,16 +123,14 @@ fn twiml_response(xml: String) -> Response<Body> {
     respond(StatusCode::OK, "text/xml; charset=utf-8", xml)
 }
 
-fn refuse(request_id: &str, route: &str, (error, reason): (ApiError, String)) -> Response<Body> {
-    tracing::warn!(
-        request_id,
-        route,
-        outcome = "rejected",
-        status = error.status().as_u16(),
-        reason,
-        "twilio webhook"
-    );
-    error.into_response()
+/// The span of one webhook: the request id and the route (`POST /twilio/...`).
+fn span(request: &Request, path: &str) -> tracing::Span {
+    let route = match path {
+        VOICE_PATH => VOICE_ROUTE,
+        RECORDING_PATH => RECORDING_ROUTE,
+        _ => GATHER_ROUTE,
+    };
+    request_span(route, &request_id(request))
 }
 
 /// The TwiML that listens for the code, round `attempt`.
@@ -150,19 +156,13 @@ pub fn record_call(config: &TwilioConfig, base_url: &str) -> String {
 
 /// `POST /twilio/voice`.
 pub async fn voice(config: &TwilioConfig, request: Request) -> Response<Body> {
-    let request_id = request_id(&request);
+    let _entered = span(&request, VOICE_PATH).entered();
     match authenticate(config, &request, VOICE_PATH) {
         Ok(call) => {
-            tracing::info!(
-                request_id,
-                route = VOICE_PATH,
-                call_sid = call.call_sid,
-                outcome = "listening",
-                "twilio webhook"
-            );
+            tracing::info!(call_sid = call.call_sid, outcome = "listening", "twilio webhook");
             twiml_response(listen(config, &call.base_url, 1))
         }
-        Err(refusal) => refuse(&request_id, VOICE_PATH, refusal),
+        Err(refusal) => refuse(refusal, RefusalMetrics::NONE),
     }
 }
 
@@ -180,11 +180,12 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
 
     /// Routes by path: this one function serves both callbacks.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path().to_owned();
-        let response = if path.ends_with(RECORDING_PATH) {
-            self.recording(request).await
+        let response = if request.uri().path().ends_with(RECORDING_PATH) {
+            let span = span(&request, RECORDING_PATH);
+            self.recording(request).instrument(span).await
         } else {
-            self.gather(request).await
+            let span = span(&request, GATHER_PATH);
+            self.gather(request).instrument(span).await
         };
         metrics::flush();
         response
@@ -192,10 +193,9 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
 
     pub async fn gather(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
-        let request_id = request_id(&request);
         let call = match authenticate(&self.config.twilio, &request, GATHER_PATH) {
             Ok(call) => call,
-            Err(refusal) => return refuse(&request_id, GATHER_PATH, refusal),
+            Err(refusal) => return refuse(refusal, RefusalMetrics::NONE),
         };
         let attempt: u32 = call.query("attempt").and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
         let speech = call.param("SpeechResult");
@@ -211,8 +211,6 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         let Some((code, method)) = captured else {
             let last = attempt >= self.config.twilio.script.max_attempts;
             tracing::info!(
-                request_id,
-                route = GATHER_PATH,
                 call_sid = call.call_sid,
                 attempt,
                 heard_speech = speech.is_some(),
@@ -246,8 +244,6 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             .await;
         metrics::count(Metric::VerificationCodesCaptured, 1);
         tracing::info!(
-            request_id,
-            route = GATHER_PATH,
             call_sid = captured.call_sid,
             attempt,
             captured_by = method.as_str(),
@@ -262,30 +258,19 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
     }
 
     pub async fn recording(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
         let call = match authenticate(&self.config.twilio, &request, RECORDING_PATH) {
             Ok(call) => call,
-            Err(refusal) => return refuse(&request_id, RECORDING_PATH, refusal),
+            Err(refusal) => return refuse(refusal, RefusalMetrics::NONE),
         };
         let event = call.query("event").unwrap_or("recording").to_owned();
         if event == "done" {
-            tracing::info!(
-                request_id,
-                route = RECORDING_PATH,
-                call_sid = call.call_sid,
-                outcome = "hangup",
-                "twilio webhook"
-            );
+            tracing::info!(call_sid = call.call_sid, outcome = "hangup", "twilio webhook");
             return twiml_response(twiml::say_and_hangup("", None));
         }
         let Some(recording_sid) = call.param("RecordingSid").map(str::to_owned) else {
             return refuse(
-                &request_id,
-                RECORDING_PATH,
-                (
-                    ApiError::BadRequest("RecordingSid is missing".to_owned()),
-                    "RecordingSid is missing".to_owned(),
-                ),
+                ApiError::BadRequest("RecordingSid is missing".to_owned()).into(),
+                RefusalMetrics::NONE,
             );
         };
         let transcription = call.param("TranscriptionText").map(str::to_owned);
@@ -327,8 +312,6 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             }
         };
         tracing::info!(
-            request_id,
-            route = RECORDING_PATH,
             call_sid = recording.call_sid,
             recording_sid = recording.recording_sid,
             event = recording.event,
@@ -347,7 +330,7 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         call_sid: &str,
         item: &str,
         store: impl Future<Output = Result<WriteOutcome, crate::ports::StoreError>>,
-        email: crate::ports::Email,
+        email: Email,
     ) -> &'static str {
         let stored = match store.await {
             Ok(WriteOutcome::Superseded) => return "duplicate_ignored",

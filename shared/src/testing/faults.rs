@@ -83,6 +83,28 @@ impl Faults {
     }
 }
 
+/// What a fake does with one call, as its plan says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Do it and succeed.
+    Apply,
+    /// Do nothing and fail with this fault (`Transient` or `Permanent`).
+    Fail(Fault),
+    /// Do it, then report a transient error.
+    ApplyThenFail,
+}
+
+impl Faults {
+    /// [`Faults::check`] as the step a fake takes (a `Hang` never returns).
+    pub async fn step(&self, operation: &'static str) -> Step {
+        match self.check(operation).await {
+            None | Some(Fault::Hang) => Step::Apply,
+            Some(Fault::AppliedThenTransient) => Step::ApplyThenFail,
+            Some(fault) => Step::Fail(fault),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,7 +121,10 @@ mod tests {
         assert_eq!(faults.check("put").await, None);
         assert_eq!(faults.check("get").await, Some(Fault::Permanent));
         assert_eq!(faults.check("get").await, None);
-        assert_eq!((faults.calls("put"), faults.calls("get"), faults.calls("other")), (3, 3, 0));
+        assert_eq!(
+            (faults.calls("put"), faults.calls("get"), faults.calls("other")),
+            (3, 3, 0)
+        );
     }
 
     #[tokio::test]

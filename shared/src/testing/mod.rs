@@ -3,16 +3,40 @@
 //!
 //! Each fake keeps its state behind a mutex so a test can look at it, and consults a
 //! [`Faults`] plan on every call: fail the next N calls of an operation (transiently or for
-//! good), or hang past the caller's deadline.
+//! good), or hang past the caller's deadline. Clones share state and plan, so a test keeps
+//! one clone and hands the other to the handler.
 
-pub mod blob_store;
+pub mod blobs;
 pub mod faults;
 pub mod graph;
+pub mod mailer;
 pub mod memory_store;
 pub mod queue;
+pub mod verification_store;
 
-pub use blob_store::MemoryBlobs;
-pub use faults::{Fault, Faults};
+pub use blobs::FakeBlobStore;
+pub use faults::{Fault, Faults, Step};
 pub use graph::{FakeGraph, GraphAnswer};
+pub use mailer::FakeMailer;
 pub use memory_store::MemoryStore;
-pub use queue::MemoryQueue;
+pub use queue::FakeQueue;
+pub use verification_store::FakeVerificationStore;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A fake's state, shared by its clones.
+#[derive(Debug, Default)]
+pub struct Shared<T>(Arc<Mutex<T>>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Shared<T> {
+    /// The state; a test thread that panicked holding it must not hide it from the others.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

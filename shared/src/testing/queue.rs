@@ -1,71 +1,62 @@
-//! [`Queue`] and [`Redelivery`] in memory.
+//! [`Queue`] and [`Redelivery`] in memory. Operations: `send`, `retry_after`. The port has one
+//! error, so `Transient` and `Permanent` both fail with [`QueueError::Unavailable`].
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
-use super::faults::{Fault, Faults};
+use super::{Faults, Shared, Step};
 use crate::ports::{Queue, QueueError, QueueMessage, Redelivery};
 
-#[derive(Debug, Default)]
-pub struct QueueState {
-    pub sent: Vec<QueueMessage>,
-    /// `(queue ARN, receipt handle, seconds)` of every record handed back with a delay.
-    pub redelivered: Vec<(String, String, u32)>,
-}
-
-/// Cloning shares the messages and the faults. Operations: `send`, `retry_after`.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryQueue {
-    state: Arc<Mutex<QueueState>>,
+pub struct FakeQueue {
     pub faults: Faults,
+    sent: Shared<Vec<QueueMessage>>,
+    /// `(queue ARN, receipt handle, seconds)` of every record handed back with a delay.
+    redelivered: Shared<Vec<(String, String, u32)>>,
 }
 
-impl MemoryQueue {
+impl FakeQueue {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn state(&self) -> MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Every message the queue accepted, in order.
+    pub fn messages(&self) -> Vec<QueueMessage> {
+        self.sent.lock().clone()
     }
 
-    /// The messages sent so far, taken out.
+    /// The messages accepted so far, taken out (as a consumer receives them).
     pub fn take_sent(&self) -> Vec<QueueMessage> {
-        std::mem::take(&mut self.state().sent)
+        std::mem::take(&mut *self.sent.lock())
     }
 
-    async fn check(&self, operation: &'static str) -> Result<(), (QueueError, bool)> {
-        match self.faults.check(operation).await {
-            None => Ok(()),
-            // Applied, answer lost: the caller sees an error although the queue has it.
-            Some(Fault::AppliedThenTransient) => Err((QueueError::Unavailable("injected after the write".to_owned()), true)),
-            Some(_) => Err((QueueError::Unavailable("injected".to_owned()), false)),
-        }
+    pub fn redelivered(&self) -> Vec<(String, String, u32)> {
+        self.redelivered.lock().clone()
     }
 }
 
-impl Queue for MemoryQueue {
+impl Queue for FakeQueue {
     async fn send(&self, message: QueueMessage) -> Result<String, QueueError> {
-        match self.check("send").await {
-            Ok(()) => {
-                let mut state = self.state();
-                state.sent.push(message);
-                Ok(format!("mem-{}", state.sent.len()))
-            }
-            Err((error, applied)) => {
-                if applied {
-                    self.state().sent.push(message);
-                }
-                Err(error)
-            }
+        let step = self.faults.step("send").await;
+        if let Step::Fail(fault) = step {
+            return Err(QueueError::Unavailable(format!("injected {fault:?}")));
+        }
+        let id = {
+            let mut sent = self.sent.lock();
+            sent.push(message);
+            format!("fake-message-{}", sent.len())
+        };
+        match step {
+            Step::ApplyThenFail => Err(QueueError::Unavailable("injected: the answer was lost".to_owned())),
+            _ => Ok(id),
         }
     }
 }
 
-impl Redelivery for MemoryQueue {
+impl Redelivery for FakeQueue {
     async fn retry_after(&self, queue_arn: &str, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
-        self.check("retry_after").await.map_err(|(error, _)| error)?;
-        self.state()
-            .redelivered
+        if let Step::Fail(fault) = self.faults.step("retry_after").await {
+            return Err(QueueError::Unavailable(format!("injected {fault:?}")));
+        }
+        self.redelivered
+            .lock()
             .push((queue_arn.to_owned(), receipt_handle.to_owned(), seconds));
         Ok(())
     }

@@ -17,7 +17,8 @@ use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
 use crate::domain::records::PhoneNumberFilter;
 use crate::ports::{ClaimTerms, NewOutbound, OutboundStore};
-use crate::testing::{FakeGraph, Fault, GraphAnswer, MemoryBlobs, MemoryQueue, MemoryStore};
+use crate::ports::BlobStore;
+use crate::testing::{FakeBlobStore, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
 const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
 const EVENTS_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:events";
@@ -27,14 +28,14 @@ const MAX_RECEIVES: u32 = 10;
 const LEASE_SECONDS: u32 = 60;
 const RECONCILE_SECONDS: u32 = 900;
 
-type TestWorker = Worker<MemoryStore, MemoryBlobs, MemoryQueue, FakeGraph, MemoryQueue>;
+type TestWorker = Worker<MemoryStore, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue>;
 
 struct Fakes {
     store: MemoryStore,
     graph: FakeGraph,
     /// The send queue (auto-replies, deferred outcomes) and the redelivery log of both queues.
-    queue: MemoryQueue,
-    blobs: MemoryBlobs,
+    queue: FakeQueue,
+    blobs: FakeBlobStore,
 }
 
 fn policy() -> SendPolicy {
@@ -54,8 +55,8 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
     let fakes = Fakes {
         store: MemoryStore::new(),
         graph: FakeGraph::new(),
-        queue: MemoryQueue::new(),
-        blobs: MemoryBlobs::new("payloads"),
+        queue: FakeQueue::new(),
+        blobs: FakeBlobStore::new("payloads"),
     };
     let worker = Worker {
         store: fakes.store.clone(),
@@ -229,8 +230,9 @@ async fn an_offloaded_payload_that_cannot_be_read_is_retried() {
     };
     fakes
         .blobs
-        .objects()
-        .insert(("payloads".to_owned(), "k".to_owned()), inbound_webhook("wamid.L", "972500000009").into_bytes());
+        .put("k", inbound_webhook("wamid.L", "972500000009").into_bytes())
+        .await
+        .unwrap();
     fakes.blobs.faults.fail_next("get", 1, Fault::Transient);
     let body = pointer.to_body();
     let first = worker
@@ -323,7 +325,7 @@ async fn a_duplicate_delivery_of_a_held_job_goes_back_for_the_rest_of_the_lease(
     };
     let (a, b) = tokio::join!(a, b);
     assert_eq!(b.batch_item_failures.len(), 1, "copy B must not be acked while A holds the claim");
-    let redelivered = fakes.queue.state().redelivered.clone();
+    let redelivered = fakes.queue.redelivered();
     let b_delay = redelivered.iter().find(|(_, receipt, _)| receipt.starts_with("b/")).unwrap().2;
     assert!((LEASE_SECONDS..=LEASE_SECONDS * 6 / 5 + 2).contains(&b_delay), "{b_delay}");
     // A's call timed out after the request was written: unknown, back after the window.
@@ -358,7 +360,7 @@ async fn pair_rate_limits_back_off_four_to_the_n_seconds() {
         worker
             .handle(event(vec![record("p", Some("send-message"), &body, receive, SEND_QUEUE_ARN)]), deadline())
             .await;
-        let delay = fakes.queue.state().redelivered.last().unwrap().2;
+        let delay = fakes.queue.redelivered().last().unwrap().2;
         assert!((expected..=expected + expected / 5).contains(&delay), "{receive}: {delay}");
         assert_eq!(fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Queued);
     }
@@ -469,8 +471,7 @@ impl Sim {
             let delay = self
                 .fakes
                 .queue
-                .state()
-                .redelivered
+                .redelivered()
                 .iter()
                 .rev()
                 .find(|(_, r, _)| *r == receipt)

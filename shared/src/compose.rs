@@ -1,0 +1,98 @@
+//! The composition root of the HTTP functions: each one's configuration, secrets and AWS
+//! clients, built once at cold start exactly as its Lambda needs them, so every `main.rs`
+//! is logging, one constructor and [`serve`].
+//!
+//! `from_env` loads the SDK configuration itself; `from_sdk_config` takes one already loaded
+//! (the local runner shares one between every handler). Both read the process environment.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use lambda_http::{Body, Request, Response, service_fn};
+
+use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::s3::S3BlobStore;
+use crate::adapters::secrets::ResolvedSecrets;
+use crate::adapters::ses::SesMailer;
+use crate::adapters::sqs::SqsQueue;
+use crate::adapters::{load_sdk_config, load_sdk_config_within};
+use crate::config::{ConfigError, FunctionConfig, IngestConfig, SendApiConfig, VerificationConfig};
+use crate::handlers::meta_ingest::Ingest;
+use crate::handlers::send_api::SendApi;
+use crate::handlers::twilio::Verification;
+
+/// Twilio gives a whole webhook 15 s: the Twilio functions bound every AWS call well inside that.
+pub const TWILIO_SDK_BUDGET: Duration = Duration::from_secs(4);
+
+/// Reads `C` with its secrets ([`FunctionConfig::SECRETS`]) resolved: from the environment, else
+/// from SSM through `sdk_config` (`None`: a function without AWS clients; one is loaded only if
+/// a secret is in SSM). The resolved values are dropped once the config holds them.
+pub async fn config<C: FunctionConfig>(sdk_config: Option<&SdkConfig>) -> Result<C, ConfigError> {
+    let secrets = ResolvedSecrets::load(sdk_config, C::SECRETS).await?;
+    C::read(secrets.env())
+}
+
+impl Ingest<SqsQueue, S3BlobStore> {
+    /// `POST /webhooks/whatsapp`: SQS and S3 clients, the queue's connection opened during init.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sdk_config(&load_sdk_config().await).await
+    }
+
+    pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        let config: IngestConfig = self::config(Some(sdk_config)).await?;
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
+        let blobs = S3BlobStore::new(S3BlobStore::client(sdk_config), &config.payload_bucket);
+        queue.warm_up().await;
+        Ok(Self::new(config, queue, blobs))
+    }
+}
+
+impl SendApi<DynamoMessageStore, SqsQueue> {
+    /// `POST /messages`, `GET /messages/{id}`: the table's connection opened during init.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sdk_config(&load_sdk_config().await).await
+    }
+
+    pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        let config: SendApiConfig = self::config(Some(sdk_config)).await?;
+        let store = DynamoMessageStore::new(aws_sdk_dynamodb::Client::new(sdk_config), &config.table_name, 0);
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
+        store.warm_up().await;
+        Ok(Self::new(config, store, queue))
+    }
+}
+
+impl Verification<DynamoMessageStore, SesMailer> {
+    /// `POST /twilio/gather`, `/twilio/recording`: every AWS call within [`TWILIO_SDK_BUDGET`],
+    /// the table's connection opened during init.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sdk_config(&load_sdk_config_within(TWILIO_SDK_BUDGET).await).await
+    }
+
+    pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        let config: VerificationConfig = self::config(Some(sdk_config)).await?;
+        let store = DynamoMessageStore::new(
+            aws_sdk_dynamodb::Client::new(sdk_config),
+            &config.table_name,
+            config.code_retention_days,
+        );
+        store.warm_up().await;
+        let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk_config));
+        Ok(Self::new(config, store, mailer))
+    }
+}
+
+/// Runs the Lambda HTTP loop with `handler`, which always answers (refusals are answers).
+pub async fn serve<'a, F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'a,
+{
+    lambda_http::run(service_fn(move |request: Request| {
+        let answer = handler(request);
+        async move { Ok::<_, Infallible>(answer.await) }
+    }))
+    .await
+}

@@ -1,0 +1,42 @@
+//! Handler tests in process, against the in-memory fakes of [`crate::testing`]: every port
+//! call a handler makes is failed at least once.
+
+mod ingest;
+mod send_api;
+mod twilio;
+mod verify;
+
+use lambda_http::{Body, Request, Response};
+
+/// A request as `lambda_http` hands it over.
+pub fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request {
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(body.into()).expect("a valid request")
+}
+
+pub fn body_text(response: &Response<Body>) -> String {
+    String::from_utf8_lossy(response.body().as_ref()).into_owned()
+}
+
+/// `application/x-www-form-urlencoded`, every byte but letters and digits escaped.
+pub fn form(params: &[(String, String)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    params
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}

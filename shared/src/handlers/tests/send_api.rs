@@ -1,0 +1,228 @@
+//! The send API against the in-memory store and queue, with a fault on each call it makes.
+
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::{body_text, request};
+use crate::config::SendApiConfig;
+use crate::domain::envelope::{ATTR_KIND, EventKind};
+use crate::domain::outbound::SendJob;
+use crate::domain::secret::Secret;
+use crate::handlers::send_api::SendApi;
+use crate::testing::{FakeQueue, Fault, MemoryStore};
+
+const KEY: &str = "the-api-key-of-16-chars";
+
+fn api() -> SendApi<MemoryStore, FakeQueue> {
+    let config = SendApiConfig {
+        api_key: Secret::new(KEY),
+        table_name: "table".to_owned(),
+        queue_url: "queue".to_owned(),
+        default_country_code: Some("972".to_owned()),
+    };
+    let store = MemoryStore::new();
+    // The contact wrote an hour ago: the 24-hour window is open.
+    store
+        .tables()
+        .contacts
+        .insert("972504370045".to_owned(), Utc::now().timestamp() - 3600);
+    SendApi::new(config, store, FakeQueue::new())
+}
+
+fn post(body: &Value, extra: &[(&str, &str)]) -> lambda_http::Request {
+    let bearer = format!("Bearer {KEY}");
+    let mut headers = vec![("authorization", bearer.as_str()), ("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    request("POST", "/messages", &headers, body.to_string())
+}
+
+fn text(to: &str) -> Value {
+    json!({ "to": to, "type": "text", "body": "Hello" })
+}
+
+fn error_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    let body: Value = serde_json::from_str(&body_text(response)).expect("a JSON body");
+    body["error"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_valid_message_is_stored_queued_and_answered_202() {
+    let api = api();
+    let response = api.handle(post(&text("050-437-0045"), &[])).await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = serde_json::from_str(&body_text(&response)).expect("JSON");
+    assert_eq!(
+        (answer["status"].as_str(), answer["to"].as_str()),
+        (Some("queued"), Some("972504370045"))
+    );
+    let id = answer["id"].as_str().expect("an id");
+    let queued = api.queue.messages();
+    assert_eq!(queued.len(), 1);
+    let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
+    assert_eq!((job.message_id.as_str(), job.to.as_str()), (id, "972504370045"));
+    assert_eq!(job.payload["text"]["body"], "Hello");
+    assert!(
+        queued[0]
+            .attributes
+            .contains(&(ATTR_KIND.to_owned(), EventKind::SendMessage.as_str().to_owned()))
+    );
+    let found = api
+        .handle(request(
+            "GET",
+            &format!("/messages/{id}"),
+            &[("authorization", &format!("Bearer {KEY}"))],
+            (),
+        ))
+        .await;
+    assert_eq!(found.status(), 200);
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_key_is_401_and_touches_nothing() {
+    let api = api();
+    let unsigned = request("POST", "/messages", &[], text("0504370045").to_string());
+    let wrong = request(
+        "POST",
+        "/messages",
+        &[("authorization", "Bearer not-the-key")],
+        text("0504370045").to_string(),
+    );
+    for request in [unsigned, wrong] {
+        let response = api.handle(request).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(error_of(&response), "missing or invalid API key");
+    }
+    assert_eq!(api.store.faults.calls("create_outbound"), 0);
+    assert_eq!(api.queue.faults.calls("send"), 0);
+}
+
+#[tokio::test]
+async fn an_invalid_request_is_400_naming_the_field() {
+    let api = api();
+    let cases = [
+        (
+            json!({ "to": "0504370045", "type": "text", "body": " " }),
+            "text.body: ",
+        ),
+        (json!({ "to": " ", "type": "text", "body": "hi" }), "to: "),
+        (json!({ "to": "12", "type": "text", "body": "hi" }), "to: "),
+        (json!({ "to": "0504370045", "type": "image" }), "image.link: "),
+        (json!({ "to": "0504370045" }), "invalid message: "),
+    ];
+    for (body, prefix) in cases {
+        let response = api.handle(post(&body, &[])).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert!(
+            error_of(&response).starts_with(prefix),
+            "{body}: {}",
+            error_of(&response)
+        );
+    }
+    assert_eq!(api.store.faults.calls("create_outbound"), 0);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_must_be_1_to_255_printable_ascii_characters() {
+    let api = api();
+    let long = "k".repeat(256);
+    for key in ["  ", long.as_str(), "tab\tinside"] {
+        let response = api.handle(post(&text("0504370045"), &[("idempotency-key", key)])).await;
+        assert_eq!(response.status(), 400, "{key:?}");
+        assert!(error_of(&response).starts_with("Idempotency-Key: "), "{key:?}");
+    }
+    // Not UTF-8 at all, and UTF-8 but not ASCII: refused, no longer ignored.
+    for bytes in [&b"caf\xe9"[..], "café".as_bytes()] {
+        let mut request = post(&text("0504370045"), &[]);
+        request.headers_mut().insert(
+            "idempotency-key",
+            http::HeaderValue::from_bytes(bytes).expect("obs-text is a valid header value"),
+        );
+        let response = api.handle(request).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            error_of(&response),
+            "Idempotency-Key: printable ASCII characters only (spaces allowed between them)"
+        );
+    }
+    assert_eq!(api.store.faults.calls("create_outbound"), 0);
+    let spaced = api
+        .handle(post(&text("0504370045"), &[("idempotency-key", "order 1042")]))
+        .await;
+    assert_eq!(spaced.status(), 202);
+}
+
+#[tokio::test]
+async fn a_retried_key_queues_the_same_id_and_a_reused_key_is_409() {
+    let api = api();
+    let key = [("idempotency-key", "order-1042")];
+    let first = api.handle(post(&text("0504370045"), &key)).await;
+    let again = api.handle(post(&text("0504370045"), &key)).await;
+    assert_eq!((first.status().as_u16(), again.status().as_u16()), (202, 202));
+    assert_eq!(body_text(&first), body_text(&again));
+    assert_eq!(
+        api.queue.messages().len(),
+        2,
+        "queued again: the worker's claim sends it once"
+    );
+    let other = json!({ "to": "0504370045", "type": "text", "body": "Something else" });
+    let conflict = api.handle(post(&other, &key)).await;
+    assert_eq!(conflict.status(), 409);
+    assert_eq!(
+        error_of(&conflict),
+        "Idempotency-Key was already used for a different message"
+    );
+}
+
+#[tokio::test]
+async fn a_free_form_message_outside_the_window_is_422_but_a_template_goes() {
+    let api = api();
+    let response = api.handle(post(&text("+14155550123"), &[])).await;
+    assert_eq!(response.status(), 422);
+    assert!(error_of(&response).starts_with("type: "));
+    let template = json!({ "to": "+14155550123", "type": "template", "name": "hello_world", "language": "en_US" });
+    assert_eq!(api.handle(post(&template, &[])).await.status(), 202);
+    assert_eq!(
+        api.store.faults.calls("last_inbound_at"),
+        1,
+        "a template needs no window check"
+    );
+}
+
+#[tokio::test]
+async fn a_store_or_queue_failure_is_503() {
+    for (operation, fault) in [
+        ("last_inbound_at", Fault::Transient),
+        ("create_outbound", Fault::Transient),
+        ("create_outbound", Fault::Permanent),
+    ] {
+        let api = api();
+        api.store.faults.fail_next(operation, 1, fault);
+        let response = api.handle(post(&text("0504370045"), &[])).await;
+        assert_eq!(response.status(), 503, "{operation} {fault:?}");
+        assert_eq!(error_of(&response), "temporarily unavailable, retry later");
+        assert!(api.queue.messages().is_empty());
+    }
+    for fault in [Fault::Transient, Fault::Permanent] {
+        let api = api();
+        api.queue.faults.fail_next("send", 1, fault);
+        assert_eq!(api.handle(post(&text("0504370045"), &[])).await.status(), 503);
+    }
+    let api = api();
+    api.store.faults.fail_next("view", 1, Fault::Transient);
+    let view = request(
+        "GET",
+        "/messages/msg_1",
+        &[("authorization", &format!("Bearer {KEY}"))],
+        (),
+    );
+    assert_eq!(api.handle(view).await.status(), 503);
+    let view = request(
+        "GET",
+        "/messages/msg_1",
+        &[("authorization", &format!("Bearer {KEY}"))],
+        (),
+    );
+    assert_eq!(api.handle(view).await.status(), 404);
+}

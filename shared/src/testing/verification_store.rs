@@ -1,0 +1,113 @@
+//! [`VerificationStore`] in memory, with the DynamoDB adapter's idempotency: a code is stored
+//! once per call and code, a recording once per recording and event (a repeat is
+//! `Superseded` and changes nothing); an email outcome is set on its item (an upsert).
+//! Operations: `record_code`, `record_email_outcome`, `record_recording`. `Transient` fails
+//! with [`StoreError::Unavailable`], `Permanent` with [`StoreError::Rejected`].
+
+use std::collections::BTreeMap;
+
+use super::{Fault, Faults, Shared, Step};
+use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
+use crate::ports::{StoreError, VerificationStore, WriteOutcome};
+
+/// An item's key: `(call SID, item)`, as the table's `(pk, sk)`.
+pub type ItemKey = (String, String);
+
+#[derive(Debug, Default)]
+struct State {
+    codes: BTreeMap<ItemKey, CapturedCode>,
+    recordings: BTreeMap<ItemKey, Recording>,
+    email_outcomes: BTreeMap<ItemKey, EmailOutcome>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeVerificationStore {
+    pub faults: Faults,
+    state: Shared<State>,
+}
+
+fn key(call_sid: &str, item: &str) -> ItemKey {
+    (call_sid.to_owned(), item.to_owned())
+}
+
+fn injected(fault: Fault) -> StoreError {
+    match fault {
+        Fault::Permanent => StoreError::Rejected("injected Permanent".to_owned()),
+        _ => StoreError::Unavailable(format!("injected {fault:?}")),
+    }
+}
+
+/// The answer after the write: lost on the way back, or as it is.
+fn answer<T>(step: Step, value: T) -> Result<T, StoreError> {
+    match step {
+        Step::ApplyThenFail => Err(StoreError::Unavailable("injected: the answer was lost".to_owned())),
+        _ => Ok(value),
+    }
+}
+
+/// Inserts once: `Superseded` when the key is there already.
+fn put_once<V>(items: &mut BTreeMap<ItemKey, V>, key: ItemKey, value: V) -> WriteOutcome {
+    if items.contains_key(&key) {
+        return WriteOutcome::Superseded;
+    }
+    items.insert(key, value);
+    WriteOutcome::Applied
+}
+
+impl FakeVerificationStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stored codes by `(call SID, item)`.
+    pub fn codes(&self) -> BTreeMap<ItemKey, CapturedCode> {
+        self.state.lock().codes.clone()
+    }
+
+    /// Stored recordings and transcriptions by `(call SID, item)`.
+    pub fn recordings(&self) -> BTreeMap<ItemKey, Recording> {
+        self.state.lock().recordings.clone()
+    }
+
+    /// Recorded email outcomes by `(call SID, item)`.
+    pub fn email_outcomes(&self) -> BTreeMap<ItemKey, EmailOutcome> {
+        self.state.lock().email_outcomes.clone()
+    }
+}
+
+impl VerificationStore for FakeVerificationStore {
+    async fn record_code(&self, code: &CapturedCode) -> Result<WriteOutcome, StoreError> {
+        let step = self.faults.step("record_code").await;
+        if let Step::Fail(fault) = step {
+            return Err(injected(fault));
+        }
+        let outcome = put_once(
+            &mut self.state.lock().codes,
+            key(&code.call_sid, &code.item()),
+            code.clone(),
+        );
+        answer(step, outcome)
+    }
+
+    async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
+        let step = self.faults.step("record_email_outcome").await;
+        if let Step::Fail(fault) = step {
+            return Err(injected(fault));
+        }
+        self.state
+            .lock()
+            .email_outcomes
+            .insert(key(call_sid, item), outcome.clone());
+        answer(step, ())
+    }
+
+    async fn record_recording(&self, recording: &Recording) -> Result<WriteOutcome, StoreError> {
+        let step = self.faults.step("record_recording").await;
+        if let Step::Fail(fault) = step {
+            return Err(injected(fault));
+        }
+        let key = key(&recording.call_sid, &recording.item());
+        let outcome = put_once(&mut self.state.lock().recordings, key, recording.clone());
+        answer(step, outcome)
+    }
+}
