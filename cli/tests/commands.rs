@@ -334,7 +334,6 @@ async fn redrive_dry_run_lists_and_redrive_moves_dead_letters_back() {
     assert!(stack.emulator.receive_bodies(&stack.dlq_url).await.is_empty());
 }
 
-
 // ---- send / status ----
 
 #[tokio::test(flavor = "multi_thread")]

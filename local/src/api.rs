@@ -108,7 +108,14 @@ pub fn api_gateway_event(
     body: &[u8],
     request_id: &str,
 ) -> Value {
-    api_gateway_event_encoded(route, path_parameters, parts, body, request_id, BodyEncoding::ByContentType)
+    api_gateway_event_encoded(
+        route,
+        path_parameters,
+        parts,
+        body,
+        request_id,
+        BodyEncoding::ByContentType,
+    )
 }
 
 /// [`api_gateway_event`] with the body carried as `encoding` says.
@@ -138,9 +145,9 @@ pub fn api_gateway_event_encoded(
     }
     let is_text = encoding == BodyEncoding::ByContentType
         && headers.get("content-type").is_some_and(|ct| {
-        let ct = ct.to_ascii_lowercase();
-        ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded")
-    });
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded")
+        });
     let (body_value, is_base64) = match (is_text, std::str::from_utf8(body)) {
         (_, _) if body.is_empty() => (Value::Null, false),
         (true, Ok(text)) => (Value::String(text.to_owned()), false),

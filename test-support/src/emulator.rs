@@ -73,7 +73,12 @@ impl Emulator {
 
     /// A new, empty queue and dead-letter queue for one test; the queue sends its messages to the
     /// dead-letter queue after `max_receive_count` receives when that is given.
-    pub async fn fresh_queue(&self, prefix: &str, visibility_timeout: u32, max_receive_count: Option<u32>) -> TestQueue {
+    pub async fn fresh_queue(
+        &self,
+        prefix: &str,
+        visibility_timeout: u32,
+        max_receive_count: Option<u32>,
+    ) -> TestQueue {
         let name = unique(prefix).replace(['.', '#'], "-");
         let dlq = self.create_queue(&format!("{name}-dlq"), &[]).await;
         let mut attributes = vec![(QueueAttributeName::VisibilityTimeout, visibility_timeout.to_string())];
@@ -92,7 +97,12 @@ impl Emulator {
         for (attribute, value) in attributes {
             create = create.attributes(attribute.clone(), value);
         }
-        create.send().await.expect("create_queue").queue_url.expect("a queue URL")
+        create
+            .send()
+            .await
+            .expect("create_queue")
+            .queue_url
+            .expect("a queue URL")
     }
 
     pub async fn queue_arn(&self, url: &str) -> String {

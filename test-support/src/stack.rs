@@ -48,7 +48,8 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
 }
 
 /// The worker as the queue-worker Lambda runs it, sending through the Graph API.
-pub type LocalWorker = Worker<DynamoMessageStore, S3BlobStore, Sending<DynamoMessageStore, GraphClient, SqsQueue, SqsQueue>>;
+pub type LocalWorker =
+    Worker<DynamoMessageStore, S3BlobStore, Sending<DynamoMessageStore, GraphClient, SqsQueue, SqsQueue>>;
 
 /// The handlers behind the API and the queue.
 pub struct Handlers {

@@ -315,10 +315,7 @@ async fn no_code_listens_again_then_records_the_call_and_emails_the_transcriptio
             .contains("https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1")
     );
     let item = emu
-        .item(
-            &call_pk(&call_sid),
-            &format!("RECORDING#{recording_sid}#transcription"),
-        )
+        .item(&call_pk(&call_sid), &format!("RECORDING#{recording_sid}#transcription"))
         .await
         .unwrap();
     assert_eq!(s(&item, "code"), "771042");

@@ -253,10 +253,7 @@ async fn the_worker_records_an_inbound_message_with_its_sender_and_contact_windo
     let payload: serde_json::Value = serde_json::from_str(&s(&item, "payload")).unwrap();
     assert_eq!(payload["text"]["body"], "hello");
 
-    let contact = emu
-        .item(&contact_pk(&sender), CONTACT_SK)
-        .await
-        .expect("contact");
+    let contact = emu.item(&contact_pk(&sender), CONTACT_SK).await.expect("contact");
     assert_eq!(s(&contact, "last_inbound_at"), "1700000000");
     assert_eq!(s(&contact, "last_inbound_wamid"), wamid);
 }

@@ -17,7 +17,11 @@ pub trait CliStack {
 impl CliStack for Stack {
     fn settings(&self, extra: &[(&str, &str)]) -> Settings {
         let mut env = self.cli_env();
-        env.extend(extra.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
+        );
         Settings::new(HashMap::new(), env, None).expect("settings")
     }
 
