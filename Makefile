@@ -28,7 +28,8 @@ sam-venv: $(SAM_VENV)/.installed
 run: venv
 	scripts/run-local.sh
 
-## make test: fmt, template lint, clippy, unit + integration tests against moto, the Lambda emulator run.
+## make test: fmt, template lint, clippy, unit + integration tests against moto, the Lambda emulator run;
+## on its own moto (127.0.0.1:4599, TEST_AWS_PORT) and `-test` resource names, beside a running `make run`.
 test: venv
 	scripts/test.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the function binaries for real through cargo lambda's Lambda runtime emulator
 # (the Docker-free twin of `sam local invoke -e`) with their events/ files, and checks
-# the answers and what they wrote to the AWS emulator. Expects the emulator to be up.
+# the answers and what they wrote to the AWS emulator. Expects the emulator to be up: make run's,
+# or, with BRIDGE_STACK=test (as scripts/test.sh runs it), the test stack's (see env.sh).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -17,9 +18,14 @@ for name, variable in [("app-secret", "WHATSAPP_APP_SECRET"), ("verify-token", "
                        ("api-key", "API_KEY")]:
     ssm.put_parameter(Name=f"{sys.argv[1]}/{name}", Value=os.environ[variable], Type="SecureString", Overwrite=True)
 PY
-SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILIO_AUTH_TOKEN|API_KEY)='
+SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILIO_AUTH_TOKEN|API_KEY)$'
 {
-  grep -Ev "$SECRETS" local.env
+  # local.env's variables with this shell's values (on the test stack, its endpoint and names).
+  while IFS='=' read -r name _; do
+    [[ "$name" =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+    [[ "$name" =~ $SECRETS ]] && continue
+    echo "$name=${!name}"
+  done < local.env
   echo "WHATSAPP_APP_SECRET_PARAMETER=$PREFIX/app-secret"
   echo "WHATSAPP_VERIFY_TOKEN_PARAMETER=$PREFIX/verify-token"
   echo "WHATSAPP_ACCESS_TOKEN_PARAMETER=$PREFIX/access-token"

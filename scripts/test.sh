@@ -2,6 +2,11 @@
 # make test: every check, in the order a reviewer would want them to fail.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
+# The test stack (env.sh): moto on 127.0.0.1:${TEST_AWS_PORT:-4599} and `-test` resource names,
+# exported for local_stack.py, the cargo tests (local_env() lets the environment override
+# local.env) and emulator-invoke.sh, so a `make run` left running is neither used nor disturbed.
+use_test_stack
+require_free_test_port
 trap stop_emulator EXIT
 
 echo "== cargo fmt --check"
@@ -19,7 +24,7 @@ cfn-lint template.yaml
 wait "$SAM_VENV_PID" || { cat .local/sam-venv.log; exit 1; }
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
 
-echo "== AWS emulator and the template's resources"
+echo "== AWS emulator and the template's resources (test stack: $AWS_ENDPOINT_URL, $TABLE_NAME, ${QUEUE_URL##*/}, $PAYLOAD_BUCKET)"
 start_emulator
 python scripts/local_stack.py
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use bridge::adapters::dynamodb::DynamoMessageStore;
 use bridge::domain::secret::Secret;
-use common::{Options, Stack};
+use common::{CliStack, Options, Stack};
 use local_stack::graph_standin::{OnboardingConfig, SpokenCode};
 use serde_json::Value;
 use whatsapp_bridge_cli::doctor::{self, Outcome};
@@ -328,31 +328,10 @@ async fn redrive_dry_run_lists_and_redrive_moves_dead_letters_back() {
         .await
         .unwrap();
     assert_eq!(report.moved, 3, "{report:?}");
-    let mut bodies: Vec<String> = receive_all(&stack, &stack.queue_url).await;
+    let mut bodies: Vec<String> = stack.emulator.receive_bodies(&stack.queue_url).await;
     bodies.sort();
     assert_eq!(bodies, ["{\"dead\":0}", "{\"dead\":1}", "{\"dead\":2}"]);
-    assert!(receive_all(&stack, &stack.dlq_url).await.is_empty());
-}
-
-async fn receive_all(stack: &Stack, url: &str) -> Vec<String> {
-    let mut all = Vec::new();
-    loop {
-        let batch = stack
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if batch.is_empty() {
-            return all;
-        }
-        all.extend(batch.iter().filter_map(|m| m.body().map(str::to_owned)));
-    }
+    assert!(stack.emulator.receive_bodies(&stack.dlq_url).await.is_empty());
 }
 
 // ---- send / status ----

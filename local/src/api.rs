@@ -89,6 +89,15 @@ pub fn match_route<'r>(routes: &'r [Route], method: &str, path: &str) -> Option<
         })
 }
 
+/// How an API Gateway event carries the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// As API Gateway does: text content types (text/*, JSON, XML, form) as text, the rest base64.
+    ByContentType,
+    /// Always base64-encoded, as API Gateway may deliver any body (tests of the decoding path).
+    Base64,
+}
+
 /// The API Gateway HTTP API (payload format 2.0) event for a request, as AWS builds it:
 /// headers lowercased (repeats joined by commas), query parameters parsed, text bodies
 /// as text and anything else base64-encoded.
@@ -98,6 +107,25 @@ pub fn api_gateway_event(
     parts: &hyper::http::request::Parts,
     body: &[u8],
     request_id: &str,
+) -> Value {
+    api_gateway_event_encoded(
+        route,
+        path_parameters,
+        parts,
+        body,
+        request_id,
+        BodyEncoding::ByContentType,
+    )
+}
+
+/// [`api_gateway_event`] with the body carried as `encoding` says.
+pub fn api_gateway_event_encoded(
+    route: &Route,
+    path_parameters: &BTreeMap<String, String>,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    request_id: &str,
+    encoding: BodyEncoding,
 ) -> Value {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &parts.headers {
@@ -115,10 +143,11 @@ pub fn api_gateway_event(
             .and_modify(|v| *v = format!("{v},{value}"))
             .or_insert(value);
     }
-    let is_text = headers.get("content-type").is_some_and(|ct| {
-        let ct = ct.to_ascii_lowercase();
-        ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded")
-    });
+    let is_text = encoding == BodyEncoding::ByContentType
+        && headers.get("content-type").is_some_and(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded")
+        });
     let (body_value, is_base64) = match (is_text, std::str::from_utf8(body)) {
         (_, _) if body.is_empty() => (Value::Null, false),
         (true, Ok(text)) => (Value::String(text.to_owned()), false),

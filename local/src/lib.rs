@@ -21,11 +21,20 @@ pub mod standin_env;
 pub mod twilio_standin;
 
 /// `local.env`, parsed: the configuration `make run` uses, which the tests use too.
+///
+/// A variable set in the process environment wins over its `local.env` line, so a run can point
+/// the same configuration elsewhere: `make test` (scripts/test.sh) sets `AWS_ENDPOINT_URL`,
+/// `QUEUE_URL`, `TABLE_NAME` and `PAYLOAD_BUCKET` to its own emulator and resources that way.
+/// Only the names `local.env` lists are read from the environment.
 pub fn local_env() -> std::collections::HashMap<String, String> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
     text.lines()
         .filter(|line| !line.trim_start().starts_with('#'))
         .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .map(|(k, v)| {
+            let name = k.trim().to_owned();
+            let value = std::env::var(&name).unwrap_or_else(|_| v.trim().to_owned());
+            (name, value)
+        })
         .collect()
 }

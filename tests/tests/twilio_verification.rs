@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use bridge::adapters::{dynamodb::DynamoMessageStore, ses::SesMailer};
+use bridge::adapters::dynamodb::{DynamoMessageStore, call_pk};
+use bridge::adapters::ses::SesMailer;
 use bridge::config::{Env, TwilioConfig, VerificationConfig};
 use bridge::handlers::twilio::{self, Verification};
 use integration_tests::*;
@@ -66,7 +67,7 @@ fn twiml_root(xml: &str) -> roxmltree::Document<'_> {
 }
 
 async fn emails_about(emu: &Emulator, call_sid: &str) -> Vec<(String, Vec<String>, String, String)> {
-    sent_emails(&emu.env["AWS_ENDPOINT_URL"])
+    emu.sent_emails()
         .await
         .into_iter()
         .filter(|(_, _, _, body)| body.contains(call_sid))
@@ -78,7 +79,7 @@ async fn code_item(
     call_sid: &str,
     code: &str,
 ) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    emu.item(&format!("CALL#{call_sid}"), &format!("CODE#{code}")).await
+    emu.item(&call_pk(call_sid), &format!("CODE#{code}")).await
 }
 
 #[tokio::test]
@@ -314,10 +315,7 @@ async fn no_code_listens_again_then_records_the_call_and_emails_the_transcriptio
             .contains("https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1")
     );
     let item = emu
-        .item(
-            &format!("CALL#{call_sid}"),
-            &format!("RECORDING#{recording_sid}#transcription"),
-        )
+        .item(&call_pk(&call_sid), &format!("RECORDING#{recording_sid}#transcription"))
         .await
         .unwrap();
     assert_eq!(s(&item, "code"), "771042");

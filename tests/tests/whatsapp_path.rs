@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
-use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::adapters::dynamodb::{CONTACT_SK, DynamoMessageStore, contact_pk, event_pk, message_pk};
 use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
 use bridge::config::IngestConfig;
 use bridge::domain::envelope::{DEFAULT_INLINE_LIMIT, S3Pointer};
@@ -253,10 +253,7 @@ async fn the_worker_records_an_inbound_message_with_its_sender_and_contact_windo
     let payload: serde_json::Value = serde_json::from_str(&s(&item, "payload")).unwrap();
     assert_eq!(payload["text"]["body"], "hello");
 
-    let contact = emu
-        .item(&format!("CONTACT#{sender}"), "CONTACT")
-        .await
-        .expect("contact");
+    let contact = emu.item(&contact_pk(&sender), CONTACT_SK).await.expect("contact");
     assert_eq!(s(&contact, "last_inbound_at"), "1700000000");
     assert_eq!(s(&contact, "last_inbound_wamid"), wamid);
 }
@@ -273,16 +270,7 @@ async fn the_same_event_delivered_twice_is_recorded_once() {
     let response = through_the_worker(&emu, &[body]).await;
     assert!(response.batch_item_failures.is_empty());
 
-    let items = emu
-        .dynamodb
-        .query()
-        .table_name(emu.table())
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("MSG#{wamid}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(items.count(), 1);
+    assert_eq!(emu.items(&message_pk(&wamid)).await.len(), 1);
     // The first write wins: a redelivery does not rewrite the item.
     assert_eq!(emu.message_item(&wamid).await.unwrap(), first);
 }
@@ -408,17 +396,8 @@ async fn other_fields_are_recorded_raw() {
         .to_string()
         .into_bytes();
     assert!(through_the_worker(&emu, &[body]).await.batch_item_failures.is_empty());
-    let items = emu
-        .dynamodb
-        .query()
-        .table_name(emu.table())
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S("EVENT#message_template_status_update".into()))
-        .send()
-        .await
-        .unwrap();
+    let items = emu.items(&event_pk("message_template_status_update")).await;
     let ours: Vec<_> = items
-        .items()
         .iter()
         .filter(|item| s(item, "payload").contains(&template_id))
         .collect();
@@ -455,7 +434,7 @@ async fn a_record_that_can_never_be_processed_reaches_the_dead_letter_queue() {
         batching_window: Duration::from_millis(200),
     };
     let worker = worker(&emu, PhoneNumberFilter::default());
-    let dlq = queue.dlq.clone().unwrap();
+    let dlq = queue.dlq.clone();
     let mut failures_reported = 0;
     for _ in 0..20 {
         let messages = source.receive_batch().await.unwrap();

@@ -1,0 +1,26 @@
+//! HTTP for the tests, over the bundle's own reqwest client (loopback only).
+
+use std::sync::OnceLock;
+
+/// The client every test shares (connections pooled across tests).
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        bridge::adapters::http::client_builder()
+            .build()
+            .expect("an HTTP client")
+    })
+}
+
+/// GETs `url` and returns the body; panics unless the answer is a success.
+pub async fn get(url: &str) -> String {
+    let response = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status();
+    let body = response.text().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert!(status.is_success(), "GET {url}: {status} {body}");
+    body
+}

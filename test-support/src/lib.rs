@@ -1,0 +1,19 @@
+//! What the integration tests (`tests/`) and the CLI's tests (`cli/tests/`) share.
+//!
+//! - [`emulator`]: SDK clients for the AWS emulator `local_env()` names (moto server, started by
+//!   `make test` on its own port with its own resource names), a fresh queue and dead-letter queue
+//!   per test, and reads of items, messages and sent emails.
+//! - [`events`]: API Gateway requests built by the local runner's own event builder, signed Meta
+//!   and Twilio webhooks, webhook bodies.
+//! - [`http`]: a plain HTTP client (the bundle's reqwest client) for loopback servers.
+//! - [`stack`]: the local stack's servers in-process on ephemeral ports, over the real handlers
+//!   ([`stack::build_handlers`]).
+
+pub mod emulator;
+pub mod events;
+pub mod http;
+pub mod stack;
+
+pub use emulator::{Emulator, Item, TestQueue, local_env, s, sdk_config, unique};
+pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
+pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};

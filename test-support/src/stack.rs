@@ -1,0 +1,305 @@
+//! The local stack in-process, as the CLI's tests use it: the template's HTTP API over the real
+//! handlers, the Meta and Twilio stand-ins, each on an ephemeral port, and a fresh queue per test
+//! drained by the real worker; the emulator is the one `local_env()` names.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::adapters::graph::GraphClient;
+use bridge::adapters::s3::S3BlobStore;
+use bridge::adapters::ses::SesMailer;
+use bridge::adapters::sqs::SqsQueue;
+use bridge::config::{Env, IngestConfig, SendApiConfig, TwilioConfig, VerificationConfig, VerifyConfig};
+use bridge::domain::secret::Secret;
+use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::send_api::SendApi;
+use bridge::handlers::sending::{RateLimiter, Sending};
+use bridge::handlers::twilio::Verification;
+use bridge::handlers::worker::Worker;
+use local_stack::api::{self, App};
+use local_stack::graph_standin::{OnboardingConfig, Standin, StandinConfig};
+use local_stack::queue::QueueSource;
+use local_stack::twilio_standin::{IncomingNumber, TwilioStandin, TwilioStandinConfig};
+use tokio::net::TcpListener;
+
+use crate::emulator::{Emulator, TestQueue};
+
+/// The Twilio account the stand-in serves.
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+/// A unique 11-digit US-style number (+1 555 …) for one test, so parallel tests never share codes.
+pub fn unique_number() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let micros = chrono::Utc::now().timestamp_micros().unsigned_abs();
+    format!("+1555{:07}", (micros / 10 + n * 7919) % 10_000_000)
+}
+
+/// A listener on a free loopback port.
+pub async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+    let address = listener.local_addr().expect("the listener's address");
+    (listener, address)
+}
+
+/// The worker as the queue-worker Lambda runs it, sending through the Graph API.
+pub type LocalWorker =
+    Worker<DynamoMessageStore, S3BlobStore, Sending<DynamoMessageStore, GraphClient, SqsQueue, SqsQueue>>;
+
+/// The handlers behind the API and the queue.
+pub struct Handlers {
+    pub app: App,
+    pub worker: LocalWorker,
+}
+
+/// Builds every handler from `env` (local.env with the test's `QUEUE_URL`, `GRAPH_API_BASE_URL`
+/// and `PUBLIC_BASE_URL`) and the emulator's SDK configuration: the one place tests construct them.
+pub fn build_handlers(env: &HashMap<String, String>, sdk: &SdkConfig) -> Handlers {
+    let lookup = {
+        let env = env.clone();
+        move |name: &str| env.get(name).cloned()
+    };
+    let queue_url = &env["QUEUE_URL"];
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let s3 = S3BlobStore::client(sdk);
+    let ingest_config = IngestConfig::from_env(Env::new(lookup.clone())).expect("ingest config");
+    let verification_config = VerificationConfig::from_env(Env::new(lookup.clone())).expect("verification config");
+    let send_api_config = SendApiConfig::from_env(Env::new(lookup.clone())).expect("send API config");
+    let app = App {
+        send_api: SendApi::new(
+            send_api_config.clone(),
+            DynamoMessageStore::new(dynamodb.clone(), &send_api_config.table_name, 0),
+            SqsQueue::new(sqs.clone(), queue_url),
+        ),
+        voice: TwilioConfig::voice_from_env(Env::new(lookup.clone())).expect("voice config"),
+        verification: Verification::new(
+            verification_config.clone(),
+            DynamoMessageStore::new(dynamodb.clone(), &verification_config.table_name, 1),
+            SesMailer::new(aws_sdk_sesv2::Client::new(sdk)),
+        ),
+        verify: VerifyConfig::from_env(Env::new(lookup.clone())).expect("verify config"),
+        ingest: Ingest::new(
+            ingest_config.clone(),
+            SqsQueue::new(sqs.clone(), queue_url),
+            S3BlobStore::new(s3.clone(), &ingest_config.payload_bucket),
+        ),
+    };
+
+    let table = env["TABLE_NAME"].clone();
+    let sending = Sending {
+        store: DynamoMessageStore::new(dynamodb.clone(), &table, 0),
+        graph: GraphClient::new(
+            &env["GRAPH_API_BASE_URL"],
+            &env["GRAPH_API_VERSION"],
+            &env["WHATSAPP_PHONE_NUMBER_ID"],
+            Secret::new(env["WHATSAPP_ACCESS_TOKEN"].clone()),
+        )
+        .expect("Graph client"),
+        redelivery: SqsQueue::new(sqs.clone(), queue_url),
+        queue: SqsQueue::new(sqs.clone(), queue_url),
+        limiter: RateLimiter::new(50),
+        mark_as_read: false,
+        auto_reply_text: None,
+    };
+    let worker = Worker::new(
+        DynamoMessageStore::new(dynamodb.clone(), &table, 0),
+        S3BlobStore::new(s3, &ingest_config.payload_bucket),
+        bridge::config::WorkerConfig::from_env(Env::new(lookup.clone()))
+            .expect("worker config")
+            .phone_numbers,
+    )
+    .with_sending(sending);
+    Handlers { app, worker }
+}
+
+/// Everything a test talks to.
+pub struct Stack {
+    pub emulator: Emulator,
+    /// local.env with this stack's URLs and queue.
+    pub env: HashMap<String, String>,
+    pub sdk: SdkConfig,
+    pub sqs: aws_sdk_sqs::Client,
+    pub api_url: String,
+    pub graph_url: String,
+    pub twilio_url: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub number: String,
+    pub graph: Arc<Standin>,
+    pub twilio: Arc<TwilioStandin>,
+}
+
+pub struct Options {
+    pub onboarding: OnboardingConfig,
+    /// Whether the Meta stand-in can place the verification call.
+    pub call: bool,
+    /// Whether the Twilio number's voice URL points at the local API.
+    pub voice_url_ok: bool,
+    /// Run the worker on the test's queue.
+    pub worker: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            onboarding: OnboardingConfig::default(),
+            call: true,
+            voice_url_ok: true,
+            worker: false,
+        }
+    }
+}
+
+impl Stack {
+    pub async fn start(options: Options) -> Stack {
+        let emulator = Emulator::connect().await;
+        let mut env = emulator.env.clone();
+        let TestQueue {
+            name: _,
+            url: queue_url,
+            arn: queue_arn,
+            dlq: dlq_url,
+        } = emulator.fresh_queue("cli", 30, None).await;
+
+        let (api_listener, api_address) = listener().await;
+        let (graph_listener, graph_address) = listener().await;
+        let (twilio_listener, twilio_address) = listener().await;
+        let api_url = format!("http://{api_address}");
+        let graph_url = format!("http://{graph_address}");
+        let twilio_url = format!("http://{twilio_address}");
+        env.insert("PUBLIC_BASE_URL".into(), api_url.clone());
+        env.insert("QUEUE_URL".into(), queue_url.clone());
+        env.insert("GRAPH_API_BASE_URL".into(), graph_url.clone());
+
+        let number = unique_number();
+        let twilio = TwilioStandin::new(TwilioStandinConfig {
+            account_sid: ACCOUNT_SID.to_owned(),
+            auth_token: env["TWILIO_AUTH_TOKEN"].clone(),
+            numbers: vec![IncomingNumber {
+                sid: "PN0123456789abcdef0123456789abcdef".to_owned(),
+                phone_number: number.clone(),
+                voice_url: if options.voice_url_ok {
+                    format!("{api_url}/twilio/voice")
+                } else {
+                    "https://demo.twilio.com/welcome/voice/".to_owned()
+                },
+                voice_method: "POST".to_owned(),
+            }],
+        });
+        tokio::spawn(Arc::clone(&twilio).serve(twilio_listener));
+
+        let mut onboarding = options.onboarding;
+        onboarding.display_phone_number = number.clone();
+        onboarding.twilio = options.call.then(|| Arc::clone(&twilio));
+        onboarding.call_delay = Duration::from_millis(100);
+        let graph = Standin::with_onboarding(
+            StandinConfig {
+                access_token: env["WHATSAPP_ACCESS_TOKEN"].clone(),
+                app_secret: env["WHATSAPP_APP_SECRET"].clone(),
+                webhook_url: format!("{api_url}/webhooks/whatsapp"),
+                phone_number_id_display: number.trim_start_matches('+').to_owned(),
+                latency: Duration::ZERO,
+                status_delay: Duration::from_millis(100),
+                send_status_webhooks: true,
+            },
+            onboarding,
+        );
+        tokio::spawn(Arc::clone(&graph).serve(graph_listener));
+
+        let Handlers { app, worker } = build_handlers(&env, &emulator.sdk);
+        tokio::spawn(api::serve(api_listener, Arc::new(app)));
+
+        if options.worker {
+            let source = QueueSource {
+                client: emulator.sqs.clone(),
+                queue_url: queue_url.clone(),
+                queue_arn,
+                region: env["AWS_REGION"].clone(),
+                batch_size: 10,
+                batching_window: Duration::ZERO,
+            };
+            // The worker's future is not `Send` as far as the compiler can prove (higher-ranked
+            // lifetimes): it runs on a thread of its own, on a runtime of its own.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the worker");
+                runtime.block_on(source.drain(|event| worker.handle(event)));
+            });
+        }
+
+        Stack {
+            sdk: emulator.sdk.clone(),
+            sqs: emulator.sqs.clone(),
+            emulator,
+            env,
+            api_url,
+            graph_url,
+            twilio_url,
+            queue_url,
+            dlq_url,
+            number,
+            graph,
+            twilio,
+        }
+    }
+
+    /// The environment a CLI run gets against this stack: its `env` plus the stand-ins' accounts.
+    pub fn cli_env(&self) -> HashMap<String, String> {
+        let mut env = self.env.clone();
+        env.insert("DEAD_LETTER_QUEUE_URL".into(), self.dlq_url.clone());
+        env.insert("TWILIO_ACCOUNT_SID".into(), ACCOUNT_SID.into());
+        env.insert("TWILIO_PHONE_NUMBER".into(), self.number.clone());
+        env.insert("TWILIO_API_BASE_URL".into(), self.twilio_url.clone());
+        env.insert(
+            "WHATSAPP_BUSINESS_ACCOUNT_ID".into(),
+            local_stack::graph_standin::WABA_ID.into(),
+        );
+        env.insert("META_APP_ID".into(), "1234567890123456".into());
+        env.insert("WHATSAPP_REGISTRATION_PIN".into(), "246810".into());
+        env.insert("RUST_LOG".into(), "off".into());
+        env
+    }
+
+    /// Runs `program` with `args` and only [`Stack::cli_env`] and `PATH` in its environment
+    /// (`overrides` win); gives up after 60 s.
+    pub async fn run(&self, program: &str, args: &[&str], overrides: &[(&str, &str)]) -> Run {
+        let mut command = tokio::process::Command::new(program);
+        command.env_clear().args(args);
+        command.envs(self.cli_env());
+        command.envs(overrides.iter().copied());
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+            .await
+            .unwrap_or_else(|_| panic!("{program} ran for over 60 s"))
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a process run printed, and its exit code.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+}
