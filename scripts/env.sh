@@ -26,6 +26,9 @@ use_test_stack() {
   queue_name="${queue_name%-test}"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$TEST_AWS_PORT"
   export QUEUE_URL="$AWS_ENDPOINT_URL/123456789012/$queue_name-test"
+  local send_queue_name="${SEND_QUEUE_URL##*/}"
+  send_queue_name="${send_queue_name%-test}"
+  export SEND_QUEUE_URL="$AWS_ENDPOINT_URL/123456789012/$send_queue_name-test"
   export TABLE_NAME="${TABLE_NAME%-test}-test"
   export PAYLOAD_BUCKET="${PAYLOAD_BUCKET%-test}-test"
 }

@@ -87,7 +87,7 @@ def routes(template):
     return sorted(found, key=lambda r: (r["path"], r["method"]))
 
 
-def queue_event_sources(template):
+def queue_event_sources(template, names):
     sources = []
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -99,6 +99,7 @@ def queue_event_sources(template):
                     {
                         "function": logical_id,
                         "queue": props["Queue"]["GetAtt"].split(".")[0],
+                        "queue_url": names.get(props["Queue"]["GetAtt"].split(".")[0]),
                         "batch_size": props.get("BatchSize", 10),
                         "batching_window_seconds": props.get("MaximumBatchingWindowInSeconds", 0),
                         "report_batch_item_failures": "ReportBatchItemFailures"
@@ -193,7 +194,7 @@ def main():
 
     out = ROOT / ".local"
     out.mkdir(exist_ok=True)
-    stack = {"routes": routes(template), "queue_event_sources": queue_event_sources(template)}
+    stack = {"routes": routes(template), "queue_event_sources": queue_event_sources(template, names)}
     (out / "stack.json").write_text(json.dumps(stack, indent=2) + "\n", encoding="utf-8")
 
 

@@ -4,17 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::adapters::graph::GraphClient;
-use bridge::adapters::{dynamodb::DynamoMessageStore, load_sdk_config, s3::S3BlobStore, sqs::SqsQueue};
-use bridge::config::{Env, SenderConfig, WorkerConfig};
+use bridge::adapters::load_sdk_config;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
-use bridge::handlers::sending::{RateLimiter, Sending};
 use bridge::handlers::twilio::Verification;
-use bridge::handlers::worker::Worker;
+use bridge::handlers::worker::DeployedWorker;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{Standin, StandinConfig};
-use local_stack::queue::QueueSource;
 use local_stack::stack::Stack;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -38,9 +34,7 @@ async fn main() -> Result<(), Error> {
         .map(ToString::to_string)
         .unwrap_or_else(|| "us-east-1".to_owned());
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
-    let s3 = S3BlobStore::client(&sdk_config);
 
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     // The HTTP handlers exactly as their Lambdas build them, on the one local SDK config.
     let app = Arc::new(App {
         send_api: SendApi::from_sdk_config(&sdk_config).await?,
@@ -51,56 +45,9 @@ async fn main() -> Result<(), Error> {
     });
     let ingest_config = app.ingest.config.clone();
 
-    let worker_config = WorkerConfig::from_env(Env::from_process())?;
-    let sending = match SenderConfig::from_env(Env::from_process())? {
-        Some(sender) => Some(Sending {
-            store: DynamoMessageStore::new(
-                dynamodb.clone(),
-                &worker_config.table_name,
-                worker_config.retention_days,
-            ),
-            graph: GraphClient::new(
-                &sender.graph_base_url,
-                &sender.graph_version,
-                &sender.phone_number_id,
-                sender.access_token.clone(),
-            )?,
-            redelivery: SqsQueue::new(sqs.clone(), &sender.queue_url),
-            queue: SqsQueue::new(sqs.clone(), &sender.queue_url),
-            limiter: RateLimiter::new(sender.messages_per_second),
-            mark_as_read: sender.mark_as_read,
-            auto_reply_text: sender.auto_reply_text,
-        }),
-        None => None,
-    };
-    let worker = Worker::new(
-        DynamoMessageStore::new(dynamodb, &worker_config.table_name, worker_config.retention_days),
-        S3BlobStore::new(s3, &ingest_config.payload_bucket),
-        worker_config.phone_numbers,
-    )
-    .with_sending(sending);
-    let source = stack
-        .queue_event_sources
-        .iter()
-        .find(|source| source.function == "QueueWorkerFunction")
-        .ok_or("the template has no SQS event source for QueueWorkerFunction")?;
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&ingest_config.queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes
-        .and_then(|mut attributes| attributes.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .unwrap_or_default();
-    let queue = QueueSource {
-        client: sqs,
-        queue_url: ingest_config.queue_url.clone(),
-        queue_arn,
-        region,
-        batch_size: source.batch_size,
-        batching_window: Duration::from_secs(u64::from(source.batching_window_seconds)),
-    };
+    // The worker exactly as its Lambda builds it (its own 4 s bound on every AWS call).
+    let worker = DeployedWorker::from_env().await?;
+    let sources = local_stack::queue::event_sources(&stack, "QueueWorkerFunction", &sqs, &region).await?;
 
     // The Graph API stand-in on :3001 (GRAPH_API_BASE_URL), posting signed status webhooks to our API.
     let standin_address = std::env::var("LOCAL_GRAPH_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".to_owned());
@@ -138,14 +85,15 @@ async fn main() -> Result<(), Error> {
     tracing::info!(
         api = %format!("http://{address}"),
         routes = ?served.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
-        queue = %queue.queue_url,
+        queues = ?sources.iter().map(|source| source.queue_url.as_str()).collect::<Vec<_>>(),
         graph_api = %format!("http://{standin_address}"),
-        batch_size = queue.batch_size,
         "local stack up (Ctrl-C stops it)"
     );
     tokio::select! {
         () = api::serve(listener, app) => {}
-        () = queue.drain(|event| worker.handle(event)) => {}
+        () = local_stack::queue::drain_all(&sources, |event| {
+            worker.handle(event, local_stack::queue::batch_deadline())
+        }) => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     Ok(())

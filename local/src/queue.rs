@@ -170,3 +170,65 @@ impl QueueSource {
         }
     }
 }
+
+/// The worker's timeout in the template: each local batch gets the deadline a Lambda would.
+pub const WORKER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The invocation deadline of a batch received now.
+pub fn batch_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + WORKER_TIMEOUT
+}
+
+/// The template's SQS event sources of `function`, each on its local queue (the URL the
+/// function's variable names in local.env), as the Lambda service polls them.
+pub async fn event_sources(
+    stack: &crate::stack::Stack,
+    function: &str,
+    client: &Client,
+    region: &str,
+) -> Result<Vec<QueueSource>, String> {
+    let mut sources = Vec::new();
+    for source in stack
+        .queue_event_sources
+        .iter()
+        .filter(|source| source.function == function)
+    {
+        let queue_url = source.queue_url.clone().ok_or_else(|| {
+            format!(
+                "no local URL for the queue {} (run scripts/local_stack.py)",
+                source.queue
+            )
+        })?;
+        let queue_arn = client
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|error| aws_sdk_sqs::error::DisplayErrorContext(error).to_string())?
+            .attributes
+            .and_then(|mut attributes| attributes.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .unwrap_or_default();
+        sources.push(QueueSource {
+            client: client.clone(),
+            queue_url,
+            queue_arn,
+            region: region.to_owned(),
+            batch_size: source.batch_size,
+            batching_window: Duration::from_secs(u64::from(source.batching_window_seconds)),
+        });
+    }
+    if sources.is_empty() {
+        return Err(format!("the template has no SQS event source for {function}"));
+    }
+    Ok(sources)
+}
+
+/// Drains every source at once with `handle` (one poller per queue, as Lambda runs them).
+pub async fn drain_all<F, Fut>(sources: &[QueueSource], handle: F)
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    futures_util::future::join_all(sources.iter().map(|source| source.drain(&handle))).await;
+}

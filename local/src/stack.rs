@@ -25,6 +25,9 @@ impl Route {
 pub struct QueueEventSource {
     pub function: String,
     pub queue: String,
+    /// The queue's local URL (the function variable that names it, from local.env).
+    #[serde(default)]
+    pub queue_url: Option<String>,
     pub batch_size: u32,
     pub batching_window_seconds: u32,
     pub report_batch_item_failures: bool,

@@ -49,9 +49,7 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
     blobs.put(&pointer.key, envelope.body.to_vec()).await?;
     let mut attributes: Vec<_> = attributes.collect();
     attributes.push((ATTR_EXTENDED_PAYLOAD_SIZE.to_owned(), envelope.body.len().to_string()));
-    let message_id = queue
-        .send(QueueMessage::new(pointer.to_body(), attributes))
-        .await?;
+    let message_id = queue.send(QueueMessage::new(pointer.to_body(), attributes)).await?;
     Ok(Enqueued {
         message_id,
         offloaded: Some(pointer),

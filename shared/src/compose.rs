@@ -14,7 +14,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::s3::S3BlobStore;
-use crate::adapters::secrets::ResolvedSecrets;
+use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::{load_sdk_config, load_sdk_config_within};
@@ -30,8 +30,13 @@ pub const TWILIO_SDK_BUDGET: Duration = Duration::from_secs(4);
 /// from SSM through `sdk_config` (`None`: a function without AWS clients; one is loaded only if
 /// a secret is in SSM). The resolved values are dropped once the config holds them.
 pub async fn config<C: FunctionConfig>(sdk_config: Option<&SdkConfig>) -> Result<C, ConfigError> {
-    let secrets = ResolvedSecrets::load(sdk_config, C::SECRETS).await?;
-    C::read(secrets.env())
+    config_from(sdk_config, &process_var).await
+}
+
+/// As [`config`], against the variables `vars` gives.
+pub async fn config_from<C: FunctionConfig>(sdk_config: Option<&SdkConfig>, vars: Vars<'_>) -> Result<C, ConfigError> {
+    let secrets = ResolvedSecrets::load_from(sdk_config, C::SECRETS, vars).await?;
+    C::read(secrets.env_from(vars))
 }
 
 impl Ingest<SqsQueue, S3BlobStore> {
@@ -41,7 +46,12 @@ impl Ingest<SqsQueue, S3BlobStore> {
     }
 
     pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
-        let config: IngestConfig = self::config(Some(sdk_config)).await?;
+        Self::from_vars(sdk_config, &process_var).await
+    }
+
+    /// As [`Self::from_sdk_config`], against the variables `vars` gives (the test harness's).
+    pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
+        let config: IngestConfig = self::config_from(Some(sdk_config), vars).await?;
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
         let blobs = S3BlobStore::new(S3BlobStore::client(sdk_config), &config.payload_bucket);
         queue.warm_up().await;
@@ -56,7 +66,12 @@ impl SendApi<DynamoMessageStore, SqsQueue> {
     }
 
     pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
-        let config: SendApiConfig = self::config(Some(sdk_config)).await?;
+        Self::from_vars(sdk_config, &process_var).await
+    }
+
+    /// As [`Self::from_sdk_config`], against the variables `vars` gives (the test harness's).
+    pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
+        let config: SendApiConfig = self::config_from(Some(sdk_config), vars).await?;
         let store = DynamoMessageStore::new(aws_sdk_dynamodb::Client::new(sdk_config), &config.table_name, 0);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
         store.warm_up().await;
@@ -72,7 +87,12 @@ impl Verification<DynamoMessageStore, SesMailer> {
     }
 
     pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
-        let config: VerificationConfig = self::config(Some(sdk_config)).await?;
+        Self::from_vars(sdk_config, &process_var).await
+    }
+
+    /// As [`Self::from_sdk_config`], against the variables `vars` gives (the test harness's).
+    pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
+        let config: VerificationConfig = self::config_from(Some(sdk_config), vars).await?;
         let store = DynamoMessageStore::new(
             aws_sdk_dynamodb::Client::new(sdk_config),
             &config.table_name,

@@ -329,7 +329,7 @@ impl SendApiConfig {
         let config = Self {
             api_key,
             table_name: env.required("TABLE_NAME"),
-            queue_url: env.required("QUEUE_URL"),
+            queue_url: env.required("SEND_QUEUE_URL"),
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
         };
         env.finish(config)

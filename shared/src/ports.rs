@@ -188,7 +188,9 @@ pub struct NewOutbound {
 pub enum Created {
     New,
     /// The id exists already (a retried request); its body fingerprint.
-    Exists { fingerprint: Option<String> },
+    Exists {
+        fingerprint: Option<String>,
+    },
 }
 
 /// What claiming a message for sending found.

@@ -9,18 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use bridge::adapters::dynamodb::DynamoMessageStore;
-use bridge::adapters::graph::GraphClient;
-use bridge::adapters::s3::S3BlobStore;
-use bridge::adapters::ses::SesMailer;
-use bridge::adapters::sqs::SqsQueue;
-use bridge::config::{Env, IngestConfig, SendApiConfig, TwilioConfig, VerificationConfig, VerifyConfig};
-use bridge::domain::secret::Secret;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
-use bridge::handlers::sending::{RateLimiter, Sending};
 use bridge::handlers::twilio::Verification;
-use bridge::handlers::worker::Worker;
+use bridge::handlers::worker::DeployedWorker;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::QueueSource;
@@ -47,74 +39,29 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
     (listener, address)
 }
 
-/// The worker as the queue-worker Lambda runs it, sending through the Graph API.
-pub type LocalWorker =
-    Worker<DynamoMessageStore, S3BlobStore, Sending<DynamoMessageStore, GraphClient, SqsQueue, SqsQueue>>;
-
 /// The handlers behind the API and the queue.
 pub struct Handlers {
     pub app: App,
-    pub worker: LocalWorker,
+    pub worker: DeployedWorker,
 }
 
-/// Builds every handler from `env` (local.env with the test's `QUEUE_URL`, `GRAPH_API_BASE_URL`
-/// and `PUBLIC_BASE_URL`) and the emulator's SDK configuration: the one place tests construct them.
-pub fn build_handlers(env: &HashMap<String, String>, sdk: &SdkConfig) -> Handlers {
-    let lookup = {
-        let env = env.clone();
-        move |name: &str| env.get(name).cloned()
-    };
-    let queue_url = &env["QUEUE_URL"];
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let s3 = S3BlobStore::client(sdk);
-    let ingest_config = IngestConfig::from_env(Env::new(lookup.clone())).expect("ingest config");
-    let verification_config = VerificationConfig::from_env(Env::new(lookup.clone())).expect("verification config");
-    let send_api_config = SendApiConfig::from_env(Env::new(lookup.clone())).expect("send API config");
+/// Builds every handler from `env` (local.env with the test's `QUEUE_URL`, `SEND_QUEUE_URL`,
+/// `GRAPH_API_BASE_URL` and `PUBLIC_BASE_URL`) and the emulator's SDK configuration, with the
+/// library's own constructors: the one place tests build them.
+pub async fn build_handlers(env: &HashMap<String, String>, sdk: &SdkConfig) -> Handlers {
+    let vars = |name: &str| env.get(name).cloned();
     let app = App {
-        send_api: SendApi::new(
-            send_api_config.clone(),
-            DynamoMessageStore::new(dynamodb.clone(), &send_api_config.table_name, 0),
-            SqsQueue::new(sqs.clone(), queue_url),
-        ),
-        voice: TwilioConfig::voice_from_env(Env::new(lookup.clone())).expect("voice config"),
-        verification: Verification::new(
-            verification_config.clone(),
-            DynamoMessageStore::new(dynamodb.clone(), &verification_config.table_name, 1),
-            SesMailer::new(aws_sdk_sesv2::Client::new(sdk)),
-        ),
-        verify: VerifyConfig::from_env(Env::new(lookup.clone())).expect("verify config"),
-        ingest: Ingest::new(
-            ingest_config.clone(),
-            SqsQueue::new(sqs.clone(), queue_url),
-            S3BlobStore::new(s3.clone(), &ingest_config.payload_bucket),
-        ),
+        send_api: SendApi::from_vars(sdk, &vars).await.expect("send API"),
+        voice: bridge::compose::config_from(Some(sdk), &vars)
+            .await
+            .expect("voice config"),
+        verification: Verification::from_vars(sdk, &vars).await.expect("verification"),
+        verify: bridge::compose::config_from(Some(sdk), &vars)
+            .await
+            .expect("verify config"),
+        ingest: Ingest::from_vars(sdk, &vars).await.expect("ingest"),
     };
-
-    let table = env["TABLE_NAME"].clone();
-    let sending = Sending {
-        store: DynamoMessageStore::new(dynamodb.clone(), &table, 0),
-        graph: GraphClient::new(
-            &env["GRAPH_API_BASE_URL"],
-            &env["GRAPH_API_VERSION"],
-            &env["WHATSAPP_PHONE_NUMBER_ID"],
-            Secret::new(env["WHATSAPP_ACCESS_TOKEN"].clone()),
-        )
-        .expect("Graph client"),
-        redelivery: SqsQueue::new(sqs.clone(), queue_url),
-        queue: SqsQueue::new(sqs.clone(), queue_url),
-        limiter: RateLimiter::new(50),
-        mark_as_read: false,
-        auto_reply_text: None,
-    };
-    let worker = Worker::new(
-        DynamoMessageStore::new(dynamodb.clone(), &table, 0),
-        S3BlobStore::new(s3, &ingest_config.payload_bucket),
-        bridge::config::WorkerConfig::from_env(Env::new(lookup.clone()))
-            .expect("worker config")
-            .phone_numbers,
-    )
-    .with_sending(sending);
+    let worker = DeployedWorker::from_vars(sdk, &vars).await.expect("worker");
     Handlers { app, worker }
 }
 
@@ -175,6 +122,8 @@ impl Stack {
         let twilio_url = format!("http://{twilio_address}");
         env.insert("PUBLIC_BASE_URL".into(), api_url.clone());
         env.insert("QUEUE_URL".into(), queue_url.clone());
+        // One fresh queue for webhooks and sends: the test's worker drains it.
+        env.insert("SEND_QUEUE_URL".into(), queue_url.clone());
         env.insert("GRAPH_API_BASE_URL".into(), graph_url.clone());
 
         let number = unique_number();
@@ -212,7 +161,7 @@ impl Stack {
         );
         tokio::spawn(Arc::clone(&graph).serve(graph_listener));
 
-        let Handlers { app, worker } = build_handlers(&env, &emulator.sdk);
+        let Handlers { app, worker } = build_handlers(&env, &emulator.sdk).await;
         tokio::spawn(api::serve(api_listener, Arc::new(app)));
 
         if options.worker {
@@ -231,7 +180,7 @@ impl Stack {
                     .enable_all()
                     .build()
                     .expect("a runtime for the worker");
-                runtime.block_on(source.drain(|event| worker.handle(event)));
+                runtime.block_on(source.drain(|event| worker.handle(event, local_stack::queue::batch_deadline())));
             });
         }
 

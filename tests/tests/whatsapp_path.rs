@@ -8,15 +8,15 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge::adapters::dynamodb::{CONTACT_SK, DynamoMessageStore, contact_pk, event_pk, message_pk};
-use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
+use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue, sqs::SqsRedelivery};
 use bridge::config::IngestConfig;
 use bridge::domain::envelope::{DEFAULT_INLINE_LIMIT, S3Pointer};
 use bridge::domain::records::PhoneNumberFilter;
 use bridge::domain::secret::Secret;
 use bridge::handlers::meta_ingest::Ingest;
-use bridge::handlers::worker::Worker;
+use bridge::handlers::worker::DeployedWorker;
 use integration_tests::*;
-use local_stack::queue::{QueueSource, sqs_event};
+use local_stack::queue::{QueueSource, batch_deadline, sqs_event};
 use serde_json::json;
 
 const OUR_NUMBER: &str = "106540352242922";
@@ -35,10 +35,11 @@ fn ingest(emu: &Emulator, queue_url: &str) -> Ingest<SqsQueue, S3BlobStore> {
     )
 }
 
-fn worker(emu: &Emulator, filter: PhoneNumberFilter) -> Worker<DynamoMessageStore, S3BlobStore> {
-    Worker::new(
+fn worker(emu: &Emulator, filter: PhoneNumberFilter) -> DeployedWorker {
+    DeployedWorker::recording(
         DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
         S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+        SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
         filter,
     )
 }
@@ -59,7 +60,9 @@ async fn through_the_worker(emu: &Emulator, bodies: &[Vec<u8>]) -> SqsBatchRespo
     let messages = emu.receive_all(&queue.url).await;
     assert_eq!(messages.len(), bodies.len());
     let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();
-    worker(emu, PhoneNumberFilter::default()).handle(event).await
+    worker(emu, PhoneNumberFilter::default())
+        .handle(event, batch_deadline())
+        .await
 }
 
 #[tokio::test]
@@ -379,7 +382,7 @@ async fn events_for_another_phone_number_are_acknowledged_and_not_processed() {
     let messages = emu.receive_all(&queue.url).await;
     let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();
     let filter = PhoneNumberFilter::new([OUR_NUMBER.to_owned()]);
-    let response = worker(&emu, filter).handle(event).await;
+    let response = worker(&emu, filter).handle(event, batch_deadline()).await;
     assert!(response.batch_item_failures.is_empty());
     assert!(emu.message_item(&ours).await.is_some());
     assert!(emu.message_item(&theirs).await.is_none());
@@ -440,7 +443,7 @@ async fn a_record_that_can_never_be_processed_reaches_the_dead_letter_queue() {
         let messages = source.receive_batch().await.unwrap();
         if !messages.is_empty() {
             let response = worker
-                .handle(sqs_event(&messages, &queue.arn, "us-east-1").unwrap())
+                .handle(sqs_event(&messages, &queue.arn, "us-east-1").unwrap(), batch_deadline())
                 .await;
             failures_reported += response.batch_item_failures.len();
             source.acknowledge(&messages, &response).await.unwrap();
@@ -481,12 +484,13 @@ async fn a_store_outage_is_reported_as_a_batch_item_failure() {
     );
     let messages = emu.receive_all(&queue.url).await;
     let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();
-    let broken = Worker::new(
+    let broken = DeployedWorker::recording(
         DynamoMessageStore::new(emu.dynamodb.clone(), "no-such-table", 0),
         S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+        SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
         PhoneNumberFilter::default(),
     );
-    let response = broken.handle(event).await;
+    let response = broken.handle(event, batch_deadline()).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         Some(response.batch_item_failures[0].item_identifier.as_str()),

@@ -29,9 +29,9 @@ pub struct TokenSource {
 
 impl TokenSource {
     /// `None` when the token came from the environment (local runs): nothing to read again.
-    pub fn from_env(sdk_config: &SdkConfig) -> Option<Self> {
-        let parameter = std::env::var(format!("WHATSAPP_ACCESS_TOKEN{}", super::secrets::PARAMETER_SUFFIX)).ok()?;
-        let in_env = std::env::var("WHATSAPP_ACCESS_TOKEN").is_ok_and(|value| !value.trim().is_empty());
+    pub fn from_vars(sdk_config: &SdkConfig, vars: super::secrets::Vars<'_>) -> Option<Self> {
+        let parameter = vars(&format!("WHATSAPP_ACCESS_TOKEN{}", super::secrets::PARAMETER_SUFFIX))?;
+        let in_env = vars("WHATSAPP_ACCESS_TOKEN").is_some_and(|value| !value.trim().is_empty());
         (!in_env && !parameter.trim().is_empty()).then(|| Self {
             sdk_config: sdk_config.clone(),
             parameter: parameter.trim().to_owned(),
@@ -169,7 +169,10 @@ impl WhatsAppSender for GraphClient {
             return false;
         };
         {
-            let mut last = self.last_refresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut last = self
+                .last_refresh
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if last.is_some_and(|at| at.elapsed() < TOKEN_REFRESH_INTERVAL) {
                 return false;
             }

@@ -18,6 +18,15 @@ use super::describe;
 pub use crate::config::SecretVar;
 use crate::config::{ConfigError, Env};
 
+/// Where a function's variables come from: the process environment in a Lambda and `make run`,
+/// a map in tests.
+pub type Vars<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
+
+/// The process environment as [`Vars`].
+pub fn process_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Suffix of the variable naming a secret's SSM parameter.
 pub const PARAMETER_SUFFIX: &str = "_PARAMETER";
 
@@ -30,15 +39,28 @@ impl ResolvedSecrets {
     /// secret is in SSM; functions without AWS clients pass `None` and one is loaded only
     /// if needed.
     pub async fn load(sdk_config: Option<&SdkConfig>, secrets: &[SecretVar]) -> Result<Self, ConfigError> {
-        resolve_secrets(sdk_config, secrets, &|name| std::env::var(name).ok())
-            .await
-            .map(Self)
+        Self::load_from(sdk_config, secrets, &process_var).await
+    }
+
+    /// As [`Self::load`], against the variables `vars` gives (the process environment, or a
+    /// test's map).
+    pub async fn load_from(
+        sdk_config: Option<&SdkConfig>,
+        secrets: &[SecretVar],
+        vars: Vars<'_>,
+    ) -> Result<Self, ConfigError> {
+        resolve_secrets(sdk_config, secrets, vars).await.map(Self)
     }
 
     /// The process environment with the secrets filled in, for the `from_env`
     /// constructors in [`crate::config`].
     pub fn env(&self) -> Env<impl Fn(&str) -> Option<String> + '_> {
-        Env::new(move |name: &str| self.0.get(name).cloned().or_else(|| std::env::var(name).ok()))
+        self.env_from(&process_var)
+    }
+
+    /// `vars` with the secrets filled in.
+    pub fn env_from<'a>(&'a self, vars: Vars<'a>) -> Env<impl Fn(&str) -> Option<String> + 'a> {
+        Env::new(move |name: &str| self.0.get(name).cloned().or_else(|| vars(name)))
     }
 }
 

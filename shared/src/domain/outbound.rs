@@ -295,7 +295,11 @@ mod tests {
         assert_eq!(outgoing["text"]["body"], "hi");
         assert_eq!(job.kind(), "text");
         let message = job.queue_message("req-1");
-        assert!(message.attributes.contains(&("kind".to_owned(), "send-message".to_owned())));
+        assert!(
+            message
+                .attributes
+                .contains(&("kind".to_owned(), "send-message".to_owned()))
+        );
     }
 
     #[test]
@@ -324,11 +328,19 @@ pub struct ClaimState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimDecision {
     /// Take it (`resend`: out of `unknown`, past the window, the one resend).
-    Take { resend: bool },
+    Take {
+        resend: bool,
+    },
     /// The holder's lease lapsed: it may have posted, so the message becomes unknown.
-    Lapse { reconcile_at: i64 },
-    InFlight { lease_remaining_seconds: u32 },
-    Wait { reconcile_in_seconds: u32 },
+    Lapse {
+        reconcile_at: i64,
+    },
+    InFlight {
+        lease_remaining_seconds: u32,
+    },
+    Wait {
+        reconcile_in_seconds: u32,
+    },
     Settled,
 }
 
@@ -381,7 +393,10 @@ mod claim_tests {
     fn every_state_has_one_answer() {
         use OutboundStatus::*;
         let decide = |s: &ClaimState| decide_claim(s, 1_000, 60, 900);
-        assert_eq!(decide(&state(Queued, None, None, 0)), ClaimDecision::Take { resend: false });
+        assert_eq!(
+            decide(&state(Queued, None, None, 0)),
+            ClaimDecision::Take { resend: false }
+        );
         assert_eq!(
             decide(&state(Sending, Some(990), None, 0)),
             ClaimDecision::InFlight {
@@ -398,7 +413,10 @@ mod claim_tests {
                 reconcile_in_seconds: 300
             }
         );
-        assert_eq!(decide(&state(Unknown, None, Some(1_000), 0)), ClaimDecision::Take { resend: true });
+        assert_eq!(
+            decide(&state(Unknown, None, Some(1_000), 0)),
+            ClaimDecision::Take { resend: true }
+        );
         assert_eq!(decide(&state(Unknown, None, Some(0), 1)), ClaimDecision::Settled);
         assert_eq!(decide(&state(Accepted, None, None, 0)), ClaimDecision::Settled);
         assert_eq!(decide(&state(Failed, None, None, 0)), ClaimDecision::Settled);

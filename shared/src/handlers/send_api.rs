@@ -14,10 +14,10 @@ use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::config::SendApiConfig;
+use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageBody, SendRequestBody, ValidSendRequest, ValidationError};
 use crate::domain::{phone, verify_token};
-use crate::domain::outbound::Origin;
 use crate::ports::{Created, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.

@@ -11,9 +11,7 @@ use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
-use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, StoreError, WriteOutcome,
-};
+use crate::ports::{Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, StoreError, WriteOutcome};
 
 /// The bundle's record of a message it sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +90,11 @@ impl MemoryStore {
 
     /// Runs `write` unless the plan says this call fails. `AppliedThenTransient` applies the write
     /// and then reports a transient error (the answer lost on the way back).
-    async fn call<T>(&self, operation: &'static str, write: impl FnOnce(&mut Tables, i64) -> T) -> Result<T, StoreError> {
+    async fn call<T>(
+        &self,
+        operation: &'static str,
+        write: impl FnOnce(&mut Tables, i64) -> T,
+    ) -> Result<T, StoreError> {
         match self.faults.check(operation).await {
             None => Ok(write(&mut self.tables(), self.now())),
             Some(Fault::AppliedThenTransient) => {
@@ -351,7 +353,10 @@ impl OutboundStore for MemoryStore {
                     .and_then(|message| message.message_id.as_ref())
                     .and_then(|message_id| tables.outbound.get(message_id)),
             }?;
-            let message = item.wamid.as_ref().and_then(|wamid| tables.messages.get(wamid.as_str()));
+            let message = item
+                .wamid
+                .as_ref()
+                .and_then(|wamid| tables.messages.get(wamid.as_str()));
             let merged_status = match message.and_then(|m| m.rank.zip(m.status.clone())) {
                 Some((rank, status)) if rank > crate::domain::status::DeliveryStatus::Accepted.rank() => status,
                 _ => item.status.as_str().to_owned(),

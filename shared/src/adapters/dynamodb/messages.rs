@@ -229,4 +229,3 @@ pub(super) fn errors(errors: &[MetaError]) -> AttributeValue {
             .collect(),
     )
 }
-

@@ -20,9 +20,9 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
+use self::errors::{put_outcome, update_outcome};
 pub use self::item::{Item, Update, attribute_to_json, json, number, rfc3339, string};
 pub use self::keys::*;
-use self::errors::{put_outcome, update_outcome};
 use super::describe;
 use crate::ports::{StoreError, WriteOutcome};
 

@@ -92,7 +92,11 @@ impl Transition {
 
 impl DynamoMessageStore {
     /// Applies `transition` to the message: `None` when its condition failed, else the item after it.
-    async fn transition(&self, message_id: &MessageId, transition: Transition) -> Result<Option<Attributes>, StoreError> {
+    async fn transition(
+        &self,
+        message_id: &MessageId,
+        transition: Transition,
+    ) -> Result<Option<Attributes>, StoreError> {
         let mut values = transition.values;
         values.insert(":now_text".to_owned(), string(rfc3339(Utc::now())));
         let result = self
@@ -118,7 +122,10 @@ impl DynamoMessageStore {
             {
                 Ok(None)
             }
-            Err(error) => Err(classify(&error, error.as_service_error().map(update_error_is_rejection))),
+            Err(error) => Err(classify(
+                &error,
+                error.as_service_error().map(update_error_is_rejection),
+            )),
         }
     }
 
@@ -157,11 +164,7 @@ impl DynamoMessageStore {
             transition = transition.set("resends = if_not_exists(resends, :zero) + :one");
         }
         let item = self.transition(message_id, transition).await?;
-        Ok(item.map(|item| {
-            text_of(&item, "attempts")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1)
-        }))
+        Ok(item.map(|item| text_of(&item, "attempts").and_then(|n| n.parse().ok()).unwrap_or(1)))
     }
 }
 
@@ -211,7 +214,9 @@ impl OutboundStore for DynamoMessageStore {
                 return Ok(Claim::Missing);
             };
             let Some(state) = claim_state(&item) else {
-                return Err(StoreError::Rejected(format!("outbound item {message_id} has no valid status")));
+                return Err(StoreError::Rejected(format!(
+                    "outbound item {message_id} has no valid status"
+                )));
             };
             match decide_claim(&state, now, terms.lease_seconds, terms.reconcile_after_seconds) {
                 ClaimDecision::Take { resend } => {
@@ -393,7 +398,8 @@ impl DynamoMessageStore {
             .set_opt_if_absent("recipient_id", (!to.is_empty()).then(|| string(to)))
             .set_opt("type", (!kind.is_empty()).then(|| string(kind)))
             .set_opt_if_absent("expires_at", self.expires_at(Utc::now()));
-        self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None).await?;
+        self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
+            .await?;
         Ok(())
     }
 }

@@ -1,6 +1,5 @@
 //! The send API against the in-memory store and queue, with a fault on each call it makes.
 
-
 use chrono::Utc;
 use serde_json::{Value, json};
 

@@ -8,10 +8,10 @@ use super::Worker;
 use super::sending::{RateLimiter, SendPolicy, Sending};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::graph::{GraphClient, TokenSource};
-use crate::adapters::s3::S3BlobStore;
-use crate::adapters::secrets::ResolvedSecrets;
-use crate::adapters::sqs::{SqsQueue, SqsRedelivery};
 use crate::adapters::load_sdk_config_within;
+use crate::adapters::s3::S3BlobStore;
+use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
+use crate::adapters::sqs::{SqsQueue, SqsRedelivery};
 use crate::config::{ConfigError, Env, SenderConfig, WorkerConfig};
 use crate::ports::ClaimTerms;
 
@@ -32,9 +32,14 @@ impl DeployedWorker {
 
     /// As [`Self::from_env`], with an SDK configuration the caller made (the local runner's).
     pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
-        let config = WorkerConfig::from_env(Env::from_process())?;
-        let secrets = ResolvedSecrets::load(Some(sdk_config), SenderConfig::SECRETS).await?;
-        let sender = SenderConfig::from_env(secrets.env())?;
+        Self::from_vars(sdk_config, &process_var).await
+    }
+
+    /// As [`Self::from_sdk_config`], against the variables `vars` gives (the test harness's).
+    pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
+        let config = WorkerConfig::from_env(Env::new(vars))?;
+        let secrets = ResolvedSecrets::load_from(Some(sdk_config), SenderConfig::SECRETS, vars).await?;
+        let sender = SenderConfig::from_env(secrets.env_from(vars))?;
         drop(secrets);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk_config);
         let store = DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days);
@@ -54,7 +59,7 @@ impl DeployedWorker {
                 .map_err(|problem| ConfigError {
                     problems: vec![format!("the Graph API client could not be built: {problem}")],
                 })?
-                .with_token_source(TokenSource::from_env(sdk_config));
+                .with_token_source(TokenSource::from_vars(sdk_config, vars));
                 // Both first connections (TLS handshakes) at once.
                 tokio::join!(store.warm_up(), graph.warm_up());
                 Some(Sending {

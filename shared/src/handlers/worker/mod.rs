@@ -65,6 +65,19 @@ pub struct Worker<S, B, R, W, Q> {
     pub sending: Option<Sending<S, W, Q>>,
 }
 
+impl<S, B, R, W, Q> Worker<S, B, R, W, Q> {
+    /// A worker that records webhooks and sends nothing (no access token configured).
+    pub fn recording(store: S, blobs: B, redelivery: R, phone_numbers: PhoneNumberFilter) -> Self {
+        Self {
+            store,
+            blobs,
+            redelivery,
+            phone_numbers,
+            sending: None,
+        }
+    }
+}
+
 impl<S, B, R, W, Q> Worker<S, B, R, W, Q>
 where
     S: MessageStore + OutboundStore,
@@ -270,10 +283,7 @@ where
                     Write::Link(status, message_id) => {
                         let to = status.recipient_id.as_deref().unwrap_or_default();
                         let wamid = Wamid::new(status.wamid.clone());
-                        let linked = self
-                            .store
-                            .mark_accepted(&message_id, None, to, "", Some(&wamid))
-                            .await;
+                        let linked = self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await;
                         (WriteKind::Link, linked)
                     }
                     Write::Event(event) => (WriteKind::Event, self.store.record_event(event).await),

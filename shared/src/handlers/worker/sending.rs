@@ -108,7 +108,9 @@ async fn bounded<T, E>(
     call: impl Future<Output = Result<T, E>>,
     unavailable: impl FnOnce() -> E,
 ) -> Result<T, E> {
-    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Err(unavailable()))
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(unavailable()))
 }
 
 fn store_timeout() -> StoreError {
@@ -129,7 +131,12 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     }
 
     /// Handles one `send-message` record; a short description of what happened.
-    pub async fn send(&self, record: &SqsMessage, request_id: &str, deadline: Instant) -> Result<&'static str, RecordError> {
+    pub async fn send(
+        &self,
+        record: &SqsMessage,
+        request_id: &str,
+        deadline: Instant,
+    ) -> Result<&'static str, RecordError> {
         let body = record.body.as_deref().unwrap_or_default();
         let job: SendJob =
             serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a send job: {error}")))?;
@@ -137,7 +144,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         // Nothing starts that could not finish inside this invocation: a killed invocation
         // would leave a claim to lapse, and its message unknown.
         if deadline.saturating_duration_since(Instant::now()) < self.policy.send_budget() {
-            return Err(RecordError::retry_in("too little time left in this invocation to send", 1));
+            return Err(RecordError::retry_in(
+                "too little time left in this invocation to send",
+                1,
+            ));
         }
         let attempt = outbound::new_attempt(&job.message_id);
         let resend = match self
@@ -165,7 +175,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         };
         if resend {
             metrics::count(Metric::MessagesResent, 1);
-            tracing::warn!(outcome = "resend", "no status arrived for an unknown outcome: sending once more");
+            tracing::warn!(
+                outcome = "resend",
+                "no status arrived for an unknown outcome: sending once more"
+            );
         }
         let slot = self.limiter.slot().await;
         if deadline.saturating_duration_since(slot) < self.policy.send_budget() {
@@ -236,7 +249,13 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             count_failed(graph_error);
             tracing::error!(outcome = "failed", receive_count, error = ?error, "send retries exhausted");
             return self
-                .settle(job, attempt, Settled::Failed(error.clone()), "failed_retries_exhausted", "")
+                .settle(
+                    job,
+                    attempt,
+                    Settled::Failed(error.clone()),
+                    "failed_retries_exhausted",
+                    "",
+                )
                 .await;
         }
         let delay = retry_delay_seconds(graph_error, receive_count);
@@ -254,7 +273,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             .await
             .map_err(RecordError::store)?;
         Err(RecordError::retry_in(
-            format!("not sent ({}): retry in {delay} s", error.message.as_deref().unwrap_or("refused")),
+            format!(
+                "not sent ({}): retry in {delay} s",
+                error.message.as_deref().unwrap_or("refused")
+            ),
             delay,
         ))
     }
@@ -263,7 +285,11 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     /// window; by then a status webhook has usually resolved it.
     async fn unknown(&self, job: &SendJob, attempt: &AttemptId, reason: &str) -> Result<&'static str, RecordError> {
         metrics::count(Metric::MessagesUnknown, 1);
-        tracing::warn!(outcome = "unknown", reason, "send outcome unknown: reconciling by status webhooks");
+        tracing::warn!(
+            outcome = "unknown",
+            reason,
+            "send outcome unknown: reconciling by status webhooks"
+        );
         let window = self.policy.terms.reconcile_after_seconds;
         match self
             .store_call(self.store.mark_unknown(&job.message_id, attempt, &note(reason), window))
@@ -309,10 +335,19 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         let message_id = &job.message_id;
         let written = match &outcome {
             Settled::Accepted(wamid) => {
-                self.store_call(self.store.mark_accepted(message_id, Some(attempt), &job.to, job.kind(), wamid.as_ref()))
+                self.store_call(self.store.mark_accepted(
+                    message_id,
+                    Some(attempt),
+                    &job.to,
+                    job.kind(),
+                    wamid.as_ref(),
+                ))
+                .await
+            }
+            Settled::Failed(error) => {
+                self.store_call(self.store.mark_failed(message_id, attempt, error))
                     .await
             }
-            Settled::Failed(error) => self.store_call(self.store.mark_failed(message_id, attempt, error)).await,
         };
         let Err(store_error) = written else {
             return Ok(done);
@@ -352,8 +387,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     /// Handles one `send-outcome` record: records what Meta answered, never calls it.
     pub async fn record_outcome(&self, record: &SqsMessage) -> Result<&'static str, RecordError> {
         let body = record.body.as_deref().unwrap_or_default();
-        let outcome: SendOutcome =
-            serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
+        let outcome: SendOutcome = serde_json::from_str(body)
+            .map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
         tracing::Span::current().record("message_id", outcome.message_id.as_str());
         let written = match &outcome.failed {
             Some(error) => {

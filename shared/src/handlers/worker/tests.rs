@@ -16,8 +16,8 @@ use super::sending::{RateLimiter, SendPolicy, Sending};
 use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
 use crate::domain::records::PhoneNumberFilter;
-use crate::ports::{ClaimTerms, NewOutbound, OutboundStore};
 use crate::ports::BlobStore;
+use crate::ports::{ClaimTerms, NewOutbound, OutboundStore};
 use crate::testing::{FakeBlobStore, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
 const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
@@ -158,8 +158,20 @@ async fn a_batch_reports_only_the_record_whose_write_failed() {
     let (worker, fakes) = worker(None, false);
     fakes.store.faults.fail_after("record_inbound", 1, Fault::Transient);
     let batch = event(vec![
-        record("ok", Some("meta-webhook"), &inbound_webhook("wamid.A", "972500000001"), 1, EVENTS_QUEUE_ARN),
-        record("bad", Some("meta-webhook"), &inbound_webhook("wamid.B", "972500000002"), 1, EVENTS_QUEUE_ARN),
+        record(
+            "ok",
+            Some("meta-webhook"),
+            &inbound_webhook("wamid.A", "972500000001"),
+            1,
+            EVENTS_QUEUE_ARN,
+        ),
+        record(
+            "bad",
+            Some("meta-webhook"),
+            &inbound_webhook("wamid.B", "972500000002"),
+            1,
+            EVENTS_QUEUE_ARN,
+        ),
     ]);
     let response = worker.handle(batch, deadline()).await;
     let failed: Vec<&str> = response
@@ -176,7 +188,12 @@ async fn a_batch_reports_only_the_record_whose_write_failed() {
 
 #[tokio::test]
 async fn each_webhook_write_failing_fails_the_record_and_a_retry_converges() {
-    for operation in ["record_inbound", "record_contact_activity", "record_status", "mark_accepted"] {
+    for operation in [
+        "record_inbound",
+        "record_contact_activity",
+        "record_status",
+        "mark_accepted",
+    ] {
         for fault in [Fault::Transient, Fault::Permanent, Fault::AppliedThenTransient] {
             let (worker, fakes) = worker(None, false);
             let job = queued_message(&fakes.store, operation).await;
@@ -187,16 +204,26 @@ async fn each_webhook_write_failing_fails_the_record_and_a_retry_converges() {
             };
             fakes.store.faults.fail_next(operation, 1, fault);
             let first = worker
-                .handle(event(vec![record("r", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]), deadline())
+                .handle(
+                    event(vec![record("r", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+                    deadline(),
+                )
                 .await;
             assert_eq!(first.batch_item_failures.len(), 1, "{operation} {fault:?}");
             let second = worker
-                .handle(event(vec![record("r", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]), deadline())
+                .handle(
+                    event(vec![record("r", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
+                    deadline(),
+                )
                 .await;
             assert!(second.batch_item_failures.is_empty(), "{operation} {fault:?}");
             if operation == "mark_accepted" || operation == "record_status" {
                 let item = fakes.store.outbound(&job.message_id).unwrap();
-                assert_eq!(item.wamid.as_ref().map(|w| w.as_str()), Some("wamid.S"), "{operation} {fault:?}");
+                assert_eq!(
+                    item.wamid.as_ref().map(|w| w.as_str()),
+                    Some("wamid.S"),
+                    "{operation} {fault:?}"
+                );
                 assert_eq!(item.status, OutboundStatus::Accepted);
             } else {
                 assert!(fakes.store.tables().messages.contains_key("wamid.I"));
@@ -213,9 +240,16 @@ async fn a_record_without_kind_that_is_no_webhook_is_never_acknowledged() {
     let response = worker
         .handle(event(vec![record("j", None, &body, 1, SEND_QUEUE_ARN)]), deadline())
         .await;
-    assert_eq!(response.batch_item_failures.len(), 1, "a kind-less send job must not be acked as an empty webhook");
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "a kind-less send job must not be acked as an empty webhook"
+    );
     let unknown = worker
-        .handle(event(vec![record("k", Some("surprise"), "{}", 1, SEND_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("k", Some("surprise"), "{}", 1, SEND_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert_eq!(unknown.batch_item_failures.len(), 1);
     assert!(fakes.graph.state().calls.is_empty());
@@ -236,11 +270,17 @@ async fn an_offloaded_payload_that_cannot_be_read_is_retried() {
     fakes.blobs.faults.fail_next("get", 1, Fault::Transient);
     let body = pointer.to_body();
     let first = worker
-        .handle(event(vec![record("p", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("p", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert_eq!(first.batch_item_failures.len(), 1);
     let second = worker
-        .handle(event(vec![record("p", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("p", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert!(second.batch_item_failures.is_empty());
     assert!(fakes.store.tables().messages.contains_key("wamid.L"));
@@ -252,11 +292,24 @@ async fn inbound_messages_get_a_read_receipt_and_one_auto_reply_on_the_send_queu
     let body = inbound_webhook("wamid.IN", "972500000003");
     for receive in 1..=2 {
         let response = worker
-            .handle(event(vec![record("in", Some("meta-webhook"), &body, receive, EVENTS_QUEUE_ARN)]), deadline())
+            .handle(
+                event(vec![record(
+                    "in",
+                    Some("meta-webhook"),
+                    &body,
+                    receive,
+                    EVENTS_QUEUE_ARN,
+                )]),
+                deadline(),
+            )
             .await;
         assert!(response.batch_item_failures.is_empty());
     }
-    assert_eq!(fakes.graph.state().marked_read.len(), 2, "read receipts are best effort, every delivery");
+    assert_eq!(
+        fakes.graph.state().marked_read.len(),
+        2,
+        "read receipts are best effort, every delivery"
+    );
     let queued = fakes.queue.take_sent();
     assert_eq!(queued.len(), 2, "queued again on redelivery; the claim sends it once");
     let reply_id = outbound::auto_reply_id("wamid.IN");
@@ -270,16 +323,25 @@ async fn a_failing_auto_reply_fails_the_record_but_a_failing_read_receipt_does_n
     fakes.queue.faults.fail_next("send", 1, Fault::Transient);
     let body = inbound_webhook("wamid.AR", "972500000004");
     let response = worker
-        .handle(event(vec![record("ar", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("ar", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert_eq!(response.batch_item_failures.len(), 1);
     fakes.store.faults.fail_next("create_outbound", 1, Fault::Transient);
     let response = worker
-        .handle(event(vec![record("ar", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("ar", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert_eq!(response.batch_item_failures.len(), 1);
     let response = worker
-        .handle(event(vec![record("ar", Some("meta-webhook"), &body, 3, EVENTS_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("ar", Some("meta-webhook"), &body, 3, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert!(response.batch_item_failures.is_empty());
 }
@@ -292,7 +354,10 @@ async fn a_send_job_goes_out_once_with_the_message_id_for_meta_to_echo() {
     let job = queued_message(&fakes.store, "plain").await;
     let body = serde_json::to_string(&job).unwrap();
     let response = worker
-        .handle(event(vec![record("s", Some("send-message"), &body, 1, SEND_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("s", Some("send-message"), &body, 1, SEND_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert!(response.batch_item_failures.is_empty());
     let calls = fakes.graph.state().calls.clone();
@@ -303,7 +368,10 @@ async fn a_send_job_goes_out_once_with_the_message_id_for_meta_to_echo() {
     assert_eq!(item.wamid.as_ref().map(|w| w.as_str()), Some("wamid.fake1"));
     // The same job again: settled, acked, nothing sent.
     let again = worker
-        .handle(event(vec![record("s", Some("send-message"), &body, 2, SEND_QUEUE_ARN)]), deadline())
+        .handle(
+            event(vec![record("s", Some("send-message"), &body, 2, SEND_QUEUE_ARN)]),
+            deadline(),
+        )
         .await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(fakes.graph.state().calls.len(), 1);
@@ -324,13 +392,27 @@ async fn a_duplicate_delivery_of_a_held_job_goes_back_for_the_rest_of_the_lease(
         worker.handle(event(vec![copy_b]), deadline()).await
     };
     let (a, b) = tokio::join!(a, b);
-    assert_eq!(b.batch_item_failures.len(), 1, "copy B must not be acked while A holds the claim");
+    assert_eq!(
+        b.batch_item_failures.len(),
+        1,
+        "copy B must not be acked while A holds the claim"
+    );
     let redelivered = fakes.queue.redelivered();
-    let b_delay = redelivered.iter().find(|(_, receipt, _)| receipt.starts_with("b/")).unwrap().2;
-    assert!((LEASE_SECONDS..=LEASE_SECONDS * 6 / 5 + 2).contains(&b_delay), "{b_delay}");
+    let b_delay = redelivered
+        .iter()
+        .find(|(_, receipt, _)| receipt.starts_with("b/"))
+        .unwrap()
+        .2;
+    assert!(
+        (LEASE_SECONDS..=LEASE_SECONDS * 6 / 5 + 2).contains(&b_delay),
+        "{b_delay}"
+    );
     // A's call timed out after the request was written: unknown, back after the window.
     assert_eq!(a.batch_item_failures.len(), 1);
-    assert_eq!(fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Unknown);
+    assert_eq!(
+        fakes.store.outbound(&job.message_id).unwrap().status,
+        OutboundStatus::Unknown
+    );
     assert_eq!(fakes.graph.taken_count(job.message_id.as_str()), 1);
 }
 
@@ -347,7 +429,10 @@ async fn no_send_starts_without_time_to_finish_it() {
         .await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert!(fakes.graph.state().calls.is_empty());
-    assert_eq!(fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Queued);
+    assert_eq!(
+        fakes.store.outbound(&job.message_id).unwrap().status,
+        OutboundStatus::Queued
+    );
 }
 
 #[tokio::test]
@@ -355,14 +440,25 @@ async fn pair_rate_limits_back_off_four_to_the_n_seconds() {
     let (worker, fakes) = worker(None, false);
     let job = queued_message(&fakes.store, "pair").await;
     let body = serde_json::to_string(&job).unwrap();
-    fakes.graph.script([GraphAnswer::refuse(400, 131056), GraphAnswer::refuse(400, 131056)]);
+    fakes
+        .graph
+        .script([GraphAnswer::refuse(400, 131056), GraphAnswer::refuse(400, 131056)]);
     for (receive, expected) in [(1u32, 4u32), (2, 16)] {
         worker
-            .handle(event(vec![record("p", Some("send-message"), &body, receive, SEND_QUEUE_ARN)]), deadline())
+            .handle(
+                event(vec![record("p", Some("send-message"), &body, receive, SEND_QUEUE_ARN)]),
+                deadline(),
+            )
             .await;
         let delay = fakes.queue.redelivered().last().unwrap().2;
-        assert!((expected..=expected + expected / 5).contains(&delay), "{receive}: {delay}");
-        assert_eq!(fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Queued);
+        assert!(
+            (expected..=expected + expected / 5).contains(&delay),
+            "{receive}: {delay}"
+        );
+        assert_eq!(
+            fakes.store.outbound(&job.message_id).unwrap().status,
+            OutboundStatus::Queued
+        );
     }
 }
 
@@ -460,7 +556,13 @@ impl Sim {
             self.dead_letters.push(message);
             return true;
         }
-        let record = record(&message.id, Some(&message.kind), &message.body, message.receives, message.arn);
+        let record = record(
+            &message.id,
+            Some(&message.kind),
+            &message.body,
+            message.receives,
+            message.arn,
+        );
         let receipt = record.receipt_handle.clone().unwrap();
         let handled = self.worker.handle(event(vec![record]), deadline());
         // The invocation's timeout: a call that hangs ends the invocation there, as in Lambda.
@@ -516,7 +618,12 @@ async fn simulate(
 #[tokio::test]
 async fn every_write_of_the_send_path_failing_in_turn_never_sends_twice_nor_loses_the_message() {
     let writes = ["claim", "mark_accepted", "release", "mark_failed", "mark_unknown"];
-    let faults = [Fault::Transient, Fault::Permanent, Fault::Hang, Fault::AppliedThenTransient];
+    let faults = [
+        Fault::Transient,
+        Fault::Permanent,
+        Fault::Hang,
+        Fault::AppliedThenTransient,
+    ];
     let answers = [
         vec![GraphAnswer::Accept],
         vec![GraphAnswer::refuse(500, 131000), GraphAnswer::Accept],
@@ -552,7 +659,10 @@ async fn every_write_of_the_send_path_failing_in_turn_never_sends_twice_nor_lose
                         matches!(status, OutboundStatus::Accepted | OutboundStatus::Unknown),
                         "{key}: {status:?}"
                     );
-                    assert!(sim.dead_letters.iter().all(|m| m.kind != "send-message"), "{key}: a send job died");
+                    assert!(
+                        sim.dead_letters.iter().all(|m| m.kind != "send-message"),
+                        "{key}: a send job died"
+                    );
                 }
             }
         }
@@ -603,7 +713,13 @@ async fn meta_accepted_but_the_record_failed_lands_through_the_queue() {
     .await;
     assert_eq!((status, taken), (OutboundStatus::Accepted, 1));
     assert_eq!(
-        sim.fakes.store.outbound(&message_id).unwrap().wamid.as_ref().map(|w| w.as_str()),
+        sim.fakes
+            .store
+            .outbound(&message_id)
+            .unwrap()
+            .wamid
+            .as_ref()
+            .map(|w| w.as_str()),
         Some("wamid.fake1")
     );
     // Table and queue both down right after Meta accepted: the claim lapses, the message is
@@ -654,7 +770,10 @@ async fn a_crash_at_each_await_point_never_sends_twice() {
             assert!(taken >= 1, "{operation}/{port}: lost");
             assert!(taken <= 1 + item.resends as usize, "{operation}/{port}: {taken}");
             if status_delay.is_some() {
-                assert_eq!(taken, 1, "{operation}/{port}: resent although a status could resolve it");
+                assert_eq!(
+                    taken, 1,
+                    "{operation}/{port}: resent although a status could resolve it"
+                );
             }
             assert!(item.status.is_settled() || item.status == OutboundStatus::Unknown);
         }
@@ -671,11 +790,17 @@ async fn an_expired_token_is_retried_until_it_is_rotated_then_the_message_goes_o
     for _ in 0..3 {
         sim.step().await;
     }
-    assert_eq!(sim.fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Queued);
+    assert_eq!(
+        sim.fakes.store.outbound(&job.message_id).unwrap().status,
+        OutboundStatus::Queued
+    );
     assert!(sim.fakes.graph.state().refreshes >= 3, "each 190 reads the token again");
     sim.fakes.graph.state().token_rotated = true;
     sim.run().await;
-    assert_eq!(sim.fakes.store.outbound(&job.message_id).unwrap().status, OutboundStatus::Accepted);
+    assert_eq!(
+        sim.fakes.store.outbound(&job.message_id).unwrap().status,
+        OutboundStatus::Accepted
+    );
     assert_eq!(sim.fakes.graph.taken_count(job.message_id.as_str()), 1);
 }
 
@@ -684,7 +809,10 @@ async fn a_message_whose_receives_run_out_is_failed_with_its_last_error() {
     let (status, taken, sim, message_id) =
         simulate("exhausted", vec![GraphAnswer::refuse(503, 131000); 20], &[], None).await;
     assert_eq!((status, taken), (OutboundStatus::Failed, 0));
-    assert!(sim.dead_letters.is_empty(), "its fate is recorded, not left in the dead-letter queue");
+    assert!(
+        sim.dead_letters.is_empty(),
+        "its fate is recorded, not left in the dead-letter queue"
+    );
     let item = sim.fakes.store.outbound(&message_id).unwrap();
     assert_eq!(item.errors.and_then(|e| e.code), Some(131000));
     assert_eq!(item.attempts, MAX_RECEIVES);
