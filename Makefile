@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start clean
+.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send clean
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
@@ -61,6 +61,10 @@ bench-cold-start: venv
 ## make bench-send: worker send throughput against moto and the Graph API stand-in.
 bench-send: venv
 	scripts/bench-send.sh
+
+## make chaos-send: CHAOS_SENDS (500) sends through every ambiguous case against moto and the stand-in.
+chaos-send: venv
+	scripts/chaos-send.sh
 
 clean:
 	rm -rf .local $(VENV) $(SAM_VENV) .aws-sam

@@ -65,3 +65,56 @@ fn every_function_is_built_with_cargo_lambda_for_its_own_binary() {
         );
     }
 }
+
+fn default_number(template: &Yaml, parameter: &str) -> i64 {
+    template["Parameters"][parameter]["Default"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{parameter} has a numeric default"))
+}
+
+/// The webhook route takes what the bundle's own sending brings back: about 3 status webhooks
+/// per send at the send tier's full rate, plus headroom for inbound messages.
+#[test]
+fn the_webhook_throttle_is_above_three_times_the_send_rate() {
+    let template = template();
+    let sends_per_second =
+        default_number(&template, "SendRatePerSecond") * default_number(&template, "SendMaximumConcurrency");
+    assert_eq!(sends_per_second, 80, "the defaults are Meta's default tier");
+    let webhooks = default_number(&template, "WebhookThrottlingRateLimit");
+    assert!(
+        webhooks >= 3 * sends_per_second + 100,
+        "{webhooks} < 3 x {sends_per_second} + inbound"
+    );
+    assert!(default_number(&template, "WebhookThrottlingBurstLimit") >= webhooks);
+    let settings = &template["Resources"]["HttpApi"]["Properties"]["RouteSettings"]["POST /webhooks/whatsapp"];
+    assert!(
+        !settings["ThrottlingRateLimit"].is_badvalue(),
+        "the webhook route has its own throttle"
+    );
+}
+
+/// Sends have their own queue and event source, capped at the send tier; webhooks are not.
+#[test]
+fn the_worker_reads_a_send_queue_of_its_own() {
+    let template = template();
+    let events = &template["Resources"]["QueueWorkerFunction"]["Properties"]["Events"];
+    let sources: Vec<&Yaml> = events
+        .as_hash()
+        .expect("events")
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("SQS"))
+        .collect();
+    assert_eq!(sources.len(), 2);
+    let send_queue = &template["Resources"]["SendQueue"]["Properties"];
+    let max_receives = send_queue["RedrivePolicy"]["maxReceiveCount"]
+        .as_i64()
+        .expect("maxReceiveCount");
+    let variables = &template["Resources"]["QueueWorkerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        variables["SEND_MAX_RECEIVES"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok()),
+        Some(max_receives),
+        "the worker fails a message on the send queue's last receive"
+    );
+}

@@ -368,6 +368,9 @@ pub struct SenderConfig {
     pub reconcile_after_seconds: u32,
     /// The send queue's `maxReceiveCount` (`SEND_MAX_RECEIVES`, default 10).
     pub max_receives: u32,
+    /// At most one message per `SEND_PACE_SECONDS` (default 6) to one recipient, after a burst of
+    /// `SEND_PACE_BURST` (default 45: Meta's pair rate allowance); `SEND_PACE_SECONDS=0`: off.
+    pub pace: Option<crate::ports::Pace>,
 }
 
 impl SenderConfig {
@@ -411,6 +414,13 @@ impl SenderConfig {
             claim_lease_seconds,
             reconcile_after_seconds: env.number("SEND_RECONCILE_SECONDS", 900u32),
             max_receives,
+            pace: match env.number("SEND_PACE_SECONDS", 6i64) {
+                0 => None,
+                seconds => Some(crate::ports::Pace {
+                    interval_ms: seconds.max(0) * 1000,
+                    burst: env.number("SEND_PACE_BURST", 45u32).max(1),
+                }),
+            },
         };
         env.finish(Some(config))
     }

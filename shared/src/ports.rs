@@ -145,7 +145,7 @@ pub trait Redelivery: Send + Sync {
 pub enum SendFailure {
     /// Meta answered with an error: its classification decides between retrying and failing.
     #[error("{0}")]
-    Refused(crate::domain::graph_error::GraphError),
+    Refused(Box<crate::domain::graph_error::GraphError>),
     /// The request never left (no connection): safe to send again.
     #[error("not sent: {0}")]
     NotSent(String),
@@ -266,4 +266,39 @@ pub trait OutboundStore: Send + Sync {
     fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
     /// Epoch seconds of the contact's last inbound message.
     fn last_inbound_at(&self, contact: &str) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
+    /// to wait for one.
+    fn pace(&self, recipient: &str, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
+}
+
+/// Per-recipient pacing (Meta: about one message per 6 s to one user, with bursts): a generic
+/// cell rate, one message per `interval_ms`, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub interval_ms: i64,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paced {
+    Go,
+    /// No slot for this many seconds.
+    Wait {
+        seconds: u32,
+    },
+}
+
+impl Pace {
+    /// The decision for a recipient whose theoretical arrival time is `tat_ms` (none yet: `None`)
+    /// at `now_ms`: the new arrival time when a slot is free, else how long to wait.
+    pub fn decide(self, tat_ms: Option<i64>, now_ms: i64) -> Result<i64, u32> {
+        let tat = tat_ms.unwrap_or(now_ms).max(now_ms);
+        let allowance = self.interval_ms * i64::from(self.burst.max(1) - 1);
+        if tat - now_ms <= allowance {
+            Ok(tat + self.interval_ms)
+        } else {
+            let wait_ms = tat - allowance - now_ms;
+            Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX).max(1))
+        }
+    }
 }

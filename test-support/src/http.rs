@@ -24,3 +24,16 @@ pub async fn get(url: &str) -> String {
     assert!(status.is_success(), "GET {url}: {status} {body}");
     body
 }
+
+/// POSTs `body` as JSON to `url` and returns the status; panics when no answer comes.
+pub async fn post_json(url: &str, body: &serde_json::Value) -> u16 {
+    client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+        .status()
+        .as_u16()
+}

@@ -11,7 +11,7 @@ use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::worker::DeployedWorker;
 use integration_tests::*;
-use local_stack::graph_standin::{Standin, StandinConfig};
+use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::{batch_deadline, sqs_event};
 use serde_json::{Value, json};
 
@@ -26,6 +26,7 @@ struct Loop {
     ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
     worker: DeployedWorker,
     standin: Arc<Standin>,
+    graph_base: String,
     /// Receipt handles of records the worker reported as failed (hidden for their backoff).
     hidden_receipts: tokio::sync::Mutex<Vec<String>>,
 }
@@ -33,21 +34,30 @@ struct Loop {
 /// A fresh queue, the send API, the ingestion handler, the worker, and a Graph API stand-in
 /// whose status webhooks go to an HTTP server in front of the ingestion handler.
 async fn setup(auto_reply: Option<&str>) -> Loop {
+    setup_with(auto_reply, &[], AmbiguityTimings::default()).await
+}
+
+/// [`setup`] with more worker variables and the stand-in's timings for its ambiguous recipients.
+async fn setup_with(auto_reply: Option<&str>, extra: &[(&str, &str)], timings: AmbiguityTimings) -> Loop {
     let emu = Emulator::connect().await;
     let queue = emu.fresh_queue("send", 30, None).await;
     let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let webhook_url = format!("http://{}/webhooks/whatsapp", webhook_listener.local_addr().unwrap());
     let standin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let graph_url = format!("http://{}", standin_listener.local_addr().unwrap());
-    let standin = Standin::new(StandinConfig {
-        access_token: TOKEN.into(),
-        app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
-        webhook_url,
-        phone_number_id_display: "15550783881".into(),
-        latency: Duration::ZERO,
-        status_delay: Duration::ZERO,
-        send_status_webhooks: true,
-    });
+    let standin = Standin::with_timings(
+        StandinConfig {
+            access_token: TOKEN.into(),
+            app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
+            webhook_url,
+            phone_number_id_display: "15550783881".into(),
+            latency: Duration::ZERO,
+            status_delay: Duration::ZERO,
+            send_status_webhooks: true,
+        },
+        OnboardingConfig::default(),
+        timings,
+    );
     tokio::spawn(Arc::clone(&standin).serve(standin_listener));
 
     // The handlers as their Lambdas build them, on this test's queue and stand-in.
@@ -66,8 +76,14 @@ async fn setup(auto_reply: Option<&str>) -> Loop {
         ("AUTO_REPLY_TEXT", auto_reply.unwrap_or_default()),
         ("MARK_AS_READ", if auto_reply.is_some() { "true" } else { "false" }),
         ("ALLOWED_PHONE_NUMBER_IDS", ""),
-    ] {
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
         env.insert(name.to_owned(), value.to_owned());
+    }
+    if extra.iter().any(|(name, _)| *name == "WHATSAPP_ACCESS_TOKEN_PARAMETER") {
+        env.remove("WHATSAPP_ACCESS_TOKEN");
     }
     let vars = |name: &str| env.get(name).cloned();
     let api = SendApi::from_vars(&emu.sdk, &vars).await.unwrap();
@@ -81,6 +97,7 @@ async fn setup(auto_reply: Option<&str>) -> Loop {
         ingest,
         worker,
         standin,
+        graph_base: graph_url,
         hidden_receipts: tokio::sync::Mutex::new(Vec::new()),
     }
 }
@@ -272,7 +289,8 @@ async fn a_sent_message_is_delivered_and_read_through_the_status_webhooks() {
     assert_eq!(calls.len(), 1, "the Graph API is called once");
     assert_eq!(
         calls[0].body,
-        json!({"messaging_product":"whatsapp","recipient_type":"individual","to":to,"type":"text","text":{"body":"Your order shipped"}})
+        json!({"messaging_product":"whatsapp","recipient_type":"individual","to":to,"type":"text",
+            "text":{"body":"Your order shipped"},"biz_opaque_callback_data":id})
     );
     assert_eq!(calls[0].phone_number_id, PHONE_NUMBER_ID);
     let wamid = calls[0].wamid.clone().unwrap();
@@ -509,4 +527,184 @@ async fn the_auto_reply_is_sent_once_per_inbound_message() {
             .iter()
             .all(|r| r.body["status"] == "read" && r.answered_status == 200)
     );
+}
+
+impl Loop {
+    /// The stand-in's accepted POSTs for `to`: what "sent once" is counted on.
+    fn accepted_to(&self, to: &str) -> usize {
+        self.calls_to(to).iter().filter(|call| call.accepted()).count()
+    }
+
+    /// Drains, making every record the worker handed back visible again at once (what time
+    /// does), until the message's status is one of `statuses`.
+    async fn settle(&self, id: &str, statuses: &[&str]) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..80 {
+            self.drain_once().await;
+            let (code, view) = self.get(id).await;
+            if code == 200 && statuses.iter().any(|status| view["status"] == *status) {
+                return view;
+            }
+            last = view;
+            self.redeliver_now().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("message {id} never reached {statuses:?}: {last}");
+    }
+}
+
+fn recipient(prefix: &str) -> String {
+    let digits: String = unique("").chars().filter(char::is_ascii_digit).collect();
+    format!("{prefix}{}", &digits[digits.len() - (12 - prefix.len())..])
+}
+
+async fn template_to(test: &Loop, to: &str) -> String {
+    let (status, answer) = test
+        .post(
+            json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_answer_whose_body_is_lost_counts_as_accepted_and_its_statuses_bring_the_wamid() {
+    let test = setup(None).await;
+    let to = recipient("9993");
+    let id = template_to(&test, &to).await;
+    let view = test.settle(&id, &["read"]).await;
+    assert_eq!(test.accepted_to(&to), 1, "sent once");
+    let wamid = test.calls_to(&to)[0].wamid.clone().unwrap();
+    assert_eq!(view["wamid"], wamid, "{view}");
+    assert!(view.get("resends").is_none(), "{view}");
+}
+
+#[tokio::test]
+async fn an_answer_after_the_timeout_is_unknown_until_its_status_webhook_resolves_it() {
+    let timings = AmbiguityTimings {
+        slow_answer: Duration::from_millis(1500),
+        ..AmbiguityTimings::default()
+    };
+    let test = setup_with(None, &[("GRAPH_TIMEOUT_MS", "300")], timings).await;
+    let to = recipient("9994");
+    let id = template_to(&test, &to).await;
+    test.drain_once().await;
+    let view = test.settle(&id, &["delivered", "read"]).await;
+    assert_eq!(test.accepted_to(&to), 1, "never resent: {view}");
+    assert!(view["history"]["unknown"].is_string(), "{view}");
+    assert_eq!(view["wamid"], test.calls_to(&to)[0].wamid.clone().unwrap());
+}
+
+#[tokio::test]
+async fn late_status_webhooks_still_land_on_the_message_sent_once() {
+    let timings = AmbiguityTimings {
+        late_statuses: Duration::from_millis(800),
+        ..AmbiguityTimings::default()
+    };
+    let test = setup_with(None, &[], timings).await;
+    let to = recipient("99960");
+    let id = template_to(&test, &to).await;
+    let view = test.settle(&id, &["read"]).await;
+    assert_eq!(test.accepted_to(&to), 1, "{view}");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_retried_and_the_rotated_one_read_from_ssm() {
+    let emu = Emulator::connect().await;
+    let parameter = format!("/{}/access-token", unique("bridge-test"));
+    let ssm = aws_sdk_ssm::Client::new(&emu.sdk);
+    ssm.put_parameter()
+        .name(&parameter)
+        .value(TOKEN)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let test = setup_with(
+        None,
+        &[("WHATSAPP_ACCESS_TOKEN_PARAMETER", parameter.as_str())],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    // The owner's token expires; they put a new one in SSM (as the alarm tells them).
+    let graph = &test.graph_base;
+    let expire = test_support::http::post_json(&format!("{graph}/_standin/access-token/expire"), &json!({})).await;
+    let rotate = test_support::http::post_json(
+        &format!("{graph}/_standin/access-token"),
+        &json!({"token": "rotated-access-token"}),
+    )
+    .await;
+    assert_eq!((expire, rotate), (200, 200));
+    ssm.put_parameter()
+        .name(&parameter)
+        .value("rotated-access-token")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let to = recipient("97254");
+    let id = template_to(&test, &to).await;
+    let view = test.settle(&id, &["read"]).await;
+    let calls = test.calls_to(&to);
+    assert_eq!(
+        calls.iter().filter(|call| call.answered_status == 401).count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(test.accepted_to(&to), 1, "{view}");
+}
+
+/// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`): sends to recipients that drop the
+/// answer, answer too late, send statuses late, rate-limit once, fail for good or answer normally,
+/// each request posted twice (an `Idempotency-Key` retried), the worker's records handed back as
+/// they fail; then every message is checked against the stand-in's log.
+#[tokio::test]
+async fn chaos_send() {
+    let sends: usize = std::env::var("CHAOS_SENDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(24);
+    let timings = AmbiguityTimings {
+        slow_answer: Duration::from_millis(900),
+        late_statuses: Duration::from_millis(600),
+    };
+    let test = setup_with(None, &[("GRAPH_TIMEOUT_MS", "300")], timings).await;
+    let prefixes = ["97255", "9993", "9994", "99960", "9984290", "9991310260"];
+    let mut messages = Vec::new();
+    for n in 0..sends {
+        let prefix = prefixes[(n * 7 + n / 3) % prefixes.len()];
+        let to = recipient(prefix);
+        let key = unique("chaos");
+        let body = json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"});
+        let (first, answer) = test.post(body.clone(), Some(&key)).await;
+        let (second, again) = test.post(body, Some(&key)).await;
+        assert_eq!((first, second), (202, 202));
+        assert_eq!(answer["id"], again["id"]);
+        messages.push((answer["id"].as_str().unwrap().to_owned(), to, prefix));
+    }
+    let (mut once, mut duplicates, mut lost, mut unknown_resolved, mut failed) = (0, 0, 0, 0, 0);
+    for (id, to, prefix) in &messages {
+        let refused = *prefix == "9991310260";
+        let view = test
+            .settle(id, if refused { &["failed"] } else { &["read", "delivered"] })
+            .await;
+        match (refused, test.accepted_to(to)) {
+            (true, 0) => failed += 1,
+            (false, 1) => once += 1,
+            (_, 0) => lost += 1,
+            _ => duplicates += 1,
+        }
+        if view["history"]["unknown"].is_string() {
+            unknown_resolved += 1;
+        }
+    }
+    println!(
+        "chaos-send: sent once: {once}, duplicates: {duplicates}, lost: {lost}, unknown resolved: {unknown_resolved}, \
+         failed as Meta answered: {failed} (of {sends})"
+    );
+    assert_eq!((duplicates, lost), (0, 0));
+    assert_eq!(once + failed, sends);
 }

@@ -140,10 +140,10 @@ impl GraphClient {
         if (200..300).contains(&status) {
             Ok(body.map(|bytes| bytes.to_vec()))
         } else {
-            Err(SendFailure::Refused(GraphError::parse(
+            Err(SendFailure::Refused(Box::new(GraphError::parse(
                 status,
                 body.as_deref().unwrap_or_default(),
-            )))
+            ))))
         }
     }
 }

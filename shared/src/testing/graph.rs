@@ -96,7 +96,7 @@ impl WhatsAppSender for FakeGraph {
             let mut state = self.state();
             state.calls.push(payload.clone());
             if state.token_expired {
-                return Err(SendFailure::Refused(expired()));
+                return Err(SendFailure::Refused(Box::new(expired())));
             }
             let answer = state.script.pop_front().unwrap_or(GraphAnswer::Accept);
             if matches!(
@@ -122,7 +122,7 @@ impl WhatsAppSender for FakeGraph {
             GraphAnswer::AcceptThenAmbiguous => Err(SendFailure::Ambiguous("connection lost".to_owned())),
             GraphAnswer::AcceptThenHang => std::future::pending().await,
             GraphAnswer::NotSent => Err(SendFailure::NotSent("connection refused".to_owned())),
-            GraphAnswer::Refuse(error) => Err(SendFailure::Refused(error)),
+            GraphAnswer::Refuse(error) => Err(SendFailure::Refused(Box::new(error))),
         }
     }
 

@@ -11,7 +11,9 @@ use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
-use crate::ports::{Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, StoreError, WriteOutcome};
+use crate::ports::{
+    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome,
+};
 
 /// The bundle's record of a message it sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,8 @@ pub struct Tables {
     pub messages: HashMap<String, MessageItem>,
     pub contacts: HashMap<String, i64>,
     pub events: HashSet<(String, String, String)>,
+    /// Recipient → the next free send slot (epoch ms).
+    pub pacing: HashMap<String, i64>,
 }
 
 /// Cloning shares the tables, the clock and the faults.
@@ -402,5 +406,19 @@ impl OutboundStore for MemoryStore {
     async fn last_inbound_at(&self, contact: &str) -> Result<Option<i64>, StoreError> {
         self.call("last_inbound_at", |tables, _| tables.contacts.get(contact).copied())
             .await
+    }
+
+    async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {
+        self.call("pace", |tables, now| {
+            let tat = tables.pacing.get(recipient).copied();
+            match pace.decide(tat, now * 1000) {
+                Ok(next) => {
+                    tables.pacing.insert(recipient.to_owned(), next);
+                    Paced::Go
+                }
+                Err(seconds) => Paced::Wait { seconds },
+            }
+        })
+        .await
     }
 }

@@ -30,8 +30,6 @@ pub fn attribute_to_json(value: &AttributeValue) -> Value {
     }
 }
 
-/// `read_at` for `read`; for a status outside the ranked life cycle, `<name>_at`
-
 /// A JSON value as a native DynamoDB document (maps, lists, numbers), queryable in place.
 pub fn json(value: &Value) -> AttributeValue {
     match value {

@@ -4,6 +4,7 @@
 //! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
 //! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
+//! - send pacing of one recipient: `pk = PACE#<recipient>`, `sk = PACE` (`tat`: the next free slot, ms)
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
 //! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation;
 //!   `gsi1pk = VERIFICATION#<called number digits>`, `gsi1sk = <capture time>#<CallSid>` lists the codes
@@ -12,6 +13,7 @@
 pub const MESSAGE_SK: &str = "MSG";
 pub const CONTACT_SK: &str = "CONTACT";
 pub const OUTBOUND_SK: &str = "OUT";
+pub const PACE_SK: &str = "PACE";
 
 /// Name of the table's global secondary index (`gsi1pk`, `gsi1sk`).
 pub const BY_CONTACT_INDEX: &str = "by_contact";
@@ -30,6 +32,10 @@ pub fn call_pk(call_sid: &str) -> String {
 
 pub fn event_pk(field: &str) -> String {
     format!("EVENT#{field}")
+}
+
+pub fn pace_pk(recipient: &str) -> String {
+    format!("PACE#{recipient}")
 }
 
 pub fn outbound_pk(message_id: &str) -> String {

@@ -12,13 +12,13 @@ use chrono::Utc;
 use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
 use super::item::{Item, attribute_to_json, number, rfc3339, string, text_of};
-use super::keys::{CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, contact_pk, message_pk, outbound_pk};
+use super::keys::{CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, message_pk, outbound_pk, pace_pk};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::status::DeliveryStatus;
-use crate::ports::{Claim, ClaimTerms, Created, NewOutbound, OutboundStore, StoreError, WriteOutcome};
+use crate::ports::{Claim, ClaimTerms, Created, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -377,6 +377,61 @@ impl OutboundStore for DynamoMessageStore {
             .as_ref()
             .and_then(|item| text_of(item, "last_inbound_at"))
             .and_then(|n| n.parse().ok()))
+    }
+
+    async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {
+        let now_ms = Utc::now().timestamp_millis();
+        // An idle recipient (the common case): one conditional write. Otherwise read the slot
+        // and move it on exactly what was read, a few times under contention.
+        let mut observed: Option<i64> = None;
+        for _ in 0..4 {
+            let next = match pace.decide(observed, now_ms) {
+                Ok(next) => next,
+                Err(seconds) => return Ok(Paced::Wait { seconds }),
+            };
+            let (condition, expected) = match observed {
+                None => ("attribute_not_exists(tat) OR tat <= :now", number(now_ms)),
+                Some(tat) => ("tat = :expected", number(tat)),
+            };
+            let name = if observed.is_none() { ":now" } else { ":expected" };
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", string(pace_pk(recipient)))
+                .key("sk", string(PACE_SK))
+                .update_expression("SET tat = :next, item_type = :type, expires_at = :expires")
+                .condition_expression(condition)
+                .expression_attribute_values(":next", number(next))
+                .expression_attribute_values(":type", string("pace"))
+                // Gone a day after its last slot (TTL): pacing state costs nothing at rest.
+                .expression_attribute_values(":expires", number(next / 1000 + 86_400))
+                .expression_attribute_values(name, expected)
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Paced::Go),
+                Err(error)
+                    if matches!(
+                        error.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    let item = self.get(pace_pk(recipient), PACE_SK).await?;
+                    observed = item
+                        .as_ref()
+                        .and_then(|item| text_of(item, "tat"))
+                        .and_then(|n| n.parse().ok());
+                }
+                Err(error) => {
+                    return Err(classify(
+                        &error,
+                        error.as_service_error().map(update_error_is_rejection),
+                    ));
+                }
+            }
+        }
+        Ok(Paced::Wait { seconds: 1 })
     }
 }
 

@@ -76,6 +76,7 @@ impl DeployedWorker {
                         store_timeout: WORKER_AWS_CALL_TIMEOUT,
                         max_receives: sender.max_receives,
                         mark_read_timeout: MARK_READ_TIMEOUT,
+                        pace: sender.pace,
                     },
                     auto_reply_text: sender.auto_reply_text,
                     mark_as_read: sender.mark_as_read,

@@ -26,7 +26,9 @@ use crate::domain::ids::{AttemptId, Wamid};
 use crate::domain::outbound::{self, Origin, SendJob, SendOutcome, StoredError};
 use crate::domain::records::InboundRecord;
 use crate::metrics::{self, Metric};
-use crate::ports::{Claim, ClaimTerms, NewOutbound, OutboundStore, Queue, SendFailure, StoreError, WhatsAppSender};
+use crate::ports::{
+    Claim, ClaimTerms, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StoreError, WhatsAppSender,
+};
 
 /// Spaces sends evenly: at most `per_second` per instance.
 pub struct RateLimiter {
@@ -64,6 +66,8 @@ pub struct SendPolicy {
     pub max_receives: u32,
     /// Mark-as-read is best effort and bounded by this.
     pub mark_read_timeout: Duration,
+    /// Per-recipient pacing; `None`: off.
+    pub pace: Option<Pace>,
 }
 
 impl SendPolicy {
@@ -149,6 +153,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 1,
             ));
         }
+        if let Some(delayed) = self.paced(&job, request_id).await? {
+            return Ok(delayed);
+        }
         let attempt = outbound::new_attempt(&job.message_id);
         let resend = match self
             .store_call(self.store.claim(&job.message_id, &attempt, self.policy.terms))
@@ -198,8 +205,38 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 self.retry_or_fail(&job, &attempt, &note(&reason), receive_count(record), &error)
                     .await
             }
-            Err(SendFailure::Refused(error)) => self.refused(&job, &attempt, record, error).await,
+            Err(SendFailure::Refused(error)) => self.refused(&job, &attempt, record, *error).await,
         }
+    }
+
+    /// Waits for the recipient's send slot through SQS, never by sleeping: the job goes back on
+    /// the queue with the delay (a new copy, so the wait costs none of its receives).
+    async fn paced(&self, job: &SendJob, request_id: &str) -> Result<Option<&'static str>, RecordError> {
+        let Some(pace) = self.policy.pace else {
+            return Ok(None);
+        };
+        let seconds = match self.store_call(self.store.pace(&job.to, pace)).await {
+            Ok(Paced::Go) => return Ok(None),
+            Ok(Paced::Wait { seconds }) => seconds,
+            // Pacing is a courtesy to Meta's pair limit (131056 is retried anyway): send.
+            Err(error) => {
+                tracing::warn!(error = %error, "pacing unavailable: sending unpaced");
+                return Ok(None);
+            }
+        };
+        let mut delayed = job.queue_message(request_id);
+        delayed.delay_seconds = seconds.min(900);
+        bounded(self.policy.store_timeout, self.queue.send(delayed), || {
+            crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned())
+        })
+        .await
+        .map_err(|_| RecordError::retry_in("paced for the recipient; the delayed copy was not queued", seconds))?;
+        tracing::info!(
+            outcome = "paced",
+            wait_seconds = seconds,
+            "send paced for its recipient"
+        );
+        Ok(Some("paced"))
     }
 
     async fn refused(

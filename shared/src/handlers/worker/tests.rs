@@ -17,7 +17,7 @@ use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
 use crate::domain::records::PhoneNumberFilter;
 use crate::ports::BlobStore;
-use crate::ports::{ClaimTerms, NewOutbound, OutboundStore};
+use crate::ports::{ClaimTerms, NewOutbound, OutboundStore, Pace};
 use crate::testing::{FakeBlobStore, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
 const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
@@ -48,6 +48,10 @@ fn policy() -> SendPolicy {
         store_timeout: Duration::from_millis(100),
         max_receives: MAX_RECEIVES,
         mark_read_timeout: Duration::from_millis(50),
+        pace: Some(Pace {
+            interval_ms: 6_000,
+            burst: 45,
+        }),
     }
 }
 
@@ -816,4 +820,53 @@ async fn a_message_whose_receives_run_out_is_failed_with_its_last_error() {
     let item = sim.fakes.store.outbound(&message_id).unwrap();
     assert_eq!(item.errors.and_then(|e| e.code), Some(131000));
     assert_eq!(item.attempts, MAX_RECEIVES);
+}
+
+#[tokio::test]
+async fn sends_to_one_recipient_past_the_burst_wait_on_the_queue_not_in_a_sleep() {
+    let (mut worker, fakes) = worker(None, false);
+    if let Some(sending) = worker.sending.as_mut() {
+        sending.policy.pace = Some(Pace {
+            interval_ms: 6_000,
+            burst: 2,
+        });
+    }
+    let mut bodies = Vec::new();
+    for key in ["p1", "p2", "p3"] {
+        bodies.push(serde_json::to_string(&queued_message(&fakes.store, key).await).unwrap());
+    }
+    for (n, body) in bodies.iter().enumerate() {
+        let response = worker
+            .handle(
+                event(vec![record(
+                    &format!("r{n}"),
+                    Some("send-message"),
+                    body,
+                    1,
+                    SEND_QUEUE_ARN,
+                )]),
+                deadline(),
+            )
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(fakes.graph.state().calls.len(), 2, "a burst of 2, then the pace");
+    let delayed = fakes.queue.take_sent();
+    assert_eq!(delayed.len(), 1);
+    assert!(
+        (6..=7).contains(&delayed[0].delay_seconds),
+        "{}",
+        delayed[0].delay_seconds
+    );
+    assert_eq!(delayed[0].body, bodies[2], "the same job, later");
+    // A pacing store that fails does not hold a message back.
+    fakes.store.faults.fail_next("pace", 1, Fault::Transient);
+    let response = worker
+        .handle(
+            event(vec![record("r9", Some("send-message"), &bodies[2], 1, SEND_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(fakes.graph.state().calls.len(), 3);
 }
