@@ -338,12 +338,7 @@ async fn a_rate_limited_send_is_retried_through_sqs_and_sent_once() {
 #[tokio::test]
 async fn permanent_errors_fail_the_message_with_meta_s_error_and_are_not_retried() {
     let test = setup(None).await;
-    for (prefix, code) in [
-        ("9991310260", 131026),
-        ("9991320000", 132000),
-        ("9991000000", 100),
-        ("9991900000", 190),
-    ] {
+    for (prefix, code) in [("9991310260", 131026), ("9991320000", 132000), ("9991000000", 100)] {
         let to = format!("{prefix}{}", &unique("").replace('.', "")[..4]);
         let (status, answer) = test
             .post(
@@ -360,6 +355,20 @@ async fn permanent_errors_fail_the_message_with_meta_s_error_and_are_not_retried
         assert!(view["errors"][0]["message"].is_string(), "{view}");
         assert_eq!(test.calls_to(&to).len(), 1);
     }
+}
+
+/// An expired token (190) is not the message's fault: it is retried (the token read again each
+/// time), never failed before the send queue's receives run out.
+#[tokio::test]
+async fn an_expired_token_leaves_the_message_queued_for_a_retry() {
+    let test = setup(None).await;
+    let to = format!("9991900000{}", &unique("").replace('.', "")[..2]);
+    let id = template_to(&test, &to).await;
+    assert_eq!(test.drain_once().await.len(), 1, "retried, not acknowledged");
+    let (_, view) = test.get(&id).await;
+    assert_eq!(view["status"], "queued", "{view}");
+    assert_eq!(view["last_error"][0]["code"], 190, "{view}");
+    assert_eq!(test.accepted_to(&to), 0);
 }
 
 #[tokio::test]
