@@ -142,35 +142,42 @@ impl Loop {
 
     /// Runs the worker over everything in the queue once; returns the failed message ids.
     async fn drain_once(&self) -> Vec<String> {
+        self.drain().await.1
+    }
+
+    /// Runs the worker over everything in the queue once, in SQS batches of 10: how many records
+    /// it saw, and the ids of those it reported failed (hidden until [`Loop::redeliver_now`]).
+    async fn drain(&self) -> (usize, Vec<String>) {
         let messages = self.emu.receive_all(&self.queue.url).await;
-        if messages.is_empty() {
-            return Vec::new();
-        }
-        let event = sqs_event(&messages, &self.queue.arn, "us-east-1").unwrap();
-        let response = self.worker.handle(event, batch_deadline()).await;
-        let failed: Vec<String> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
-        let (retried, done): (Vec<_>, Vec<_>) = messages
-            .iter()
-            .partition(|m| failed.iter().any(|id| Some(id.as_str()) == m.message_id()));
-        self.hidden_receipts
-            .lock()
-            .await
-            .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
-        for message in done {
-            self.emu
-                .sqs
-                .delete_message()
-                .queue_url(&self.queue.url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
+        let mut failed = Vec::new();
+        for batch in messages.chunks(10) {
+            let event = sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
+            let response = self.worker.handle(event, batch_deadline()).await;
+            let batch_failed: Vec<String> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect();
+            let (retried, done): (Vec<_>, Vec<_>) = batch
+                .iter()
+                .partition(|m| batch_failed.iter().any(|id| Some(id.as_str()) == m.message_id()));
+            self.hidden_receipts
+                .lock()
                 .await
-                .unwrap();
+                .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
+            for message in done {
+                self.emu
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queue.url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            failed.extend(batch_failed);
         }
-        failed
+        (messages.len(), failed)
     }
 
     /// An inbound message from `from` now, so the 24-hour window is open.
@@ -698,36 +705,11 @@ async fn chaos_send() {
     // is left and nothing arrives for a while; then look at every message once.
     let mut quiet_rounds = 0;
     while quiet_rounds < 5 {
-        let seen = test.emu.receive_all(&test.queue.url).await;
-        if seen.is_empty() {
+        let (seen, _) = test.drain().await;
+        if seen == 0 {
             quiet_rounds += 1;
         } else {
             quiet_rounds = 0;
-            for chunk in seen.chunks(10) {
-                let event = sqs_event(chunk, &test.queue.arn, "us-east-1").unwrap();
-                let response = test.worker.handle(event, batch_deadline()).await;
-                for message in chunk {
-                    let failed = response
-                        .batch_item_failures
-                        .iter()
-                        .any(|f| Some(f.item_identifier.as_str()) == message.message_id());
-                    if failed {
-                        test.hidden_receipts
-                            .lock()
-                            .await
-                            .push(message.receipt_handle().unwrap().to_owned());
-                    } else {
-                        test.emu
-                            .sqs
-                            .delete_message()
-                            .queue_url(&test.queue.url)
-                            .receipt_handle(message.receipt_handle().unwrap())
-                            .send()
-                            .await
-                            .unwrap();
-                    }
-                }
-            }
         }
         test.redeliver_now().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
