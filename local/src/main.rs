@@ -45,8 +45,6 @@ async fn main() -> Result<(), Error> {
     });
     let ingest_config = app.ingest.config.clone();
 
-    // The worker exactly as its Lambda builds it (its own 4 s bound on every AWS call).
-    let worker = DeployedWorker::from_env().await?;
     let sources = local_stack::queue::event_sources(&stack, "QueueWorkerFunction", &sqs, &region).await?;
 
     // The Graph API stand-in on :3001 (GRAPH_API_BASE_URL), posting signed status webhooks to our API.
@@ -79,6 +77,10 @@ async fn main() -> Result<(), Error> {
         },
     );
     tokio::spawn(standin.serve(standin_listener));
+
+    // The worker exactly as its Lambda builds it (its own 4 s bound on every AWS call), once the
+    // Graph stand-in listens, so its warm-up reaches it.
+    let worker = DeployedWorker::from_env().await?;
 
     let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&address).await?;
