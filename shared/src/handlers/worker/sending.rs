@@ -134,6 +134,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         bounded(self.policy.store_timeout, call, store_timeout).await
     }
 
+    /// One message onto the send queue, bounded like every other AWS call of the worker.
+    async fn queue_call(&self, message: crate::ports::QueueMessage) -> Result<String, crate::ports::QueueError> {
+        bounded(self.policy.store_timeout, self.queue.send(message), || {
+            crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned())
+        })
+        .await
+    }
+
     /// Handles one `send-message` record; a short description of what happened.
     pub async fn send(
         &self,
@@ -226,11 +234,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         };
         let mut delayed = job.queue_message(request_id);
         delayed.delay_seconds = seconds.min(900);
-        bounded(self.policy.store_timeout, self.queue.send(delayed), || {
-            crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned())
-        })
-        .await
-        .map_err(|_| RecordError::retry_in("paced for the recipient; the delayed copy was not queued", seconds))?;
+        self.queue_call(delayed)
+            .await
+            .map_err(|_| RecordError::retry_in("paced for the recipient; the delayed copy was not queued", seconds))?;
         tracing::info!(
             outcome = "paced",
             wait_seconds = seconds,
@@ -401,12 +407,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             wamid,
             failed,
         };
-        let queued = bounded(
-            self.policy.store_timeout,
-            self.queue.send(deferred.queue_message(request_id)),
-            || crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned()),
-        )
-        .await;
+        let queued = self.queue_call(deferred.queue_message(request_id)).await;
         match queued {
             Ok(_) => {
                 tracing::warn!(outcome = "outcome_queued", error = %store_error, "send outcome queued: the table refused it");
@@ -496,13 +497,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             to: to.to_owned(),
             payload,
         };
-        bounded(
-            self.policy.store_timeout,
-            self.queue.send(job.queue_message(request_id)),
-            || crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned()),
-        )
-        .await
-        .map_err(|error| RecordError::transient(format!("auto-reply not queued: {error}")))?;
+        self.queue_call(job.queue_message(request_id))
+            .await
+            .map_err(|error| RecordError::transient(format!("auto-reply not queued: {error}")))?;
         Ok(())
     }
 }
