@@ -16,8 +16,8 @@ use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request
 use crate::config::SendApiConfig;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
-use crate::domain::send_request::{MessageBody, SendRequestBody, ValidSendRequest, ValidationError};
-use crate::domain::{phone, verify_token};
+use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
+use crate::domain::verify_token;
 use crate::ports::{Created, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.
@@ -118,12 +118,12 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES).into());
         }
-        let send: SendRequestBody =
-            serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("invalid message: {error}")))?;
-        let send = ValidSendRequest::try_from(send).map_err(|error| invalid(&error))?;
-        let to = phone::normalize(send.to(), self.config.default_country_code.as_deref())
-            .map_err(|error| invalid(&ValidationError::from(error)))?;
-        if !matches!(send.message(), MessageBody::Template { .. }) {
+        let send = ValidSendRequest::parse(body).map_err(|error| invalid(&error))?;
+        let recipient = send
+            .recipient(self.config.default_country_code.as_deref())
+            .map_err(|error| invalid(&error))?;
+        let to = recipient.key().to_owned();
+        if send.kind() != MessageKind::Template {
             let last = self.store.last_inbound_at(&to).await.map_err(store_unavailable)?;
             if last.is_none_or(|at| Utc::now().timestamp() - at > CUSTOMER_WINDOW_SECONDS) {
                 return Err(ApiError::Unprocessable(
@@ -134,13 +134,13 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
                 .into());
             }
         }
-        let payload = send.graph_payload(&to);
+        let payload = send.graph_payload(&recipient);
         let fingerprint = outbound::fingerprint(&payload);
         let message_id = match idempotency_key(request.headers())? {
             Some(key) => outbound::id_for_key("send-api", key),
             None => outbound::new_id(request_id),
         };
-        let kind = send.message().kind();
+        let kind = send.kind().as_str();
         let created = self
             .store
             .create_outbound(&NewOutbound {

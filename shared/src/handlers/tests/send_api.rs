@@ -108,7 +108,7 @@ async fn an_invalid_request_is_400_naming_the_field() {
         (json!({ "to": " ", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "12", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "0504370045", "type": "image" }), "image.link: "),
-        (json!({ "to": "0504370045" }), "invalid message: "),
+        (json!({ "to": "0504370045" }), "type: "),
     ];
     for (body, prefix) in cases {
         let response = api.handle(post(&body, &[])).await;
