@@ -60,6 +60,8 @@ pub const TWILIO_API_BASE_URL: Key = plain("TWILIO_API_BASE_URL", None, Some("ht
 pub const TWILIO_PHONE_NUMBER: Key = plain("TWILIO_PHONE_NUMBER", None, None);
 pub const VERIFICATION_EMAIL_FROM: Key = plain("VERIFICATION_EMAIL_FROM", None, None);
 pub const ALARM_TOPIC_ARN: Key = plain("ALARM_TOPIC_ARN", Some("AlarmTopicArn"), None);
+/// The language the Twilio functions listen in (`<Gather language>`), to check `onboard --language` against.
+pub const VOICE_LANGUAGE: Key = plain("VOICE_LANGUAGE", Some("VoiceLanguage"), None);
 
 pub const ACCESS_TOKEN: Key = secret("WHATSAPP_ACCESS_TOKEN", Some("access-token"));
 pub const APP_SECRET: Key = secret("WHATSAPP_APP_SECRET", Some("app-secret"));
@@ -69,7 +71,7 @@ pub const TWILIO_AUTH_TOKEN: Key = secret("TWILIO_AUTH_TOKEN", Some("twilio-auth
 pub const REGISTRATION_PIN: Key = secret("WHATSAPP_REGISTRATION_PIN", None);
 
 /// Every key, for `--set` validation and the README.
-pub const ALL: [Key; 23] = [
+pub const ALL: [Key; 24] = [
     GRAPH_API_BASE_URL,
     GRAPH_API_VERSION,
     PHONE_NUMBER_ID,
@@ -87,6 +89,7 @@ pub const ALL: [Key; 23] = [
     TWILIO_PHONE_NUMBER,
     VERIFICATION_EMAIL_FROM,
     ALARM_TOPIC_ARN,
+    VOICE_LANGUAGE,
     ACCESS_TOKEN,
     APP_SECRET,
     VERIFY_TOKEN,

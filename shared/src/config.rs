@@ -4,6 +4,7 @@
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
 use crate::domain::records::PhoneNumberFilter;
 use crate::domain::secret::Secret;
+use crate::domain::spoken_code::CodeLanguage;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {}", .problems.join("; "))]
@@ -204,8 +205,11 @@ pub struct CallScript {
     pub prompt: Option<String>,
     /// Twilio `<Say>` voice (e.g. `Polly.Joanna`).
     pub voice: Option<String>,
-    /// Speech recognition language.
+    /// Speech recognition language (`<Gather language>`), a BCP-47 tag such as `en-US` or `pt-BR`
+    /// (`VOICE_LANGUAGE`; a Meta locale such as `pt_BR` is accepted and written `pt-BR`).
     pub language: String,
+    /// Which number words the spoken-code extraction reads: the language of [`Self::language`].
+    pub code_language: CodeLanguage,
     /// Listening rounds before falling back to a recording.
     pub max_attempts: u32,
 }
@@ -230,6 +234,15 @@ impl TwilioConfig {
         {
             env.problem(format!("PUBLIC_BASE_URL must start with https:// (got {url:?})"));
         }
+        let language = env
+            .optional("VOICE_LANGUAGE")
+            .map(|tag| tag.trim().replace('_', "-"))
+            .unwrap_or_else(|| "en-US".to_owned());
+        if language.is_empty() || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            env.problem(format!(
+                "VOICE_LANGUAGE must be a language tag such as en-US or pt-BR (got {language:?})"
+            ));
+        }
         let max_attempts = env.number("VOICE_MAX_ATTEMPTS", 3u32);
         if max_attempts == 0 {
             env.problem("VOICE_MAX_ATTEMPTS must be at least 1".to_owned());
@@ -240,7 +253,8 @@ impl TwilioConfig {
             script: CallScript {
                 prompt: env.optional("VOICE_PROMPT"),
                 voice: env.optional("VOICE_NAME"),
-                language: env.optional("VOICE_LANGUAGE").unwrap_or_else(|| "en-US".to_owned()),
+                code_language: CodeLanguage::from_tag(&language),
+                language,
                 max_attempts,
             },
         }
@@ -482,6 +496,29 @@ mod tests {
         );
         assert_eq!(config.twilio.script.max_attempts, 3);
         assert_eq!(config.twilio.script.prompt, None);
+    }
+
+    #[test]
+    fn the_voice_language_decides_the_gather_language_and_the_number_words() {
+        let twilio = |language: Option<&str>| {
+            let mut vars = vec![("TWILIO_AUTH_TOKEN", "tok")];
+            vars.extend(language.map(|language| ("VOICE_LANGUAGE", language)));
+            TwilioConfig::voice_from_env(env(&vars))
+        };
+        let default = twilio(None).expect("valid");
+        assert_eq!(default.script.language, "en-US");
+        assert_eq!(default.script.code_language, CodeLanguage::English);
+        let blank = twilio(Some(" ")).expect("valid");
+        assert_eq!(blank.script.language, "en-US");
+        let portuguese = twilio(Some("pt_BR")).expect("valid");
+        assert_eq!(portuguese.script.language, "pt-BR");
+        assert_eq!(portuguese.script.code_language, CodeLanguage::Portuguese);
+        let spanish = twilio(Some("es-MX")).expect("valid");
+        assert_eq!(spanish.script.code_language, CodeLanguage::Spanish);
+        let german = twilio(Some("de-DE")).expect("valid");
+        assert_eq!(german.script.code_language, CodeLanguage::NumeralsOnly);
+        let text = twilio(Some("pt BR\"")).expect_err("invalid").to_string();
+        assert!(text.contains("VOICE_LANGUAGE must be a language tag"), "{text}");
     }
 
     #[test]

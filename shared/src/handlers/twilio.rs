@@ -178,6 +178,11 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         Self { config, store, mailer }
     }
 
+    /// The language the call is listened to in (`VOICE_LANGUAGE`): the number words the code is read from.
+    fn code_language(&self) -> spoken_code::CodeLanguage {
+        self.config.twilio.script.code_language
+    }
+
     /// Routes by path: this one function serves both callbacks.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let response = if request.uri().path().ends_with(RECORDING_PATH) {
@@ -205,7 +210,7 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             .map(|code| (code, CaptureMethod::Keypad))
             .or_else(|| {
                 speech
-                    .and_then(|text| spoken_code::extract_code(text, META_CODE_LEN))
+                    .and_then(|text| spoken_code::extract_code_in(text, META_CODE_LEN, self.code_language()))
                     .map(|code| (code, CaptureMethod::Speech))
             });
         let Some((code, method)) = captured else {
@@ -279,7 +284,7 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             recording_sid,
             code: transcription
                 .as_deref()
-                .and_then(|text| spoken_code::extract_code(text, META_CODE_LEN)),
+                .and_then(|text| spoken_code::extract_code_in(text, META_CODE_LEN, self.code_language())),
             event: if event == "transcription" {
                 "transcription".to_owned()
             } else {

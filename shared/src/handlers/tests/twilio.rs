@@ -1,6 +1,7 @@
 use super::{body_text, form, request};
 use crate::config::{CallScript, TwilioConfig, VerificationConfig};
 use crate::domain::secret::Secret;
+use crate::domain::spoken_code::CodeLanguage;
 use crate::domain::twilio_signature;
 use crate::domain::verification::EmailOutcome;
 use crate::handlers::twilio::{self, Verification};
@@ -11,21 +12,30 @@ const BASE: &str = "https://bridge.example.com";
 const CALL: &str = "CA0123456789abcdef";
 
 fn twilio_config() -> TwilioConfig {
+    twilio_config_in("en-US")
+}
+
+fn twilio_config_in(language: &str) -> TwilioConfig {
     TwilioConfig {
         auth_token: Secret::new(TOKEN),
         public_base_url: Some(BASE.to_owned()),
         script: CallScript {
             prompt: None,
             voice: None,
-            language: "en-US".to_owned(),
+            language: language.to_owned(),
+            code_language: CodeLanguage::from_tag(language),
             max_attempts: 3,
         },
     }
 }
 
 fn verification() -> Verification<FakeVerificationStore, FakeMailer> {
+    verification_in("en-US")
+}
+
+fn verification_in(language: &str) -> Verification<FakeVerificationStore, FakeMailer> {
     let config = VerificationConfig {
-        twilio: twilio_config(),
+        twilio: twilio_config_in(language),
         table_name: "table".to_owned(),
         email_from: "verify@example.com".to_owned(),
         email_to: vec!["owner@example.com".to_owned()],
@@ -247,4 +257,49 @@ async fn a_recording_callback_whose_store_fails_is_still_answered() {
     let response = verification.handle(missing).await;
     assert_eq!(response.status(), 400);
     assert_eq!(body_text(&response), r#"{"error":"RecordingSid is missing"}"#);
+}
+
+#[tokio::test]
+async fn the_call_is_listened_to_and_read_in_the_configured_language() {
+    for (language, speech, code) in [
+        (
+            "pt-BR",
+            "O seu código do WhatsApp é quatro oito dois nove um sete",
+            "482917",
+        ),
+        (
+            "es-MX",
+            "Su código de WhatsApp es cuatro ocho dos nueve uno siete",
+            "482917",
+        ),
+        ("en-US", "Your WhatsApp code is four eight two nine one seven", "482917"),
+    ] {
+        let config = twilio_config_in(language);
+        let answered = twilio::voice(&config, webhook(twilio::VOICE_PATH, "", &[], TOKEN)).await;
+        assert!(
+            body_text(&answered).contains(&format!("language=\"{language}\"")),
+            "{}",
+            body_text(&answered)
+        );
+        let verification = verification_in(language);
+        let heard = webhook(twilio::GATHER_PATH, "attempt=1", &[("SpeechResult", speech)], TOKEN);
+        assert_hangs_up(&verification.handle(heard).await);
+        let codes = verification.store.codes();
+        assert_eq!(
+            codes.values().map(|c| c.code.as_str()).collect::<Vec<_>>(),
+            [code],
+            "{language}"
+        );
+    }
+    // Portuguese words mean nothing to a call listened to in English: it listens again.
+    let verification = verification_in("en-US");
+    let heard = webhook(
+        twilio::GATHER_PATH,
+        "attempt=1",
+        &[("SpeechResult", "quatro oito dois nove um sete")],
+        TOKEN,
+    );
+    let response = verification.handle(heard).await;
+    assert!(body_text(&response).contains("attempt=2"), "{}", body_text(&response));
+    assert_eq!(verification.store.faults.calls("record_code"), 0);
 }
