@@ -218,6 +218,13 @@ pub struct CallScript {
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
     pub auth_token: Secret,
+    /// Every auth token a signature may be made with: `TWILIO_AUTH_TOKEN`, then
+    /// `TWILIO_SECONDARY_AUTH_TOKEN` while a rotation is under way.
+    pub auth_tokens: Vec<Secret>,
+    /// The Webhook Rule shared keys a signature may be made with (announced by the
+    /// `X-Twilio-Webhooks-Signature-Settings` header): `TWILIO_WEBHOOK_SHARED_KEY`, then
+    /// `TWILIO_WEBHOOK_SHARED_KEY_SECONDARY` during a key rotation; empty when none is configured.
+    pub shared_keys: Vec<Secret>,
     /// The public origin Twilio calls (`https://api.example.com`), without a trailing slash.
     /// `None`: rebuilt from API Gateway's domain name, which misses custom-domain base paths.
     pub public_base_url: Option<String>,
@@ -247,8 +254,18 @@ impl TwilioConfig {
         if max_attempts == 0 {
             env.problem("VOICE_MAX_ATTEMPTS must be at least 1".to_owned());
         }
+        let auth_token = env.secret("TWILIO_AUTH_TOKEN");
+        let auth_tokens = std::iter::once(auth_token.clone())
+            .chain(env.optional("TWILIO_SECONDARY_AUTH_TOKEN").map(Secret::new))
+            .collect();
+        let shared_keys = ["TWILIO_WEBHOOK_SHARED_KEY", "TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"]
+            .into_iter()
+            .filter_map(|name| env.optional(name).map(Secret::new))
+            .collect();
         Self {
-            auth_token: env.secret("TWILIO_AUTH_TOKEN"),
+            auth_token,
+            auth_tokens,
+            shared_keys,
             public_base_url,
             script: CallScript {
                 prompt: env.optional("VOICE_PROMPT"),
@@ -260,6 +277,14 @@ impl TwilioConfig {
         }
     }
 
+    /// The secrets a webhook's signature is checked against.
+    pub fn signing_secrets(&self) -> crate::domain::twilio_signature::SigningSecrets<'_> {
+        crate::domain::twilio_signature::SigningSecrets {
+            auth_tokens: &self.auth_tokens,
+            shared_keys: &self.shared_keys,
+        }
+    }
+
     pub fn voice_from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
         let config = Self::from_env(&mut env);
         env.finish(config)
@@ -268,7 +293,12 @@ impl TwilioConfig {
 
 /// `POST /twilio/voice`.
 impl FunctionConfig for TwilioConfig {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::required("TWILIO_AUTH_TOKEN")];
+    const SECRETS: &'static [SecretVar] = &[
+        SecretVar::required("TWILIO_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_SECONDARY_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"),
+    ];
 
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::voice_from_env(env)

@@ -114,6 +114,16 @@ pub trait VerificationStore: Send + Sync {
         &self,
         code: &crate::domain::verification::CapturedCode,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Claims the email about a stored item (a code or a transcription) for this request:
+    /// `Applied` when it was still to send (`email_status = pending`, or `sending` under a claim
+    /// older than `lease`: its holder crashed), `Superseded` when it is sent, failed, held by a
+    /// live claim, or the item is not there. Only the request that claims it sends it.
+    fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records what happened to the email about a code.
     fn record_email_outcome(
         &self,
