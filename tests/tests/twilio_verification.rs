@@ -346,6 +346,7 @@ async fn a_call_signed_with_a_webhook_rules_shared_key_is_captured() {
     let speech = Speech {
         text: "Your WhatsApp code is 3 7 1 9 2 6. Again, 3 7 1 9 2 6.".to_owned(),
         confidence: 0.9,
+        language: "en_US".to_owned(),
     };
     let call = stack.twilio.call("+16505550100", &stack.number, &speech).await;
     assert_eq!(call.error, None, "{call:?}");

@@ -870,3 +870,5 @@ async fn sends_to_one_recipient_past_the_burst_wait_on_the_queue_not_in_a_sleep(
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(fakes.graph.state().calls.len(), 3);
 }
+
+mod properties;
