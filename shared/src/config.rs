@@ -181,6 +181,10 @@ pub struct WorkerConfig {
     /// The queues the worker reads (`QUEUE_URL`, `SEND_QUEUE_URL`), to hand a record back to the
     /// one it came from with a delay.
     pub queue_urls: Vec<String>,
+    /// The event bus the worker publishes on (`EVENT_BUS_NAME`, a name or an ARN); unset: no events.
+    pub event_bus_name: Option<String>,
+    /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: `verification.code_captured` carries the code (default: not).
+    pub events_include_verification_code: bool,
 }
 
 impl WorkerConfig {
@@ -193,6 +197,10 @@ impl WorkerConfig {
             table_name: env.required("TABLE_NAME"),
             phone_numbers: PhoneNumberFilter::new(env.list("ALLOWED_PHONE_NUMBER_IDS")),
             retention_days: env.number("RETENTION_DAYS", 0),
+            event_bus_name: env.optional("EVENT_BUS_NAME"),
+            events_include_verification_code: env
+                .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
         };
         env.finish(config)
     }
