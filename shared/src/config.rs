@@ -2,7 +2,7 @@
 //! with one error that names everything missing or invalid.
 
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
-use crate::domain::records::PhoneNumberFilter;
+use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
 use crate::domain::spoken_code::CodeLanguage;
 
@@ -195,7 +195,10 @@ impl WorkerConfig {
                 .filter_map(|name| env.optional(name))
                 .collect(),
             table_name: env.required("TABLE_NAME"),
-            phone_numbers: PhoneNumberFilter::new(env.list("ALLOWED_PHONE_NUMBER_IDS")),
+            phone_numbers: match env.list("ALLOWED_PHONE_NUMBER_IDS") {
+                allowed if !allowed.is_empty() => PhoneNumberFilter::new(allowed),
+                _ => business_numbers(&env).filter(),
+            },
             retention_days: env.number("RETENTION_DAYS", 0),
             event_bus_name: env.optional("EVENT_BUS_NAME"),
             events_include_verification_code: env
@@ -362,6 +365,16 @@ fn looks_like_email(address: &str) -> bool {
     !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
 }
 
+/// The business phone number ids served: `WHATSAPP_PHONE_NUMBER_ID` (alone: a one-number
+/// deployment) first, then `WHATSAPP_PHONE_NUMBER_IDS` (comma-separated).
+pub fn business_numbers<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> BusinessNumbers {
+    BusinessNumbers::new(
+        env.optional("WHATSAPP_PHONE_NUMBER_ID")
+            .into_iter()
+            .chain(env.list("WHATSAPP_PHONE_NUMBER_IDS")),
+    )
+}
+
 /// `POST /messages` and `GET /messages/{id}`.
 #[derive(Debug, Clone)]
 pub struct SendApiConfig {
@@ -370,6 +383,9 @@ pub struct SendApiConfig {
     pub queue_url: String,
     /// Country code for national numbers (`050-…` → `97250…` with 972).
     pub default_country_code: Option<String>,
+    /// The numbers a send may name as `from`; the first is the default. Empty: `from` is refused
+    /// and every send goes out from the worker's default number.
+    pub phone_numbers: BusinessNumbers,
 }
 
 impl SendApiConfig {
@@ -383,6 +399,7 @@ impl SendApiConfig {
             table_name: env.required("TABLE_NAME"),
             queue_url: env.required("SEND_QUEUE_URL"),
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
+            phone_numbers: business_numbers(&env),
         };
         env.finish(config)
     }
@@ -400,7 +417,8 @@ impl FunctionConfig for SendApiConfig {
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
     pub access_token: Secret,
-    pub phone_number_id: String,
+    /// The numbers it sends from (one token for all); the first is the default.
+    pub phone_numbers: BusinessNumbers,
     pub graph_base_url: String,
     pub graph_version: String,
     /// The most one Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
@@ -451,7 +469,13 @@ impl SenderConfig {
         }
         let config = Self {
             access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
-            phone_number_id: env.required("WHATSAPP_PHONE_NUMBER_ID"),
+            phone_numbers: {
+                let numbers = business_numbers(&env);
+                if numbers.is_empty() {
+                    env.problem("WHATSAPP_PHONE_NUMBER_ID (or WHATSAPP_PHONE_NUMBER_IDS) is not set".to_owned());
+                }
+                numbers
+            },
             graph_base_url: env
                 .optional("GRAPH_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
@@ -581,5 +605,51 @@ mod tests {
         assert!(config.phone_numbers.serves(Some("222")));
         assert!(!config.phone_numbers.serves(Some("333")));
         assert_eq!(config.retention_days, 30);
+    }
+
+    #[test]
+    fn business_numbers_one_alone_or_several_and_the_inbound_filter_defaults_to_them() {
+        let one =
+            WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "111")])).expect("complete");
+        assert!(one.phone_numbers.serves(Some("111")));
+        assert!(
+            !one.phone_numbers.serves(Some("999")),
+            "a foreign number is skipped by default"
+        );
+        let several = WorkerConfig::from_env(env(&[
+            ("TABLE_NAME", "t"),
+            ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+            ("WHATSAPP_PHONE_NUMBER_IDS", "222, 111 ,333"),
+        ]))
+        .expect("complete");
+        assert!(
+            ["111", "222", "333"]
+                .iter()
+                .all(|id| several.phone_numbers.serves(Some(id)))
+        );
+        assert!(!several.phone_numbers.serves(Some("999")));
+        let none = WorkerConfig::from_env(env(&[("TABLE_NAME", "t")])).expect("complete");
+        assert!(
+            none.phone_numbers.serves(Some("999")),
+            "nothing configured: every number, as before"
+        );
+
+        let send = SendApiConfig::from_env(env(&[
+            ("API_KEY", "0123456789abcdef"),
+            ("TABLE_NAME", "t"),
+            ("SEND_QUEUE_URL", "q"),
+            ("WHATSAPP_PHONE_NUMBER_IDS", "222,333"),
+        ]))
+        .expect("complete");
+        assert_eq!(send.phone_numbers.default_number(), Some("222"));
+        assert_eq!(send.phone_numbers.ids(), ["222".to_owned(), "333".to_owned()]);
+
+        let vars = [("WHATSAPP_ACCESS_TOKEN", "token"), ("SEND_QUEUE_URL", "q")];
+        let err = SenderConfig::from_env(env(&vars)).expect_err("no number");
+        assert!(err.to_string().contains("WHATSAPP_PHONE_NUMBER_ID"), "{err}");
+        let sender = SenderConfig::from_env(env(&[vars[0], vars[1], ("WHATSAPP_PHONE_NUMBER_ID", "111")]))
+            .expect("complete")
+            .expect("sending on");
+        assert_eq!(sender.phone_numbers.ids(), ["111".to_owned()]);
     }
 }

@@ -159,9 +159,12 @@ impl ValidSendRequest {
         };
         let from = string_field(&root, "from")?;
         if let Some(from) = &from
-            && (from.is_empty() || !from.bytes().all(|b| b.is_ascii_digit()))
+            && (from.is_empty() || !from.bytes().all(|b| b.is_ascii_alphanumeric()))
         {
-            return Err(ValidationError::new("from", "must be a phone number id (digits)"));
+            return Err(ValidationError::new(
+                "from",
+                "must be a business phone number id (digits)",
+            ));
         }
         let to = string_field(&root, "to")?.filter(|to| !to.trim().is_empty());
         let recipient = string_field(&root, "recipient")?.filter(|r| !r.trim().is_empty());

@@ -293,7 +293,7 @@ fn envelope_fields_are_checked_in_both_shapes() {
             json!({"to": TO, "type": "text", "body": "hi", "context_message_id": ""}),
             "context_message_id",
         ),
-        (json!({"to": TO, "type": "text", "body": "hi", "from": "abc"}), "from"),
+        (json!({"to": TO, "type": "text", "body": "hi", "from": "10/65"}), "from"),
         (
             json!({"to": TO, "type": "text", "body": "hi", "biz_opaque_callback_data": "b".repeat(MAX_BIZ_OPAQUE_BYTES + 1)}),
             "biz_opaque_callback_data",
