@@ -13,7 +13,8 @@
 # docs/sam-local.md explains each part, and what a machine with a normal Docker engine needs instead.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-export PATH="$ROOT/.venv-sam/bin:$PATH"
+# .venv first: cargo-lambda finds zig through `python3 -m ziglang` (installed in .venv).
+export PATH="$ROOT/.venv/bin:$ROOT/.venv-sam/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 started=$SECONDS
 step() { echo "   ($((SECONDS - started)) s so far)"; }

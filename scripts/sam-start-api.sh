@@ -7,7 +7,8 @@
 # the URL it calls, and the Twilio functions check PUBLIC_BASE_URL + path. Ctrl-C stops it.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-export PATH="$ROOT/.venv-sam/bin:$PATH"
+# .venv first: cargo-lambda finds zig through `python3 -m ziglang` (installed in .venv).
+export PATH="$ROOT/.venv/bin:$ROOT/.venv-sam/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 PORT="${SAM_API_PORT:-3003}"
 

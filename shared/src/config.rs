@@ -413,6 +413,12 @@ impl FunctionConfig for SendApiConfig {
     }
 }
 
+/// The Graph API version requests use unless `GRAPH_API_VERSION` says otherwise: the newest one
+/// Meta documents (v26.0, introduced 29 July 2026: developers.facebook.com/docs/graph-api/changelog),
+/// whose send endpoint the local stand-in (`local/src/graph_standin`) answers. The template's
+/// `GraphApiVersion` default, local.env and the CLI use this one value (a test keeps them equal).
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
+
 /// The worker's sending side (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -479,7 +485,9 @@ impl SenderConfig {
             graph_base_url: env
                 .optional("GRAPH_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
-            graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
+            graph_version: env
+                .optional("GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             graph_timeout: std::time::Duration::from_millis(graph_timeout_ms),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
