@@ -136,6 +136,16 @@ pub trait VerificationStore: Send + Sync {
         &self,
         code: &crate::domain::verification::CapturedCode,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Claims the email about a stored item (a code or a transcription) for this request:
+    /// `Applied` when it was still to send (`email_status = pending`, or `sending` under a claim
+    /// older than `lease`: its holder crashed), `Superseded` when it is sent, failed, held by a
+    /// live claim, or the item is not there. Only the request that claims it sends it.
+    fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records what happened to the email about a code.
     fn record_email_outcome(
         &self,
@@ -185,10 +195,14 @@ pub struct Accepted {
 
 /// The WhatsApp Cloud API.
 pub trait WhatsAppSender: Send + Sync {
-    /// Sends one message (the exact Graph API body).
-    fn send(&self, payload: &serde_json::Value) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
-    /// Marks an inbound message as read (blue ticks).
-    fn mark_read(&self, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Sends one message (the exact Graph API body) from the business number `from` (its id).
+    fn send(
+        &self,
+        from: &str,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
+    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it.
+    fn mark_read(&self, from: &str, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;
@@ -286,8 +300,14 @@ pub trait OutboundStore: Send + Sync {
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// The message as the send API shows it, by bundle id or wamid.
     fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
-    /// Epoch seconds of the contact's last inbound message.
-    fn last_inbound_at(&self, contact: &str) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Epoch seconds of the contact's last inbound message to the business number `business`
+    /// (a phone number id), or to any of them (`None`: what one-number deployments recorded
+    /// before windows were kept per number).
+    fn last_inbound_at(
+        &self,
+        contact: &str,
+        business: Option<&str>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
     /// to wait for one.
     fn pace(&self, recipient: &str, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;

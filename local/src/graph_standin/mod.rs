@@ -14,6 +14,7 @@
 //! | `POST /_standin/access-token/expire` | the accepted token now gets `401` code 190 on every route, as an expired one: `{"success":true}` |
 //! | `POST /_standin/access-token` `{"token":"…"}` | that token is accepted from now on (and not expired): `{"success":true}`; no non-empty `token`: `400` code 100 |
 //! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
+//! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
 //! # Checks of a send, in this order
@@ -84,7 +85,7 @@
 //!
 //! | method and path | answer |
 //! | --- | --- |
-//! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
+//! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud, in `language`, by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. `language` missing, or not one of Meta's supported locales ([`REQUEST_CODE_LANGUAGES`]: `en_US`, `pt_BR`, `es`, `es_MX`, …; `pt-BR` is not one): `400` code 100. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
 //! | `POST /{version}/{phone_number_id}/verify_code` (`code`) | `{"success":true}` for the last code requested; anything else `400` code 136025 (Verify code error) |
 //! | `POST /{version}/{phone_number_id}/register` (`messaging_product`=`whatsapp`, 6-digit `pin`) | `{"success":true}` (again with the same PIN); not verified: `400` code 133006 (re-verification needed); another PIN than the registered one: `400` code 133005 (PIN mismatch) |
 //! | `GET /{version}/{phone_number_id}?fields=…` | `id`, `display_phone_number`, `verified_name`, `quality_rating`, `code_verification_status` (`NOT_VERIFIED`/`VERIFIED`), `name_status`, `platform_type` (`NOT_APPLICABLE`, `CLOUD_API` once registered), `status` (`PENDING`, `CONNECTED` once registered), `throughput`: the fields asked for, all without `fields` |
@@ -149,8 +150,8 @@ pub use media::MEDIA_ID_PREFIX;
 use media::{Media, MediaRoute};
 use messages::Messages;
 pub use messages::{AmbiguityTimings, RecordedRequest};
+pub use onboarding::{CodeRequest, OnboardingConfig, REQUEST_CODE_LANGUAGES, SpokenCode};
 use onboarding::{Onboarding, Params, Route};
-pub use onboarding::{OnboardingConfig, SpokenCode};
 use status_webhooks::StatusWebhooks;
 
 /// Configuration of a [`Standin`].
@@ -231,6 +232,11 @@ impl Standin {
         self.messages.requests()
     }
 
+    /// Every `request_code` accepted so far, in order (its language included).
+    pub fn code_requests(&self) -> Vec<CodeRequest> {
+        self.onboarding.code_requests()
+    }
+
     fn token(&self) -> MutexGuard<'_, AccessToken> {
         // A poisoned lock only means another task panicked mid-update; the data is still usable.
         self.token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -304,6 +310,7 @@ impl Standin {
                 self.messages.clear_requests();
                 success()
             }
+            (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
             (&Method::GET, "access-token") => json_answer(200, &obj([("expired", Value::Bool(self.token().expired))])),
             (&Method::POST, "access-token/expire") => {
                 self.token().expired = true;

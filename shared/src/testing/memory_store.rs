@@ -49,6 +49,8 @@ pub struct Tables {
     pub outbound: HashMap<MessageId, OutboundItem>,
     pub messages: HashMap<String, MessageItem>,
     pub contacts: HashMap<String, i64>,
+    /// (contact, business phone number id) → the last inbound time (the window per number).
+    pub windows: HashMap<(String, String), i64>,
     pub events: HashSet<(String, String, String)>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
@@ -144,9 +146,19 @@ impl MessageStore for MemoryStore {
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
         self.call("record_contact_activity", |tables, _| {
             let last = tables.contacts.entry(activity.key.clone()).or_insert(i64::MIN);
-            let newer = *last < activity.last_inbound_at;
+            let mut newer = *last < activity.last_inbound_at;
             if newer {
                 *last = activity.last_inbound_at;
+            }
+            if let Some(business) = &activity.phone_number_id {
+                let window = tables
+                    .windows
+                    .entry((activity.key.clone(), business.clone()))
+                    .or_insert(i64::MIN);
+                if *window < activity.last_inbound_at {
+                    *window = activity.last_inbound_at;
+                    newer = true;
+                }
             }
             outcome(newer)
         })
@@ -407,9 +419,12 @@ impl OutboundStore for MemoryStore {
         .await
     }
 
-    async fn last_inbound_at(&self, contact: &str) -> Result<Option<i64>, StoreError> {
-        self.call("last_inbound_at", |tables, _| tables.contacts.get(contact).copied())
-            .await
+    async fn last_inbound_at(&self, contact: &str, business: Option<&str>) -> Result<Option<i64>, StoreError> {
+        self.call("last_inbound_at", |tables, _| match business {
+            Some(business) => tables.windows.get(&(contact.to_owned(), business.to_owned())).copied(),
+            None => tables.contacts.get(contact).copied(),
+        })
+        .await
     }
 
     async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {

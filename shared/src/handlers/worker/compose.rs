@@ -54,7 +54,6 @@ impl DeployedWorker {
                 let graph = GraphClient::new(
                     &sender.graph_base_url,
                     &sender.graph_version,
-                    &sender.phone_number_id,
                     sender.access_token.clone(),
                     sender.graph_timeout,
                 )
@@ -80,6 +79,7 @@ impl DeployedWorker {
                         mark_read_timeout: MARK_READ_TIMEOUT,
                         pace: sender.pace,
                     },
+                    numbers: sender.phone_numbers,
                     auto_reply_text: sender.auto_reply_text,
                     mark_as_read: sender.mark_as_read,
                 })

@@ -15,7 +15,7 @@ use super::Worker;
 use super::sending::{RateLimiter, SendPolicy, Sending};
 use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
-use crate::domain::records::PhoneNumberFilter;
+use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::ports::BlobStore;
 use crate::ports::{ClaimTerms, NewOutbound, OutboundStore, Pace};
 use crate::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
@@ -27,6 +27,9 @@ const VISIBILITY_SECONDS: i64 = 180;
 const MAX_RECEIVES: u32 = 10;
 const LEASE_SECONDS: u32 = 60;
 const RECONCILE_SECONDS: u32 = 900;
+
+const FIRST_NUMBER: &str = "106540352242922";
+const SECOND_NUMBER: &str = "106540352242923";
 
 type TestWorker = Worker<MemoryStore, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue, FakeEventBus>;
 
@@ -73,6 +76,7 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             queue: fakes.queue.clone(),
             limiter: RateLimiter::new(1_000),
             policy: policy(),
+            numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
             auto_reply_text: auto_reply.map(str::to_owned),
             mark_as_read,
         }),
@@ -152,6 +156,7 @@ async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
     SendJob {
         message_id,
         to: "972504370045".to_owned(),
+        from: None,
         payload,
     }
 }
@@ -320,6 +325,88 @@ async fn inbound_messages_get_a_read_receipt_and_one_auto_reply_on_the_send_queu
     let reply_id = outbound::auto_reply_id("wamid.IN");
     assert_eq!(fakes.store.tables().outbound.len(), 1);
     assert!(fakes.store.outbound(&reply_id).is_some());
+}
+
+#[tokio::test]
+async fn a_user_known_only_by_id_is_answered_from_the_number_it_wrote_to() {
+    let (worker, fakes) = worker(Some("Thanks!"), true);
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783882",
+            "phone_number_id": SECOND_NUMBER},
+        "contacts": [{"user_id": "US.13491208655302741918", "profile": {"name": "Dana"}}],
+        "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.U", "timestamp": "1800000000",
+            "type": "text", "text": {"body": "hello"}}]}}]}]})
+    .to_string();
+    let response = worker
+        .handle(
+            event(vec![record("in", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(fakes.graph.state().read_by, vec![SECOND_NUMBER.to_owned()]);
+    // The window is kept for that number and that user.
+    let windows = fakes.store.tables().windows.clone();
+    assert_eq!(
+        windows.keys().collect::<Vec<_>>(),
+        vec![&("US.13491208655302741918".to_owned(), SECOND_NUMBER.to_owned())]
+    );
+    let queued = fakes.queue.take_sent();
+    assert_eq!(queued.len(), 1);
+    let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
+    assert_eq!(job.from.as_deref(), Some(SECOND_NUMBER));
+    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(
+        job.payload,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+               "recipient": "US.13491208655302741918", "type": "text", "text": {"body": "Thanks!"},
+               "context": {"message_id": "wamid.U"}})
+    );
+    let response = worker
+        .handle(
+            event(vec![record(
+                "s",
+                Some("send-message"),
+                &queued[0].body,
+                1,
+                SEND_QUEUE_ARN,
+            )]),
+            deadline(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    let state = fakes.graph.state();
+    assert_eq!(state.senders, vec![SECOND_NUMBER.to_owned()]);
+    assert_eq!(state.calls[0]["recipient"], "US.13491208655302741918");
+    assert!(state.calls[0].get("to").is_none());
+}
+
+#[tokio::test]
+async fn a_job_without_from_goes_out_from_the_first_number_and_one_with_from_from_that_one() {
+    let (worker, fakes) = worker(None, false);
+    let first = queued_message(&fakes.store, "default").await;
+    let mut second = queued_message(&fakes.store, "named").await;
+    second.from = Some(SECOND_NUMBER.to_owned());
+    for (i, job) in [&first, &second].into_iter().enumerate() {
+        let body = serde_json::to_string(job).expect("serializes");
+        let response = worker
+            .handle(
+                event(vec![record(
+                    &format!("s{i}"),
+                    Some("send-message"),
+                    &body,
+                    1,
+                    SEND_QUEUE_ARN,
+                )]),
+                deadline(),
+            )
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(
+        fakes.graph.state().senders,
+        vec![FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -1045,3 +1132,5 @@ async fn other_fields_publish_whatsapp_field_events_raw() {
     assert!(deliver(&worker, "t2", &body, 1).await, "a duplicate");
     assert_eq!(of_type(&bus, "whatsapp.message_template_status_update").len(), 1);
 }
+
+mod properties;
