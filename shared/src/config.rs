@@ -4,6 +4,7 @@
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
+use crate::domain::spoken_code::CodeLanguage;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {}", .problems.join("; "))]
@@ -180,6 +181,10 @@ pub struct WorkerConfig {
     /// The queues the worker reads (`QUEUE_URL`, `SEND_QUEUE_URL`), to hand a record back to the
     /// one it came from with a delay.
     pub queue_urls: Vec<String>,
+    /// The event bus the worker publishes on (`EVENT_BUS_NAME`, a name or an ARN); unset: no events.
+    pub event_bus_name: Option<String>,
+    /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: `verification.code_captured` carries the code (default: not).
+    pub events_include_verification_code: bool,
 }
 
 impl WorkerConfig {
@@ -195,6 +200,10 @@ impl WorkerConfig {
                 _ => business_numbers(&env).filter(),
             },
             retention_days: env.number("RETENTION_DAYS", 0),
+            event_bus_name: env.optional("EVENT_BUS_NAME"),
+            events_include_verification_code: env
+                .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
         };
         env.finish(config)
     }
@@ -207,8 +216,11 @@ pub struct CallScript {
     pub prompt: Option<String>,
     /// Twilio `<Say>` voice (e.g. `Polly.Joanna`).
     pub voice: Option<String>,
-    /// Speech recognition language.
+    /// Speech recognition language (`<Gather language>`), a BCP-47 tag such as `en-US` or `pt-BR`
+    /// (`VOICE_LANGUAGE`; a Meta locale such as `pt_BR` is accepted and written `pt-BR`).
     pub language: String,
+    /// Which number words the spoken-code extraction reads: the language of [`Self::language`].
+    pub code_language: CodeLanguage,
     /// Listening rounds before falling back to a recording.
     pub max_attempts: u32,
 }
@@ -217,6 +229,13 @@ pub struct CallScript {
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
     pub auth_token: Secret,
+    /// Every auth token a signature may be made with: `TWILIO_AUTH_TOKEN`, then
+    /// `TWILIO_SECONDARY_AUTH_TOKEN` while a rotation is under way.
+    pub auth_tokens: Vec<Secret>,
+    /// The Webhook Rule shared keys a signature may be made with (announced by the
+    /// `X-Twilio-Webhooks-Signature-Settings` header): `TWILIO_WEBHOOK_SHARED_KEY`, then
+    /// `TWILIO_WEBHOOK_SHARED_KEY_SECONDARY` during a key rotation; empty when none is configured.
+    pub shared_keys: Vec<Secret>,
     /// The public origin Twilio calls (`https://api.example.com`), without a trailing slash.
     /// `None`: rebuilt from API Gateway's domain name, which misses custom-domain base paths.
     pub public_base_url: Option<String>,
@@ -233,19 +252,47 @@ impl TwilioConfig {
         {
             env.problem(format!("PUBLIC_BASE_URL must start with https:// (got {url:?})"));
         }
+        let language = env
+            .optional("VOICE_LANGUAGE")
+            .map(|tag| tag.trim().replace('_', "-"))
+            .unwrap_or_else(|| "en-US".to_owned());
+        if language.is_empty() || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            env.problem(format!(
+                "VOICE_LANGUAGE must be a language tag such as en-US or pt-BR (got {language:?})"
+            ));
+        }
         let max_attempts = env.number("VOICE_MAX_ATTEMPTS", 3u32);
         if max_attempts == 0 {
             env.problem("VOICE_MAX_ATTEMPTS must be at least 1".to_owned());
         }
+        let auth_token = env.secret("TWILIO_AUTH_TOKEN");
+        let auth_tokens = std::iter::once(auth_token.clone())
+            .chain(env.optional("TWILIO_SECONDARY_AUTH_TOKEN").map(Secret::new))
+            .collect();
+        let shared_keys = ["TWILIO_WEBHOOK_SHARED_KEY", "TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"]
+            .into_iter()
+            .filter_map(|name| env.optional(name).map(Secret::new))
+            .collect();
         Self {
-            auth_token: env.secret("TWILIO_AUTH_TOKEN"),
+            auth_token,
+            auth_tokens,
+            shared_keys,
             public_base_url,
             script: CallScript {
                 prompt: env.optional("VOICE_PROMPT"),
                 voice: env.optional("VOICE_NAME"),
-                language: env.optional("VOICE_LANGUAGE").unwrap_or_else(|| "en-US".to_owned()),
+                code_language: CodeLanguage::from_tag(&language),
+                language,
                 max_attempts,
             },
+        }
+    }
+
+    /// The secrets a webhook's signature is checked against.
+    pub fn signing_secrets(&self) -> crate::domain::twilio_signature::SigningSecrets<'_> {
+        crate::domain::twilio_signature::SigningSecrets {
+            auth_tokens: &self.auth_tokens,
+            shared_keys: &self.shared_keys,
         }
     }
 
@@ -257,7 +304,12 @@ impl TwilioConfig {
 
 /// `POST /twilio/voice`.
 impl FunctionConfig for TwilioConfig {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::required("TWILIO_AUTH_TOKEN")];
+    const SECRETS: &'static [SecretVar] = &[
+        SecretVar::required("TWILIO_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_SECONDARY_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"),
+    ];
 
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::voice_from_env(env)
@@ -361,6 +413,12 @@ impl FunctionConfig for SendApiConfig {
     }
 }
 
+/// The Graph API version requests use unless `GRAPH_API_VERSION` says otherwise: the newest one
+/// Meta documents (v26.0, introduced 29 July 2026: developers.facebook.com/docs/graph-api/changelog),
+/// whose send endpoint the local stand-in (`local/src/graph_standin`) answers. The template's
+/// `GraphApiVersion` default, local.env and the CLI use this one value (a test keeps them equal).
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
+
 /// The worker's sending side (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -427,7 +485,9 @@ impl SenderConfig {
             graph_base_url: env
                 .optional("GRAPH_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
-            graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
+            graph_version: env
+                .optional("GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             graph_timeout: std::time::Duration::from_millis(graph_timeout_ms),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
@@ -506,6 +566,29 @@ mod tests {
         );
         assert_eq!(config.twilio.script.max_attempts, 3);
         assert_eq!(config.twilio.script.prompt, None);
+    }
+
+    #[test]
+    fn the_voice_language_decides_the_gather_language_and_the_number_words() {
+        let twilio = |language: Option<&str>| {
+            let mut vars = vec![("TWILIO_AUTH_TOKEN", "tok")];
+            vars.extend(language.map(|language| ("VOICE_LANGUAGE", language)));
+            TwilioConfig::voice_from_env(env(&vars))
+        };
+        let default = twilio(None).expect("valid");
+        assert_eq!(default.script.language, "en-US");
+        assert_eq!(default.script.code_language, CodeLanguage::English);
+        let blank = twilio(Some(" ")).expect("valid");
+        assert_eq!(blank.script.language, "en-US");
+        let portuguese = twilio(Some("pt_BR")).expect("valid");
+        assert_eq!(portuguese.script.language, "pt-BR");
+        assert_eq!(portuguese.script.code_language, CodeLanguage::Portuguese);
+        let spanish = twilio(Some("es-MX")).expect("valid");
+        assert_eq!(spanish.script.code_language, CodeLanguage::Spanish);
+        let german = twilio(Some("de-DE")).expect("valid");
+        assert_eq!(german.script.code_language, CodeLanguage::NumeralsOnly);
+        let text = twilio(Some("pt BR\"")).expect_err("invalid").to_string();
+        assert!(text.contains("VOICE_LANGUAGE must be a language tag"), "{text}");
     }
 
     #[test]

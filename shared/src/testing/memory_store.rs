@@ -12,7 +12,8 @@ use crate::domain::outbound::{
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome,
+    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
+    WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -164,21 +165,24 @@ impl MessageStore for MemoryStore {
         .await
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         self.call("record_status", |tables, now| {
             let item = tables.messages.entry(status.wamid.clone()).or_default();
             item.seen
                 .entry(status.status_name.clone())
                 .or_insert(status.timestamp.unwrap_or(now));
             let Some(ranked) = status.status else {
-                return WriteOutcome::Superseded;
+                return StatusWrite::Stale;
             };
-            let advances = item.rank.is_none_or(|rank| rank < ranked.rank());
-            if advances {
+            if item.rank.is_none_or(|rank| rank < ranked.rank()) {
                 item.rank = Some(ranked.rank());
                 item.status = Some(ranked.as_str().to_owned());
+                StatusWrite::Advanced
+            } else if item.status.as_deref() == Some(ranked.as_str()) {
+                StatusWrite::Current
+            } else {
+                StatusWrite::Stale
             }
-            outcome(advances)
         })
         .await
     }

@@ -8,7 +8,7 @@ use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string}
 use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
-use crate::ports::{MessageStore, StoreError, WriteOutcome};
+use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
 
 impl MessageStore for DynamoMessageStore {
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
@@ -97,7 +97,7 @@ impl MessageStore for DynamoMessageStore {
         })
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         let now = Utc::now();
         let status_time = status
             .timestamp
@@ -152,13 +152,18 @@ impl MessageStore for DynamoMessageStore {
                 )
                 .await;
             if result? == WriteOutcome::Applied {
-                return Ok(WriteOutcome::Applied);
+                return Ok(StatusWrite::Advanced);
             }
         }
         // The message already has a status of equal or higher rank (or this status is unranked):
-        // merge the timestamps and facts without touching the status.
-        self.update(message_pk(&status.wamid), MESSAGE_SK, merge, None).await?;
-        Ok(WriteOutcome::Superseded)
+        // merge the timestamps and facts without touching the status, and read the status it holds.
+        let held = self.merge_returning_status(message_pk(&status.wamid), merge).await?;
+        let current = status.status.is_some() && held.as_deref() == Some(status.status_name.as_str());
+        Ok(if current {
+            StatusWrite::Current
+        } else {
+            StatusWrite::Stale
+        })
     }
 
     async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
