@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz soak clean
+.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz clean
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
@@ -69,10 +69,6 @@ chaos-send: venv
 ## make fuzz: every fuzz target for FUZZ_SECONDS (60) each, bounded memory and time; executions per target.
 fuzz:
 	scripts/fuzz.sh
-
-## make soak: SOAK_WEBHOOKS (2000) signed webhooks at SOAK_CONCURRENCY (50) through a fault proxy in front of moto.
-soak: venv
-	scripts/soak.sh
 
 clean:
 	rm -rf .local $(VENV) $(SAM_VENV) .aws-sam
