@@ -71,9 +71,11 @@ enum Command {
 
 #[derive(Args)]
 struct OnboardArgs {
-    /// Language of the call.
-    #[arg(long, default_value = "en_US")]
-    language: String,
+    /// The locale Meta's robot reads the code in (one of Meta's: en_US, pt_BR, es, es_MX, …); it must be the
+    /// language the Twilio functions listen in (VOICE_LANGUAGE; the stack's VoiceLanguage). Default: that
+    /// language, else en_US.
+    #[arg(long, value_name = "LOCALE")]
+    language: Option<String>,
     /// Seconds to wait for the captured code.
     #[arg(long, default_value_t = 180)]
     wait: u64,
@@ -271,8 +273,12 @@ async fn onboard(
         settings.require(config::TABLE_NAME)?,
         0,
     );
+    let language = onboarding::call_language(
+        args.language.as_deref(),
+        settings.get(config::VOICE_LANGUAGE).as_deref(),
+    )?;
     let options = OnboardOptions {
-        language: args.language,
+        language,
         wait: Duration::from_secs(args.wait),
         new_code: args.new_code,
         number: settings.get(config::TWILIO_PHONE_NUMBER),

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bridge::domain::secret::Secret;
-use bridge::domain::verification::StoredCode;
+use bridge::domain::verification::{META_LOCALES, StoredCode, meta_locale};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -34,9 +34,58 @@ impl CodeSource for bridge::adapters::dynamodb::DynamoMessageStore {
     }
 }
 
+/// The locale Meta is asked to read the code in, and the check that the Twilio functions listen in that
+/// language.
+///
+/// `requested`: `--language` (one of Meta's locales, [`META_LOCALES`]); `voice_language`: what the Twilio
+/// functions listen in (`VOICE_LANGUAGE`, the stack's `VoiceLanguage`), when known. Without `--language` the
+/// locale follows `voice_language` (`pt-BR` → `pt_BR`), else `en_US`. A locale Meta does not take, or one in
+/// another language than the functions listen in (the call would not be understood), is a usage error.
+pub fn call_language(requested: Option<&str>, voice_language: Option<&str>) -> Result<String, CliError> {
+    let voice_language = voice_language.map(str::trim).filter(|tag| !tag.is_empty());
+    let locale = match requested.map(str::trim) {
+        Some(requested) if META_LOCALES.contains(&requested) => requested.to_owned(),
+        Some(requested) => {
+            let primary = requested.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+            let mut suggestions: Vec<&str> = meta_locale(requested).into_iter().collect();
+            for locale in META_LOCALES {
+                if locale.split('_').next() == Some(primary.as_str()) && !suggestions.contains(locale) {
+                    suggestions.push(locale);
+                }
+            }
+            let hint = match suggestions.as_slice() {
+                [] => String::new(),
+                some => format!(" Did you mean {}?", some.join(" or ")),
+            };
+            return Err(CliError::Config(format!(
+                "--language {requested:?} is not a locale Meta's request_code takes: a language, or language_REGION with an underscore (en_US, pt_BR, es, es_MX, …).{hint}"
+            )));
+        }
+        None => match voice_language {
+            None => "en_US".to_owned(),
+            Some(voice) => meta_locale(voice).map(str::to_owned).ok_or_else(|| {
+                CliError::Config(format!(
+                    "the Twilio functions listen in {voice} (VOICE_LANGUAGE), which is not a language Meta reads codes in: give --language with one of Meta's locales"
+                ))
+            })?,
+        },
+    };
+    if let Some(voice) = voice_language {
+        let primary = |tag: &str| tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        if primary(voice) != primary(&locale) {
+            return Err(CliError::Config(format!(
+                "Meta would read the code in {locale}, but the Twilio functions listen in {voice} (VOICE_LANGUAGE; deployed: the stack parameter VoiceLanguage), so the call would not be understood. Deploy with VoiceLanguage={} (sam deploy --parameter-overrides VoiceLanguage=…), or run with --language {}.",
+                locale.replace('_', "-"),
+                meta_locale(voice).unwrap_or("<a locale in that language>")
+            )));
+        }
+    }
+    Ok(locale)
+}
+
 #[derive(Debug, Clone)]
 pub struct OnboardOptions {
-    /// Language of the call (`en_US`).
+    /// The locale Meta reads the code in ([`call_language`]; `en_US`).
     pub language: String,
     /// How long to wait for the code.
     pub wait: Duration,
@@ -237,7 +286,10 @@ async fn verify(
     }
     // Codes captured from now on (a few seconds of slack for the clocks of the two machines).
     let since = Utc::now() - chrono::Duration::seconds(5);
-    progress(Progress::Step("requesting a voice call from Meta".to_owned()));
+    progress(Progress::Step(format!(
+        "requesting a voice call from Meta (language {})",
+        options.language
+    )));
     graph
         .post_query(
             &format!("{phone_number_id}/request_code"),
@@ -245,7 +297,14 @@ async fn verify(
         )
         .await
         .map_err(|failure| CliError::Failed(explain("request_code", &failure)))?;
-    report.push("request_code", "done", format!("Meta is calling {}", report.number));
+    report.push(
+        "request_code",
+        "done",
+        format!(
+            "Meta is calling {} (the code read in {})",
+            report.number, options.language
+        ),
+    );
     let code = wait_for_code(codes, &report.number, since, options, progress).await?;
     progress(Progress::Step(format!("submitting code {}", code.code)));
     match graph.post_query(&verify_path, &[("code", &code.code)]).await {
@@ -301,5 +360,43 @@ async fn wait_for_code(
             limit: options.wait,
         });
         tokio::time::sleep(options.poll.min(options.wait.saturating_sub(elapsed))).await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_language_follows_the_flag_or_the_functions_and_must_agree_with_them() {
+        assert_eq!(call_language(None, None).unwrap(), "en_US");
+        assert_eq!(call_language(None, Some("en-US")).unwrap(), "en_US");
+        assert_eq!(call_language(None, Some("pt-BR")).unwrap(), "pt_BR");
+        assert_eq!(call_language(None, Some("es-CO")).unwrap(), "es");
+        assert_eq!(call_language(Some("pt_BR"), Some("pt-BR")).unwrap(), "pt_BR");
+        assert_eq!(call_language(Some("pt_PT"), Some("pt-BR")).unwrap(), "pt_PT");
+        assert_eq!(call_language(Some("es_MX"), None).unwrap(), "es_MX");
+        assert_eq!(call_language(Some("pt_BR"), Some(" ")).unwrap(), "pt_BR");
+
+        let mismatch = call_language(Some("pt_BR"), Some("en-US")).unwrap_err();
+        assert!(matches!(mismatch, CliError::Config(_)));
+        let text = mismatch.to_string();
+        assert!(
+            text.contains("VoiceLanguage=pt-BR") && text.contains("--language en_US"),
+            "{text}"
+        );
+
+        let hyphen = call_language(Some("pt-BR"), None).unwrap_err().to_string();
+        assert!(hyphen.contains("Did you mean pt_BR or pt_PT?"), "{hyphen}");
+        let bare = call_language(Some("pt"), None).unwrap_err().to_string();
+        assert!(bare.contains("Did you mean pt_BR or pt_PT?"), "{bare}");
+        let unknown = call_language(Some("xx"), None).unwrap_err().to_string();
+        assert!(
+            unknown.contains("not a locale") && !unknown.contains("Did you mean"),
+            "{unknown}"
+        );
+        let unreadable = call_language(None, Some("xx-YY")).unwrap_err().to_string();
+        assert!(unreadable.contains("--language"), "{unreadable}");
     }
 }

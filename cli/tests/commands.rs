@@ -116,6 +116,93 @@ async fn onboard_end_to_end_the_call_reaches_the_twilio_functions_and_the_number
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn onboard_in_portuguese_asks_meta_in_pt_br_and_the_functions_listen_and_read_portuguese() {
+    let stack = Stack::start(Options {
+        voice_language: Some("pt-BR"),
+        ..Options::default()
+    })
+    .await;
+    let run = stack
+        .wabridge(&["onboard", "--language", "pt_BR", "--json", "--wait", "30"], &[])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["onboard"]["registered"], true, "{run:?}");
+    // Meta was asked for the code in pt_BR ...
+    let requests = stack.graph.code_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        (requests[0].code_method.as_str(), requests[0].language.as_str()),
+        ("VOICE", "pt_BR")
+    );
+    // ... the Twilio functions listened in pt-BR ...
+    let calls = stack.twilio.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].error.is_none(), "{calls:?}");
+    assert_eq!(calls[0].gather_language.as_deref(), Some("pt-BR"));
+    // ... and read the code from the Portuguese words the robot spoke.
+    let codes = store(&stack)
+        .captured_codes(&stack.number, chrono::Utc::now() - chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    let heard = codes[0].heard.as_deref().unwrap_or_default();
+    assert!(heard.starts_with("O seu código do WhatsApp é "), "{heard}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_without_language_follows_the_functions_language() {
+    let stack = Stack::start(Options {
+        voice_language: Some("es-MX"),
+        ..Options::default()
+    })
+    .await;
+    let run = stack.wabridge(&["onboard", "--wait", "30"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("the code read in es_MX"), "{run:?}");
+    let requests = stack.graph.code_requests();
+    assert_eq!(
+        requests.iter().map(|r| r.language.as_str()).collect::<Vec<_>>(),
+        ["es_MX"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_refuses_a_language_the_functions_do_not_listen_in_or_meta_does_not_take() {
+    let stack = Stack::start(Options::default()).await; // local.env: VOICE_LANGUAGE=en-US
+    let mismatch = stack.wabridge(&["onboard", "--language", "pt_BR", "--json"], &[]).await;
+    assert_eq!(mismatch.code, 2, "{mismatch:?}");
+    let error = mismatch.json();
+    assert_eq!(error["ok"], false);
+    let text = error["error"].as_str().unwrap();
+    assert!(text.contains("VoiceLanguage=pt-BR"), "{text}");
+    let hyphen = stack.wabridge(&["onboard", "--language", "pt-BR"], &[]).await;
+    assert_eq!(hyphen.code, 2, "{hyphen:?}");
+    assert!(hyphen.stderr.contains("Did you mean pt_BR"), "{hyphen:?}");
+    assert!(stack.graph.code_requests().is_empty(), "nothing was asked of Meta");
+    assert!(stack.twilio.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_in_another_language_than_the_functions_listen_in_is_not_understood() {
+    // The functions listen in en-US; the CLI is not told (VOICE_LANGUAGE empty), so it cannot check.
+    let stack = Stack::start(Options::default()).await;
+    let run = stack
+        .wabridge(
+            &["onboard", "--language", "pt_BR", "--wait", "3"],
+            &[("VOICE_LANGUAGE", "")],
+        )
+        .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let calls = stack.twilio.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].gather_language.as_deref(), Some("en-US"));
+    let error = calls[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("nothing was understood"), "{error}");
+    // The gather function heard nothing and listened again.
+    assert!(calls[0].webhooks[1].2.contains("attempt=2"), "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn onboard_times_out_with_exit_3_when_the_code_never_arrives() {
     let stack = Stack::start(Options {
         call: false,

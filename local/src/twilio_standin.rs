@@ -19,6 +19,15 @@
 //! `Direction=inbound`, `ApiVersion`) signed with `X-Twilio-Signature` (the account's auth token, over the
 //! URL and the sorted parameters), reads the `<Gather action="…">` of the TwiML answer, and POSTs that
 //! action the robot's speech (`SpeechResult`, `Confidence`), signed the same way.
+//!
+//! The robot speaks the language its code was requested in ([`Speech::language`], Meta's locale, e.g. `pt_BR`).
+//! Twilio's recogniser transcribes it only when the `<Gather language="…">` (default `en-US`, as Twilio's) is
+//! the same language (primary subtag: `pt-BR` hears `pt_BR` and `pt_PT`); otherwise it understands nothing and
+//! the gather action gets no `SpeechResult`, as Twilio posts an empty result, and the call's record says why.
+//!
+//! With a [`WebhookSharedKey`] configured (a Webhook Rule matching the URL, in Twilio's terms) it signs with that
+//! key and HMAC-SHA256 instead and says so in `X-Twilio-Webhooks-Signature-Settings: key=<sid>,
+//! algorithm=HMAC_SHA256`; the signed string is the same.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +74,19 @@ pub struct TwilioStandinConfig {
     /// Basic-auth password of the REST API and key of `X-Twilio-Signature`.
     pub auth_token: String,
     pub numbers: Vec<IncomingNumber>,
+    /// Sign webhooks with this Webhook Rule shared key instead of the auth token.
+    pub webhook_shared_key: Option<WebhookSharedKey>,
+}
+
+/// A Webhook Rule's SharedKey, as Twilio signs with it.
+#[derive(Debug, Clone)]
+pub struct WebhookSharedKey {
+    /// The key's sid, named in `X-Twilio-Webhooks-Signature-Settings`.
+    pub sid: String,
+    /// The key's secret.
+    pub secret: String,
+    /// `HMAC_SHA256` (what Twilio's Settings use) or `HMAC_SHA1`.
+    pub algorithm: twilio_signature::Algorithm,
 }
 
 /// What the robot says when it calls.
@@ -74,6 +96,8 @@ pub struct Speech {
     pub text: String,
     /// 0–1.
     pub confidence: f64,
+    /// The locale the robot speaks (Meta's `request_code` `language`, e.g. `en_US`, `pt_BR`).
+    pub language: String,
 }
 
 /// How a call went: the TwiML of each webhook, in order.
@@ -85,6 +109,8 @@ pub struct CallRecord {
     pub webhooks: Vec<(String, u16, String)>,
     /// Why the call stopped early, if it did.
     pub error: Option<String>,
+    /// The `<Gather language>` the call was listened to in.
+    pub gather_language: Option<String>,
 }
 
 /// The stand-in; share it as `Arc<TwilioStandin>`.
@@ -250,9 +276,20 @@ impl TwilioStandin {
         if let Some(status) = params.iter_mut().find(|(name, _)| name == "CallStatus") {
             status.1 = "in-progress".to_owned();
         }
-        params.push(("Confidence".to_owned(), format!("{:.2}", speech.confidence)));
-        params.push(("SpeechResult".to_owned(), speech.text.clone()));
+        let listening = gather_attribute(&twiml, "language").unwrap_or_else(|| "en-US".to_owned());
+        record.gather_language = Some(listening.clone());
+        let understood = same_language(&listening, &speech.language);
+        if understood {
+            params.push(("Confidence".to_owned(), format!("{:.2}", speech.confidence)));
+            params.push(("SpeechResult".to_owned(), speech.text.clone()));
+        }
         self.webhook(&action, &params, record).await?;
+        if !understood {
+            return Err(format!(
+                "the robot spoke {} but <Gather> listened in {listening}: nothing was understood",
+                speech.language
+            ));
+        }
         Ok(())
     }
 
@@ -262,7 +299,16 @@ impl TwilioStandin {
         if uri.scheme_str() != Some("http") {
             return Err(format!("the stand-in only calls plain http webhooks, not {url}"));
         }
-        let signature = twilio_signature::expected_signature(&Secret::new(self.config.auth_token.clone()), url, params);
+        let (signature, settings) = match &self.config.webhook_shared_key {
+            None => (
+                twilio_signature::expected_signature(&Secret::new(self.config.auth_token.clone()), url, params),
+                None,
+            ),
+            Some(key) => (
+                twilio_signature::expected_signature_with(key.algorithm, &Secret::new(key.secret.clone()), url, params),
+                Some(format!("key={},algorithm={}", key.sid, key.algorithm.as_str())),
+            ),
+        };
         let body: Vec<String> = params
             .iter()
             .map(|(name, value)| format!("{}={}", form::encode(name), form::encode(value)))
@@ -279,6 +325,12 @@ impl TwilioStandin {
             "x-twilio-signature",
             HeaderValue::from_str(&signature).map_err(|error| error.to_string())?,
         );
+        if let Some(settings) = settings {
+            headers.insert(
+                twilio_signature::SETTINGS_HEADER,
+                HeaderValue::from_str(&settings).map_err(|error| error.to_string())?,
+            );
+        }
         let answer = tokio::time::timeout(WEBHOOK_TIMEOUT, async {
             let response = self.client.request(request).await.map_err(|error| error.to_string())?;
             let status = response.status().as_u16();
@@ -301,10 +353,28 @@ impl TwilioStandin {
 
 /// The `action` attribute of the first `<Gather>` (XML entities decoded).
 pub fn gather_action(twiml: &str) -> Option<String> {
+    gather_attribute(twiml, "action")
+}
+
+/// Whether two language tags (`pt-BR`, Meta's `pt_BR`) name the same language: their primary subtags.
+pub fn same_language(a: &str, b: &str) -> bool {
+    let primary = |tag: &str| {
+        tag.trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    primary(a) == primary(b)
+}
+
+/// The attribute `name` of the first `<Gather>` (XML entities decoded).
+pub fn gather_attribute(twiml: &str, name: &str) -> Option<String> {
     let start = twiml.find("<Gather")?;
     let tag = twiml.get(start..)?;
     let tag = tag.get(..tag.find('>')?)?;
-    let value_start = tag.find("action=\"")? + "action=\"".len();
+    let key = format!(" {name}=\"");
+    let value_start = tag.find(&key)? + key.len();
     let rest = tag.get(value_start..)?;
     let value = rest.get(..rest.find('"')?)?;
     Some(
@@ -317,11 +387,42 @@ pub fn gather_action(twiml: &str) -> Option<String> {
     )
 }
 
-/// The robot's words for a code: `Your WhatsApp code is 4 8 2 9 1 7. Again, 4 8 2 9 1 7.`
+/// The robot's words for a code, in English: `Your WhatsApp code is 4 8 2 9 1 7. Again, 4 8 2 9 1 7.`
 pub fn robot_speech(code: &str) -> String {
+    robot_speech_in(code, "en_US")
+}
+
+/// The robot's words for a code in Meta's locale `language`, as Twilio's recogniser writes them down: the
+/// Portuguese and Spanish ones read the code once in words and once in numerals (`O seu código do WhatsApp é
+/// quatro oito dois nove um sete. Repetindo, 4 8 2 9 1 7.`); other languages but English get numerals only.
+pub fn robot_speech_in(code: &str, language: &str) -> String {
+    const PORTUGUESE: [&str; 10] = [
+        "zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
+    ];
+    const SPANISH: [&str; 10] = [
+        "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+    ];
     let spaced: Vec<String> = code.chars().map(String::from).collect();
     let spaced = spaced.join(" ");
-    format!("Your WhatsApp code is {spaced}. Again, {spaced}.")
+    let words = |names: &[&str; 10]| -> String {
+        let words: Vec<&str> = code
+            .chars()
+            .filter_map(|c| c.to_digit(10).and_then(|d| names.get(d as usize).copied()))
+            .collect();
+        words.join(" ")
+    };
+    if same_language(language, "pt") {
+        format!(
+            "O seu código do WhatsApp é {}. Repetindo, {spaced}.",
+            words(&PORTUGUESE)
+        )
+    } else if same_language(language, "es") {
+        format!("Su código de WhatsApp es {}. Repito, {spaced}.", words(&SPANISH))
+    } else if same_language(language, "en") {
+        format!("Your WhatsApp code is {spaced}. Again, {spaced}.")
+    } else {
+        format!("{spaced}. {spaced}.")
+    }
 }
 
 fn digits(text: &str) -> String {
@@ -380,6 +481,26 @@ mod tests {
             Some("http://127.0.0.1:3000/twilio/gather?attempt=1&x=2")
         );
         assert_eq!(gather_action("<Response><Hangup/></Response>"), None);
+    }
+
+    #[test]
+    fn the_robot_speaks_the_requested_language_and_the_functions_read_it_in_that_language() {
+        use bridge::domain::spoken_code::{CodeLanguage, extract_code_in};
+        for locale in ["pt_BR", "pt_PT", "es", "es_MX", "en_GB", "de"] {
+            let speech = robot_speech_in("482917", locale);
+            assert_eq!(
+                extract_code_in(&speech, 6, CodeLanguage::from_tag(locale)).as_deref(),
+                Some("482917"),
+                "{locale}: {speech}"
+            );
+        }
+        assert!(robot_speech_in("482917", "pt_BR").contains("quatro oito dois nove um sete"));
+        assert!(robot_speech_in("482917", "es_ES").contains("cuatro ocho dos nueve uno siete"));
+        assert!(same_language("pt-BR", "pt_PT"));
+        assert!(!same_language("en-US", "pt_BR"));
+        let twiml = r#"<Response><Gather input="speech dtmf" action="/twilio/gather?attempt=1" language="pt-BR"></Gather></Response>"#;
+        assert_eq!(gather_attribute(twiml, "language").as_deref(), Some("pt-BR"));
+        assert_eq!(gather_attribute(twiml, "voice"), None);
     }
 
     #[test]

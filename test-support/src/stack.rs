@@ -90,6 +90,8 @@ pub struct Options {
     pub voice_url_ok: bool,
     /// Run the worker on the test's queue.
     pub worker: bool,
+    /// `VOICE_LANGUAGE` of the Twilio functions (and the CLI's environment); `None`: local.env's.
+    pub voice_language: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -99,6 +101,7 @@ impl Default for Options {
             call: true,
             voice_url_ok: true,
             worker: false,
+            voice_language: None,
         }
     }
 }
@@ -125,6 +128,9 @@ impl Stack {
         // One fresh queue for webhooks and sends: the test's worker drains it.
         env.insert("SEND_QUEUE_URL".into(), queue_url.clone());
         env.insert("GRAPH_API_BASE_URL".into(), graph_url.clone());
+        if let Some(language) = options.voice_language {
+            env.insert("VOICE_LANGUAGE".into(), language.to_owned());
+        }
 
         let number = unique_number();
         let twilio = TwilioStandin::new(TwilioStandinConfig {
@@ -140,6 +146,10 @@ impl Stack {
                 },
                 voice_method: "POST".to_owned(),
             }],
+            // As make run: local.env's shared key signs (a Webhook Rule matching the URL).
+            webhook_shared_key: local_stack::standin_env::shared_key_from(&|name: &str| {
+                env.get(name).filter(|value| !value.is_empty()).cloned()
+            }),
         });
         tokio::spawn(Arc::clone(&twilio).serve(twilio_listener));
 

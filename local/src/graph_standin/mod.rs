@@ -14,6 +14,7 @@
 //! | `POST /_standin/access-token/expire` | the accepted token now gets `401` code 190 on every route, as an expired one: `{"success":true}` |
 //! | `POST /_standin/access-token` `{"token":"…"}` | that token is accepted from now on (and not expired): `{"success":true}`; no non-empty `token`: `400` code 100 |
 //! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
+//! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
 //! # Checks of a send, in this order
@@ -84,7 +85,7 @@
 //!
 //! | method and path | answer |
 //! | --- | --- |
-//! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
+//! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud, in `language`, by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. `language` missing, or not one of Meta's supported locales ([`REQUEST_CODE_LANGUAGES`]: `en_US`, `pt_BR`, `es`, `es_MX`, …; `pt-BR` is not one): `400` code 100. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
 //! | `POST /{version}/{phone_number_id}/verify_code` (`code`) | `{"success":true}` for the last code requested; anything else `400` code 136025 (Verify code error) |
 //! | `POST /{version}/{phone_number_id}/register` (`messaging_product`=`whatsapp`, 6-digit `pin`) | `{"success":true}` (again with the same PIN); not verified: `400` code 133006 (re-verification needed); another PIN than the registered one: `400` code 133005 (PIN mismatch) |
 //! | `GET /{version}/{phone_number_id}?fields=…` | `id`, `display_phone_number`, `verified_name`, `quality_rating`, `code_verification_status` (`NOT_VERIFIED`/`VERIFIED`), `name_status`, `platform_type` (`NOT_APPLICABLE`, `CLOUD_API` once registered), `status` (`PENDING`, `CONNECTED` once registered), `throughput`: the fields asked for, all without `fields` |
@@ -94,6 +95,24 @@
 //! Parameters are read from the query string, a JSON body or a form body, as the Graph API does. Every one of
 //! these routes needs the access token (`Authorization: Bearer` or `access_token=`), else `401` code 190.
 //! [`OnboardingConfig::spoken_code`] can make the robot read a wrong code (a misheard call).
+//!
+//! # Media
+//!
+//! Meta's media endpoints, same shapes and error format; every one needs the access token (`Authorization:
+//! Bearer`, or `access_token=` on the Graph routes; the download URL takes the bearer header only), else `401`
+//! code 190. Uploaded files stream to a temporary directory (removed with the stand-in), not into memory.
+//!
+//! | method and path | answer |
+//! | --- | --- |
+//! | `POST /{version}/{phone_number_id}/media` (`multipart/form-data`: `messaging_product`=`whatsapp`, `type` = the MIME type, `file`) | `{"id":"77…"}` (16 digits starting with [`MEDIA_ID_PREFIX`]); a missing part or not multipart: `400` code 100 naming it; a type Meta does not take or a file over its limit (image 5 MB, video/audio 16 MB, document 100 MB, `image/webp` 500 KB) or empty: `400` code 131053 |
+//! | `GET /{version}/{media_id}` (optional `phone_number_id=` must be the uploader) | `{"messaging_product":"whatsapp","url":…,"mime_type":…,"sha256":<hex>,"file_size":<bytes>,"id":…}`; the `url` (`http://<Host>/whatsapp_business/attachments/?mid=…&ext=…&hash=…`) is valid 5 minutes |
+//! | `GET /whatsapp_business/attachments/?mid=…` (the `url`) | the bytes, streamed, with the upload's `Content-Type` and `Content-Length`; unknown, deleted or expired: `404` |
+//! | `DELETE /{version}/{media_id}` (optional `phone_number_id=`) | `{"success":true}` |
+//!
+//! An unknown (or deleted) media id — any id of the media shape that was not uploaded, so a webhook's
+//! made-up `77…` id is refused — answers `400` code 100, subcode 33, `GraphMethodException` ("Unsupported get
+//! request. Object with ID '…' does not exist…"), as the Graph API does for an object it cannot load. Other
+//! `GET /{version}/{id}` reads remain the phone number's.
 //!
 //! # Recording
 //!
@@ -106,6 +125,7 @@
 
 mod answers;
 mod ids;
+mod media;
 mod messages;
 mod onboarding;
 mod status_webhooks;
@@ -126,10 +146,12 @@ use answers::{
     Answer, MAX_BODY_BYTES, bearer_token, expired_token, invalid, is_version, json_answer, not_found, obj, success,
 };
 pub use ids::WABA_ID;
+pub use media::MEDIA_ID_PREFIX;
+use media::{Media, MediaRoute};
 use messages::Messages;
 pub use messages::{AmbiguityTimings, RecordedRequest};
+pub use onboarding::{CodeRequest, OnboardingConfig, REQUEST_CODE_LANGUAGES, SpokenCode};
 use onboarding::{Onboarding, Params, Route};
-pub use onboarding::{OnboardingConfig, SpokenCode};
 use status_webhooks::StatusWebhooks;
 
 /// Configuration of a [`Standin`].
@@ -162,6 +184,7 @@ pub struct Standin {
     token: Mutex<AccessToken>,
     messages: Messages,
     onboarding: Onboarding,
+    media: Media,
 }
 
 impl Standin {
@@ -191,6 +214,7 @@ impl Standin {
             }),
             messages: Messages::new(config.latency, timings, webhooks),
             onboarding: Onboarding::new(onboarding),
+            media: Media::new(),
         })
     }
 
@@ -206,6 +230,11 @@ impl Standin {
     /// Every send request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.messages.requests()
+    }
+
+    /// Every `request_code` accepted so far, in order (its language included).
+    pub fn code_requests(&self) -> Vec<CodeRequest> {
+        self.onboarding.code_requests()
     }
 
     fn token(&self) -> MutexGuard<'_, AccessToken> {
@@ -245,6 +274,20 @@ impl Standin {
             let authorized = self.token_accepted(presented);
             return self.messages.send(req, version, phone_number_id, authorized).await;
         }
+        if let Some(route) = MediaRoute::parse(&segments, req.method(), |id| self.media.knows(id)) {
+            // The download URL takes the bearer header only; the Graph routes also `access_token=`.
+            let header_token = req
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(bearer_token)
+                .map(str::to_owned);
+            let query_token = (!matches!(route, MediaRoute::Download))
+                .then(|| query_param(req.uri().query(), "access_token"))
+                .flatten();
+            let authorized = self.token_accepted(header_token.or(query_token).as_deref());
+            return self.media.answer(route, req, authorized).await;
+        }
         let Some(route) = Route::parse(&segments, req.method()) else {
             return not_found(req.method(), &path);
         };
@@ -267,6 +310,7 @@ impl Standin {
                 self.messages.clear_requests();
                 success()
             }
+            (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
             (&Method::GET, "access-token") => json_answer(200, &obj([("expired", Value::Bool(self.token().expired))])),
             (&Method::POST, "access-token/expire") => {
                 self.token().expired = true;
@@ -295,4 +339,13 @@ impl Standin {
         };
         Some(answer)
     }
+}
+
+/// The first value of `name` in a query string (not percent-decoded: the values read here are tokens).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }

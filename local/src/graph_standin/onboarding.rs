@@ -15,7 +15,20 @@ use super::answers::{
     Answer, GraphError, MAX_BODY_BYTES, bearer_token, invalid, is_version, json_answer, not_found, obj, success,
 };
 use super::ids::{WABA_ID, epoch_seconds, random_code};
-use crate::twilio_standin::{Speech, TwilioStandin, robot_speech};
+use crate::twilio_standin::{Speech, TwilioStandin, robot_speech_in};
+
+/// The locales `request_code` accepts for `language`: Meta's supported languages.
+pub use bridge::domain::verification::META_LOCALES as REQUEST_CODE_LANGUAGES;
+
+/// One `request_code` the stand-in accepted, as `GET /_standin/code-requests` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRequest {
+    pub phone_number_id: String,
+    /// `SMS` or `VOICE`.
+    pub code_method: String,
+    /// The locale the code is read (or written) in.
+    pub language: String,
+}
 
 /// What the robot reads on the verification call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -185,6 +198,7 @@ impl Params {
 pub struct Onboarding {
     config: OnboardingConfig,
     numbers: Mutex<HashMap<String, NumberState>>,
+    code_requests: Mutex<Vec<CodeRequest>>,
 }
 
 impl Onboarding {
@@ -192,7 +206,32 @@ impl Onboarding {
         Self {
             config,
             numbers: Mutex::new(HashMap::new()),
+            code_requests: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every `request_code` accepted so far, in order.
+    pub fn code_requests(&self) -> Vec<CodeRequest> {
+        self.code_requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// [`Self::code_requests`] as JSON: `[{"phone_number_id", "code_method", "language"}]`.
+    pub fn code_requests_json(&self) -> Value {
+        Value::Array(
+            self.code_requests()
+                .into_iter()
+                .map(|request| {
+                    obj([
+                        ("phone_number_id", Value::from(request.phone_number_id)),
+                        ("code_method", Value::from(request.code_method)),
+                        ("language", Value::from(request.language)),
+                    ])
+                })
+                .collect(),
+        )
     }
 
     /// Answers an authorized call. `input_token_valid`: whether `input_token` is the accepted token
@@ -245,8 +284,14 @@ impl Onboarding {
             Some(_) => return invalid("Param code_method must be one of {SMS, VOICE}").answer(),
             None => return invalid("The parameter code_method is required.").answer(),
         };
-        if language.is_none_or(str::is_empty) {
+        let Some(language) = language.filter(|language| !language.is_empty()) else {
             return invalid("The parameter language is required.").answer();
+        };
+        if !REQUEST_CODE_LANGUAGES.contains(&language) {
+            return invalid(format!(
+                "Param language must be a supported locale such as en_US or pt_BR (got {language:?})"
+            ))
+            .answer();
         }
         let state = self.number_state(id);
         if state.verified {
@@ -270,6 +315,14 @@ impl Onboarding {
             number.code_requests += 1;
             number.pending_code = Some(code.clone());
         });
+        self.code_requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(CodeRequest {
+                phone_number_id: id.to_owned(),
+                code_method: method.clone(),
+                language: language.to_owned(),
+            });
         if method == "VOICE"
             && let Some(twilio) = self.config.twilio.clone()
         {
@@ -277,16 +330,18 @@ impl Onboarding {
                 SpokenCode::TheCode => code,
                 SpokenCode::AnotherCode => format!("{:06}", (code.parse::<u32>().unwrap_or(0) + 1) % 1_000_000),
             };
-            let (delay, robot, display) = (
+            let (delay, robot, display, language) = (
                 self.config.call_delay,
                 self.config.robot_number.clone(),
                 self.config.display_phone_number.clone(),
+                language.to_owned(),
             );
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 let speech = Speech {
-                    text: robot_speech(&spoken),
+                    text: robot_speech_in(&spoken, &language),
                     confidence: 0.93,
+                    language,
                 };
                 twilio.call(&robot, &display, &speech).await;
             });

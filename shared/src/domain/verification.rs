@@ -4,6 +4,38 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::email::Email;
 
+/// The locales Meta's `request_code` takes for `language` (the codes of Meta's "Supported Languages" page, to
+/// which the `request_code` reference links): the language the robot reads the code in.
+pub const META_LOCALES: &[&str] = &[
+    "af", "sq", "ar", "ar_EG", "ar_AE", "ar_LB", "ar_MA", "ar_QA", "az", "be_BY", "bn", "bn_IN", "bg", "ca", "zh_CN",
+    "zh_HK", "zh_TW", "hr", "cs", "da", "prs_AF", "nl", "nl_BE", "en", "en_GB", "en_US", "en_AE", "en_AU", "en_CA",
+    "en_GH", "en_IE", "en_IN", "en_JM", "en_MY", "en_NZ", "en_QA", "en_SG", "en_UG", "en_ZA", "et", "fil", "fi", "fr",
+    "fr_BE", "fr_CA", "fr_CH", "fr_CI", "fr_MA", "ka", "de", "de_AT", "de_CH", "el", "gu", "ha", "he", "hi", "hu",
+    "id", "ga", "it", "ja", "kn", "kk", "rw_RW", "ko", "ky_KG", "lo", "lv", "lt", "mk", "ms", "ml", "mr", "nb", "fa",
+    "pl", "pt_BR", "pt_PT", "pa", "ro", "ru", "sr", "sk", "sl", "es", "es_AR", "es_ES", "es_MX", "sw", "sv", "ta",
+    "te", "th", "tr", "uk", "ur", "uz", "vi", "zu",
+];
+
+/// The Meta locale for a language tag in either spelling (`pt-BR`, `pt_br`, `PT_BR` → `pt_BR`): the exact
+/// locale when Meta lists it, else the bare language when Meta lists that (`de-DE` → `de`).
+pub fn meta_locale(tag: &str) -> Option<&'static str> {
+    let tag = tag.trim();
+    let (language, region) = match tag.split_once(['-', '_']) {
+        Some((language, region)) => (language, Some(region)),
+        None => (tag, None),
+    };
+    let same = |locale: &&&str| match (locale.split_once('_'), region) {
+        (Some((l, r)), Some(region)) => l.eq_ignore_ascii_case(language) && r.eq_ignore_ascii_case(region),
+        (None, None) => locale.eq_ignore_ascii_case(language),
+        _ => false,
+    };
+    META_LOCALES
+        .iter()
+        .find(same)
+        .or_else(|| META_LOCALES.iter().find(|locale| locale.eq_ignore_ascii_case(language)))
+        .copied()
+}
+
 /// How a code reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureMethod {
@@ -261,5 +293,26 @@ mod tests {
         assert!(email.body.contains("https://api.twilio.com/rec/RE1") && email.body.contains("42 s"));
         recording.code = None;
         assert!(recording.email("a@example.com", &[]).subject.contains("no code"));
+    }
+}
+
+#[cfg(test)]
+mod locale_tests {
+    use super::*;
+
+    #[test]
+    fn meta_locales_in_either_spelling() {
+        assert_eq!(meta_locale("pt_BR"), Some("pt_BR"));
+        assert_eq!(meta_locale("pt-BR"), Some("pt_BR"));
+        assert_eq!(meta_locale(" pt-br "), Some("pt_BR"));
+        assert_eq!(meta_locale("es-MX"), Some("es_MX"));
+        assert_eq!(meta_locale("es-CO"), Some("es"));
+        assert_eq!(meta_locale("de-DE"), Some("de"));
+        assert_eq!(meta_locale("en"), Some("en"));
+        assert_eq!(meta_locale("pt"), None);
+        assert_eq!(meta_locale("xx-YY"), None);
+        assert_eq!(meta_locale(""), None);
+        assert_eq!(meta_locale("-"), None);
+        assert!(META_LOCALES.iter().all(|locale| meta_locale(locale) == Some(*locale)));
     }
 }
