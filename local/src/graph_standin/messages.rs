@@ -339,10 +339,17 @@ impl Messages {
             ("messaging_product", Value::from("whatsapp")),
             (
                 "contacts",
-                Value::Array(vec![obj([
-                    ("input", send.input.clone()),
-                    ("wa_id", Value::from(send.digits.as_str())),
-                ])]),
+                Value::Array(vec![match &send.user_id {
+                    // Meta: `user_id` instead of `wa_id` for a send to a business-scoped user id.
+                    Some(user_id) => obj([
+                        ("input", send.input.clone()),
+                        ("user_id", Value::from(user_id.as_str())),
+                    ]),
+                    None => obj([
+                        ("input", send.input.clone()),
+                        ("wa_id", Value::from(send.digits.as_str())),
+                    ]),
+                }]),
             ),
             (
                 "messages",
@@ -356,6 +363,7 @@ impl Messages {
             phone_number_id: phone_number_id.to_owned(),
             wamid,
             digits: send.digits,
+            user_id: send.user_id,
             fail,
             biz_opaque_callback_data: send.biz_opaque_callback_data,
             first_delay,
