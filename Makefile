@@ -6,7 +6,12 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: run test venv sam-venv lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz clean
+.DEFAULT_GOAL := help
+
+## make help: this list (also plain `make`).
+help:
+	@grep -E '^## make ' $(firstword $(MAKEFILE_LIST)) | sed -e 's/^## make //' -e 's/^\([a-z-]*\):/  \1\t/' | expand -t 22
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
@@ -14,25 +19,44 @@ $(VENV)/.installed: scripts/requirements.txt
 	$(VENV)/bin/pip install --quiet -r scripts/requirements.txt
 	touch $@
 
+## make venv: .venv with moto, boto3, cfn-lint and cargo-lambda (the other targets do this themselves).
 venv: $(VENV)/.installed
 
-$(SAM_VENV)/.installed: scripts/requirements-sam.txt
+# The SAM CLI, and the host-network shim (scripts/sam/sam_host_network.py) that make sam-local
+# switches on with SAM_LOCAL_HOST_NETWORK=1 (loaded through a .pth file; inert otherwise).
+$(SAM_VENV)/.installed: scripts/requirements-sam.txt scripts/sam/sam_host_network.py
 	python3 -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet -r scripts/requirements-sam.txt
+	$(SAM_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > $(SAM_VENV)/.purelib
+	printf '%s\nimport sam_host_network\n' "$(CURDIR)/scripts/sam" > "$$(cat $(SAM_VENV)/.purelib)/sam_host_network.pth"
 	touch $@
 
+## make sam-venv: .venv-sam with the SAM CLI and its host-network shim (docs/sam-local.md).
 sam-venv: $(SAM_VENV)/.installed
+
+## make sam-docker: what sam local needs here: Docker (no bridge), qemu-aarch64, the local base image (root).
+sam-docker:
+	scripts/sam-docker.sh
+
+## make sam-local: sam build, then every function through sam local invoke and start-api against moto.
+sam-local: venv sam-venv
+	scripts/sam-local.sh
+
+## make sam-start-api: sam build, then the template's routes on http://127.0.0.1:3000 against make run's moto.
+sam-start-api: venv sam-venv
+	scripts/sam-start-api.sh
 
 ## make run: moto on 127.0.0.1:4566, the API on http://127.0.0.1:3000, the worker draining the queue.
 run: venv
 	scripts/run-local.sh
 
-## make test: fmt, template lint, clippy, unit + integration tests against moto, the Lambda emulator run;
-## on its own moto (127.0.0.1:4599, TEST_AWS_PORT) and `-test` resource names, beside a running `make run`.
+## make test: every check: fmt, lint, clippy, unit + integration tests on moto, the emulators, sam local.
+# On its own moto (127.0.0.1:4599, TEST_AWS_PORT) and `-test` resource names, beside a running `make run`.
 test: venv
 	scripts/test.sh
 
+## make lint: cfn-lint and sam validate --lint on template.yaml.
 lint: venv sam-venv
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
@@ -45,12 +69,15 @@ build: venv
 deploy: venv sam-venv
 	scripts/deploy.sh
 
+## make fmt: cargo fmt --all.
 fmt:
 	cargo fmt --all
 
+## make clippy: cargo clippy on every target, warnings denied.
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## make bench: webhook ingestion CPU (signature check + envelope) against the bare HMAC.
 bench:
 	cargo bench -p bridge --bench ingest
 
@@ -66,6 +93,11 @@ bench-send: venv
 chaos-send: venv
 	scripts/chaos-send.sh
 
+## make fuzz: every fuzz target for FUZZ_SECONDS (60) each, bounded memory and time; executions per target.
+fuzz:
+	scripts/fuzz.sh
+
+## make clean: removes .local (the cached base-image rootfs too), both venvs, .aws-sam and target/.
 clean:
 	rm -rf .local $(VENV) $(SAM_VENV) .aws-sam
 	cargo clean

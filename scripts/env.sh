@@ -31,6 +31,12 @@ use_test_stack() {
   export SEND_QUEUE_URL="$AWS_ENDPOINT_URL/123456789012/$send_queue_name-test"
   export TABLE_NAME="${TABLE_NAME%-test}-test"
   export PAYLOAD_BUCKET="${PAYLOAD_BUCKET%-test}-test"
+  if [ -n "${EVENT_BUS_NAME:-}" ]; then export EVENT_BUS_NAME="${EVENT_BUS_NAME%-test}-test"; fi
+  if [ -n "${EVENTS_TAP_QUEUE_URL:-}" ]; then
+    local tap_name="${EVENTS_TAP_QUEUE_URL##*/}"
+    tap_name="${tap_name%-test}"
+    export EVENTS_TAP_QUEUE_URL="$AWS_ENDPOINT_URL/123456789012/$tap_name-test"
+  fi
 }
 
 if [ "${BRIDGE_STACK:-}" = test ]; then use_test_stack; fi

@@ -182,6 +182,28 @@ def main():
         else:
             sys.exit(f"no local equivalent for {logical_id} ({kind})")
 
+    # Events out: the bus the worker publishes on, and a tap queue with a rule copying every event of
+    # the bundle to it (EVENT_BUS_NAME, EVENTS_TAP_QUEUE_URL in local.env).
+    bus = os.environ.get("EVENT_BUS_NAME")
+    if bus:
+        events = session.client("events", endpoint_url=endpoint)
+        try:
+            events.create_event_bus(Name=bus)
+        except events.exceptions.ResourceAlreadyExistsException:
+            pass
+        print(f"bus     {bus}")
+        tap_url = os.environ.get("EVENTS_TAP_QUEUE_URL")
+        if tap_url:
+            _, tap_arn = create_queue(sqs, queue_name_from_url(tap_url), {})
+            events.put_rule(
+                Name=f"{bus}-tap",
+                EventBusName=bus,
+                EventPattern=json.dumps({"source": ["whatsapp-bridge"]}),
+                State="ENABLED",
+            )
+            events.put_targets(Rule=f"{bus}-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+            print(f"rule    {bus}-tap -> {queue_name_from_url(tap_url)}")
+
     # SES only sends from verified identities; verify the configured sender, as a user does once in AWS.
     sender = os.environ.get("VERIFICATION_EMAIL_FROM")
     if sender:

@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Writes events/: one sample Lambda event per function, signed with local.env's dev-only secret.
+"""Writes events/: one sample Lambda event per function, signed with local.env's dev-only secret,
+and events/env.json, the `sam local --env-vars` file (SAM's format) with local.env's values for
+every variable template.yaml declares.
 
-Run again after changing a payload or local.env; a test checks the signatures still match.
+Run again after changing a payload, local.env or a function's variables in template.yaml;
+`make sam-local` checks that events/ is what this script writes.
+
+The Twilio events are signed for PUBLIC_BASE_URL (http://127.0.0.1:3000, local.env), the URL the
+Twilio functions check under `sam local invoke --env-vars events/env.json`, `sam local start-api`
+on its default port, `make run` and cargo lambda's emulator alike.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +76,38 @@ CALL = [("AccountSid", "AC00000000000000000000000000000000"), ("ApiVersion", "20
         ("From", "+16505550100"), ("To", "+14155550123")]
 
 
+def template_variables():
+    """Every environment variable template.yaml declares (Globals and each function), in order."""
+    names = []
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    in_variables = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if stripped == "Variables:":
+            in_variables = indent
+        elif in_variables is not None:
+            if stripped and indent <= in_variables:
+                in_variables = None
+            elif stripped and not stripped.startswith("#"):
+                name = stripped.split(":", 1)[0]
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def sam_env_vars():
+    """events/env.json: local.env's value for each declared variable the file has (make run's moto
+    and resource names, the dev-only secrets), applied to every function ("Parameters")."""
+    values = {name: ENV[name] for name in template_variables() if name in ENV}
+    values["METRICS_STACK"] = "sam-local"
+    return {"Parameters": values}
+
+
 def main():
     out = ROOT / "events"
     out.mkdir(exist_ok=True)
+    write(out / "env.json", sam_env_vars())
     token = ENV["WHATSAPP_VERIFY_TOKEN"]
     write(out / "meta-verify.json", http_event(
         "GET", "/webhooks/whatsapp", f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"))
@@ -106,10 +143,23 @@ def main():
     }]})
 
 
+CHECK = "--check" in sys.argv[1:]
+STALE = []
+
+
 def write(path, event):
-    path.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+    if CHECK:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            STALE.append(str(path.relative_to(ROOT)))
+        return
+    path.write_text(text, encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
     main()
+    if STALE:
+        sys.exit(f"{', '.join(STALE)}: not what scripts/make_events.py writes (run it, then commit events/)")
+    if CHECK:
+        print("events/: current (scripts/make_events.py --check)")

@@ -12,9 +12,12 @@ trap stop_emulator EXIT
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-# SAM CLI installs into its own venv while clippy compiles.
+# SAM CLI installs into its own venv while clippy compiles; so do the Docker engine, qemu and the
+# local Lambda base image `sam local` needs (scripts/sam-docker.sh: mostly downloads, once per machine).
 make --no-print-directory sam-venv > .local/sam-venv.log 2>&1 &
 SAM_VENV_PID=$!
+scripts/sam-docker.sh > .local/sam-docker.log 2>&1 &
+SAM_DOCKER_PID=$!
 
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -33,5 +36,11 @@ cargo test --workspace
 
 echo "== a function binary through cargo lambda's runtime emulator"
 scripts/emulator-invoke.sh
+
+echo "== sam local invoke (every function) and sam local start-api, the arm64 release build, against moto"
+wait "$SAM_DOCKER_PID" || { cat .local/sam-docker.log; exit 1; }
+sam_started=$SECONDS
+scripts/sam-local.sh
+echo "   sam local: $((SECONDS - sam_started)) s (sam build included)"
 
 echo "make test: all checks passed"

@@ -44,21 +44,26 @@ const fn secret(env: &'static str, parameter: Option<&'static str>) -> Key {
 }
 
 pub const GRAPH_API_BASE_URL: Key = plain("GRAPH_API_BASE_URL", None, Some("https://graph.facebook.com"));
-pub const GRAPH_API_VERSION: Key = plain("GRAPH_API_VERSION", None, Some("v21.0"));
-pub const PHONE_NUMBER_ID: Key = plain("WHATSAPP_PHONE_NUMBER_ID", None, None);
+pub const GRAPH_API_VERSION: Key = plain(
+    "GRAPH_API_VERSION",
+    None,
+    Some(bridge::config::DEFAULT_GRAPH_API_VERSION),
+);
+pub const PHONE_NUMBER_ID: Key = plain("WHATSAPP_PHONE_NUMBER_ID", Some("WhatsAppPhoneNumberId"), None);
 pub const BUSINESS_ACCOUNT_ID: Key = plain("WHATSAPP_BUSINESS_ACCOUNT_ID", None, None);
 pub const META_APP_ID: Key = plain("META_APP_ID", None, None);
 pub const TABLE_NAME: Key = plain("TABLE_NAME", Some("TableName"), None);
 pub const QUEUE_URL: Key = plain("QUEUE_URL", Some("QueueUrl"), None);
 pub const DEAD_LETTER_QUEUE_URL: Key = plain("DEAD_LETTER_QUEUE_URL", Some("DeadLetterQueueUrl"), None);
-pub const PUBLIC_BASE_URL: Key = plain("PUBLIC_BASE_URL", None, None);
+pub const EVENTS_TAP_QUEUE_URL: Key = plain("EVENTS_TAP_QUEUE_URL", Some("EventsTapQueueUrl"), None);
+pub const PUBLIC_BASE_URL: Key = plain("PUBLIC_BASE_URL", Some("PublicBaseUrl"), None);
 pub const CALLBACK_URL: Key = plain("WHATSAPP_CALLBACK_URL", Some("WhatsAppCallbackUrl"), None);
 pub const TWILIO_VOICE_URL: Key = plain("TWILIO_VOICE_URL", Some("TwilioVoiceWebhookUrl"), None);
 pub const SEND_API_URL: Key = plain("SEND_API_URL", Some("SendApiUrl"), None);
 pub const TWILIO_ACCOUNT_SID: Key = plain("TWILIO_ACCOUNT_SID", None, None);
 pub const TWILIO_API_BASE_URL: Key = plain("TWILIO_API_BASE_URL", None, Some("https://api.twilio.com"));
 pub const TWILIO_PHONE_NUMBER: Key = plain("TWILIO_PHONE_NUMBER", None, None);
-pub const VERIFICATION_EMAIL_FROM: Key = plain("VERIFICATION_EMAIL_FROM", None, None);
+pub const VERIFICATION_EMAIL_FROM: Key = plain("VERIFICATION_EMAIL_FROM", Some("VerificationEmailFrom"), None);
 pub const ALARM_TOPIC_ARN: Key = plain("ALARM_TOPIC_ARN", Some("AlarmTopicArn"), None);
 /// The language the Twilio functions listen in (`<Gather language>`), to check `onboard --language` against.
 pub const VOICE_LANGUAGE: Key = plain("VOICE_LANGUAGE", Some("VoiceLanguage"), None);
@@ -248,7 +253,10 @@ mod tests {
         .unwrap();
         assert_eq!(settings.get(TABLE_NAME).as_deref(), Some("from-flag"));
         assert_eq!(settings.get(QUEUE_URL).as_deref(), Some("q-stack"));
-        assert_eq!(settings.get(GRAPH_API_VERSION).as_deref(), Some("v21.0"));
+        assert_eq!(
+            settings.get(GRAPH_API_VERSION).as_deref(),
+            Some(bridge::config::DEFAULT_GRAPH_API_VERSION)
+        );
         assert_eq!(
             settings.get(CALLBACK_URL).as_deref(),
             Some("http://x:3000/webhooks/whatsapp")
@@ -257,6 +265,46 @@ mod tests {
         assert!(settings.secret(API_KEY).is_none());
         let error = settings.require_secret(API_KEY).unwrap_err().to_string();
         assert!(error.contains("API_KEY") && error.contains("api-key"), "{error}");
+    }
+
+    /// `--stack NAME` alone: the phone number id, the email sender and the public URLs come from the
+    /// stack's outputs (template.yaml's Outputs), nothing exported.
+    #[test]
+    fn the_stack_outputs_give_phone_number_sender_and_urls() {
+        let stack = StackValues {
+            name: "s".into(),
+            outputs: map(&[
+                ("WhatsAppPhoneNumberId", "106540352242922"),
+                ("VerificationEmailFrom", "verify@example.com"),
+                ("PublicBaseUrl", "https://api.example.com"),
+                ("TwilioVoiceWebhookUrl", "https://api.example.com/twilio/voice"),
+            ]),
+            secrets: HashMap::new(),
+        };
+        let settings = Settings::new(HashMap::new(), HashMap::new(), Some(stack)).unwrap();
+        assert_eq!(settings.get(PHONE_NUMBER_ID).as_deref(), Some("106540352242922"));
+        assert_eq!(
+            settings.get(VERIFICATION_EMAIL_FROM).as_deref(),
+            Some("verify@example.com")
+        );
+        assert_eq!(
+            settings.get(PUBLIC_BASE_URL).as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            settings.get(TWILIO_VOICE_URL).as_deref(),
+            Some("https://api.example.com/twilio/voice")
+        );
+        // An output the template names for each of them.
+        let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+        let outputs = &template[template.find("\nOutputs:").expect("Outputs")..];
+        for key in [PHONE_NUMBER_ID, VERIFICATION_EMAIL_FROM, PUBLIC_BASE_URL] {
+            let output = key.output.expect("mapped to an output");
+            assert!(
+                outputs.contains(&format!("\n  {output}:")),
+                "template.yaml has no output {output}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`send`]: the send API, and following a message's status.
 //! - [`webhook_signing`]: Meta webhooks and Twilio requests signed as the real senders sign them.
 //! - [`redrive`]: dead-letter queue → queue.
+//! - [`events`]: the bundle's EventBridge events, from a tap queue.
 //! - [`doctor`]: checks of a deployment, with fixes.
 //! - [`config`]: flags > environment > stack outputs / SSM; secrets never printed.
 //! - [`envelope`]: the one `--json` document of every command; [`progress`]: the indicator of long waits.
@@ -13,6 +14,7 @@ pub mod config;
 pub mod doctor;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod graph;
 pub mod onboarding;
 pub mod progress;

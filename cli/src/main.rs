@@ -75,6 +75,9 @@ enum Command {
     /// Check a deployment end to end: token, phone number, subscription, callback, SES, Twilio, alarms.
     #[command(after_help = EXIT_CODES)]
     Doctor,
+    /// Print the bundle's EventBridge events from the tap queue (EVENTS_TAP_QUEUE_URL); --follow waits for more.
+    #[command(after_help = EXIT_CODES)]
+    Events(EventsArgs),
     /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
     /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
     Completions {
@@ -92,9 +95,17 @@ impl Command {
             Command::Webhook(_) => "webhook",
             Command::Redrive(_) => "redrive",
             Command::Doctor => "doctor",
+            Command::Events(_) => "events",
             Command::Completions { .. } => "completions",
         }
     }
+}
+
+#[derive(Args)]
+struct EventsArgs {
+    /// Keep waiting for events (until interrupted) instead of stopping when the tap is empty.
+    #[arg(long)]
+    follow: bool,
 }
 
 #[derive(Args)]
@@ -257,6 +268,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Webhook(args) => webhook(&settings, args, json_output).await,
         Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
         Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
+        Command::Events(args) => events_command(&settings, &sdk, args, json_output).await,
         Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }
@@ -564,4 +576,27 @@ async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_o
     } else {
         Done::failed(result, format!("{failed} check(s) failed"))
     })
+}
+
+async fn events_command(
+    settings: &Settings,
+    sdk: &aws_config::SdkConfig,
+    args: EventsArgs,
+    json_output: bool,
+) -> Result<Done, CliError> {
+    let tap_url = settings.require(config::EVENTS_TAP_QUEUE_URL)?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let wait = std::time::Duration::from_secs(if args.follow { 20 } else { 1 });
+    let mut count = 0u64;
+    whatsapp_bridge_cli::events::read(&sqs, &tap_url, args.follow, wait, |event| {
+        count += 1;
+        if json_output {
+            println!("{}", event.envelope);
+        } else {
+            println!("{}", event.line());
+        }
+    })
+    .await?;
+    // Under --json each event is a line of its own (EventBridge's envelope), then the command's envelope.
+    Ok(Done::ok(json!({"events": count})))
 }

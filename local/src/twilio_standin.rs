@@ -24,6 +24,10 @@
 //! Twilio's recogniser transcribes it only when the `<Gather language="…">` (default `en-US`, as Twilio's) is
 //! the same language (primary subtag: `pt-BR` hears `pt_BR` and `pt_PT`); otherwise it understands nothing and
 //! the gather action gets no `SpeechResult`, as Twilio posts an empty result, and the call's record says why.
+//!
+//! With a [`WebhookSharedKey`] configured (a Webhook Rule matching the URL, in Twilio's terms) it signs with that
+//! key and HMAC-SHA256 instead and says so in `X-Twilio-Webhooks-Signature-Settings: key=<sid>,
+//! algorithm=HMAC_SHA256`; the signed string is the same.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +74,19 @@ pub struct TwilioStandinConfig {
     /// Basic-auth password of the REST API and key of `X-Twilio-Signature`.
     pub auth_token: String,
     pub numbers: Vec<IncomingNumber>,
+    /// Sign webhooks with this Webhook Rule shared key instead of the auth token.
+    pub webhook_shared_key: Option<WebhookSharedKey>,
+}
+
+/// A Webhook Rule's SharedKey, as Twilio signs with it.
+#[derive(Debug, Clone)]
+pub struct WebhookSharedKey {
+    /// The key's sid, named in `X-Twilio-Webhooks-Signature-Settings`.
+    pub sid: String,
+    /// The key's secret.
+    pub secret: String,
+    /// `HMAC_SHA256` (what Twilio's Settings use) or `HMAC_SHA1`.
+    pub algorithm: twilio_signature::Algorithm,
 }
 
 /// What the robot says when it calls.
@@ -282,7 +299,16 @@ impl TwilioStandin {
         if uri.scheme_str() != Some("http") {
             return Err(format!("the stand-in only calls plain http webhooks, not {url}"));
         }
-        let signature = twilio_signature::expected_signature(&Secret::new(self.config.auth_token.clone()), url, params);
+        let (signature, settings) = match &self.config.webhook_shared_key {
+            None => (
+                twilio_signature::expected_signature(&Secret::new(self.config.auth_token.clone()), url, params),
+                None,
+            ),
+            Some(key) => (
+                twilio_signature::expected_signature_with(key.algorithm, &Secret::new(key.secret.clone()), url, params),
+                Some(format!("key={},algorithm={}", key.sid, key.algorithm.as_str())),
+            ),
+        };
         let body: Vec<String> = params
             .iter()
             .map(|(name, value)| format!("{}={}", form::encode(name), form::encode(value)))
@@ -299,6 +325,12 @@ impl TwilioStandin {
             "x-twilio-signature",
             HeaderValue::from_str(&signature).map_err(|error| error.to_string())?,
         );
+        if let Some(settings) = settings {
+            headers.insert(
+                twilio_signature::SETTINGS_HEADER,
+                HeaderValue::from_str(&settings).map_err(|error| error.to_string())?,
+            );
+        }
         let answer = tokio::time::timeout(WEBHOOK_TIMEOUT, async {
             let response = self.client.request(request).await.map_err(|error| error.to_string())?;
             let status = response.status().as_u16();

@@ -479,7 +479,7 @@ async fn wrong_path_or_method_is_404_meta_error() {
         for (method, path) in [
             ("GET", PATH),
             ("PUT", PATH),
-            ("POST", "/v21.0/106540352242922/media"),
+            ("POST", "/v21.0/106540352242922/nothing"),
             ("POST", "/21.0/106540352242922/messages"),
             ("POST", "/vx/106540352242922/messages"),
             ("POST", "/v21.0/messages"),

@@ -118,3 +118,61 @@ fn the_worker_reads_a_send_queue_of_its_own() {
         "the worker fails a message on the send queue's last receive"
     );
 }
+
+/// Every variable the library reads (`shared/src/config.rs`) is declared by a function of the
+/// template (or its Globals), and every secret's `*_PARAMETER` too: SAM passes only declared
+/// names, so `sam local invoke --env-vars events/env.json` can set nothing else.
+#[test]
+fn every_variable_the_functions_read_is_declared_in_the_template() {
+    let template = template();
+    let mut declared: Vec<String> = Vec::new();
+    let mut collect = |variables: &Yaml| {
+        if let Some(variables) = variables.as_hash() {
+            declared.extend(variables.keys().filter_map(|k| k.as_str().map(str::to_owned)));
+        }
+    };
+    collect(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    for (_, function) in functions(&template) {
+        collect(&function["Properties"]["Environment"]["Variables"]);
+    }
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config.rs")).unwrap();
+    let mut read = Vec::new();
+    for call in ["required(\"", "optional(\"", "number(\"", "list(\"", "secret(\""] {
+        for (at, _) in source.match_indices(call) {
+            let rest = &source[at + call.len()..];
+            let name = &rest[..rest.find('"').expect("closing quote")];
+            if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !read.contains(&name.to_owned()) {
+                read.push(name.to_owned());
+            }
+            if call == "secret(\"" {
+                read.push(format!("{name}_PARAMETER"));
+            }
+        }
+    }
+    assert!(read.len() > 20, "found the variables config.rs reads: {read:?}");
+    let missing: Vec<&String> = read.iter().filter(|name| !declared.contains(name)).collect();
+    assert!(
+        missing.is_empty(),
+        "read but not declared in template.yaml: {missing:?}"
+    );
+    for name in ["AWS_ENDPOINT_URL", "METRICS_STACK", "RUST_LOG"] {
+        assert!(declared.iter().any(|d| d == name), "{name} is not declared");
+    }
+}
+
+/// One Graph API version: the library's default, the template's parameter default and local.env.
+#[test]
+fn the_graph_api_version_is_one_constant() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["GraphApiVersion"]["Default"].as_str(),
+        Some(bridge::config::DEFAULT_GRAPH_API_VERSION)
+    );
+    let local_env = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).unwrap();
+    assert!(
+        local_env
+            .lines()
+            .any(|line| line == format!("GRAPH_API_VERSION={}", bridge::config::DEFAULT_GRAPH_API_VERSION)),
+        "local.env's GRAPH_API_VERSION"
+    );
+}

@@ -2,7 +2,7 @@
 //! with one error that names everything missing or invalid.
 
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
-use crate::domain::records::PhoneNumberFilter;
+use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
 use crate::domain::spoken_code::CodeLanguage;
 
@@ -181,6 +181,10 @@ pub struct WorkerConfig {
     /// The queues the worker reads (`QUEUE_URL`, `SEND_QUEUE_URL`), to hand a record back to the
     /// one it came from with a delay.
     pub queue_urls: Vec<String>,
+    /// The event bus the worker publishes on (`EVENT_BUS_NAME`, a name or an ARN); unset: no events.
+    pub event_bus_name: Option<String>,
+    /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: `verification.code_captured` carries the code (default: not).
+    pub events_include_verification_code: bool,
 }
 
 impl WorkerConfig {
@@ -191,8 +195,15 @@ impl WorkerConfig {
                 .filter_map(|name| env.optional(name))
                 .collect(),
             table_name: env.required("TABLE_NAME"),
-            phone_numbers: PhoneNumberFilter::new(env.list("ALLOWED_PHONE_NUMBER_IDS")),
+            phone_numbers: match env.list("ALLOWED_PHONE_NUMBER_IDS") {
+                allowed if !allowed.is_empty() => PhoneNumberFilter::new(allowed),
+                _ => business_numbers(&env).filter(),
+            },
             retention_days: env.number("RETENTION_DAYS", 0),
+            event_bus_name: env.optional("EVENT_BUS_NAME"),
+            events_include_verification_code: env
+                .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
         };
         env.finish(config)
     }
@@ -218,6 +229,13 @@ pub struct CallScript {
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
     pub auth_token: Secret,
+    /// Every auth token a signature may be made with: `TWILIO_AUTH_TOKEN`, then
+    /// `TWILIO_SECONDARY_AUTH_TOKEN` while a rotation is under way.
+    pub auth_tokens: Vec<Secret>,
+    /// The Webhook Rule shared keys a signature may be made with (announced by the
+    /// `X-Twilio-Webhooks-Signature-Settings` header): `TWILIO_WEBHOOK_SHARED_KEY`, then
+    /// `TWILIO_WEBHOOK_SHARED_KEY_SECONDARY` during a key rotation; empty when none is configured.
+    pub shared_keys: Vec<Secret>,
     /// The public origin Twilio calls (`https://api.example.com`), without a trailing slash.
     /// `None`: rebuilt from API Gateway's domain name, which misses custom-domain base paths.
     pub public_base_url: Option<String>,
@@ -247,8 +265,18 @@ impl TwilioConfig {
         if max_attempts == 0 {
             env.problem("VOICE_MAX_ATTEMPTS must be at least 1".to_owned());
         }
+        let auth_token = env.secret("TWILIO_AUTH_TOKEN");
+        let auth_tokens = std::iter::once(auth_token.clone())
+            .chain(env.optional("TWILIO_SECONDARY_AUTH_TOKEN").map(Secret::new))
+            .collect();
+        let shared_keys = ["TWILIO_WEBHOOK_SHARED_KEY", "TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"]
+            .into_iter()
+            .filter_map(|name| env.optional(name).map(Secret::new))
+            .collect();
         Self {
-            auth_token: env.secret("TWILIO_AUTH_TOKEN"),
+            auth_token,
+            auth_tokens,
+            shared_keys,
             public_base_url,
             script: CallScript {
                 prompt: env.optional("VOICE_PROMPT"),
@@ -260,6 +288,14 @@ impl TwilioConfig {
         }
     }
 
+    /// The secrets a webhook's signature is checked against.
+    pub fn signing_secrets(&self) -> crate::domain::twilio_signature::SigningSecrets<'_> {
+        crate::domain::twilio_signature::SigningSecrets {
+            auth_tokens: &self.auth_tokens,
+            shared_keys: &self.shared_keys,
+        }
+    }
+
     pub fn voice_from_env<F: Fn(&str) -> Option<String>>(mut env: Env<F>) -> Result<Self, ConfigError> {
         let config = Self::from_env(&mut env);
         env.finish(config)
@@ -268,7 +304,12 @@ impl TwilioConfig {
 
 /// `POST /twilio/voice`.
 impl FunctionConfig for TwilioConfig {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::required("TWILIO_AUTH_TOKEN")];
+    const SECRETS: &'static [SecretVar] = &[
+        SecretVar::required("TWILIO_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_SECONDARY_AUTH_TOKEN"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY"),
+        SecretVar::optional("TWILIO_WEBHOOK_SHARED_KEY_SECONDARY"),
+    ];
 
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::voice_from_env(env)
@@ -324,6 +365,16 @@ fn looks_like_email(address: &str) -> bool {
     !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
 }
 
+/// The business phone number ids served: `WHATSAPP_PHONE_NUMBER_ID` (alone: a one-number
+/// deployment) first, then `WHATSAPP_PHONE_NUMBER_IDS` (comma-separated).
+pub fn business_numbers<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> BusinessNumbers {
+    BusinessNumbers::new(
+        env.optional("WHATSAPP_PHONE_NUMBER_ID")
+            .into_iter()
+            .chain(env.list("WHATSAPP_PHONE_NUMBER_IDS")),
+    )
+}
+
 /// `POST /messages` and `GET /messages/{id}`.
 #[derive(Debug, Clone)]
 pub struct SendApiConfig {
@@ -332,6 +383,9 @@ pub struct SendApiConfig {
     pub queue_url: String,
     /// Country code for national numbers (`050-…` → `97250…` with 972).
     pub default_country_code: Option<String>,
+    /// The numbers a send may name as `from`; the first is the default. Empty: `from` is refused
+    /// and every send goes out from the worker's default number.
+    pub phone_numbers: BusinessNumbers,
 }
 
 impl SendApiConfig {
@@ -345,6 +399,7 @@ impl SendApiConfig {
             table_name: env.required("TABLE_NAME"),
             queue_url: env.required("SEND_QUEUE_URL"),
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
+            phone_numbers: business_numbers(&env),
         };
         env.finish(config)
     }
@@ -358,11 +413,18 @@ impl FunctionConfig for SendApiConfig {
     }
 }
 
+/// The Graph API version requests use unless `GRAPH_API_VERSION` says otherwise: the newest one
+/// Meta documents (v26.0, introduced 29 July 2026: developers.facebook.com/docs/graph-api/changelog),
+/// whose send endpoint the local stand-in (`local/src/graph_standin`) answers. The template's
+/// `GraphApiVersion` default, local.env and the CLI use this one value (a test keeps them equal).
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
+
 /// The worker's sending side (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
     pub access_token: Secret,
-    pub phone_number_id: String,
+    /// The numbers it sends from (one token for all); the first is the default.
+    pub phone_numbers: BusinessNumbers,
     pub graph_base_url: String,
     pub graph_version: String,
     /// The most one Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
@@ -413,11 +475,19 @@ impl SenderConfig {
         }
         let config = Self {
             access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
-            phone_number_id: env.required("WHATSAPP_PHONE_NUMBER_ID"),
+            phone_numbers: {
+                let numbers = business_numbers(&env);
+                if numbers.is_empty() {
+                    env.problem("WHATSAPP_PHONE_NUMBER_ID (or WHATSAPP_PHONE_NUMBER_IDS) is not set".to_owned());
+                }
+                numbers
+            },
             graph_base_url: env
                 .optional("GRAPH_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
-            graph_version: env.optional("GRAPH_API_VERSION").unwrap_or_else(|| "v21.0".to_owned()),
+            graph_version: env
+                .optional("GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             graph_timeout: std::time::Duration::from_millis(graph_timeout_ms),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
@@ -543,5 +613,51 @@ mod tests {
         assert!(config.phone_numbers.serves(Some("222")));
         assert!(!config.phone_numbers.serves(Some("333")));
         assert_eq!(config.retention_days, 30);
+    }
+
+    #[test]
+    fn business_numbers_one_alone_or_several_and_the_inbound_filter_defaults_to_them() {
+        let one =
+            WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "111")])).expect("complete");
+        assert!(one.phone_numbers.serves(Some("111")));
+        assert!(
+            !one.phone_numbers.serves(Some("999")),
+            "a foreign number is skipped by default"
+        );
+        let several = WorkerConfig::from_env(env(&[
+            ("TABLE_NAME", "t"),
+            ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+            ("WHATSAPP_PHONE_NUMBER_IDS", "222, 111 ,333"),
+        ]))
+        .expect("complete");
+        assert!(
+            ["111", "222", "333"]
+                .iter()
+                .all(|id| several.phone_numbers.serves(Some(id)))
+        );
+        assert!(!several.phone_numbers.serves(Some("999")));
+        let none = WorkerConfig::from_env(env(&[("TABLE_NAME", "t")])).expect("complete");
+        assert!(
+            none.phone_numbers.serves(Some("999")),
+            "nothing configured: every number, as before"
+        );
+
+        let send = SendApiConfig::from_env(env(&[
+            ("API_KEY", "0123456789abcdef"),
+            ("TABLE_NAME", "t"),
+            ("SEND_QUEUE_URL", "q"),
+            ("WHATSAPP_PHONE_NUMBER_IDS", "222,333"),
+        ]))
+        .expect("complete");
+        assert_eq!(send.phone_numbers.default_number(), Some("222"));
+        assert_eq!(send.phone_numbers.ids(), ["222".to_owned(), "333".to_owned()]);
+
+        let vars = [("WHATSAPP_ACCESS_TOKEN", "token"), ("SEND_QUEUE_URL", "q")];
+        let err = SenderConfig::from_env(env(&vars)).expect_err("no number");
+        assert!(err.to_string().contains("WHATSAPP_PHONE_NUMBER_ID"), "{err}");
+        let sender = SenderConfig::from_env(env(&[vars[0], vars[1], ("WHATSAPP_PHONE_NUMBER_ID", "111")]))
+            .expect("complete")
+            .expect("sending on");
+        assert_eq!(sender.phone_numbers.ids(), ["111".to_owned()]);
     }
 }

@@ -50,6 +50,10 @@ pub enum Metric {
     MessagesResolved,
     /// Messages sent a second time because no status resolved their unknown outcome in time.
     MessagesResent,
+    /// Events the bus took (a resent one again).
+    EventsPublished,
+    /// Events the bus still refused after the resends (their record is delivered again).
+    EventsFailed,
 }
 
 impl Metric {
@@ -70,6 +74,8 @@ impl Metric {
             Metric::MessagesUnknown => "MessagesUnknown",
             Metric::MessagesResolved => "MessagesResolved",
             Metric::MessagesResent => "MessagesResent",
+            Metric::EventsPublished => "EventsPublished",
+            Metric::EventsFailed => "EventsFailed",
         }
     }
 }

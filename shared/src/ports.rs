@@ -76,6 +76,28 @@ pub enum WriteOutcome {
     Superseded,
 }
 
+/// What a status webhook did to its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusWrite {
+    /// The status moved the message forward (its first status, or a higher rank).
+    Advanced,
+    /// The message already has exactly this status: this webhook, or the same status before it, moved it
+    /// there (a redelivery); nothing changed now.
+    Current,
+    /// The message has a status of higher rank (or another of equal rank), or the status is outside the
+    /// ranked life cycle: only timestamps and facts merged.
+    Stale,
+}
+
+impl StatusWrite {
+    pub fn outcome(self) -> WriteOutcome {
+        match self {
+            StatusWrite::Advanced => WriteOutcome::Applied,
+            StatusWrite::Current | StatusWrite::Stale => WriteOutcome::Superseded,
+        }
+    }
+}
+
 /// The table of messages, statuses, contacts and raw events.
 pub trait MessageStore: Send + Sync {
     /// Stores an inbound message once (keyed by wamid).
@@ -86,7 +108,7 @@ pub trait MessageStore: Send + Sync {
         activity: &ContactActivity,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Applies a status webhook: timestamps always merge, the status only ever moves up in rank.
-    fn record_status(&self, status: &StatusRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    fn record_status(&self, status: &StatusRecord) -> impl Future<Output = Result<StatusWrite, StoreError>> + Send;
     /// Stores an event of another kind raw, once.
     fn record_event(&self, event: &RawEventRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 }
@@ -113,6 +135,16 @@ pub trait VerificationStore: Send + Sync {
     fn record_code(
         &self,
         code: &crate::domain::verification::CapturedCode,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Claims the email about a stored item (a code or a transcription) for this request:
+    /// `Applied` when it was still to send (`email_status = pending`, or `sending` under a claim
+    /// older than `lease`: its holder crashed), `Superseded` when it is sent, failed, held by a
+    /// live claim, or the item is not there. Only the request that claims it sends it.
+    fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records what happened to the email about a code.
     fn record_email_outcome(
@@ -163,10 +195,14 @@ pub struct Accepted {
 
 /// The WhatsApp Cloud API.
 pub trait WhatsAppSender: Send + Sync {
-    /// Sends one message (the exact Graph API body).
-    fn send(&self, payload: &serde_json::Value) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
-    /// Marks an inbound message as read (blue ticks).
-    fn mark_read(&self, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Sends one message (the exact Graph API body) from the business number `from` (its id).
+    fn send(
+        &self,
+        from: &str,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
+    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it.
+    fn mark_read(&self, from: &str, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;
@@ -264,8 +300,14 @@ pub trait OutboundStore: Send + Sync {
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// The message as the send API shows it, by bundle id or wamid.
     fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
-    /// Epoch seconds of the contact's last inbound message.
-    fn last_inbound_at(&self, contact: &str) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Epoch seconds of the contact's last inbound message to the business number `business`
+    /// (a phone number id), or to any of them (`None`: what one-number deployments recorded
+    /// before windows were kept per number).
+    fn last_inbound_at(
+        &self,
+        contact: &str,
+        business: Option<&str>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
     /// to wait for one.
     fn pace(&self, recipient: &str, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
@@ -301,4 +343,31 @@ impl Pace {
             Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX).max(1))
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Throttling, timeouts, service errors, or the bus refusing the call: retry later.
+    #[error("the event bus is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One entry of a `PutEvents` call that the bus did not take (a partial failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedEntry {
+    /// Its index in the call's entries.
+    pub index: usize,
+    pub code: String,
+    pub message: String,
+}
+
+/// The event bus (Amazon EventBridge): `source`, `detail-type` and `detail` of each
+/// [`crate::domain::events::BusEvent`].
+pub trait EventPublisher: Send + Sync {
+    /// One `PutEvents` call: at most 10 entries, together under 256 KB. Answers the entries that failed
+    /// (empty when all were taken).
+    fn put_events(
+        &self,
+        events: &[crate::domain::events::BusEvent],
+    ) -> impl Future<Output = Result<Vec<FailedEntry>, PublishError>> + Send;
 }

@@ -146,6 +146,10 @@ impl Stack {
                 },
                 voice_method: "POST".to_owned(),
             }],
+            // As make run: local.env's shared key signs (a Webhook Rule matching the URL).
+            webhook_shared_key: local_stack::standin_env::shared_key_from(&|name: &str| {
+                env.get(name).filter(|value| !value.is_empty()).cloned()
+            }),
         });
         tokio::spawn(Arc::clone(&twilio).serve(twilio_listener));
 

@@ -95,6 +95,7 @@ async fn main() {
         jobs.push(SendJob {
             message_id,
             to,
+            from: None,
             payload,
         });
     }

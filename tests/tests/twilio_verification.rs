@@ -329,3 +329,90 @@ fn the_voice_config_reads_local_env() {
     let config = TwilioConfig::voice_from_env(Env::new(move |name: &str| env.get(name).cloned())).unwrap();
     assert_eq!(config.public_base_url.as_deref(), Some("http://127.0.0.1:3000"));
 }
+
+/// The Twilio stand-in calls the stack's HTTP API signing as a Webhook Rule with a SharedKey does
+/// (local.env's `TWILIO_WEBHOOK_SHARED_KEY`, HMAC-SHA256, `X-Twilio-Webhooks-Signature-Settings`):
+/// the call is answered, the code recorded and emailed. A stand-in signing with another key is refused.
+#[tokio::test]
+async fn a_call_signed_with_a_webhook_rules_shared_key_is_captured() {
+    use local_stack::twilio_standin::{IncomingNumber, Speech, TwilioStandin, TwilioStandinConfig, WebhookSharedKey};
+    let stack = Stack::start(Options {
+        call: false,
+        ..Options::default()
+    })
+    .await;
+    let shared_key = stack.env["TWILIO_WEBHOOK_SHARED_KEY"].clone();
+    assert!(!shared_key.is_empty(), "local.env sets a dev-only shared key");
+    let speech = Speech {
+        text: "Your WhatsApp code is 3 7 1 9 2 6. Again, 3 7 1 9 2 6.".to_owned(),
+        confidence: 0.9,
+        language: "en_US".to_owned(),
+    };
+    let call = stack.twilio.call("+16505550100", &stack.number, &speech).await;
+    assert_eq!(call.error, None, "{call:?}");
+    assert_eq!(call.webhooks.len(), 2, "{call:?}");
+    assert!(call.webhooks.iter().all(|(_, status, _)| *status == 200), "{call:?}");
+    assert!(call.webhooks[1].2.contains("<Hangup"), "{call:?}");
+    let item = code_item(&stack.emulator, &call.call_sid, "371926")
+        .await
+        .expect("recorded");
+    assert_eq!(s(&item, "email_status"), "sent");
+
+    // The same number, the auth token right but the shared key wrong: every webhook is refused.
+    let forger = TwilioStandin::new(TwilioStandinConfig {
+        account_sid: ACCOUNT_SID.to_owned(),
+        auth_token: stack.env["TWILIO_AUTH_TOKEN"].clone(),
+        numbers: vec![IncomingNumber {
+            sid: "PN0123456789abcdef0123456789abcdef".to_owned(),
+            phone_number: stack.number.clone(),
+            voice_url: format!("{}/twilio/voice", stack.api_url),
+            voice_method: "POST".to_owned(),
+        }],
+        webhook_shared_key: Some(WebhookSharedKey {
+            sid: "webhooks_sharedkey_00000000000000000000000000".to_owned(),
+            secret: format!("{shared_key}-not"),
+            algorithm: bridge::domain::twilio_signature::Algorithm::HmacSha256,
+        }),
+    });
+    let forged = forger.call("+16505550100", &stack.number, &speech).await;
+    assert_eq!(forged.webhooks.len(), 1, "{forged:?}");
+    assert_eq!(forged.webhooks[0].1, 403, "{forged:?}");
+}
+
+/// A crash between storing the code and emailing it left `email_status=pending`: Twilio's repeated
+/// webhook, twice at once, sends the email exactly once and marks it sent.
+#[tokio::test]
+async fn repeated_webhooks_finish_a_pending_email_exactly_once() {
+    use bridge::domain::verification::{CaptureMethod, CapturedCode};
+    use bridge::ports::{VerificationStore, WriteOutcome};
+    let emu = Emulator::connect().await;
+    let verification = verification(&emu, &verified_sender(&emu));
+    let call_sid = unique("CA");
+    let crashed = CapturedCode {
+        call_sid: call_sid.clone(),
+        code: "602418".to_owned(),
+        method: CaptureMethod::Speech,
+        confidence: Some(0.9),
+        heard: Some("your code is 6 0 2 4 1 8".to_owned()),
+        from: Some("+16505550100".to_owned()),
+        to: Some("+14155550123".to_owned()),
+        received_at: chrono::Utc::now(),
+    };
+    assert_eq!(
+        verification.store.record_code(&crashed).await.unwrap(),
+        WriteOutcome::Applied
+    );
+    let item = code_item(&emu, &call_sid, "602418").await.expect("recorded");
+    assert_eq!(s(&item, "email_status"), "pending");
+
+    let params = call_params(&call_sid, &[("SpeechResult", "your code is 6 0 2 4 1 8")]);
+    let gather = || twilio_request(BASE, "/twilio/gather", "attempt=1", &params, TOKEN);
+    let (first, second) = tokio::join!(verification.handle(gather()), verification.handle(gather()));
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(emails_about(&emu, &call_sid).await.len(), 1);
+    let item = code_item(&emu, &call_sid, "602418").await.expect("recorded");
+    assert_eq!(s(&item, "email_status"), "sent");
+    // One more repeat: still one email.
+    assert_eq!(verification.handle(gather()).await.status(), 200);
+    assert_eq!(emails_about(&emu, &call_sid).await.len(), 1);
+}

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::answers::{Answer, GraphError, MAX_BODY_BYTES, expired_token, json_answer, obj, success};
 use super::ids::new_wamid;
+use super::media::{Download, FileBody};
 use super::status_webhooks::{Delivery, StatusWebhooks};
 use super::validation::{ValidSend, is_mark_as_read, validate};
 
@@ -125,16 +126,19 @@ enum Ambiguous {
 }
 
 /// The body type the stand-in writes: the answer's, or one that fails on purpose.
-pub type WireBody = Either<Full<Bytes>, DroppedBody>;
+pub type WireBody = Either<Full<Bytes>, Either<DroppedBody, FileBody>>;
 
 /// The answer as written on the connection. An answer marked [`Ambiguous::BodyDropped`] keeps its status line and
 /// headers, with `Content-Length` announcing its real body, but the body is replaced by [`DroppedBody`].
-pub fn to_wire(answer: Answer) -> Response<WireBody> {
+pub fn to_wire(mut answer: Answer) -> Response<WireBody> {
+    if let Some(download) = answer.extensions_mut().remove::<Download>() {
+        return answer.map(|_| Either::Right(Either::Right(FileBody::new(download))));
+    }
     if answer.extensions().get::<Ambiguous>() != Some(&Ambiguous::BodyDropped) {
         return answer.map(Either::Left);
     }
     let length = answer.body().size_hint().exact().unwrap_or(0);
-    let mut answer = answer.map(|_| Either::Right(DroppedBody::new()));
+    let mut answer = answer.map(|_| Either::Right(Either::Left(DroppedBody::new())));
     answer.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(length));
     answer
 }
@@ -335,10 +339,17 @@ impl Messages {
             ("messaging_product", Value::from("whatsapp")),
             (
                 "contacts",
-                Value::Array(vec![obj([
-                    ("input", send.input.clone()),
-                    ("wa_id", Value::from(send.digits.as_str())),
-                ])]),
+                Value::Array(vec![match &send.user_id {
+                    // Meta: `user_id` instead of `wa_id` for a send to a business-scoped user id.
+                    Some(user_id) => obj([
+                        ("input", send.input.clone()),
+                        ("user_id", Value::from(user_id.as_str())),
+                    ]),
+                    None => obj([
+                        ("input", send.input.clone()),
+                        ("wa_id", Value::from(send.digits.as_str())),
+                    ]),
+                }]),
             ),
             (
                 "messages",
@@ -352,6 +363,7 @@ impl Messages {
             phone_number_id: phone_number_id.to_owned(),
             wamid,
             digits: send.digits,
+            user_id: send.user_id,
             fail,
             biz_opaque_callback_data: send.biz_opaque_callback_data,
             first_delay,

@@ -96,6 +96,24 @@
 //! these routes needs the access token (`Authorization: Bearer` or `access_token=`), else `401` code 190.
 //! [`OnboardingConfig::spoken_code`] can make the robot read a wrong code (a misheard call).
 //!
+//! # Media
+//!
+//! Meta's media endpoints, same shapes and error format; every one needs the access token (`Authorization:
+//! Bearer`, or `access_token=` on the Graph routes; the download URL takes the bearer header only), else `401`
+//! code 190. Uploaded files stream to a temporary directory (removed with the stand-in), not into memory.
+//!
+//! | method and path | answer |
+//! | --- | --- |
+//! | `POST /{version}/{phone_number_id}/media` (`multipart/form-data`: `messaging_product`=`whatsapp`, `type` = the MIME type, `file`) | `{"id":"77…"}` (16 digits starting with [`MEDIA_ID_PREFIX`]); a missing part or not multipart: `400` code 100 naming it; a type Meta does not take or a file over its limit (image 5 MB, video/audio 16 MB, document 100 MB, `image/webp` 500 KB) or empty: `400` code 131053 |
+//! | `GET /{version}/{media_id}` (optional `phone_number_id=` must be the uploader) | `{"messaging_product":"whatsapp","url":…,"mime_type":…,"sha256":<hex>,"file_size":<bytes>,"id":…}`; the `url` (`http://<Host>/whatsapp_business/attachments/?mid=…&ext=…&hash=…`) is valid 5 minutes |
+//! | `GET /whatsapp_business/attachments/?mid=…` (the `url`) | the bytes, streamed, with the upload's `Content-Type` and `Content-Length`; unknown, deleted or expired: `404` |
+//! | `DELETE /{version}/{media_id}` (optional `phone_number_id=`) | `{"success":true}` |
+//!
+//! An unknown (or deleted) media id — any id of the media shape that was not uploaded, so a webhook's
+//! made-up `77…` id is refused — answers `400` code 100, subcode 33, `GraphMethodException` ("Unsupported get
+//! request. Object with ID '…' does not exist…"), as the Graph API does for an object it cannot load. Other
+//! `GET /{version}/{id}` reads remain the phone number's.
+//!
 //! # Recording
 //!
 //! Every request to the send route is recorded, whatever its answer (including 401s and malformed
@@ -107,6 +125,7 @@
 
 mod answers;
 mod ids;
+mod media;
 mod messages;
 mod onboarding;
 mod status_webhooks;
@@ -127,6 +146,8 @@ use answers::{
     Answer, MAX_BODY_BYTES, bearer_token, expired_token, invalid, is_version, json_answer, not_found, obj, success,
 };
 pub use ids::WABA_ID;
+pub use media::MEDIA_ID_PREFIX;
+use media::{Media, MediaRoute};
 use messages::Messages;
 pub use messages::{AmbiguityTimings, RecordedRequest};
 pub use onboarding::{CodeRequest, OnboardingConfig, REQUEST_CODE_LANGUAGES, SpokenCode};
@@ -163,6 +184,7 @@ pub struct Standin {
     token: Mutex<AccessToken>,
     messages: Messages,
     onboarding: Onboarding,
+    media: Media,
 }
 
 impl Standin {
@@ -192,6 +214,7 @@ impl Standin {
             }),
             messages: Messages::new(config.latency, timings, webhooks),
             onboarding: Onboarding::new(onboarding),
+            media: Media::new(),
         })
     }
 
@@ -251,6 +274,20 @@ impl Standin {
             let authorized = self.token_accepted(presented);
             return self.messages.send(req, version, phone_number_id, authorized).await;
         }
+        if let Some(route) = MediaRoute::parse(&segments, req.method(), |id| self.media.knows(id)) {
+            // The download URL takes the bearer header only; the Graph routes also `access_token=`.
+            let header_token = req
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(bearer_token)
+                .map(str::to_owned);
+            let query_token = (!matches!(route, MediaRoute::Download))
+                .then(|| query_param(req.uri().query(), "access_token"))
+                .flatten();
+            let authorized = self.token_accepted(header_token.or(query_token).as_deref());
+            return self.media.answer(route, req, authorized).await;
+        }
         let Some(route) = Route::parse(&segments, req.method()) else {
             return not_found(req.method(), &path);
         };
@@ -302,4 +339,13 @@ impl Standin {
         };
         Some(answer)
     }
+}
+
+/// The first value of `name` in a query string (not percent-decoded: the values read here are tokens).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }

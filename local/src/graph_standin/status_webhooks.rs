@@ -30,6 +30,8 @@ pub struct Delivery {
     pub wamid: String,
     /// Recipient digits (`recipient_id`).
     pub digits: String,
+    /// A business-scoped user id the send was addressed to (`recipient_user_id` instead).
+    pub user_id: Option<String>,
     /// `sent` then `failed` instead of `sent`, `delivered`, `read`.
     pub fail: bool,
     /// Echoed in every status object, as Meta does, when the send carried it.
@@ -105,6 +107,10 @@ impl StatusWebhooks {
                 tokio::time::sleep(self.status_delay).await;
             }
             let mut status_object = status_json(status, &delivery.wamid, &delivery.digits, &conversation_id);
+            if let (Some(user_id), Some(fields)) = (&delivery.user_id, status_object.as_object_mut()) {
+                fields.remove("recipient_id");
+                fields.insert("recipient_user_id".into(), Value::from(user_id.as_str()));
+            }
             if let (Some(data), Value::Object(fields)) = (&delivery.biz_opaque_callback_data, &mut status_object) {
                 fields.insert("biz_opaque_callback_data".into(), Value::from(data.as_str()));
             }

@@ -26,8 +26,10 @@ const MAX_CALLBACK_DATA_CHARS: usize = 512;
 pub struct ValidSend {
     /// `to` (or `recipient`) exactly as sent.
     pub input: Value,
-    /// Its digits.
+    /// Its digits (empty for a business-scoped user id).
     pub digits: String,
+    /// A business-scoped user id sent as `recipient` (without `to`).
+    pub user_id: Option<String>,
     pub biz_opaque_callback_data: Option<String>,
 }
 
@@ -49,10 +51,20 @@ pub fn validate(body: &Value) -> Result<ValidSend, GraphError> {
     let Some(input_text) = input.as_str() else {
         return Err(invalid(format!("Param {field} must be a string.")));
     };
-    let Some(digits) = recipient_digits(input_text) else {
-        return Err(invalid(format!(
-            "Param {field} must be a phone number made of digits, got '{input_text}'."
-        )));
+    let user_id = (field == "recipient" && is_user_id(input_text)).then(|| input_text.trim().to_owned());
+    let digits = match (&user_id, recipient_digits(input_text)) {
+        (Some(_), _) => String::new(),
+        (None, Some(digits)) => digits,
+        (None, None) => {
+            return Err(invalid(format!(
+                "Param {field} must be a phone number made of digits{}, got '{input_text}'.",
+                if field == "recipient" {
+                    " or a business-scoped user id"
+                } else {
+                    ""
+                }
+            )));
+        }
     };
     let message_type = match body.get("type") {
         None => "text",
@@ -80,6 +92,7 @@ pub fn validate(body: &Value) -> Result<ValidSend, GraphError> {
     Ok(ValidSend {
         input: input.clone(),
         digits,
+        user_id,
         biz_opaque_callback_data,
     })
 }
@@ -123,8 +136,156 @@ fn validate_content(message_type: &str, content: &Value) -> Result<(), GraphErro
             (Some(link), None) => non_empty_string(Some(link), &format!("{media}.link")),
             (None, Some(id)) => non_empty_string(Some(id), &format!("{media}.id")),
         },
+        "interactive" => validate_interactive(content),
+        "reaction" => {
+            non_empty_string(content.get("message_id"), "reaction.message_id")?;
+            match content.get("emoji") {
+                Some(Value::String(_)) => Ok(()),
+                None => Err(invalid("The parameter reaction.emoji is required.")),
+                Some(_) => Err(invalid("Param reaction.emoji must be a string.")),
+            }
+        }
+        "location" => {
+            for (name, limit) in [("latitude", 90.0), ("longitude", 180.0)] {
+                let value = match content.get(name) {
+                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(Value::String(text)) => text.trim().parse().ok(),
+                    _ => None,
+                };
+                if !value.is_some_and(|v: f64| (-limit..=limit).contains(&v)) {
+                    return Err(invalid(format!(
+                        "Param location.{name} must be a number from -{limit} to {limit}."
+                    )));
+                }
+            }
+            Ok(())
+        }
+        "contacts" => {
+            for (i, contact) in content.as_array().into_iter().flatten().enumerate() {
+                non_empty_string(
+                    contact.pointer("/name/formatted_name"),
+                    &format!("contacts[{i}].name.formatted_name"),
+                )?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
+}
+
+/// Meta's documented limits of interactive messages (the ones its `(#100)` / `131009` answers name).
+fn validate_interactive(content: &Value) -> Result<(), GraphError> {
+    let kind = content.get("type").and_then(Value::as_str).unwrap_or_default();
+    let chars_at_most = |value: Option<&Value>, field: &str, max: usize| -> Result<(), GraphError> {
+        non_empty_string(value, field)?;
+        let n = value.and_then(Value::as_str).map_or(0, |text| text.chars().count());
+        if n > max {
+            return Err(invalid(format!(
+                "Param {field} must be at most {max} characters long, got {n}."
+            )));
+        }
+        Ok(())
+    };
+    match kind {
+        "button" | "list" | "cta_url" | "location_request_message" | "flow" => {}
+        _ => {
+            return Err(invalid(
+                "Param interactive.type must be one of {button, list, cta_url, location_request_message, flow, product, product_list, catalog_message}.",
+            ));
+        }
+    }
+    chars_at_most(content.pointer("/body/text"), "interactive.body.text", 1024)?;
+    if content.pointer("/footer/text").is_some() {
+        chars_at_most(content.pointer("/footer/text"), "interactive.footer.text", 60)?;
+    }
+    let action = content.get("action").unwrap_or(&Value::Null);
+    match kind {
+        "button" => {
+            let buttons = action
+                .get("buttons")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            if !(1..=3).contains(&buttons.len()) {
+                return Err(invalid(
+                    "Param interactive.action.buttons must have between 1 and 3 elements.",
+                ));
+            }
+            for (i, button) in buttons.iter().enumerate() {
+                chars_at_most(
+                    button.pointer("/reply/id"),
+                    &format!("interactive.action.buttons[{i}].reply.id"),
+                    256,
+                )?;
+                chars_at_most(
+                    button.pointer("/reply/title"),
+                    &format!("interactive.action.buttons[{i}].reply.title"),
+                    20,
+                )?;
+            }
+        }
+        "list" => {
+            chars_at_most(action.get("button"), "interactive.action.button", 20)?;
+            let sections = action
+                .get("sections")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            if !(1..=10).contains(&sections.len()) {
+                return Err(invalid(
+                    "Param interactive.action.sections must have between 1 and 10 elements.",
+                ));
+            }
+            let mut rows = 0;
+            for (i, section) in sections.iter().enumerate() {
+                for (j, row) in section
+                    .get("rows")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    rows += 1;
+                    let path = format!("interactive.action.sections[{i}].rows[{j}]");
+                    chars_at_most(row.get("id"), &format!("{path}.id"), 200)?;
+                    chars_at_most(row.get("title"), &format!("{path}.title"), 24)?;
+                }
+            }
+            if !(1..=10).contains(&rows) {
+                return Err(invalid(
+                    "Param interactive.action.sections must have between 1 and 10 rows in all.",
+                ));
+            }
+        }
+        "cta_url" => {
+            chars_at_most(
+                action.pointer("/parameters/display_text"),
+                "interactive.action.parameters.display_text",
+                20,
+            )?;
+            non_empty_string(action.pointer("/parameters/url"), "interactive.action.parameters.url")?;
+        }
+        "location_request_message" => {
+            if action.get("name").and_then(Value::as_str) != Some("send_location") {
+                return Err(invalid("Param interactive.action.name must be 'send_location'."));
+            }
+        }
+        _ => {
+            non_empty_string(
+                action.pointer("/parameters/flow_cta"),
+                "interactive.action.parameters.flow_cta",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A business-scoped user id (`US.13491208655302741918`): letters, digits, `.`, `_`, `-`, with a `.`.
+fn is_user_id(input: &str) -> bool {
+    let input = input.trim();
+    !input.is_empty()
+        && input.contains('.')
+        && input
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// `{"messaging_product":"whatsapp","status":"read","message_id":"wamid…"}`: Meta's mark-as-read call,
@@ -173,5 +334,52 @@ mod tests {
         assert_eq!(recipient_digits(""), None);
         assert_eq!(recipient_digits("+"), None);
         assert_eq!(recipient_digits("1555abc"), None);
+    }
+
+    fn send(kind: &str, content: Value) -> Value {
+        serde_json::json!({"messaging_product": "whatsapp", "to": "15551234567", "type": kind, kind: content})
+    }
+
+    #[test]
+    fn new_types_are_checked_against_meta_s_limits() {
+        let button = |n: usize, title: &str| {
+            let buttons: Vec<Value> = (0..n)
+                .map(|i| serde_json::json!({"type": "reply", "reply": {"id": format!("b{i}"), "title": title}}))
+                .collect();
+            serde_json::json!({"type": "button", "body": {"text": "Pick"}, "action": {"buttons": buttons}})
+        };
+        assert!(validate(&send("interactive", button(3, &"t".repeat(20)))).is_ok());
+        assert!(validate(&send("interactive", button(4, "t"))).is_err());
+        assert!(validate(&send("interactive", button(1, &"t".repeat(21)))).is_err());
+        let rows: Vec<Value> = (0..11)
+            .map(|i| serde_json::json!({"id": format!("r{i}"), "title": "Row"}))
+            .collect();
+        let list = serde_json::json!({"type": "list", "body": {"text": "Pick"},
+            "action": {"button": "Open", "sections": [{"title": "S", "rows": rows}]}});
+        assert!(validate(&send("interactive", list)).is_err());
+        assert!(
+            validate(&send(
+                "reaction",
+                serde_json::json!({"message_id": "wamid.X", "emoji": ""})
+            ))
+            .is_ok()
+        );
+        assert!(validate(&send("reaction", serde_json::json!({"emoji": "x"}))).is_err());
+        assert!(validate(&send("location", serde_json::json!({"latitude": 91, "longitude": 0}))).is_err());
+        assert!(validate(&send("contacts", serde_json::json!([{"name": {}}]))).is_err());
+    }
+
+    #[test]
+    fn a_business_scoped_user_id_is_a_recipient() {
+        let body = serde_json::json!({"messaging_product": "whatsapp", "recipient": "US.13491208655302741918",
+            "type": "text", "text": {"body": "hi"}});
+        let Ok(send) = validate(&body) else {
+            panic!("a user id is a valid recipient")
+        };
+        assert_eq!(send.user_id.as_deref(), Some("US.13491208655302741918"));
+        assert_eq!(send.digits, "");
+        let to_wins = serde_json::json!({"messaging_product": "whatsapp", "to": "15551234567",
+            "recipient": "US.1", "type": "text", "text": {"body": "hi"}});
+        assert!(validate(&to_wins).is_ok_and(|send| send.user_id.is_none()));
     }
 }

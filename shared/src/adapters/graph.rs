@@ -1,4 +1,5 @@
-//! [`WhatsAppSender`] over HTTPS: `POST {base}/{version}/{phone number id}/messages`.
+//! [`WhatsAppSender`] over HTTPS: `POST {base}/{version}/{phone number id}/messages`, from any of
+//! the business's numbers (one token for all of them: a system user's, or one per WABA).
 //!
 //! The answer is classified by what it proves: a connection that never opened means Meta
 //! does not have the message (safe to send again); a request written without an answer back
@@ -58,7 +59,8 @@ impl TokenSource {
 
 pub struct GraphClient {
     http: reqwest::Client,
-    messages_url: String,
+    /// `{base}/{version}`.
+    version_url: String,
     access_token: RwLock<Secret>,
     source: Option<TokenSource>,
     last_refresh: Mutex<Option<Instant>>,
@@ -67,27 +69,16 @@ pub struct GraphClient {
 impl GraphClient {
     /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise;
     /// `timeout` bounds a whole call (Meta answers sends in well under a second).
-    pub fn new(
-        base_url: &str,
-        version: &str,
-        phone_number_id: &str,
-        access_token: Secret,
-        timeout: Duration,
-    ) -> Result<Self, String> {
+    pub fn new(base_url: &str, version: &str, access_token: Secret, timeout: Duration) -> Result<Self, String> {
         let http = super::http::client_builder()
             .connect_timeout(Duration::from_secs(3).min(timeout))
             .timeout(timeout)
             .build()
             .map_err(|error| error.to_string())?;
-        let messages_url = format!(
-            "{}/{}/{}/messages",
-            base_url.trim_end_matches('/'),
-            version,
-            phone_number_id
-        );
+        let version_url = format!("{}/{}", base_url.trim_end_matches('/'), version);
         Ok(Self {
             http,
-            messages_url,
+            version_url,
             access_token: RwLock::new(access_token),
             source: None,
             last_refresh: Mutex::new(None),
@@ -102,7 +93,7 @@ impl GraphClient {
 
     /// Opens the TLS connection during init so the first send does not pay for the handshake.
     pub async fn warm_up(&self) {
-        let origin = self.messages_url.split('/').take(3).collect::<Vec<_>>().join("/");
+        let origin = self.version_url.split('/').take(3).collect::<Vec<_>>().join("/");
         if let Err(error) = self.http.head(origin).send().await {
             tracing::warn!(error = %error.without_url(), "graph API warm-up failed");
         }
@@ -115,11 +106,13 @@ impl GraphClient {
             .clone()
     }
 
-    /// POSTs to the messages endpoint: the 2xx body (`None` when it could not be read).
-    async fn post(&self, payload: &Value) -> Result<Option<Vec<u8>>, SendFailure> {
+    /// POSTs to the messages endpoint of the number `from`: the 2xx body (`None` when it could
+    /// not be read).
+    async fn post(&self, from: &str, payload: &Value) -> Result<Option<Vec<u8>>, SendFailure> {
+        let url = format!("{}/{}/messages", self.version_url, from);
         let response = self
             .http
-            .post(&self.messages_url)
+            .post(&url)
             .bearer_auth(self.token().expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(payload.to_string())
@@ -149,8 +142,8 @@ impl GraphClient {
 }
 
 impl WhatsAppSender for GraphClient {
-    async fn send(&self, payload: &Value) -> Result<Accepted, SendFailure> {
-        let body = self.post(payload).await?;
+    async fn send(&self, from: &str, payload: &Value) -> Result<Accepted, SendFailure> {
+        let body = self.post(from, payload).await?;
         // A 2xx is Meta's acceptance: an unreadable body only costs the wamid, which the
         // message's status webhooks bring (they carry its id in biz_opaque_callback_data).
         let wamid = body
@@ -159,9 +152,9 @@ impl WhatsAppSender for GraphClient {
         Ok(Accepted { wamid })
     }
 
-    async fn mark_read(&self, wamid: &Wamid) -> Result<(), SendFailure> {
+    async fn mark_read(&self, from: &str, wamid: &Wamid) -> Result<(), SendFailure> {
         let payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
-        self.post(&payload).await.map(|_| ())
+        self.post(from, &payload).await.map(|_| ())
     }
 
     async fn refresh_token(&self) -> bool {

@@ -1,6 +1,7 @@
 //! AWS implementations of the [`crate::ports`] traits, and the shared SDK set-up.
 
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod graph;
 pub mod http;
 pub mod s3;

@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod envelope;
+pub mod events;
 pub mod form;
 pub mod graph_error;
 pub mod graph_response;

@@ -90,8 +90,12 @@ impl Origin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendJob {
     pub message_id: MessageId,
-    /// The recipient, digits only.
+    /// The recipient: digits only, or the business-scoped user id.
     pub to: String,
+    /// The business phone number id it goes out from; `None` (a job queued before several
+    /// numbers existed): the deployment's default number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// The exact Graph API request body.
     pub payload: Value,
 }
@@ -285,6 +289,7 @@ mod tests {
         let job = SendJob {
             message_id: MessageId::new("msg_1"),
             to: "972504370045".into(),
+            from: None,
             payload: serde_json::json!({"messaging_product":"whatsapp","to":"972504370045","type":"text",
                 "text":{"body":"hi"},"biz_opaque_callback_data":"the caller's"}),
         };

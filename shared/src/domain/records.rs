@@ -40,6 +40,51 @@ impl PhoneNumberFilter {
     }
 }
 
+/// The business phone number ids this deployment sends from, the first being the default
+/// (`WHATSAPP_PHONE_NUMBER_ID`, then `WHATSAPP_PHONE_NUMBER_IDS`). Empty: not configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusinessNumbers(Vec<String>);
+
+impl BusinessNumbers {
+    /// The ids in order, blanks and repeats dropped.
+    pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
+        let mut kept: Vec<String> = Vec::new();
+        for id in ids {
+            let id = id.trim().to_owned();
+            if !id.is_empty() && !kept.contains(&id) {
+                kept.push(id);
+            }
+        }
+        Self(kept)
+    }
+
+    /// The number a send without `from` goes out from.
+    pub fn default_number(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.iter().any(|known| known == id)
+    }
+
+    pub fn ids(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The inbound filter these numbers make: their events only (all, when none is configured).
+    pub fn filter(&self) -> PhoneNumberFilter {
+        PhoneNumberFilter::new(self.0.iter().cloned())
+    }
+}
+
 /// An inbound message to store once, keyed by its wamid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundRecord {
@@ -76,6 +121,8 @@ pub struct ContactActivity {
     pub wa_id: Option<String>,
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    /// The business number written to: the window is kept per business number and contact.
+    pub phone_number_id: Option<String>,
     /// Epoch seconds of the newest inbound message.
     pub last_inbound_at: i64,
     pub last_inbound_wamid: String,
@@ -183,6 +230,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                         wa_id: record.wa_id.clone(),
                         user_id: record.user_id.clone(),
                         profile_name: record.profile_name.clone(),
+                        phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
                         last_inbound_wamid: record.wamid.clone(),
                     });
@@ -283,10 +331,14 @@ fn raw_event(
     }
 }
 
-/// One write per contact per payload: the newest message wins.
+/// One write per contact and business number per payload: the newest message wins.
 fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivity> {
-    activities.sort_by(|a, b| a.key.cmp(&b.key).then(b.last_inbound_at.cmp(&a.last_inbound_at)));
-    activities.dedup_by(|later, kept| later.key == kept.key);
+    activities.sort_by(|a, b| {
+        (&a.key, &a.phone_number_id)
+            .cmp(&(&b.key, &b.phone_number_id))
+            .then(b.last_inbound_at.cmp(&a.last_inbound_at))
+    });
+    activities.dedup_by(|later, kept| later.key == kept.key && later.phone_number_id == kept.phone_number_id);
     activities
 }
 

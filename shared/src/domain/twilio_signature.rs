@@ -1,9 +1,16 @@
 //! Validation of Twilio's `X-Twilio-Signature` header for form-encoded (`application/x-www-form-urlencoded`)
 //! webhook requests.
 //!
-//! Twilio signs a request as `base64(HMAC-SHA1(auth_token, url + concat(name + value)))`, where the POST parameters
+//! Twilio signs a request as `base64(HMAC(secret, url + concat(name + value)))`, where the POST parameters
 //! are sorted by name and, for a name that occurs several times, each of its values is appended, values sorted.
 //! `url` is the full URL Twilio requested, including the query string.
+//!
+//! Which secret and which HMAC: without an `X-Twilio-Webhooks-Signature-Settings` header, the account's auth
+//! token and HMAC-SHA1; with one (`key=<SharedKey sid>,algorithm=HMAC_SHA256`, sent when a Webhook Rule
+//! matches the URL), the Rule's SharedKey and the algorithm it names; the signed string is the same. During a
+//! rotation two auth tokens (primary and secondary) or two shared keys may be in use: [`verify_request`]
+//! accepts a signature made with any configured one. An algorithm other than `HMAC_SHA1`/`HMAC_SHA256` is
+//! refused.
 //!
 //! Like Twilio's official validators, [`verify`] accepts the signature computed over the URL as given or over the
 //! same URL with the default port toggled: when the URL has no port, the scheme's default port (`:443` for
@@ -14,47 +21,158 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::secret::Secret;
 
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha256 = Hmac<Sha256>;
 
-/// Why a request's signature was refused. The messages never contain the token or any signature.
+/// The header naming the key and algorithm of a Webhook Rule's signature (lowercase, as HTTP headers compare).
+pub const SETTINGS_HEADER: &str = "x-twilio-webhooks-signature-settings";
+
+/// Why a request's signature was refused. The messages never contain a token, a key or any signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TwilioSignatureError {
     /// The `X-Twilio-Signature` header is absent or empty.
     #[error("missing X-Twilio-Signature header")]
     Missing,
-    /// The header does not match the signature expected for this URL, parameters and auth token.
+    /// The header does not match the signature expected for this URL, parameters and secrets.
     #[error("X-Twilio-Signature does not match the request")]
     Mismatch,
+    /// `X-Twilio-Webhooks-Signature-Settings` is not a list of `name=value` with one `algorithm`.
+    #[error("X-Twilio-Webhooks-Signature-Settings is malformed")]
+    MalformedSettings,
+    /// `X-Twilio-Webhooks-Signature-Settings` names an algorithm this code does not implement.
+    #[error("X-Twilio-Webhooks-Signature-Settings names an unsupported algorithm")]
+    UnsupportedAlgorithm,
+    /// The request is signed with a Webhook Rule's shared key, and none is configured.
+    #[error("signed with a webhook shared key, and no TWILIO_WEBHOOK_SHARED_KEY is configured")]
+    NoSharedKey,
 }
 
-/// The base64 signature Twilio would send for `url` (exactly as given) and the POST `params` (any order).
+/// The HMAC of a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    HmacSha1,
+    HmacSha256,
+}
+
+impl Algorithm {
+    /// The name in `X-Twilio-Webhooks-Signature-Settings`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha1 => "HMAC_SHA1",
+            Algorithm::HmacSha256 => "HMAC_SHA256",
+        }
+    }
+}
+
+/// The secrets a request may be signed with: the auth tokens (primary, then the secondary of a rotation)
+/// and the Webhook Rule shared keys (current, then the next of a rotation).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigningSecrets<'a> {
+    pub auth_tokens: &'a [Secret],
+    pub shared_keys: &'a [Secret],
+}
+
+/// The algorithm `X-Twilio-Webhooks-Signature-Settings` names (`key=<sid>,algorithm=HMAC_SHA256`; names and
+/// algorithm compared case-insensitively, spaces around items tolerated).
+pub fn parse_settings(header: &str) -> Result<Algorithm, TwilioSignatureError> {
+    let mut algorithm = None;
+    for item in header.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let (name, value) = item.split_once('=').ok_or(TwilioSignatureError::MalformedSettings)?;
+        if name.trim().eq_ignore_ascii_case("algorithm") {
+            if algorithm.is_some() {
+                return Err(TwilioSignatureError::MalformedSettings);
+            }
+            let value = value.trim();
+            algorithm = Some(if value.eq_ignore_ascii_case("HMAC_SHA256") {
+                Algorithm::HmacSha256
+            } else if value.eq_ignore_ascii_case("HMAC_SHA1") {
+                Algorithm::HmacSha1
+            } else {
+                return Err(TwilioSignatureError::UnsupportedAlgorithm);
+            });
+        }
+    }
+    algorithm.ok_or(TwilioSignatureError::MalformedSettings)
+}
+
+/// The string Twilio signs: `url` (exactly as given), then each parameter's name and value, sorted.
+fn signed_string(url: &str, params: &[(String, String)]) -> Vec<u8> {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    // Sorting (name, value) pairs sorts by name, then the values of a repeated name — Twilio's rule.
+    sorted.sort();
+    let length = url.len()
+        + sorted
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>();
+    let mut signed = Vec::with_capacity(length);
+    signed.extend_from_slice(url.as_bytes());
+    for (name, value) in sorted {
+        signed.extend_from_slice(name.as_bytes());
+        signed.extend_from_slice(value.as_bytes());
+    }
+    signed
+}
+
+/// `base64(HMAC(secret, signed))`; empty only if the HMAC could not be keyed (it takes any key length).
+fn sign(algorithm: Algorithm, secret: &Secret, signed: &[u8]) -> String {
+    let key = secret.expose().as_bytes();
+    match algorithm {
+        Algorithm::HmacSha1 => HmacSha1::new_from_slice(key)
+            .map(|mac| STANDARD.encode(mac.chain_update(signed).finalize().into_bytes()))
+            .unwrap_or_default(),
+        Algorithm::HmacSha256 => HmacSha256::new_from_slice(key)
+            .map(|mac| STANDARD.encode(mac.chain_update(signed).finalize().into_bytes()))
+            .unwrap_or_default(),
+    }
+}
+
+/// The base64 signature Twilio would send for `url` (exactly as given) and the POST `params` (any order),
+/// signed with the auth token (HMAC-SHA1).
 ///
 /// Returns an empty string only if the HMAC could not be keyed, which cannot happen for HMAC-SHA1
 /// (any key length is valid); [`verify`] never accepts an empty signature.
 pub fn expected_signature(auth_token: &Secret, url: &str, params: &[(String, String)]) -> String {
-    let Ok(mut mac) = HmacSha1::new_from_slice(auth_token.expose().as_bytes()) else {
-        return String::new();
-    };
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    // Sorting (name, value) pairs sorts by name, then the values of a repeated name — Twilio's rule.
-    sorted.sort();
-    mac.update(url.as_bytes());
-    for (name, value) in sorted {
-        mac.update(name.as_bytes());
-        mac.update(value.as_bytes());
-    }
-    STANDARD.encode(mac.finalize().into_bytes())
+    sign(Algorithm::HmacSha1, auth_token, &signed_string(url, params))
 }
 
-/// Checks the `X-Twilio-Signature` header value against the request's URL and POST parameters.
-///
-/// The comparison is constant-time for each candidate URL, and every candidate is always checked.
+/// As [`expected_signature`], with `secret` (a Webhook Rule's shared key) and `algorithm`.
+pub fn expected_signature_with(
+    algorithm: Algorithm,
+    secret: &Secret,
+    url: &str,
+    params: &[(String, String)],
+) -> String {
+    sign(algorithm, secret, &signed_string(url, params))
+}
+
+/// Checks the `X-Twilio-Signature` header value against the request's URL and POST parameters, signed
+/// with `auth_token` (HMAC-SHA1, no settings header).
 pub fn verify(
     auth_token: &Secret,
+    url: &str,
+    params: &[(String, String)],
+    header: Option<&str>,
+) -> Result<(), TwilioSignatureError> {
+    let secrets = SigningSecrets {
+        auth_tokens: std::slice::from_ref(auth_token),
+        shared_keys: &[],
+    };
+    verify_request(secrets, None, url, params, header)
+}
+
+/// Checks the `X-Twilio-Signature` header value (`header`) against the request's URL and POST parameters,
+/// with the secrets and algorithm `settings` (the `X-Twilio-Webhooks-Signature-Settings` value) selects.
+///
+/// The comparison is constant-time, and every candidate (each secret, each URL form) is always checked.
+pub fn verify_request(
+    secrets: SigningSecrets<'_>,
+    settings: Option<&str>,
     url: &str,
     params: &[(String, String)],
     header: Option<&str>,
@@ -63,17 +181,29 @@ pub fn verify(
     if header.is_empty() {
         return Err(TwilioSignatureError::Missing);
     }
-    let mut candidates = vec![url.to_owned()];
+    let (algorithm, keys) = match settings.map(str::trim).filter(|value| !value.is_empty()) {
+        None => (Algorithm::HmacSha1, secrets.auth_tokens),
+        Some(settings) => {
+            let algorithm = parse_settings(settings)?;
+            if secrets.shared_keys.is_empty() {
+                return Err(TwilioSignatureError::NoSharedKey);
+            }
+            (algorithm, secrets.shared_keys)
+        }
+    };
+    let mut candidates = vec![signed_string(url, params)];
     if let Some(alternative) = url_with_default_port_toggled(url) {
-        candidates.push(alternative);
+        candidates.push(signed_string(&alternative, params));
     }
     let mut matched = subtle::Choice::from(0u8);
-    for candidate in &candidates {
-        let expected = expected_signature(auth_token, candidate, params);
-        if expected.is_empty() {
-            continue;
+    for key in keys {
+        for candidate in &candidates {
+            let expected = sign(algorithm, key, candidate);
+            if expected.is_empty() {
+                continue;
+            }
+            matched |= expected.as_bytes().ct_eq(header.as_bytes());
         }
-        matched |= expected.as_bytes().ct_eq(header.as_bytes());
     }
     if bool::from(matched) {
         Ok(())
@@ -348,11 +478,151 @@ mod tests {
         assert_eq!(verify(&token(), DOC_URL, &doc_params(), Some("   ")), missing);
     }
 
+    const SHARED_KEY: &str = "shared-key-secret";
+    const SHARED_KEY_SIGNATURE: &str = "8SN8hdML70uZUwc2JSbC8GyArzkPS3D6VPVjfK/H87Q="; // Python's hmac, SHA-256
+    const NEXT_KEY_SIGNATURE: &str = "NmOMejFm9yS5JRKino8vewaei9ArQqoy+4UXDM4myv0="; // key "next-shared-key"
+    const SETTINGS: &str = "key=webhooks_sharedkey_01hzz,algorithm=HMAC_SHA256";
+
+    #[test]
+    fn shared_key_signature_is_accepted_with_its_settings_header() {
+        let keys = [Secret::new(SHARED_KEY)];
+        let secrets = SigningSecrets {
+            auth_tokens: &[token()],
+            shared_keys: &keys,
+        };
+        assert_eq!(
+            expected_signature_with(Algorithm::HmacSha256, &keys[0], DOC_URL, &doc_params()),
+            SHARED_KEY_SIGNATURE
+        );
+        let check = |settings: Option<&str>, signature: &str| {
+            verify_request(secrets, settings, DOC_URL, &doc_params(), Some(signature))
+        };
+        assert_eq!(check(Some(SETTINGS), SHARED_KEY_SIGNATURE), Ok(()));
+        assert_eq!(
+            check(Some(" algorithm=hmac_sha256 , key=x "), SHARED_KEY_SIGNATURE),
+            Ok(())
+        );
+        // The same signature without the header: the auth token's HMAC-SHA1 is expected, not this.
+        assert_eq!(check(None, SHARED_KEY_SIGNATURE), Err(TwilioSignatureError::Mismatch));
+        // The auth token's signature with the header: the shared key is expected.
+        assert_eq!(
+            check(Some(SETTINGS), DOC_SIGNATURE),
+            Err(TwilioSignatureError::Mismatch)
+        );
+        // The auth token is not a shared key, even with SHA-256.
+        let token_sha256 = expected_signature_with(Algorithm::HmacSha256, &token(), DOC_URL, &doc_params());
+        assert_eq!(token_sha256, "Rmm4Vzj+Ky7JGoWXMCsZDZuHDszLr9xvdbvitrDr4/M="); // Python's hmac
+        assert_eq!(
+            check(Some(SETTINGS), &token_sha256),
+            Err(TwilioSignatureError::Mismatch)
+        );
+        // HMAC_SHA1 named in the header: the shared key with SHA-1.
+        let sha1 = expected_signature_with(Algorithm::HmacSha1, &keys[0], DOC_URL, &doc_params());
+        assert_eq!(check(Some("key=k,algorithm=HMAC_SHA1"), &sha1), Ok(()));
+        assert_eq!(check(Some(SETTINGS), &sha1), Err(TwilioSignatureError::Mismatch));
+    }
+
+    #[test]
+    fn unsupported_or_malformed_settings_are_refused() {
+        let keys = [Secret::new(SHARED_KEY)];
+        let secrets = SigningSecrets {
+            auth_tokens: &[token()],
+            shared_keys: &keys,
+        };
+        for (settings, error) in [
+            (
+                "key=k,algorithm=HMAC_SHA512",
+                TwilioSignatureError::UnsupportedAlgorithm,
+            ),
+            ("key=k,algorithm=RSA_SHA256", TwilioSignatureError::UnsupportedAlgorithm),
+            ("key=k,algorithm=", TwilioSignatureError::UnsupportedAlgorithm),
+            ("key=k", TwilioSignatureError::MalformedSettings),
+            ("HMAC_SHA256", TwilioSignatureError::MalformedSettings),
+            (
+                "algorithm=HMAC_SHA256,algorithm=HMAC_SHA1",
+                TwilioSignatureError::MalformedSettings,
+            ),
+        ] {
+            assert_eq!(
+                verify_request(
+                    secrets,
+                    Some(settings),
+                    DOC_URL,
+                    &doc_params(),
+                    Some(SHARED_KEY_SIGNATURE)
+                ),
+                Err(error),
+                "{settings}"
+            );
+        }
+        // Signed with a shared key while none is configured.
+        let no_keys = SigningSecrets {
+            auth_tokens: &[token()],
+            shared_keys: &[],
+        };
+        assert_eq!(
+            verify_request(
+                no_keys,
+                Some(SETTINGS),
+                DOC_URL,
+                &doc_params(),
+                Some(SHARED_KEY_SIGNATURE)
+            ),
+            Err(TwilioSignatureError::NoSharedKey)
+        );
+        // A blank settings header counts as absent: the auth token's signature.
+        assert_eq!(
+            verify_request(no_keys, Some("  "), DOC_URL, &doc_params(), Some(DOC_SIGNATURE)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn either_secret_of_a_rotation_is_accepted() {
+        let tokens = [Secret::new("new-token"), token()];
+        let keys = [Secret::new(SHARED_KEY), Secret::new("next-shared-key")];
+        let secrets = SigningSecrets {
+            auth_tokens: &tokens,
+            shared_keys: &keys,
+        };
+        let check = |settings: Option<&str>, signature: &str| {
+            verify_request(secrets, settings, DOC_URL, &doc_params(), Some(signature))
+        };
+        // The secondary (old) auth token still signs during the rotation; the primary too.
+        assert_eq!(check(None, DOC_SIGNATURE), Ok(()));
+        let primary = expected_signature(&tokens[0], DOC_URL, &doc_params());
+        assert_eq!(check(None, &primary), Ok(()));
+        // Both shared keys.
+        assert_eq!(check(Some(SETTINGS), SHARED_KEY_SIGNATURE), Ok(()));
+        assert_eq!(check(Some(SETTINGS), NEXT_KEY_SIGNATURE), Ok(()));
+        // A third secret is not.
+        let other = expected_signature(&Secret::new("retired-token"), DOC_URL, &doc_params());
+        assert_eq!(check(None, &other), Err(TwilioSignatureError::Mismatch));
+        // The port alternative holds for every secret.
+        let with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
+        assert_eq!(
+            verify_request(
+                secrets,
+                Some(SETTINGS),
+                with_port,
+                &doc_params(),
+                Some(NEXT_KEY_SIGNATURE)
+            ),
+            Ok(())
+        );
+    }
+
     #[test]
     fn messages_leak_nothing() {
         let token = Secret::new("super-secret-token");
         let expected = expected_signature(&token, DOC_URL, &doc_params());
-        for err in [TwilioSignatureError::Missing, TwilioSignatureError::Mismatch] {
+        for err in [
+            TwilioSignatureError::Missing,
+            TwilioSignatureError::Mismatch,
+            TwilioSignatureError::MalformedSettings,
+            TwilioSignatureError::UnsupportedAlgorithm,
+            TwilioSignatureError::NoSharedKey,
+        ] {
             for text in [err.to_string(), format!("{err:?}")] {
                 assert!(!text.contains(token.expose()));
                 assert!(!text.contains(&expected));

@@ -16,8 +16,8 @@ use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request
 use crate::config::SendApiConfig;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
-use crate::domain::send_request::{MessageBody, SendRequestBody, ValidSendRequest, ValidationError};
-use crate::domain::{phone, verify_token};
+use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
+use crate::domain::verify_token;
 use crate::ports::{Created, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.
@@ -118,29 +118,53 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES).into());
         }
-        let send: SendRequestBody =
-            serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("invalid message: {error}")))?;
-        let send = ValidSendRequest::try_from(send).map_err(|error| invalid(&error))?;
-        let to = phone::normalize(send.to(), self.config.default_country_code.as_deref())
-            .map_err(|error| invalid(&ValidationError::from(error)))?;
-        if !matches!(send.message(), MessageBody::Template { .. }) {
-            let last = self.store.last_inbound_at(&to).await.map_err(store_unavailable)?;
+        let send = ValidSendRequest::parse(body).map_err(|error| invalid(&error))?;
+        let recipient = send
+            .recipient(self.config.default_country_code.as_deref())
+            .map_err(|error| invalid(&error))?;
+        let to = recipient.key().to_owned();
+        let numbers = &self.config.phone_numbers;
+        let from = match send.from() {
+            Some(from) if numbers.contains(from) => Some(from.to_owned()),
+            Some(from) => {
+                return Err(ApiError::BadRequest(format!(
+                    "from: {from:?} is not one of this deployment's business numbers (WHATSAPP_PHONE_NUMBER_IDS)"
+                ))
+                .into());
+            }
+            None => numbers.default_number().map(str::to_owned),
+        };
+        if send.kind() != MessageKind::Template {
+            // The window is kept per business number and contact.
+            let mut last = self
+                .store
+                .last_inbound_at(&to, from.as_deref())
+                .await
+                .map_err(store_unavailable)?;
+            if last.is_none() && from.is_some() && numbers.len() == 1 {
+                // A one-number deployment: what was recorded before windows were kept per number.
+                last = self.store.last_inbound_at(&to, None).await.map_err(store_unavailable)?;
+            }
             if last.is_none_or(|at| Utc::now().timestamp() - at > CUSTOMER_WINDOW_SECONDS) {
                 return Err(ApiError::Unprocessable(
-                    "type: the contact has not written in the last 24 hours (customer-service window closed); \
-                     only a template message can be sent now"
+                    "type: the contact has not written to this business number in the last 24 hours \
+                     (customer-service window closed); only a template message can be sent now"
                         .to_owned(),
                 )
                 .into());
             }
         }
-        let payload = send.graph_payload(&to);
-        let fingerprint = outbound::fingerprint(&payload);
+        let payload = send.graph_payload(&recipient);
+        // A `from` the caller named is part of the message (the same key from another number conflicts).
+        let fingerprint = match send.from() {
+            Some(named) => outbound::fingerprint(&json!({ "from": named, "payload": &payload })),
+            None => outbound::fingerprint(&payload),
+        };
         let message_id = match idempotency_key(request.headers())? {
             Some(key) => outbound::id_for_key("send-api", key),
             None => outbound::new_id(request_id),
         };
-        let kind = send.message().kind();
+        let kind = send.kind().as_str();
         let created = self
             .store
             .create_outbound(&NewOutbound {
@@ -165,6 +189,7 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
         let job = SendJob {
             message_id: message_id.clone(),
             to: to.clone(),
+            from: from.clone(),
             payload,
         };
         self.queue
@@ -182,7 +207,10 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             kind,
             "send api"
         );
-        let body = json!({ "id": message_id.as_str(), "status": "queued", "to": to });
+        let mut body = json!({ "id": message_id.as_str(), "status": "queued", "to": to });
+        if let Some(from) = &from {
+            body["from"] = json!(from);
+        }
         Ok(respond(StatusCode::ACCEPTED, "application/json", body.to_string()))
     }
 }

@@ -6,7 +6,8 @@
 //! - `POST /twilio/recording`: the fallback recording's callbacks; email the transcription.
 //!
 //! Every request must carry a valid `X-Twilio-Signature` over the public URL and the
-//! form parameters; anything else gets 403 and changes nothing.
+//! form parameters (made with an auth token, or with a Webhook Rule's shared key when
+//! `X-Twilio-Webhooks-Signature-Settings` says so); anything else gets 403 and changes nothing.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,10 @@ pub const RECORDING_ROUTE: &str = "POST /twilio/recording";
 /// The longest an email may take before the caller gets its answer anyway
 /// (Twilio abandons a webhook after 15 s).
 const MAIL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A claimed email whose outcome is not recorded after this long lost its sender (the function
+/// stopped): a repeated webhook may take it over. Well above the function's timeout.
+pub const EMAIL_CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// A Twilio request whose signature checked out.
 #[derive(Debug)]
@@ -105,7 +110,11 @@ pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Res
         .headers()
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
-    twilio_signature::verify(&config.auth_token, &url, &params, signature)
+    let settings = request
+        .headers()
+        .get(twilio_signature::SETTINGS_HEADER)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    twilio_signature::verify_request(config.signing_secrets(), settings, &url, &params, signature)
         .map_err(|error| Refusal::new(ApiError::Forbidden("invalid Twilio signature"), error.to_string()))?;
     let call_sid = form::first(&params, "CallSid")
         .filter(|sid| !sid.is_empty())
@@ -311,8 +320,12 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             match self.store.record_recording(&recording).await {
                 Ok(_) => "recorded",
                 Err(error) => {
-                    tracing::error!(call_sid = recording.call_sid, error = %error, "recording not stored");
-                    "store_failed"
+                    // Nothing else holds the recording's URL: 5xx, so Twilio calls back again.
+                    let reason = format!(
+                        "recording {} of call {} not stored, Twilio will retry: {error}",
+                        recording.recording_sid, recording.call_sid
+                    );
+                    return refuse(Refusal::unavailable(reason), RefusalMetrics::NONE);
                 }
             }
         };
@@ -327,9 +340,10 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         twiml_response(twiml::empty())
     }
 
-    /// Stores the item once, then emails it. A repeated webhook (the item already stored)
-    /// sends nothing. If the store is down the email still goes out: the code must reach the
-    /// owner. If the mail fails, the record says so.
+    /// Stores the item once, then emails it, exactly once: whoever claims the email (this request,
+    /// a repeat of it after a crash left the email pending, or one of two concurrent repeats)
+    /// sends it, and nobody else. If the store is down the email still goes out: the code must
+    /// reach the owner. If the mail fails, the record says so.
     async fn record_and_mail(
         &self,
         call_sid: &str,
@@ -338,13 +352,27 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         email: Email,
     ) -> &'static str {
         let stored = match store.await {
-            Ok(WriteOutcome::Superseded) => return "duplicate_ignored",
-            Ok(WriteOutcome::Applied) => true,
+            Ok(WriteOutcome::Applied) => Stored::New,
+            Ok(WriteOutcome::Superseded) => Stored::Earlier,
             Err(error) => {
                 tracing::error!(call_sid, error = %error, "verification record not stored; emailing anyway");
-                false
+                Stored::Not
             }
         };
+        if stored != Stored::Not {
+            match self.store.claim_email(call_sid, item, EMAIL_CLAIM_LEASE).await {
+                Ok(WriteOutcome::Applied) => {}
+                // Sent, failed, or being sent by another request.
+                Ok(WriteOutcome::Superseded) => return "duplicate_ignored",
+                Err(error) if stored == Stored::New => {
+                    tracing::error!(call_sid, error = %error, "email claim not recorded; emailing anyway");
+                }
+                Err(error) => {
+                    tracing::error!(call_sid, error = %error, "email claim failed on a repeated webhook; not emailing");
+                    return "duplicate_claim_failed";
+                }
+            }
+        }
         let outcome = match tokio::time::timeout(MAIL_DEADLINE, self.mailer.send(&email)).await {
             Ok(Ok(message_id)) => EmailOutcome::Sent { message_id },
             Ok(Err(error)) => EmailOutcome::Failed {
@@ -357,14 +385,28 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         if let EmailOutcome::Failed { error } = &outcome {
             tracing::error!(call_sid, error, "verification email not sent; the code is in the table");
         }
-        if stored && let Err(error) = self.store.record_email_outcome(call_sid, item, &outcome).await {
+        if stored != Stored::Not
+            && let Err(error) = self.store.record_email_outcome(call_sid, item, &outcome).await
+        {
             tracing::error!(call_sid, error = %error, "email outcome not recorded");
         }
         match (stored, &outcome) {
-            (true, EmailOutcome::Sent { .. }) => "recorded_and_emailed",
-            (true, EmailOutcome::Failed { .. }) => "recorded_email_failed",
-            (false, EmailOutcome::Sent { .. }) => "emailed_not_recorded",
-            (false, EmailOutcome::Failed { .. }) => "lost_store_and_mail_failed",
+            (Stored::New, EmailOutcome::Sent { .. }) => "recorded_and_emailed",
+            (Stored::Earlier, EmailOutcome::Sent { .. }) => "pending_email_sent",
+            (Stored::New | Stored::Earlier, EmailOutcome::Failed { .. }) => "recorded_email_failed",
+            (Stored::Not, EmailOutcome::Sent { .. }) => "emailed_not_recorded",
+            (Stored::Not, EmailOutcome::Failed { .. }) => "lost_store_and_mail_failed",
         }
     }
+}
+
+/// Where the item of a webhook stands after its write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// This request stored it.
+    New,
+    /// A previous delivery of the same webhook stored it.
+    Earlier,
+    /// The store failed.
+    Not,
 }

@@ -43,6 +43,10 @@ pub struct GraphState {
     pub script: VecDeque<GraphAnswer>,
     /// Every send call's payload, taken or not.
     pub calls: Vec<Value>,
+    /// The business number (phone number id) of each send call, in the order of `calls`.
+    pub senders: Vec<String>,
+    /// The business number of each mark-as-read, in the order of `marked_read`.
+    pub read_by: Vec<String>,
     /// What Meta took: the payload's `biz_opaque_callback_data` and the wamid given to it.
     pub taken: Vec<(Option<String>, Wamid)>,
     pub marked_read: Vec<Wamid>,
@@ -91,10 +95,11 @@ fn expired() -> GraphError {
 }
 
 impl WhatsAppSender for FakeGraph {
-    async fn send(&self, payload: &Value) -> Result<Accepted, SendFailure> {
+    async fn send(&self, from: &str, payload: &Value) -> Result<Accepted, SendFailure> {
         let answer = {
             let mut state = self.state();
             state.calls.push(payload.clone());
+            state.senders.push(from.to_owned());
             if state.token_expired {
                 return Err(SendFailure::Refused(Box::new(expired())));
             }
@@ -126,8 +131,10 @@ impl WhatsAppSender for FakeGraph {
         }
     }
 
-    async fn mark_read(&self, wamid: &Wamid) -> Result<(), SendFailure> {
-        self.state().marked_read.push(wamid.clone());
+    async fn mark_read(&self, from: &str, wamid: &Wamid) -> Result<(), SendFailure> {
+        let mut state = self.state();
+        state.marked_read.push(wamid.clone());
+        state.read_by.push(from.to_owned());
         Ok(())
     }
 

@@ -12,7 +12,8 @@ use crate::domain::outbound::{
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome,
+    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
+    WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -48,6 +49,8 @@ pub struct Tables {
     pub outbound: HashMap<MessageId, OutboundItem>,
     pub messages: HashMap<String, MessageItem>,
     pub contacts: HashMap<String, i64>,
+    /// (contact, business phone number id) → the last inbound time (the window per number).
+    pub windows: HashMap<(String, String), i64>,
     pub events: HashSet<(String, String, String)>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
@@ -143,30 +146,43 @@ impl MessageStore for MemoryStore {
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
         self.call("record_contact_activity", |tables, _| {
             let last = tables.contacts.entry(activity.key.clone()).or_insert(i64::MIN);
-            let newer = *last < activity.last_inbound_at;
+            let mut newer = *last < activity.last_inbound_at;
             if newer {
                 *last = activity.last_inbound_at;
+            }
+            if let Some(business) = &activity.phone_number_id {
+                let window = tables
+                    .windows
+                    .entry((activity.key.clone(), business.clone()))
+                    .or_insert(i64::MIN);
+                if *window < activity.last_inbound_at {
+                    *window = activity.last_inbound_at;
+                    newer = true;
+                }
             }
             outcome(newer)
         })
         .await
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         self.call("record_status", |tables, now| {
             let item = tables.messages.entry(status.wamid.clone()).or_default();
             item.seen
                 .entry(status.status_name.clone())
                 .or_insert(status.timestamp.unwrap_or(now));
             let Some(ranked) = status.status else {
-                return WriteOutcome::Superseded;
+                return StatusWrite::Stale;
             };
-            let advances = item.rank.is_none_or(|rank| rank < ranked.rank());
-            if advances {
+            if item.rank.is_none_or(|rank| rank < ranked.rank()) {
                 item.rank = Some(ranked.rank());
                 item.status = Some(ranked.as_str().to_owned());
+                StatusWrite::Advanced
+            } else if item.status.as_deref() == Some(ranked.as_str()) {
+                StatusWrite::Current
+            } else {
+                StatusWrite::Stale
             }
-            outcome(advances)
         })
         .await
     }
@@ -403,9 +419,12 @@ impl OutboundStore for MemoryStore {
         .await
     }
 
-    async fn last_inbound_at(&self, contact: &str) -> Result<Option<i64>, StoreError> {
-        self.call("last_inbound_at", |tables, _| tables.contacts.get(contact).copied())
-            .await
+    async fn last_inbound_at(&self, contact: &str, business: Option<&str>) -> Result<Option<i64>, StoreError> {
+        self.call("last_inbound_at", |tables, _| match business {
+            Some(business) => tables.windows.get(&(contact.to_owned(), business.to_owned())).copied(),
+            None => tables.contacts.get(contact).copied(),
+        })
+        .await
     }
 
     async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {

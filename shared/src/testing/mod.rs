@@ -7,14 +7,17 @@
 //! one clone and hands the other to the handler.
 
 pub mod blobs;
+pub mod events;
 pub mod faults;
 pub mod graph;
 pub mod mailer;
 pub mod memory_store;
 pub mod queue;
+pub mod schema;
 pub mod verification_store;
 
 pub use blobs::FakeBlobStore;
+pub use events::FakeEventBus;
 pub use faults::{Fault, Faults, Step};
 pub use graph::{FakeGraph, GraphAnswer};
 pub use mailer::FakeMailer;

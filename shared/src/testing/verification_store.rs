@@ -1,7 +1,9 @@
 //! [`VerificationStore`] in memory, with the DynamoDB adapter's idempotency: a code is stored
 //! once per call and code, a recording once per recording and event (a repeat is
 //! `Superseded` and changes nothing); an email outcome is set on its item (an upsert).
-//! Operations: `record_code`, `record_email_outcome`, `record_recording`. `Transient` fails
+//! An email is claimed once (`claim_email`: a stored code or transcription without an outcome
+//! and without a live claim).
+//! Operations: `record_code`, `claim_email`, `record_email_outcome`, `record_recording`. `Transient` fails
 //! with [`StoreError::Unavailable`], `Permanent` with [`StoreError::Rejected`].
 
 use std::collections::BTreeMap;
@@ -18,6 +20,8 @@ struct State {
     codes: BTreeMap<ItemKey, CapturedCode>,
     recordings: BTreeMap<ItemKey, Recording>,
     email_outcomes: BTreeMap<ItemKey, EmailOutcome>,
+    /// Live email claims: when each was taken.
+    email_claims: BTreeMap<ItemKey, std::time::Instant>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +90,37 @@ impl VerificationStore for FakeVerificationStore {
             key(&code.call_sid, &code.item()),
             code.clone(),
         );
+        answer(step, outcome)
+    }
+
+    async fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> Result<WriteOutcome, StoreError> {
+        let step = self.faults.step("claim_email").await;
+        if let Step::Fail(fault) = step {
+            return Err(injected(fault));
+        }
+        let key = key(call_sid, item);
+        let mut state = self.state.lock();
+        let emailed = state.codes.contains_key(&key)
+            || state
+                .recordings
+                .get(&key)
+                .is_some_and(|recording| recording.event == "transcription");
+        let held = state
+            .email_claims
+            .get(&key)
+            .is_some_and(|claimed| claimed.elapsed() < lease);
+        let outcome = if emailed && !held && !state.email_outcomes.contains_key(&key) {
+            state.email_claims.insert(key, std::time::Instant::now());
+            WriteOutcome::Applied
+        } else {
+            WriteOutcome::Superseded
+        };
+        drop(state);
         answer(step, outcome)
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - message (inbound or outbound): `pk = MSG#<wamid>`, `sk = MSG`
 //! - contact: `pk = CONTACT#<wa_id or user id>`, `sk = CONTACT`
+//! - the contact's 24-hour window with one business number: `pk = CONTACT#<wa_id or user id>`,
+//!   `sk = WINDOW#<phone number id>` (`last_inbound_at`)
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
 //! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
 //! - send pacing of one recipient: `pk = PACE#<recipient>`, `sk = PACE` (`tat`: the next free slot, ms)
@@ -24,6 +26,11 @@ pub fn message_pk(wamid: &str) -> String {
 
 pub fn contact_pk(key: &str) -> String {
     format!("CONTACT#{key}")
+}
+
+/// The sort key of a contact's window with the business number `phone_number_id`.
+pub fn window_sk(phone_number_id: &str) -> String {
+    format!("WINDOW#{phone_number_id}")
 }
 
 pub fn call_pk(call_sid: &str) -> String {

@@ -5,10 +5,10 @@ use chrono::Utc;
 
 use super::DynamoMessageStore;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string};
-use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk};
+use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
-use crate::ports::{MessageStore, StoreError, WriteOutcome};
+use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
 
 impl MessageStore for DynamoMessageStore {
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
@@ -67,19 +67,37 @@ impl MessageStore for DynamoMessageStore {
             .set_opt("wa_id", activity.wa_id.as_deref().map(string))
             .set_opt("user_id", activity.user_id.as_deref().map(string))
             .set_opt("profile_name", activity.profile_name.as_deref().map(string));
-        self.update(
-            contact_pk(&activity.key),
-            CONTACT_SK,
-            update,
+        let newer = || {
             Some((
                 "attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at",
                 vec![(":activity_at", number(activity.last_inbound_at))],
-            )),
-        )
-        .await
+            ))
+        };
+        let contact = self
+            .update(contact_pk(&activity.key), CONTACT_SK, update, newer())
+            .await?;
+        let Some(business) = &activity.phone_number_id else {
+            return Ok(contact);
+        };
+        // The window with the business number written to (one more item in the contact's partition).
+        let mut window = Update::default();
+        window
+            .set("item_type", string("contact_window"))
+            .set("phone_number_id", string(business))
+            .set("last_inbound_at", number(activity.last_inbound_at))
+            .set("last_inbound_wamid", string(&activity.last_inbound_wamid))
+            .set("updated_at", string(rfc3339(now)));
+        let window = self
+            .update(contact_pk(&activity.key), &window_sk(business), window, newer())
+            .await?;
+        Ok(if contact == WriteOutcome::Applied {
+            contact
+        } else {
+            window
+        })
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<WriteOutcome, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         let now = Utc::now();
         let status_time = status
             .timestamp
@@ -134,13 +152,18 @@ impl MessageStore for DynamoMessageStore {
                 )
                 .await;
             if result? == WriteOutcome::Applied {
-                return Ok(WriteOutcome::Applied);
+                return Ok(StatusWrite::Advanced);
             }
         }
         // The message already has a status of equal or higher rank (or this status is unranked):
-        // merge the timestamps and facts without touching the status.
-        self.update(message_pk(&status.wamid), MESSAGE_SK, merge, None).await?;
-        Ok(WriteOutcome::Superseded)
+        // merge the timestamps and facts without touching the status, and read the status it holds.
+        let held = self.merge_returning_status(message_pk(&status.wamid), merge).await?;
+        let current = status.status.is_some() && held.as_deref() == Some(status.status_name.as_str());
+        Ok(if current {
+            StatusWrite::Current
+        } else {
+            StatusWrite::Stale
+        })
     }
 
     async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {

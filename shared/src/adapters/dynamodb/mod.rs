@@ -91,6 +91,35 @@ impl DynamoMessageStore {
         Ok(output.item)
     }
 
+    /// An unconditional update of the message item whose answer names the status the item holds after it.
+    async fn merge_returning_status(&self, pk: String, update: Update) -> Result<Option<String>, StoreError> {
+        let (expression, names, values) = update.build();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(MESSAGE_SK))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) => {
+                return Err(update_outcome::<(), _>(Err(error))
+                    .err()
+                    .unwrap_or_else(|| StoreError::Unavailable("update failed".to_owned())));
+            }
+        };
+        Ok(output
+            .attributes
+            .and_then(|mut attributes| attributes.remove("status"))
+            .and_then(|status| status.as_s().ok().cloned()))
+    }
+
     async fn update(
         &self,
         pk: String,

@@ -12,7 +12,9 @@ use chrono::Utc;
 use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
 use super::item::{Item, attribute_to_json, number, rfc3339, string, text_of};
-use super::keys::{CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, message_pk, outbound_pk, pace_pk};
+use super::keys::{
+    CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, message_pk, outbound_pk, pace_pk, window_sk,
+};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
@@ -371,8 +373,9 @@ impl OutboundStore for DynamoMessageStore {
         Ok(Some(outbound_view(outbound.as_ref(), message.as_ref())))
     }
 
-    async fn last_inbound_at(&self, contact: &str) -> Result<Option<i64>, StoreError> {
-        let item = self.get(contact_pk(contact), CONTACT_SK).await?;
+    async fn last_inbound_at(&self, contact: &str, business: Option<&str>) -> Result<Option<i64>, StoreError> {
+        let sk = business.map_or_else(|| CONTACT_SK.to_owned(), window_sk);
+        let item = self.get(contact_pk(contact), &sk).await?;
         Ok(item
             .as_ref()
             .and_then(|item| text_of(item, "last_inbound_at"))

@@ -44,6 +44,31 @@ impl VerificationStore for DynamoMessageStore {
         self.put_once(item).await
     }
 
+    async fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let stale = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::zero());
+        let mut update = Update::default();
+        update
+            .set("email_status", string("sending"))
+            .set("email_claimed_at", string(rfc3339(now)))
+            .set("updated_at", string(rfc3339(now)));
+        // RFC 3339 in UTC with milliseconds compares as text in time order.
+        let condition = "attribute_exists(pk) AND (email_status = :pending OR \
+                         (email_status = :sending AND email_claimed_at < :stale))";
+        let values = vec![
+            (":pending", string("pending")),
+            (":sending", string("sending")),
+            (":stale", string(rfc3339(stale))),
+        ];
+        self.update(call_pk(call_sid), item, update, Some((condition, values)))
+            .await
+    }
+
     async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
         let mut update = Update::default();
         update.set("updated_at", string(rfc3339(Utc::now())));

@@ -7,6 +7,7 @@ use super::{body_text, request};
 use crate::config::SendApiConfig;
 use crate::domain::envelope::{ATTR_KIND, EventKind};
 use crate::domain::outbound::SendJob;
+use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::SendApi;
 use crate::testing::{FakeQueue, Fault, MemoryStore};
@@ -19,6 +20,7 @@ fn api() -> SendApi<MemoryStore, FakeQueue> {
         table_name: "table".to_owned(),
         queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
+        phone_numbers: BusinessNumbers::default(),
     };
     let store = MemoryStore::new();
     // The contact wrote an hour ago: the 24-hour window is open.
@@ -108,7 +110,7 @@ async fn an_invalid_request_is_400_naming_the_field() {
         (json!({ "to": " ", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "12", "type": "text", "body": "hi" }), "to: "),
         (json!({ "to": "0504370045", "type": "image" }), "image.link: "),
-        (json!({ "to": "0504370045" }), "invalid message: "),
+        (json!({ "to": "0504370045" }), "type: "),
     ];
     for (body, prefix) in cases {
         let response = api.handle(post(&body, &[])).await;
@@ -224,4 +226,108 @@ async fn a_store_or_queue_failure_is_503() {
         (),
     );
     assert_eq!(api.handle(view).await.status(), 404);
+}
+
+fn api_with_numbers(numbers: &[&str]) -> SendApi<MemoryStore, FakeQueue> {
+    let mut api = api();
+    api.config.phone_numbers = BusinessNumbers::new(numbers.iter().map(|n| (*n).to_owned()));
+    api
+}
+
+fn queued_job(api: &SendApi<MemoryStore, FakeQueue>) -> SendJob {
+    let queued = api.queue.messages();
+    serde_json::from_str(&queued.last().expect("queued").body).expect("a send job")
+}
+
+#[tokio::test]
+async fn meta_s_own_message_object_is_accepted_and_sent_as_given() {
+    let api = api();
+    let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+972 50-437-0045",
+        "type": "interactive", "interactive": {"type": "button", "body": {"text": "Choose"},
+        "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]}}});
+    let response = api.handle(post(&body, &[])).await;
+    assert_eq!(response.status(), 202, "{}", body_text(&response));
+    let mut expected = body.clone();
+    expected["to"] = json!("972504370045");
+    assert_eq!(queued_job(&api).payload, expected);
+
+    let too_many = json!({"messaging_product": "whatsapp", "to": "972504370045", "type": "interactive",
+        "interactive": {"type": "button", "body": {"text": "Choose"}, "action": {"buttons": [
+            {"type": "reply", "reply": {"id": "1", "title": "A"}}, {"type": "reply", "reply": {"id": "2", "title": "B"}},
+            {"type": "reply", "reply": {"id": "3", "title": "C"}}, {"type": "reply", "reply": {"id": "4", "title": "D"}}]}}});
+    let response = api.handle(post(&too_many, &[])).await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        error_of(&response).starts_with("interactive.action.buttons: "),
+        "{}",
+        error_of(&response)
+    );
+    assert_eq!(api.queue.messages().len(), 1, "nothing queued for the refused one");
+}
+
+#[tokio::test]
+async fn a_user_known_only_by_id_is_sent_to_as_recipient() {
+    let api = api();
+    api.store
+        .tables()
+        .contacts
+        .insert("US.13491208655302741918".to_owned(), Utc::now().timestamp() - 60);
+    let body = json!({"recipient": "US.13491208655302741918", "type": "text", "body": "Hello"});
+    let response = api.handle(post(&body, &[])).await;
+    assert_eq!(response.status(), 202, "{}", body_text(&response));
+    let job = queued_job(&api);
+    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(job.payload["recipient"], "US.13491208655302741918");
+    assert!(job.payload.get("to").is_none());
+}
+
+#[tokio::test]
+async fn from_names_a_configured_number_and_the_window_is_kept_per_number() {
+    let api = api_with_numbers(&["111", "222"]);
+    // The contact wrote to 111 only.
+    api.store.tables().windows.insert(
+        ("972504370045".to_owned(), "111".to_owned()),
+        Utc::now().timestamp() - 60,
+    );
+    let response = api.handle(post(&text("0504370045"), &[])).await;
+    assert_eq!(
+        response.status(),
+        202,
+        "default: the first number, whose window is open"
+    );
+    assert_eq!(queued_job(&api).from.as_deref(), Some("111"));
+
+    let mut from_second = text("0504370045");
+    from_second["from"] = json!("222");
+    let response = api.handle(post(&from_second, &[])).await;
+    assert_eq!(response.status(), 422, "the window with 222 is closed");
+
+    let mut template = json!({"to": "0504370045", "type": "template", "name": "hello_world", "language": "en_US"});
+    template["from"] = json!("222");
+    let response = api.handle(post(&template, &[])).await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = serde_json::from_str(&body_text(&response)).expect("JSON");
+    assert_eq!(answer["from"], "222");
+    assert_eq!(queued_job(&api).from.as_deref(), Some("222"));
+
+    let mut foreign = text("0504370045");
+    foreign["from"] = json!("999");
+    let response = api.handle(post(&foreign, &[])).await;
+    assert_eq!(response.status(), 400);
+    assert!(error_of(&response).starts_with("from: "));
+}
+
+#[tokio::test]
+async fn a_one_number_deployment_still_finds_windows_recorded_before_they_were_per_number() {
+    // `api()` seeds the contact's item only (no per-number window), as an upgraded table has it.
+    let api = api_with_numbers(&["111"]);
+    let response = api.handle(post(&text("0504370045"), &[])).await;
+    assert_eq!(response.status(), 202, "{}", body_text(&response));
+    let api = api_with_numbers(&["111", "222"]);
+    let response = api.handle(post(&text("0504370045"), &[])).await;
+    assert_eq!(
+        response.status(),
+        422,
+        "several numbers: only the number's own window counts"
+    );
 }

@@ -11,6 +11,9 @@ const TOKEN: &str = "the-auth-token";
 const BASE: &str = "https://bridge.example.com";
 const CALL: &str = "CA0123456789abcdef";
 
+const SECONDARY_TOKEN: &str = "the-old-auth-token";
+const SHARED_KEY: &str = "the-webhook-shared-key";
+
 fn twilio_config() -> TwilioConfig {
     twilio_config_in("en-US")
 }
@@ -18,6 +21,8 @@ fn twilio_config() -> TwilioConfig {
 fn twilio_config_in(language: &str) -> TwilioConfig {
     TwilioConfig {
         auth_token: Secret::new(TOKEN),
+        auth_tokens: vec![Secret::new(TOKEN), Secret::new(SECONDARY_TOKEN)],
+        shared_keys: vec![Secret::new(SHARED_KEY)],
         public_base_url: Some(BASE.to_owned()),
         script: CallScript {
             prompt: None,
@@ -46,6 +51,18 @@ fn verification_in(language: &str) -> Verification<FakeVerificationStore, FakeMa
 
 /// A webhook to `path?query` signed with `token`.
 fn webhook(path: &str, query: &str, params: &[(&str, &str)], token: &str) -> lambda_http::Request {
+    signed_webhook(path, query, params, &Secret::new(token), None)
+}
+
+/// A webhook to `path?query` signed with `secret` and, when `settings` names one, its algorithm
+/// (header `X-Twilio-Webhooks-Signature-Settings: settings`), as a Webhook Rule with a SharedKey signs.
+fn signed_webhook(
+    path: &str,
+    query: &str,
+    params: &[(&str, &str)],
+    secret: &Secret,
+    settings: Option<(&str, twilio_signature::Algorithm)>,
+) -> lambda_http::Request {
     let mut params: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     params.push(("CallSid".to_owned(), CALL.to_owned()));
     let uri = if query.is_empty() {
@@ -53,16 +70,17 @@ fn webhook(path: &str, query: &str, params: &[(&str, &str)], token: &str) -> lam
     } else {
         format!("{path}?{query}")
     };
-    let signature = twilio_signature::expected_signature(&Secret::new(token), &format!("{BASE}{uri}"), &params);
-    request(
-        "POST",
-        &uri,
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("x-twilio-signature", &signature),
-        ],
-        form(&params),
-    )
+    let url = format!("{BASE}{uri}");
+    let algorithm = settings.map_or(twilio_signature::Algorithm::HmacSha1, |(_, algorithm)| algorithm);
+    let signature = twilio_signature::expected_signature_with(algorithm, secret, &url, &params);
+    let mut headers = vec![
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-twilio-signature", signature.as_str()),
+    ];
+    if let Some((settings, _)) = settings {
+        headers.push(("x-twilio-webhooks-signature-settings", settings));
+    }
+    request("POST", &uri, &headers, form(&params))
 }
 
 fn code_spoken(token: &str) -> lambda_http::Request {
@@ -238,21 +256,27 @@ async fn a_transcription_is_emailed_when_the_store_fails_and_marked_when_the_mai
 }
 
 #[tokio::test]
-async fn a_recording_callback_whose_store_fails_is_still_answered() {
+async fn a_recording_callback_whose_store_fails_is_503_so_twilio_retries() {
+    for fault in [Fault::Transient, Fault::Permanent] {
+        let verification = verification();
+        verification.store.faults.fail_next("record_recording", 1, fault);
+        let request = || {
+            webhook(
+                twilio::RECORDING_PATH,
+                "event=recording",
+                &[("RecordingSid", "RE1"), ("RecordingUrl", "https://api.twilio.com/RE1")],
+                TOKEN,
+            )
+        };
+        let response = verification.handle(request()).await;
+        assert_eq!(response.status(), 503, "{fault:?}");
+        assert_eq!(verification.mailer.faults.calls("send"), 0);
+        assert!(verification.store.recordings().is_empty());
+        // Twilio's retry is stored.
+        assert_eq!(verification.handle(request()).await.status(), 200);
+        assert_eq!(verification.store.recordings().len(), 1);
+    }
     let verification = verification();
-    verification
-        .store
-        .faults
-        .fail_next("record_recording", 1, Fault::Permanent);
-    let request = webhook(
-        twilio::RECORDING_PATH,
-        "event=recording",
-        &[("RecordingSid", "RE1")],
-        TOKEN,
-    );
-    let response = verification.handle(request).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(verification.mailer.faults.calls("send"), 0);
     let missing = webhook(twilio::RECORDING_PATH, "event=recording", &[], TOKEN);
     let response = verification.handle(missing).await;
     assert_eq!(response.status(), 400);
@@ -302,4 +326,158 @@ async fn the_call_is_listened_to_and_read_in_the_configured_language() {
     let response = verification.handle(heard).await;
     assert!(body_text(&response).contains("attempt=2"), "{}", body_text(&response));
     assert_eq!(verification.store.faults.calls("record_code"), 0);
+}
+const SHARED_KEY_SETTINGS: &str = "key=webhooks_sharedkey_01jabcdefghjkmnpqrstvwxyz0,algorithm=HMAC_SHA256";
+
+fn gather_signed_with(secret: &str, settings: Option<(&str, twilio_signature::Algorithm)>) -> lambda_http::Request {
+    signed_webhook(
+        twilio::GATHER_PATH,
+        "attempt=1",
+        &[("SpeechResult", "your code is 4 8 1 5 2 9"), ("To", "+15550101234")],
+        &Secret::new(secret),
+        settings,
+    )
+}
+
+#[tokio::test]
+async fn a_webhook_signed_with_the_rules_shared_key_is_accepted() {
+    let sha256 = Some((SHARED_KEY_SETTINGS, twilio_signature::Algorithm::HmacSha256));
+    let verification = verification();
+    assert_hangs_up(&verification.handle(gather_signed_with(SHARED_KEY, sha256)).await);
+    assert_eq!(verification.store.codes()[&code_item()].code, "481529");
+    assert_eq!(verification.mailer.sent().len(), 1);
+    let config = twilio_config();
+    let voice = signed_webhook(twilio::VOICE_PATH, "", &[], &Secret::new(SHARED_KEY), sha256);
+    assert_eq!(twilio::voice(&config, voice).await.status(), 200);
+
+    // The header makes the shared key the only secret: the auth token with SHA-256 is a forgery,
+    // and so is the shared key's signature without the header (the auth token's SHA-1 is expected).
+    let forgeries = [
+        gather_signed_with(TOKEN, sha256),
+        gather_signed_with(SHARED_KEY, None),
+        gather_signed_with("another-key", sha256),
+    ];
+    let verification = self::verification();
+    for forged in forgeries {
+        let response = verification.handle(forged).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(body_text(&response), r#"{"error":"invalid Twilio signature"}"#);
+    }
+    assert_eq!(verification.store.faults.calls("record_code"), 0);
+}
+
+#[tokio::test]
+async fn an_unsupported_signature_algorithm_is_refused() {
+    let verification = verification();
+    for settings in ["key=k,algorithm=HMAC_SHA512", "key=k,algorithm=NONE", "key=k"] {
+        // Signed with the shared key by SHA-256, whatever the header claims.
+        let request = gather_signed_with(SHARED_KEY, Some((settings, twilio_signature::Algorithm::HmacSha256)));
+        assert_eq!(verification.handle(request).await.status(), 403, "{settings}");
+    }
+    // A deployment without a shared key refuses a shared-key signature.
+    let mut config = twilio_config();
+    config.shared_keys.clear();
+    let request = signed_webhook(
+        twilio::VOICE_PATH,
+        "",
+        &[],
+        &Secret::new(SHARED_KEY),
+        Some((SHARED_KEY_SETTINGS, twilio_signature::Algorithm::HmacSha256)),
+    );
+    assert_eq!(twilio::voice(&config, request).await.status(), 403);
+    assert_eq!(verification.store.faults.calls("record_code"), 0);
+}
+
+#[tokio::test]
+async fn during_a_rotation_the_secondary_auth_token_and_a_second_shared_key_are_accepted() {
+    let verification = verification();
+    assert_hangs_up(&verification.handle(gather_signed_with(SECONDARY_TOKEN, None)).await);
+    assert_eq!(verification.store.codes().len(), 1);
+
+    let mut config = twilio_config();
+    config.shared_keys.push(Secret::new("the-next-shared-key"));
+    let sha256 = Some((SHARED_KEY_SETTINGS, twilio_signature::Algorithm::HmacSha256));
+    for key in [SHARED_KEY, "the-next-shared-key"] {
+        let request = signed_webhook(twilio::VOICE_PATH, "", &[], &Secret::new(key), sha256);
+        assert_eq!(twilio::voice(&config, request).await.status(), 200, "{key}");
+    }
+    // Once promoted, the old token is removed from the configuration and refused.
+    config.auth_tokens = vec![Secret::new(TOKEN)];
+    let request = signed_webhook(twilio::VOICE_PATH, "", &[], &Secret::new(SECONDARY_TOKEN), None);
+    assert_eq!(twilio::voice(&config, request).await.status(), 403);
+}
+
+/// The code as a crash right after storing it left it: recorded, `email_status` pending.
+async fn crashed_after_recording(verification: &Verification<FakeVerificationStore, FakeMailer>) {
+    use crate::ports::VerificationStore as _;
+    let captured = crate::domain::verification::CapturedCode {
+        call_sid: CALL.to_owned(),
+        code: "481529".to_owned(),
+        method: crate::domain::verification::CaptureMethod::Speech,
+        confidence: None,
+        heard: Some("your code is 4 8 1 5 2 9".to_owned()),
+        from: None,
+        to: Some("+15550101234".to_owned()),
+        received_at: chrono::Utc::now(),
+    };
+    let stored = verification.store.record_code(&captured).await;
+    assert_eq!(stored.ok(), Some(crate::ports::WriteOutcome::Applied));
+}
+
+#[tokio::test]
+async fn a_repeated_webhook_finishes_the_email_a_crash_left_pending_exactly_once() {
+    let verification = verification();
+    crashed_after_recording(&verification).await;
+    assert!(verification.mailer.sent().is_empty());
+    // Twilio repeats the webhook (or the robot the code): the pending email goes out now.
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert_eq!(verification.mailer.sent().len(), 1);
+    assert!(matches!(
+        verification.store.email_outcomes()[&code_item()],
+        EmailOutcome::Sent { .. }
+    ));
+    // Any further repeat sends nothing.
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert_eq!(verification.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn two_concurrent_repeats_of_a_pending_email_send_it_once() {
+    let verification = verification();
+    crashed_after_recording(&verification).await;
+    let (first, second) = tokio::join!(
+        verification.handle(code_spoken(TOKEN)),
+        verification.handle(code_spoken(TOKEN))
+    );
+    assert_hangs_up(&first);
+    assert_hangs_up(&second);
+    assert_eq!(verification.mailer.sent().len(), 1);
+    assert_eq!(verification.store.faults.calls("claim_email"), 2);
+
+    // A fresh code and its concurrent repeat: one email too.
+    let verification = self::verification();
+    let (first, second) = tokio::join!(
+        verification.handle(code_spoken(TOKEN)),
+        verification.handle(code_spoken(TOKEN))
+    );
+    assert_hangs_up(&first);
+    assert_hangs_up(&second);
+    assert_eq!(verification.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_claim_on_a_new_code_still_emails_and_on_a_repeat_does_not() {
+    let verification = verification();
+    verification.store.faults.fail_next("claim_email", 1, Fault::Transient);
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert_eq!(verification.mailer.sent().len(), 1);
+
+    let verification = self::verification();
+    crashed_after_recording(&verification).await;
+    verification.store.faults.fail_next("claim_email", 1, Fault::Transient);
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert!(verification.mailer.sent().is_empty());
+    // The next repeat finishes it.
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert_eq!(verification.mailer.sent().len(), 1);
 }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::Worker;
 use super::sending::{RateLimiter, SendPolicy, Sending};
+use super::{Publishing, Worker};
 use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph::{GraphClient, TokenSource};
 use crate::adapters::load_sdk_config_within;
 use crate::adapters::s3::S3BlobStore;
@@ -20,7 +21,8 @@ use crate::ports::ClaimTerms;
 pub const WORKER_AWS_CALL_TIMEOUT: Duration = Duration::from_secs(4);
 const MARK_READ_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub type DeployedWorker = Worker<DynamoMessageStore, S3BlobStore, SqsRedelivery, GraphClient, SqsQueue>;
+pub type DeployedWorker =
+    Worker<DynamoMessageStore, S3BlobStore, SqsRedelivery, GraphClient, SqsQueue, EventBridgePublisher>;
 
 impl DeployedWorker {
     /// The worker from the process environment (secrets from SSM where only their
@@ -52,7 +54,6 @@ impl DeployedWorker {
                 let graph = GraphClient::new(
                     &sender.graph_base_url,
                     &sender.graph_version,
-                    &sender.phone_number_id,
                     sender.access_token.clone(),
                     sender.graph_timeout,
                 )
@@ -78,6 +79,7 @@ impl DeployedWorker {
                         mark_read_timeout: MARK_READ_TIMEOUT,
                         pace: sender.pace,
                     },
+                    numbers: sender.phone_numbers,
                     auto_reply_text: sender.auto_reply_text,
                     mark_as_read: sender.mark_as_read,
                 })
@@ -87,12 +89,20 @@ impl DeployedWorker {
                 None
             }
         };
+        let events = config.event_bus_name.as_deref().map(|bus_name| {
+            let client = aws_sdk_eventbridge::Client::new(sdk_config);
+            Publishing {
+                include_verification_code: config.events_include_verification_code,
+                ..Publishing::new(EventBridgePublisher::new(client, bus_name))
+            }
+        });
         Ok(Worker {
             store,
             blobs,
             redelivery,
             phone_numbers: config.phone_numbers,
             sending,
+            events,
         })
     }
 }

@@ -10,6 +10,7 @@
 //! why each time.
 
 mod compose;
+pub mod events;
 pub mod record_error;
 pub mod sending;
 #[cfg(test)]
@@ -26,10 +27,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use self::compose::{DeployedWorker, WORKER_AWS_CALL_TIMEOUT};
+pub use self::events::Publishing;
 pub use self::record_error::RecordError;
 use self::sending::Sending;
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
+use crate::domain::events::{self as bus, BusEvent};
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
@@ -38,7 +41,8 @@ use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    BlobStore, MessageStore, OutboundStore, Queue, Redelivery, StoreError, Transient, WhatsAppSender, WriteOutcome,
+    BlobStore, EventPublisher, MessageStore, OutboundStore, Queue, Redelivery, StatusWrite, StoreError, Transient,
+    WhatsAppSender, WriteOutcome,
 };
 
 /// What one record wrote.
@@ -54,18 +58,22 @@ pub struct RecordSummary {
     pub foreign_changes: usize,
     /// What each send job of the record came to.
     pub sends: Vec<&'static str>,
+    /// Events published on the bus.
+    pub published: usize,
 }
 
-pub struct Worker<S, B, R, W, Q> {
+pub struct Worker<S, B, R, W, Q, E> {
     pub store: S,
     pub blobs: B,
     pub redelivery: R,
     pub phone_numbers: PhoneNumberFilter,
     /// Send jobs, outcomes and auto-replies; `None` when sending is not configured.
     pub sending: Option<Sending<S, W, Q>>,
+    /// The event bus; `None` when no bus is configured (`EVENT_BUS_NAME` unset).
+    pub events: Option<Publishing<E>>,
 }
 
-impl<S, B, R, W, Q> Worker<S, B, R, W, Q> {
+impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
     /// A worker that records webhooks and sends nothing (no access token configured).
     pub fn recording(store: S, blobs: B, redelivery: R, phone_numbers: PhoneNumberFilter) -> Self {
         Self {
@@ -74,17 +82,25 @@ impl<S, B, R, W, Q> Worker<S, B, R, W, Q> {
             redelivery,
             phone_numbers,
             sending: None,
+            events: None,
         }
+    }
+
+    /// The same worker, publishing on `events`.
+    pub fn with_events(mut self, events: Publishing<E>) -> Self {
+        self.events = Some(events);
+        self
     }
 }
 
-impl<S, B, R, W, Q> Worker<S, B, R, W, Q>
+impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
     S: MessageStore + OutboundStore,
     B: BlobStore,
     R: Redelivery,
     W: WhatsAppSender,
     Q: Queue,
+    E: EventPublisher,
 {
     /// Every record of the batch, concurrently, each finished before `deadline` (the
     /// invocation's); the failed ones in `batchItemFailures`.
@@ -131,6 +147,7 @@ where
                         events = summary.events,
                         foreign_changes = summary.foreign_changes,
                         sends = summary.sends.join(","),
+                        published = summary.published,
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "queue record"
                     );
@@ -235,7 +252,12 @@ where
                 "change for a phone number this deployment does not serve: acknowledged, not processed"
             );
         }
-        let summary = self.apply(&plan).await?;
+        let (mut summary, events) = self.apply(&plan, sending::receive_count(record) > 1).await?;
+        // Only after every write they describe succeeded; a failure here fails the record (SQS redelivers
+        // it: the writes are idempotent and the events keep their ids).
+        if let Some(publishing) = &self.events {
+            summary.published = publishing.publish(events).await?;
+        }
         if let Some(sending) = &self.sending {
             let replies = join_all(
                 plan.inbound
@@ -259,8 +281,11 @@ where
     }
 
     /// Every write of the plan, at most [`MAX_CONCURRENT_WRITES`] at a time. Each is
-    /// idempotent, so a retry of the whole record after a partial failure converges.
-    async fn apply(&self, plan: &Plan) -> Result<RecordSummary, RecordError> {
+    /// idempotent, so a retry of the whole record after a partial failure converges. Also the events
+    /// the writes call for (when a bus is configured): a write that took effect publishes its event; on a
+    /// redelivery of the record (`redelivered`), so does one that found its effect already there (the
+    /// first delivery may have failed to publish), with the same event id.
+    async fn apply(&self, plan: &Plan, redelivered: bool) -> Result<(RecordSummary, Vec<BusEvent>), RecordError> {
         let writes = plan
             .inbound
             .iter()
@@ -275,18 +300,21 @@ where
         let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
             .map(|write| async move {
                 match write {
-                    Write::Inbound(record) => (WriteKind::Inbound, self.store.record_inbound(record).await),
+                    Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
                     Write::Contact(activity) => {
                         (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                     }
-                    Write::Status(status) => (WriteKind::Status(status), self.store.record_status(status).await),
+                    Write::Status(status) => match self.store.record_status(status).await {
+                        Ok(write) => (WriteKind::Status(status, write), Ok(write.outcome())),
+                        Err(error) => (WriteKind::Status(status, StatusWrite::Stale), Err(error)),
+                    },
                     Write::Link(status, message_id) => {
                         let to = status.recipient_id.as_deref().unwrap_or_default();
                         let wamid = Wamid::new(status.wamid.clone());
                         let linked = self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await;
                         (WriteKind::Link, linked)
                     }
-                    Write::Event(event) => (WriteKind::Event, self.store.record_event(event).await),
+                    Write::Event(event) => (WriteKind::Event(event), self.store.record_event(event).await),
                 }
             })
             .buffer_unordered(MAX_CONCURRENT_WRITES)
@@ -297,30 +325,45 @@ where
             ..RecordSummary::default()
         };
         let mut permanent = None;
+        let publishing = self.events.is_some();
+        let mut events = Vec::new();
         for (kind, result) in results {
+            if publishing && let Ok(outcome) = &result {
+                let publish = *outcome == WriteOutcome::Applied || redelivered;
+                match kind {
+                    WriteKind::Inbound(record) if publish => events.push(bus::message_received(record, None)),
+                    WriteKind::Status(status, write)
+                        if write == StatusWrite::Advanced || (redelivered && write == StatusWrite::Current) =>
+                    {
+                        events.push(bus::message_status(status));
+                    }
+                    WriteKind::Event(event) if publish => events.push(bus::raw_field(event)),
+                    _ => {}
+                }
+            }
             match (kind, result) {
-                (WriteKind::Inbound, Ok(WriteOutcome::Applied)) => {
+                (WriteKind::Inbound(_), Ok(WriteOutcome::Applied)) => {
                     summary.inbound_new += 1;
                     metrics::count(Metric::MessagesReceived, 1);
                 }
-                (WriteKind::Inbound, Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
-                (WriteKind::Status(status), Ok(WriteOutcome::Applied)) => {
+                (WriteKind::Inbound(_), Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
+                (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
                 }
-                (WriteKind::Status(_), Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
+                (WriteKind::Status(..), Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
                 (WriteKind::Link, Ok(WriteOutcome::Applied)) => {
                     summary.sends_linked += 1;
                     metrics::count(Metric::MessagesResolved, 1);
                 }
                 (WriteKind::Link | WriteKind::Contact, Ok(_)) => {}
-                (WriteKind::Event, Ok(_)) => summary.events += 1,
+                (WriteKind::Event(_), Ok(_)) => summary.events += 1,
                 // A throttled write makes the whole record transient, even if another was rejected.
                 (_, Err(error)) if error.is_transient() => return Err(RecordError::store(error)),
                 (_, Err(error)) => permanent = Some(RecordError::store(error)),
             }
         }
-        permanent.map_or(Ok(summary), Err)
+        permanent.map_or(Ok((summary, events)), Err)
     }
 }
 
@@ -339,11 +382,11 @@ enum Write<'a> {
 
 #[derive(Clone, Copy)]
 enum WriteKind<'a> {
-    Inbound,
+    Inbound(&'a InboundRecord),
     Contact,
-    Status(&'a StatusRecord),
+    Status(&'a StatusRecord, StatusWrite),
     Link,
-    Event,
+    Event(&'a RawEventRecord),
 }
 
 /// Counts a status that moved its message forward (a redelivered or out-of-order status

@@ -24,7 +24,7 @@ use super::record_error::RecordError;
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
 use crate::domain::ids::{AttemptId, Wamid};
 use crate::domain::outbound::{self, Origin, SendJob, SendOutcome, StoredError};
-use crate::domain::records::InboundRecord;
+use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
 use crate::ports::{
     Claim, ClaimTerms, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StoreError, WhatsAppSender,
@@ -85,6 +85,8 @@ pub struct Sending<O, W, Q> {
     pub queue: Q,
     pub limiter: RateLimiter,
     pub policy: SendPolicy,
+    /// The business numbers it sends from: a job without `from` goes out from the first.
+    pub numbers: BusinessNumbers,
     pub auto_reply_text: Option<String>,
     /// Mark every inbound message as read (best effort: a failure is logged, never retried).
     pub mark_as_read: bool,
@@ -140,6 +142,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             crate::ports::QueueError::Unavailable("no answer within the call's time budget".to_owned())
         })
         .await
+    }
+
+    /// The business number a message goes out from: the one named, else the default.
+    fn sender_of<'a>(&'a self, named: Option<&'a str>) -> &'a str {
+        named
+            .filter(|id| !id.is_empty())
+            .or(self.numbers.default_number())
+            .unwrap_or_default()
     }
 
     /// Handles one `send-message` record; a short description of what happened.
@@ -202,9 +212,13 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 .await;
         }
         tokio::time::sleep_until(slot).await;
-        let answer = tokio::time::timeout(self.policy.graph_timeout, self.graph.send(&job.outgoing_payload()))
-            .await
-            .unwrap_or_else(|_| Err(SendFailure::Ambiguous("no answer within the send budget".to_owned())));
+        let from = self.sender_of(job.from.as_deref());
+        let answer = tokio::time::timeout(
+            self.policy.graph_timeout,
+            self.graph.send(from, &job.outgoing_payload()),
+        )
+        .await
+        .unwrap_or_else(|_| Err(SendFailure::Ambiguous("no answer within the send budget".to_owned())));
         match answer {
             Ok(accepted) => self.record_accepted(&job, &attempt, accepted.wamid, request_id).await,
             Err(SendFailure::Ambiguous(reason)) => self.unknown(&job, &attempt, &reason).await,
@@ -456,7 +470,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 return;
             }
             let wamid = Wamid::new(record.wamid.clone());
-            let result = tokio::time::timeout(self.policy.mark_read_timeout, self.graph.mark_read(&wamid)).await;
+            // As the number that received it.
+            let from = self.sender_of(record.phone_number_id.as_deref());
+            let result = tokio::time::timeout(self.policy.mark_read_timeout, self.graph.mark_read(from, &wamid)).await;
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed"),
@@ -468,8 +484,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     }
 
     async fn auto_reply(&self, record: &InboundRecord, request_id: &str) -> Result<(), RecordError> {
-        let (Some(text), Some(to)) = (&self.auto_reply_text, record.wa_id.as_deref()) else {
+        let Some(text) = &self.auto_reply_text else {
             return Ok(());
+        };
+        // The phone number when Meta gave one, else the business-scoped user id (`recipient`).
+        let (field, to) = match (record.wa_id.as_deref(), record.user_id.as_deref()) {
+            (Some(wa_id), _) => ("to", wa_id),
+            (None, Some(user_id)) => ("recipient", user_id),
+            (None, None) => return Ok(()),
         };
         // One reply per inbound wamid: its id is derived from the wamid, so a redelivered
         // message finds it already there, and the claim sends it once however often it is queued.
@@ -477,7 +499,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         let payload = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": to,
+            field: to,
             "type": "text",
             "text": { "body": text },
             "context": { "message_id": record.wamid },
@@ -495,6 +517,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         let job = SendJob {
             message_id,
             to: to.to_owned(),
+            // From the number that received the message.
+            from: record.phone_number_id.clone(),
             payload,
         };
         self.queue_call(job.queue_message(request_id))

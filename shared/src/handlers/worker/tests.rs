@@ -15,10 +15,10 @@ use super::Worker;
 use super::sending::{RateLimiter, SendPolicy, Sending};
 use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
-use crate::domain::records::PhoneNumberFilter;
+use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::ports::BlobStore;
 use crate::ports::{ClaimTerms, NewOutbound, OutboundStore, Pace};
-use crate::testing::{FakeBlobStore, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
+use crate::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
 const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
 const EVENTS_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:events";
@@ -28,7 +28,10 @@ const MAX_RECEIVES: u32 = 10;
 const LEASE_SECONDS: u32 = 60;
 const RECONCILE_SECONDS: u32 = 900;
 
-type TestWorker = Worker<MemoryStore, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue>;
+const FIRST_NUMBER: &str = "106540352242922";
+const SECOND_NUMBER: &str = "106540352242923";
+
+type TestWorker = Worker<MemoryStore, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue, FakeEventBus>;
 
 struct Fakes {
     store: MemoryStore,
@@ -73,9 +76,11 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             queue: fakes.queue.clone(),
             limiter: RateLimiter::new(1_000),
             policy: policy(),
+            numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
             auto_reply_text: auto_reply.map(str::to_owned),
             mark_as_read,
         }),
+        events: None,
     };
     (worker, fakes)
 }
@@ -151,6 +156,7 @@ async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
     SendJob {
         message_id,
         to: "972504370045".to_owned(),
+        from: None,
         payload,
     }
 }
@@ -319,6 +325,88 @@ async fn inbound_messages_get_a_read_receipt_and_one_auto_reply_on_the_send_queu
     let reply_id = outbound::auto_reply_id("wamid.IN");
     assert_eq!(fakes.store.tables().outbound.len(), 1);
     assert!(fakes.store.outbound(&reply_id).is_some());
+}
+
+#[tokio::test]
+async fn a_user_known_only_by_id_is_answered_from_the_number_it_wrote_to() {
+    let (worker, fakes) = worker(Some("Thanks!"), true);
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783882",
+            "phone_number_id": SECOND_NUMBER},
+        "contacts": [{"user_id": "US.13491208655302741918", "profile": {"name": "Dana"}}],
+        "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.U", "timestamp": "1800000000",
+            "type": "text", "text": {"body": "hello"}}]}}]}]})
+    .to_string();
+    let response = worker
+        .handle(
+            event(vec![record("in", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(fakes.graph.state().read_by, vec![SECOND_NUMBER.to_owned()]);
+    // The window is kept for that number and that user.
+    let windows = fakes.store.tables().windows.clone();
+    assert_eq!(
+        windows.keys().collect::<Vec<_>>(),
+        vec![&("US.13491208655302741918".to_owned(), SECOND_NUMBER.to_owned())]
+    );
+    let queued = fakes.queue.take_sent();
+    assert_eq!(queued.len(), 1);
+    let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
+    assert_eq!(job.from.as_deref(), Some(SECOND_NUMBER));
+    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(
+        job.payload,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+               "recipient": "US.13491208655302741918", "type": "text", "text": {"body": "Thanks!"},
+               "context": {"message_id": "wamid.U"}})
+    );
+    let response = worker
+        .handle(
+            event(vec![record(
+                "s",
+                Some("send-message"),
+                &queued[0].body,
+                1,
+                SEND_QUEUE_ARN,
+            )]),
+            deadline(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    let state = fakes.graph.state();
+    assert_eq!(state.senders, vec![SECOND_NUMBER.to_owned()]);
+    assert_eq!(state.calls[0]["recipient"], "US.13491208655302741918");
+    assert!(state.calls[0].get("to").is_none());
+}
+
+#[tokio::test]
+async fn a_job_without_from_goes_out_from_the_first_number_and_one_with_from_from_that_one() {
+    let (worker, fakes) = worker(None, false);
+    let first = queued_message(&fakes.store, "default").await;
+    let mut second = queued_message(&fakes.store, "named").await;
+    second.from = Some(SECOND_NUMBER.to_owned());
+    for (i, job) in [&first, &second].into_iter().enumerate() {
+        let body = serde_json::to_string(job).expect("serializes");
+        let response = worker
+            .handle(
+                event(vec![record(
+                    &format!("s{i}"),
+                    Some("send-message"),
+                    &body,
+                    1,
+                    SEND_QUEUE_ARN,
+                )]),
+                deadline(),
+            )
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(
+        fakes.graph.state().senders,
+        vec![FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -870,3 +958,179 @@ async fn sends_to_one_recipient_past_the_burst_wait_on_the_queue_not_in_a_sleep(
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(fakes.graph.state().calls.len(), 3);
 }
+
+// ------------------------------------------------------------------ events out
+
+fn publishing_worker() -> (TestWorker, Fakes, FakeEventBus) {
+    let (worker, fakes) = worker(None, false);
+    let bus = FakeEventBus::new();
+    let mut publishing = super::Publishing::new(bus.clone());
+    publishing.resend_after = vec![Duration::from_millis(1), Duration::from_millis(1)];
+    (worker.with_events(publishing), fakes, bus)
+}
+
+async fn deliver(worker: &TestWorker, id: &str, body: &str, receive_count: u32) -> bool {
+    let batch = event(vec![record(
+        id,
+        Some("meta-webhook"),
+        body,
+        receive_count,
+        EVENTS_QUEUE_ARN,
+    )]);
+    worker.handle(batch, deadline()).await.batch_item_failures.is_empty()
+}
+
+fn of_type(bus: &FakeEventBus, detail_type: &str) -> Vec<crate::domain::events::BusEvent> {
+    bus.published()
+        .into_iter()
+        .filter(|event| event.detail_type == detail_type)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_inbound_message_publishes_one_schema_valid_message_received() {
+    let (worker, _fakes, bus) = publishing_worker();
+    assert!(deliver(&worker, "m1", &inbound_webhook("wamid.IN1", "972500000001"), 1).await);
+    let received = of_type(&bus, "message.received");
+    assert_eq!(received.len(), 1, "{:?}", bus.published());
+    let detail = &received[0].detail;
+    crate::testing::schema::assert_valid("message.received", detail);
+    assert_eq!(detail["wamid"], "wamid.IN1");
+    assert_eq!(detail["text"]["body"], "hello");
+    assert_eq!(detail["contact"]["wa_id"], "972500000001");
+    assert_eq!(detail["contact"]["profile_name"], "Dana");
+    assert_eq!(detail["event_id"], received[0].event_id.as_str());
+
+    // Meta delivers the same webhook again (a new queue message): the write changes nothing, no event.
+    assert!(deliver(&worker, "m2", &inbound_webhook("wamid.IN1", "972500000001"), 1).await);
+    assert_eq!(of_type(&bus, "message.received").len(), 1);
+    // The queue delivers a record again (its first try may have failed to publish): the same event id.
+    assert!(deliver(&worker, "m1", &inbound_webhook("wamid.IN1", "972500000001"), 2).await);
+    let again = of_type(&bus, "message.received");
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].event_id, again[0].event_id);
+}
+
+#[tokio::test]
+async fn statuses_publish_only_when_they_move_the_message_forward() {
+    let (worker, _fakes, bus) = publishing_worker();
+    let callback = outbound::id_for_key("test", "k1");
+    for (n, status) in ["sent", "delivered", "read"].into_iter().enumerate() {
+        let body = status_webhook("wamid.OUT1", status, Some(callback.as_str()));
+        assert!(deliver(&worker, &format!("s{n}"), &body, 1).await);
+    }
+    let statuses = of_type(&bus, "message.status");
+    let names: Vec<&str> = statuses.iter().filter_map(|e| e.detail["status"].as_str()).collect();
+    assert_eq!(names, ["sent", "delivered", "read"]);
+    for event in &statuses {
+        crate::testing::schema::assert_valid("message.status", &event.detail);
+        assert_eq!(event.detail["message_id"], callback.as_str());
+        assert_eq!(event.detail["recipient"]["wa_id"], "972504370045");
+    }
+    // Late and duplicate statuses change nothing: nothing published.
+    assert!(deliver(&worker, "late", &status_webhook("wamid.OUT1", "delivered", None), 1).await);
+    assert!(deliver(&worker, "dup", &status_webhook("wamid.OUT1", "read", None), 1).await);
+    // Even redelivered, a stale status publishes nothing.
+    assert!(deliver(&worker, "late", &status_webhook("wamid.OUT1", "delivered", None), 2).await);
+    assert_eq!(of_type(&bus, "message.status").len(), 3);
+    // Redelivered, the current status is published again, with its id.
+    assert!(
+        deliver(
+            &worker,
+            "s2",
+            &status_webhook("wamid.OUT1", "read", Some(callback.as_str())),
+            2
+        )
+        .await
+    );
+    let statuses = of_type(&bus, "message.status");
+    assert_eq!(statuses.len(), 4);
+    assert_eq!(statuses[3].event_id, statuses[2].event_id);
+}
+
+#[tokio::test]
+async fn put_events_failing_fails_the_record_and_its_redelivery_publishes() {
+    let (worker, fakes, bus) = publishing_worker();
+    // Every try of the first delivery fails (the call and both resends).
+    bus.faults.fail_next("put_events", 3, Fault::Transient);
+    let body = inbound_webhook("wamid.IN2", "972500000002");
+    assert!(!deliver(&worker, "m", &body, 1).await, "the record must fail");
+    assert!(
+        fakes.store.tables().messages.contains_key("wamid.IN2"),
+        "the message is recorded"
+    );
+    assert!(bus.published().is_empty());
+    assert_eq!(bus.calls().len(), 3, "the call and two resends");
+    // SQS delivers it again: recorded already, published now.
+    assert!(deliver(&worker, "m", &body, 2).await);
+    let received = of_type(&bus, "message.received");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].detail["wamid"], "wamid.IN2");
+}
+
+#[tokio::test]
+async fn a_partial_failure_resends_only_the_failed_entries() {
+    let (worker, _fakes, bus) = publishing_worker();
+    // 12 statuses of 12 messages in one webhook: two calls (10 + 2); the 2nd and 3rd entries refused once.
+    let statuses: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({"id": format!("wamid.P{i}"), "status": "sent", "timestamp": "1800000100",
+            "recipient_id": "972504370045"})
+        })
+        .collect();
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+            "phone_number_id": "106540352242922"}, "statuses": statuses}}]}]})
+    .to_string();
+    bus.faults
+        .fail_after("put_event_entry", 1, Fault::Transient)
+        .fail_next("put_event_entry", 1, Fault::Transient);
+    assert!(deliver(&worker, "p", &body, 1).await);
+    assert_eq!(bus.calls(), [10, 2, 2], "then one resend of the two refused entries");
+    let mut wamids: Vec<String> = of_type(&bus, "message.status")
+        .iter()
+        .map(|e| e.detail["wamid"].as_str().unwrap().to_owned())
+        .collect();
+    wamids.sort();
+    wamids.dedup();
+    assert_eq!(wamids.len(), 12, "every status published, none twice: {wamids:?}");
+    assert_eq!(of_type(&bus, "message.status").len(), 12);
+}
+
+#[tokio::test]
+async fn a_partial_failure_that_persists_fails_the_record() {
+    let (worker, _fakes, bus) = publishing_worker();
+    bus.faults.fail_next("put_event_entry", 3, Fault::Transient);
+    let body = inbound_webhook("wamid.IN3", "972500000003");
+    assert!(!deliver(&worker, "m", &body, 1).await);
+    assert!(bus.published().is_empty());
+    assert!(deliver(&worker, "m", &body, 2).await);
+    assert_eq!(of_type(&bus, "message.received").len(), 1);
+}
+
+#[tokio::test]
+async fn nothing_is_published_before_the_write_succeeded() {
+    let (worker, _fakes, bus) = publishing_worker();
+    worker.store.faults.fail_next("record_inbound", 1, Fault::Transient);
+    assert!(!deliver(&worker, "m", &inbound_webhook("wamid.IN4", "972500000004"), 1).await);
+    assert!(bus.published().is_empty(), "{:?}", bus.published());
+    assert_eq!(bus.calls().len(), 0);
+}
+
+#[tokio::test]
+async fn other_fields_publish_whatsapp_field_events_raw() {
+    let (worker, _fakes, bus) = publishing_worker();
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [
+        {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 42,
+            "message_template_name": "hello", "message_template_language": "en_US"}}]}]})
+    .to_string();
+    assert!(deliver(&worker, "t", &body, 1).await);
+    let events = of_type(&bus, "whatsapp.message_template_status_update");
+    assert_eq!(events.len(), 1, "{:?}", bus.published());
+    crate::testing::schema::assert_valid(&events[0].detail_type, &events[0].detail);
+    assert_eq!(events[0].detail["value"]["event"], "APPROVED");
+    assert!(deliver(&worker, "t2", &body, 1).await, "a duplicate");
+    assert_eq!(of_type(&bus, "whatsapp.message_template_status_update").len(), 1);
+}
+
+mod properties;

@@ -1,0 +1,46 @@
+//! The webhook payload as the worker reads it: parse, every change's typed value and message
+//! content, and the plan of writes (under a filter that serves all numbers and one that serves one).
+#![no_main]
+
+use bridge::domain::records::{self, PhoneNumberFilter, Received};
+use bridge::domain::webhook::WebhookPayload;
+use chrono::{TimeZone, Utc};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(payload) = serde_json::from_slice::<WebhookPayload>(data) else {
+        return;
+    };
+    for change in payload.entry.iter().flat_map(|entry| &entry.changes) {
+        if let Some(Ok(value)) = change.messages_value() {
+            for message in &value.messages {
+                let _ = message.content();
+            }
+            for status in &value.statuses {
+                let _ = status.errors.iter().map(|error| error.details()).count();
+            }
+        }
+    }
+    let received = Received {
+        at: Utc.timestamp_opt(1_800_000_000, 0).single().unwrap_or_default(),
+        request_id: "fuzz".to_owned(),
+    };
+    let all = records::plan(&payload, &PhoneNumberFilter::default(), &received);
+    let one = records::plan(
+        &payload,
+        &PhoneNumberFilter::new(["106540352242922".to_owned()]),
+        &received,
+    );
+    // A filter can only move changes from the writes to the foreign list, never add writes.
+    assert!(one.writes() <= all.writes());
+    // Every inbound record has a wamid (it is the table's key).
+    for inbound in &all.inbound {
+        assert!(
+            !inbound.wamid.is_empty(),
+            "an inbound record without a wamid was planned"
+        );
+    }
+    for status in &all.statuses {
+        assert!(!status.wamid.is_empty(), "a status without a wamid was planned");
+    }
+});

@@ -1,0 +1,327 @@
+//! The events the bundle publishes on its event bus (Amazon EventBridge): one [`BusEvent`] per inbound
+//! message, per status that moved a message forward, and per other webhook field. Pure: built from the
+//! records the worker has just written. Every event carries a deterministic `event_id` (the same webhook
+//! delivered twice gives the same id) and `schema_version`; the JSON Schemas under `schemas/` describe
+//! each `detail-type`.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::ids::MessageId;
+use super::records::{InboundRecord, RawEventRecord, StatusRecord};
+use super::webhook::{Content, MetaError};
+
+/// The `source` of every event.
+pub const SOURCE: &str = "whatsapp-bridge";
+/// The `schema_version` of the details built here.
+pub const SCHEMA_VERSION: u64 = 1;
+/// `PutEvents` takes at most this many entries per call.
+pub const MAX_ENTRIES_PER_CALL: usize = 10;
+/// `PutEvents` takes entries whose sizes add up to less than this (AWS's calculation, [`BusEvent::size`]).
+pub const MAX_CALL_BYTES: usize = 256 * 1024;
+/// A detail larger than this has its bulky part left out (see [`raw_field`]), so that an entry always fits.
+const MAX_DETAIL_BYTES: usize = 200 * 1024;
+
+pub const MESSAGE_RECEIVED: &str = "message.received";
+pub const MESSAGE_STATUS: &str = "message.status";
+
+/// One event for the bus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusEvent {
+    pub detail_type: String,
+    /// The detail, a JSON object (it holds `event_id`).
+    pub detail: Value,
+    /// The detail serialized, as sent.
+    pub detail_json: String,
+    pub event_id: String,
+}
+
+impl BusEvent {
+    fn new(detail_type: impl Into<String>, event_id: String, mut detail: Map<String, Value>) -> Self {
+        detail.insert("event_id".to_owned(), Value::from(event_id.clone()));
+        detail.insert("schema_version".to_owned(), Value::from(SCHEMA_VERSION));
+        let detail = Value::Object(detail);
+        Self {
+            detail_type: detail_type.into(),
+            detail_json: detail.to_string(),
+            detail,
+            event_id,
+        }
+    }
+
+    /// The entry's size as AWS counts it: `Source`, `DetailType` and `Detail` in UTF-8 bytes, plus 14
+    /// for `Time`.
+    pub fn size(&self) -> usize {
+        SOURCE.len() + self.detail_type.len() + self.detail_json.len() + 14
+    }
+}
+
+/// A deterministic id: the same parts always give the same 32 hex characters.
+pub fn event_id(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let mut id = hex::encode(hasher.finalize());
+    id.truncate(32);
+    id
+}
+
+/// The inbound media's fate, for the `media` member of `message.received`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaOutcome {
+    /// Kept in the payload bucket.
+    Stored { bucket: String, key: String, size: u64 },
+    /// Could not be fetched, ever (the reason, without secrets).
+    Failed { error: String },
+}
+
+/// `message.received` for an inbound message, with the fate of its media when it has some and it was
+/// fetched (or failed for good).
+pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("wamid".into(), Value::from(record.wamid.as_str()));
+    detail.insert("phone_number_id".into(), optional(record.phone_number_id.as_deref()));
+    detail.insert(
+        "display_phone_number".into(),
+        optional(record.display_phone_number.as_deref()),
+    );
+    detail.insert(
+        "contact".into(),
+        json!({
+            "wa_id": record.wa_id,
+            "user_id": record.user_id,
+            "profile_name": record.profile_name,
+        }),
+    );
+    detail.insert("type".into(), Value::from(record.kind.as_str()));
+    detail.insert("timestamp".into(), record.timestamp.map_or(Value::Null, Value::from));
+    detail.insert("received_at".into(), Value::from(record.received.at.to_rfc3339()));
+    if let Some(context) = &record.context_message_id {
+        detail.insert("context".into(), json!({ "message_id": context }));
+    }
+    match &record.content {
+        Content::Text { body } => {
+            detail.insert("text".into(), json!({ "body": body }));
+        }
+        Content::Media { media: meta, .. } => {
+            let mut media = Map::new();
+            media.insert("id".into(), optional(meta.id.as_deref()));
+            media.insert("mime_type".into(), optional(meta.mime_type.as_deref()));
+            media.insert("sha256".into(), optional(meta.sha256.as_deref()));
+            if let Some(caption) = &meta.caption {
+                media.insert("caption".into(), Value::from(caption.as_str()));
+            }
+            if let Some(filename) = &meta.filename {
+                media.insert("filename".into(), Value::from(filename.as_str()));
+            }
+            match outcome {
+                Some(MediaOutcome::Stored { bucket, key, size }) => {
+                    media.insert("s3_bucket".into(), Value::from(bucket.as_str()));
+                    media.insert("s3_key".into(), Value::from(key.as_str()));
+                    media.insert("size".into(), Value::from(*size));
+                }
+                Some(MediaOutcome::Failed { error }) => {
+                    media.insert("error".into(), Value::from(error.as_str()));
+                }
+                None => {}
+            }
+            detail.insert("media".into(), Value::Object(media));
+        }
+        Content::Location(location) => {
+            detail.insert(
+                "location".into(),
+                json!({
+                    "latitude": location.latitude,
+                    "longitude": location.longitude,
+                    "name": location.name,
+                    "address": location.address,
+                }),
+            );
+        }
+        Content::Reply(reply) => {
+            detail.insert(
+                "reply".into(),
+                json!({ "kind": reply.kind, "id": reply.id, "title": reply.title }),
+            );
+        }
+        Content::Reaction(reaction) => {
+            detail.insert(
+                "reaction".into(),
+                json!({ "message_id": reaction.message_id, "emoji": reaction.emoji }),
+            );
+        }
+        Content::Contacts(value) | Content::Order(value) | Content::System(value) | Content::Other(value) => {
+            detail.insert("content".into(), value.clone());
+        }
+    }
+    if !record.errors.is_empty() {
+        detail.insert("errors".into(), errors(&record.errors));
+    }
+    BusEvent::new(MESSAGE_RECEIVED, event_id(&[MESSAGE_RECEIVED, &record.wamid]), detail)
+}
+
+/// `message.status` for a status that moved its message forward; `message_id` is the bundle's id of the
+/// message when it sent it (from `biz_opaque_callback_data`).
+pub fn message_status(status: &StatusRecord) -> BusEvent {
+    let message_id = status
+        .biz_opaque_callback_data
+        .as_deref()
+        .and_then(MessageId::parse)
+        .map(|id| id.as_str().to_owned());
+    let mut detail = Map::new();
+    detail.insert("wamid".into(), Value::from(status.wamid.as_str()));
+    detail.insert("message_id".into(), optional(message_id.as_deref()));
+    detail.insert("status".into(), Value::from(status.status_name.as_str()));
+    detail.insert("timestamp".into(), status.timestamp.map_or(Value::Null, Value::from));
+    detail.insert("phone_number_id".into(), optional(status.phone_number_id.as_deref()));
+    detail.insert(
+        "recipient".into(),
+        json!({ "wa_id": status.recipient_id, "user_id": status.recipient_user_id }),
+    );
+    detail.insert("errors".into(), errors(&status.errors));
+    detail.insert(
+        "conversation".into(),
+        status.conversation.clone().unwrap_or(Value::Null),
+    );
+    detail.insert("pricing".into(), status.pricing.clone().unwrap_or(Value::Null));
+    BusEvent::new(
+        MESSAGE_STATUS,
+        event_id(&[MESSAGE_STATUS, &status.wamid, &status.status_name]),
+        detail,
+    )
+}
+
+/// `whatsapp.<field>` for any other webhook field (template status, quality, account updates), its value
+/// raw. A value too large for an entry is left out (`value_omitted`: its size); the table keeps it.
+pub fn raw_field(event: &RawEventRecord) -> BusEvent {
+    let detail_type = format!("whatsapp.{}", field_name(&event.field));
+    let value: Value = serde_json::from_str(&event.payload).unwrap_or_else(|_| Value::from(event.payload.as_str()));
+    let mut detail = Map::new();
+    detail.insert("field".into(), Value::from(event.field.as_str()));
+    detail.insert("entry_id".into(), Value::from(event.entry_id.as_str()));
+    detail.insert("phone_number_id".into(), optional(event.phone_number_id.as_deref()));
+    detail.insert("received_at".into(), Value::from(event.received.at.to_rfc3339()));
+    if event.payload.len() > MAX_DETAIL_BYTES {
+        detail.insert("value".into(), Value::Null);
+        detail.insert("value_omitted".into(), Value::from(event.payload.len()));
+    } else {
+        detail.insert("value".into(), value);
+    }
+    let id = event_id(&[&detail_type, &event.entry_id, &event.digest]);
+    BusEvent::new(detail_type, id, detail)
+}
+
+/// A webhook field as a detail-type suffix: lowercase letters, digits and `_`, at most 64 characters.
+pub fn field_name(field: &str) -> String {
+    let name: String = field
+        .chars()
+        .filter_map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' => Some(c),
+            'A'..='Z' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .take(64)
+        .collect();
+    if name.is_empty() { "unknown".to_owned() } else { name }
+}
+
+fn optional(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, Value::from)
+}
+
+fn errors(errors: &[MetaError]) -> Value {
+    Value::Array(
+        errors
+            .iter()
+            .map(|error| {
+                json!({
+                    "code": error.code,
+                    "title": error.title,
+                    "message": error.message,
+                    "details": error.details(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The events in `PutEvents` calls: at most [`MAX_ENTRIES_PER_CALL`] each, their sizes under
+/// [`MAX_CALL_BYTES`] together, in order.
+pub fn batches(events: &[BusEvent]) -> Vec<&[BusEvent]> {
+    let mut calls = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, event) in events.iter().enumerate() {
+        let size = event.size();
+        if index > start && (index - start == MAX_ENTRIES_PER_CALL || bytes + size >= MAX_CALL_BYTES) {
+            calls.push(&events[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        calls.push(&events[start..]);
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(payload: String) -> RawEventRecord {
+        RawEventRecord {
+            field: "message_template_status_update".into(),
+            entry_id: "102290129340398".into(),
+            phone_number_id: None,
+            payload,
+            digest: "d1".into(),
+            received: super::super::records::Received {
+                at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+                request_id: "r".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn ids_are_deterministic_and_distinct() {
+        assert_eq!(event_id(&["a", "b"]), event_id(&["a", "b"]));
+        assert_ne!(event_id(&["a", "b"]), event_id(&["ab", ""]));
+        assert_eq!(event_id(&["x"]).len(), 32);
+    }
+
+    #[test]
+    fn batches_respect_count_and_size() {
+        let small: Vec<BusEvent> = (0..25).map(|i| raw_field(&raw(format!("{{\"i\":{i}}}")))).collect();
+        let calls = batches(&small);
+        assert_eq!(calls.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![10, 10, 5]);
+        let big: Vec<BusEvent> = (0..4)
+            .map(|_| raw_field(&raw(format!("\"{}\"", "x".repeat(100_000)))))
+            .collect();
+        let calls = batches(&big);
+        assert!(
+            calls
+                .iter()
+                .all(|call| call.iter().map(BusEvent::size).sum::<usize>() < MAX_CALL_BYTES)
+        );
+        assert_eq!(calls.iter().map(|c| c.len()).sum::<usize>(), 4);
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_huge_raw_value_is_left_out_so_the_entry_fits() {
+        let event = raw_field(&raw(format!("\"{}\"", "x".repeat(300_000))));
+        assert!(event.size() < MAX_CALL_BYTES);
+        assert_eq!(event.detail["value"], Value::Null);
+        assert_eq!(event.detail["value_omitted"], 300_002);
+        assert_eq!(event.detail_type, "whatsapp.message_template_status_update");
+    }
+
+    #[test]
+    fn field_names_are_tamed() {
+        assert_eq!(field_name("account_update"), "account_update");
+        assert_eq!(field_name("Bad Field!/x"), "badfieldx");
+        assert_eq!(field_name("***"), "unknown");
+    }
+}

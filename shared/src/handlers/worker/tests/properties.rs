@@ -1,0 +1,359 @@
+//! Properties of the worker, on the in-memory fakes, over random schedules (proptest shrinks a
+//! failing one to a minimal schedule):
+//!
+//! - status webhooks for a message in any order, duplicated, several to a payload and several
+//!   payloads to an SQS batch, end in the same record: the highest rank, every status's time,
+//!   `failed` final;
+//! - a send job under random interleavings of duplicate deliveries, Graph answers (ambiguous,
+//!   lost, refused, hanging), store and queue faults and crashes is taken by Meta (the fake's
+//!   ground truth) exactly once, or twice only through the one resend of an unknown outcome
+//!   that no status resolved, and is never lost.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use super::*;
+use crate::domain::outbound::OutboundStatus;
+use crate::domain::status::DeliveryStatus;
+use crate::testing::Fault;
+
+/// A paused-clock runtime: hangs and timeouts cost no real time.
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+fn cases(default: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+// ------------------------------------------------------------------ statuses converge
+
+const STATUS_NAMES: [&str; 5] = ["sent", "delivered", "read", "failed", "deleted"];
+
+/// One message's statuses: which of Meta's it got (each with its own time) and how they arrive.
+#[derive(Debug, Clone)]
+struct StatusSchedule {
+    /// Per message: status name → Meta's timestamp.
+    messages: Vec<BTreeMap<&'static str, i64>>,
+    /// Deliveries, in arrival order: (message, status name), duplicates included.
+    deliveries: Vec<(usize, &'static str)>,
+    /// How many statuses each webhook payload carries (cycled).
+    per_payload: Vec<usize>,
+    /// How many payloads each SQS batch carries (cycled).
+    per_batch: Vec<usize>,
+}
+
+fn status_schedule() -> impl Strategy<Value = StatusSchedule> {
+    let message = proptest::sample::subsequence(STATUS_NAMES.to_vec(), 1..=STATUS_NAMES.len()).prop_flat_map(|names| {
+        let n = names.len();
+        (Just(names), proptest::collection::vec(0i64..1_000, n))
+    });
+    proptest::collection::vec(message, 1..=3)
+        .prop_flat_map(|messages| {
+            let messages: Vec<BTreeMap<&'static str, i64>> = messages
+                .into_iter()
+                .map(|(names, offsets)| {
+                    names
+                        .into_iter()
+                        .zip(offsets)
+                        .map(|(name, offset)| (name, 1_800_000_000 + offset))
+                        .collect()
+                })
+                .collect();
+            let every: Vec<(usize, &'static str)> = messages
+                .iter()
+                .enumerate()
+                .flat_map(|(i, statuses)| statuses.keys().map(move |name| (i, *name)))
+                .collect();
+            let duplicates = proptest::collection::vec(proptest::sample::select(every.clone()), 0..6);
+            (Just(messages), Just(every), duplicates)
+        })
+        .prop_flat_map(|(messages, every, duplicates)| {
+            let all: Vec<_> = every.into_iter().chain(duplicates).collect();
+            (
+                Just(messages),
+                Just(all).prop_shuffle(),
+                proptest::collection::vec(1usize..=3, 1..4),
+                proptest::collection::vec(1usize..=10, 1..4),
+            )
+        })
+        .prop_map(|(messages, deliveries, per_payload, per_batch)| StatusSchedule {
+            messages,
+            deliveries,
+            per_payload,
+            per_batch,
+        })
+}
+
+fn statuses_payload(statuses: &[(String, &str, i64)]) -> String {
+    let statuses: Vec<Value> = statuses
+        .iter()
+        .map(|(wamid, status, timestamp)| {
+            let mut object = json!({"id": wamid, "status": status, "timestamp": timestamp.to_string(),
+                "recipient_id": "972504370045"});
+            if *status == "failed" {
+                object["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+            }
+            object
+        })
+        .collect();
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+            "phone_number_id": "106540352242922"}, "statuses": statuses}}]}]})
+    .to_string()
+}
+
+/// The schedule's payloads, grouped into SQS batches.
+fn status_batches(schedule: &StatusSchedule, wamids: &[String]) -> Vec<Vec<String>> {
+    let mut payloads = Vec::new();
+    let mut rest = &schedule.deliveries[..];
+    for size in schedule.per_payload.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (now, later) = rest.split_at((*size).min(rest.len()));
+        let statuses: Vec<_> = now
+            .iter()
+            .map(|(i, name)| (wamids[*i].clone(), *name, schedule.messages[*i][name]))
+            .collect();
+        payloads.push(statuses_payload(&statuses));
+        rest = later;
+    }
+    let mut batches = Vec::new();
+    let mut rest = &payloads[..];
+    for size in schedule.per_batch.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (now, later) = rest.split_at((*size).min(rest.len()));
+        batches.push(now.to_vec());
+        rest = later;
+    }
+    batches
+}
+
+/// What every order must end in: the highest-ranked status (failed outranks all), and each
+/// status's own time.
+fn expected_record(statuses: &BTreeMap<&'static str, i64>) -> (Option<String>, BTreeMap<String, i64>) {
+    let top = statuses
+        .keys()
+        .filter_map(|name| DeliveryStatus::parse(name))
+        .max_by_key(|status| status.rank())
+        .map(|status| status.as_str().to_owned());
+    let times = statuses.iter().map(|(name, at)| ((*name).to_owned(), *at)).collect();
+    (top, times)
+}
+
+#[test]
+fn statuses_in_any_order_duplicated_and_batched_end_in_the_same_record() {
+    let runtime = paused_runtime();
+    let mut runner = TestRunner::new(cases(256));
+    runner
+        .run(&status_schedule(), |schedule| {
+            runtime.block_on(async {
+                let (worker, fakes) = worker(None, false);
+                let wamids: Vec<String> = (0..schedule.messages.len()).map(|i| format!("wamid.prop{i}")).collect();
+                for (n, batch) in status_batches(&schedule, &wamids).into_iter().enumerate() {
+                    let records = batch
+                        .iter()
+                        .enumerate()
+                        .map(|(i, body)| record(&format!("b{n}r{i}"), Some("meta-webhook"), body, 1, EVENTS_QUEUE_ARN))
+                        .collect();
+                    let response = worker.handle(event(records), deadline()).await;
+                    prop_assert!(response.batch_item_failures.is_empty(), "{response:?}");
+                }
+                let tables = fakes.store.tables();
+                for (wamid, statuses) in wamids.iter().zip(&schedule.messages) {
+                    let item = tables.messages.get(wamid);
+                    let (top, times) = expected_record(statuses);
+                    prop_assert_eq!(item.and_then(|item| item.status.clone()), top.clone(), "{}", wamid);
+                    prop_assert_eq!(
+                        item.map(|item| item.seen.clone()).unwrap_or_default(),
+                        times,
+                        "{}",
+                        wamid
+                    );
+                    if statuses.contains_key("failed") {
+                        prop_assert_eq!(top.as_deref(), Some("failed"), "failed is final");
+                    }
+                }
+                Ok(())
+            })
+        })
+        .unwrap_or_else(|error| panic!("{error}"));
+}
+
+// ------------------------------------------------------------------ sends: once, never lost
+
+const STORE_WRITES: [&str; 5] = ["claim", "mark_accepted", "release", "mark_failed", "mark_unknown"];
+
+#[derive(Debug, Clone)]
+struct SendSchedule {
+    answers: Vec<GraphAnswer>,
+    store_faults: Vec<(&'static str, usize, Fault)>,
+    queue_fault: Option<Fault>,
+    /// Extra deliveries of the same job (SQS at-least-once, a client's retried request), delays in s.
+    duplicates: Vec<i64>,
+    /// Steps of the simulation at which the invocation is killed, and after how long.
+    crashes: Vec<(usize, u64)>,
+    /// Meta's status webhook for a taken message, this many seconds later; `None`: never.
+    status_delay: Option<i64>,
+}
+
+fn graph_answer() -> impl Strategy<Value = GraphAnswer> {
+    prop_oneof![
+        4 => Just(GraphAnswer::Accept),
+        1 => Just(GraphAnswer::AcceptBodyLost),
+        1 => Just(GraphAnswer::AcceptThenAmbiguous),
+        1 => Just(GraphAnswer::AcceptThenHang),
+        1 => Just(GraphAnswer::NotSent),
+        1 => Just(GraphAnswer::refuse(500, 131000)),
+        1 => Just(GraphAnswer::refuse(429, 130429)),
+        1 => Just(GraphAnswer::refuse(400, 131026)),
+    ]
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        Just(Fault::Transient),
+        Just(Fault::Permanent),
+        Just(Fault::Hang),
+        Just(Fault::AppliedThenTransient),
+    ]
+}
+
+fn send_schedule() -> impl Strategy<Value = SendSchedule> {
+    (
+        proptest::collection::vec(graph_answer(), 0..4),
+        proptest::collection::vec(
+            (proptest::sample::select(STORE_WRITES.to_vec()), 1usize..=2, fault()),
+            0..3,
+        ),
+        proptest::option::of(prop_oneof![Just(Fault::Transient), Just(Fault::Hang)]),
+        proptest::collection::vec(0i64..400, 0..3),
+        proptest::collection::vec((0usize..6, 1u64..80), 0..3),
+        proptest::option::of(1i64..300),
+    )
+        .prop_map(
+            |(answers, store_faults, queue_fault, duplicates, crashes, status_delay)| SendSchedule {
+                answers,
+                store_faults,
+                queue_fault,
+                duplicates,
+                crashes,
+                status_delay,
+            },
+        )
+}
+
+async fn run_send_schedule(n: usize, schedule: &SendSchedule) -> Result<(), TestCaseError> {
+    let (worker, fakes) = worker(None, false);
+    let job = queued_message(&fakes.store, &format!("prop-{n}")).await;
+    fakes.graph.script(schedule.answers.clone());
+    for (operation, count, fault) in &schedule.store_faults {
+        fakes.store.faults.fail_next(operation, *count, *fault);
+    }
+    if let Some(fault) = schedule.queue_fault {
+        fakes.queue.faults.fail_next("send", 1, fault);
+    }
+    let mut sim = Sim::new(worker, fakes, schedule.status_delay);
+    let body = serde_json::to_string(&job).unwrap();
+    sim.push("send-message", body.clone(), SEND_QUEUE_ARN, 0);
+    for delay in &schedule.duplicates {
+        sim.push("send-message", body.clone(), SEND_QUEUE_ARN, *delay);
+    }
+    let mut settled = false;
+    for step in 0..400 {
+        if let Some((_, after_ms)) = schedule.crashes.iter().find(|(at, _)| *at == step) {
+            sim.crash_after = Some(Duration::from_millis(*after_ms));
+        }
+        if !sim.step().await {
+            settled = true;
+            break;
+        }
+    }
+    prop_assert!(
+        settled,
+        "the simulation did not settle: {} messages left",
+        sim.queue.len()
+    );
+    let item = sim.fakes.store.outbound(&job.message_id).unwrap();
+    let taken = sim.fakes.graph.taken_count(job.message_id.as_str());
+    prop_assert!(item.resends <= 1, "resent {} times", item.resends);
+    prop_assert!(
+        taken <= 1 + item.resends as usize,
+        "taken {taken} times, {} resends",
+        item.resends
+    );
+    if schedule.status_delay.is_some() {
+        // A status webhook always arrives before the reconcile window closes: never a resend.
+        prop_assert!(taken <= 1, "taken {taken} times although a status could resolve it");
+    }
+    prop_assert!(
+        sim.dead_letters.iter().all(|m| m.kind != "send-message"),
+        "a send job reached the dead-letter queue"
+    );
+    // Never lost: Meta took it, or it is recorded failed with Meta's refusal or its last error
+    // (its receives ran out on retryable refusals), or — only when the store lost what the worker
+    // knew (a failed `release` after a send that never reached Meta, twice) — `unknown`, which
+    // the caller sees and which is never sent a third time. Never silently queued forever.
+    prop_assert!(
+        taken >= 1
+            || item.status == OutboundStatus::Failed
+            || (item.status == OutboundStatus::Unknown && !schedule.store_faults.is_empty()),
+        "the message was lost: {:?}, never taken",
+        item.status
+    );
+    prop_assert!(
+        matches!(
+            item.status,
+            OutboundStatus::Accepted | OutboundStatus::Unknown | OutboundStatus::Failed
+        ),
+        "{:?}",
+        item.status
+    );
+    if item.status == OutboundStatus::Failed {
+        // Only the one resend of an unknown outcome can be refused after a copy was taken
+        // (no status ever told which): the record then says the resend failed.
+        prop_assert!(
+            taken == 0 || (taken == 1 && item.resends == 1),
+            "a message Meta took is recorded failed (taken {taken}, resends {})",
+            item.resends
+        );
+        prop_assert!(
+            schedule
+                .answers
+                .iter()
+                .any(|answer| matches!(answer, GraphAnswer::Refuse(_))),
+            "failed although Meta never refused it"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_send_under_random_duplicates_faults_and_crashes_goes_out_once_and_is_never_lost() {
+    let runtime = paused_runtime();
+    let mut runner = TestRunner::new(cases(256));
+    let counter = std::cell::Cell::new(0usize);
+    runner
+        .run(&send_schedule(), |schedule| {
+            counter.set(counter.get() + 1);
+            runtime.block_on(run_send_schedule(counter.get(), &schedule))
+        })
+        .unwrap_or_else(|error| panic!("{error}"));
+}

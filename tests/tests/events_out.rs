@@ -1,0 +1,200 @@
+//! Events out against the AWS emulator over HTTP: the worker records webhooks in DynamoDB and publishes
+//! on an EventBridge bus whose rule copies every event to a tap queue, as `make run` sets it up. Each
+//! test has its own bus, rule and tap queue.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::Client as EventBridge;
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::adapters::eventbridge::EventBridgePublisher;
+use bridge::adapters::{s3::S3BlobStore, sqs::SqsRedelivery};
+use bridge::domain::records::PhoneNumberFilter;
+use bridge::handlers::worker::{DeployedWorker, Publishing};
+use bridge::testing::schema::assert_valid;
+use integration_tests::*;
+use local_stack::queue::{batch_deadline, sqs_event};
+use serde_json::{Value, json};
+
+struct Bus {
+    name: String,
+    tap_url: String,
+}
+
+/// A bus of its own, with a rule copying every whatsapp-bridge event to a fresh tap queue.
+async fn bus(emu: &Emulator, prefix: &str) -> Bus {
+    let events = EventBridge::new(&emu.sdk);
+    let tap = emu.fresh_queue(&format!("{prefix}-tap"), 30, None).await;
+    let name = format!("{}-bus", tap.name);
+    events.create_event_bus().name(&name).send().await.unwrap();
+    events
+        .put_rule()
+        .name("tap")
+        .event_bus_name(&name)
+        .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("tap")
+        .arn(&tap.arn)
+        .build()
+        .unwrap();
+    events
+        .put_targets()
+        .rule("tap")
+        .event_bus_name(&name)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    Bus { name, tap_url: tap.url }
+}
+
+fn worker(emu: &Emulator, bus: &Bus) -> DeployedWorker {
+    let publisher = EventBridgePublisher::new(EventBridge::new(&emu.sdk), &bus.name);
+    DeployedWorker::recording(
+        DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
+        S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+        SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
+        PhoneNumberFilter::default(),
+    )
+    .with_events(Publishing::new(publisher))
+}
+
+/// Queues each body as a webhook record and runs the worker over them, one SQS event per body, in order.
+async fn deliver(emu: &Emulator, worker: &DeployedWorker, bodies: &[Value]) {
+    let queue = emu.fresh_queue("events-in", 30, None).await;
+    for body in bodies {
+        emu.sqs
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(body.to_string())
+            .message_attributes(
+                "kind",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("meta-webhook")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let messages = emu.receive_all(&queue.url).await;
+        assert_eq!(messages.len(), 1);
+        let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();
+        let answer = worker.handle(event, batch_deadline()).await;
+        assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    }
+}
+
+/// The EventBridge events on the tap queue (waiting a little for the copies to arrive), drained.
+async fn tapped(emu: &Emulator, bus: &Bus, at_least: usize) -> Vec<Value> {
+    let mut all = Vec::new();
+    for _ in 0..20 {
+        all.extend(
+            emu.receive_bodies(&bus.tap_url)
+                .await
+                .iter()
+                .map(|body| serde_json::from_str::<Value>(body).unwrap()),
+        );
+        if all.len() >= at_least {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Anything late would show up here.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    all.extend(
+        emu.receive_bodies(&bus.tap_url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str::<Value>(body).unwrap()),
+    );
+    all
+}
+
+fn inbound(wamid: &str) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+            "phone_number_id": "106540352242922"},
+        "contacts": [{"wa_id": "972500000009", "profile": {"name": "Noa"}}],
+        "messages": [{"from": "972500000009", "id": wamid, "timestamp": "1800000000", "type": "text",
+            "text": {"body": "hi there"}}]}}]}]})
+}
+
+fn status(wamid: &str, status: &str) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+            "phone_number_id": "106540352242922"},
+        "statuses": [{"id": wamid, "status": status, "timestamp": "1800000100", "recipient_id": "972500000009"}]}}]}]})
+}
+
+fn unique_wamid(prefix: &str) -> String {
+    format!(
+        "wamid.{prefix}{}",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    )
+}
+
+#[tokio::test]
+async fn an_inbound_text_gives_exactly_one_schema_valid_message_received_on_the_tap() {
+    let emu = Emulator::connect().await;
+    let bus = bus(&emu, "received").await;
+    let worker = worker(&emu, &bus);
+    let wamid = unique_wamid("IN");
+    deliver(&emu, &worker, &[inbound(&wamid)]).await;
+    let events = tapped(&emu, &bus, 1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["source"], "whatsapp-bridge");
+    assert_eq!(event["detail-type"], "message.received");
+    assert_valid("message.received", &event["detail"]);
+    assert_eq!(event["detail"]["wamid"], wamid.as_str());
+    assert_eq!(event["detail"]["text"]["body"], "hi there");
+    let first_id = event["detail"]["event_id"].clone();
+
+    // The same webhook again: an event with the same id, or none.
+    deliver(&emu, &worker, &[inbound(&wamid)]).await;
+    let again = tapped(&emu, &bus, 0).await;
+    assert!(again.len() <= 1, "{again:?}");
+    for event in again {
+        assert_eq!(event["detail"]["event_id"], first_id);
+    }
+}
+
+#[tokio::test]
+async fn sent_delivered_read_give_one_status_event_each_and_a_late_delivered_none() {
+    let emu = Emulator::connect().await;
+    let bus = bus(&emu, "status").await;
+    let worker = worker(&emu, &bus);
+    let wamid = unique_wamid("OUT");
+    deliver(
+        &emu,
+        &worker,
+        &[
+            status(&wamid, "sent"),
+            status(&wamid, "delivered"),
+            status(&wamid, "read"),
+        ],
+    )
+    .await;
+    let events = tapped(&emu, &bus, 3).await;
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "message.status")
+        .map(|e| e["detail"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["sent", "delivered", "read"], "{events:?}");
+    for event in &events {
+        assert_valid("message.status", &event["detail"]);
+        assert_eq!(event["detail"]["wamid"], wamid.as_str());
+    }
+
+    // Delivered after read (out of order, or Meta redelivering it): nothing moved, nothing published.
+    deliver(&emu, &worker, &[status(&wamid, "delivered"), status(&wamid, "read")]).await;
+    let late = tapped(&emu, &bus, 0).await;
+    assert!(late.is_empty(), "{late:?}");
+}
