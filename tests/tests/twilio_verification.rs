@@ -352,7 +352,9 @@ async fn a_call_signed_with_a_webhook_rules_shared_key_is_captured() {
     assert_eq!(call.webhooks.len(), 2, "{call:?}");
     assert!(call.webhooks.iter().all(|(_, status, _)| *status == 200), "{call:?}");
     assert!(call.webhooks[1].2.contains("<Hangup"), "{call:?}");
-    let item = code_item(&stack.emulator, &call.call_sid, "371926").await.expect("recorded");
+    let item = code_item(&stack.emulator, &call.call_sid, "371926")
+        .await
+        .expect("recorded");
     assert_eq!(s(&item, "email_status"), "sent");
 
     // The same number, the auth token right but the shared key wrong: every webhook is refused.
@@ -395,7 +397,10 @@ async fn repeated_webhooks_finish_a_pending_email_exactly_once() {
         to: Some("+14155550123".to_owned()),
         received_at: chrono::Utc::now(),
     };
-    assert_eq!(verification.store.record_code(&crashed).await.unwrap(), WriteOutcome::Applied);
+    assert_eq!(
+        verification.store.record_code(&crashed).await.unwrap(),
+        WriteOutcome::Applied
+    );
     let item = code_item(&emu, &call_sid, "602418").await.expect("recorded");
     assert_eq!(s(&item, "email_status"), "pending");
 

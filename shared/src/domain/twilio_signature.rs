@@ -105,7 +105,11 @@ fn signed_string(url: &str, params: &[(String, String)]) -> Vec<u8> {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     // Sorting (name, value) pairs sorts by name, then the values of a repeated name — Twilio's rule.
     sorted.sort();
-    let length = url.len() + sorted.iter().map(|(name, value)| name.len() + value.len()).sum::<usize>();
+    let length = url.len()
+        + sorted
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>();
     let mut signed = Vec::with_capacity(length);
     signed.extend_from_slice(url.as_bytes());
     for (name, value) in sorted {
@@ -501,11 +505,17 @@ mod tests {
         // The same signature without the header: the auth token's HMAC-SHA1 is expected, not this.
         assert_eq!(check(None, SHARED_KEY_SIGNATURE), Err(TwilioSignatureError::Mismatch));
         // The auth token's signature with the header: the shared key is expected.
-        assert_eq!(check(Some(SETTINGS), DOC_SIGNATURE), Err(TwilioSignatureError::Mismatch));
+        assert_eq!(
+            check(Some(SETTINGS), DOC_SIGNATURE),
+            Err(TwilioSignatureError::Mismatch)
+        );
         // The auth token is not a shared key, even with SHA-256.
         let token_sha256 = expected_signature_with(Algorithm::HmacSha256, &token(), DOC_URL, &doc_params());
         assert_eq!(token_sha256, "Rmm4Vzj+Ky7JGoWXMCsZDZuHDszLr9xvdbvitrDr4/M="); // Python's hmac
-        assert_eq!(check(Some(SETTINGS), &token_sha256), Err(TwilioSignatureError::Mismatch));
+        assert_eq!(
+            check(Some(SETTINGS), &token_sha256),
+            Err(TwilioSignatureError::Mismatch)
+        );
         // HMAC_SHA1 named in the header: the shared key with SHA-1.
         let sha1 = expected_signature_with(Algorithm::HmacSha1, &keys[0], DOC_URL, &doc_params());
         assert_eq!(check(Some("key=k,algorithm=HMAC_SHA1"), &sha1), Ok(()));
@@ -520,7 +530,10 @@ mod tests {
             shared_keys: &keys,
         };
         for (settings, error) in [
-            ("key=k,algorithm=HMAC_SHA512", TwilioSignatureError::UnsupportedAlgorithm),
+            (
+                "key=k,algorithm=HMAC_SHA512",
+                TwilioSignatureError::UnsupportedAlgorithm,
+            ),
             ("key=k,algorithm=RSA_SHA256", TwilioSignatureError::UnsupportedAlgorithm),
             ("key=k,algorithm=", TwilioSignatureError::UnsupportedAlgorithm),
             ("key=k", TwilioSignatureError::MalformedSettings),
@@ -531,7 +544,13 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                verify_request(secrets, Some(settings), DOC_URL, &doc_params(), Some(SHARED_KEY_SIGNATURE)),
+                verify_request(
+                    secrets,
+                    Some(settings),
+                    DOC_URL,
+                    &doc_params(),
+                    Some(SHARED_KEY_SIGNATURE)
+                ),
                 Err(error),
                 "{settings}"
             );
@@ -542,7 +561,13 @@ mod tests {
             shared_keys: &[],
         };
         assert_eq!(
-            verify_request(no_keys, Some(SETTINGS), DOC_URL, &doc_params(), Some(SHARED_KEY_SIGNATURE)),
+            verify_request(
+                no_keys,
+                Some(SETTINGS),
+                DOC_URL,
+                &doc_params(),
+                Some(SHARED_KEY_SIGNATURE)
+            ),
             Err(TwilioSignatureError::NoSharedKey)
         );
         // A blank settings header counts as absent: the auth token's signature.
@@ -576,7 +601,13 @@ mod tests {
         // The port alternative holds for every secret.
         let with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
         assert_eq!(
-            verify_request(secrets, Some(SETTINGS), with_port, &doc_params(), Some(NEXT_KEY_SIGNATURE)),
+            verify_request(
+                secrets,
+                Some(SETTINGS),
+                with_port,
+                &doc_params(),
+                Some(NEXT_KEY_SIGNATURE)
+            ),
             Ok(())
         );
     }

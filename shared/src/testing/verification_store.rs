@@ -93,7 +93,12 @@ impl VerificationStore for FakeVerificationStore {
         answer(step, outcome)
     }
 
-    async fn claim_email(&self, call_sid: &str, item: &str, lease: std::time::Duration) -> Result<WriteOutcome, StoreError> {
+    async fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> Result<WriteOutcome, StoreError> {
         let step = self.faults.step("claim_email").await;
         if let Step::Fail(fault) = step {
             return Err(injected(fault));

@@ -44,7 +44,12 @@ impl VerificationStore for DynamoMessageStore {
         self.put_once(item).await
     }
 
-    async fn claim_email(&self, call_sid: &str, item: &str, lease: std::time::Duration) -> Result<WriteOutcome, StoreError> {
+    async fn claim_email(
+        &self,
+        call_sid: &str,
+        item: &str,
+        lease: std::time::Duration,
+    ) -> Result<WriteOutcome, StoreError> {
         let now = Utc::now();
         let stale = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::zero());
         let mut update = Update::default();
@@ -60,7 +65,8 @@ impl VerificationStore for DynamoMessageStore {
             (":sending", string("sending")),
             (":stale", string(rfc3339(stale))),
         ];
-        self.update(call_pk(call_sid), item, update, Some((condition, values))).await
+        self.update(call_pk(call_sid), item, update, Some((condition, values)))
+            .await
     }
 
     async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {

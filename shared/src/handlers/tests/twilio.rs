@@ -315,16 +315,9 @@ async fn a_webhook_signed_with_the_rules_shared_key_is_accepted() {
 #[tokio::test]
 async fn an_unsupported_signature_algorithm_is_refused() {
     let verification = verification();
-    for settings in [
-        "key=k,algorithm=HMAC_SHA512",
-        "key=k,algorithm=NONE",
-        "key=k",
-    ] {
+    for settings in ["key=k,algorithm=HMAC_SHA512", "key=k,algorithm=NONE", "key=k"] {
         // Signed with the shared key by SHA-256, whatever the header claims.
-        let request = gather_signed_with(
-            SHARED_KEY,
-            Some((settings, twilio_signature::Algorithm::HmacSha256)),
-        );
+        let request = gather_signed_with(SHARED_KEY, Some((settings, twilio_signature::Algorithm::HmacSha256)));
         assert_eq!(verification.handle(request).await.status(), 403, "{settings}");
     }
     // A deployment without a shared key refuses a shared-key signature.
