@@ -135,7 +135,8 @@ fn every_variable_the_functions_read_is_declared_in_the_template() {
     for (_, function) in functions(&template) {
         collect(&function["Properties"]["Environment"]["Variables"]);
     }
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config.rs")).unwrap();
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config.rs")).expect("config.rs");
     let mut read = Vec::new();
     for call in ["required(\"", "optional(\"", "number(\"", "list(\"", "secret(\""] {
         for (at, _) in source.match_indices(call) {
@@ -168,7 +169,7 @@ fn the_graph_api_version_is_one_constant() {
         template["Parameters"]["GraphApiVersion"]["Default"].as_str(),
         Some(bridge::config::DEFAULT_GRAPH_API_VERSION)
     );
-    let local_env = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).unwrap();
+    let local_env = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
     assert!(
         local_env
             .lines()

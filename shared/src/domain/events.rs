@@ -276,6 +276,7 @@ mod tests {
             entry_id: "102290129340398".into(),
             phone_number_id: None,
             payload,
+            payload_pointer: None,
             digest: "d1".into(),
             received: super::super::records::Received {
                 at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),

@@ -367,7 +367,7 @@ where
     }
 }
 
-impl<S, B, R, W, Q> Worker<S, B, R, W, Q>
+impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
     S: MessageStore,
     B: BlobStore,
