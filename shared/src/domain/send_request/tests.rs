@@ -116,8 +116,8 @@ fn every_type() -> Vec<(Value, Value, Value)> {
         let mut short = json!({"to": "050-437-0045", "type": kind});
         short
             .as_object_mut()
-            .unwrap()
-            .extend(fields.as_object().unwrap().clone());
+            .expect("an object")
+            .extend(fields.as_object().expect("an object").clone());
         (short, meta(kind, fields.clone()), meta(kind, fields))
     };
     let interactive = |content: Value| {
@@ -517,7 +517,7 @@ fn reply_button_limits() {
     let mut long_body = buttons(1, 5);
     long_body["body"] = json!({"text": "b".repeat(MAX_INTERACTIVE_BODY_CHARS + 1)});
     let mut no_body = buttons(1, 5);
-    no_body.as_object_mut().unwrap().remove("body");
+    no_body.as_object_mut().expect("an object").remove("body");
     let mut long_header = buttons(1, 5);
     long_header["header"] = json!({"type": "text", "text": "h".repeat(MAX_HEADER_TEXT_CHARS + 1)});
     check_table(
@@ -619,7 +619,7 @@ fn list_limits() {
     let mut untitled = list(&[1, 1]);
     untitled["action"]["sections"][1]
         .as_object_mut()
-        .unwrap()
+        .expect("an object")
         .remove("title");
     check_table(
         "interactive",
@@ -669,7 +669,10 @@ fn cta_url_location_request_and_flow_limits() {
             ),
             (
                 flow_edit(&|v| {
-                    v["action"]["parameters"].as_object_mut().unwrap().remove("flow_id");
+                    v["action"]["parameters"]
+                        .as_object_mut()
+                        .expect("an object")
+                        .remove("flow_id");
                 }),
                 Some("interactive.action.parameters.flow_id"),
             ),
