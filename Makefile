@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz soak clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz clean
 .DEFAULT_GOAL := help
 
 ## make help: this list (also plain `make`).
@@ -96,10 +96,6 @@ chaos-send: venv
 ## make fuzz: every fuzz target for FUZZ_SECONDS (60) each, bounded memory and time; executions per target.
 fuzz:
 	scripts/fuzz.sh
-
-## make soak: SOAK_WEBHOOKS (2000) signed webhooks at SOAK_CONCURRENCY (50) through a fault proxy in front of moto.
-soak: venv
-	scripts/soak.sh
 
 ## make clean: removes .local (the cached base-image rootfs too), both venvs, .aws-sam and target/.
 clean:

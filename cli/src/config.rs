@@ -55,6 +55,7 @@ pub const META_APP_ID: Key = plain("META_APP_ID", None, None);
 pub const TABLE_NAME: Key = plain("TABLE_NAME", Some("TableName"), None);
 pub const QUEUE_URL: Key = plain("QUEUE_URL", Some("QueueUrl"), None);
 pub const DEAD_LETTER_QUEUE_URL: Key = plain("DEAD_LETTER_QUEUE_URL", Some("DeadLetterQueueUrl"), None);
+pub const EVENTS_TAP_QUEUE_URL: Key = plain("EVENTS_TAP_QUEUE_URL", Some("EventsTapQueueUrl"), None);
 pub const PUBLIC_BASE_URL: Key = plain("PUBLIC_BASE_URL", Some("PublicBaseUrl"), None);
 pub const CALLBACK_URL: Key = plain("WHATSAPP_CALLBACK_URL", Some("WhatsAppCallbackUrl"), None);
 pub const TWILIO_VOICE_URL: Key = plain("TWILIO_VOICE_URL", Some("TwilioVoiceWebhookUrl"), None);

@@ -5,12 +5,14 @@
 //! - [`send`]: the send API, and following a message's status.
 //! - [`webhook_signing`]: Meta webhooks and Twilio requests signed as the real senders sign them.
 //! - [`redrive`]: dead-letter queue → queue.
+//! - [`events`]: the bundle's EventBridge events, from a tap queue.
 //! - [`doctor`]: checks of a deployment, with fixes.
 //! - [`config`]: flags > environment > stack outputs / SSM; secrets never printed.
 
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod events;
 pub mod graph;
 pub mod onboarding;
 pub mod redrive;

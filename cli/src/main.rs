@@ -67,6 +67,16 @@ enum Command {
     /// Check a deployment end to end: token, phone number, subscription, callback, SES, Twilio, alarms.
     #[command(after_help = EXIT_CODES)]
     Doctor,
+    /// Print the bundle's EventBridge events from the tap queue (EVENTS_TAP_QUEUE_URL); --follow waits for more.
+    #[command(after_help = EXIT_CODES)]
+    Events(EventsArgs),
+}
+
+#[derive(Args)]
+struct EventsArgs {
+    /// Keep waiting for events (until interrupted) instead of stopping when the tap is empty.
+    #[arg(long)]
+    follow: bool,
 }
 
 #[derive(Args)]
@@ -209,6 +219,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Webhook(args) => webhook(&settings, args, json_output).await,
         Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
         Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
+        Command::Events(args) => events_command(&settings, &sdk, args, json_output).await,
     }
 }
 
@@ -518,4 +529,24 @@ async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_o
         }
     }
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+async fn events_command(
+    settings: &Settings,
+    sdk: &aws_config::SdkConfig,
+    args: EventsArgs,
+    json_output: bool,
+) -> Result<u8, CliError> {
+    let tap_url = settings.require(config::EVENTS_TAP_QUEUE_URL)?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let wait = std::time::Duration::from_secs(if args.follow { 20 } else { 1 });
+    whatsapp_bridge_cli::events::read(&sqs, &tap_url, args.follow, wait, |event| {
+        if json_output {
+            println!("{}", event.envelope);
+        } else {
+            println!("{}", event.line());
+        }
+    })
+    .await?;
+    Ok(EXIT_OK)
 }

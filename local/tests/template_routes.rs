@@ -176,3 +176,83 @@ fn the_graph_api_version_is_one_constant() {
         "local.env's GRAPH_API_VERSION"
     );
 }
+
+/// A logical id from `!GetAtt Id.Arn` / `!Ref Id` as the YAML parser hands it over (the tag dropped).
+fn referenced_id(value: &Yaml) -> String {
+    value
+        .as_str()
+        .map(|text| text.trim_end_matches(".Arn").to_owned())
+        .unwrap_or_else(|| panic!("a reference, got {value:?}"))
+}
+
+/// SQS keeps a message's first enqueue time when it moves it to the dead-letter queue, so each
+/// dead-letter queue must keep messages longer than its source queue or dead letters expire unseen.
+#[test]
+fn every_dead_letter_queue_outlives_its_source_queue() {
+    let template = template();
+    let resources = template["Resources"].as_hash().expect("resources");
+    let mut checked = 0;
+    for (id, resource) in resources {
+        let properties = &resource["Properties"];
+        let redrive = &properties["RedrivePolicy"];
+        if redrive.is_badvalue() {
+            continue;
+        }
+        let dead_letters = referenced_id(&redrive["deadLetterTargetArn"]);
+        let retention = |properties: &Yaml| {
+            // SQS's default retention is 4 days.
+            properties["MessageRetentionPeriod"].as_i64().unwrap_or(345_600)
+        };
+        let source = retention(properties);
+        let dead = retention(&template["Resources"][dead_letters.as_str()]["Properties"]);
+        assert!(
+            dead > source,
+            "{id:?} keeps messages {source} s, its dead-letter queue {dead_letters} only {dead} s"
+        );
+        assert!(dead <= 1_209_600, "SQS keeps a message at most 14 days");
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "the events queue and the send queue");
+}
+
+/// Both functions that write messages and sends give them the stack's retention (DynamoDB TTL).
+#[test]
+fn the_worker_and_the_send_api_expire_their_records_after_retention_days() {
+    let template = template();
+    for id in ["QueueWorkerFunction", "SendApiFunction"] {
+        let variables = &template["Resources"][id]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["RETENTION_DAYS"].as_str(),
+            Some("RetentionDays"),
+            "{id}: RETENTION_DAYS: !Ref RetentionDays"
+        );
+    }
+    let parameter = &template["Parameters"]["RetentionDays"];
+    assert_eq!(
+        parameter["MaxValue"].as_i64(),
+        Some(i64::from(bridge::config::MAX_RETENTION_DAYS))
+    );
+}
+
+/// The worker may list the payload bucket (scoped to its prefixes): without it S3 answers a missing
+/// claim-check object with AccessDenied, which reads as an outage instead of NoSuchKey.
+#[test]
+fn the_worker_may_list_the_payload_bucket() {
+    let template = template();
+    let policies = template["Resources"]["QueueWorkerFunction"]["Properties"]["Policies"]
+        .as_vec()
+        .expect("policies");
+    let statements: Vec<&Yaml> = policies
+        .iter()
+        .flat_map(|policy| policy["Statement"].as_vec().into_iter().flatten())
+        .collect();
+    let list = statements
+        .iter()
+        .find(|statement| statement["Action"].as_str() == Some("s3:ListBucket"))
+        .expect("an s3:ListBucket statement");
+    assert_eq!(referenced_id(&list["Resource"]), "PayloadBucket");
+    assert!(
+        !list["Condition"]["StringLike"]["s3:prefix"].is_badvalue(),
+        "scoped to prefixes"
+    );
+}

@@ -64,11 +64,13 @@ def own_queue(url):
 
 
 def env_file(path, **changes):
-    """events/env.json with this stack's values: the endpoint, table, bucket, this run's queues, and
+    """events/env.json with this stack's values (the endpoint, table, bucket, bus…), this run's queues, and
     the secrets as deployed (blank, so each comes from its *_PARAMETER in moto's SSM)."""
     values = json.loads((ROOT / "events/env.json").read_text())["Parameters"]
-    for name in ("AWS_ENDPOINT_URL", "TABLE_NAME", "PAYLOAD_BUCKET"):
-        values[name] = ENV[name]
+    # env.sh exported local.env, with the test stack's endpoint and names under make test.
+    for name in values:
+        if name in ENV and name != "METRICS_STACK":
+            values[name] = ENV[name]
     for variable, parameter in SECRETS.items():
         values[variable] = ""
         values[f"{variable}_PARAMETER"] = f"{SECRETS_PREFIX}/{parameter}"

@@ -72,7 +72,11 @@ impl SendApi<DynamoMessageStore, SqsQueue> {
     /// As [`Self::from_sdk_config`], against the variables `vars` gives (the test harness's).
     pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
         let config: SendApiConfig = self::config_from(Some(sdk_config), vars).await?;
-        let store = DynamoMessageStore::new(aws_sdk_dynamodb::Client::new(sdk_config), &config.table_name, 0);
+        let store = DynamoMessageStore::new(
+            aws_sdk_dynamodb::Client::new(sdk_config),
+            &config.table_name,
+            config.retention_days,
+        );
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
         store.warm_up().await;
         Ok(Self::new(config, store, queue))

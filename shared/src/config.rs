@@ -2,9 +2,17 @@
 //! with one error that names everything missing or invalid.
 
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
+
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
 use crate::domain::spoken_code::CodeLanguage;
+
+/// The longest retention a `*_RETENTION_DAYS` setting may ask for: 100 years (DynamoDB TTL is epoch
+/// seconds; far larger values overflow the time arithmetic).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// The largest body sent inline on SQS: its 1 MiB message limit less room for the attributes.
+pub const MAX_INLINE_LIMIT: usize = 1_048_576 - 8 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {}", .problems.join("; "))]
@@ -90,6 +98,25 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// An optional number within `range` (inclusive), `default` when unset; out of range or not a
+    /// number is a problem naming the variable.
+    pub fn bounded<T>(&mut self, name: &str, default: T, range: std::ops::RangeInclusive<T>) -> T
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let value = self.number(name, default);
+        if range.contains(&value) {
+            value
+        } else {
+            self.problems.push(format!(
+                "{name} must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            ));
+            default
+        }
+    }
+
     /// A comma-separated list; empty when unset.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.optional(name)
@@ -148,7 +175,7 @@ impl IngestConfig {
             app_secret: env.secret("WHATSAPP_APP_SECRET"),
             queue_url: env.required("QUEUE_URL"),
             payload_bucket: env.required("PAYLOAD_BUCKET"),
-            inline_limit: env.number("QUEUE_INLINE_LIMIT_BYTES", DEFAULT_INLINE_LIMIT),
+            inline_limit: env.bounded("QUEUE_INLINE_LIMIT_BYTES", DEFAULT_INLINE_LIMIT, 0..=MAX_INLINE_LIMIT),
         };
         env.finish(config)
     }
@@ -185,6 +212,9 @@ pub struct WorkerConfig {
     pub event_bus_name: Option<String>,
     /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: `verification.code_captured` carries the code (default: not).
     pub events_include_verification_code: bool,
+    /// Where raw events too large for a table item go (`PAYLOAD_BUCKET`, the claim check's bucket);
+    /// `None`: such an event fails.
+    pub payload_bucket: Option<String>,
 }
 
 impl WorkerConfig {
@@ -199,11 +229,12 @@ impl WorkerConfig {
                 allowed if !allowed.is_empty() => PhoneNumberFilter::new(allowed),
                 _ => business_numbers(&env).filter(),
             },
-            retention_days: env.number("RETENTION_DAYS", 0),
+            retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
             event_bus_name: env.optional("EVENT_BUS_NAME"),
             events_include_verification_code: env
                 .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
+            payload_bucket: env.optional("PAYLOAD_BUCKET"),
         };
         env.finish(config)
     }
@@ -345,7 +376,7 @@ impl VerificationConfig {
             table_name: env.required("TABLE_NAME"),
             email_from,
             email_to,
-            code_retention_days: env.number("CODE_RETENTION_DAYS", 30),
+            code_retention_days: env.bounded("CODE_RETENTION_DAYS", 30, 0..=MAX_RETENTION_DAYS),
         };
         env.finish(config)
     }
@@ -386,6 +417,8 @@ pub struct SendApiConfig {
     /// The numbers a send may name as `from`; the first is the default. Empty: `from` is refused
     /// and every send goes out from the worker's default number.
     pub phone_numbers: BusinessNumbers,
+    /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
+    pub retention_days: u32,
 }
 
 impl SendApiConfig {
@@ -400,6 +433,7 @@ impl SendApiConfig {
             queue_url: env.required("SEND_QUEUE_URL"),
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
             phone_numbers: business_numbers(&env),
+            retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
         };
         env.finish(config)
     }
@@ -498,7 +532,7 @@ impl SenderConfig {
             claim_lease_seconds,
             reconcile_after_seconds: env.number("SEND_RECONCILE_SECONDS", 900u32),
             max_receives,
-            pace: match env.number("SEND_PACE_SECONDS", 6i64) {
+            pace: match env.bounded("SEND_PACE_SECONDS", 6i64, 0..=86_400) {
                 0 => None,
                 seconds => Some(crate::ports::Pace {
                     interval_ms: seconds.max(0) * 1000,
@@ -659,5 +693,61 @@ mod tests {
             .expect("complete")
             .expect("sending on");
         assert_eq!(sender.phone_numbers.ids(), ["111".to_owned()]);
+    }
+
+    #[test]
+    fn retention_and_size_settings_are_bounded_and_named() {
+        let err = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("RETENTION_DAYS", "4294967295")]))
+            .expect_err("out of range");
+        assert_eq!(
+            err.problems,
+            vec!["RETENTION_DAYS must be between 0 and 36500, got 4294967295".to_owned()]
+        );
+        let err = SendApiConfig::from_env(env(&[
+            ("API_KEY", "0123456789abcdef"),
+            ("TABLE_NAME", "t"),
+            ("SEND_QUEUE_URL", "q"),
+            ("RETENTION_DAYS", "100000"),
+        ]))
+        .expect_err("out of range");
+        assert!(
+            err.to_string().contains("RETENTION_DAYS must be between 0 and 36500"),
+            "{err}"
+        );
+        let err = IngestConfig::from_env(env(&[
+            ("WHATSAPP_APP_SECRET", "s"),
+            ("QUEUE_URL", "q"),
+            ("PAYLOAD_BUCKET", "b"),
+            ("QUEUE_INLINE_LIMIT_BYTES", "2000000"),
+        ]))
+        .expect_err("above SQS's limit");
+        assert!(
+            err.to_string()
+                .contains("QUEUE_INLINE_LIMIT_BYTES must be between 0 and 1040384"),
+            "{err}"
+        );
+        let err = VerificationConfig::from_env(env(&[
+            ("TWILIO_AUTH_TOKEN", "tok"),
+            ("VERIFICATION_EMAIL_FROM", "verify@example.com"),
+            ("VERIFICATION_EMAIL_TO", "a@example.com"),
+            ("TABLE_NAME", "t"),
+            ("CODE_RETENTION_DAYS", "99999999"),
+        ]))
+        .expect_err("out of range");
+        assert!(
+            err.to_string()
+                .contains("CODE_RETENTION_DAYS must be between 0 and 36500"),
+            "{err}"
+        );
+
+        // The bounds themselves are accepted, and the send API reads RETENTION_DAYS.
+        let config = SendApiConfig::from_env(env(&[
+            ("API_KEY", "0123456789abcdef"),
+            ("TABLE_NAME", "t"),
+            ("SEND_QUEUE_URL", "q"),
+            ("RETENTION_DAYS", "36500"),
+        ]))
+        .expect("in range");
+        assert_eq!(config.retention_days, 36_500);
     }
 }

@@ -497,3 +497,58 @@ async fn a_store_outage_is_reported_as_a_batch_item_failure() {
         messages[0].message_id()
     );
 }
+
+/// A raw event too large for a DynamoDB item (400 KB) would fail on every redelivery and
+/// dead-letter: its payload goes to the payload bucket and its item holds the pointer.
+#[tokio::test]
+async fn a_raw_event_over_the_item_limit_is_offloaded_to_the_bucket_and_pointed_at() {
+    let emu = Emulator::connect().await;
+    let marker = unique("big");
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[
+        {"field":"message_template_components_update","value":{"marker":marker,"components":"x".repeat(600 * 1024)}}]}]})
+    .to_string()
+    .into_bytes();
+    let response = through_the_worker(&emu, &[body]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let items = emu.items(&event_pk("message_template_components_update")).await;
+    let ours: Vec<_> = items
+        .iter()
+        .filter(|item| item.contains_key("payload_pointer"))
+        .filter_map(|item| S3Pointer::from_body(&s(item, "payload_pointer")))
+        .collect();
+    let mut found = false;
+    for pointer in ours {
+        let object = emu
+            .s3
+            .get_object()
+            .bucket(&pointer.bucket)
+            .key(&pointer.key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = object.body.collect().await.unwrap().into_bytes();
+        let payload: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        if payload["marker"] == marker.as_str() {
+            assert_eq!(pointer.bucket, emu.bucket());
+            assert!(pointer.key.starts_with("events/"), "{}", pointer.key);
+            assert_eq!(payload["components"].as_str().map(str::len), Some(600 * 1024));
+            found = true;
+        }
+    }
+    assert!(found, "the event's item points at its payload");
+}
+
+/// A claim check whose object is gone reads as NoSuchKey (not an outage): `NotFound`, permanent.
+#[tokio::test]
+async fn a_missing_claim_check_object_is_not_found() {
+    use bridge::ports::{BlobError, BlobStore, Transient};
+    let emu = Emulator::connect().await;
+    let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
+    let key = format!("webhooks/2026/12/01/{}", unique("gone"));
+    let error = blobs.get(emu.bucket(), &key).await.expect_err("no such object");
+    assert!(
+        matches!(&error, BlobError::NotFound { key: k, .. } if *k == key),
+        "{error:?}"
+    );
+    assert!(!error.is_transient());
+}

@@ -160,6 +160,47 @@ pub struct RawEventRecord {
     /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
     pub digest: String,
     pub received: Received,
+    /// Where the payload went when it was too large for a table item ([`MAX_INLINE_EVENT_PAYLOAD`]):
+    /// `payload` is then empty and the item holds this pointer instead.
+    pub payload_pointer: Option<crate::domain::envelope::S3Pointer>,
+}
+
+/// The largest raw event payload stored in its table item: DynamoDB's item limit is 400 KB,
+/// names and every other attribute included. A larger payload goes to the payload bucket.
+pub const MAX_INLINE_EVENT_PAYLOAD: usize = 350 * 1024;
+
+impl RawEventRecord {
+    /// The payload bucket's key for this event when it is offloaded: one per event (its digest),
+    /// so a redelivery writes the same object again.
+    pub fn blob_key(&self) -> String {
+        let safe = |text: &str| -> String {
+            text.chars()
+                .take(64)
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        format!(
+            "events/{}/{}/{}.json",
+            safe(&self.field),
+            safe(&self.entry_id),
+            self.digest
+        )
+    }
+
+    /// The same event with its payload moved to `pointer`.
+    pub fn offloaded_to(&self, pointer: crate::domain::envelope::S3Pointer) -> Self {
+        Self {
+            payload: String::new(),
+            payload_pointer: Some(pointer),
+            ..self.clone()
+        }
+    }
 }
 
 /// A change for a phone number this deployment does not serve: acknowledged, logged, not processed.
@@ -328,6 +369,7 @@ fn raw_event(
         digest: hex::encode(hasher.finalize()),
         payload,
         received: received.clone(),
+        payload_pointer: None,
     }
 }
 

@@ -3,13 +3,14 @@
 //!
 //! Answers: 200 queued; 403 missing or wrong signature (nothing queued); 400 signed
 //! but not JSON; 413 larger than a Lambda payload can be; 503 the queue did not take it
-//! (Meta retries for up to 7 days, so nothing is lost).
+//! (Meta retries for up to 7 days, so nothing is lost), also when the S3 write and the SQS send
+//! together do not finish within the invocation's deadline (one budget for both).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 use tracing::Instrument;
 
@@ -34,6 +35,22 @@ const COUNTED: RefusalMetrics = RefusalMetrics {
     rejected: Some(Metric::WebhooksRejected),
     unavailable: Some(Metric::WebhooksNotQueued),
 };
+
+/// Kept back from the invocation's deadline to log and answer.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(750);
+
+/// The budget of a request without a Lambda context (the local runner, tests): the template's
+/// 10 s timeout less the margin.
+pub const BUDGET_WITHOUT_DEADLINE: Duration = Duration::from_millis(9_250);
+
+/// How long queueing may take: until the Lambda context's deadline, less [`ANSWER_MARGIN`].
+pub fn enqueue_budget(request: &Request) -> Duration {
+    let Some(context) = request.lambda_context_ref().filter(|context| context.deadline > 0) else {
+        return BUDGET_WITHOUT_DEADLINE;
+    };
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    Duration::from_millis(context.deadline.saturating_sub(now_ms)).saturating_sub(ANSWER_MARGIN)
+}
 
 pub struct Ingest<Q, B> {
     pub config: IngestConfig,
@@ -66,7 +83,25 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
             Ok(envelope) => envelope,
             Err(refusal) => return refuse(refusal, COUNTED),
         };
-        match claim_check::enqueue(&self.queue, &self.blobs, &envelope, self.config.inline_limit).await {
+        // One budget for the S3 write and the SQS send together, from the invocation's deadline:
+        // the answer is a 503 Meta retries, never the function's timeout.
+        let budget = enqueue_budget(request);
+        let enqueued = tokio::time::timeout(
+            budget,
+            claim_check::enqueue(&self.queue, &self.blobs, &envelope, self.config.inline_limit),
+        )
+        .await;
+        let Ok(enqueued) = enqueued else {
+            return refuse(
+                Refusal::unavailable(format!(
+                    "not queued within the invocation's {} ms left ({} bytes), Meta will retry",
+                    budget.as_millis(),
+                    body.len()
+                )),
+                COUNTED,
+            );
+        };
+        match enqueued {
             Ok(Enqueued { message_id, offloaded }) => {
                 metrics::count(Metric::WebhooksEnqueued, 1);
                 tracing::info!(

@@ -11,6 +11,9 @@ use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+
+/// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
+pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
     Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
     WriteOutcome,
@@ -188,6 +191,12 @@ impl MessageStore for MemoryStore {
     }
 
     async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
+        // DynamoDB refuses an item over 400 KB, every time.
+        if event.payload.len() > DYNAMODB_ITEM_LIMIT {
+            return Err(StoreError::Rejected(
+                "Item size has exceeded the maximum allowed size".to_owned(),
+            ));
+        }
         self.call("record_event", |tables, _| {
             let key = (event.field.clone(), event.entry_id.clone(), event.digest.clone());
             outcome(tables.events.insert(key))

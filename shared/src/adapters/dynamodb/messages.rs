@@ -174,12 +174,16 @@ impl MessageStore for DynamoMessageStore {
             .put("item_type", string("event"))
             .put("field", string(&event.field))
             .put("entry_id", string(&event.entry_id))
-            .put("payload", string(&event.payload))
             .put("received_at", string(rfc3339(event.received.at)))
             .put("request_id", string(&event.received.request_id))
             .put("updated_at", string(rfc3339(now)))
             .put_opt("phone_number_id", event.phone_number_id.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
+        match &event.payload_pointer {
+            // Offloaded: the pointer in the SQS Extended Client's format, as the claim check's.
+            Some(pointer) => item.put("payload_pointer", string(pointer.to_body())),
+            None => item.put("payload", string(&event.payload)),
+        };
         self.put_once(item).await
     }
 }

@@ -57,9 +57,14 @@ impl DynamoMessageStore {
         }
     }
 
+    /// `now` plus the retention, as epoch seconds; `None` without a retention (or one past
+    /// chrono's range, which configuration bounds rule out).
     fn expires_at(&self, now: DateTime<Utc>) -> Option<AttributeValue> {
-        (self.retention_days > 0)
-            .then(|| number((now + chrono::Duration::days(i64::from(self.retention_days))).timestamp()))
+        if self.retention_days == 0 {
+            return None;
+        }
+        let retention = chrono::Duration::try_days(i64::from(self.retention_days))?;
+        now.checked_add_signed(retention).map(|at| number(at.timestamp()))
     }
 }
 
@@ -146,5 +151,29 @@ impl DynamoMessageStore {
             request = request.condition_expression(condition);
         }
         update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(retention_days: u32) -> DynamoMessageStore {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        DynamoMessageStore::new(Client::from_conf(config), "table", retention_days)
+    }
+
+    #[test]
+    fn expiry_is_now_plus_the_retention_and_never_overflows() {
+        let now = Utc::now();
+        assert_eq!(store(0).expires_at(now), None);
+        assert_eq!(
+            store(30).expires_at(now),
+            Some(number((now + chrono::Duration::days(30)).timestamp()))
+        );
+        // Past chrono's range (configuration refuses it): no expiry rather than a panic on every write.
+        assert_eq!(store(u32::MAX).expires_at(now), None);
     }
 }

@@ -117,3 +117,45 @@ async fn a_failed_put_of_an_offloaded_payload_is_503_and_queues_nothing() {
         assert!(ingest.blobs.objects().is_empty());
     }
 }
+
+/// A request as the Lambda runtime hands it over, its invocation ending `ms_left` from now.
+fn with_deadline(request: lambda_http::Request, ms_left: i64) -> lambda_http::Request {
+    use lambda_http::RequestExt as _;
+    let mut context = lambda_http::Context::default();
+    context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms_left).unwrap_or(0);
+    request.with_lambda_context(context)
+}
+
+/// A slow S3 write and a slow SQS send share one budget, the invocation's deadline less a
+/// margin: the webhook is answered 503 (Meta retries) before the function would time out.
+#[tokio::test(start_paused = true)]
+async fn a_slow_bucket_then_a_slow_queue_share_one_budget_and_answer_503_in_time() {
+    for (faulty, operation) in [("blobs", "put"), ("queue", "send")] {
+        let ingest = ingest(16);
+        let faults = match faulty {
+            "blobs" => &ingest.blobs.faults,
+            _ => &ingest.queue.faults,
+        };
+        faults.fail_next(operation, 1, Fault::Hang);
+        let started = tokio::time::Instant::now();
+        let answered = tokio::time::timeout(
+            Duration::from_secs(10),
+            ingest.handle(with_deadline(webhook(BODY, None), 10_000)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{faulty} hung: the function would time out"));
+        assert_eq!(answered.status(), 503, "{faulty}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn the_budget_is_the_deadline_less_the_margin() {
+    use crate::handlers::meta_ingest::{ANSWER_MARGIN, BUDGET_WITHOUT_DEADLINE, enqueue_budget};
+    let request = with_deadline(webhook(BODY, None), 10_000);
+    let budget = enqueue_budget(&request);
+    assert!(budget <= Duration::from_millis(10_000) - ANSWER_MARGIN, "{budget:?}");
+    assert!(budget > Duration::from_millis(8_000), "{budget:?}");
+    assert_eq!(enqueue_budget(&with_deadline(webhook(BODY, None), -5)), Duration::ZERO);
+    assert_eq!(enqueue_budget(&webhook(BODY, None)), BUDGET_WITHOUT_DEADLINE);
+}

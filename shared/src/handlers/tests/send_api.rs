@@ -21,6 +21,7 @@ fn api() -> SendApi<MemoryStore, FakeQueue> {
         queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
         phone_numbers: BusinessNumbers::default(),
+        retention_days: 30,
     };
     let store = MemoryStore::new();
     // The contact wrote an hour ago: the 24-hour window is open.

@@ -45,8 +45,11 @@ impl DeployedWorker {
         drop(secrets);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk_config);
         let store = DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days);
-        // Offloaded payloads name their own bucket; this one is only a default.
-        let blobs = S3BlobStore::new(S3BlobStore::client(sdk_config), "");
+        // Offloaded webhooks name their own bucket; this one takes raw events too large for an item.
+        let blobs = S3BlobStore::new(
+            S3BlobStore::client(sdk_config),
+            config.payload_bucket.clone().unwrap_or_default(),
+        );
         let sqs = aws_sdk_sqs::Client::new(sdk_config);
         let redelivery = SqsRedelivery::new(sqs.clone(), config.queue_urls.clone());
         let sending = match sender {

@@ -31,7 +31,7 @@ pub use self::events::Publishing;
 pub use self::record_error::RecordError;
 use self::sending::Sending;
 use crate::claim_check;
-use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind};
+use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind, S3Pointer};
 use crate::domain::events::{self as bus, BusEvent};
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::records::{
@@ -41,8 +41,8 @@ use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    BlobStore, EventPublisher, MessageStore, OutboundStore, Queue, Redelivery, StatusWrite, StoreError, Transient,
-    WhatsAppSender, WriteOutcome,
+    BlobError, BlobStore, EventPublisher, MessageStore, OutboundStore, Queue, Redelivery, StatusWrite, StoreError,
+    Transient, WhatsAppSender, WriteOutcome,
 };
 
 /// What one record wrote.
@@ -314,7 +314,7 @@ where
                         let linked = self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await;
                         (WriteKind::Link, linked)
                     }
-                    Write::Event(event) => (WriteKind::Event(event), self.store.record_event(event).await),
+                    Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
                 }
             })
             .buffer_unordered(MAX_CONCURRENT_WRITES)
@@ -364,6 +364,45 @@ where
             }
         }
         permanent.map_or(Ok((summary, events)), Err)
+    }
+}
+
+impl<S, B, R, W, Q> Worker<S, B, R, W, Q>
+where
+    S: MessageStore,
+    B: BlobStore,
+{
+    /// Records a raw event; one too large for a table item goes to the payload bucket first (the
+    /// claim check's store, under `events/`), and its item points there.
+    async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
+        if event.payload.len() <= records::MAX_INLINE_EVENT_PAYLOAD {
+            return self.store.record_event(event).await;
+        }
+        if self.blobs.bucket().is_empty() {
+            return Err(StoreError::Rejected(format!(
+                "a {}-byte {} event needs the payload bucket, and PAYLOAD_BUCKET is not set",
+                event.payload.len(),
+                event.field
+            )));
+        }
+        let pointer = S3Pointer {
+            bucket: self.blobs.bucket().to_owned(),
+            key: event.blob_key(),
+        };
+        self.blobs
+            .put(&pointer.key, event.payload.as_bytes().to_vec())
+            .await
+            .map_err(|error| match error {
+                BlobError::Unavailable(reason) => StoreError::Unavailable(format!("payload bucket: {reason}")),
+                other => StoreError::Rejected(format!("payload bucket: {other}")),
+            })?;
+        tracing::info!(
+            field = event.field,
+            bytes = event.payload.len(),
+            offloaded_to = pointer.key,
+            "raw event too large for an item: payload in the bucket"
+        );
+        self.store.record_event(&event.offloaded_to(pointer)).await
     }
 }
 

@@ -1133,4 +1133,76 @@ async fn other_fields_publish_whatsapp_field_events_raw() {
     assert_eq!(of_type(&bus, "whatsapp.message_template_status_update").len(), 1);
 }
 
+/// A webhook with one change of a field the bundle stores raw, its value about `bytes` long.
+fn raw_event_webhook(bytes: usize) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
+        "field": "message_template_components_update",
+        "value": {"components": "x".repeat(bytes)}}]}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item_points_there() {
+    let (worker, fakes) = worker(None, false);
+    let body = raw_event_webhook(600 * 1024);
+    let answer = worker
+        .handle(
+            event(vec![record("big", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(fakes.store.tables().events.len(), 1);
+    let objects = fakes.blobs.objects();
+    assert_eq!(objects.len(), 1);
+    let ((bucket, key), payload) = objects.into_iter().next().unwrap();
+    assert_eq!(bucket, "payloads");
+    assert!(
+        key.starts_with("events/message_template_components_update/WABA/"),
+        "{key}"
+    );
+    let payload: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(payload["components"].as_str().map(str::len), Some(600 * 1024));
+
+    // Redelivered: the same object, the same event, recorded once.
+    let again = worker
+        .handle(
+            event(vec![record("big", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(fakes.blobs.objects().len(), 1);
+    assert_eq!(fakes.store.tables().events.len(), 1);
+
+    // The bucket down: retried, not dead-lettered.
+    let (worker, fakes) = self::worker(None, false);
+    fakes.blobs.faults.fail_next("put", 1, Fault::Transient);
+    let failed = worker
+        .process(
+            &record("big", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN),
+            deadline(),
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(super::RecordError::Transient { .. })),
+        "{failed:?}"
+    );
+    // A small raw event stays in its item.
+    let small = worker
+        .process(
+            &record(
+                "small",
+                Some("meta-webhook"),
+                &raw_event_webhook(1024),
+                1,
+                EVENTS_QUEUE_ARN,
+            ),
+            deadline(),
+        )
+        .await;
+    assert!(small.is_ok(), "{small:?}");
+    assert!(fakes.blobs.objects().is_empty());
+}
+
 mod properties;
