@@ -8,13 +8,16 @@
 //! - [`events`]: the bundle's EventBridge events, from a tap queue.
 //! - [`doctor`]: checks of a deployment, with fixes.
 //! - [`config`]: flags > environment > stack outputs / SSM; secrets never printed.
+//! - [`envelope`]: the one `--json` document of every command; [`progress`]: the indicator of long waits.
 
 pub mod config;
 pub mod doctor;
+pub mod envelope;
 pub mod error;
 pub mod events;
 pub mod graph;
 pub mod onboarding;
+pub mod progress;
 pub mod redrive;
 pub mod send;
 pub mod stack;

@@ -1,19 +1,20 @@
 //! `wabridge`: argument parsing and printing; the work is in the library.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use bridge::adapters::dynamodb::DynamoMessageStore;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::{Value, json};
 use whatsapp_bridge_cli::config::{self, Settings};
 use whatsapp_bridge_cli::doctor::{self, Outcome};
-use whatsapp_bridge_cli::error::{CliError, EXIT_FAILED, EXIT_OK};
+use whatsapp_bridge_cli::envelope::{self, Done};
+use whatsapp_bridge_cli::error::{CliError, EXIT_OK, EXIT_USAGE};
 use whatsapp_bridge_cli::graph::Graph;
 use whatsapp_bridge_cli::onboarding::{self, OnboardOptions, Progress};
+use whatsapp_bridge_cli::progress::Spinner;
 use whatsapp_bridge_cli::send::{SendApi, message_body};
 use whatsapp_bridge_cli::webhook_signing::{self, EventBody};
 use whatsapp_bridge_cli::{redrive, stack};
@@ -39,9 +40,16 @@ struct Common {
     /// Read settings from this CloudFormation stack's outputs (and its secrets from SSM).
     #[arg(long, global = true, value_name = "NAME")]
     stack: Option<String>,
-    /// Print one JSON document on stdout (progress still goes to stderr).
+    /// Print one JSON document on stdout, the same envelope for every command and error:
+    /// {"ok", "command", "exit_code", "result", "error": null or {"kind", "message"}}.
     #[arg(long, global = true)]
     json: bool,
+    /// The AWS profile (shared config and credentials files) for every AWS call, as the AWS CLI's --profile.
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
+    /// The AWS region for every AWS call (default: the environment's or the profile's).
+    #[arg(long, global = true, value_name = "REGION")]
+    region: Option<String>,
     /// A non-secret setting, by its environment variable name (repeatable): --set TABLE_NAME=my-table.
     #[arg(long = "set", global = true, value_name = "NAME=VALUE")]
     sets: Vec<String>,
@@ -70,6 +78,27 @@ enum Command {
     /// Print the bundle's EventBridge events from the tap queue (EVENTS_TAP_QUEUE_URL); --follow waits for more.
     #[command(after_help = EXIT_CODES)]
     Events(EventsArgs),
+    /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
+    /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Onboard(_) => "onboard",
+            Command::Send(_) => "send",
+            Command::Status(_) => "status",
+            Command::Webhook(_) => "webhook",
+            Command::Redrive(_) => "redrive",
+            Command::Doctor => "doctor",
+            Command::Events(_) => "events",
+            Command::Completions { .. } => "completions",
+        }
+    }
 }
 
 #[derive(Args)]
@@ -178,34 +207,54 @@ struct RedriveArgs {
 async fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                whatsapp_bridge_cli::error::EXIT_USAGE
-            } else {
-                EXIT_OK
-            });
-        }
+        Err(error) => return usage_error(&error),
     };
     let json_output = cli.common.json;
-    match run(cli).await {
-        Ok(code) => ExitCode::from(code),
+    let command = cli.command.name();
+    let outcome = run(cli).await;
+    let exit = match &outcome {
+        Ok(done) => done.exit_code(),
+        Err(error) => error.exit_code(),
+    };
+    match outcome {
+        Ok(done) if json_output => println!("{}", envelope::success(command, &done)),
+        Ok(_) => {}
         Err(error) => {
             if json_output {
-                println!(
-                    "{}",
-                    json!({"ok": false, "error": error.to_string(), "exit_code": error.exit_code()})
-                );
+                println!("{}", envelope::failure(command, &error));
             }
             eprintln!("error: {error}");
-            ExitCode::from(error.exit_code())
         }
     }
+    ExitCode::from(exit)
 }
 
-async fn run(cli: Cli) -> Result<u8, CliError> {
+/// A command line clap refused (or `--help` / `--version`): clap's text (with its did-you-mean tip) on stderr,
+/// and under `--json` the same envelope as every other error on stdout.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return ExitCode::from(EXIT_OK);
+    }
+    let json_output = std::env::args_os().skip(1).any(|arg| arg == "--json");
+    if json_output {
+        let command = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+        let known = Cli::command();
+        let command = command
+            .as_deref()
+            .and_then(|name| known.find_subcommand(name).map(|c| c.get_name().to_owned()));
+        println!("{}", envelope::usage(command.as_deref(), &error.render().to_string()));
+    }
+    let _ = error.print();
+    ExitCode::from(EXIT_USAGE)
+}
+
+async fn run(cli: Cli) -> Result<Done, CliError> {
+    if let Command::Completions { shell } = &cli.command {
+        return completions(shell, cli.common.json);
+    }
     let flags = config::parse_sets(&cli.common.sets)?;
-    let sdk = bridge::adapters::load_sdk_config().await;
+    let sdk = bridge::adapters::load_sdk_config_for(cli.common.profile.as_deref(), cli.common.region.as_deref()).await;
     let stack_values = match &cli.common.stack {
         Some(name) => Some(stack::load(&sdk, name).await?),
         None => None,
@@ -220,50 +269,30 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
         Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
         Command::Events(args) => events_command(&settings, &sdk, args, json_output).await,
+        Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }
 
-/// Progress on stderr: a one-line indicator on a terminal, plain lines otherwise.
-struct Indicator {
-    terminal: bool,
-}
-
-impl Indicator {
-    fn new() -> Self {
-        Self {
-            terminal: std::io::stderr().is_terminal(),
+/// `wabridge completions SHELL`: the script on stdout (under `--json`, as the envelope's `result.script`).
+fn completions(shell: &str, json_output: bool) -> Result<Done, CliError> {
+    use clap_complete::aot::{Bash, Fish, Zsh, generate};
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    match shell {
+        "bash" => generate(Bash, &mut command, "wabridge", &mut script),
+        "zsh" => generate(Zsh, &mut command, "wabridge", &mut script),
+        "fish" => generate(Fish, &mut command, "wabridge", &mut script),
+        other => {
+            return Err(CliError::Config(format!(
+                "no completions for {other}: bash, zsh or fish"
+            )));
         }
     }
-
-    fn show(&self, progress: &Progress) {
-        let mut err = std::io::stderr();
-        match progress {
-            Progress::Step(text) => {
-                let _ = writeln!(err, "{}• {text}", if self.terminal { "\r\x1b[2K" } else { "" });
-            }
-            Progress::Waiting { elapsed, limit } if self.terminal => {
-                const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
-                let frame = FRAMES.get((elapsed.as_secs() % 4) as usize).copied().unwrap_or('|');
-                let _ = write!(
-                    err,
-                    "\r\x1b[2K{frame} waiting for the code Meta's robot reads … {}s / {}s",
-                    elapsed.as_secs(),
-                    limit.as_secs()
-                );
-                let _ = err.flush();
-            }
-            Progress::Waiting { elapsed, limit } => {
-                if elapsed.as_secs() % 10 == 0 {
-                    let _ = writeln!(
-                        err,
-                        "  waiting for the code … {}s / {}s",
-                        elapsed.as_secs(),
-                        limit.as_secs()
-                    );
-                }
-            }
-        }
+    let script = String::from_utf8_lossy(&script).into_owned();
+    if !json_output {
+        print!("{script}");
     }
+    Ok(Done::ok(json!({"shell": shell, "script": script})))
 }
 
 async fn onboard(
@@ -271,7 +300,7 @@ async fn onboard(
     sdk: &aws_config::SdkConfig,
     args: OnboardArgs,
     json_output: bool,
-) -> Result<u8, CliError> {
+) -> Result<Done, CliError> {
     let graph = Graph::new(
         &settings.require(config::GRAPH_API_BASE_URL)?,
         &settings.require(config::GRAPH_API_VERSION)?,
@@ -296,14 +325,27 @@ async fn onboard(
         code: args.code,
         ..OnboardOptions::default()
     };
-    let indicator = Indicator::new();
-    let report = onboarding::onboard(&graph, &store, &phone_number_id, &pin, &options, &mut |p| {
-        indicator.show(&p)
+    let spinner = Spinner::stderr("reading the phone number");
+    let mut last_step = String::new();
+    let report = onboarding::onboard(&graph, &store, &phone_number_id, &pin, &options, &mut |p| match p {
+        Progress::Step(text) => {
+            if !last_step.is_empty() {
+                spinner.println(&last_step);
+            }
+            spinner.set(text.clone());
+            last_step = text;
+        }
+        Progress::Waiting { limit, .. } => {
+            spinner.set(format!(
+                "waiting for the code Meta's robot reads (up to {}s)",
+                limit.as_secs()
+            ));
+        }
     })
-    .await?;
-    if json_output {
-        println!("{}", json!({"ok": true, "onboard": report.to_json()}));
-    } else {
+    .await;
+    spinner.finish();
+    let report = report?;
+    if !json_output {
         for step in &report.steps {
             println!("{:<13} {:<8} {}", step.step, step.outcome, step.detail);
         }
@@ -312,7 +354,7 @@ async fn onboard(
             report.number, report.phone_number_id
         );
     }
-    Ok(EXIT_OK)
+    Ok(Done::ok(report.to_json()))
 }
 
 fn send_api(settings: &Settings) -> Result<SendApi, CliError> {
@@ -338,7 +380,7 @@ fn print_status(view: &Value) {
     }
 }
 
-async fn follow_and_print(api: &SendApi, id: &str, until: &FollowArgs, json_output: bool) -> Result<u8, CliError> {
+async fn follow_and_print(api: &SendApi, id: &str, until: &FollowArgs, json_output: bool) -> Result<Done, CliError> {
     let view = api
         .follow(
             id,
@@ -351,15 +393,18 @@ async fn follow_and_print(api: &SendApi, id: &str, until: &FollowArgs, json_outp
         )
         .await?;
     let failed = view.get("status").and_then(Value::as_str) == Some("failed");
-    if json_output {
-        println!("{}", json!({"ok": !failed, "message": view}));
-    } else {
+    if !json_output {
         print_status(&view);
     }
-    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+    let result = json!({"message": view});
+    Ok(if failed {
+        Done::failed(result, format!("the message {id} failed"))
+    } else {
+        Done::ok(result)
+    })
 }
 
-async fn send(settings: &Settings, args: SendArgs, json_output: bool) -> Result<u8, CliError> {
+async fn send(settings: &Settings, args: SendArgs, json_output: bool) -> Result<Done, CliError> {
     let body = match &args.body {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -378,32 +423,28 @@ async fn send(settings: &Settings, args: SendArgs, json_output: bool) -> Result<
     let queued = api.send(&body, args.idempotency_key.as_deref()).await?;
     let id = queued.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     if args.no_follow {
-        if json_output {
-            println!("{}", json!({"ok": true, "message": queued}));
-        } else {
+        if !json_output {
             print_status(&queued);
         }
-        return Ok(EXIT_OK);
+        return Ok(Done::ok(json!({"message": queued})));
     }
     eprintln!("• queued as {id}");
     follow_and_print(&api, &id, &args.follow, json_output).await
 }
 
-async fn status(settings: &Settings, args: StatusArgs, json_output: bool) -> Result<u8, CliError> {
+async fn status(settings: &Settings, args: StatusArgs, json_output: bool) -> Result<Done, CliError> {
     let api = send_api(settings)?;
     if args.follow {
         return follow_and_print(&api, &args.id, &args.until, json_output).await;
     }
     let view = api.status(&args.id).await?;
-    if json_output {
-        println!("{}", json!({"ok": true, "message": view}));
-    } else {
+    if !json_output {
         print_status(&view);
     }
-    Ok(EXIT_OK)
+    Ok(Done::ok(json!({"message": view})))
 }
 
-async fn webhook(settings: &Settings, args: WebhookArgs, json_output: bool) -> Result<u8, CliError> {
+async fn webhook(settings: &Settings, args: WebhookArgs, json_output: bool) -> Result<Done, CliError> {
     let body = match (&args.event, &args.text) {
         (Some(path), None) => {
             let text = std::fs::read_to_string(path)
@@ -438,31 +479,28 @@ async fn webhook(settings: &Settings, args: WebhookArgs, json_output: bool) -> R
     if args.print {
         // Signatures are HMACs: they do not reveal the key.
         let headers: HashMap<&str, &str> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        if json_output {
-            println!(
-                "{}",
-                json!({"ok": true, "url": request.url, "headers": headers, "body": String::from_utf8_lossy(&request.body)})
-            );
-        } else {
+        let result = json!({"url": request.url, "headers": headers, "body": String::from_utf8_lossy(&request.body)});
+        if !json_output {
             println!("POST {}", request.url);
             for (name, value) in &request.headers {
                 println!("{name}: {value}");
             }
             println!("\n{}", String::from_utf8_lossy(&request.body));
         }
-        return Ok(EXIT_OK);
+        return Ok(Done::ok(result));
     }
     let answer = webhook_signing::post(&request).await?;
     let ok = (200..300).contains(&answer.status);
-    if json_output {
-        println!(
-            "{}",
-            json!({"ok": ok, "url": request.url, "status": answer.status, "content_type": answer.content_type, "body": answer.body})
-        );
-    } else {
+    if !json_output {
         println!("POST {} → HTTP {}\n{}", request.url, answer.status, answer.body);
     }
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    let result =
+        json!({"url": request.url, "status": answer.status, "content_type": answer.content_type, "body": answer.body});
+    Ok(if ok {
+        Done::ok(result)
+    } else {
+        Done::failed(result, format!("{} answered HTTP {}", request.url, answer.status))
+    })
 }
 
 async fn redrive_command(
@@ -470,7 +508,7 @@ async fn redrive_command(
     sdk: &aws_config::SdkConfig,
     args: RedriveArgs,
     json_output: bool,
-) -> Result<u8, CliError> {
+) -> Result<Done, CliError> {
     let queue_url = settings.require(config::QUEUE_URL)?;
     let dlq_url = match settings.get(config::DEAD_LETTER_QUEUE_URL) {
         Some(url) => url,
@@ -478,14 +516,17 @@ async fn redrive_command(
         None => format!("{queue_url}-dlq"),
     };
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let report = redrive::redrive(&sqs, &dlq_url, &queue_url, args.dry_run, args.limit).await?;
-    if json_output {
-        println!(
-            "{}",
-            json!({"ok": report.failed.is_empty(), "dry_run": report.dry_run, "dead_letter_queue": dlq_url, "queue": queue_url,
-                   "messages": report.messages.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "moved": report.moved, "failed": report.failed})
-        );
+    let spinner = Spinner::stderr(if args.dry_run {
+        format!("reading {dlq_url}")
     } else {
+        format!("moving {dlq_url} to {queue_url}")
+    });
+    let report = redrive::redrive(&sqs, &dlq_url, &queue_url, args.dry_run, args.limit).await;
+    spinner.finish();
+    let report = report?;
+    let result = json!({"dry_run": report.dry_run, "dead_letter_queue": dlq_url, "queue": queue_url,
+        "messages": report.messages.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "moved": report.moved, "failed": report.failed});
+    if !json_output {
         for message in &report.messages {
             println!(
                 "{}  receives {}  {} bytes  {}  {}",
@@ -508,18 +549,20 @@ async fn redrive_command(
             eprintln!("not moved: {failure}");
         }
     }
-    Ok(if report.failed.is_empty() { EXIT_OK } else { EXIT_FAILED })
+    Ok(if report.failed.is_empty() {
+        Done::ok(result)
+    } else {
+        Done::failed(result, format!("{} message(s) not moved", report.failed.len()))
+    })
 }
 
-async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_output: bool) -> Result<u8, CliError> {
+async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_output: bool) -> Result<Done, CliError> {
+    let spinner = Spinner::stderr("checking the token, the number, the webhook, SES, Twilio and the alarms");
     let checks = doctor::run(settings, sdk).await;
-    let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
-    if json_output {
-        println!(
-            "{}",
-            json!({"ok": !failed, "checks": checks.iter().map(doctor::Check::to_json).collect::<Vec<_>>()})
-        );
-    } else {
+    spinner.finish();
+    let failed = checks.iter().filter(|c| c.outcome == Outcome::Fail).count();
+    let result = json!({"checks": checks.iter().map(doctor::Check::to_json).collect::<Vec<_>>()});
+    if !json_output {
         println!("{:<22} {:<6} DETAIL", "CHECK", "RESULT");
         for check in &checks {
             println!("{:<22} {:<6} {}", check.name, check.outcome.as_str(), check.detail);
@@ -528,7 +571,11 @@ async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_o
             }
         }
     }
-    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+    Ok(if failed == 0 {
+        Done::ok(result)
+    } else {
+        Done::failed(result, format!("{failed} check(s) failed"))
+    })
 }
 
 async fn events_command(
@@ -536,11 +583,13 @@ async fn events_command(
     sdk: &aws_config::SdkConfig,
     args: EventsArgs,
     json_output: bool,
-) -> Result<u8, CliError> {
+) -> Result<Done, CliError> {
     let tap_url = settings.require(config::EVENTS_TAP_QUEUE_URL)?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let wait = std::time::Duration::from_secs(if args.follow { 20 } else { 1 });
+    let mut count = 0u64;
     whatsapp_bridge_cli::events::read(&sqs, &tap_url, args.follow, wait, |event| {
+        count += 1;
         if json_output {
             println!("{}", event.envelope);
         } else {
@@ -548,5 +597,6 @@ async fn events_command(
         }
     })
     .await?;
-    Ok(EXIT_OK)
+    // Under --json each event is a line of its own (EventBridge's envelope), then the command's envelope.
+    Ok(Done::ok(json!({"events": count})))
 }

@@ -59,8 +59,8 @@ async fn onboard_end_to_end_the_call_reaches_the_twilio_functions_and_the_number
     let run = stack.wabridge(&["onboard", "--json", "--wait", "30"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.json();
-    assert_eq!(report["onboard"]["registered"], true, "{report}");
-    let steps: Vec<(String, String)> = report["onboard"]["steps"]
+    assert_eq!(report["result"]["registered"], true, "{report}");
+    let steps: Vec<(String, String)> = report["result"]["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -126,7 +126,7 @@ async fn onboard_in_portuguese_asks_meta_in_pt_br_and_the_functions_listen_and_r
         .wabridge(&["onboard", "--language", "pt_BR", "--json", "--wait", "30"], &[])
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["onboard"]["registered"], true, "{run:?}");
+    assert_eq!(run.json()["result"]["registered"], true, "{run:?}");
     // Meta was asked for the code in pt_BR ...
     let requests = stack.graph.code_requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -173,7 +173,7 @@ async fn onboard_refuses_a_language_the_functions_do_not_listen_in_or_meta_does_
     assert_eq!(mismatch.code, 2, "{mismatch:?}");
     let error = mismatch.json();
     assert_eq!(error["ok"], false);
-    let text = error["error"].as_str().unwrap();
+    let text = error["error"]["message"].as_str().unwrap();
     assert!(text.contains("VoiceLanguage=pt-BR"), "{text}");
     let hyphen = stack.wabridge(&["onboard", "--language", "pt-BR"], &[]).await;
     assert_eq!(hyphen.code, 2, "{hyphen:?}");
@@ -288,8 +288,8 @@ async fn onboard_is_idempotent_for_an_already_registered_number() {
     let run = stack.wabridge(&["onboard", "--json"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.json();
-    assert_eq!(report["onboard"]["registered"], true);
-    assert_eq!(report["onboard"]["steps"][2]["outcome"], "skipped", "{report}");
+    assert_eq!(report["result"]["registered"], true);
+    assert_eq!(report["result"]["steps"][2]["outcome"], "skipped", "{report}");
     assert!(stack.twilio.calls().is_empty());
 }
 
@@ -300,7 +300,7 @@ async fn onboard_with_an_expired_token_says_so_and_exits_1() {
         .wabridge(&["onboard", "--json"], &[("WHATSAPP_ACCESS_TOKEN", "an-expired-token")])
         .await;
     assert_eq!(run.code, 1, "{run:?}");
-    let error = run.json()["error"].as_str().unwrap().to_owned();
+    let error = run.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(
         error.contains("code 190") && error.contains("invalid or expired"),
         "{error}"
@@ -326,7 +326,7 @@ async fn webhook_is_signed_so_the_local_ingestion_queues_it_and_a_wrong_secret_g
         .wabridge(&["webhook", "--text", "hello from wabridge", "--json"], &[])
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["status"], 200);
+    assert_eq!(run.json()["result"]["status"], 200);
     let queued = stack
         .sqs
         .receive_message()
@@ -407,9 +407,9 @@ async fn redrive_dry_run_lists_and_redrive_moves_dead_letters_back() {
     let dry = stack.wabridge(&["redrive", "--dry-run", "--json"], &[]).await;
     assert_eq!(dry.code, 0, "{dry:?}");
     let listed = dry.json();
-    assert_eq!(listed["messages"].as_array().unwrap().len(), 3, "{listed}");
-    assert_eq!(listed["moved"], 0);
-    assert_eq!(listed["messages"][0]["kind"], "webhook");
+    assert_eq!(listed["result"]["messages"].as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(listed["result"]["moved"], 0);
+    assert_eq!(listed["result"]["messages"][0]["kind"], "webhook");
 
     let report = redrive::redrive(&stack.sqs, &stack.dlq_url, &stack.queue_url, false, 100)
         .await
@@ -446,7 +446,7 @@ async fn send_follows_the_message_to_read_and_status_shows_it() {
         )
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    let message = run.json()["message"].clone();
+    let message = run.json()["result"]["message"].clone();
     assert_eq!(message["status"], "read", "{message}");
     let id = message["id"].as_str().unwrap().to_owned();
     assert!(message["wamid"].as_str().unwrap().starts_with("wamid."));
@@ -473,7 +473,7 @@ async fn send_follows_the_message_to_read_and_status_shows_it() {
         )
         .await;
     assert_eq!(failed.code, 1, "{failed:?}");
-    assert_eq!(failed.json()["message"]["status"], "failed", "{failed:?}");
+    assert_eq!(failed.json()["result"]["message"]["status"], "failed", "{failed:?}");
 
     // A wrong API key is a configuration error.
     let refused = stack
@@ -514,7 +514,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
     // Through the binary (no alarm topic configured: that row is skipped): exit 0, --json.
     let run = stack.wabridge(&["doctor", "--json"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let checks = run.json()["checks"].as_array().unwrap().clone();
+    let checks = run.json()["result"]["checks"].as_array().unwrap().clone();
     let results: Vec<(String, String)> = checks
         .iter()
         .map(|c| {
@@ -617,4 +617,187 @@ async fn help_everywhere_and_usage_errors_exit_2() {
     let run = stack.wabridge(&["doctor", "--set", "API_KEY=leaked"], &[]).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(!run.stderr.contains("leaked"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mistyped_subcommands_and_flags_get_a_did_you_mean_tip_in_text_and_in_json() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["onbord"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("a similar subcommand exists: 'onboard'"), "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+
+    let run = stack.wabridge(&["doctor", "--jsn"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("a similar argument exists: '--json'"), "{run:?}");
+
+    // Under --json the usage error is the same envelope as every other outcome, on stdout.
+    let run = stack.wabridge(&["--json", "onboard", "--languag", "pt_BR"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let error = run.json();
+    assert_eq!(error["ok"], false);
+    assert_eq!(error["command"], "onboard");
+    assert_eq!(error["exit_code"], 2);
+    assert_eq!(error["result"], Value::Null);
+    assert_eq!(error["error"]["kind"], "usage");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("a similar argument exists: '--language'"), "{message}");
+
+    let run = stack.wabridge(&["redrivee", "--json"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json()["command"], Value::Null);
+    assert!(
+        run.json()["error"]["message"].as_str().unwrap().contains("'redrive'"),
+        "{run:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_prints_the_same_json_envelope() {
+    let stack = Stack::start(Options::default()).await;
+    let runs = [
+        (
+            "webhook",
+            stack.wabridge(&["webhook", "--json", "--text", "hello"], &[]).await,
+        ),
+        (
+            "redrive",
+            stack.wabridge(&["redrive", "--json", "--dry-run"], &[]).await,
+        ),
+        ("doctor", stack.wabridge(&["doctor", "--json"], &[]).await),
+        ("status", stack.wabridge(&["status", "--json", "msg_nope"], &[]).await),
+        ("send", stack.wabridge(&["send", "--json"], &[]).await),
+        (
+            "completions",
+            stack.wabridge(&["completions", "bash", "--json"], &[]).await,
+        ),
+        (
+            "onboard",
+            stack.wabridge(&["onboard", "--json", "--language", "x"], &[]).await,
+        ),
+    ];
+    for (command, run) in &runs {
+        let value = run.json();
+        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["command", "error", "exit_code", "ok", "result"],
+            "{command}: {run:?}"
+        );
+        assert_eq!(value["command"], *command, "{run:?}");
+        assert_eq!(value["exit_code"], run.code, "{run:?}");
+        assert_eq!(value["ok"], run.code == 0, "{run:?}");
+        if run.code == 0 {
+            assert_eq!(value["error"], Value::Null, "{run:?}");
+            assert!(value["result"].is_object(), "{run:?}");
+        } else {
+            assert!(value["error"]["message"].is_string(), "{run:?}");
+            assert!(value["error"]["kind"].is_string(), "{run:?}");
+        }
+        assert_no_secret(&run.stdout);
+    }
+    let by_name = |name: &str| &runs.iter().find(|(command, _)| *command == name).unwrap().1;
+    assert_eq!(by_name("webhook").json()["result"]["status"], 200);
+    assert_eq!(by_name("status").json()["error"]["kind"], "failed");
+    assert_eq!(by_name("send").json()["error"]["kind"], "usage");
+    assert_eq!(by_name("onboard").json()["error"]["kind"], "usage");
+    // doctor locally: the alarms row cannot pass (moto), so it fails with a result and an error.
+    let doctor = by_name("doctor").json();
+    assert!(doctor["result"]["checks"].is_array(), "{doctor}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_for_bash_zsh_and_fish_name_every_command() {
+    let stack = Stack::start(Options::default()).await;
+    for (shell, marker) in [
+        ("bash", "_wabridge()"),
+        ("zsh", "#compdef wabridge"),
+        ("fish", "complete -c wabridge"),
+    ] {
+        let run = stack.wabridge(&["completions", shell], &[]).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        for word in [
+            "onboard",
+            "send",
+            "status",
+            "webhook",
+            "redrive",
+            "doctor",
+            "completions",
+            "language",
+            "profile",
+        ] {
+            assert!(run.stdout.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let run = stack.wabridge(&["completions", "powershell"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_progress_is_drawn_when_stderr_is_not_a_terminal() {
+    let stack = Stack::start(Options::default()).await;
+    for args in [
+        &["onboard", "--wait", "30"][..],
+        &["doctor"][..],
+        &["redrive", "--dry-run"][..],
+    ] {
+        let run = stack.wabridge(args, &[]).await;
+        assert!(!run.stderr.contains('\r'), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains('\u{1b}'), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains('⠋'), "{args:?}: {run:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn region_and_profile_choose_the_aws_account_and_region() {
+    let region = bridge::adapters::load_sdk_config_for(None, Some("eu-west-3")).await;
+    assert_eq!(region.region().map(|r| r.as_ref()), Some("eu-west-3"));
+
+    // A profile that does not exist: the AWS call fails naming it, instead of using the environment's keys.
+    let stack = Stack::start(Options::default()).await;
+    let dir = std::env::temp_dir().join(format!("wabridge-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config_file = dir.join("config");
+    std::fs::write(&config_file, "[profile bridge-test]\nregion = eu-west-3\n").unwrap();
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[bridge-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let files = [
+        ("AWS_CONFIG_FILE", config_file.to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+    ];
+    let missing = stack
+        .wabridge(&["--profile", "no-such-profile", "redrive", "--dry-run"], &files)
+        .await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("no-such-profile"), "{missing:?}");
+    // The profile's keys work (moto takes any); --region moves every call to another region, where this
+    // stack's queue does not exist.
+    let in_region = stack
+        .wabridge(&["--profile", "bridge-test", "redrive", "--dry-run", "--json"], &files)
+        .await;
+    assert_eq!(in_region.code, 0, "{in_region:?}");
+    let other_region = stack
+        .wabridge(
+            &[
+                "--profile",
+                "bridge-test",
+                "--region",
+                "eu-west-3",
+                "redrive",
+                "--dry-run",
+                "--json",
+            ],
+            &files,
+        )
+        .await;
+    assert_eq!(other_region.code, 1, "the queue is not in eu-west-3: {other_region:?}");
+    assert_eq!(other_region.json()["error"]["kind"], "failed", "{other_region:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,6 +24,32 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// As [`load_sdk_config`], with every call (retries included) bounded by `operation`.
 /// The Twilio functions use a short one: Twilio gives a webhook 15 s in all.
 pub async fn load_sdk_config_within(operation: Duration) -> SdkConfig {
+    loader(operation).load().await
+}
+
+/// As [`load_sdk_config`], with a named profile of the shared config and credentials files (its credentials and
+/// region) and/or a region instead of the environment's: the CLI's `--profile` and `--region`.
+pub async fn load_sdk_config_for(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = loader(Duration::from_secs(9));
+    if let Some(profile) = profile {
+        // The profile's credentials, not the environment's (as the AWS CLI's --profile), through the same
+        // HTTP client as every call (an assume-role profile calls STS).
+        let provider_config =
+            aws_config::provider_config::ProviderConfig::default().with_http_client(http::SdkHttpClient::default());
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
+                .profile_name(profile)
+                .build(),
+        );
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
+
+fn loader(operation: Duration) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http::SdkHttpClient::shared())
         .timeout_config(
@@ -33,8 +59,6 @@ pub async fn load_sdk_config_within(operation: Duration) -> SdkConfig {
                 .operation_timeout(operation)
                 .build(),
         )
-        .load()
-        .await
 }
 
 /// Full text of an SDK error (its `Display` alone is often just "service error").
