@@ -43,7 +43,7 @@ sam-docker:
 sam-local: venv sam-venv
 	scripts/sam-local.sh
 
-## make sam-start-api: sam build, then the template's routes on http://127.0.0.1:3000 against make run's moto.
+## make sam-start-api: sam build, then the template's routes on http://127.0.0.1:3003 (SAM_API_PORT) against make run's moto.
 sam-start-api: venv sam-venv
 	scripts/sam-start-api.sh
 

@@ -1,34 +1,35 @@
-//! Every send request shape of `POST /messages` (text, template, image, document, audio, video,
-//! with context and callback data): parse, Meta's checks, recipient normalization, the Graph
-//! body and its fingerprint; and the queued send job / outcome shapes the worker reads.
+//! Every send request shape of `POST /messages` (the short form and Meta's own message object, every
+//! type, with context and callback data): parse, Meta's checks, recipient normalization (phone number
+//! or business-scoped user id), the Graph body and its fingerprint; and the queued send job / outcome
+//! shapes the worker reads.
 #![no_main]
 
 use bridge::domain::outbound::{self, SendJob, SendOutcome};
-use bridge::domain::phone;
-use bridge::domain::send_request::{SendRequestBody, ValidSendRequest};
+use bridge::domain::send_request::{Recipient, ValidSendRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(body) = serde_json::from_slice::<SendRequestBody>(data)
-        && let Ok(valid) = ValidSendRequest::try_from(body)
-    {
+    if let Ok(valid) = ValidSendRequest::parse(data) {
         for country in [None, Some("1"), Some("55")] {
-            let Ok(to) = phone::normalize(valid.to(), country) else {
+            let Ok(recipient) = valid.recipient(country) else {
                 continue;
             };
-            assert!(
-                !to.is_empty() && to.bytes().all(|b| b.is_ascii_digit()),
-                "normalized to {to:?}"
-            );
-            let payload = valid.graph_payload(&to);
-            assert_eq!(payload["to"].as_str(), Some(to.as_str()));
+            if let Recipient::Phone(digits) = &recipient {
+                assert!(
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                    "normalized to {digits:?}"
+                );
+            }
+            let payload = valid.graph_payload(&recipient);
+            assert_eq!(payload[recipient.field()].as_str(), Some(recipient.key()));
             assert_eq!(payload["messaging_product"].as_str(), Some("whatsapp"));
-            let kind = valid.message().kind();
+            let kind = valid.kind().as_str();
             assert!(payload.get(kind).is_some(), "the Graph body lacks its {kind} object");
             assert_eq!(outbound::fingerprint(&payload), outbound::fingerprint(&payload.clone()));
             let job = SendJob {
-                message_id: outbound::id_for_key("fuzz", &to),
-                to,
+                message_id: outbound::id_for_key("fuzz", recipient.key()),
+                to: recipient.key().to_owned(),
+                from: valid.from().map(str::to_owned),
                 payload,
             };
             let message = job.queue_message("fuzz");

@@ -7,6 +7,7 @@
 use bridge::config::{CallScript, TwilioConfig};
 use bridge::domain::form;
 use bridge::domain::secret::Secret;
+use bridge::domain::spoken_code::CodeLanguage;
 use bridge::domain::twilio_signature::{self, TwilioSignatureError};
 use bridge::handlers::twilio::{self, GATHER_PATH};
 use libfuzzer_sys::fuzz_target;
@@ -75,11 +76,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let config = TwilioConfig {
         auth_token: token.clone(),
+        auth_tokens: vec![token.clone()],
+        shared_keys: Vec::new(),
         public_base_url: Some("https://voice.example.com".to_owned()),
         script: CallScript {
             prompt: None,
             voice: None,
             language: "en-US".to_owned(),
+            code_language: CodeLanguage::from_tag("en-US"),
             max_attempts: 3,
         },
     };
