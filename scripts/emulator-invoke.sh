@@ -36,7 +36,13 @@ SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILI
 # The watch inherits this shell's environment, where env.sh exported local.env: unset the secrets.
 unset WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN WHATSAPP_ACCESS_TOKEN TWILIO_AUTH_TOKEN API_KEY
 
-# The first invoke builds the function binaries (their own feature set, so partly a fresh build).
+# Build each function binary first, as `cargo lambda watch` runs it (`cargo run --bin <function>`:
+# its own feature set, so partly a fresh build). The watch stamps each invocation's deadline when it
+# receives it; a binary compiled inside the invocation would start past that deadline, and the
+# functions answer 503 when no time is left (the shared budget), so no build may happen there.
+for function in meta-verify meta-webhook queue-worker twilio-voice twilio-gather send-api; do
+  cargo build --quiet --bin "$function"
+done
 PORT=9009
 cargo lambda watch --quiet -A 127.0.0.1 -P "$PORT" --env-file .local/deployed.env > .local/lambda-watch.log 2>&1 &
 WATCH_PID=$!
