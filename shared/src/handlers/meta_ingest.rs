@@ -44,12 +44,17 @@ pub const ANSWER_MARGIN: Duration = Duration::from_millis(750);
 pub const BUDGET_WITHOUT_DEADLINE: Duration = Duration::from_millis(9_250);
 
 /// How long queueing may take: until the Lambda context's deadline, less [`ANSWER_MARGIN`].
+///
+/// A deadline already past when the request is handled is not one Lambda gives (a handler never
+/// starts after its deadline) but one a local emulator stamped (`cargo lambda watch` does): it is
+/// treated as no deadline. Deployed, that changes nothing: Lambda ends the invocation at its real
+/// deadline either way, and Meta retries a timeout as it retries a 503.
 pub fn enqueue_budget(request: &Request) -> Duration {
-    let Some(context) = request.lambda_context_ref().filter(|context| context.deadline > 0) else {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let Some(context) = request.lambda_context_ref().filter(|context| context.deadline > now_ms) else {
         return BUDGET_WITHOUT_DEADLINE;
     };
-    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    Duration::from_millis(context.deadline.saturating_sub(now_ms)).saturating_sub(ANSWER_MARGIN)
+    Duration::from_millis(context.deadline - now_ms).saturating_sub(ANSWER_MARGIN)
 }
 
 pub struct Ingest<Q, B> {

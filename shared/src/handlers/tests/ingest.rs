@@ -156,6 +156,12 @@ fn the_budget_is_the_deadline_less_the_margin() {
     let budget = enqueue_budget(&request);
     assert!(budget <= Duration::from_millis(10_000) - ANSWER_MARGIN, "{budget:?}");
     assert!(budget > Duration::from_millis(8_000), "{budget:?}");
-    assert_eq!(enqueue_budget(&with_deadline(webhook(BODY, None), -5)), Duration::ZERO);
+    // Less time left than the margin: nothing may be tried.
+    assert_eq!(enqueue_budget(&with_deadline(webhook(BODY, None), 500)), Duration::ZERO);
+    // A deadline already past is an emulator's, not Lambda's: no deadline.
+    assert_eq!(
+        enqueue_budget(&with_deadline(webhook(BODY, None), -5)),
+        BUDGET_WITHOUT_DEADLINE
+    );
     assert_eq!(enqueue_budget(&webhook(BODY, None)), BUDGET_WITHOUT_DEADLINE);
 }
