@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use bridge::domain::records::PhoneNumberFilter;
-use bridge::handlers::worker::Worker;
+use bridge::domain::records::{BusinessNumbers, PhoneNumberFilter};
+use bridge::handlers::worker::{Publishing, Worker};
 use bridge::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
 use bridge::ports::{BlobStore, ClaimTerms};
-use bridge::testing::{FakeBlobStore, FakeGraph, FakeQueue, MemoryStore};
+use bridge::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, MemoryStore};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use tokio::time::Instant;
@@ -62,9 +62,11 @@ fuzz_target!(|data: &[u8]| {
                 mark_read_timeout: Duration::from_millis(50),
                 pace: None,
             },
+            numbers: BusinessNumbers::new(["106540352242922".to_owned()]),
             auto_reply_text: (selector & 0x10 != 0).then(|| "Thanks!".to_owned()),
             mark_as_read: selector & 0x20 != 0,
         }),
+        events: None::<Publishing<FakeEventBus>>,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     runtime().block_on(async {
