@@ -61,6 +61,12 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> Result<
     serde_json::from_value(json!({ "Records": records }))
 }
 
+/// How long one receive waits for a first message. Well under the SDK's 9 s operation timeout even
+/// with a retry inside it (a pooled connection the emulator closed fails the first attempt, and the
+/// retry polls again): a receive cut off by that timeout after moto handed a message out leaves the
+/// message invisible for the queue's visibility timeout.
+const LONG_POLL_SECONDS: i32 = 2;
+
 /// Where the worker's batches come from, and how big they are.
 #[derive(Debug, Clone)]
 pub struct QueueSource {
@@ -80,7 +86,7 @@ impl QueueSource {
         let deadline = tokio::time::Instant::now() + self.batching_window;
         loop {
             let wanted = (self.batch_size as usize).saturating_sub(batch.len()).clamp(1, 10);
-            let wait = if batch.is_empty() { 5 } else { 0 };
+            let wait = if batch.is_empty() { LONG_POLL_SECONDS } else { 0 };
             let output = self
                 .client
                 .receive_message()
