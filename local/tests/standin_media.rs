@@ -55,6 +55,11 @@ impl Answer {
     }
 }
 
+/// A bodiless `GET`, with the bearer token or without.
+async fn get(url: &str, token: Option<&str>) -> Answer {
+    call("GET", url, token, None, vec![]).await
+}
+
 async fn call(method: &str, url: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Answer {
     let mut builder = Request::builder().method(method).uri(url);
     if let Some(token) = token {
@@ -210,36 +215,19 @@ async fn unknown_media_ids_answer_metas_error() {
     bounded(async {
         let (_standin, addr) = start().await;
         let unknown = format!("{MEDIA_ID_PREFIX}00000000000001");
-        let answer = call(
-            "GET",
-            &format!("http://{addr}/v21.0/{unknown}"),
-            Some(TOKEN),
-            None,
-            vec![],
-        )
-        .await;
+        let answer = get(&format!("http://{addr}/v21.0/{unknown}"), Some(TOKEN)).await;
         assert_graph_error(&answer, 400, 100);
         let json = answer.json();
         assert_eq!(json["error"]["type"], "GraphMethodException");
         assert!(json["error"]["message"].as_str().unwrap().contains(&unknown), "{json}");
         // A phone number id is still the onboarding read, not a media id.
-        let phone = call(
-            "GET",
-            &format!("http://{addr}/v21.0/{PHONE_ID}"),
-            Some(TOKEN),
-            None,
-            vec![],
-        )
-        .await;
+        let phone = get(&format!("http://{addr}/v21.0/{PHONE_ID}"), Some(TOKEN)).await;
         assert_eq!(phone.status, 200, "{:?}", phone.body);
         assert_eq!(phone.json()["id"], PHONE_ID);
         // A download URL for an unknown id.
-        let download = call(
-            "GET",
+        let download = get(
             &format!("http://{addr}/whatsapp_business/attachments/?mid={unknown}&ext=99999999999&hash=x"),
             Some(TOKEN),
-            None,
-            vec![],
         )
         .await;
         assert_eq!(download.status, 404);
@@ -275,14 +263,7 @@ async fn every_media_route_needs_the_token() {
         let no_token_delete = call("DELETE", &format!("http://{addr}/v21.0/{id}"), None, None, vec![]).await;
         assert_graph_error(&no_token_delete, 401, 190);
         // The Graph routes (not the download) also take `access_token=`, as the Graph API does.
-        let query_token = call(
-            "GET",
-            &format!("http://{addr}/v21.0/{id}?access_token={TOKEN}"),
-            None,
-            None,
-            vec![],
-        )
-        .await;
+        let query_token = get(&format!("http://{addr}/v21.0/{id}?access_token={TOKEN}"), None).await;
         assert_eq!(query_token.status, 200);
         // Still there: refused calls changed nothing.
         let still = call("GET", &format!("http://{addr}/v21.0/{id}"), Some(TOKEN), None, vec![]).await;
@@ -300,14 +281,7 @@ async fn phone_number_id_filter_on_retrieve_and_delete() {
             .as_str()
             .unwrap()
             .to_owned();
-        let other = call(
-            "GET",
-            &format!("http://{addr}/v21.0/{id}?phone_number_id=999"),
-            Some(TOKEN),
-            None,
-            vec![],
-        )
-        .await;
+        let other = get(&format!("http://{addr}/v21.0/{id}?phone_number_id=999"), Some(TOKEN)).await;
         assert_graph_error(&other, 400, 100);
         let other_delete = call(
             "DELETE",
@@ -318,12 +292,9 @@ async fn phone_number_id_filter_on_retrieve_and_delete() {
         )
         .await;
         assert_graph_error(&other_delete, 400, 100);
-        let same = call(
-            "GET",
+        let same = get(
             &format!("http://{addr}/v21.0/{id}?phone_number_id={PHONE_ID}"),
             Some(TOKEN),
-            None,
-            vec![],
         )
         .await;
         assert_eq!(same.status, 200);
