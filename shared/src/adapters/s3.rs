@@ -2,9 +2,10 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::body::SdkBody;
 
 use super::describe;
-use crate::ports::{BlobError, BlobStore};
+use crate::ports::{BlobError, BlobStore, ByteChunks, MediaError, MediaSink};
 
 #[derive(Debug, Clone)]
 pub struct S3BlobStore {
@@ -71,5 +72,76 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|error| BlobError::Unavailable(error.to_string()))?;
         Ok(bytes.into_bytes().to_vec())
+    }
+}
+
+/// A kept media object may take this long between two reads of S3's answer (the whole upload is bounded
+/// by the media job's deadline, not by the 4 s every other call of the worker gets).
+const MEDIA_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+impl MediaSink for S3BlobStore {
+    fn media_bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// One `PutObject` whose body streams as it arrives, its length declared up front: memory holds a
+    /// chunk or two, never the file, and S3 creates the object only once all `length` bytes arrived (a
+    /// body that fails midway leaves no object). No SDK retry: the body cannot be replayed; the job is.
+    async fn put_stream(&self, key: &str, content_type: &str, length: u64, chunks: ByteChunks) -> Result<(), MediaError> {
+        let body = ChunkBody {
+            chunks: std::sync::Mutex::new(chunks),
+            remaining: length,
+        };
+        let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .read_timeout(MEDIA_READ_TIMEOUT)
+            .disable_operation_timeout()
+            .disable_operation_attempt_timeout()
+            .build();
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(i64::try_from(length).unwrap_or(i64::MAX))
+            .body(ByteStream::new(SdkBody::from_body_1_x(body)))
+            .customize()
+            .config_override(aws_sdk_s3::config::Builder::default().timeout_config(timeouts))
+            .send()
+            .await
+            .map_err(|error| MediaError::Unavailable(format!("payload bucket: {}", describe(&error))))?;
+        Ok(())
+    }
+}
+
+/// The chunks as an HTTP body of a known length. (The mutex only makes it `Sync`, as the SDK's body must
+/// be; it is never locked: `poll_frame` has the body to itself.)
+struct ChunkBody {
+    chunks: std::sync::Mutex<ByteChunks>,
+    remaining: u64,
+}
+
+impl http_body::Body for ChunkBody {
+    type Data = bytes::Bytes;
+    type Error = MediaError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, MediaError>>> {
+        let this = self.get_mut();
+        let chunks = this.chunks.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        chunks.as_mut().poll_next(cx).map(|next| {
+            next.map(|chunk| {
+                chunk.map(|chunk| {
+                    this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+                    http_body::Frame::data(chunk)
+                })
+            })
+        })
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }

@@ -19,7 +19,7 @@ pub mod verification_store;
 pub use blobs::FakeBlobStore;
 pub use events::FakeEventBus;
 pub use faults::{Fault, Faults, Step};
-pub use graph::{FakeGraph, GraphAnswer};
+pub use graph::{FakeGraph, FakeMedia, GraphAnswer};
 pub use mailer::FakeMailer;
 pub use memory_store::MemoryStore;
 pub use queue::FakeQueue;
