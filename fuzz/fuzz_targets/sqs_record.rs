@@ -26,7 +26,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-const KINDS: [Option<&str>; 5] = [
+const KINDS: [Option<&str>; 6] = [
     None,
     Some("meta-webhook"),
     Some("send-message"),

@@ -2,6 +2,7 @@
 //! with one error that names everything missing or invalid.
 
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
+use crate::domain::media::META_MAX_MEDIA_BYTES;
 
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
@@ -247,11 +248,7 @@ impl WorkerConfig {
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             payload_bucket: env.optional("PAYLOAD_BUCKET"),
             events_queue_url: env.optional("QUEUE_URL"),
-            media_max_bytes: env.bounded(
-                "MEDIA_MAX_BYTES",
-                crate::domain::media::META_MAX_MEDIA_BYTES,
-                0..=MAX_MEDIA_BYTES,
-            ),
+            media_max_bytes: env.bounded("MEDIA_MAX_BYTES", META_MAX_MEDIA_BYTES, 0..=MAX_MEDIA_BYTES),
             queue_max_receives: env.bounded("QUEUE_MAX_RECEIVES", 5, 1..=1000),
         };
         env.finish(config)
