@@ -109,7 +109,13 @@ async fn setup(emu: &Emulator, graph_base: &str) -> Setup {
         .unwrap();
     let jobs = emu.fresh_queue("media-jobs", 30, None).await;
     let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
-    let source = GraphClient::for_media(graph_base, VERSION, Secret::new(TOKEN.to_owned()), Duration::from_secs(10)).unwrap();
+    let source = GraphClient::for_media(
+        graph_base,
+        VERSION,
+        Secret::new(TOKEN.to_owned()),
+        Duration::from_secs(10),
+    )
+    .unwrap();
     let worker = DeployedWorker::recording(
         DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
         blobs.clone(),
@@ -215,7 +221,9 @@ async fn an_uploaded_image_is_kept_in_the_bucket_byte_for_byte_with_its_key_on_t
     let graph = standin().await;
     let setup = setup(&emu, &graph).await;
     // 700 KB that the multipart parser and the stream must carry intact.
-    let bytes: Vec<u8> = (0..700_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let bytes: Vec<u8> = (0..700_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let media_id = upload(&graph, "image/jpeg", &bytes).await;
     let wamid = unique_wamid("IMG");

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::secrets::{SecretVar, resolve_secrets};
 use crate::domain::graph_error::{FailureClass, GraphError};
-use crate::domain::media::MediaInfo;
 use crate::domain::graph_response::SendAccepted;
 use crate::domain::ids::Wamid;
+use crate::domain::media::MediaInfo;
 use crate::domain::secret::Secret;
 use crate::ports::{Accepted, MediaDownload, MediaError, MediaSource, SendFailure, WhatsAppSender};
 

@@ -87,7 +87,13 @@ impl MediaSink for S3BlobStore {
     /// One `PutObject` whose body streams as it arrives, its length declared up front: memory holds a
     /// chunk or two, never the file, and S3 creates the object only once all `length` bytes arrived (a
     /// body that fails midway leaves no object). No SDK retry: the body cannot be replayed; the job is.
-    async fn put_stream(&self, key: &str, content_type: &str, length: u64, chunks: ByteChunks) -> Result<(), MediaError> {
+    async fn put_stream(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        chunks: ByteChunks,
+    ) -> Result<(), MediaError> {
         let body = ChunkBody {
             chunks: std::sync::Mutex::new(chunks),
             remaining: length,

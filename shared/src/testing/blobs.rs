@@ -85,7 +85,13 @@ impl MediaSink for FakeBlobStore {
         &self.bucket
     }
 
-    async fn put_stream(&self, key: &str, content_type: &str, length: u64, mut chunks: ByteChunks) -> Result<(), MediaError> {
+    async fn put_stream(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        mut chunks: ByteChunks,
+    ) -> Result<(), MediaError> {
         use futures_util::StreamExt as _;
         if let Step::Fail(fault) = self.faults.step("put_stream").await {
             return Err(MediaError::Unavailable(format!("injected {fault:?}")));
@@ -101,7 +107,9 @@ impl MediaSink for FakeBlobStore {
             )));
         }
         self.objects.lock().insert((self.bucket.clone(), key.to_owned()), bytes);
-        self.content_types.lock().insert(key.to_owned(), content_type.to_owned());
+        self.content_types
+            .lock()
+            .insert(key.to_owned(), content_type.to_owned());
         Ok(())
     }
 }

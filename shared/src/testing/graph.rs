@@ -251,7 +251,9 @@ impl MediaSource for FakeGraph {
             .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
             .collect();
         if broken {
-            chunks.push(Err(MediaError::Unavailable("media download: connection lost".to_owned())));
+            chunks.push(Err(MediaError::Unavailable(
+                "media download: connection lost".to_owned(),
+            )));
         }
         Ok(MediaDownload {
             content_length,

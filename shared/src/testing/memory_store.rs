@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::media::StoredMedia;
 use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
-use crate::domain::media::StoredMedia;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).

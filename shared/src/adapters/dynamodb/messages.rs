@@ -209,7 +209,9 @@ impl MessageStore for DynamoMessageStore {
                     .set_if_absent("media_sha256", string(sha256));
             }
             StoredMedia::Failed { error } => {
-                update.set("media_error", string(error)).set("media_failed_at", string(&now));
+                update
+                    .set("media_error", string(error))
+                    .set("media_failed_at", string(&now));
             }
         }
         // Only on the message's own record, and never over media already kept.

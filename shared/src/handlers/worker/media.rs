@@ -61,8 +61,8 @@ where
             RecordError::Permanent("media keeping is not configured (no access token or PAYLOAD_BUCKET)".to_owned())
         })?;
         let body = record.body.as_deref().unwrap_or_default();
-        let job: MediaJob = serde_json::from_str(body)
-            .map_err(|error| RecordError::Permanent(format!("not a media job: {error}")))?;
+        let job: MediaJob =
+            serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a media job: {error}")))?;
         tracing::Span::current().record("message_id", job.wamid.as_str());
         let (stored, done) = match self.store.media_of(&job.wamid).await.map_err(RecordError::store)? {
             Some(stored) => (stored, "media_already_recorded"),
@@ -101,7 +101,11 @@ where
                     }
                     StoredMedia::Failed { error } => {
                         metrics::count(Metric::MediaFailed, 1);
-                        tracing::warn!(media_id = job.media_id, error, "media not kept: recorded as a media error");
+                        tracing::warn!(
+                            media_id = job.media_id,
+                            error,
+                            "media not kept: recorded as a media error"
+                        );
                         (stored, "media_failed")
                     }
                 }

@@ -49,7 +49,9 @@ fn image_webhook(wamid: &str, media_id: &str, sha256: &str) -> String {
 
 /// 300 KB of bytes that are not all alike (several download chunks).
 fn picture() -> Vec<u8> {
-    (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
@@ -87,7 +89,10 @@ fn received(bus: &FakeEventBus) -> Vec<crate::domain::events::BusEvent> {
 async fn the_message_is_recorded_first_and_its_media_job_keeps_the_bytes_and_completes_the_event() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
 
     // The webhook's record: the message is there, its media not yet, and no event until the media job.
@@ -95,7 +100,10 @@ async fn the_message_is_recorded_first_and_its_media_job_keeps_the_bytes_and_com
     assert!(item.inbound.is_some());
     assert_eq!(item.media, None);
     assert!(received(&fakes.bus).is_empty(), "{:?}", fakes.bus.published());
-    assert!(job.attributes.contains(&("kind".to_owned(), "inbound-media".to_owned())));
+    assert!(
+        job.attributes
+            .contains(&("kind".to_owned(), "inbound-media".to_owned()))
+    );
 
     assert_eq!(run_job(&worker, &job, 1).await.unwrap(), "media_kept");
     let stored = fakes.fakes.blobs.objects();
@@ -131,7 +139,10 @@ async fn the_message_is_recorded_first_and_its_media_job_keeps_the_bytes_and_com
 async fn a_transient_failure_is_retried_with_a_delay_and_keeps_nothing_until_it_works() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     let faults = fakes.fakes.graph.state().media_faults.clone();
     faults.fail_next("retrieve", 1, Fault::Transient);
@@ -163,7 +174,10 @@ async fn a_transient_failure_is_retried_with_a_delay_and_keeps_nothing_until_it_
 async fn the_same_failure_through_the_worker_reports_the_record_and_sets_its_retry_delay() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     fakes
         .fakes
@@ -226,7 +240,10 @@ async fn a_download_that_does_not_match_metas_sha256_keeps_nothing_and_is_retrie
         panic!("{failed:?}");
     };
     assert!(reason.contains("SHA-256"), "{reason}");
-    assert!(fakes.fakes.blobs.objects().is_empty(), "a mismatched download is not kept");
+    assert!(
+        fakes.fakes.blobs.objects().is_empty(),
+        "a mismatched download is not kept"
+    );
     assert_eq!(fakes.fakes.store.tables().messages[WAMID].media, None);
     assert!(received(&fakes.bus).is_empty());
 
@@ -270,7 +287,10 @@ async fn a_download_that_breaks_off_keeps_nothing_and_the_retry_keeps_it_whole()
 async fn a_file_over_the_cap_is_a_media_error_without_a_download() {
     let (worker, fakes) = media_worker(100_000);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     assert_eq!(run_job(&worker, &job, 1).await.unwrap(), "media_failed");
     let Some(StoredMedia::Failed { error }) = fakes.fakes.store.tables().messages[WAMID].media.clone() else {
@@ -302,7 +322,10 @@ async fn a_download_announcing_more_than_meta_said_is_not_kept() {
 async fn a_download_outlasting_the_invocation_is_given_up_in_time_and_retried() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     fakes
         .fakes
@@ -320,7 +343,11 @@ async fn a_download_outlasting_the_invocation_is_given_up_in_time_and_retried() 
         "{failed:?}"
     );
     // Given up at the deadline less the margin (300 - 100 ms), not at the invocation's end.
-    assert!(started.elapsed() < Duration::from_millis(290), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(290),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(fakes.fakes.blobs.objects().is_empty());
 }
 
@@ -328,7 +355,10 @@ async fn a_download_outlasting_the_invocation_is_given_up_in_time_and_retried() 
 async fn a_job_delivered_again_after_its_media_was_recorded_publishes_again_without_downloading() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     // The first try kept the media, then the bus failed: the record fails.
     fakes.bus.faults.fail_next("put_events", 3, Fault::Transient);
@@ -352,7 +382,10 @@ async fn a_job_delivered_again_after_its_media_was_recorded_publishes_again_with
 async fn a_kept_object_is_never_replaced_by_a_later_error() {
     let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
     let bytes = picture();
-    fakes.fakes.graph.hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
     let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
     assert_eq!(run_job(&worker, &job, 1).await.unwrap(), "media_kept");
     let kept = fakes.fakes.store.tables().messages[WAMID].media.clone();
