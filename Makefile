@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-media bench-cold-start chaos-send fuzz clean
 .DEFAULT_GOAL := help
 
 ## make help: this list (also plain `make`).
@@ -88,6 +88,10 @@ bench-cold-start: venv
 ## make bench-send: worker send throughput against moto and the Graph API stand-in.
 bench-send: venv
 	scripts/bench-send.sh
+
+## make bench-media: peak memory (RSS) of keeping a 100 MB inbound document, stand-in -> worker -> moto.
+bench-media: venv
+	scripts/bench-media.sh
 
 ## make chaos-send: CHAOS_SENDS (500) sends through every ambiguous case against moto and the stand-in.
 chaos-send: venv

@@ -75,9 +75,6 @@ impl BlobStore for S3BlobStore {
     }
 }
 
-/// A kept media object may take this long between two reads of S3's answer (the whole upload is bounded
-/// by the media job's deadline, not by the 4 s every other call of the worker gets).
-const MEDIA_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl MediaSink for S3BlobStore {
     fn media_bucket(&self) -> &str {
@@ -99,9 +96,12 @@ impl MediaSink for S3BlobStore {
             remaining: length,
             ended: false,
         };
+        // No read timeout either: S3 answers once the last byte is in, and the body streams only as fast as
+        // the download brings it (a 100 MB document can take longer than any fixed bound). The media job's
+        // deadline bounds the whole call; the download has its own timeout between two reads.
         let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(3))
-            .read_timeout(MEDIA_READ_TIMEOUT)
+            .disable_read_timeout()
             .disable_operation_timeout()
             .disable_operation_attempt_timeout()
             .build();
