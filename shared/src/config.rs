@@ -711,6 +711,25 @@ mod tests {
     }
 
     #[test]
+    fn media_settings_default_to_metas_largest_file_and_the_queues_receives() {
+        let config = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("QUEUE_URL", "q")])).expect("complete");
+        assert_eq!(config.media_max_bytes, 100 * 1024 * 1024);
+        assert_eq!(config.queue_max_receives, 5);
+        assert_eq!(config.events_queue_url.as_deref(), Some("q"));
+        let off = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("MEDIA_MAX_BYTES", "0")])).expect("complete");
+        assert_eq!(off.media_max_bytes, 0);
+        let err = WorkerConfig::from_env(env(&[
+            ("TABLE_NAME", "t"),
+            ("MEDIA_MAX_BYTES", "6000000000"),
+            ("QUEUE_MAX_RECEIVES", "0"),
+        ]))
+        .expect_err("out of range");
+        let text = err.to_string();
+        assert!(text.contains("MEDIA_MAX_BYTES must be between 0 and 5368709120"), "{text}");
+        assert!(text.contains("QUEUE_MAX_RECEIVES must be between 1 and 1000"), "{text}");
+    }
+
+    #[test]
     fn retention_and_size_settings_are_bounded_and_named() {
         let err = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("RETENTION_DAYS", "4294967295")]))
             .expect_err("out of range");
