@@ -1052,3 +1052,115 @@ async fn a_send_from_a_second_number_goes_out_from_it_and_the_window_is_kept_per
     )
     .await;
 }
+
+impl Loop {
+    /// `POST /media` with `body` as `content_type` (binary bodies base64-encoded, as API Gateway does).
+    async fn upload(&self, content_type: &str, body: &[u8], query: &str) -> (u16, Value) {
+        let auth = format!("Bearer {API_KEY}");
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", content_type)];
+        let response = self
+            .api
+            .handle(api_request("POST", "/media", query, &headers, body, true))
+            .await;
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The bytes Meta holds for `media_id` (retrieve, then download with the token), as a client would.
+    async fn media_bytes(&self, media_id: &str, from: &str) -> Vec<u8> {
+        let client = integration_tests::http::client();
+        let meta = client
+            .get(format!("{}/v21.0/{media_id}?phone_number_id={from}", self.graph_base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let meta: Value = serde_json::from_slice(&meta).unwrap();
+        let url = meta["url"].as_str().unwrap_or_else(|| panic!("no url: {meta}"));
+        let response = client.get(url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
+#[tokio::test]
+async fn an_upload_then_a_send_by_the_returned_id_reaches_read() {
+    let numbers = format!("{PHONE_NUMBER_ID},{SECOND_NUMBER}");
+    let test = setup_with(
+        None,
+        &[("WHATSAPP_PHONE_NUMBER_IDS", numbers.as_str())],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    // A file in the body: every byte value, so a lossy text round trip would show.
+    let png: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let (status, answer) = test.upload("image/png", &png, "").await;
+    assert_eq!(status, 200, "{answer}");
+    let image_id = answer["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer,
+        json!({"id": image_id, "type": "image/png", "kind": "image", "size": 300_000, "from": PHONE_NUMBER_ID})
+    );
+    assert_eq!(
+        test.media_bytes(&image_id, PHONE_NUMBER_ID).await,
+        png,
+        "Meta holds the exact bytes"
+    );
+
+    // A larger file by reference to the payload bucket, streamed from S3, for the second number.
+    let key = format!("media/{}.pdf", unique("report"));
+    let pdf: Vec<u8> = (0..7_000_000u32).map(|i| (i % 251) as u8).collect();
+    test.emu
+        .s3
+        .put_object()
+        .bucket(test.emu.bucket())
+        .key(&key)
+        .content_type("application/pdf")
+        .body(pdf.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let query = format!("from={SECOND_NUMBER}");
+    let reference = json!({"s3_key": key}).to_string();
+    let (status, answer) = test.upload("application/json", reference.as_bytes(), &query).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (&answer["kind"], &answer["size"], &answer["from"]),
+        (&json!("document"), &json!(7_000_000), &json!(SECOND_NUMBER))
+    );
+    let document_id = answer["id"].as_str().unwrap().to_owned();
+    assert!(
+        test.media_bytes(&document_id, SECOND_NUMBER).await == pdf,
+        "Meta holds the object's exact bytes"
+    );
+
+    // Over Meta's limit: refused before anything is uploaded.
+    let (status, answer) = test.upload("image/jpeg", &vec![0; 5 * 1024 * 1024 + 1], "").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("5242880 bytes, 5 MB"),
+        "{answer}"
+    );
+
+    // Sends by the returned ids, from the number each was uploaded for.
+    let to = recipient("97256");
+    test.writes_to(PHONE_NUMBER_ID, &to).await;
+    test.writes_to(SECOND_NUMBER, &to).await;
+    test.sent_exactly(
+        json!({"to": to, "type": "image", "id": image_id, "caption": "The photo"}),
+        graph_json(&to, "image", json!({"id": image_id, "caption": "The photo"})),
+        PHONE_NUMBER_ID,
+    )
+    .await;
+    test.sent_exactly(
+        json!({"to": to, "from": SECOND_NUMBER, "type": "document", "id": document_id, "filename": "report.pdf"}),
+        graph_json(&to, "document", json!({"id": document_id, "filename": "report.pdf"})),
+        SECOND_NUMBER,
+    )
+    .await;
+}
