@@ -17,12 +17,12 @@ use tracing::Instrument;
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::adapters::graph_media::GraphMedia;
 use crate::config::SendApiConfig;
-use crate::domain::media;
+use crate::domain::media_upload as media;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
 use crate::domain::verify_token;
-use crate::ports::{Created, MediaFailure, MediaSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError};
+use crate::ports::{Created, MediaFailure, UploadSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
@@ -309,7 +309,7 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
                 .ok_or_else(|| ApiError::BadRequest(format!("s3_key: no object {key:?} in the payload bucket")))?;
             let mime = reference.mime.or(object.content_type).unwrap_or_default();
             let file = media::check(&mime, object.size, &object.head).map_err(|error| invalid_media(&error))?;
-            (file, MediaSource::Object { key })
+            (file, UploadSource::Object { key })
         } else {
             // Meta's limits first (the more useful answer), then what one request can carry.
             let file = media::check(
@@ -327,7 +327,7 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
                 ))
                 .into());
             }
-            (file, MediaSource::Bytes(body.to_vec()))
+            (file, UploadSource::Bytes(body.to_vec()))
         };
         let id = uploader
             .upload(&from, file.mime, file.size, source)
