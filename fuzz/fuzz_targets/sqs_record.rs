@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bridge::domain::records::{BusinessNumbers, PhoneNumberFilter};
-use bridge::handlers::worker::{Publishing, Worker};
 use bridge::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
+use bridge::handlers::worker::{Publishing, Worker};
 use bridge::ports::{BlobStore, ClaimTerms};
 use bridge::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, MemoryStore};
 use libfuzzer_sys::fuzz_target;

@@ -434,6 +434,18 @@ pub struct SendApiConfig {
     pub phone_numbers: BusinessNumbers,
     /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
+    /// The Graph API, for `POST /media` (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
+    pub graph: Option<SendApiGraph>,
+}
+
+/// How the send API reaches the Graph API itself (media uploads).
+#[derive(Debug, Clone)]
+pub struct SendApiGraph {
+    pub access_token: Secret,
+    pub base_url: String,
+    pub version: String,
+    /// Where `POST /media` reads files given by reference (`PAYLOAD_BUCKET`, keys under `media/`).
+    pub payload_bucket: Option<String>,
 }
 
 impl SendApiConfig {
@@ -449,13 +461,26 @@ impl SendApiConfig {
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
             phone_numbers: business_numbers(&env),
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
+            graph: env.optional("WHATSAPP_ACCESS_TOKEN").map(|_| SendApiGraph {
+                access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
+                base_url: env
+                    .optional("GRAPH_API_BASE_URL")
+                    .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
+                version: env
+                    .optional("GRAPH_API_VERSION")
+                    .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+                payload_bucket: env.optional("PAYLOAD_BUCKET"),
+            }),
         };
         env.finish(config)
     }
 }
 
 impl FunctionConfig for SendApiConfig {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::required("API_KEY")];
+    const SECRETS: &'static [SecretVar] = &[
+        SecretVar::required("API_KEY"),
+        SecretVar::optional("WHATSAPP_ACCESS_TOKEN"),
+    ];
 
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::from_env(env)

@@ -220,6 +220,51 @@ pub trait WhatsAppSender: Send + Sync {
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;
 }
 
+/// A file to upload to Meta: bytes the caller sent, or an object already in the payload bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadSource {
+    Bytes(Vec<u8>),
+    /// The object at this key of the payload bucket, streamed from S3 to the Graph API.
+    Object {
+        key: String,
+    },
+}
+
+/// An object of the payload bucket: its size, `Content-Type` and first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub size: u64,
+    pub content_type: Option<String>,
+    /// Up to [`crate::domain::media_upload::HEAD_BYTES`] leading bytes (a webp's animation flag).
+    pub head: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaFailure {
+    /// Meta refused the upload (its error, for the answer).
+    #[error("{0}")]
+    Refused(Box<crate::domain::graph_error::GraphError>),
+    /// The Graph API or S3 could not be reached or did not answer in time: retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Meta's media upload (`POST /{phone-number-id}/media`) and the payload bucket's objects it
+/// may upload from.
+pub trait MediaUploader: Send + Sync {
+    /// The object at `key` of the payload bucket (`None`: no such object).
+    fn object(&self, key: &str) -> impl Future<Output = Result<Option<StoredObject>, MediaFailure>> + Send;
+    /// Uploads `source` (of the bare MIME type `mime`, `size` bytes) as the business number `from`:
+    /// Meta's media id.
+    fn upload(
+        &self,
+        from: &str,
+        mime: &str,
+        size: u64,
+        source: UploadSource,
+    ) -> impl Future<Output = Result<String, MediaFailure>> + Send;
+}
+
 /// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbound {
