@@ -750,7 +750,10 @@ mod tests {
         ]))
         .expect_err("out of range");
         let text = err.to_string();
-        assert!(text.contains("MEDIA_MAX_BYTES must be between 0 and 5368709120"), "{text}");
+        assert!(
+            text.contains("MEDIA_MAX_BYTES must be between 0 and 5368709120"),
+            "{text}"
+        );
         assert!(text.contains("QUEUE_MAX_RECEIVES must be between 1 and 1000"), "{text}");
     }
 

@@ -112,7 +112,9 @@ async fn main() {
          --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n\
          Content-Type: application/pdf\r\n\r\n"
     );
-    let block: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+    let block: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
     let upload = Upload {
         head: Some(Bytes::from(head)),
         block: Bytes::from(block),
@@ -140,7 +142,8 @@ async fn main() {
 
     let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
     let media = Media {
-        source: GraphClient::for_media(&graph, "v26.0", Secret::new(TOKEN.to_owned()), Duration::from_secs(30)).unwrap(),
+        source: GraphClient::for_media(&graph, "v26.0", Secret::new(TOKEN.to_owned()), Duration::from_secs(30))
+            .unwrap(),
         sink: blobs,
         queue: (),
         max_bytes: bridge::domain::media::META_MAX_MEDIA_BYTES,
@@ -168,10 +171,23 @@ async fn main() {
     let elapsed = started.elapsed();
     let (after, peak) = rss();
 
-    let bridge::domain::media::StoredMedia::Kept { key, size: kept_size, sha256, .. } = kept else {
+    let bridge::domain::media::StoredMedia::Kept {
+        key,
+        size: kept_size,
+        sha256,
+        ..
+    } = kept
+    else {
         panic!("not kept: {kept:?}");
     };
-    let head = emu.s3.head_object().bucket(emu.bucket()).key(&key).send().await.unwrap();
+    let head = emu
+        .s3
+        .head_object()
+        .bucket(emu.bucket())
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_length(), Some(i64::try_from(size).unwrap()));
     assert_eq!(kept_size, size);
     println!(

@@ -75,7 +75,6 @@ impl BlobStore for S3BlobStore {
     }
 }
 
-
 impl MediaSink for S3BlobStore {
     fn media_bucket(&self) -> &str {
         &self.bucket
