@@ -188,11 +188,16 @@ class Process:
         self.peaks = []  # kB, one per incarnation
         self.exits = []  # return codes of incarnations that ended on their own
         self.stopping = False
+        # Between the kill and the start the schedule does: not restarted by supervise().
+        self.killed = False
+        self.all = []
 
     def start(self):
         log = open(f"{LOG_DIR}/{self.role}.log", "ab")
         self.proc = subprocess.Popen([BINARY], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.all.append(self.proc)
         self.peaks.append(0)
+        self.killed = False
 
     def sample(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -208,25 +213,27 @@ class Process:
     def supervise(self):
         """Starts again an incarnation that ended by itself (an init whose AWS calls met a fault: Lambda
         retries a failed init too)."""
-        if self.proc is not None and not self.stopping and self.proc.poll() is not None:
+        if self.proc is not None and not (self.stopping or self.killed) and self.proc.poll() is not None:
             self.exits.append(self.proc.returncode)
             self.start()
 
     def kill(self):
         self.sample()
+        self.killed = True
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
     def stop(self):
         self.stopping = True
         self.sample()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in self.all:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 async def control(command):

@@ -1,7 +1,7 @@
 //! [`MessageStore`] and [`OutboundStore`] in memory, with the DynamoDB adapter's semantics
 //! (conditional writes, status ranking, the send state machine) and a clock the test moves.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -45,6 +45,8 @@ pub struct MessageItem {
     pub message_id: Option<MessageId>,
     pub kind: Option<String>,
     pub inbound: Option<InboundRecord>,
+    /// The delivery (request id) that set `status`, as `status_request_id` in the table.
+    pub status_request_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +56,8 @@ pub struct Tables {
     pub contacts: HashMap<String, i64>,
     /// (contact, business phone number id) → the last inbound time (the window per number).
     pub windows: HashMap<(String, String), i64>,
-    pub events: HashSet<(String, String, String)>,
+    /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
+    pub events: HashMap<(String, String, String), String>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
 }
@@ -124,6 +127,11 @@ fn held<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Opti
         .filter(|item| item.status == OutboundStatus::Sending && item.attempt.as_ref() == Some(attempt))
 }
 
+/// Whether two writes come from the same delivery (request id); one without an id (`-`) never does.
+fn same_delivery(held: &str, request_id: &str) -> bool {
+    held == request_id && !request_id.is_empty() && request_id != "-"
+}
+
 fn outcome(applied: bool) -> WriteOutcome {
     if applied {
         WriteOutcome::Applied
@@ -141,7 +149,12 @@ impl MessageStore for MemoryStore {
                 item.inbound = Some(record.clone());
                 item.status = Some("received".to_owned());
             }
-            outcome(new)
+            // As the table: an item this very delivery wrote (an earlier attempt) counts as this write.
+            let mine = item
+                .inbound
+                .as_ref()
+                .is_some_and(|held| same_delivery(&held.received.request_id, &record.received.request_id));
+            outcome(new || mine)
         })
         .await
     }
@@ -180,9 +193,14 @@ impl MessageStore for MemoryStore {
             if item.rank.is_none_or(|rank| rank < ranked.rank()) {
                 item.rank = Some(ranked.rank());
                 item.status = Some(ranked.as_str().to_owned());
+                item.status_request_id = Some(status.received.request_id.clone());
                 StatusWrite::Advanced
             } else if item.status.as_deref() == Some(ranked.as_str()) {
-                StatusWrite::Current
+                let mine = item
+                    .status_request_id
+                    .as_deref()
+                    .is_some_and(|held| same_delivery(held, &status.received.request_id));
+                if mine { StatusWrite::Advanced } else { StatusWrite::Current }
             } else {
                 StatusWrite::Stale
             }
@@ -199,7 +217,13 @@ impl MessageStore for MemoryStore {
         }
         self.call("record_event", |tables, _| {
             let key = (event.field.clone(), event.entry_id.clone(), event.digest.clone());
-            outcome(tables.events.insert(key))
+            match tables.events.get(&key) {
+                Some(held) => outcome(same_delivery(held, &event.received.request_id)),
+                None => {
+                    tables.events.insert(key, event.received.request_id.clone());
+                    WriteOutcome::Applied
+                }
+            }
         })
         .await
     }
