@@ -38,6 +38,12 @@ FAULT_SECONDS = float(ENV.get("SOAK_FAULT_SECONDS", "3"))
 CALM_SECONDS = float(ENV.get("SOAK_CALM_SECONDS", "2"))
 DRAIN_SECONDS = float(ENV.get("SOAK_DRAIN_SECONDS", "180"))
 LARGE = int(ENV.get("SOAK_LARGE", str(max(2, WEBHOOKS // 400))))
+# moto's SQS grows slow with its queue's length (a receive over 1,000 messages takes seconds here): the
+# webhooks go out at most SOAK_RATE a second, and wait while more than SOAK_BACKLOG are queued, so the
+# emulator, not the bundle, never becomes the fault. The fault schedule repeats for as long as the load
+# lasts.
+RATE = float(ENV.get("SOAK_RATE", "25"))
+BACKLOG = int(ENV.get("SOAK_BACKLOG", "150"))
 SEED = int(ENV.get("SOAK_SEED", "16"))
 MOTO = f"http://127.0.0.1:{ENV['SOAK_AWS_PORT']}"
 PROXY_PORT = int(ENV["SOAK_PROXY_PORT"])
@@ -325,15 +331,16 @@ def scan_messages(ddb, prefix):
             return items
 
 
-def read_tap(sqs):
-    """Every event the bus copied to the tap queue (received, not deleted)."""
-    events, empty = [], 0
-    while empty < 3:
-        page = sqs.receive_message(QueueUrl=TAP_URL, MaxNumberOfMessages=10, VisibilityTimeout=900,
-                                   WaitTimeSeconds=0).get("Messages", [])
-        empty = empty + 1 if not page else 0
+def read_tap(sqs, events):
+    """Moves the events the bus copied to the tap queue into `events` (received and deleted: moto's queues
+    slow down as they grow), until the queue answers empty."""
+    while True:
+        page = sqs.receive_message(QueueUrl=TAP_URL, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not page:
+            return
         events += [json.loads(message["Body"]) for message in page]
-    return events
+        sqs.delete_message_batch(QueueUrl=TAP_URL, Entries=[
+            {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in enumerate(page)])
 
 
 def claim_check_objects(s3):
@@ -398,7 +405,11 @@ async def main():
         api.stop()
         worker.stop()
         proxy.terminate()
-        proxy.wait()
+        try:
+            proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait()
 
 
 async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
@@ -407,15 +418,24 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
     kill = {}
     schedule_seconds = CALM_SECONDS * (len(FAULTS) + 1) + FAULT_SECONDS * len(FAULTS)
 
+    load_done = asyncio.Event()
+    backlog = [0]
+    events = []
+
     async def faults():
         await asyncio.sleep(CALM_SECONDS)
+        # Each fault in turn, again and again while the load lasts (once at least); the kill once.
+        while not windows or not load_done.is_set():
+            await cycle()
+
+    async def cycle():
         for mode in FAULTS:
             await control(f"mode {mode}")
             start = now()
             await asyncio.sleep(FAULT_SECONDS)
             await control("mode none")
             windows.append((mode, start, now()))
-            if mode == "throttle":
+            if mode == "throttle" and "at" not in kill:
                 # SIGKILL mid-calm, with the backlog the faults left, as Lambda loses an environment;
                 # what it held comes back after the queue's visibility timeout.
                 await asyncio.sleep(CALM_SECONDS / 3)
@@ -438,20 +458,33 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
             worker.supervise()
             await asyncio.sleep(0.25)
 
+    async def watch():
+        """The events queue's depth, and the tap queue emptied into `events`, every second."""
+        while True:
+            backlog[0] = await asyncio.to_thread(depth, sqs, QUEUE_URL)
+            await asyncio.to_thread(read_tap, sqs, events)
+            await asyncio.sleep(1)
+
     semaphore = asyncio.Semaphore(CONCURRENCY)
     started = now()
-    # Meta gives up after 7 days; here, well after the schedule.
-    give_up_at = started + schedule_seconds + 120
+    # Spread over one schedule at least (every fault and every calm meets traffic), at most RATE a second.
+    spacing = max(schedule_seconds / len(bodies), 1 / RATE)
+    # Meta gives up after 7 days; here, well after the load.
+    give_up_at = started + spacing * len(bodies) + schedule_seconds + 300
 
     async def one(index, body):
-        # Spread over the schedule, so every fault and every calm meets traffic.
-        await asyncio.sleep(index * schedule_seconds / len(bodies))
+        await asyncio.sleep(index * spacing)
         async with semaphore:
+            # Held while the queue is long, in order.
+            while backlog[0] > BACKLOG:
+                await asyncio.sleep(0.2)
             return await meta.deliver(body, give_up_at)
 
     supervisor = asyncio.create_task(supervise())
+    watcher = asyncio.create_task(watch())
     fault_task = asyncio.create_task(faults())
     results = await asyncio.gather(*(one(i, body) for i, body in enumerate(bodies)))
+    load_done.set()
     await fault_task
     load_seconds = now() - started
 
@@ -467,12 +500,14 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
     # A record received just before the last look is still being written: one more look, a moment later.
     await asyncio.sleep(2)
     left = await asyncio.to_thread(depth, sqs, QUEUE_URL)
+    watcher.cancel()
     supervisor.cancel()
     api.stop()
     worker.stop()
     dead = await asyncio.to_thread(depth, sqs, DLQ_URL)
     items = await asyncio.to_thread(scan_messages, ddb, f"wamid.soak{run}.")
-    events = await asyncio.to_thread(read_tap, sqs)
+    await asyncio.sleep(1)
+    await asyncio.to_thread(read_tap, sqs, events)
     offloaded = await asyncio.to_thread(claim_check_objects, s3)
     stats = json.loads(await control("stats"))
 
@@ -565,7 +600,7 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
         f"{len(texts)} inbound + {len(statuses)} outbound wamids checked, {len(bodies) - len(set(bodies))} "
         f"Meta duplicates, {min(LARGE, len(bodies))} large via S3 ({offloaded} objects), wrong {len(wrong)}, "
         f"bus events {distinct} distinct ({copies} copies), queue left {left}, dead-lettered {dead}, "
-        f"faults met {injected}, load {load_seconds:.0f} s, drained "
+        f"faults met {injected} in {len(windows)} windows, load {load_seconds:.0f} s, drained "
         f"{f'{drained_at - started - load_seconds:.0f} s after' if drained_at else 'NOT'}"
     )
     for failure in failures:

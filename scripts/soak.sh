@@ -56,8 +56,12 @@ sqs = boto3.client("sqs", endpoint_url="$SOAK_ENDPOINT", region_name="$AWS_REGIO
 sqs.set_queue_attributes(QueueUrl="$QUEUE_URL", Attributes={"VisibilityTimeout": "${SOAK_VISIBILITY_SECONDS:-30}"})
 PY
 
-cargo build --quiet -p local-stack
-export SOAK_BINARY="${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-stack"
+# The local runner's debug binary; SOAK_BINARY names one already built (make test passes the one its
+# cargo test built, so the soak does not build it again with other features).
+if [ -z "${SOAK_BINARY:-}" ] || [ ! -x "$SOAK_BINARY" ]; then
+  cargo build --quiet -p local-stack
+  export SOAK_BINARY="${CARGO_TARGET_DIR:-$ROOT/target}/debug/local-stack"
+fi
 export LOCAL_API_ADDR="127.0.0.1:$SOAK_API_PORT"
 export PUBLIC_BASE_URL="http://$LOCAL_API_ADDR"
 export RUST_LOG="${SOAK_RUST_LOG:-warn}"

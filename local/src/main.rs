@@ -11,9 +11,9 @@ use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::Verification;
 use bridge::handlers::worker::DeployedWorker;
+use local_stack::Role;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{Standin, StandinConfig};
-use local_stack::Role;
 use local_stack::stack::Stack;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -200,7 +200,11 @@ impl MessageStore for MemoryStore {
                     .status_request_id
                     .as_deref()
                     .is_some_and(|held| same_delivery(held, &status.received.request_id));
-                if mine { StatusWrite::Advanced } else { StatusWrite::Current }
+                if mine {
+                    StatusWrite::Advanced
+                } else {
+                    StatusWrite::Current
+                }
             } else {
                 StatusWrite::Stale
             }

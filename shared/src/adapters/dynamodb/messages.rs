@@ -3,9 +3,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string};
 use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
+use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
