@@ -7,6 +7,8 @@ pub mod form;
 pub mod graph_error;
 pub mod graph_response;
 pub mod ids;
+pub mod media;
+pub mod media_upload;
 pub mod meta_signature;
 pub mod outbound;
 pub mod phone;
