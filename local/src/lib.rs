@@ -74,6 +74,6 @@ mod tests {
         assert_eq!(Role::parse("all"), Ok(Role::All));
         assert_eq!(Role::parse("api"), Ok(Role::Api));
         assert_eq!(Role::parse("worker"), Ok(Role::Worker));
-        assert!(Role::parse("Worker").unwrap_err().contains("LOCAL_ROLE"));
+        assert!(matches!(Role::parse("Worker"), Err(message) if message.contains("LOCAL_ROLE")));
     }
 }
