@@ -50,7 +50,7 @@ pub struct App {
     pub ingest: Ingest<SqsQueue, S3BlobStore>,
     pub voice: TwilioConfig,
     pub verification: Verification<DynamoMessageStore, SesMailer>,
-    pub send_api: SendApi<DynamoMessageStore, SqsQueue>,
+    pub send_api: SendApi<DynamoMessageStore, SqsQueue, bridge::adapters::presign::S3MediaLinks>,
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).

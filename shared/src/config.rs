@@ -419,6 +419,9 @@ pub struct SendApiConfig {
     pub phone_numbers: BusinessNumbers,
     /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
+    /// The bucket the worker stores inbound media in (`PAYLOAD_BUCKET`): history and
+    /// `GET /messages/{id}` link its `media/` objects. Unset: media entries carry no link.
+    pub media_bucket: Option<String>,
 }
 
 impl SendApiConfig {
@@ -434,6 +437,7 @@ impl SendApiConfig {
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
             phone_numbers: business_numbers(&env),
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
+            media_bucket: env.optional("PAYLOAD_BUCKET"),
         };
         env.finish(config)
     }

@@ -4,6 +4,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph;
 pub mod http;
+pub mod presign;
 pub mod s3;
 pub mod secrets;
 pub mod ses;

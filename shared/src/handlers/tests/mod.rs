@@ -2,6 +2,7 @@
 //! call a handler makes is failed at least once.
 
 mod ingest;
+mod history;
 mod send_api;
 mod twilio;
 mod verify;
