@@ -488,7 +488,7 @@ impl OutboundStore for MemoryStore {
 
 fn time_text(epoch: i64) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)
-        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 

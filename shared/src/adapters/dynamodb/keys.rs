@@ -31,9 +31,21 @@ pub fn conversation_pk(contact: &str) -> String {
     contact_pk(contact)
 }
 
-/// The index sort key of one conversation entry: its time (RFC 3339, UTC), then its id.
-pub fn conversation_sk(time: &str, id: &str) -> String {
-    format!("{time}#{id}")
+/// The index sort key of one conversation entry: its time (RFC 3339 UTC, always with
+/// milliseconds, so a message Meta stamps to the second sorts correctly against a send queued
+/// within that second), then its id.
+pub fn conversation_sk(time: chrono::DateTime<chrono::Utc>, id: &str) -> String {
+    format!("{}#{id}", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The time `seconds` since the epoch (Meta's timestamps), else `fallback` (when it was received).
+pub fn conversation_time(
+    seconds: Option<i64>,
+    fallback: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    seconds
+        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+        .unwrap_or(fallback)
 }
 
 /// The index partition a bundle send's `MSG#` item moves to once linked (out of the conversation).

@@ -198,7 +198,7 @@ impl OutboundStore for DynamoMessageStore {
                 .put("gsi1pk", string(conversation_pk(&message.to)))
                 .put(
                     "gsi1sk",
-                    string(conversation_sk(&rfc3339(now), message.message_id.as_str())),
+                    string(conversation_sk(now, message.message_id.as_str())),
                 );
         }
         match self.put_once(item).await? {
@@ -462,7 +462,7 @@ impl DynamoMessageStore {
             // Out of the contact's conversation, where its `OUT#` item lists it (see `keys`):
             // a status webhook's `if_not_exists` never moves it back.
             .set("gsi1pk", string(sent_pk(message_id.as_str())))
-            .set_if_absent("gsi1sk", string(conversation_sk(&now, wamid.as_str())))
+            .set_if_absent("gsi1sk", string(conversation_sk(Utc::now(), wamid.as_str())))
             .set_if_absent("item_type", string("message"))
             .set_if_absent("direction", string("outbound"))
             .set_if_absent("status", string(accepted.as_str()))

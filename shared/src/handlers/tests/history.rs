@@ -179,7 +179,8 @@ async fn entries_carry_direction_status_type_content_and_time() {
     assert_eq!(inb["wamid"], "wamid.HI");
     assert_eq!(inb["status"], "received");
     assert_eq!(inb["content"], json!({ "body": "hello" }));
-    assert_eq!(inb["timestamp"], "2027-01-15T08:00:01Z");
+    assert_eq!(inb["timestamp"], "2027-01-15T08:00:01.000Z");
+    assert_eq!(out["timestamp"], "2027-01-15T08:00:02.000Z");
 }
 
 #[tokio::test]
