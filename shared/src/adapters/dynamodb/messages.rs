@@ -4,7 +4,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
-use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
+use super::keys::{
+    CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
+    message_pk, window_sk,
+};
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::media::StoredMedia;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
@@ -43,10 +46,10 @@ impl MessageStore for DynamoMessageStore {
             item.put("errors", errors(&record.errors));
         }
         if let Some(key) = record.contact_key() {
-            let sort_time = message_time.unwrap_or_else(|| rfc3339(record.received.at));
+            let sort_time = conversation_time(record.timestamp, record.received.at);
             item.put("contact_key", string(key))
-                .put("gsi1pk", string(contact_pk(key)))
-                .put("gsi1sk", string(format!("{sort_time}#{}", record.wamid)));
+                .put("gsi1pk", string(conversation_pk(key)))
+                .put("gsi1sk", string(conversation_sk(sort_time, &record.wamid)));
         }
         put_content(&mut item, &record.content);
 
@@ -129,8 +132,14 @@ impl MessageStore for DynamoMessageStore {
         if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
             merge
                 .set_if_absent("contact_key", string(recipient))
-                .set_if_absent("gsi1pk", string(contact_pk(recipient)))
-                .set_if_absent("gsi1sk", string(format!("{status_time}#{}", status.wamid)));
+                .set_if_absent("gsi1pk", string(conversation_pk(recipient)))
+                .set_if_absent(
+                    "gsi1sk",
+                    string(conversation_sk(
+                        conversation_time(status.timestamp, status.received.at),
+                        &status.wamid,
+                    )),
+                );
         }
         if !status.errors.is_empty() {
             merge.set("errors", errors(&status.errors));

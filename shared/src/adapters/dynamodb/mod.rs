@@ -1,11 +1,12 @@
 //! The message store on one DynamoDB table: [`keys`] (the key schema), [`item`] (item and
 //! update builders), [`errors`] (SDK error classification), and one file per store:
-//! [`messages`], [`outbound`], [`verification`].
+//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only).
 //!
 //! Every write is conditional where order or duplicates matter, so redelivery and
 //! out-of-order webhooks converge to the same item without a read first.
 //! TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 
+mod conversation;
 pub mod errors;
 pub mod item;
 pub mod keys;
