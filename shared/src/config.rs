@@ -434,6 +434,9 @@ pub struct SendApiConfig {
     pub phone_numbers: BusinessNumbers,
     /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
+    /// The bucket the worker stores inbound media in (`PAYLOAD_BUCKET`): history and
+    /// `GET /messages/{id}` link its `media/` objects. Unset: media entries carry no link.
+    pub media_bucket: Option<String>,
     /// The Graph API, for `POST /media` (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
     pub graph: Option<SendApiGraph>,
 }
@@ -471,6 +474,7 @@ impl SendApiConfig {
                     .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
                 payload_bucket: env.optional("PAYLOAD_BUCKET"),
             }),
+            media_bucket: env.optional("PAYLOAD_BUCKET"),
         };
         env.finish(config)
     }

@@ -270,6 +270,8 @@ pub trait MediaUploader: Send + Sync {
 pub struct NewOutbound {
     pub message_id: MessageId,
     pub to: String,
+    /// The business number it goes out from (phone number id), when known at queue time.
+    pub from: Option<String>,
     pub kind: String,
     pub payload: serde_json::Value,
     pub fingerprint: String,
@@ -482,4 +484,36 @@ pub trait MediaSink: Send + Sync {
         length: u64,
         chunks: ByteChunks,
     ) -> impl Future<Output = Result<(), MediaError>> + Send;
+}
+
+/// The conversation with a contact, both directions, newest first (`GET /contacts/{contact}/messages`).
+pub trait ConversationStore: Send + Sync {
+    /// Up to `limit` entries of `contact`'s conversation (the key its messages are stored under),
+    /// older than `after` (the last entry of the previous page), and where the next page starts.
+    fn conversation(
+        &self,
+        contact: &str,
+        limit: u32,
+        after: Option<&crate::domain::history::Position>,
+    ) -> impl Future<Output = Result<crate::domain::history::ConversationPage, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// No credentials to sign with (or they could not be loaded): the link is left out.
+    #[error("cannot sign a media link: {0}")]
+    Unavailable(String),
+    /// The key is outside what the API may link (`media/…`).
+    #[error("not a media key: {0}")]
+    NotMedia(String),
+}
+
+/// A short-lived link to a stored media object (an S3 presigned GET).
+pub trait MediaLinks: Send + Sync {
+    /// A URL that GETs the object `key` for `ttl`, and when it expires (epoch seconds).
+    fn link(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<(String, i64), LinkError>> + Send;
 }

@@ -5,6 +5,7 @@ pub mod eventbridge;
 pub mod graph;
 pub mod graph_media;
 pub mod http;
+pub mod presign;
 pub mod s3;
 pub mod secrets;
 pub mod ses;

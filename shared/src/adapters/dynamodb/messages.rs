@@ -3,9 +3,12 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::DynamoMessageStore;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
-use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
+use super::keys::{
+    CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
+    message_pk, window_sk,
+};
+use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::media::StoredMedia;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
@@ -43,14 +46,14 @@ impl MessageStore for DynamoMessageStore {
             item.put("errors", errors(&record.errors));
         }
         if let Some(key) = record.contact_key() {
-            let sort_time = message_time.unwrap_or_else(|| rfc3339(record.received.at));
+            let sort_time = conversation_time(record.timestamp, record.received.at);
             item.put("contact_key", string(key))
-                .put("gsi1pk", string(contact_pk(key)))
-                .put("gsi1sk", string(format!("{sort_time}#{}", record.wamid)));
+                .put("gsi1pk", string(conversation_pk(key)))
+                .put("gsi1sk", string(conversation_sk(sort_time, &record.wamid)));
         }
         put_content(&mut item, &record.content);
 
-        self.put_once(item).await
+        self.put_once_from(item, &record.received.request_id).await
     }
 
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
@@ -129,8 +132,14 @@ impl MessageStore for DynamoMessageStore {
         if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
             merge
                 .set_if_absent("contact_key", string(recipient))
-                .set_if_absent("gsi1pk", string(contact_pk(recipient)))
-                .set_if_absent("gsi1sk", string(format!("{status_time}#{}", status.wamid)));
+                .set_if_absent("gsi1pk", string(conversation_pk(recipient)))
+                .set_if_absent(
+                    "gsi1sk",
+                    string(conversation_sk(
+                        conversation_time(status.timestamp, status.received.at),
+                        &status.wamid,
+                    )),
+                );
         }
         if !status.errors.is_empty() {
             merge.set("errors", errors(&status.errors));
@@ -141,7 +150,8 @@ impl MessageStore for DynamoMessageStore {
             advance
                 .set("status", string(ranked.as_str()))
                 .set("status_rank", number(i64::from(ranked.rank())))
-                .set("status_at", string(&status_time));
+                .set("status_at", string(&status_time))
+                .set(STATUS_REQUEST_ID, string(&status.received.request_id));
             let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
             let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
             let result = self
@@ -159,11 +169,17 @@ impl MessageStore for DynamoMessageStore {
         // The message already has a status of equal or higher rank (or this status is unranked):
         // merge the timestamps and facts without touching the status, and read the status it holds.
         let held = self.merge_returning_status(message_pk(&status.wamid), merge).await?;
-        let current = status.status.is_some() && held.as_deref() == Some(status.status_name.as_str());
-        Ok(if current {
-            StatusWrite::Current
-        } else {
-            StatusWrite::Stale
+        let current = status.status.is_some() && held.status.as_deref() == Some(status.status_name.as_str());
+        // Set by this very delivery: an attempt whose answer was lost (the SDK retried the advance after it
+        // took effect) or an earlier delivery of the same queue record. It advanced the message.
+        let mine = held
+            .request_id
+            .as_deref()
+            .is_some_and(|held| held == status.received.request_id && held != "-");
+        Ok(match (current, mine) {
+            (true, true) => StatusWrite::Advanced,
+            (true, false) => StatusWrite::Current,
+            (false, _) => StatusWrite::Stale,
         })
     }
 
@@ -185,7 +201,7 @@ impl MessageStore for DynamoMessageStore {
             Some(pointer) => item.put("payload_pointer", string(pointer.to_body())),
             None => item.put("payload", string(&event.payload)),
         };
-        self.put_once(item).await
+        self.put_once_from(item, &event.received.request_id).await
     }
 
     async fn record_media(&self, wamid: &str, media: &StoredMedia) -> Result<WriteOutcome, StoreError> {

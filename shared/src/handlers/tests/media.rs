@@ -13,13 +13,18 @@ use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::{MAX_RAW_MEDIA_BYTES, SendApi};
 use crate::ports::{MediaFailure, UploadSource};
-use crate::testing::{FakeQueue, FakeUploader, MemoryStore};
+use crate::testing::{FakeMediaLinks, FakeQueue, FakeUploader, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 const FIRST: &str = "106540352242922";
 const SECOND: &str = "106540352242923";
 
-fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeUploader>, FakeUploader) {
+fn api(
+    bucket: bool,
+) -> (
+    SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader>,
+    FakeUploader,
+) {
     let config = SendApiConfig {
         api_key: Secret::new(KEY),
         table_name: "table".to_owned(),
@@ -27,6 +32,7 @@ fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeUploader>, FakeUplo
         default_country_code: None,
         phone_numbers: BusinessNumbers::new([FIRST.to_owned(), SECOND.to_owned()]),
         retention_days: 0,
+        media_bucket: bucket.then(|| "bucket".to_owned()),
         graph: Some(SendApiGraph {
             access_token: Secret::new("token"),
             base_url: "http://graph.invalid".to_owned(),
@@ -35,7 +41,13 @@ fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeUploader>, FakeUplo
         }),
     };
     let media = FakeUploader::new();
-    let api = SendApi::new(config, MemoryStore::new(), FakeQueue::new()).with_media(Some(media.clone()));
+    let api = SendApi::new(
+        config,
+        MemoryStore::new(),
+        FakeQueue::new(),
+        Some(FakeMediaLinks::new()),
+    )
+    .with_media(Some(media.clone()));
     (api, media)
 }
 
@@ -53,7 +65,10 @@ fn upload(content_type: &str, body: Vec<u8>, from: Option<&str>) -> lambda_http:
     }
 }
 
-async fn answer(api: &SendApi<MemoryStore, FakeQueue, FakeUploader>, request: lambda_http::Request) -> (u16, Value) {
+async fn answer(
+    api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader>,
+    request: lambda_http::Request,
+) -> (u16, Value) {
     let response = api.handle(request).await;
     let body = serde_json::from_str(&body_text(&response)).unwrap_or(Value::Null);
     (response.status().as_u16(), body)
@@ -231,7 +246,12 @@ async fn meta_refusing_the_file_is_a_400_with_its_words_and_anything_else_a_503(
         assert_eq!(body["error"], "temporarily unavailable, retry later");
     }
     // Not configured (no access token): 503, and the other routes unchanged.
-    let mut unconfigured = SendApi::new(api.config.clone(), MemoryStore::new(), FakeQueue::new());
+    let mut unconfigured = SendApi::new(
+        api.config.clone(),
+        MemoryStore::new(),
+        FakeQueue::new(),
+        Some(FakeMediaLinks::new()),
+    );
     unconfigured.config.graph = None;
     assert_eq!(
         unconfigured

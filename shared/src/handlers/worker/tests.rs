@@ -147,6 +147,7 @@ async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
         .create_outbound(&NewOutbound {
             message_id: message_id.clone(),
             to: "972504370045".to_owned(),
+            from: None,
             kind: "text".to_owned(),
             fingerprint: outbound::fingerprint(&payload),
             payload: payload.clone(),
