@@ -13,6 +13,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::ses::SesMailer;
@@ -22,6 +23,7 @@ use crate::config::{ConfigError, FunctionConfig, IngestConfig, SendApiConfig, Ve
 use crate::handlers::meta_ingest::Ingest;
 use crate::handlers::send_api::SendApi;
 use crate::handlers::twilio::Verification;
+use crate::handlers::worker::Publishing;
 
 /// Twilio gives a whole webhook 15 s: the Twilio functions bound every AWS call well inside that.
 pub const TWILIO_SDK_BUDGET: Duration = Duration::from_secs(4);
@@ -104,7 +106,16 @@ impl Verification<DynamoMessageStore, SesMailer> {
         );
         store.warm_up().await;
         let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk_config));
-        Ok(Self::new(config, store, mailer))
+        let events = config.event_bus_name.clone().map(|bus_name| Publishing {
+            include_verification_code: config.events_include_verification_code,
+            ..Publishing::new(EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(sdk_config),
+                &bus_name,
+            ))
+        });
+        let mut verification = Self::new(config, store, mailer);
+        verification.events = events;
+        Ok(verification)
     }
 }
 

@@ -231,9 +231,7 @@ impl WorkerConfig {
             },
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
             event_bus_name: env.optional("EVENT_BUS_NAME"),
-            events_include_verification_code: env
-                .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
-                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
+            events_include_verification_code: include_verification_code(&env),
             payload_bucket: env.optional("PAYLOAD_BUCKET"),
         };
         env.finish(config)
@@ -356,6 +354,10 @@ pub struct VerificationConfig {
     pub email_to: Vec<String>,
     /// Days a captured code is kept (DynamoDB TTL).
     pub code_retention_days: u32,
+    /// The event bus for `verification.code_captured` (`EVENT_BUS_NAME`); unset: no events.
+    pub event_bus_name: Option<String>,
+    /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: the event carries the code (default: not).
+    pub events_include_verification_code: bool,
 }
 
 impl VerificationConfig {
@@ -377,6 +379,8 @@ impl VerificationConfig {
             email_from,
             email_to,
             code_retention_days: env.bounded("CODE_RETENTION_DAYS", 30, 0..=MAX_RETENTION_DAYS),
+            event_bus_name: env.optional("EVENT_BUS_NAME"),
+            events_include_verification_code: include_verification_code(&env),
         };
         env.finish(config)
     }
@@ -388,6 +392,13 @@ impl FunctionConfig for VerificationConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::from_env(env)
     }
+}
+
+/// `EVENTS_INCLUDE_VERIFICATION_CODE`: `true`, `1` or `yes` puts the code in the event; anything else
+/// (or unset) keeps it out.
+fn include_verification_code<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> bool {
+    env.optional("EVENTS_INCLUDE_VERIFICATION_CODE")
+        .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"))
 }
 
 fn looks_like_email(address: &str) -> bool {

@@ -35,6 +35,9 @@ pub enum EventKind {
     /// What Meta answered to a send whose record could not be written at once (a
     /// [`crate::domain::outbound::SendOutcome`]): recorded later, never sent again.
     SendOutcome,
+    /// Events the bus refused after the write they describe (a list of `detail_type` + `detail`),
+    /// published from the queue with their ids.
+    PublishEvents,
 }
 
 impl EventKind {
@@ -43,6 +46,7 @@ impl EventKind {
             EventKind::MetaWebhook => "meta-webhook",
             EventKind::SendMessage => "send-message",
             EventKind::SendOutcome => "send-outcome",
+            EventKind::PublishEvents => "publish-events",
         }
     }
 
@@ -51,6 +55,7 @@ impl EventKind {
             "meta-webhook" => Some(EventKind::MetaWebhook),
             "send-message" => Some(EventKind::SendMessage),
             "send-outcome" => Some(EventKind::SendOutcome),
+            "publish-events" => Some(EventKind::PublishEvents),
             _ => None,
         }
     }

@@ -15,8 +15,8 @@ use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, Sta
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
-    WriteOutcome,
+    Claim, ClaimTerms, Created, LapsedClaim, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
+    StatusWrite, StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -122,6 +122,15 @@ fn held<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Opti
         .outbound
         .get_mut(id)
         .filter(|item| item.status == OutboundStatus::Sending && item.attempt.as_ref() == Some(attempt))
+}
+
+/// The item's claim, if `attempt` holds it or its lapse to `unknown` was `attempt`'s: what the
+/// attempt learnt (nothing sent, or refused for good) corrects its own lapse.
+fn held_or_lapsed<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Option<&'a mut OutboundItem> {
+    tables.outbound.get_mut(id).filter(|item| {
+        matches!(item.status, OutboundStatus::Sending | OutboundStatus::Unknown)
+            && item.attempt.as_ref() == Some(attempt)
+    })
 }
 
 fn outcome(applied: bool) -> WriteOutcome {
@@ -256,6 +265,7 @@ impl OutboundStore for MemoryStore {
                     Claim::Claimed {
                         attempts: item.attempts,
                         resend,
+                        resends: item.resends,
                     }
                 }
                 ClaimDecision::Lapse { reconcile_at } => {
@@ -264,6 +274,10 @@ impl OutboundStore for MemoryStore {
                     item.history.entry("unknown").or_insert(now);
                     Claim::Unknown {
                         reconcile_in_seconds: u32::try_from(reconcile_at - now).unwrap_or(0),
+                        lapsed: state.attempt.clone().map(|attempt| LapsedClaim {
+                            attempt,
+                            resends: item.resends,
+                        }),
                     }
                 }
                 ClaimDecision::InFlight {
@@ -271,7 +285,10 @@ impl OutboundStore for MemoryStore {
                 } => Claim::InFlight {
                     lease_remaining_seconds,
                 },
-                ClaimDecision::Wait { reconcile_in_seconds } => Claim::Unknown { reconcile_in_seconds },
+                ClaimDecision::Wait { reconcile_in_seconds } => Claim::Unknown {
+                    reconcile_in_seconds,
+                    lapsed: None,
+                },
                 ClaimDecision::Settled => Claim::Settled { status: item.status },
             }
         })
@@ -283,14 +300,18 @@ impl OutboundStore for MemoryStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("release", |tables, _| {
-            let Some(item) = held(tables, message_id, attempt) else {
-                return WriteOutcome::Superseded;
+            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
+                return StateWrite::Superseded;
             };
+            let from = item.status;
             item.status = OutboundStatus::Queued;
             item.last_error = Some(error.clone());
-            WriteOutcome::Applied
+            StateWrite::Applied {
+                from,
+                resends: item.resends,
+            }
         })
         .await
     }
@@ -302,11 +323,12 @@ impl OutboundStore for MemoryStore {
         _to: &str,
         kind: &str,
         wamid: Option<&Wamid>,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("mark_accepted", |tables, now| {
             let Some(item) = tables.outbound.get_mut(message_id) else {
-                return WriteOutcome::Superseded;
+                return StateWrite::Superseded;
             };
+            let (from, resends) = (item.status, item.resends);
             let applies = item.status != OutboundStatus::Failed
                 && (item.wamid.is_none() || item.wamid.as_ref() == wamid)
                 && !(item.status == OutboundStatus::Accepted && (wamid.is_none() || item.wamid.as_ref() == wamid));
@@ -329,7 +351,11 @@ impl OutboundStore for MemoryStore {
                     message.status = Some("accepted".to_owned());
                 }
             }
-            outcome(applies)
+            if applies {
+                StateWrite::Applied { from, resends }
+            } else {
+                StateWrite::Superseded
+            }
         })
         .await
     }
@@ -359,15 +385,19 @@ impl OutboundStore for MemoryStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("mark_failed", |tables, now| {
-            let Some(item) = held(tables, message_id, attempt) else {
-                return WriteOutcome::Superseded;
+            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
+                return StateWrite::Superseded;
             };
+            let from = item.status;
             item.status = OutboundStatus::Failed;
             item.errors = Some(error.clone());
             item.history.entry("failed").or_insert(now);
-            WriteOutcome::Applied
+            StateWrite::Applied {
+                from,
+                resends: item.resends,
+            }
         })
         .await
     }
