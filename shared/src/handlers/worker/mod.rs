@@ -203,15 +203,17 @@ where
     ) -> Result<(RecordSummary, Vec<String>), RecordError> {
         let kind = attribute(record, ATTR_KIND);
         let sent = match kind.map(|text| (text, EventKind::parse(text))) {
+            // Each kind's future boxed: together inline they would need a deep stack to poll (in a
+            // debug build, where futures are large).
             Some((_, Some(EventKind::SendMessage))) => {
                 let request_id = received(record).request_id;
-                Some(self.sending()?.send(record, &request_id, deadline).await?)
+                Some(Box::pin(self.sending()?.send(record, &request_id, deadline)).await?)
             }
             Some((_, Some(EventKind::SendOutcome))) => {
                 let request_id = received(record).request_id;
-                Some(self.sending()?.record_outcome(record, &request_id).await?)
+                Some(Box::pin(self.sending()?.record_outcome(record, &request_id)).await?)
             }
-            Some((_, Some(EventKind::PublishEvents))) => Some(self.publish_deferred(record).await?),
+            Some((_, Some(EventKind::PublishEvents))) => Some(Box::pin(self.publish_deferred(record)).await?),
             Some((text, None)) => return Err(RecordError::Permanent(format!("unknown event kind {text:?}"))),
             Some((_, Some(EventKind::MetaWebhook))) | None => None,
         };
@@ -222,7 +224,7 @@ where
             };
             return Ok((summary, Vec::new()));
         }
-        self.process_webhook(record, kind.is_some()).await
+        Box::pin(self.process_webhook(record, kind.is_some())).await
     }
 
     /// A `publish-events` job: events the bus refused after their writes, published now (SQS

@@ -281,16 +281,21 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         )
         .await
         .unwrap_or_else(|_| Err(SendFailure::Ambiguous("no answer within the send budget".to_owned())));
-        match answer {
-            Ok(accepted) => self.record_accepted(&attempt, accepted.wamid).await,
-            Err(SendFailure::Ambiguous(reason)) => self.unknown(&attempt, &reason).await,
-            Err(SendFailure::NotSent(reason)) => {
-                let error = GraphError::network();
-                self.retry_or_fail(&attempt, &note(&reason), receive_count(record), &error)
-                    .await
+        // Recording the outcome is boxed: its future (store, queue and bus calls, nested) would make
+        // every send's future, and the stack its poll needs in a debug build, much larger.
+        Box::pin(async {
+            match answer {
+                Ok(accepted) => self.record_accepted(&attempt, accepted.wamid).await,
+                Err(SendFailure::Ambiguous(reason)) => self.unknown(&attempt, &reason).await,
+                Err(SendFailure::NotSent(reason)) => {
+                    let error = GraphError::network();
+                    self.retry_or_fail(&attempt, &note(&reason), receive_count(record), &error)
+                        .await
+                }
+                Err(SendFailure::Refused(error)) => self.refused(&attempt, record, *error).await,
             }
-            Err(SendFailure::Refused(error)) => self.refused(&attempt, record, *error).await,
-        }
+        })
+        .await
     }
 
     /// Waits for the recipient's send slot through SQS, never by sleeping: the job goes back on
@@ -462,43 +467,56 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     .await;
                 Err(retry())
             }
-            Err(store_error) => {
-                let deferred = SendOutcome {
-                    message_id: job.message_id.clone(),
-                    attempt: attempt.id.clone(),
-                    to: job.to.clone(),
-                    kind: job.kind().to_owned(),
-                    wamid: None,
-                    failed: None,
-                    released: Some(error.clone()),
-                };
-                match self.queue_call(deferred.queue_message(attempt.request_id)).await {
-                    Ok(_) => {
-                        tracing::warn!(
-                            outcome = "release_queued",
-                            error = %store_error,
-                            "not sent, and the table refused the release: the release is queued"
-                        );
-                        Err(retry())
-                    }
-                    // Neither: once more on the table if there is time; else the claim lapses to
-                    // unknown (the one hole left: table and queue refusing together, twice).
-                    Err(queue_error) => {
-                        let time_left = attempt.deadline.saturating_duration_since(Instant::now());
-                        if time_left > self.policy.store_timeout
-                            && let Ok(write) = self
-                                .store_call(self.store.release(&job.message_id, &attempt.id, error))
-                                .await
-                        {
-                            self.resolved_not_sent(&job.message_id, &attempt.id, write, attempt.request_id)
-                                .await;
-                            return Err(retry());
-                        }
-                        Err(RecordError::transient(format!(
-                            "not sent, and the release was not recorded: {store_error}; {queue_error}"
-                        )))
-                    }
+            // Rare, and its futures large: boxed, so that every send's future does not carry them.
+            Err(store_error) => Box::pin(self.defer_release(attempt, error, store_error, retry)).await,
+        }
+    }
+
+    /// The table refused the release of a send that never reached Meta: the release goes on the
+    /// queue (recorded from there), else to the table once more if there is time.
+    async fn defer_release(
+        &self,
+        attempt: &Attempt<'_>,
+        error: &StoredError,
+        store_error: StoreError,
+        retry: impl Fn() -> RecordError,
+    ) -> Result<&'static str, RecordError> {
+        let job = attempt.job;
+
+        let deferred = SendOutcome {
+            message_id: job.message_id.clone(),
+            attempt: attempt.id.clone(),
+            to: job.to.clone(),
+            kind: job.kind().to_owned(),
+            wamid: None,
+            failed: None,
+            released: Some(error.clone()),
+        };
+        match self.queue_call(deferred.queue_message(attempt.request_id)).await {
+            Ok(_) => {
+                tracing::warn!(
+                    outcome = "release_queued",
+                    error = %store_error,
+                    "not sent, and the table refused the release: the release is queued"
+                );
+                Err(retry())
+            }
+            // Neither: once more on the table if there is time; else the claim lapses to
+            // unknown (the one hole left: table and queue refusing together, twice).
+            Err(queue_error) => {
+                let time_left = attempt.deadline.saturating_duration_since(Instant::now());
+                if time_left > self.policy.store_timeout
+                    && let Ok(write) = self
+                        .store_call(self.store.release(&job.message_id, &attempt.id, error))
+                        .await
+                {
+                    self.resolved_not_sent(&job.message_id, &attempt.id, write, attempt.request_id)
+                        .await;
+                    return Err(retry());
                 }
+                Err(RecordError::transient(format!(
+                    "not sent, and the release was not recorded: {store_error}; {queue_error}"
+                )))
             }
         }
     }
@@ -568,6 +586,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     /// send queue as a `publish-events` job (the same ids), published from there; only if the queue
     /// refuses too is an event lost (logged and counted: the bus and the queue down together).
     pub async fn announce(&self, events: Vec<BusEvent>, request_id: &str) {
+        if self.events.is_none() {
+            return;
+        }
+        // Boxed: the bus and queue clients' futures are large, and this sits deep in the send paths.
+        Box::pin(self.publish_or_queue(events, request_id)).await;
+    }
+
+    async fn publish_or_queue(&self, events: Vec<BusEvent>, request_id: &str) {
         let Some(publishing) = &self.events else {
             return;
         };
