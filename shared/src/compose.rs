@@ -13,6 +13,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::presign::S3MediaLinks;
 use crate::adapters::s3::S3BlobStore;
@@ -24,6 +25,7 @@ use crate::config::{ConfigError, FunctionConfig, IngestConfig, SendApiConfig, Ve
 use crate::handlers::meta_ingest::Ingest;
 use crate::handlers::send_api::SendApi;
 use crate::handlers::twilio::Verification;
+use crate::handlers::worker::Publishing;
 
 /// The most one media upload may take: API Gateway gives an integration 30 s, the send API's
 /// Lambda timeout is 29 s.
@@ -131,7 +133,16 @@ impl Verification<DynamoMessageStore, SesMailer> {
         );
         store.warm_up().await;
         let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk_config));
-        Ok(Self::new(config, store, mailer))
+        let events = config.event_bus_name.clone().map(|bus_name| Publishing {
+            include_verification_code: config.events_include_verification_code,
+            ..Publishing::new(EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(sdk_config),
+                &bus_name,
+            ))
+        });
+        let mut verification = Self::new(config, store, mailer);
+        verification.events = events;
+        Ok(verification)
     }
 }
 

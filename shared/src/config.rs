@@ -243,9 +243,7 @@ impl WorkerConfig {
             },
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
             event_bus_name: env.optional("EVENT_BUS_NAME"),
-            events_include_verification_code: env
-                .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
-                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
+            events_include_verification_code: include_verification_code(&env),
             payload_bucket: env.optional("PAYLOAD_BUCKET"),
             events_queue_url: env.optional("QUEUE_URL"),
             media_max_bytes: env.bounded("MEDIA_MAX_BYTES", META_MAX_MEDIA_BYTES, 0..=MAX_MEDIA_BYTES),
@@ -371,6 +369,10 @@ pub struct VerificationConfig {
     pub email_to: Vec<String>,
     /// Days a captured code is kept (DynamoDB TTL).
     pub code_retention_days: u32,
+    /// The event bus for `verification.code_captured` (`EVENT_BUS_NAME`); unset: no events.
+    pub event_bus_name: Option<String>,
+    /// `EVENTS_INCLUDE_VERIFICATION_CODE=true`: the event carries the code (default: not).
+    pub events_include_verification_code: bool,
 }
 
 impl VerificationConfig {
@@ -392,6 +394,8 @@ impl VerificationConfig {
             email_from,
             email_to,
             code_retention_days: env.bounded("CODE_RETENTION_DAYS", 30, 0..=MAX_RETENTION_DAYS),
+            event_bus_name: env.optional("EVENT_BUS_NAME"),
+            events_include_verification_code: include_verification_code(&env),
         };
         env.finish(config)
     }
@@ -403,6 +407,13 @@ impl FunctionConfig for VerificationConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::from_env(env)
     }
+}
+
+/// `EVENTS_INCLUDE_VERIFICATION_CODE`: `true`, `1` or `yes` puts the code in the event; anything else
+/// (or unset) keeps it out.
+fn include_verification_code<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> bool {
+    env.optional("EVENTS_INCLUDE_VERIFICATION_CODE")
+        .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"))
 }
 
 fn looks_like_email(address: &str) -> bool {

@@ -293,16 +293,57 @@ pub enum Created {
 pub enum Claim {
     /// This attempt holds the message and may call Meta now. `resend`: the first send's outcome
     /// stayed unknown past the reconciliation window; this is the one resend.
-    Claimed { attempts: u32, resend: bool },
+    /// `resends`: the message's resends so far, this one included (≥ 1: an earlier outcome was
+    /// unknown, so Meta may have a copy whatever this attempt hears).
+    Claimed { attempts: u32, resend: bool, resends: u32 },
     /// Nothing more to send (accepted, failed, or unknown after its one resend).
     Settled { status: OutboundStatus },
     /// Another attempt holds a fresh claim; it lapses in this many seconds.
     InFlight { lease_remaining_seconds: u32 },
     /// The outcome of an earlier attempt is unknown (just now, if that attempt's claim had
     /// lapsed); a status webhook may resolve it, else it is resent in this many seconds.
-    Unknown { reconcile_in_seconds: u32 },
+    /// `lapsed`: this call moved that attempt's lapsed claim to `unknown`.
+    Unknown {
+        reconcile_in_seconds: u32,
+        lapsed: Option<LapsedClaim>,
+    },
     /// No such message.
     Missing,
+}
+
+/// A claim that lapsed: its attempt, and the message's resends (≥ 1: no resend follows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsedClaim {
+    pub attempt: AttemptId,
+    pub resends: u32,
+}
+
+/// A transition of a message's send state: applied, from the state the message was in (and the
+/// resends it had), or not (its condition failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateWrite {
+    Applied { from: OutboundStatus, resends: u32 },
+    Superseded,
+}
+
+impl StateWrite {
+    pub fn outcome(self) -> WriteOutcome {
+        match self {
+            StateWrite::Applied { .. } => WriteOutcome::Applied,
+            StateWrite::Superseded => WriteOutcome::Superseded,
+        }
+    }
+
+    /// The write settled an outcome that was unknown: the message was `unknown`, or an unknown
+    /// outcome had been resent (`resends` ≥ 1) and the message was not settled yet.
+    pub fn resolves_unknown(self) -> bool {
+        match self {
+            StateWrite::Applied { from, resends } => {
+                from == OutboundStatus::Unknown || (resends >= 1 && !from.is_settled())
+            }
+            StateWrite::Superseded => false,
+        }
+    }
 }
 
 /// The send state machine's timing.
@@ -324,13 +365,14 @@ pub trait OutboundStore: Send + Sync {
         attempt: &AttemptId,
         terms: ClaimTerms,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives the claim back after Meta clearly did not take the message (`queued` again).
+    /// Gives the claim back after Meta clearly did not take the message (`queued` again): while
+    /// `attempt` holds it, or after its claim lapsed to `unknown` (it provably never reached Meta).
     fn release(
         &self,
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
     /// Meta accepted it: the wamid on the message, the message id on the wamid's item. From the
     /// send's answer (`attempt` given) or from a status webhook carrying the message's id.
     /// Idempotent; `Superseded` when the message already had this or another wamid.
@@ -341,7 +383,7 @@ pub trait OutboundStore: Send + Sync {
         to: &str,
         kind: &str,
         wamid: Option<&Wamid>,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
     /// The attempt cannot know whether Meta has the message.
     fn mark_unknown(
         &self,
@@ -350,13 +392,14 @@ pub trait OutboundStore: Send + Sync {
         error: &StoredError,
         reconcile_after_seconds: u32,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
-    /// It can never be sent (Meta refused it for good, or its retries are exhausted).
+    /// It can never be sent (Meta refused it for good, or its retries are exhausted): while
+    /// `attempt` holds it, or after its claim lapsed to `unknown` (its answer was definite).
     fn mark_failed(
         &self,
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
     /// The message as the send API shows it, by bundle id or wamid.
     fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
     /// Epoch seconds of the contact's last inbound message to the business number `business`

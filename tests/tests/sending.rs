@@ -1164,3 +1164,82 @@ async fn an_upload_then_a_send_by_the_returned_id_reaches_read() {
     )
     .await;
 }
+
+/// A bus of its own with a rule copying every whatsapp-bridge event to a fresh tap queue: (bus, tap URL).
+async fn tapped_bus(emu: &Emulator, prefix: &str) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(&emu.sdk);
+    let tap = emu.fresh_queue(&format!("{prefix}-tap"), 30, None).await;
+    let name = format!("{}-bus", tap.name);
+    events.create_event_bus().name(&name).send().await.unwrap();
+    events
+        .put_rule()
+        .name("tap")
+        .event_bus_name(&name)
+        .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("tap")
+        .arn(&tap.arn)
+        .build()
+        .unwrap();
+    events
+        .put_targets()
+        .rule("tap")
+        .event_bus_name(&name)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    (name, tap.url)
+}
+
+#[tokio::test]
+async fn an_answer_after_the_timeout_publishes_unknown_then_resolved_on_the_tap() {
+    let emu = Emulator::connect().await;
+    let (bus, tap_url) = tapped_bus(&emu, "unknown").await;
+    let timings = AmbiguityTimings {
+        slow_answer: Duration::from_millis(1500),
+        ..AmbiguityTimings::default()
+    };
+    let test = setup_with(
+        None,
+        &[("GRAPH_TIMEOUT_MS", "300"), ("EVENT_BUS_NAME", bus.as_str())],
+        timings,
+    )
+    .await;
+    let to = recipient("9994");
+    let id = template_to(&test, &to).await;
+    test.settle(&id, &["delivered", "read"]).await;
+    assert_eq!(test.accepted_to(&to), 1, "never resent");
+    let mut events: Vec<Value> = Vec::new();
+    for _ in 0..30 {
+        events.extend(
+            emu.receive_bodies(&tap_url)
+                .await
+                .iter()
+                .map(|body| serde_json::from_str::<Value>(body).unwrap()),
+        );
+        if events.iter().any(|e| e["detail-type"] == "message.resolved") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let of = |detail_type: &str| -> Vec<&Value> { events.iter().filter(|e| e["detail-type"] == detail_type).collect() };
+    let unknown = of("message.unknown");
+    assert_eq!(unknown.len(), 1, "{events:?}");
+    assert_eq!(unknown[0]["source"], "whatsapp-bridge");
+    bridge::testing::schema::assert_valid("message.unknown", &unknown[0]["detail"]);
+    assert_eq!(unknown[0]["detail"]["message_id"], id.as_str());
+    assert_eq!(unknown[0]["detail"]["cause"], "no_answer");
+    let resolved = of("message.resolved");
+    assert_eq!(resolved.len(), 1, "{events:?}");
+    bridge::testing::schema::assert_valid("message.resolved", &resolved[0]["detail"]);
+    assert_eq!(resolved[0]["detail"]["resolution"], "accepted");
+    assert_eq!(resolved[0]["detail"]["resolved_by"], "status_webhook");
+    assert_eq!(
+        resolved[0]["detail"]["wamid"],
+        test.calls_to(&to)[0].wamid.clone().unwrap()
+    );
+}

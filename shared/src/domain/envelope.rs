@@ -38,6 +38,9 @@ pub enum EventKind {
     /// An inbound message's media to fetch into the payload bucket (a
     /// [`crate::domain::media::MediaJob`]), queued after the message was recorded.
     InboundMedia,
+    /// Events the bus refused after the write they describe (a list of `detail_type` + `detail`),
+    /// published from the queue with their ids.
+    PublishEvents,
 }
 
 impl EventKind {
@@ -47,6 +50,7 @@ impl EventKind {
             EventKind::SendMessage => "send-message",
             EventKind::SendOutcome => "send-outcome",
             EventKind::InboundMedia => "inbound-media",
+            EventKind::PublishEvents => "publish-events",
         }
     }
 
@@ -56,6 +60,7 @@ impl EventKind {
             "send-message" => Some(EventKind::SendMessage),
             "send-outcome" => Some(EventKind::SendOutcome),
             "inbound-media" => Some(EventKind::InboundMedia),
+            "publish-events" => Some(EventKind::PublishEvents),
             _ => None,
         }
     }

@@ -7,7 +7,8 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::ids::MessageId;
+use super::ids::{AttemptId, MessageId};
+use super::outbound::StoredError;
 use super::records::{InboundRecord, RawEventRecord, StatusRecord};
 use super::webhook::{Content, MetaError};
 
@@ -24,6 +25,9 @@ const MAX_DETAIL_BYTES: usize = 200 * 1024;
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
 pub const MESSAGE_STATUS: &str = "message.status";
+pub const MESSAGE_UNKNOWN: &str = "message.unknown";
+pub const MESSAGE_RESOLVED: &str = "message.resolved";
+pub const VERIFICATION_CODE_CAPTURED: &str = "verification.code_captured";
 
 /// One event for the bus.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +58,56 @@ impl BusEvent {
     pub fn size(&self) -> usize {
         SOURCE.len() + self.detail_type.len() + self.detail_json.len() + 14
     }
+}
+
+/// Events in a queue body (a `publish-events` job: events the bus refused after the write they
+/// describe, published from the queue with the same ids).
+pub fn to_queue_body(events: &[BusEvent]) -> String {
+    Value::Array(
+        events
+            .iter()
+            .map(|event| json!({ "detail_type": event.detail_type, "detail": event.detail }))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// The `publish-events` job of these events, for the send queue.
+pub fn publish_job(events: &[BusEvent], request_id: &str) -> super::envelope::QueueMessage {
+    super::outbound::labelled(
+        super::envelope::EventKind::PublishEvents,
+        to_queue_body(events),
+        request_id,
+    )
+}
+
+/// The events of a `publish-events` job's body.
+pub fn from_queue_body(body: &str) -> Result<Vec<BusEvent>, String> {
+    let items: Vec<Value> = serde_json::from_str(body).map_err(|error| format!("not a list of events: {error}"))?;
+    items
+        .into_iter()
+        .map(|item| {
+            let detail_type = item
+                .get("detail_type")
+                .and_then(Value::as_str)
+                .ok_or("an event without detail_type")?;
+            let detail = item
+                .get("detail")
+                .and_then(Value::as_object)
+                .ok_or("an event without detail")?;
+            let event_id = detail
+                .get("event_id")
+                .and_then(Value::as_str)
+                .ok_or("an event without event_id")?;
+            Ok(BusEvent {
+                detail_type: detail_type.to_owned(),
+                event_id: event_id.to_owned(),
+                detail_json: Value::Object(detail.clone()).to_string(),
+                detail: Value::Object(detail.clone()),
+            })
+        })
+        .collect::<Result<Vec<_>, &str>>()
+        .map_err(str::to_owned)
 }
 
 /// A deterministic id: the same parts always give the same 32 hex characters.
@@ -195,6 +249,194 @@ pub fn message_status(status: &StatusRecord) -> BusEvent {
     BusEvent::new(
         MESSAGE_STATUS,
         event_id(&[MESSAGE_STATUS, &status.wamid, &status.status_name]),
+        detail,
+    )
+}
+
+/// Why the bundle cannot tell whether Meta has a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownCause {
+    /// The request was written and no answer came back (timeout, connection lost).
+    NoAnswer,
+    /// An attempt's claim lapsed: it was killed, or could not record what Meta answered.
+    ClaimLapsed,
+    /// The one resend was refused, but the first copy's fate was never told: Meta may have it.
+    RefusedAfterResend,
+}
+
+impl UnknownCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownCause::NoAnswer => "no_answer",
+            UnknownCause::ClaimLapsed => "claim_lapsed",
+            UnknownCause::RefusedAfterResend => "refused_after_resend",
+        }
+    }
+}
+
+/// A send whose outcome became unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownSend<'a> {
+    pub message_id: &'a MessageId,
+    /// The attempt whose outcome is unknown.
+    pub attempt: &'a AttemptId,
+    pub to: &'a str,
+    pub kind: &'a str,
+    /// The business number it went out from.
+    pub from: Option<&'a str>,
+    pub cause: UnknownCause,
+    /// Whether the bundle sends it once more if no status resolves it within the window.
+    pub will_resend: bool,
+    /// Meta's refusal of the resend ([`UnknownCause::RefusedAfterResend`]).
+    pub error: Option<&'a StoredError>,
+}
+
+/// `message.unknown`, one per attempt whose outcome is unknown.
+pub fn message_unknown(send: &UnknownSend<'_>) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("message_id".into(), Value::from(send.message_id.as_str()));
+    detail.insert("attempt_id".into(), Value::from(send.attempt.as_str()));
+    detail.insert("to".into(), Value::from(send.to));
+    detail.insert("type".into(), Value::from(send.kind));
+    detail.insert("phone_number_id".into(), optional(send.from));
+    detail.insert("cause".into(), Value::from(send.cause.as_str()));
+    detail.insert("will_resend".into(), Value::from(send.will_resend));
+    detail.insert(
+        "errors".into(),
+        Value::Array(send.error.map(stored_error).into_iter().collect()),
+    );
+    BusEvent::new(
+        MESSAGE_UNKNOWN,
+        event_id(&[MESSAGE_UNKNOWN, send.message_id.as_str(), send.attempt.as_str()]),
+        detail,
+    )
+}
+
+/// What became of a message whose outcome was unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Meta has it (a status webhook carrying its id, or the send's own answer).
+    Accepted,
+    /// Meta had it and reported it failed (a `failed` status webhook carrying its id).
+    Failed,
+    /// The attempt whose claim lapsed provably never reached Meta: the message is queued again.
+    NotSent,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Accepted => "accepted",
+            Resolution::Failed => "failed",
+            Resolution::NotSent => "not_sent",
+        }
+    }
+}
+
+/// Who told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolvedBy {
+    StatusWebhook,
+    SendAnswer,
+}
+
+impl ResolvedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolvedBy::StatusWebhook => "status_webhook",
+            ResolvedBy::SendAnswer => "send_answer",
+        }
+    }
+}
+
+/// The resolution of an unknown outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSend<'a> {
+    pub message_id: &'a MessageId,
+    pub resolution: Resolution,
+    pub resolved_by: ResolvedBy,
+    pub wamid: Option<&'a str>,
+    /// Meta's status that resolved it (`sent`, `delivered`, `read`, `failed`), by a status webhook.
+    pub status: Option<&'a str>,
+    /// Whether the bundle had sent a second copy (the one resend).
+    pub resent: bool,
+    /// Meta's errors, of a `failed` status.
+    pub errors: &'a [MetaError],
+    /// The attempt found not sent ([`Resolution::NotSent`]).
+    pub attempt: Option<&'a AttemptId>,
+}
+
+/// `message.resolved`: once per message that Meta turned out to have (whoever told first), once per
+/// attempt found never sent.
+pub fn message_resolved(resolved: &ResolvedSend<'_>) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("message_id".into(), Value::from(resolved.message_id.as_str()));
+    detail.insert("resolution".into(), Value::from(resolved.resolution.as_str()));
+    detail.insert("resolved_by".into(), Value::from(resolved.resolved_by.as_str()));
+    detail.insert("wamid".into(), optional(resolved.wamid));
+    detail.insert("status".into(), optional(resolved.status));
+    detail.insert("resent".into(), Value::from(resolved.resent));
+    detail.insert("errors".into(), errors(resolved.errors));
+    let id = match (resolved.resolution, resolved.attempt) {
+        (Resolution::NotSent, Some(attempt)) => event_id(&[
+            MESSAGE_RESOLVED,
+            resolved.message_id.as_str(),
+            "not_sent",
+            attempt.as_str(),
+        ]),
+        _ => event_id(&[MESSAGE_RESOLVED, resolved.message_id.as_str(), "taken"]),
+    };
+    BusEvent::new(MESSAGE_RESOLVED, id, detail)
+}
+
+fn stored_error(error: &StoredError) -> Value {
+    json!({
+        "code": error.code,
+        "title": error.title,
+        "message": error.message,
+        "details": error.details,
+    })
+}
+
+/// A verification code captured on a call (the Twilio gather or recording callbacks), as
+/// `verification.code_captured` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeCapture<'a> {
+    pub call_sid: &'a str,
+    /// The called number (Twilio's `To`): the number being verified.
+    pub called: Option<&'a str>,
+    /// The caller (Twilio's `From`): Meta's robot.
+    pub caller: Option<&'a str>,
+    /// `speech`, `dtmf` or `transcription`.
+    pub captured_by: &'a str,
+    /// Twilio's speech confidence, when spoken.
+    pub confidence: Option<f64>,
+    /// `sent`, `failed` or `handled_earlier` (a previous delivery of the webhook emailed it).
+    pub email: &'a str,
+    /// Whether the verification record is in the table.
+    pub recorded: bool,
+    pub code: &'a str,
+}
+
+/// `verification.code_captured`. The code (and what was heard, which spells it) only with
+/// `include_code`; the `event_id` is the call SID and capture method's, never the code's (six digits
+/// hashed with a known SID would give it away).
+pub fn verification_code_captured(capture: &CodeCapture<'_>, include_code: bool) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("call_sid".into(), Value::from(capture.call_sid));
+    detail.insert("called_number".into(), optional(capture.called));
+    detail.insert("caller".into(), optional(capture.caller));
+    detail.insert("captured_by".into(), Value::from(capture.captured_by));
+    detail.insert("confidence".into(), capture.confidence.map_or(Value::Null, Value::from));
+    detail.insert("email".into(), Value::from(capture.email));
+    detail.insert("recorded".into(), Value::from(capture.recorded));
+    detail.insert("code_included".into(), Value::from(include_code));
+    if include_code {
+        detail.insert("code".into(), Value::from(capture.code));
+    }
+    BusEvent::new(
+        VERIFICATION_CODE_CAPTURED,
+        event_id(&[VERIFICATION_CODE_CAPTURED, capture.call_sid, capture.captured_by]),
         detail,
     )
 }

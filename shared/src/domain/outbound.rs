@@ -136,9 +136,12 @@ pub struct SendOutcome {
     pub kind: String,
     /// Accepted (with its wamid when the answer had one) …
     pub wamid: Option<Wamid>,
-    /// … or refused for good with this error.
+    /// … or refused for good with this error …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<StoredError>,
+    /// … or never reached Meta (this error): the claim goes back, the message is sent later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<StoredError>,
 }
 
 impl SendOutcome {
@@ -149,7 +152,11 @@ impl SendOutcome {
 
 fn queue_message<T: Serialize>(kind: EventKind, value: &T, request_id: &str) -> QueueMessage {
     // Serializing these plain structs cannot fail.
-    let body = serde_json::to_string(value).unwrap_or_default();
+    labelled(kind, serde_json::to_string(value).unwrap_or_default(), request_id)
+}
+
+/// A queue message of `kind` with this body, with the same envelope attributes as a webhook.
+pub fn labelled(kind: EventKind, body: String, request_id: &str) -> QueueMessage {
     let envelope = Envelope {
         kind,
         received_at: Utc::now(),

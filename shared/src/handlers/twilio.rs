@@ -19,14 +19,17 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
+use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::config::{TwilioConfig, VerificationConfig};
 use crate::domain::email::Email;
+use crate::domain::events::{self as bus, CodeCapture};
 use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
+use crate::handlers::worker::Publishing;
 use crate::metrics::{self, Metric};
-use crate::ports::{Mailer, VerificationStore, WriteOutcome};
+use crate::ports::{EventPublisher, Mailer, VerificationStore, WriteOutcome};
 
 pub const VOICE_PATH: &str = "/twilio/voice";
 pub const GATHER_PATH: &str = "/twilio/gather";
@@ -176,17 +179,38 @@ pub async fn voice(config: &TwilioConfig, request: Request) -> Response<Body> {
 }
 
 /// `POST /twilio/gather` and `POST /twilio/recording`.
-pub struct Verification<S, M> {
+pub struct Verification<S, M, E = EventBridgePublisher> {
     pub config: VerificationConfig,
     pub store: S,
     pub mailer: M,
+    /// The event bus (`EVENT_BUS_NAME`): `verification.code_captured`; `None`: no events.
+    pub events: Option<Publishing<E>>,
 }
 
-impl<S: VerificationStore, M: Mailer> Verification<S, M> {
+impl<S, M> Verification<S, M> {
     pub fn new(config: VerificationConfig, store: S, mailer: M) -> Self {
-        Self { config, store, mailer }
+        Self {
+            config,
+            store,
+            mailer,
+            events: None,
+        }
     }
+}
 
+impl<S, M, E> Verification<S, M, E> {
+    /// The same handler, publishing on `events`.
+    pub fn with_events<F>(self, events: Publishing<F>) -> Verification<S, M, F> {
+        Verification {
+            config: self.config,
+            store: self.store,
+            mailer: self.mailer,
+            events: Some(events),
+        }
+    }
+}
+
+impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
     /// The language the call is listened to in (`VOICE_LANGUAGE`): the number words the code is read from.
     fn code_language(&self) -> spoken_code::CodeLanguage {
         self.config.twilio.script.code_language
@@ -257,11 +281,24 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             )
             .await;
         metrics::count(Metric::VerificationCodesCaptured, 1);
+        let published = self
+            .publish_capture(&CodeCapture {
+                call_sid: &captured.call_sid,
+                called: captured.to.as_deref(),
+                caller: captured.from.as_deref(),
+                captured_by: method.as_str(),
+                confidence: captured.confidence,
+                email: email_of(outcome),
+                recorded: recorded(outcome),
+                code: &captured.code,
+            })
+            .await;
         tracing::info!(
             call_sid = captured.call_sid,
             attempt,
             captured_by = method.as_str(),
             outcome,
+            published,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "twilio webhook: verification code captured"
         );
@@ -309,13 +346,36 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
         };
         let outcome = if recording.event == "transcription" {
             let email = recording.email(&self.config.email_from, &self.config.email_to);
-            self.record_and_mail(
-                &recording.call_sid,
-                &recording.item(),
-                self.store.record_recording(&recording),
-                email,
-            )
-            .await
+            let outcome = self
+                .record_and_mail(
+                    &recording.call_sid,
+                    &recording.item(),
+                    self.store.record_recording(&recording),
+                    email,
+                )
+                .await;
+            if let Some(code) = &recording.code {
+                let capture = CodeCapture {
+                    call_sid: &recording.call_sid,
+                    called: recording.to.as_deref(),
+                    caller: recording.from.as_deref(),
+                    captured_by: CaptureMethod::Transcription.as_str(),
+                    confidence: None,
+                    email: email_of(outcome),
+                    recorded: recorded(outcome),
+                    code,
+                };
+                // Twilio calls a failed status callback again: the repeat finds the email handled
+                // and publishes the same event (its id is the call's).
+                if self.publish_capture(&capture).await == "failed" {
+                    let reason = format!(
+                        "verification.code_captured of call {} not published; Twilio will retry",
+                        recording.call_sid
+                    );
+                    return refuse(Refusal::unavailable(reason), RefusalMetrics::NONE);
+                }
+            }
+            outcome
         } else {
             match self.store.record_recording(&recording).await {
                 Ok(_) => "recorded",
@@ -398,6 +458,38 @@ impl<S: VerificationStore, M: Mailer> Verification<S, M> {
             (Stored::Not, EmailOutcome::Failed { .. }) => "lost_store_and_mail_failed",
         }
     }
+}
+
+impl<S, M, E: EventPublisher> Verification<S, M, E> {
+    /// Publishes `verification.code_captured` (after the record's write and the email):
+    /// `published`, `failed` (logged, counted) or `off` (no bus).
+    async fn publish_capture(&self, capture: &CodeCapture<'_>) -> &'static str {
+        let Some(events) = &self.events else {
+            return "off";
+        };
+        let event = bus::verification_code_captured(capture, events.include_verification_code);
+        match events.publish(vec![event]).await {
+            Ok(_) => "published",
+            Err(error) => {
+                tracing::error!(call_sid = capture.call_sid, error = %error, "verification.code_captured not published");
+                "failed"
+            }
+        }
+    }
+}
+
+/// The email's fate, for the event, from [`Verification::record_and_mail`]'s outcome.
+fn email_of(outcome: &str) -> &'static str {
+    match outcome {
+        "recorded_and_emailed" | "pending_email_sent" | "emailed_not_recorded" => "sent",
+        "duplicate_ignored" | "duplicate_claim_failed" => "handled_earlier",
+        _ => "failed",
+    }
+}
+
+/// Whether the verification record is in the table, from the same outcome.
+fn recorded(outcome: &str) -> bool {
+    !matches!(outcome, "emailed_not_recorded" | "lost_store_and_mail_failed")
 }
 
 /// Where the item of a webhook stands after its write.

@@ -18,8 +18,8 @@ use crate::domain::webhook::Content;
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite,
-    StoreError, WriteOutcome,
+    Claim, ClaimTerms, ConversationStore, Created, LapsedClaim, MessageStore, NewOutbound, OutboundStore, Pace, Paced,
+    StateWrite, StatusWrite, StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -158,6 +158,15 @@ fn held<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Opti
 /// Whether two writes come from the same delivery (request id); one without an id (`-`) never does.
 fn same_delivery(held: &str, request_id: &str) -> bool {
     held == request_id && !request_id.is_empty() && request_id != "-"
+}
+
+/// The item's claim, if `attempt` holds it or its lapse to `unknown` was `attempt`'s: what the
+/// attempt learnt (nothing sent, or refused for good) corrects its own lapse.
+fn held_or_lapsed<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Option<&'a mut OutboundItem> {
+    tables.outbound.get_mut(id).filter(|item| {
+        matches!(item.status, OutboundStatus::Sending | OutboundStatus::Unknown)
+            && item.attempt.as_ref() == Some(attempt)
+    })
 }
 
 fn outcome(applied: bool) -> WriteOutcome {
@@ -338,6 +347,7 @@ impl OutboundStore for MemoryStore {
                     Claim::Claimed {
                         attempts: item.attempts,
                         resend,
+                        resends: item.resends,
                     }
                 }
                 ClaimDecision::Lapse { reconcile_at } => {
@@ -346,6 +356,10 @@ impl OutboundStore for MemoryStore {
                     item.history.entry("unknown").or_insert(now);
                     Claim::Unknown {
                         reconcile_in_seconds: u32::try_from(reconcile_at - now).unwrap_or(0),
+                        lapsed: state.attempt.clone().map(|attempt| LapsedClaim {
+                            attempt,
+                            resends: item.resends,
+                        }),
                     }
                 }
                 ClaimDecision::InFlight {
@@ -353,7 +367,10 @@ impl OutboundStore for MemoryStore {
                 } => Claim::InFlight {
                     lease_remaining_seconds,
                 },
-                ClaimDecision::Wait { reconcile_in_seconds } => Claim::Unknown { reconcile_in_seconds },
+                ClaimDecision::Wait { reconcile_in_seconds } => Claim::Unknown {
+                    reconcile_in_seconds,
+                    lapsed: None,
+                },
                 ClaimDecision::Settled => Claim::Settled { status: item.status },
             }
         })
@@ -365,14 +382,18 @@ impl OutboundStore for MemoryStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("release", |tables, _| {
-            let Some(item) = held(tables, message_id, attempt) else {
-                return WriteOutcome::Superseded;
+            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
+                return StateWrite::Superseded;
             };
+            let from = item.status;
             item.status = OutboundStatus::Queued;
             item.last_error = Some(error.clone());
-            WriteOutcome::Applied
+            StateWrite::Applied {
+                from,
+                resends: item.resends,
+            }
         })
         .await
     }
@@ -384,11 +405,12 @@ impl OutboundStore for MemoryStore {
         _to: &str,
         kind: &str,
         wamid: Option<&Wamid>,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("mark_accepted", |tables, now| {
             let Some(item) = tables.outbound.get_mut(message_id) else {
-                return WriteOutcome::Superseded;
+                return StateWrite::Superseded;
             };
+            let (from, resends) = (item.status, item.resends);
             let applies = item.status != OutboundStatus::Failed
                 && (item.wamid.is_none() || item.wamid.as_ref() == wamid)
                 && !(item.status == OutboundStatus::Accepted && (wamid.is_none() || item.wamid.as_ref() == wamid));
@@ -411,7 +433,11 @@ impl OutboundStore for MemoryStore {
                     message.status = Some("accepted".to_owned());
                 }
             }
-            outcome(applies)
+            if applies {
+                StateWrite::Applied { from, resends }
+            } else {
+                StateWrite::Superseded
+            }
         })
         .await
     }
@@ -441,15 +467,19 @@ impl OutboundStore for MemoryStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         self.call("mark_failed", |tables, now| {
-            let Some(item) = held(tables, message_id, attempt) else {
-                return WriteOutcome::Superseded;
+            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
+                return StateWrite::Superseded;
             };
+            let from = item.status;
             item.status = OutboundStatus::Failed;
             item.errors = Some(error.clone());
             item.history.entry("failed").or_insert(now);
-            WriteOutcome::Applied
+            StateWrite::Applied {
+                from,
+                resends: item.resends,
+            }
         })
         .await
     }

@@ -114,6 +114,9 @@ pub fn for_detail_type(detail_type: &str) -> Value {
     let text = match detail_type {
         "message.received" => include_str!("../../../schemas/message.received.json"),
         "message.status" => include_str!("../../../schemas/message.status.json"),
+        "message.unknown" => include_str!("../../../schemas/message.unknown.json"),
+        "message.resolved" => include_str!("../../../schemas/message.resolved.json"),
+        "verification.code_captured" => include_str!("../../../schemas/verification.code_captured.json"),
         other if other.starts_with("whatsapp.") => include_str!("../../../schemas/whatsapp.field.json"),
         other => panic!("no schema for detail-type {other}"),
     };
@@ -159,7 +162,14 @@ mod tests {
 
     #[test]
     fn every_schema_file_uses_only_known_keywords() {
-        for detail_type in ["message.received", "message.status", "whatsapp.account_update"] {
+        for detail_type in [
+            "message.received",
+            "message.status",
+            "message.unknown",
+            "message.resolved",
+            "verification.code_captured",
+            "whatsapp.account_update",
+        ] {
             let schema = for_detail_type(detail_type);
             // An empty object is valid against nothing but the keyword check of the top level.
             let problems = violations(&schema, &json!({}));

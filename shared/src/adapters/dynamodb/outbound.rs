@@ -21,7 +21,10 @@ use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::status::DeliveryStatus;
-use crate::ports::{Claim, ClaimTerms, Created, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome};
+use crate::ports::{
+    Claim, ClaimTerms, Created, LapsedClaim, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StoreError,
+    WriteOutcome,
+};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -64,6 +67,8 @@ struct Transition {
     set: Vec<&'static str>,
     condition: String,
     values: Attributes,
+    /// What an applied transition answers: the item after it (default) or before it.
+    returns: ReturnValue,
 }
 
 impl Transition {
@@ -72,7 +77,14 @@ impl Transition {
             set: Vec::new(),
             condition: condition.into(),
             values: HashMap::new(),
+            returns: ReturnValue::AllNew,
         }
+    }
+
+    /// The transition answers the item as it was before it (to tell what it moved the message from).
+    fn answering_the_old_item(mut self) -> Self {
+        self.returns = ReturnValue::AllOld;
+        self
     }
 
     fn set(mut self, clause: &'static str) -> Self {
@@ -83,6 +95,15 @@ impl Transition {
     fn value(mut self, name: &str, value: AttributeValue) -> Self {
         self.values.insert(name.to_owned(), value);
         self
+    }
+
+    /// The condition on the attempt holding the claim, or having held it when it lapsed to
+    /// `unknown`: what that attempt learnt (nothing sent, refused for good) corrects its own lapse.
+    fn held_or_lapsed(attempt: &AttemptId) -> Self {
+        Self::new("(#status = :sending OR #status = :unknown) AND attempt_id = :attempt")
+            .value(":sending", status_value(OutboundStatus::Sending))
+            .value(":unknown", status_value(OutboundStatus::Unknown))
+            .value(":attempt", string(attempt.as_str()))
     }
 
     /// The condition on the attempt holding the claim.
@@ -98,9 +119,9 @@ impl DynamoMessageStore {
     async fn transition(
         &self,
         message_id: &MessageId,
-        transition: Transition,
+        mut transition: Transition,
     ) -> Result<Option<Attributes>, StoreError> {
-        let mut values = transition.values;
+        let mut values = std::mem::take(&mut transition.values);
         values.insert(":now_text".to_owned(), string(rfc3339(Utc::now())));
         let result = self
             .client
@@ -112,7 +133,7 @@ impl DynamoMessageStore {
             .condition_expression(format!("attribute_exists(pk) AND ({})", transition.condition))
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
+            .return_values(transition.returns)
             .send()
             .await;
         match result {
@@ -140,7 +161,7 @@ impl DynamoMessageStore {
         now: i64,
         from: Option<&ClaimState>,
         resend: bool,
-    ) -> Result<Option<u32>, StoreError> {
+    ) -> Result<Option<(u32, u32)>, StoreError> {
         let condition = match from.map(|state| (state.status, state.attempt.as_ref())) {
             Some((OutboundStatus::Unknown, Some(observed))) => Transition::new(
                 "#status = :unknown AND attempt_id = :observed AND (attribute_not_exists(resends) OR resends < :one)",
@@ -167,7 +188,13 @@ impl DynamoMessageStore {
             transition = transition.set("resends = if_not_exists(resends, :zero) + :one");
         }
         let item = self.transition(message_id, transition).await?;
-        Ok(item.map(|item| text_of(&item, "attempts").and_then(|n| n.parse().ok()).unwrap_or(1)))
+        let count = |item: &Attributes, name: &str| text_of(item, name).and_then(|n| n.parse().ok());
+        Ok(item.map(|item| {
+            (
+                count(&item, "attempts").unwrap_or(1),
+                count(&item, "resends").unwrap_or(0),
+            )
+        }))
     }
 }
 
@@ -212,10 +239,11 @@ impl OutboundStore for DynamoMessageStore {
     async fn claim(&self, message_id: &MessageId, attempt: &AttemptId, terms: ClaimTerms) -> Result<Claim, StoreError> {
         let now = Utc::now().timestamp();
         // The common case: a queued message, one conditional write.
-        if let Some(attempts) = self.take(message_id, attempt, now, None, false).await? {
+        if let Some((attempts, resends)) = self.take(message_id, attempt, now, None, false).await? {
             return Ok(Claim::Claimed {
                 attempts,
                 resend: false,
+                resends,
             });
         }
         // Another state (or a race): read it, decide, write on exactly what was read.
@@ -230,8 +258,13 @@ impl OutboundStore for DynamoMessageStore {
             };
             match decide_claim(&state, now, terms.lease_seconds, terms.reconcile_after_seconds) {
                 ClaimDecision::Take { resend } => {
-                    if let Some(attempts) = self.take(message_id, attempt, now, Some(&state), resend).await? {
-                        return Ok(Claim::Claimed { attempts, resend });
+                    if let Some((attempts, resends)) = self.take(message_id, attempt, now, Some(&state), resend).await?
+                    {
+                        return Ok(Claim::Claimed {
+                            attempts,
+                            resend,
+                            resends,
+                        });
                     }
                 }
                 ClaimDecision::Lapse { reconcile_at } => {
@@ -247,6 +280,10 @@ impl OutboundStore for DynamoMessageStore {
                     if self.transition(message_id, lapse).await?.is_some() {
                         return Ok(Claim::Unknown {
                             reconcile_in_seconds: u32::try_from(reconcile_at - now).unwrap_or(0),
+                            lapsed: state.attempt.clone().map(|attempt| LapsedClaim {
+                                attempt,
+                                resends: state.resends,
+                            }),
                         });
                     }
                 }
@@ -257,7 +294,12 @@ impl OutboundStore for DynamoMessageStore {
                         lease_remaining_seconds,
                     });
                 }
-                ClaimDecision::Wait { reconcile_in_seconds } => return Ok(Claim::Unknown { reconcile_in_seconds }),
+                ClaimDecision::Wait { reconcile_in_seconds } => {
+                    return Ok(Claim::Unknown {
+                        reconcile_in_seconds,
+                        lapsed: None,
+                    });
+                }
                 ClaimDecision::Settled => return Ok(Claim::Settled { status: state.status }),
             }
         }
@@ -272,13 +314,15 @@ impl OutboundStore for DynamoMessageStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
-        let transition = Transition::held_by(attempt)
+    ) -> Result<StateWrite, StoreError> {
+        // Held by the attempt, or lapsed to unknown from its claim: it never reached Meta either way.
+        let transition = Transition::held_or_lapsed(attempt)
             .set("#status = :queued")
             .set("last_error = :error")
             .value(":queued", status_value(OutboundStatus::Queued))
-            .value(":error", stored_errors(error));
-        Ok(applied(self.transition(message_id, transition).await?))
+            .value(":error", stored_errors(error))
+            .answering_the_old_item();
+        Ok(moved(self.transition(message_id, transition).await?))
     }
 
     async fn mark_accepted(
@@ -288,7 +332,7 @@ impl OutboundStore for DynamoMessageStore {
         to: &str,
         kind: &str,
         wamid: Option<&Wamid>,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<StateWrite, StoreError> {
         let mut transition = match wamid {
             Some(wamid) => Transition::new(
                 "#status <> :failed AND (attribute_not_exists(wamid) OR wamid = :wamid) \
@@ -304,15 +348,16 @@ impl OutboundStore for DynamoMessageStore {
             .set("accepted_at = if_not_exists(accepted_at, :now_text)")
             .value(":failed", status_value(OutboundStatus::Failed))
             .value(":accepted", status_value(OutboundStatus::Accepted))
-            .value(":rank", number(i64::from(rank_of(OutboundStatus::Accepted))));
+            .value(":rank", number(i64::from(rank_of(OutboundStatus::Accepted))))
+            .answering_the_old_item();
         let record = self.transition(message_id, transition);
         let Some(wamid) = wamid else {
-            return Ok(applied(record.await?));
+            return Ok(moved(record.await?));
         };
         if attempt.is_none() {
             // From a status webhook: only a send it resolves needs its wamid item linked.
-            let outcome = applied(record.await?);
-            if outcome == WriteOutcome::Applied {
+            let outcome = moved(record.await?);
+            if outcome != StateWrite::Superseded {
                 self.link(message_id, to, kind, wamid).await?;
             }
             return Ok(outcome);
@@ -320,7 +365,7 @@ impl OutboundStore for DynamoMessageStore {
         // From the send's own answer: both items at once; a retry re-applies both.
         let (record, link) = tokio::join!(record, self.link(message_id, to, kind, wamid));
         link?;
-        Ok(applied(record?))
+        Ok(moved(record?))
     }
 
     async fn mark_unknown(
@@ -347,16 +392,17 @@ impl OutboundStore for DynamoMessageStore {
         message_id: &MessageId,
         attempt: &AttemptId,
         error: &StoredError,
-    ) -> Result<WriteOutcome, StoreError> {
-        let transition = Transition::held_by(attempt)
+    ) -> Result<StateWrite, StoreError> {
+        let transition = Transition::held_or_lapsed(attempt)
             .set("#status = :failed")
             .set("status_rank = :rank")
             .set("errors = :error")
             .set("failed_at = :now_text")
             .value(":failed", status_value(OutboundStatus::Failed))
             .value(":rank", number(i64::from(rank_of(OutboundStatus::Failed))))
-            .value(":error", stored_errors(error));
-        Ok(applied(self.transition(message_id, transition).await?))
+            .value(":error", stored_errors(error))
+            .answering_the_old_item();
+        Ok(moved(self.transition(message_id, transition).await?))
     }
 
     async fn view(&self, id: &str) -> Result<Option<OutboundView>, StoreError> {
@@ -471,6 +517,21 @@ impl DynamoMessageStore {
         self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
             .await?;
         Ok(())
+    }
+}
+
+/// An applied transition answering the old item: the state it moved the message from.
+fn moved(old: Option<Attributes>) -> StateWrite {
+    match old.as_ref().and_then(claim_state) {
+        Some(state) => StateWrite::Applied {
+            from: state.status,
+            resends: state.resends,
+        },
+        None if old.is_some() => StateWrite::Applied {
+            from: OutboundStatus::Queued,
+            resends: 0,
+        },
+        None => StateWrite::Superseded,
     }
 }
 

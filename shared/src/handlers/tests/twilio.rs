@@ -45,6 +45,8 @@ fn verification_in(language: &str) -> Verification<FakeVerificationStore, FakeMa
         email_from: "verify@example.com".to_owned(),
         email_to: vec!["owner@example.com".to_owned()],
         code_retention_days: 30,
+        event_bus_name: None,
+        events_include_verification_code: false,
     };
     Verification::new(config, FakeVerificationStore::new(), FakeMailer::new())
 }
@@ -480,4 +482,127 @@ async fn a_failed_claim_on_a_new_code_still_emails_and_on_a_repeat_does_not() {
     // The next repeat finishes it.
     assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
     assert_eq!(verification.mailer.sent().len(), 1);
+}
+
+// ------------------------------------------------------------------ verification.code_captured
+
+type PublishingVerification = Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus>;
+
+fn publishing_verification(include_code: bool) -> (PublishingVerification, crate::testing::FakeEventBus) {
+    let bus = crate::testing::FakeEventBus::new();
+    let mut publishing = crate::handlers::worker::Publishing::new(bus.clone());
+    publishing.resend_after = vec![std::time::Duration::from_millis(1)];
+    publishing.include_verification_code = include_code;
+    (verification().with_events(publishing), bus)
+}
+
+/// Everything the handler logs while `run` runs, as JSON lines.
+async fn logged<F: std::future::Future>(run: F) -> (F::Output, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by another test thread (without a subscriber) cached "never": ask again.
+    tracing::callsite::rebuild_interest_cache();
+    let output = run.await;
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    (output, text)
+}
+
+#[tokio::test]
+async fn a_captured_code_publishes_one_schema_valid_event_without_the_code_unless_configured() {
+    let (verification, bus) = publishing_verification(false);
+    let (response, logs) = logged(verification.handle(code_spoken(TOKEN))).await;
+    assert_hangs_up(&response);
+    let published = bus.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let event = &published[0];
+    assert_eq!(event.detail_type, "verification.code_captured");
+    crate::testing::schema::assert_valid("verification.code_captured", &event.detail);
+    assert_eq!(event.detail["call_sid"], CALL);
+    assert_eq!(event.detail["called_number"], "+15550101234");
+    assert_eq!(event.detail["captured_by"], "speech");
+    assert_eq!(event.detail["email"], "sent");
+    assert_eq!(event.detail["recorded"], true);
+    assert_eq!(event.detail["code_included"], false);
+    assert!(event.detail.get("code").is_none());
+    // Neither the code nor the words that spell it, anywhere in the event; nor in the logs,
+    // nor the auth token.
+    for text in [event.detail_json.replace(CALL, ""), logs.replace(CALL, "")] {
+        assert!(!text.contains("481529"), "{text}");
+        assert!(!text.contains("4 8 1 5 2 9"), "{text}");
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    assert!(
+        logs.contains("verification code captured"),
+        "the log line is there: {logs}"
+    );
+    // The event id is the call's, so Twilio repeating the webhook gives the same id.
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    let again = bus.published();
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].event_id, again[0].event_id);
+    assert_eq!(again[1].detail["email"], "handled_earlier");
+
+    // EVENTS_INCLUDE_VERIFICATION_CODE=true: the code is in the event, and still not in the logs.
+    let (verification, bus) = publishing_verification(true);
+    let (response, logs) = logged(verification.handle(code_spoken(TOKEN))).await;
+    assert_hangs_up(&response);
+    let event = &bus.published()[0];
+    crate::testing::schema::assert_valid("verification.code_captured", &event.detail);
+    assert_eq!(event.detail["code"], "481529");
+    assert_eq!(event.detail["code_included"], true);
+    assert!(!logs.contains("481529"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_transcribed_code_publishes_after_the_record_and_a_failed_publish_is_503_for_a_retry() {
+    let (verification, bus) = publishing_verification(false);
+    bus.faults.fail_next("put_events", 2, Fault::Transient);
+    let failed = verification.handle(transcription(TOKEN)).await;
+    assert_eq!(failed.status(), 503, "Twilio calls a failed callback again");
+    assert_eq!(verification.store.recordings().len(), 1, "recorded before publishing");
+    assert_eq!(verification.mailer.sent().len(), 1);
+    assert!(bus.published().is_empty());
+    // Twilio's retry: recorded and mailed already, the event published now, nothing sent twice.
+    assert_eq!(verification.handle(transcription(TOKEN)).await.status(), 200);
+    let published = bus.published();
+    assert_eq!(published.len(), 1);
+    crate::testing::schema::assert_valid("verification.code_captured", &published[0].detail);
+    assert_eq!(published[0].detail["captured_by"], "transcription");
+    assert_eq!(published[0].detail["email"], "handled_earlier");
+    assert!(
+        !published[0].detail_json.replace(CALL, "").contains("123456"),
+        "{}",
+        published[0].detail_json
+    );
+    assert_eq!(verification.mailer.sent().len(), 1);
+    // A gather whose publish fails still answers the call (Twilio does not repeat a gather).
+    let (verification, bus) = publishing_verification(false);
+    bus.faults.fail_next("put_events", 2, Fault::Transient);
+    assert_hangs_up(&verification.handle(code_spoken(TOKEN)).await);
+    assert_eq!(verification.store.codes().len(), 1);
+}
+
+#[tokio::test]
+async fn nothing_is_published_when_no_code_was_heard() {
+    let (verification, bus) = publishing_verification(true);
+    let request = webhook(twilio::GATHER_PATH, "attempt=1", &[("SpeechResult", "hello?")], TOKEN);
+    assert_eq!(verification.handle(request).await.status(), 200);
+    assert!(bus.published().is_empty());
 }

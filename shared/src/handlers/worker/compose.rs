@@ -77,6 +77,13 @@ impl DeployedWorker {
             _ => None,
         };
         let redelivery = SqsRedelivery::new(sqs.clone(), config.queue_urls.clone());
+        let events = config.event_bus_name.as_deref().map(|bus_name| {
+            let client = aws_sdk_eventbridge::Client::new(sdk_config);
+            Publishing {
+                include_verification_code: config.events_include_verification_code,
+                ..Publishing::new(EventBridgePublisher::new(client, bus_name))
+            }
+        });
         let sending = match sender {
             Some(sender) => {
                 let graph = GraphClient::new(
@@ -110,6 +117,8 @@ impl DeployedWorker {
                     numbers: sender.phone_numbers,
                     auto_reply_text: sender.auto_reply_text,
                     mark_as_read: sender.mark_as_read,
+                    // message.unknown / message.resolved, on the same bus.
+                    events: events.clone(),
                 })
             }
             None => {
@@ -117,13 +126,6 @@ impl DeployedWorker {
                 None
             }
         };
-        let events = config.event_bus_name.as_deref().map(|bus_name| {
-            let client = aws_sdk_eventbridge::Client::new(sdk_config);
-            Publishing {
-                include_verification_code: config.events_include_verification_code,
-                ..Publishing::new(EventBridgePublisher::new(client, bus_name))
-            }
-        });
         Ok(Worker {
             store,
             blobs,

@@ -10,6 +10,7 @@ use crate::metrics::{self, Metric};
 use crate::ports::{EventPublisher, FailedEntry};
 
 /// The bus and how hard one record tries it.
+#[derive(Debug, Clone)]
 pub struct Publishing<E> {
     pub bus: E,
     /// The waits before each resend of the entries that failed (their count: the resends).

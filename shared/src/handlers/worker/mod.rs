@@ -45,7 +45,7 @@ use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
 use crate::ports::{
     BlobError, BlobStore, EventPublisher, MediaSink, MediaSource, MessageStore, OutboundStore, Queue, Redelivery,
-    StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
+    StateWrite, StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
 };
 
 /// What one record wrote.
@@ -75,7 +75,7 @@ pub struct Worker<S, B, R, W, Q, E> {
     pub redelivery: R,
     pub phone_numbers: PhoneNumberFilter,
     /// Send jobs, outcomes and auto-replies; `None` when sending is not configured.
-    pub sending: Option<Sending<S, W, Q>>,
+    pub sending: Option<Sending<S, W, Q, E>>,
     /// The event bus; `None` when no bus is configured (`EVENT_BUS_NAME` unset).
     pub events: Option<Publishing<E>>,
     /// Inbound media kept in the payload bucket; `None` without an access token or a bucket (media
@@ -103,8 +103,14 @@ impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
         self
     }
 
-    /// The same worker, publishing on `events`.
-    pub fn with_events(mut self, events: Publishing<E>) -> Self {
+    /// The same worker, publishing on `events` (its send path too).
+    pub fn with_events(mut self, events: Publishing<E>) -> Self
+    where
+        E: Clone,
+    {
+        if let Some(sending) = self.sending.as_mut() {
+            sending.events = Some(events.clone());
+        }
         self.events = Some(events);
         self
     }
@@ -216,14 +222,20 @@ where
     ) -> Result<(RecordSummary, Vec<String>), RecordError> {
         let kind = attribute(record, ATTR_KIND);
         let sent = match kind.map(|text| (text, EventKind::parse(text))) {
+            // Each kind's future boxed: together inline they would need a deep stack to poll (in a
+            // debug build, where futures are large).
             Some((_, Some(EventKind::SendMessage))) => {
                 let request_id = received(record).request_id;
-                Some(self.sending()?.send(record, &request_id, deadline).await?)
+                Some(Box::pin(self.sending()?.send(record, &request_id, deadline)).await?)
             }
-            Some((_, Some(EventKind::SendOutcome))) => Some(self.sending()?.record_outcome(record).await?),
+            Some((_, Some(EventKind::SendOutcome))) => {
+                let request_id = received(record).request_id;
+                Some(Box::pin(self.sending()?.record_outcome(record, &request_id)).await?)
+            }
+            Some((_, Some(EventKind::PublishEvents))) => Some(Box::pin(self.publish_deferred(record)).await?),
             Some((_, Some(EventKind::InboundMedia))) => {
                 let summary = RecordSummary {
-                    media: vec![self.keep_media(record, deadline).await?],
+                    media: vec![Box::pin(self.keep_media(record, deadline)).await?],
                     ..RecordSummary::default()
                 };
                 return Ok((summary, Vec::new()));
@@ -238,10 +250,26 @@ where
             };
             return Ok((summary, Vec::new()));
         }
-        self.process_webhook(record, kind.is_some()).await
+        Box::pin(self.process_webhook(record, kind.is_some())).await
     }
 
-    fn sending(&self) -> Result<&Sending<S, W, Q>, RecordError> {
+    /// A `publish-events` job: events the bus refused after their writes, published now (SQS
+    /// retries the job until the bus takes them).
+    async fn publish_deferred(&self, record: &SqsMessage) -> Result<&'static str, RecordError> {
+        let events = bus::from_queue_body(record.body.as_deref().unwrap_or_default())
+            .map_err(|error| RecordError::Permanent(format!("not a publish-events job: {error}")))?;
+        let Some(publishing) = &self.events else {
+            tracing::warn!(
+                events = events.len(),
+                "publish-events job but no event bus configured: dropped"
+            );
+            return Ok("events_dropped_no_bus");
+        };
+        publishing.publish(events).await?;
+        Ok("events_published")
+    }
+
+    fn sending(&self) -> Result<&Sending<S, W, Q, E>, RecordError> {
         self.sending.as_ref().ok_or_else(|| {
             RecordError::Permanent("sending is not configured (WHATSAPP_ACCESS_TOKEN is not set)".to_owned())
         })
@@ -343,6 +371,7 @@ where
                 Some(Write::Link(status, message_id))
             }))
             .chain(plan.events.iter().map(Write::Event));
+        let publishing = self.events.is_some();
         let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
             .map(|write| async move {
                 match write {
@@ -357,8 +386,25 @@ where
                     Write::Link(status, message_id) => {
                         let to = status.recipient_id.as_deref().unwrap_or_default();
                         let wamid = Wamid::new(status.wamid.clone());
-                        let linked = self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await;
-                        (WriteKind::Link, linked)
+                        match self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await {
+                            Ok(write) => {
+                                // Redelivered and found done: was it this status that resolved an unknown
+                                // outcome? (The first delivery may have failed to publish.)
+                                let resolved = match write {
+                                    StateWrite::Superseded if redelivered && publishing => {
+                                        self.resolved_earlier(&message_id, &wamid).await
+                                    }
+                                    _ => write.resolves_unknown().then(|| {
+                                        let StateWrite::Applied { resends, .. } = write else {
+                                            return 0;
+                                        };
+                                        resends
+                                    }),
+                                };
+                                (WriteKind::Link(status, message_id, resolved), Ok(write.outcome()))
+                            }
+                            Err(error) => (WriteKind::Link(status, message_id, None), Err(error)),
+                        }
                     }
                     Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
                 }
@@ -371,13 +417,12 @@ where
             ..RecordSummary::default()
         };
         let mut permanent = None;
-        let publishing = self.events.is_some();
         let mut events = Vec::new();
         let mut jobs = Vec::new();
         for (kind, result) in results {
             if let Ok(outcome) = &result {
                 let publish = *outcome == WriteOutcome::Applied || redelivered;
-                match kind {
+                match &kind {
                     WriteKind::Inbound(record) if publish => {
                         let event = publishing.then(|| bus::message_received(record, None));
                         let job = self
@@ -392,11 +437,14 @@ where
                     }
                     _ if !publishing => {}
                     WriteKind::Status(status, write)
-                        if write == StatusWrite::Advanced || (redelivered && write == StatusWrite::Current) =>
+                        if *write == StatusWrite::Advanced || (redelivered && *write == StatusWrite::Current) =>
                     {
                         events.push(bus::message_status(status));
                     }
                     WriteKind::Event(event) if publish => events.push(bus::raw_field(event)),
+                    WriteKind::Link(status, message_id, Some(resends)) => {
+                        events.push(resolved_by_status(status, message_id, *resends));
+                    }
                     _ => {}
                 }
             }
@@ -411,11 +459,11 @@ where
                     count_status(status);
                 }
                 (WriteKind::Status(..), Ok(WriteOutcome::Superseded)) => summary.statuses_merged += 1,
-                (WriteKind::Link, Ok(WriteOutcome::Applied)) => {
+                (WriteKind::Link(..), Ok(WriteOutcome::Applied)) => {
                     summary.sends_linked += 1;
                     metrics::count(Metric::MessagesResolved, 1);
                 }
-                (WriteKind::Link | WriteKind::Contact, Ok(_)) => {}
+                (WriteKind::Link(..) | WriteKind::Contact, Ok(_)) => {}
                 (WriteKind::Event(_), Ok(_)) => summary.events += 1,
                 // A throttled write makes the whole record transient, even if another was rejected.
                 (_, Err(error)) if error.is_transient() => return Err(RecordError::store(error)),
@@ -428,9 +476,17 @@ where
 
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
-    S: MessageStore,
+    S: MessageStore + OutboundStore,
     B: BlobStore,
 {
+    /// Whether a send already accepted as `wamid` had been unknown (its resends, if so): a redelivered
+    /// status webhook then publishes its `message.resolved` again (same id). One read, only then.
+    async fn resolved_earlier(&self, message_id: &MessageId, wamid: &Wamid) -> Option<u32> {
+        let view = self.store.view(message_id.as_str()).await.ok()??;
+        let was_unknown = view.history.unknown.is_some() && view.wamid.as_deref() == Some(wamid.as_str());
+        was_unknown.then(|| view.resends.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+    }
+
     /// Records a raw event; one too large for a table item goes to the payload bucket first (the
     /// claim check's store, under `events/`), and its item points there.
     async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
@@ -478,13 +534,33 @@ enum Write<'a> {
     Event(&'a RawEventRecord),
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum WriteKind<'a> {
     Inbound(&'a InboundRecord),
     Contact,
     Status(&'a StatusRecord, StatusWrite),
-    Link,
+    /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
+    Link(&'a StatusRecord, MessageId, Option<u32>),
     Event(&'a RawEventRecord),
+}
+
+/// `message.resolved` for a status webhook that tied a send whose outcome was unknown to its wamid.
+fn resolved_by_status(status: &StatusRecord, message_id: &MessageId, resends: u32) -> BusEvent {
+    let failed = status.status == Some(DeliveryStatus::Failed);
+    bus::message_resolved(&bus::ResolvedSend {
+        message_id,
+        resolution: if failed {
+            bus::Resolution::Failed
+        } else {
+            bus::Resolution::Accepted
+        },
+        resolved_by: bus::ResolvedBy::StatusWebhook,
+        wamid: Some(&status.wamid),
+        status: Some(&status.status_name),
+        resent: resends >= 1,
+        errors: &status.errors,
+        attempt: None,
+    })
 }
 
 /// Counts a status that moved its message forward (a redelivered or out-of-order status

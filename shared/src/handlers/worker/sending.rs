@@ -12,7 +12,15 @@
 //! - No answer after the request was written: `unknown`. A status webhook carrying the message
 //!   id (`biz_opaque_callback_data`) resolves it; failing that, the job comes back after the
 //!   reconciliation window and the message is resent once.
-//! - Permanent refusals (131026, 131047, 132000-family, 100, …): `failed` with Meta's error.
+//! - Permanent refusals (131026, 131047, 132000-family, 100, …): `failed` with Meta's error —
+//!   unless an earlier attempt's outcome was unknown (the refusal is of the resend, or of a retry
+//!   after it): Meta may have the first copy, so the message stays `unknown` (with the refusal as
+//!   its last error) until a status webhook tells. The same for retries exhausted after a resend.
+//! - A release that the table refuses after a send that never reached Meta goes on the queue as
+//!   a `send-outcome` (`released`), like an answer the table refused: the worker knew nothing was
+//!   sent, and the store must learn it, or the message would end `unknown` without ever going out.
+//! - With a bus: `message.unknown` after each write that makes an outcome unknown, and
+//!   `message.resolved` after each that settles one ([`announce`](Sending::announce)).
 
 use std::time::Duration;
 
@@ -20,14 +28,17 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::events::Publishing;
 use super::record_error::RecordError;
+use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
-use crate::domain::ids::{AttemptId, Wamid};
-use crate::domain::outbound::{self, Origin, SendJob, SendOutcome, StoredError};
+use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob, SendOutcome, StoredError};
 use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    Claim, ClaimTerms, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StoreError, WhatsAppSender,
+    Claim, ClaimTerms, EventPublisher, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StateWrite,
+    StoreError, WhatsAppSender, WriteOutcome,
 };
 
 /// Spaces sends evenly: at most `per_second` per instance.
@@ -78,7 +89,7 @@ impl SendPolicy {
     }
 }
 
-pub struct Sending<O, W, Q> {
+pub struct Sending<O, W, Q, E> {
     pub store: O,
     pub graph: W,
     /// The send queue: auto-replies and deferred outcomes go here.
@@ -90,6 +101,19 @@ pub struct Sending<O, W, Q> {
     pub auto_reply_text: Option<String>,
     /// Mark every inbound message as read (best effort: a failure is logged, never retried).
     pub mark_as_read: bool,
+    /// The event bus (`message.unknown`, `message.resolved`); `None`: no events.
+    pub events: Option<Publishing<E>>,
+}
+
+/// One attempt at a job: what every outcome needs to know.
+struct Attempt<'a> {
+    job: &'a SendJob,
+    id: AttemptId,
+    /// The message's resends, this attempt's included: ≥ 1 means an earlier outcome was unknown.
+    resends: u32,
+    request_id: &'a str,
+    /// The invocation's.
+    deadline: Instant,
 }
 
 fn stored(error: &GraphError) -> StoredError {
@@ -131,7 +155,7 @@ pub fn receive_count(record: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
+impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O, W, Q, E> {
     async fn store_call<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         bounded(self.policy.store_timeout, call, store_timeout).await
     }
@@ -175,12 +199,27 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             return Ok(delayed);
         }
         let attempt = outbound::new_attempt(&job.message_id);
-        let resend = match self
+        let claimed = match self
             .store_call(self.store.claim(&job.message_id, &attempt, self.policy.terms))
             .await
-            .map_err(RecordError::store)?
         {
-            Claim::Claimed { resend, .. } => resend,
+            Ok(claimed) => claimed,
+            Err(error) => {
+                // The claim may have been written although its answer was lost. This attempt never
+                // called Meta: give it back, or its claim would lapse to `unknown` and count as a copy
+                // Meta may have. (A release of a claim that was not written changes nothing.)
+                let lost = note("the claim's answer was lost; nothing was sent");
+                if let Err(release_error) = self
+                    .store_call(self.store.release(&job.message_id, &attempt, &lost))
+                    .await
+                {
+                    tracing::warn!(error = %release_error, "claim failed and its release too: it may lapse to unknown");
+                }
+                return Err(RecordError::store(error));
+            }
+        };
+        let (resend, resends) = match claimed {
+            Claim::Claimed { resend, resends, .. } => (resend, resends),
             Claim::Settled { .. } => return Ok("duplicate_job_ignored"),
             Claim::InFlight {
                 lease_remaining_seconds,
@@ -190,7 +229,23 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                     lease_remaining_seconds.saturating_add(1),
                 ));
             }
-            Claim::Unknown { reconcile_in_seconds } => {
+            Claim::Unknown {
+                reconcile_in_seconds,
+                lapsed,
+            } => {
+                if let Some(lapsed) = lapsed {
+                    let event = bus::message_unknown(&UnknownSend {
+                        message_id: &job.message_id,
+                        attempt: &lapsed.attempt,
+                        to: &job.to,
+                        kind: job.kind(),
+                        from: Some(self.sender_of(job.from.as_deref())),
+                        cause: UnknownCause::ClaimLapsed,
+                        will_resend: lapsed.resends == 0,
+                        error: None,
+                    });
+                    self.announce(vec![event], request_id).await;
+                }
                 return Err(RecordError::retry_in(
                     "outcome unknown: waiting for its status webhooks before the one resend",
                     reconcile_in_seconds.saturating_add(1),
@@ -205,10 +260,17 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 "no status arrived for an unknown outcome: sending once more"
             );
         }
+        let attempt = Attempt {
+            job: &job,
+            id: attempt,
+            resends,
+            request_id,
+            deadline,
+        };
         let slot = self.limiter.slot().await;
         if deadline.saturating_duration_since(slot) < self.policy.send_budget() {
             return self
-                .give_back(&job, &attempt, &note("rate limit slot too late for this invocation"), 1)
+                .give_back(&attempt, &note("rate limit slot too late for this invocation"), 1)
                 .await;
         }
         tokio::time::sleep_until(slot).await;
@@ -219,16 +281,21 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         )
         .await
         .unwrap_or_else(|_| Err(SendFailure::Ambiguous("no answer within the send budget".to_owned())));
-        match answer {
-            Ok(accepted) => self.record_accepted(&job, &attempt, accepted.wamid, request_id).await,
-            Err(SendFailure::Ambiguous(reason)) => self.unknown(&job, &attempt, &reason).await,
-            Err(SendFailure::NotSent(reason)) => {
-                let error = GraphError::network();
-                self.retry_or_fail(&job, &attempt, &note(&reason), receive_count(record), &error)
-                    .await
+        // Recording the outcome is boxed: its future (store, queue and bus calls, nested) would make
+        // every send's future, and the stack its poll needs in a debug build, much larger.
+        Box::pin(async {
+            match answer {
+                Ok(accepted) => self.record_accepted(&attempt, accepted.wamid).await,
+                Err(SendFailure::Ambiguous(reason)) => self.unknown(&attempt, &reason).await,
+                Err(SendFailure::NotSent(reason)) => {
+                    let error = GraphError::network();
+                    self.retry_or_fail(&attempt, &note(&reason), receive_count(record), &error)
+                        .await
+                }
+                Err(SendFailure::Refused(error)) => self.refused(&attempt, record, *error).await,
             }
-            Err(SendFailure::Refused(error)) => self.refused(&job, &attempt, record, *error).await,
-        }
+        })
+        .await
     }
 
     /// Waits for the recipient's send slot through SQS, never by sleeping: the job goes back on
@@ -261,14 +328,13 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
 
     async fn refused(
         &self,
-        job: &SendJob,
-        attempt: &AttemptId,
+        attempt: &Attempt<'_>,
         record: &SqsMessage,
         error: GraphError,
     ) -> Result<&'static str, RecordError> {
         match error.class() {
             FailureClass::Transient { .. } => {
-                self.retry_or_fail(job, attempt, &stored(&error), receive_count(record), &error)
+                self.retry_or_fail(attempt, &stored(&error), receive_count(record), &error)
                     .await
             }
             FailureClass::ExpiredToken => {
@@ -280,67 +346,274 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
                 );
                 // A rotated token is picked up here; the retry then goes out with it.
                 self.graph.refresh_token().await;
-                self.retry_or_fail(job, attempt, &stored(&error), receive_count(record), &error)
+                self.retry_or_fail(attempt, &stored(&error), receive_count(record), &error)
+                    .await
+            }
+            FailureClass::Permanent if attempt.resends >= 1 => {
+                self.unknown_after_refusal(attempt, &stored(&error), "refused after an unknown outcome")
                     .await
             }
             FailureClass::Permanent => {
                 count_failed(&error);
                 tracing::warn!(outcome = "failed", error = %error, "send");
-                self.settle(job, attempt, Settled::Failed(stored(&error)), "failed_permanently", "")
+                self.settle(attempt, Settled::Failed(stored(&error)), "failed_permanently")
                     .await
             }
         }
+    }
+
+    /// Meta refused this attempt for good (or its retries ran out), but an earlier attempt's
+    /// outcome was unknown: Meta may have that copy, so `failed` would be a guess. The message stays
+    /// `unknown` with the refusal as its last error (it has had its one resend: nothing more is
+    /// sent), until a status webhook of the first copy tells.
+    async fn unknown_after_refusal(
+        &self,
+        attempt: &Attempt<'_>,
+        error: &StoredError,
+        reason: &'static str,
+    ) -> Result<&'static str, RecordError> {
+        metrics::count(Metric::MessagesUnknown, 1);
+        tracing::warn!(
+            outcome = "unknown",
+            reason,
+            code = error.code,
+            "send refused, but an earlier copy may be with Meta: unknown until a status tells"
+        );
+        let job = attempt.job;
+        let window = self.policy.terms.reconcile_after_seconds;
+        match self
+            .store_call(self.store.mark_unknown(&job.message_id, &attempt.id, error, window))
+            .await
+        {
+            Ok(WriteOutcome::Applied) => {
+                let event = self.unknown_event(attempt, UnknownCause::RefusedAfterResend, Some(error));
+                self.announce(vec![event], attempt.request_id).await;
+                Ok("unknown_after_refusal")
+            }
+            Ok(WriteOutcome::Superseded) => Ok("unknown_after_refusal_superseded"),
+            // The claim stays ours and lapses: the message becomes unknown all the same.
+            Err(error) => Err(RecordError::retry_in(
+                format!("{reason}, not recorded: {error}"),
+                self.policy.terms.lease_seconds.saturating_add(1),
+            )),
+        }
+    }
+
+    fn unknown_event(&self, attempt: &Attempt<'_>, cause: UnknownCause, error: Option<&StoredError>) -> BusEvent {
+        let job = attempt.job;
+        bus::message_unknown(&UnknownSend {
+            message_id: &job.message_id,
+            attempt: &attempt.id,
+            to: &job.to,
+            kind: job.kind(),
+            from: Some(self.sender_of(job.from.as_deref())),
+            cause,
+            will_resend: attempt.resends == 0 && cause != UnknownCause::RefusedAfterResend,
+            error,
+        })
     }
 
     /// Meta clearly does not have the message: back to `queued` and retried, unless this was the
     /// queue's last receive, where it is failed with this error.
     async fn retry_or_fail(
         &self,
-        job: &SendJob,
-        attempt: &AttemptId,
+        attempt: &Attempt<'_>,
         error: &StoredError,
         receive_count: u32,
         graph_error: &GraphError,
     ) -> Result<&'static str, RecordError> {
         if receive_count >= self.policy.max_receives {
+            if attempt.resends >= 1 {
+                return self
+                    .unknown_after_refusal(attempt, error, "retries exhausted after an unknown outcome")
+                    .await;
+            }
             count_failed(graph_error);
             tracing::error!(outcome = "failed", receive_count, error = ?error, "send retries exhausted");
             return self
-                .settle(
-                    job,
-                    attempt,
-                    Settled::Failed(error.clone()),
-                    "failed_retries_exhausted",
-                    "",
-                )
+                .settle(attempt, Settled::Failed(error.clone()), "failed_retries_exhausted")
                 .await;
         }
         let delay = retry_delay_seconds(graph_error, receive_count);
-        self.give_back(job, attempt, error, delay).await
+        self.give_back(attempt, error, delay).await
     }
 
+    /// Meta does not have this attempt's copy: the claim goes back (`queued`) and the job is
+    /// retried in `delay` s. If the table refuses the release, the release goes on the queue as a
+    /// `send-outcome` and is recorded from there: the store must not be left believing this
+    /// attempt may have posted (its claim would lapse to `unknown`, and the message might never go).
     async fn give_back(
         &self,
-        job: &SendJob,
-        attempt: &AttemptId,
+        attempt: &Attempt<'_>,
         error: &StoredError,
         delay: u32,
     ) -> Result<&'static str, RecordError> {
-        self.store_call(self.store.release(&job.message_id, attempt, error))
+        let job = attempt.job;
+        let retry = || {
+            RecordError::retry_in(
+                format!(
+                    "not sent ({}): retry in {delay} s",
+                    error.message.as_deref().unwrap_or("refused")
+                ),
+                delay,
+            )
+        };
+        match self
+            .store_call(self.store.release(&job.message_id, &attempt.id, error))
             .await
-            .map_err(RecordError::store)?;
-        Err(RecordError::retry_in(
-            format!(
-                "not sent ({}): retry in {delay} s",
-                error.message.as_deref().unwrap_or("refused")
-            ),
-            delay,
-        ))
+        {
+            Ok(write) => {
+                self.resolved_not_sent(&job.message_id, &attempt.id, write, attempt.request_id)
+                    .await;
+                Err(retry())
+            }
+            // Rare, and its futures large: boxed, so that every send's future does not carry them.
+            Err(store_error) => Box::pin(self.defer_release(attempt, error, store_error, retry)).await,
+        }
+    }
+
+    /// The table refused the release of a send that never reached Meta: the release goes on the
+    /// queue (recorded from there), else to the table once more if there is time.
+    async fn defer_release(
+        &self,
+        attempt: &Attempt<'_>,
+        error: &StoredError,
+        store_error: StoreError,
+        retry: impl Fn() -> RecordError,
+    ) -> Result<&'static str, RecordError> {
+        let job = attempt.job;
+
+        let deferred = SendOutcome {
+            message_id: job.message_id.clone(),
+            attempt: attempt.id.clone(),
+            to: job.to.clone(),
+            kind: job.kind().to_owned(),
+            wamid: None,
+            failed: None,
+            released: Some(error.clone()),
+        };
+        match self.queue_call(deferred.queue_message(attempt.request_id)).await {
+            Ok(_) => {
+                tracing::warn!(
+                    outcome = "release_queued",
+                    error = %store_error,
+                    "not sent, and the table refused the release: the release is queued"
+                );
+                Err(retry())
+            }
+            // Neither: once more on the table if there is time; else the claim lapses to
+            // unknown (the one hole left: table and queue refusing together, twice).
+            Err(queue_error) => {
+                let time_left = attempt.deadline.saturating_duration_since(Instant::now());
+                if time_left > self.policy.store_timeout
+                    && let Ok(write) = self
+                        .store_call(self.store.release(&job.message_id, &attempt.id, error))
+                        .await
+                {
+                    self.resolved_not_sent(&job.message_id, &attempt.id, write, attempt.request_id)
+                        .await;
+                    return Err(retry());
+                }
+                Err(RecordError::transient(format!(
+                    "not sent, and the release was not recorded: {store_error}; {queue_error}"
+                )))
+            }
+        }
+    }
+
+    /// A release that moved the message out of `unknown` (its lapsed claim was this attempt's, which
+    /// never reached Meta) resolves it, if no earlier copy is in doubt.
+    async fn resolved_not_sent(
+        &self,
+        message_id: &MessageId,
+        attempt: &AttemptId,
+        write: StateWrite,
+        request_id: &str,
+    ) {
+        if let StateWrite::Applied {
+            from: OutboundStatus::Unknown,
+            resends: 0,
+        } = write
+        {
+            let event = bus::message_resolved(&ResolvedSend {
+                message_id,
+                resolution: Resolution::NotSent,
+                resolved_by: ResolvedBy::SendAnswer,
+                wamid: None,
+                status: None,
+                resent: false,
+                errors: &[],
+                attempt: Some(attempt),
+            });
+            self.announce(vec![event], request_id).await;
+        }
+    }
+
+    /// A refusal recorded after this attempt's claim had lapsed to `unknown` resolves it: Meta
+    /// refused the only copy.
+    fn resolved_failed_event(
+        &self,
+        message_id: &MessageId,
+        error: &StoredError,
+        write: StateWrite,
+    ) -> Option<BusEvent> {
+        let StateWrite::Applied {
+            from: OutboundStatus::Unknown,
+            resends,
+        } = write
+        else {
+            return None;
+        };
+        let errors = [crate::domain::webhook::MetaError {
+            code: error.code,
+            title: error.title.clone(),
+            message: error.message.clone(),
+            ..Default::default()
+        }];
+        Some(bus::message_resolved(&ResolvedSend {
+            message_id,
+            resolution: Resolution::Failed,
+            resolved_by: ResolvedBy::SendAnswer,
+            wamid: None,
+            status: None,
+            resent: resends >= 1,
+            errors: &errors,
+            attempt: None,
+        }))
+    }
+
+    /// Publishes the events of a write that just succeeded. If the bus refuses them they go on the
+    /// send queue as a `publish-events` job (the same ids), published from there; only if the queue
+    /// refuses too is an event lost (logged and counted: the bus and the queue down together).
+    pub async fn announce(&self, events: Vec<BusEvent>, request_id: &str) {
+        if self.events.is_none() {
+            return;
+        }
+        // Boxed: the bus and queue clients' futures are large, and this sits deep in the send paths.
+        Box::pin(self.publish_or_queue(events, request_id)).await;
+    }
+
+    async fn publish_or_queue(&self, events: Vec<BusEvent>, request_id: &str) {
+        let Some(publishing) = &self.events else {
+            return;
+        };
+        let Err(error) = publishing.publish(events.clone()).await else {
+            return;
+        };
+        match self.queue_call(bus::publish_job(&events, request_id)).await {
+            Ok(_) => tracing::warn!(error = %error, events = events.len(), "events queued for publishing"),
+            Err(queue_error) => {
+                metrics::count(Metric::EventsFailed, events.len() as u64);
+                tracing::error!(error = %error, queue_error = %queue_error, events = events.len(),
+                    "events neither published nor queued: lost");
+            }
+        }
     }
 
     /// Meta may have it: never send blindly again. The job comes back after the reconciliation
     /// window; by then a status webhook has usually resolved it.
-    async fn unknown(&self, job: &SendJob, attempt: &AttemptId, reason: &str) -> Result<&'static str, RecordError> {
+    async fn unknown(&self, attempt: &Attempt<'_>, reason: &str) -> Result<&'static str, RecordError> {
+        let job = attempt.job;
         metrics::count(Metric::MessagesUnknown, 1);
         tracing::warn!(
             outcome = "unknown",
@@ -349,13 +622,22 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         );
         let window = self.policy.terms.reconcile_after_seconds;
         match self
-            .store_call(self.store.mark_unknown(&job.message_id, attempt, &note(reason), window))
+            .store_call(
+                self.store
+                    .mark_unknown(&job.message_id, &attempt.id, &note(reason), window),
+            )
             .await
         {
-            Ok(_) => Err(RecordError::retry_in(
-                format!("outcome unknown ({reason}): reconciled in {window} s"),
-                window.saturating_add(1),
-            )),
+            Ok(written) => {
+                if written == WriteOutcome::Applied {
+                    let event = self.unknown_event(attempt, UnknownCause::NoAnswer, None);
+                    self.announce(vec![event], attempt.request_id).await;
+                }
+                Err(RecordError::retry_in(
+                    format!("outcome unknown ({reason}): reconciled in {window} s"),
+                    window.saturating_add(1),
+                ))
+            }
             // The claim stays ours and lapses; the next delivery then finds it unknown.
             Err(error) => Err(RecordError::retry_in(
                 format!("outcome unknown ({reason}), not recorded: {error}"),
@@ -364,18 +646,36 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         }
     }
 
-    async fn record_accepted(
-        &self,
-        job: &SendJob,
-        attempt: &AttemptId,
-        wamid: Option<Wamid>,
-        request_id: &str,
-    ) -> Result<&'static str, RecordError> {
+    async fn record_accepted(&self, attempt: &Attempt<'_>, wamid: Option<Wamid>) -> Result<&'static str, RecordError> {
         metrics::count(Metric::MessagesAccepted, 1);
         let wamid_text = wamid.as_ref().map_or("-", Wamid::as_str).to_owned();
         tracing::info!(wamid = wamid_text, outcome = "accepted", "send");
-        self.settle(job, attempt, Settled::Accepted(wamid), "accepted", request_id)
-            .await
+        self.settle(attempt, Settled::Accepted(wamid), "accepted").await
+    }
+
+    /// An acceptance that settled an unknown outcome (the resend's, or the first copy's answer
+    /// recorded late) resolves it.
+    fn resolved_accepted_event(
+        &self,
+        message_id: &MessageId,
+        wamid: Option<&Wamid>,
+        write: StateWrite,
+    ) -> Option<BusEvent> {
+        let StateWrite::Applied { resends, .. } = write else {
+            return None;
+        };
+        write.resolves_unknown().then(|| {
+            bus::message_resolved(&ResolvedSend {
+                message_id,
+                resolution: Resolution::Accepted,
+                resolved_by: ResolvedBy::SendAnswer,
+                wamid: wamid.map(Wamid::as_str),
+                status: None,
+                resent: resends >= 1,
+                errors: &[],
+                attempt: None,
+            })
+        })
     }
 
     /// Records Meta's definite answer. If the table cannot take it, the answer goes on the queue
@@ -383,43 +683,51 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     /// message must never be sent again because a write failed.
     async fn settle(
         &self,
-        job: &SendJob,
-        attempt: &AttemptId,
+        attempt: &Attempt<'_>,
         outcome: Settled,
         done: &'static str,
-        request_id: &str,
     ) -> Result<&'static str, RecordError> {
+        let job = attempt.job;
         let message_id = &job.message_id;
         let written = match &outcome {
-            Settled::Accepted(wamid) => {
-                self.store_call(self.store.mark_accepted(
+            Settled::Accepted(wamid) => self
+                .store_call(self.store.mark_accepted(
                     message_id,
-                    Some(attempt),
+                    Some(&attempt.id),
                     &job.to,
                     job.kind(),
                     wamid.as_ref(),
                 ))
                 .await
-            }
-            Settled::Failed(error) => {
-                self.store_call(self.store.mark_failed(message_id, attempt, error))
-                    .await
-            }
+                .map(|write| self.resolved_accepted_event(message_id, wamid.as_ref(), write)),
+            Settled::Failed(error) => self
+                .store_call(self.store.mark_failed(message_id, &attempt.id, error))
+                .await
+                .map(|write| self.resolved_failed_event(message_id, error, write)),
         };
-        let Err(store_error) = written else {
-            return Ok(done);
+        let store_error = match written {
+            Ok(resolved) => {
+                if let Some(event) = resolved {
+                    self.announce(vec![event], attempt.request_id).await;
+                }
+                return Ok(done);
+            }
+            Err(store_error) => store_error,
         };
+        let attempt_id = &attempt.id;
+        let request_id = attempt.request_id;
         let (wamid, failed) = match outcome {
             Settled::Accepted(wamid) => (wamid, None),
             Settled::Failed(error) => (None, Some(error)),
         };
         let deferred = SendOutcome {
             message_id: message_id.clone(),
-            attempt: attempt.clone(),
+            attempt: attempt_id.clone(),
             to: job.to.clone(),
             kind: job.kind().to_owned(),
             wamid,
             failed,
+            released: None,
         };
         let queued = self.queue_call(deferred.queue_message(request_id)).await;
         match queued {
@@ -437,28 +745,43 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
     }
 
     /// Handles one `send-outcome` record: records what Meta answered, never calls it.
-    pub async fn record_outcome(&self, record: &SqsMessage) -> Result<&'static str, RecordError> {
+    pub async fn record_outcome(&self, record: &SqsMessage, request_id: &str) -> Result<&'static str, RecordError> {
         let body = record.body.as_deref().unwrap_or_default();
         let outcome: SendOutcome = serde_json::from_str(body)
             .map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
         tracing::Span::current().record("message_id", outcome.message_id.as_str());
-        let written = match &outcome.failed {
-            Some(error) => {
-                self.store_call(self.store.mark_failed(&outcome.message_id, &outcome.attempt, error))
-                    .await
-            }
-            None => {
-                self.store_call(self.store.mark_accepted(
-                    &outcome.message_id,
-                    Some(&outcome.attempt),
-                    &outcome.to,
-                    &outcome.kind,
-                    outcome.wamid.as_ref(),
-                ))
+        let (message_id, attempt) = (&outcome.message_id, &outcome.attempt);
+        if let Some(error) = &outcome.released {
+            let write = self
+                .store_call(self.store.release(message_id, attempt, error))
                 .await
+                .map_err(RecordError::store)?;
+            self.resolved_not_sent(message_id, attempt, write, request_id).await;
+            return Ok("release_recorded");
+        }
+        if let Some(error) = &outcome.failed {
+            let write = self
+                .store_call(self.store.mark_failed(message_id, attempt, error))
+                .await
+                .map_err(RecordError::store)?;
+            if let Some(event) = self.resolved_failed_event(message_id, error, write) {
+                self.announce(vec![event], request_id).await;
             }
-        };
-        written.map_err(RecordError::store)?;
+            return Ok("outcome_recorded");
+        }
+        let write = self
+            .store_call(self.store.mark_accepted(
+                message_id,
+                Some(attempt),
+                &outcome.to,
+                &outcome.kind,
+                outcome.wamid.as_ref(),
+            ))
+            .await
+            .map_err(RecordError::store)?;
+        if let Some(event) = self.resolved_accepted_event(message_id, outcome.wamid.as_ref(), write) {
+            self.announce(vec![event], request_id).await;
+        }
         Ok("outcome_recorded")
     }
 

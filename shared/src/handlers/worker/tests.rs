@@ -79,6 +79,7 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
             auto_reply_text: auto_reply.map(str::to_owned),
             mark_as_read,
+            events: None,
         }),
         events: None,
         media: None,
@@ -1207,5 +1208,7 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert!(fakes.blobs.objects().is_empty());
 }
 
+mod fates;
 mod media;
 mod properties;
+mod send_events;

@@ -1,0 +1,74 @@
+//! The true fate of a send is told: a send that provably never reached Meta is not parked
+//! `unknown`, and one Meta may have a copy of is not called `failed` (issue 16's findings).
+
+use super::*;
+use crate::testing::GraphAnswer;
+
+#[tokio::test]
+async fn a_send_that_never_reached_meta_goes_out_even_when_its_releases_fail() {
+    // Both attempts never leave (connection refused) and the table refuses both releases: the
+    // worker knew nothing was sent each time, and the store must learn it.
+    let (status, taken, sim, message_id) = simulate(
+        "never-left",
+        vec![GraphAnswer::NotSent, GraphAnswer::NotSent],
+        &[("release", 0, Fault::Transient), ("release", 0, Fault::Transient)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, taken),
+        (OutboundStatus::Accepted, 1),
+        "sent once, not parked unknown"
+    );
+    let item = sim.fakes.store.outbound(&message_id).unwrap();
+    assert_eq!(item.resends, 0, "nothing was ever in doubt: no resend counted");
+    assert!(sim.dead_letters.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_resend_after_an_unknown_outcome_is_not_recorded_failed() {
+    // The first copy went out but its answer was lost; no status came; the one resend was refused
+    // for good. Meta has the first copy: `failed` would be false.
+    let (status, taken, sim, message_id) = simulate(
+        "refused-resend",
+        vec![GraphAnswer::AcceptThenAmbiguous, GraphAnswer::refuse(400, 131026)],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(taken, 1);
+    assert_eq!(status, OutboundStatus::Unknown, "Meta may have it: not failed");
+    let item = sim.fakes.store.outbound(&message_id).unwrap();
+    assert_eq!(item.resends, 1);
+    assert_eq!(item.last_error.as_ref().and_then(|e| e.code), Some(131026));
+    // Never a third copy.
+    assert_eq!(sim.fakes.graph.state().calls.len(), 2);
+
+    // The same when the resend's retries run out on retryable refusals.
+    let mut answers = vec![GraphAnswer::AcceptThenAmbiguous];
+    answers.extend(std::iter::repeat_n(GraphAnswer::refuse(503, 131000), 20));
+    let (status, taken, ..) = simulate("exhausted-resend", answers, &[], None).await;
+    assert_eq!((status, taken), (OutboundStatus::Unknown, 1));
+}
+
+#[tokio::test]
+async fn a_late_status_of_the_first_copy_resolves_a_refused_resend() {
+    let (_, _, mut sim, message_id) = simulate(
+        "late-status",
+        vec![GraphAnswer::AcceptThenAmbiguous, GraphAnswer::refuse(400, 131026)],
+        &[],
+        None,
+    )
+    .await;
+    let wamid = sim.fakes.graph.state().taken[0].1.clone();
+    sim.push(
+        "meta-webhook",
+        status_webhook(wamid.as_str(), "delivered", Some(message_id.as_str())),
+        EVENTS_QUEUE_ARN,
+        0,
+    );
+    sim.run().await;
+    let item = sim.fakes.store.outbound(&message_id).unwrap();
+    assert_eq!(item.status, OutboundStatus::Accepted);
+    assert_eq!(item.wamid.as_ref(), Some(&wamid));
+}
