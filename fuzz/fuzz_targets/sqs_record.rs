@@ -65,6 +65,7 @@ fuzz_target!(|data: &[u8]| {
             numbers: BusinessNumbers::new(["106540352242922".to_owned()]),
             auto_reply_text: (selector & 0x10 != 0).then(|| "Thanks!".to_owned()),
             mark_as_read: selector & 0x20 != 0,
+            typing_indicator: selector & 0x30 == 0x30,
         }),
         events: None::<Publishing<FakeEventBus>>,
     };

@@ -493,6 +493,9 @@ pub struct SenderConfig {
     pub auto_reply_text: Option<String>,
     /// `MARK_AS_READ=true`: mark inbound messages as read.
     pub mark_as_read: bool,
+    /// `TYPING_INDICATOR=true` (with `MARK_AS_READ`): the read receipt also shows Meta's typing
+    /// indicator, for deployments whose own application answers each message.
+    pub typing_indicator: bool,
     /// The send queue (`SEND_QUEUE_URL`): auto-replies and deferred send outcomes go there.
     pub send_queue_url: String,
     /// A claim older than this has lost its holder (`SEND_CLAIM_LEASE_SECONDS`, default 60:
@@ -552,6 +555,9 @@ impl SenderConfig {
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
             mark_as_read: env
                 .optional("MARK_AS_READ")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
+            typing_indicator: env
+                .optional("TYPING_INDICATOR")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             send_queue_url: env.required("SEND_QUEUE_URL"),
             claim_lease_seconds,

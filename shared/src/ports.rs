@@ -201,8 +201,15 @@ pub trait WhatsAppSender: Send + Sync {
         from: &str,
         payload: &serde_json::Value,
     ) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
-    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it.
-    fn mark_read(&self, from: &str, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it;
+    /// with `typing`, the user also sees "typing…" until the next message or for 25 s (Meta's typing
+    /// indicator, the same call with `typing_indicator: {"type": "text"}`).
+    fn mark_read(
+        &self,
+        from: &str,
+        wamid: &Wamid,
+        typing: bool,
+    ) -> impl Future<Output = Result<(), SendFailure>> + Send;
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;

@@ -954,7 +954,12 @@ fn user_id_webhook(number: &str, wamid: &str, user_id: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_user_known_only_by_a_user_id_gets_the_auto_reply_and_an_api_send_both_read() {
-    let test = setup(Some("Thanks, we will answer soon.")).await;
+    let test = setup_with(
+        Some("Thanks, we will answer soon."),
+        &[("TYPING_INDICATOR", "true")],
+        AmbiguityTimings::default(),
+    )
+    .await;
     let user_id = format!("{USER_ID_PREFIX}{}", recipient("1"));
     let wamid = unique("wamid.user");
     let body = user_id_webhook(PHONE_NUMBER_ID, &wamid, &user_id);
@@ -982,12 +987,21 @@ async fn a_user_known_only_by_a_user_id_gets_the_auto_reply_and_an_api_send_both
     assert!(replies[0].body.get("to").is_none());
     let reply_id = replies[0].biz_opaque_callback_data().unwrap().to_owned();
     test.until_status(&reply_id, "read").await;
-    // Marked read, from the number it wrote to.
-    assert!(
-        test.standin
-            .requests()
-            .iter()
-            .any(|r| r.body["message_id"] == wamid.as_str() && r.body["status"] == "read" && r.answered_status == 200)
+    // Marked read, from the number it wrote to, with the typing indicator (TYPING_INDICATOR=true).
+    let reads: Vec<_> = test
+        .standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.body["message_id"] == wamid.as_str())
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(
+        reads[0].body,
+        json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid, "typing_indicator": {"type": "text"}})
+    );
+    assert_eq!(
+        (reads[0].answered_status, reads[0].phone_number_id.as_str()),
+        (200, PHONE_NUMBER_ID)
     );
     // The window the user opened lets the send API answer them by their id too.
     let expected = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "recipient": user_id,

@@ -85,6 +85,7 @@ impl DeployedWorker {
                     numbers: sender.phone_numbers,
                     auto_reply_text: sender.auto_reply_text,
                     mark_as_read: sender.mark_as_read,
+                    typing_indicator: sender.typing_indicator,
                 })
             }
             None => {

@@ -90,6 +90,8 @@ pub struct Sending<O, W, Q> {
     pub auto_reply_text: Option<String>,
     /// Mark every inbound message as read (best effort: a failure is logged, never retried).
     pub mark_as_read: bool,
+    /// `TYPING_INDICATOR=true`: the read receipt also shows "typing…" (the owner's application answers).
+    pub typing_indicator: bool,
 }
 
 fn stored(error: &GraphError) -> StoredError {
@@ -472,7 +474,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
             let wamid = Wamid::new(record.wamid.clone());
             // As the number that received it.
             let from = self.sender_of(record.phone_number_id.as_deref());
-            let result = tokio::time::timeout(self.policy.mark_read_timeout, self.graph.mark_read(from, &wamid)).await;
+            let call = self.graph.mark_read(from, &wamid, self.typing_indicator);
+            let result = tokio::time::timeout(self.policy.mark_read_timeout, call).await;
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed"),
