@@ -431,6 +431,8 @@ pub struct SendApiGraph {
     pub version: String,
     /// Where `POST /media` reads files given by reference (`PAYLOAD_BUCKET`, keys under `media/`).
     pub payload_bucket: Option<String>,
+    /// The WABA whose templates a template send is checked against (`WHATSAPP_BUSINESS_ACCOUNT_ID`).
+    pub waba_id: Option<String>,
 }
 
 impl SendApiConfig {
@@ -455,6 +457,7 @@ impl SendApiConfig {
                     .optional("GRAPH_API_VERSION")
                     .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
                 payload_bucket: env.optional("PAYLOAD_BUCKET"),
+                waba_id: env.optional("WHATSAPP_BUSINESS_ACCOUNT_ID"),
             }),
         };
         env.finish(config)

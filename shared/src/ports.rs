@@ -260,6 +260,17 @@ pub trait MediaUploader: Send + Sync {
     ) -> impl Future<Output = Result<String, MediaFailure>> + Send;
 }
 
+/// The WABA's message templates (`GET /{waba-id}/message_templates`).
+pub trait TemplateCatalog: Send + Sync {
+    /// The template `name` in `language` (`Ok(None)`: the WABA has none); `Err`: it could not be
+    /// looked up (the send then goes through, and Meta checks it).
+    fn template(
+        &self,
+        name: &str,
+        language: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
+}
+
 /// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbound {

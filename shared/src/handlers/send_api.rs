@@ -16,13 +16,16 @@ use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::adapters::graph_media::GraphMedia;
+use crate::adapters::graph_templates::GraphTemplates;
 use crate::config::SendApiConfig;
 use crate::domain::media;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
 use crate::domain::verify_token;
-use crate::ports::{Created, MediaFailure, MediaSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError};
+use crate::ports::{
+    Created, MediaFailure, MediaSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError, TemplateCatalog,
+};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
@@ -43,12 +46,14 @@ pub const MAX_RAW_MEDIA_BYTES: usize = 4_500_000;
 /// Where `POST /media` may read objects of the payload bucket (the send API's `s3:GetObject`).
 pub const MEDIA_PREFIX: &str = "media/";
 
-pub struct SendApi<S, Q, M = GraphMedia> {
+pub struct SendApi<S, Q, M = GraphMedia, T = GraphTemplates> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
     /// Meta's media upload (`None`: `WHATSAPP_ACCESS_TOKEN` not set, `POST /media` answers 503).
     pub media: Option<M>,
+    /// The WABA's templates (`None`: no `WHATSAPP_BUSINESS_ACCOUNT_ID`; template sends are not checked).
+    pub templates: Option<T>,
 }
 
 fn invalid(error: &ValidationError) -> Refusal {
@@ -90,23 +95,36 @@ impl<S, Q> SendApi<S, Q> {
             store,
             queue,
             media: None,
+            templates: None,
         }
     }
 }
 
-impl<S, Q, M> SendApi<S, Q, M> {
+impl<S, Q, M, T> SendApi<S, Q, M, T> {
     /// The same API uploading media through `media`.
-    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, N> {
+    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, N, T> {
         SendApi {
             config: self.config,
             store: self.store,
             queue: self.queue,
             media,
+            templates: self.templates,
+        }
+    }
+
+    /// The same API checking template sends against `templates`.
+    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, M, U> {
+        SendApi {
+            config: self.config,
+            store: self.store,
+            queue: self.queue,
+            media: self.media,
+            templates,
         }
     }
 }
 
-impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
+impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, M, T> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
         let route = if request.method() == Method::GET {
@@ -193,6 +211,9 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
             }
         }
         let payload = send.graph_payload(&recipient);
+        if send.kind() == MessageKind::Template {
+            Box::pin(self.check_template(&payload)).await?;
+        }
         // A `from` the caller named is part of the message (the same key from another number conflicts).
         let fingerprint = match send.from() {
             Some(named) => outbound::fingerprint(&json!({ "from": named, "payload": &payload })),
@@ -262,7 +283,34 @@ struct MediaReference {
     mime: Option<String>,
 }
 
-impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
+impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, M, T> {
+    /// A template send whose parameter counts do not match a known template (name and language)
+    /// is a 400 before anything is stored; an unknown template, or one that cannot be looked up
+    /// (the Graph API unreachable), goes through as before and Meta checks it.
+    async fn check_template(&self, payload: &serde_json::Value) -> Result<(), Refusal> {
+        let (Some(catalog), Some(template)) = (&self.templates, payload.get("template")) else {
+            return Ok(());
+        };
+        let name = template
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let language = template
+            .pointer("/language/code")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        match catalog.template(name, language).await {
+            Ok(Some(shape)) => shape
+                .check(template)
+                .map_err(|error| ApiError::BadRequest(error).into()),
+            Ok(None) => Ok(()),
+            Err(error) => {
+                tracing::warn!(template = name, error = %error, "template not looked up; sent unchecked");
+                Ok(())
+            }
+        }
+    }
+
     /// `POST /media[?from=<phone number id>]`: the body is the file, its `Content-Type` its MIME
     /// type (at most [`MAX_RAW_MEDIA_BYTES`]); or `application/json` `{"s3_key": "media/…",
     /// "type"?}` naming an object of the payload bucket, streamed from S3 to Meta. Meta's type and

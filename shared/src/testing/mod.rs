@@ -15,6 +15,7 @@ pub mod media;
 pub mod memory_store;
 pub mod queue;
 pub mod schema;
+pub mod templates;
 pub mod verification_store;
 
 pub use blobs::FakeBlobStore;
@@ -25,6 +26,7 @@ pub use mailer::FakeMailer;
 pub use media::FakeMedia;
 pub use memory_store::MemoryStore;
 pub use queue::FakeQueue;
+pub use templates::FakeTemplates;
 pub use verification_store::FakeVerificationStore;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -4,6 +4,7 @@
 mod ingest;
 mod media;
 mod send_api;
+mod templates;
 mod twilio;
 mod verify;
 
