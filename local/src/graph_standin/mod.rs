@@ -130,6 +130,7 @@ mod media;
 mod messages;
 mod onboarding;
 mod status_webhooks;
+mod templates;
 mod validation;
 
 use std::sync::{Arc, Mutex, MutexGuard};
