@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send fuzz clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-cold-start chaos-send soak fuzz clean
 .DEFAULT_GOAL := help
 
 ## make help: this list (also plain `make`).
@@ -92,6 +92,10 @@ bench-send: venv
 ## make chaos-send: CHAOS_SENDS (500) sends through every ambiguous case against moto and the stand-in.
 chaos-send: venv
 	scripts/chaos-send.sh
+
+## make soak: SOAK_WEBHOOKS (2000) signed webhooks at 50 concurrent through a fault proxy in front of moto, the worker killed once; one line of figures.
+soak: venv
+	scripts/soak.sh
 
 ## make fuzz: every fuzz target for FUZZ_SECONDS (60) each, bounded memory and time; executions per target.
 fuzz:

@@ -34,6 +34,10 @@ python scripts/local_stack.py
 echo "== cargo test (unit + integration against moto over HTTP)"
 cargo test --workspace
 
+echo "== the fault soak, small (scripts/soak.sh: 200 webhooks, 2 s faults; its own moto, proxy and ports)"
+SOAK_WEBHOOKS=200 SOAK_FAULT_SECONDS=2 SOAK_CALM_SECONDS=1.5 \
+  SOAK_BINARY="${CARGO_TARGET_DIR:-target}/debug/local-stack" scripts/soak.sh
+
 echo "== a function binary through cargo lambda's runtime emulator"
 scripts/emulator-invoke.sh
 

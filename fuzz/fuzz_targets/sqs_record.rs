@@ -26,11 +26,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-const KINDS: [Option<&str>; 5] = [
+const KINDS: [Option<&str>; 6] = [
     None,
     Some("meta-webhook"),
     Some("send-message"),
     Some("send-outcome"),
+    Some("inbound-media"),
     Some("other"),
 ];
 
@@ -68,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
             typing_indicator: selector & 0x30 == 0x30,
         }),
         events: None::<Publishing<FakeEventBus>>,
+        media: None,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     runtime().block_on(async {

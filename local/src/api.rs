@@ -42,6 +42,7 @@ pub fn routes() -> Vec<Route> {
         Route::new("POST", "/messages", SEND_API),
         Route::new("GET", "/messages/{id}", SEND_API),
         Route::new("POST", "/media", SEND_API),
+        Route::new("GET", "/contacts/{contact}/messages", SEND_API),
     ]
 }
 
@@ -51,7 +52,7 @@ pub struct App {
     pub ingest: Ingest<SqsQueue, S3BlobStore>,
     pub voice: TwilioConfig,
     pub verification: Verification<DynamoMessageStore, SesMailer>,
-    pub send_api: SendApi<DynamoMessageStore, SqsQueue>,
+    pub send_api: SendApi<DynamoMessageStore, SqsQueue, bridge::adapters::presign::S3MediaLinks>,
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).

@@ -38,3 +38,42 @@ pub fn local_env() -> std::collections::HashMap<String, String> {
         })
         .collect()
 }
+
+/// Which half of the bundle one local process runs (`LOCAL_ROLE`): both (unset, `make run`), the
+/// routes only (`api`) or the queue pollers only (`worker`). `make soak` runs the two halves as two
+/// processes so it can kill the worker alone, as Lambda loses one execution environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Api,
+    Worker,
+}
+
+impl Role {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "" | "all" => Ok(Role::All),
+            "api" => Ok(Role::Api),
+            "worker" => Ok(Role::Worker),
+            other => Err(format!("LOCAL_ROLE must be api, worker or unset, not {other:?}")),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, String> {
+        Self::parse(&std::env::var("LOCAL_ROLE").unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn the_role_is_both_halves_unless_one_is_named() {
+        assert_eq!(Role::parse(""), Ok(Role::All));
+        assert_eq!(Role::parse("all"), Ok(Role::All));
+        assert_eq!(Role::parse("api"), Ok(Role::Api));
+        assert_eq!(Role::parse("worker"), Ok(Role::Worker));
+        assert!(matches!(Role::parse("Worker"), Err(message) if message.contains("LOCAL_ROLE")));
+    }
+}

@@ -1,5 +1,7 @@
 //! `make run`: the bundle on this machine. Reads the same environment variables as the
 //! Lambdas (local.env), serves the template's routes on 127.0.0.1:3000 and drains the queue.
+//! `LOCAL_ROLE=api` or `worker` runs one half only (`make soak` runs them as two processes, so
+//! it can kill the worker alone).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::Verification;
 use bridge::handlers::worker::DeployedWorker;
+use local_stack::Role;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{Standin, StandinConfig};
 use local_stack::stack::Stack;
@@ -34,6 +37,19 @@ async fn main() -> Result<(), Error> {
         .map(ToString::to_string)
         .unwrap_or_else(|| "us-east-1".to_owned());
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+    let role = Role::from_env()?;
+    if role == Role::Worker {
+        let sources = local_stack::queue::event_sources(&stack, "QueueWorkerFunction", &sqs, &region).await?;
+        let worker = DeployedWorker::from_env().await?;
+        tracing::info!(queues = ?sources.iter().map(|source| source.queue_url.as_str()).collect::<Vec<_>>(), "local worker up (Ctrl-C stops it)");
+        tokio::select! {
+            () = local_stack::queue::drain_all(&sources, |event| {
+                worker.handle(event, local_stack::queue::batch_deadline())
+            }) => {}
+            _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+        }
+        return Ok(());
+    }
 
     // The HTTP handlers exactly as their Lambdas build them, on the one local SDK config.
     let app = Arc::new(App {
@@ -44,6 +60,16 @@ async fn main() -> Result<(), Error> {
         ingest: Ingest::from_sdk_config(&sdk_config).await?,
     });
     let ingest_config = app.ingest.config.clone();
+    if role == Role::Api {
+        let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+        let listener = tokio::net::TcpListener::bind(&address).await?;
+        tracing::info!(api = %format!("http://{address}"), "local API up, no worker (Ctrl-C stops it)");
+        tokio::select! {
+            () = api::serve(listener, app) => {}
+            _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+        }
+        return Ok(());
+    }
 
     let sources = local_stack::queue::event_sources(&stack, "QueueWorkerFunction", &sqs, &region).await?;
 

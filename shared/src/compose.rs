@@ -15,6 +15,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::graph_templates::GraphTemplates;
+use crate::adapters::presign::S3MediaLinks;
 use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::ses::SesMailer;
@@ -68,8 +69,9 @@ impl Ingest<SqsQueue, S3BlobStore> {
     }
 }
 
-impl SendApi<DynamoMessageStore, SqsQueue> {
-    /// `POST /messages`, `GET /messages/{id}`: the table's connection opened during init.
+impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
+    /// `POST /messages`, `GET /messages/{id}`, `GET /contacts/{contact}/messages`: the table's
+    /// connection opened during init; media links signed with the function's own credentials.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::from_sdk_config(&load_sdk_config().await).await
     }
@@ -122,8 +124,12 @@ impl SendApi<DynamoMessageStore, SqsQueue> {
             ),
             None => None,
         };
+        let links = config
+            .media_bucket
+            .as_deref()
+            .map(|bucket| S3MediaLinks::new(sdk_config, bucket));
         store.warm_up().await;
-        Ok(Self::new(config, store, queue)
+        Ok(Self::new(config, store, queue, links)
             .with_media(media)
             .with_templates(templates))
     }

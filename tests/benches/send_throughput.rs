@@ -85,6 +85,7 @@ async fn main() {
             .create_outbound(&NewOutbound {
                 message_id: message_id.clone(),
                 to: to.clone(),
+                from: None,
                 kind: "template".into(),
                 fingerprint: outbound::fingerprint(&payload),
                 payload: payload.clone(),

@@ -53,9 +53,13 @@ async fn bus(emu: &Emulator, prefix: &str) -> Bus {
 }
 
 fn worker(emu: &Emulator, bus: &Bus) -> DeployedWorker {
+    worker_over(emu, bus, emu.dynamodb.clone())
+}
+
+fn worker_over(emu: &Emulator, bus: &Bus, dynamodb: aws_sdk_dynamodb::Client) -> DeployedWorker {
     let publisher = EventBridgePublisher::new(EventBridge::new(&emu.sdk), &bus.name);
     DeployedWorker::recording(
-        DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
+        DynamoMessageStore::new(dynamodb, emu.table(), 0),
         S3BlobStore::new(emu.s3.clone(), emu.bucket()),
         SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
         PhoneNumberFilter::default(),
@@ -195,6 +199,123 @@ async fn sent_delivered_read_give_one_status_event_each_and_a_late_delivered_non
 
     // Delivered after read (out of order, or Meta redelivering it): nothing moved, nothing published.
     deliver(&emu, &worker, &[status(&wamid, "delivered"), status(&wamid, "read")]).await;
+    let late = tapped(&emu, &bus, 0).await;
+    assert!(late.is_empty(), "{late:?}");
+}
+
+/// The bundle's HTTP client, except that the answer to the first `count` requests of the operation
+/// `target` (`X-Amz-Target`) is lost on the way back: each request reaches the emulator and takes effect,
+/// and its caller gets an I/O error instead of the answer, which the SDK retries (as a connection cut
+/// after the request went out, or a proxy timing out, does).
+#[derive(Debug, Clone)]
+struct LosesAnswers {
+    inner: aws_sdk_dynamodb::config::SharedHttpClient,
+    target: &'static str,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct LosingConnector {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    target: &'static str,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aws_sdk_dynamodb::config::HttpClient for LosesAnswers {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_sdk_dynamodb::config::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(LosingConnector {
+            inner: self.inner.http_connector(settings, components),
+            target: self.target,
+            count: self.count.clone(),
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for LosingConnector {
+    fn call(
+        &self,
+        request: aws_sdk_dynamodb::config::http::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use std::sync::atomic::Ordering;
+        let lose = request.headers().get("x-amz-target") == Some(self.target)
+            && self
+                .count
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+                .is_ok();
+        let answer = self.inner.call(request);
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            let response = answer.await?;
+            if lose {
+                drop(response);
+                return Err(aws_smithy_runtime_api::client::result::ConnectorError::io(
+                    "the answer was lost on the way back".into(),
+                ));
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A DynamoDB client whose first `count` answers to `target` are lost (see [`LosesAnswers`]).
+fn losing_answers(emu: &Emulator, target: &'static str, count: usize) -> aws_sdk_dynamodb::Client {
+    let config = emu
+        .sdk
+        .to_builder()
+        .http_client(LosesAnswers {
+            inner: bridge::adapters::http::SdkHttpClient::shared(),
+            target,
+            count: std::sync::Arc::new(count.into()),
+        })
+        .build();
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+#[tokio::test]
+async fn an_inbound_write_whose_answer_was_lost_still_publishes_its_message_received() {
+    let emu = Emulator::connect().await;
+    let bus = bus(&emu, "lost-put").await;
+    // The message's put reaches the table; its answer does not: the SDK retries, and the retry's condition
+    // finds the item already there.
+    let worker = worker_over(&emu, &bus, losing_answers(&emu, "DynamoDB_20120810.PutItem", 1));
+    let wamid = unique_wamid("LOSTIN");
+    deliver(&emu, &worker, &[inbound(&wamid)]).await;
+    assert_eq!(s(&emu.message_item(&wamid).await.unwrap(), "text_body"), "hi there");
+    let events = tapped(&emu, &bus, 1).await;
+    let received: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "message.received")
+        .collect();
+    assert_eq!(received.len(), 1, "{events:?}");
+    assert_eq!(received[0]["detail"]["wamid"], wamid.as_str());
+
+    // Meta delivering that webhook again (another request) is still a duplicate: no event.
+    deliver(&emu, &worker, &[inbound(&wamid)]).await;
+    let again = tapped(&emu, &bus, 0).await;
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_status_write_whose_answer_was_lost_still_publishes_its_message_status() {
+    let emu = Emulator::connect().await;
+    let bus = bus(&emu, "lost-update").await;
+    let worker = worker_over(&emu, &bus, losing_answers(&emu, "DynamoDB_20120810.UpdateItem", 1));
+    let wamid = unique_wamid("LOSTOUT");
+    deliver(&emu, &worker, &[status(&wamid, "delivered")]).await;
+    assert_eq!(s(&emu.message_item(&wamid).await.unwrap(), "status"), "delivered");
+    let events = tapped(&emu, &bus, 1).await;
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "message.status")
+        .map(|e| e["detail"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["delivered"], "{events:?}");
+
+    // The same status from Meta again, and an older one: nothing moved, nothing published.
+    deliver(&emu, &worker, &[status(&wamid, "delivered"), status(&wamid, "sent")]).await;
     let late = tapped(&emu, &bus, 0).await;
     assert!(late.is_empty(), "{late:?}");
 }

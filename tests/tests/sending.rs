@@ -22,7 +22,7 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 struct Loop {
     emu: Emulator,
     queue: TestQueue,
-    api: SendApi<DynamoMessageStore, SqsQueue>,
+    api: SendApi<DynamoMessageStore, SqsQueue, bridge::adapters::presign::S3MediaLinks>,
     ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
     worker: DeployedWorker,
     standin: Arc<Standin>,

@@ -14,9 +14,9 @@ use http_body::{Body, Frame, SizeHint};
 
 use super::describe;
 use crate::domain::graph_error::GraphError;
-use crate::domain::media::HEAD_BYTES;
+use crate::domain::media_upload::HEAD_BYTES;
 use crate::domain::secret::Secret;
-use crate::ports::{MediaFailure, MediaSource, MediaUploader, StoredObject};
+use crate::ports::{MediaFailure, MediaUploader, StoredObject, UploadSource};
 
 pub struct GraphMedia {
     http: reqwest::Client,
@@ -144,13 +144,13 @@ impl MediaUploader for GraphMedia {
         }))
     }
 
-    async fn upload(&self, from: &str, mime: &str, size: u64, source: MediaSource) -> Result<String, MediaFailure> {
+    async fn upload(&self, from: &str, mime: &str, size: u64, source: UploadSource) -> Result<String, MediaFailure> {
         // Unique per call (a digest of the time and a counter): never a run of bytes a file holds by chance.
         let boundary = format!("wabridge-{}", &crate::domain::outbound::new_id(from).as_str()[4..]);
         let (head, tail) = multipart_frame(&boundary, mime);
         let file = match source {
-            MediaSource::Bytes(bytes) => SdkBody::from(bytes),
-            MediaSource::Object { key } => {
+            UploadSource::Bytes(bytes) => SdkBody::from(bytes),
+            UploadSource::Object { key } => {
                 let output = self
                     .s3
                     .get_object()

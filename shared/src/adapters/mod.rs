@@ -6,6 +6,7 @@ pub mod graph;
 pub mod graph_media;
 pub mod graph_templates;
 pub mod http;
+pub mod presign;
 pub mod s3;
 pub mod secrets;
 pub mod ses;

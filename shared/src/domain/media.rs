@@ -1,214 +1,316 @@
-//! Media the bundle uploads to Meta (`POST /media`): the MIME types Meta's upload takes and each
-//! one's size limit, checked before anything is sent (Meta's supported media types: image jpeg/png
-//! 5 MB, video mp4/3gpp 16 MB, audio aac/amr/mpeg/mp4/ogg 16 MB, documents 100 MB, stickers webp
-//! 100 KB static / 500 KB animated).
+//! Inbound media kept in the payload bucket: the job that fetches one message's media after the message
+//! is recorded, where its bytes go, and the checks they pass on the way (size, Meta's SHA-256), as pure
+//! values and a byte-by-byte [`Verifier`]. The worker's `media` module does the I/O.
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-const KB: u64 = 1024;
-const MB: u64 = 1024 * 1024;
+use super::envelope::{Envelope, EventKind, QueueMessage};
+use super::records::InboundRecord;
+use super::webhook::Content;
 
-/// What kind of message a media type can be sent as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaKind {
-    Image,
-    Video,
-    Audio,
-    Document,
-    Sticker,
+/// Meta's largest media file: 100 MB documents (images 5 MB, audio and video 16 MB, stickers 500 KB). The
+/// default of `MEDIA_MAX_BYTES`.
+pub const META_MAX_MEDIA_BYTES: u64 = 100 * 1024 * 1024;
+
+/// One inbound message's media to fetch (`GET /{media-id}`, download, the bucket), queued by the worker
+/// after the message is recorded, as an `inbound-media` record of the events queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaJob {
+    pub wamid: String,
+    /// The business number that received the message (the key's first part; `unknown` without one).
+    pub phone_number_id: Option<String>,
+    pub media_id: String,
+    /// `image`, `audio`, `video`, `document`, `sticker`.
+    pub kind: String,
+    /// What the webhook said of the media (Meta's).
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    /// The `message.received` detail of the message, without its media's fate: published by the job once
+    /// the media is kept or has failed for good. `None` when no bus is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
 }
 
-impl MediaKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Document => "document",
-            MediaKind::Sticker => "sticker",
-        }
+impl MediaJob {
+    /// The job for `record`, when it is a media message naming a media id.
+    pub fn for_record(record: &InboundRecord, event: Option<Value>) -> Option<Self> {
+        let Content::Media { kind, media } = &record.content else {
+            return None;
+        };
+        let media_id = media.id.clone().filter(|id| !id.trim().is_empty())?;
+        Some(Self {
+            wamid: record.wamid.clone(),
+            phone_number_id: record.phone_number_id.clone(),
+            media_id,
+            kind: kind.clone(),
+            mime_type: media.mime_type.clone(),
+            sha256: media.sha256.clone(),
+            event,
+        })
+    }
+
+    /// Where the bytes go in the payload bucket: `media/<phone_number_id>/<wamid>/<media-id>`, each part
+    /// made safe for a key (one object per message and media id, so a retry writes the same object).
+    pub fn key(&self) -> String {
+        format!(
+            "media/{}/{}/{}",
+            key_part(self.phone_number_id.as_deref().unwrap_or("unknown")),
+            key_part(&self.wamid),
+            key_part(&self.media_id)
+        )
+    }
+
+    /// The queue message of this job (the envelope's attributes, kind `inbound-media`).
+    pub fn queue_message(&self, request_id: &str) -> QueueMessage {
+        // Serializing this plain struct cannot fail.
+        let body = serde_json::to_string(self).unwrap_or_default();
+        let envelope = Envelope {
+            kind: EventKind::InboundMedia,
+            received_at: chrono::Utc::now(),
+            request_id: request_id.to_owned(),
+            body: body.as_bytes(),
+        };
+        let attributes = envelope
+            .attributes()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        QueueMessage::new(body, attributes)
     }
 }
 
-/// The MIME types Meta's upload takes, with the kind and the size limit in bytes (a webp
-/// sticker's is the animated one; a static one is held to [`STATIC_STICKER_BYTES`]).
-pub const SUPPORTED: &[(&str, MediaKind, u64)] = &[
-    ("image/jpeg", MediaKind::Image, 5 * MB),
-    ("image/png", MediaKind::Image, 5 * MB),
-    ("image/webp", MediaKind::Sticker, 500 * KB),
-    ("video/mp4", MediaKind::Video, 16 * MB),
-    ("video/3gpp", MediaKind::Video, 16 * MB),
-    ("audio/aac", MediaKind::Audio, 16 * MB),
-    ("audio/amr", MediaKind::Audio, 16 * MB),
-    ("audio/mpeg", MediaKind::Audio, 16 * MB),
-    ("audio/mp4", MediaKind::Audio, 16 * MB),
-    ("audio/ogg", MediaKind::Audio, 16 * MB),
-    ("text/plain", MediaKind::Document, 100 * MB),
-    ("application/pdf", MediaKind::Document, 100 * MB),
-    ("application/msword", MediaKind::Document, 100 * MB),
-    ("application/vnd.ms-excel", MediaKind::Document, 100 * MB),
-    ("application/vnd.ms-powerpoint", MediaKind::Document, 100 * MB),
-    (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        MediaKind::Document,
-        100 * MB,
-    ),
-    (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        MediaKind::Document,
-        100 * MB,
-    ),
-    (
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        MediaKind::Document,
-        100 * MB,
-    ),
-];
+/// What `GET /{version}/{media-id}` answered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MediaInfo {
+    /// The short-lived download URL (fetched with the bearer token).
+    pub url: String,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    /// Lowercase hex SHA-256 of the bytes.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
 
-/// A static (not animated) webp sticker's limit.
-pub const STATIC_STICKER_BYTES: u64 = 100 * KB;
-
-/// How many leading bytes [`check`] needs to tell an animated webp from a static one.
-pub const HEAD_BYTES: usize = 32;
-
-/// A file Meta would take: its bare MIME type (parameters dropped), kind and size.
+/// What is recorded on the message of a media message once its job is done.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaFile {
-    pub mime: &'static str,
-    pub kind: MediaKind,
-    pub size: u64,
+pub enum StoredMedia {
+    /// Kept: the object, its content type, Meta's SHA-256 (checked) and its size.
+    Kept {
+        bucket: String,
+        key: String,
+        mime_type: String,
+        sha256: String,
+        size: u64,
+    },
+    /// Can never be fetched (Meta refused the id, over the size cap, or retries exhausted): why.
+    Failed { error: String },
 }
 
-/// Why a file would be refused, in words naming the limit.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MediaError {
-    #[error(
-        "type: {0:?} is not a media type WhatsApp takes (image/jpeg, image/png, image/webp, video/mp4, video/3gpp, audio/aac, audio/amr, audio/mpeg, audio/mp4, audio/ogg, text/plain, application/pdf and the Office document types)"
-    )]
-    UnsupportedType(String),
-    #[error("file: empty")]
-    Empty,
-    #[error("file: {size} bytes is over WhatsApp's limit for {what} ({limit} bytes, {})", Human(*limit))]
-    TooLarge { what: String, size: u64, limit: u64 },
-}
-
-struct Human(u64);
-
-impl fmt::Display for Human {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 >= MB {
-            write!(f, "{} MB", self.0 / MB)
-        } else {
-            write!(f, "{} KB", self.0 / KB)
+impl StoredMedia {
+    /// The `media` member's fate in `message.received`.
+    pub fn outcome(&self) -> super::events::MediaOutcome {
+        match self {
+            StoredMedia::Kept { bucket, key, size, .. } => super::events::MediaOutcome::Stored {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                size: *size,
+            },
+            StoredMedia::Failed { error } => super::events::MediaOutcome::Failed { error: error.clone() },
         }
     }
 }
 
-/// The bare, lowercased MIME type of a `Content-Type` value (`audio/ogg; codecs=opus` → `audio/ogg`).
-pub fn bare_mime(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+/// The `message.received` event of a job's message with its media's fate: the detail the webhook's
+/// record built, `media` completed (`s3_bucket`, `s3_key`, `size`, or `error`). Same `event_id`.
+pub fn received_event(detail: &Value, stored: &StoredMedia) -> Option<super::events::BusEvent> {
+    let mut detail = detail.clone();
+    let event_id = detail.get("event_id")?.as_str()?.to_owned();
+    let media = detail.get_mut("media")?.as_object_mut()?;
+    super::events::add_media_outcome(media, &stored.outcome());
+    if let StoredMedia::Kept { mime_type, sha256, .. } = stored {
+        // Meta's webhook may leave them out; the retrieval gives both.
+        for (name, value) in [("mime_type", mime_type), ("sha256", sha256)] {
+            if media.get(name).is_none_or(Value::is_null) {
+                media.insert(name.to_owned(), Value::from(value.as_str()));
+            }
+        }
+    }
+    Some(super::events::BusEvent {
+        detail_type: super::events::MESSAGE_RECEIVED.to_owned(),
+        detail_json: detail.to_string(),
+        detail,
+        event_id,
+    })
 }
 
-/// Whether a webp file's first bytes announce an animation (`RIFF….WEBPVP8X` with the animation flag).
-pub fn is_animated_webp(head: &[u8]) -> bool {
-    head.len() > 20 && &head[..4] == b"RIFF" && &head[8..16] == b"WEBPVP8X" && head[20] & 0x02 != 0
+/// Why the bytes of a download were not kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("the download brought more than the {expected} bytes Meta announced")]
+    TooLong { expected: u64 },
+    #[error("the download ended after {got} of the {expected} bytes Meta announced")]
+    TooShort { got: u64, expected: u64 },
+    #[error("SHA-256 {got} of the download is not Meta's {expected}")]
+    Sha256 { got: String, expected: String },
 }
 
-/// Checks a file of `size` bytes whose `Content-Type` is `content_type` against Meta's limits;
-/// `head` is its first bytes (at least [`HEAD_BYTES`] when there are that many).
-pub fn check(content_type: &str, size: u64, head: &[u8]) -> Result<MediaFile, MediaError> {
-    let mime = bare_mime(content_type);
-    let Some(&(mime, kind, limit)) = SUPPORTED.iter().find(|(supported, _, _)| *supported == mime) else {
-        return Err(MediaError::UnsupportedType(mime));
-    };
-    if size == 0 {
-        return Err(MediaError::Empty);
+/// Checks a download as it streams: never more bytes than announced, and at the end exactly as many, with
+/// Meta's SHA-256 (hex; base64 also accepted). Holds nothing but the running hash.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    hasher: Sha256,
+    seen: u64,
+    expected_size: u64,
+    expected_sha256: Option<String>,
+}
+
+impl Verifier {
+    pub fn new(expected_size: u64, expected_sha256: Option<&str>) -> Self {
+        Self {
+            hasher: Sha256::new(),
+            seen: 0,
+            expected_size,
+            expected_sha256: expected_sha256
+                .map(str::trim)
+                .filter(|sha| !sha.is_empty())
+                .map(str::to_owned),
+        }
     }
-    let (what, limit) = match kind {
-        MediaKind::Sticker if is_animated_webp(head) => ("an animated sticker (image/webp)".to_owned(), limit),
-        MediaKind::Sticker => ("a static sticker (image/webp)".to_owned(), STATIC_STICKER_BYTES),
-        _ => (format!("{} ({mime})", kind.as_str()), limit),
-    };
-    if size > limit {
-        return Err(MediaError::TooLarge { what, size, limit });
+
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
-    Ok(MediaFile { mime, kind, size })
+
+    /// One more chunk.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Mismatch> {
+        self.seen = self.seen.saturating_add(chunk.len() as u64);
+        if self.seen > self.expected_size {
+            return Err(Mismatch::TooLong {
+                expected: self.expected_size,
+            });
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// The download ended: the hex SHA-256 when everything matched.
+    pub fn finish(self) -> Result<String, Mismatch> {
+        if self.seen != self.expected_size {
+            return Err(Mismatch::TooShort {
+                got: self.seen,
+                expected: self.expected_size,
+            });
+        }
+        let digest = self.hasher.finalize();
+        let hex = hex::encode(digest);
+        match self.expected_sha256 {
+            Some(expected) if !sha256_matches(&expected, &hex, &digest) => Err(Mismatch::Sha256 { got: hex, expected }),
+            _ => Ok(hex),
+        }
+    }
+}
+
+fn sha256_matches(expected: &str, hex: &str, digest: &[u8]) -> bool {
+    use base64::Engine as _;
+    expected.eq_ignore_ascii_case(hex)
+        || base64::engine::general_purpose::STANDARD
+            .decode(expected)
+            .is_ok_and(|bytes| bytes == digest)
+}
+
+/// A key part: ASCII letters, digits, `.`, `-`, `_`, `=` kept, anything else `_`, at most 200 characters.
+fn key_part(text: &str) -> String {
+    let part: String = text
+        .chars()
+        .take(200)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '=') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if part.is_empty() || part.chars().all(|c| c == '.') {
+        "_".to_owned()
+    } else {
+        part
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn webp(animated: bool) -> Vec<u8> {
-        let mut head = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0".to_vec();
-        head.push(if animated { 0x12 } else { 0x10 });
-        head.resize(HEAD_BYTES, 0);
-        head
-    }
-
-    #[test]
-    fn each_type_at_its_limit_is_taken_and_one_byte_over_is_refused_naming_the_limit() {
-        for (content_type, limit) in [
-            ("image/jpeg", 5 * MB),
-            ("image/png", 5 * MB),
-            ("video/mp4", 16 * MB),
-            ("video/3gpp", 16 * MB),
-            ("audio/aac", 16 * MB),
-            ("audio/amr", 16 * MB),
-            ("audio/mpeg", 16 * MB),
-            ("audio/mp4", 16 * MB),
-            ("audio/ogg; codecs=opus", 16 * MB),
-            ("application/pdf", 100 * MB),
-            ("text/plain; charset=utf-8", 100 * MB),
-        ] {
-            let file = check(content_type, limit, b"").unwrap_or_else(|e| panic!("{content_type}: {e}"));
-            assert_eq!(file.mime, bare_mime(content_type));
-            let error = check(content_type, limit + 1, b"").expect_err(content_type).to_string();
-            assert!(error.contains(&format!("({limit} bytes")), "{error}");
-            assert!(error.starts_with("file: "), "{error}");
+    fn job() -> MediaJob {
+        MediaJob {
+            wamid: "wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTdGOUVBNjhFRkE2MTZBMDVBMwA=".into(),
+            phone_number_id: Some("106540352242922".into()),
+            media_id: "7712345678901234".into(),
+            kind: "image".into(),
+            mime_type: Some("image/jpeg".into()),
+            sha256: None,
+            event: None,
         }
     }
 
     #[test]
-    fn stickers_static_100_kb_animated_500_kb() {
+    fn keys_are_per_number_message_and_media_and_safe() {
         assert_eq!(
-            check("image/webp", 100 * KB, &webp(false)).map(|f| f.kind),
-            Ok(MediaKind::Sticker)
+            job().key(),
+            "media/106540352242922/wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTdGOUVBNjhFRkE2MTZBMDVBMwA=/7712345678901234"
         );
-        let error = check("image/webp", 100 * KB + 1, &webp(false)).expect_err("static over");
-        assert!(
-            error
-                .to_string()
-                .contains("static sticker (image/webp) (102400 bytes, 100 KB)"),
-            "{error}"
-        );
-        assert!(check("image/webp", 500 * KB, &webp(true)).is_ok());
-        let error = check("image/webp", 500 * KB + 1, &webp(true)).expect_err("animated over");
-        assert!(error.to_string().contains("animated sticker"), "{error}");
-        // Bytes that are not a webp header count as static.
-        assert!(check("image/webp", 200 * KB, b"not a webp at all, not at all...").is_err());
+        let odd = MediaJob {
+            phone_number_id: None,
+            wamid: "../a/b c".into(),
+            media_id: "..".into(),
+            ..job()
+        };
+        assert_eq!(odd.key(), "media/unknown/.._a_b_c/_");
     }
 
     #[test]
-    fn other_types_and_empty_files_are_refused() {
-        for content_type in [
-            "image/gif",
-            "application/zip",
-            "",
-            "video/quicktime",
-            "application/octet-stream",
-        ] {
-            assert!(
-                matches!(check(content_type, 10, b""), Err(MediaError::UnsupportedType(_))),
-                "{content_type}"
-            );
-        }
-        assert_eq!(check("image/png", 0, b""), Err(MediaError::Empty));
-        assert_eq!(check("IMAGE/PNG", 10, b"").map(|f| f.mime), Ok("image/png"));
+    fn the_job_round_trips_as_json() {
+        let body = serde_json::to_string(&job()).expect("serializes");
+        assert_eq!(serde_json::from_str::<MediaJob>(&body).expect("parses"), job());
+        let message = job().queue_message("req-1");
+        assert!(
+            message
+                .attributes
+                .contains(&("kind".to_owned(), "inbound-media".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_verifier_takes_exactly_the_announced_bytes_and_hash() {
+        let bytes = b"hello media";
+        let hex = hex::encode(Sha256::digest(bytes));
+        let mut ok = Verifier::new(bytes.len() as u64, Some(&hex.to_uppercase()));
+        ok.update(&bytes[..5]).expect("within");
+        ok.update(&bytes[5..]).expect("within");
+        assert_eq!(ok.finish(), Ok(hex.clone()));
+
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes));
+        let mut ok = Verifier::new(bytes.len() as u64, Some(&b64));
+        ok.update(bytes).expect("within");
+        assert!(ok.finish().is_ok());
+
+        let mut wrong = Verifier::new(bytes.len() as u64, Some(&"0".repeat(64)));
+        wrong.update(bytes).expect("within");
+        assert!(matches!(wrong.finish(), Err(Mismatch::Sha256 { .. })));
+
+        let mut long = Verifier::new(4, None);
+        assert_eq!(long.update(bytes), Err(Mismatch::TooLong { expected: 4 }));
+
+        let mut short = Verifier::new(100, None);
+        short.update(bytes).expect("within");
+        assert_eq!(short.finish(), Err(Mismatch::TooShort { got: 11, expected: 100 }));
     }
 }

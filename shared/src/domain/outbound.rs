@@ -262,6 +262,9 @@ pub struct OutboundView {
     /// 1 when the message was sent a second time after an unknown outcome no status resolved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resends: Option<i64>,
+    /// An inbound media message's file, with a presigned link to its bytes once the worker stored them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<super::history::MediaView>,
 }
 
 #[cfg(test)]

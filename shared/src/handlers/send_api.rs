@@ -1,9 +1,11 @@
 //! `POST /messages` and `GET /messages/{id}`: the owner's own applications send through
-//! the bundle and follow each message to its end.
+//! the bundle and follow each message to its end. `GET /contacts/{contact}/messages`: the
+//! conversation with a contact, both directions, newest first, a page at a time.
 //!
-//! Answers: 202 queued (with the id); 400 invalid request (naming the field); 401 wrong or
-//! missing API key; 404 unknown message; 409 an `Idempotency-Key` reused for another message;
-//! 422 a free-form message outside the 24-hour customer-service window; 503 retry later.
+//! Answers: 202 queued (with the id); 200 a message or a page of the conversation; 400 invalid
+//! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
+//! key; 404 unknown message; 409 an `Idempotency-Key` reused for another message; 422 a free-form
+//! message outside the 24-hour customer-service window; 503 retry later.
 //!
 //! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
 
@@ -18,13 +20,15 @@ use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::graph_templates::GraphTemplates;
 use crate::config::SendApiConfig;
-use crate::domain::media;
+use crate::domain::history::{self, ConversationEntry, CursorKey, MEDIA_LINK_SECONDS, MediaView, ParameterError};
+use crate::domain::media_upload as media;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
 use crate::domain::verify_token;
 use crate::ports::{
-    Created, MediaFailure, MediaSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError, TemplateCatalog,
+    ConversationStore, Created, MediaFailure, MediaLinks, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError,
+    TemplateCatalog, UploadSource,
 };
 
 /// Free-form messages need the contact to have written within this many seconds.
@@ -36,6 +40,7 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The routes, as API Gateway names them (`routeKey`), in every log line's span.
 pub const POST_ROUTE: &str = "POST /messages";
 pub const GET_ROUTE: &str = "GET /messages/{id}";
+pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
 pub const MEDIA_ROUTE: &str = "POST /media";
 
 /// The largest raw body `POST /media` takes. API Gateway's HTTP API takes 10 MB, but Lambda refuses an
@@ -46,7 +51,8 @@ pub const MAX_RAW_MEDIA_BYTES: usize = 4_500_000;
 /// Where `POST /media` may read objects of the payload bucket (the send API's `s3:GetObject`).
 pub const MEDIA_PREFIX: &str = "media/";
 
-pub struct SendApi<S, Q, M = GraphMedia, T = GraphTemplates> {
+/// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
+pub struct SendApi<S, Q, L, M = GraphMedia, T = GraphTemplates> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
@@ -54,6 +60,12 @@ pub struct SendApi<S, Q, M = GraphMedia, T = GraphTemplates> {
     pub media: Option<M>,
     /// The WABA's templates (`None`: no `WHATSAPP_BUSINESS_ACCOUNT_ID`; template sends are not checked).
     pub templates: Option<T>,
+    pub links: Option<L>,
+    cursor_key: CursorKey,
+}
+
+fn bad_parameter(error: &ParameterError) -> Refusal {
+    ApiError::BadRequest(error.to_string()).into()
 }
 
 fn invalid(error: &ValidationError) -> Refusal {
@@ -88,56 +100,69 @@ pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<&str>, ApiErr
     }
 }
 
-impl<S, Q> SendApi<S, Q> {
-    pub fn new(config: SendApiConfig, store: S, queue: Q) -> Self {
+impl<S, Q, L> SendApi<S, Q, L> {
+    pub fn new(config: SendApiConfig, store: S, queue: Q, links: Option<L>) -> Self {
+        let cursor_key = CursorKey::derive(config.api_key.expose());
         Self {
             config,
             store,
             queue,
+            links,
+            cursor_key,
             media: None,
             templates: None,
         }
     }
 }
 
-impl<S, Q, M, T> SendApi<S, Q, M, T> {
+impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
     /// The same API uploading media through `media`.
-    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, N, T> {
+    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, L, N, T> {
         SendApi {
             config: self.config,
             store: self.store,
             queue: self.queue,
+            links: self.links,
             media,
             templates: self.templates,
+            cursor_key: self.cursor_key,
         }
     }
 
     /// The same API checking template sends against `templates`.
-    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, M, U> {
+    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, L, M, U> {
         SendApi {
             config: self.config,
             store: self.store,
             queue: self.queue,
+            links: self.links,
             media: self.media,
             templates,
+            cursor_key: self.cursor_key,
         }
     }
 }
 
-impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, M, T> {
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUploader, T: TemplateCatalog>
+    SendApi<S, Q, L, M, T>
+{
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
-        let route = if request.method() == Method::GET {
-            GET_ROUTE
-        } else if request.uri().path().ends_with("/media") {
-            MEDIA_ROUTE
-        } else {
-            POST_ROUTE
+        let contact = contact_in_path(&request);
+        let route = match (request.method() == Method::GET, &contact) {
+            (true, Some(_)) => HISTORY_ROUTE,
+            (true, None) => GET_ROUTE,
+            (false, _) if request.uri().path().ends_with("/media") => MEDIA_ROUTE,
+            (false, _) => POST_ROUTE,
         };
         async {
             let result = match self.authorize(&request) {
                 Err(refusal) => Err(refusal),
-                Ok(()) if request.method() == Method::GET => self.get(&message_id_in_path(&request)).await,
+                Ok(()) if route == HISTORY_ROUTE => {
+                    self.conversation(&request, contact.as_deref().unwrap_or_default())
+                        .await
+                }
+                Ok(()) if route == GET_ROUTE => self.get(&message_id_in_path(&request)).await,
                 // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
                 Ok(()) if route == MEDIA_ROUTE => Box::pin(self.media(&request)).await,
                 Ok(()) => self.send(&request, &request_id).await,
@@ -163,7 +188,10 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S
 
     async fn get(&self, id: &str) -> Result<Response<Body>, Refusal> {
         let view = self.store.view(id).await.map_err(store_unavailable)?;
-        let view = view.ok_or(ApiError::NotFound("no message with this id or wamid"))?;
+        let mut view = view.ok_or(ApiError::NotFound("no message with this id or wamid"))?;
+        if let Some(media) = &mut view.media {
+            self.link(media).await;
+        }
         tracing::info!(outcome = "found", status = 200, id, "send api");
         let body = serde_json::to_string(&view).unwrap_or_default();
         Ok(respond(StatusCode::OK, "application/json", body))
@@ -229,6 +257,7 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S
             .create_outbound(&NewOutbound {
                 message_id: message_id.clone(),
                 to: to.clone(),
+                from: from.clone(),
                 kind: kind.to_owned(),
                 payload: payload.clone(),
                 fingerprint: fingerprint.clone(),
@@ -283,7 +312,7 @@ struct MediaReference {
     mime: Option<String>,
 }
 
-impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, M, T> {
+impl<S: OutboundStore, Q: Queue, L, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
     /// A template send whose parameter counts do not match a known template (name and language)
     /// is a 400 before anything is stored; an unknown template, or one that cannot be looked up
     /// (the Graph API unreachable), goes through as before and Meta checks it.
@@ -357,7 +386,7 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S
                 .ok_or_else(|| ApiError::BadRequest(format!("s3_key: no object {key:?} in the payload bucket")))?;
             let mime = reference.mime.or(object.content_type).unwrap_or_default();
             let file = media::check(&mime, object.size, &object.head).map_err(|error| invalid_media(&error))?;
-            (file, MediaSource::Object { key })
+            (file, UploadSource::Object { key })
         } else {
             // Meta's limits first (the more useful answer), then what one request can carry.
             let file = media::check(
@@ -375,7 +404,7 @@ impl<S: OutboundStore, Q: Queue, M: MediaUploader, T: TemplateCatalog> SendApi<S
                 ))
                 .into());
             }
-            (file, MediaSource::Bytes(body.to_vec()))
+            (file, UploadSource::Bytes(body.to_vec()))
         };
         let id = uploader
             .upload(&from, file.mime, file.size, source)
@@ -442,6 +471,88 @@ fn upload_refusal(failure: MediaFailure) -> Refusal {
             error.http_status, error.code
         )),
         MediaFailure::Unavailable(reason) => Refusal::unavailable(format!("media upload: {reason}")),
+    }
+}
+
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T> SendApi<S, Q, L, M, T> {
+    /// `GET /contacts/{contact}/messages?limit=&cursor=`: one page, newest first, and the cursor of
+    /// the next (`null` on the last page).
+    async fn conversation(&self, request: &Request, raw_contact: &str) -> Result<Response<Body>, Refusal> {
+        let decoded = history::percent_decode(raw_contact).ok_or_else(|| {
+            Refusal::from(ApiError::BadRequest(
+                "contact: is not a valid path segment (malformed %-escape)".to_owned(),
+            ))
+        })?;
+        let contact = history::contact_key(&decoded, self.config.default_country_code.as_deref())
+            .map_err(|error| bad_parameter(&error))?;
+        // API Gateway's parsed query, else the URI's own (a request built without an event).
+        let parsed = request.query_string_parameters_ref();
+        let raw = match parsed {
+            Some(_) => Vec::new(),
+            None => crate::domain::form::parse(request.uri().query().unwrap_or_default().as_bytes())
+                .map_err(|_| Refusal::from(ApiError::BadRequest("the query string is malformed".to_owned())))?,
+        };
+        let parameter = |name: &str| match parsed {
+            Some(query) => query.first(name),
+            None => crate::domain::form::first(&raw, name),
+        };
+        let limit = history::parse_limit(parameter("limit")).map_err(|error| bad_parameter(&error))?;
+        let after = parameter("cursor")
+            .map(|cursor| self.cursor_key.open(&contact, cursor))
+            .transpose()
+            .map_err(|error| bad_parameter(&error))?;
+        let mut page = self
+            .store
+            .conversation(&contact, limit, after.as_ref())
+            .await
+            .map_err(store_unavailable)?;
+        for entry in &mut page.entries {
+            if let ConversationEntry { media: Some(media), .. } = entry {
+                self.link(media).await;
+            }
+        }
+        let next_cursor = page.next.as_ref().map(|next| self.cursor_key.seal(&contact, next));
+        tracing::info!(
+            outcome = "listed",
+            status = 200,
+            entries = page.entries.len(),
+            more = next_cursor.is_some(),
+            "send api"
+        );
+        let body = json!({ "contact": contact, "messages": page.entries, "next_cursor": next_cursor });
+        Ok(respond(StatusCode::OK, "application/json", body.to_string()))
+    }
+
+    /// Fills in a presigned link to the stored bytes; without one (not stored yet, no bucket, no
+    /// credentials) the entry keeps `url: null` and the page is still served.
+    async fn link(&self, media: &mut MediaView) {
+        let (Some(links), Some(key)) = (&self.links, &media.s3_key) else {
+            return;
+        };
+        match links
+            .link(key, std::time::Duration::from_secs(MEDIA_LINK_SECONDS))
+            .await
+        {
+            Ok((url, expires_at)) => {
+                media.url = Some(url);
+                media.url_expires_at = chrono::DateTime::from_timestamp(expires_at, 0)
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
+            Err(error) => tracing::warn!(error = %error, "media link left out"),
+        }
+    }
+}
+
+/// `GET /contacts/{contact}/messages`: the contact from the path parameters (API Gateway), else
+/// from the path itself; `None` on any other route.
+fn contact_in_path(request: &Request) -> Option<String> {
+    if let Some(contact) = request.path_parameters_ref().and_then(|params| params.first("contact")) {
+        return Some(contact.to_owned());
+    }
+    let segments: Vec<&str> = request.uri().path().trim_end_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["", "contacts", contact, "messages"] => Some((*contact).to_owned()),
+        _ => None,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::ports::{MediaFailure, MediaSource, MediaUploader, StoredObject};
+use crate::ports::{MediaFailure, MediaUploader, StoredObject, UploadSource};
 
 /// One upload the fake took.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub struct Upload {
     pub from: String,
     pub mime: String,
     pub size: u64,
-    pub source: MediaSource,
+    pub source: UploadSource,
 }
 
 #[derive(Debug, Default)]
@@ -28,11 +28,11 @@ pub struct MediaState {
 
 /// Cloning shares the state.
 #[derive(Debug, Clone, Default)]
-pub struct FakeMedia {
+pub struct FakeUploader {
     state: Arc<Mutex<MediaState>>,
 }
 
-impl FakeMedia {
+impl FakeUploader {
     pub fn new() -> Self {
         Self::default()
     }
@@ -48,7 +48,7 @@ impl FakeMedia {
     }
 }
 
-impl MediaUploader for FakeMedia {
+impl MediaUploader for FakeUploader {
     async fn object(&self, key: &str) -> Result<Option<StoredObject>, MediaFailure> {
         let state = self.state();
         if state.bucket_down {
@@ -57,11 +57,11 @@ impl MediaUploader for FakeMedia {
         Ok(state.objects.get(key).map(|(content_type, bytes)| StoredObject {
             size: bytes.len() as u64,
             content_type: content_type.clone(),
-            head: bytes[..bytes.len().min(crate::domain::media::HEAD_BYTES)].to_vec(),
+            head: bytes[..bytes.len().min(crate::domain::media_upload::HEAD_BYTES)].to_vec(),
         }))
     }
 
-    async fn upload(&self, from: &str, mime: &str, size: u64, source: MediaSource) -> Result<String, MediaFailure> {
+    async fn upload(&self, from: &str, mime: &str, size: u64, source: UploadSource) -> Result<String, MediaFailure> {
         let mut state = self.state();
         if let Some(failure) = state.fail_next.take() {
             return Err(failure());

@@ -1,22 +1,25 @@
 //! [`MessageStore`] and [`OutboundStore`] in memory, with the DynamoDB adapter's semantics
 //! (conditional writes, status ranking, the send state machine) and a clock the test moves.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
+use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::media::StoredMedia;
 use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::webhook::Content;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
-    WriteOutcome,
+    Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StatusWrite,
+    StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -45,6 +48,14 @@ pub struct MessageItem {
     pub message_id: Option<MessageId>,
     pub kind: Option<String>,
     pub inbound: Option<InboundRecord>,
+    /// The delivery (request id) that set `status`, as `status_request_id` in the table.
+    pub status_request_id: Option<String>,
+    /// What the media job recorded of an inbound message's media.
+    pub media: Option<StoredMedia>,
+    /// The contact a status named (`recipient_id`, else `recipient_user_id`), first seen.
+    pub contact: Option<String>,
+    /// When the conversation lists it (the first status's time), for a message the bundle did not send.
+    pub listed_at: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +65,8 @@ pub struct Tables {
     pub contacts: HashMap<String, i64>,
     /// (contact, business phone number id) → the last inbound time (the window per number).
     pub windows: HashMap<(String, String), i64>,
-    pub events: HashSet<(String, String, String)>,
+    /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
+    pub events: HashMap<(String, String, String), String>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
 }
@@ -98,6 +110,25 @@ impl MemoryStore {
         self.tables().outbound.get(id).cloned()
     }
 
+    /// What the worker's media job records: where an inbound message's bytes are (or why not).
+    pub fn set_media(&self, wamid: &str, s3_key: Option<&str>, error: Option<&str>) {
+        let mut tables = self.tables();
+        let item = tables.messages.entry(wamid.to_owned()).or_default();
+        item.media = match (s3_key, error) {
+            (Some(key), _) => Some(StoredMedia::Kept {
+                bucket: String::new(),
+                key: key.to_owned(),
+                mime_type: String::new(),
+                sha256: String::new(),
+                size: 0,
+            }),
+            (None, Some(error)) => Some(StoredMedia::Failed {
+                error: error.to_owned(),
+            }),
+            (None, None) => None,
+        };
+    }
+
     /// Runs `write` unless the plan says this call fails. `AppliedThenTransient` applies the write
     /// and then reports a transient error (the answer lost on the way back).
     async fn call<T>(
@@ -124,6 +155,11 @@ fn held<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Opti
         .filter(|item| item.status == OutboundStatus::Sending && item.attempt.as_ref() == Some(attempt))
 }
 
+/// Whether two writes come from the same delivery (request id); one without an id (`-`) never does.
+fn same_delivery(held: &str, request_id: &str) -> bool {
+    held == request_id && !request_id.is_empty() && request_id != "-"
+}
+
 fn outcome(applied: bool) -> WriteOutcome {
     if applied {
         WriteOutcome::Applied
@@ -133,6 +169,28 @@ fn outcome(applied: bool) -> WriteOutcome {
 }
 
 impl MessageStore for MemoryStore {
+    async fn record_media(&self, wamid: &str, media: &StoredMedia) -> Result<WriteOutcome, StoreError> {
+        self.call("record_media", |tables, _| {
+            // As DynamoDB's condition: the message's own record, never over media already kept.
+            let Some(item) = tables.messages.get_mut(wamid).filter(|item| item.inbound.is_some()) else {
+                return WriteOutcome::Superseded;
+            };
+            if matches!(item.media, Some(StoredMedia::Kept { .. })) {
+                return WriteOutcome::Superseded;
+            }
+            item.media = Some(media.clone());
+            WriteOutcome::Applied
+        })
+        .await
+    }
+
+    async fn media_of(&self, wamid: &str) -> Result<Option<StoredMedia>, StoreError> {
+        self.call("media_of", |tables, _| {
+            tables.messages.get(wamid).and_then(|item| item.media.clone())
+        })
+        .await
+    }
+
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
         self.call("record_inbound", |tables, _| {
             let item = tables.messages.entry(record.wamid.clone()).or_default();
@@ -141,7 +199,12 @@ impl MessageStore for MemoryStore {
                 item.inbound = Some(record.clone());
                 item.status = Some("received".to_owned());
             }
-            outcome(new)
+            // As the table: an item this very delivery wrote (an earlier attempt) counts as this write.
+            let mine = item
+                .inbound
+                .as_ref()
+                .is_some_and(|held| same_delivery(&held.received.request_id, &record.received.request_id));
+            outcome(new || mine)
         })
         .await
     }
@@ -171,6 +234,10 @@ impl MessageStore for MemoryStore {
     async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         self.call("record_status", |tables, now| {
             let item = tables.messages.entry(status.wamid.clone()).or_default();
+            if item.contact.is_none() {
+                item.contact = status.recipient_id.clone().or_else(|| status.recipient_user_id.clone());
+                item.listed_at = Some(status.timestamp.unwrap_or(now));
+            }
             item.seen
                 .entry(status.status_name.clone())
                 .or_insert(status.timestamp.unwrap_or(now));
@@ -180,9 +247,18 @@ impl MessageStore for MemoryStore {
             if item.rank.is_none_or(|rank| rank < ranked.rank()) {
                 item.rank = Some(ranked.rank());
                 item.status = Some(ranked.as_str().to_owned());
+                item.status_request_id = Some(status.received.request_id.clone());
                 StatusWrite::Advanced
             } else if item.status.as_deref() == Some(ranked.as_str()) {
-                StatusWrite::Current
+                let mine = item
+                    .status_request_id
+                    .as_deref()
+                    .is_some_and(|held| same_delivery(held, &status.received.request_id));
+                if mine {
+                    StatusWrite::Advanced
+                } else {
+                    StatusWrite::Current
+                }
             } else {
                 StatusWrite::Stale
             }
@@ -199,7 +275,13 @@ impl MessageStore for MemoryStore {
         }
         self.call("record_event", |tables, _| {
             let key = (event.field.clone(), event.entry_id.clone(), event.digest.clone());
-            outcome(tables.events.insert(key))
+            match tables.events.get(&key) {
+                Some(held) => outcome(same_delivery(held, &event.received.request_id)),
+                None => {
+                    tables.events.insert(key, event.received.request_id.clone());
+                    WriteOutcome::Applied
+                }
+            }
         })
         .await
     }
@@ -374,6 +456,19 @@ impl OutboundStore for MemoryStore {
 
     async fn view(&self, id: &str) -> Result<Option<OutboundView>, StoreError> {
         self.call("view", |tables, _| {
+            if let Some(message) = tables.messages.get(id)
+                && let Some(record) = &message.inbound
+            {
+                return Some(OutboundView {
+                    wamid: Some(record.wamid.clone()),
+                    direction: Some("inbound".to_owned()),
+                    kind: Some(record.kind.clone()),
+                    status: message.status.clone(),
+                    errors: serde_json::Value::Array(Vec::new()),
+                    media: media_of(message),
+                    ..OutboundView::default()
+                });
+            }
             let item = match MessageId::parse(id) {
                 Some(message_id) => tables.outbound.get(&message_id),
                 None => tables
@@ -423,6 +518,7 @@ impl OutboundStore for MemoryStore {
                     .and_then(|v| v.as_str())
                     .map(str::to_owned),
                 resends: (item.resends > 0).then_some(i64::from(item.resends)),
+                media: None,
             })
         })
         .await
@@ -445,6 +541,157 @@ impl OutboundStore for MemoryStore {
                     Paced::Go
                 }
                 Err(seconds) => Paced::Wait { seconds },
+            }
+        })
+        .await
+    }
+}
+
+fn time_text(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// An inbound message's file, as the DynamoDB adapter reads it back.
+fn media_of(message: &MessageItem) -> Option<MediaView> {
+    let from_record = message.inbound.as_ref().and_then(|record| match &record.content {
+        Content::Media { media, .. } => Some(media),
+        _ => None,
+    });
+    if from_record.is_none() && message.media.is_none() {
+        return None;
+    }
+    let (s3_key, error) = match &message.media {
+        Some(StoredMedia::Kept { key, .. }) => (Some(key.clone()), None),
+        Some(StoredMedia::Failed { error }) => (None, Some(error.clone())),
+        None => (None, None),
+    };
+    Some(MediaView {
+        id: from_record.and_then(|media| media.id.clone()),
+        mime_type: from_record.and_then(|media| media.mime_type.clone()),
+        sha256: from_record.and_then(|media| media.sha256.clone()),
+        s3_key,
+        url: None,
+        url_expires_at: None,
+        error,
+    })
+}
+
+/// The DynamoDB adapter's listing rules, over the tables: every inbound message and every send of
+/// the contact, and each message Meta reported a status of that no send of the bundle is linked to.
+impl ConversationStore for MemoryStore {
+    async fn conversation(
+        &self,
+        contact: &str,
+        limit: u32,
+        after: Option<&Position>,
+    ) -> Result<ConversationPage, StoreError> {
+        self.call("conversation", |tables, _| {
+            let mut listed: Vec<(Position, ConversationEntry)> = Vec::new();
+            for item in tables.outbound.values().filter(|item| item.message.to == contact) {
+                let id = item.message.message_id.as_str();
+                let queued = item.history.get("queued").copied().unwrap_or_default();
+                let message = item
+                    .wamid
+                    .as_ref()
+                    .and_then(|wamid| tables.messages.get(wamid.as_str()));
+                let status = match message.and_then(|m| m.rank.zip(m.status.clone())) {
+                    Some((rank, status)) if rank > crate::domain::status::DeliveryStatus::Accepted.rank() => status,
+                    _ => item.status.as_str().to_owned(),
+                };
+                let content = match item.message.payload.get("text").and_then(|text| text.get("body")) {
+                    Some(body) => serde_json::json!({ "body": body }),
+                    None => serde_json::json!({}),
+                };
+                let position = Position {
+                    sort: format!("{}#{id}", time_text(queued)),
+                    pk: format!("OUT#{id}"),
+                    sk: "OUT".to_owned(),
+                };
+                listed.push((
+                    position,
+                    ConversationEntry {
+                        direction: "outbound".to_owned(),
+                        id: Some(id.to_owned()),
+                        wamid: item.wamid.as_ref().map(|w| w.as_str().to_owned()),
+                        phone_number_id: item.message.from.clone(),
+                        kind: Some(item.message.kind.clone()),
+                        timestamp: time_text(queued),
+                        status: Some(status),
+                        content,
+                        media: None,
+                        errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
+                    },
+                ));
+            }
+            for (wamid, message) in &tables.messages {
+                let (direction, at, phone_number_id, kind, content) = match &message.inbound {
+                    Some(record) if record.contact_key() == Some(contact) => {
+                        let content = match &record.content {
+                            Content::Text { body } => serde_json::json!({ "body": body }),
+                            Content::Media { media, .. } => match &media.caption {
+                                Some(caption) => serde_json::json!({ "caption": caption }),
+                                None => serde_json::json!({}),
+                            },
+                            _ => serde_json::json!({}),
+                        };
+                        (
+                            "inbound",
+                            record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
+                            record.phone_number_id.clone(),
+                            Some(record.kind.clone()),
+                            content,
+                        )
+                    }
+                    None if message.message_id.is_none() && message.contact.as_deref() == Some(contact) => (
+                        "outbound",
+                        message.listed_at.unwrap_or_default(),
+                        None,
+                        message.kind.clone(),
+                        serde_json::json!({}),
+                    ),
+                    _ => continue,
+                };
+                let position = Position {
+                    sort: format!("{}#{wamid}", time_text(at)),
+                    pk: format!("MSG#{wamid}"),
+                    sk: "MSG".to_owned(),
+                };
+                listed.push((
+                    position,
+                    ConversationEntry {
+                        direction: direction.to_owned(),
+                        id: None,
+                        wamid: Some(wamid.clone()),
+                        phone_number_id,
+                        kind,
+                        timestamp: time_text(at),
+                        status: message.status.clone(),
+                        content,
+                        media: media_of(message),
+                        errors: serde_json::Value::Array(Vec::new()),
+                    },
+                ));
+            }
+            // Newest first, ties in the index's order (sort key, then the table key), after `after`.
+            let order = |p: &Position| (p.sort.clone(), p.pk.clone(), p.sk.clone());
+            listed.sort_by_key(|b| std::cmp::Reverse(order(&b.0)));
+            let listed: Vec<_> = listed
+                .into_iter()
+                .filter(|(position, _)| after.is_none_or(|after| order(position) < order(after)))
+                .collect();
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let next = if listed.len() > limit {
+                listed
+                    .get(limit.saturating_sub(1))
+                    .map(|(position, _)| position.clone())
+            } else {
+                None
+            };
+            ConversationPage {
+                entries: listed.into_iter().take(limit).map(|(_, entry)| entry).collect(),
+                next,
             }
         })
         .await

@@ -8,7 +8,13 @@
 //! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
 //! - send pacing of one recipient: `pk = PACE#<recipient>`, `sk = PACE` (`tat`: the next free slot, ms)
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
-//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <message time>#<wamid>` lists a conversation;
+//! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <time>#<wamid or message id>` lists a
+//!   conversation (`GET /contacts/{contact}/messages`): each inbound message's `MSG#` item (its time),
+//!   each send's `OUT#` item (its queue time), and the `MSG#` item of a message Meta reports a status
+//!   of that the bundle did not send. The `MSG#` item of a bundle send is moved out of the conversation
+//!   (`gsi1pk = SENT#<message id>`, never queried) when the send learns its wamid: its `OUT#` item
+//!   lists it, so no message is listed twice. Every listed item is the record itself: a redelivered
+//!   webhook (a conditional put that does nothing) adds no history entry.
 //!   `gsi1pk = VERIFICATION#<called number digits>`, `gsi1sk = <capture time>#<CallSid>` lists the codes
 //!   captured for a number.
 
@@ -19,6 +25,33 @@ pub const PACE_SK: &str = "PACE";
 
 /// Name of the table's global secondary index (`gsi1pk`, `gsi1sk`).
 pub const BY_CONTACT_INDEX: &str = "by_contact";
+
+/// The index partition of a contact's conversation (the same prefix as its contact item's `pk`).
+pub fn conversation_pk(contact: &str) -> String {
+    contact_pk(contact)
+}
+
+/// The index sort key of one conversation entry: its time (RFC 3339 UTC, always with
+/// milliseconds, so a message Meta stamps to the second sorts correctly against a send queued
+/// within that second), then its id.
+pub fn conversation_sk(time: chrono::DateTime<chrono::Utc>, id: &str) -> String {
+    format!("{}#{id}", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The time `seconds` since the epoch (Meta's timestamps), else `fallback` (when it was received).
+pub fn conversation_time(
+    seconds: Option<i64>,
+    fallback: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    seconds
+        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+        .unwrap_or(fallback)
+}
+
+/// The index partition a bundle send's `MSG#` item moves to once linked (out of the conversation).
+pub fn sent_pk(message_id: &str) -> String {
+    format!("SENT#{message_id}")
+}
 
 pub fn message_pk(wamid: &str) -> String {
     format!("MSG#{wamid}")

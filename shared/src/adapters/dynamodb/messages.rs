@@ -3,9 +3,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::DynamoMessageStore;
-use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string};
-use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
+use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
+use super::keys::{
+    CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
+    message_pk, window_sk,
+};
+use super::{DynamoMessageStore, STATUS_REQUEST_ID};
+use crate::domain::media::StoredMedia;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
@@ -42,14 +46,14 @@ impl MessageStore for DynamoMessageStore {
             item.put("errors", errors(&record.errors));
         }
         if let Some(key) = record.contact_key() {
-            let sort_time = message_time.unwrap_or_else(|| rfc3339(record.received.at));
+            let sort_time = conversation_time(record.timestamp, record.received.at);
             item.put("contact_key", string(key))
-                .put("gsi1pk", string(contact_pk(key)))
-                .put("gsi1sk", string(format!("{sort_time}#{}", record.wamid)));
+                .put("gsi1pk", string(conversation_pk(key)))
+                .put("gsi1sk", string(conversation_sk(sort_time, &record.wamid)));
         }
         put_content(&mut item, &record.content);
 
-        self.put_once(item).await
+        self.put_once_from(item, &record.received.request_id).await
     }
 
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
@@ -128,8 +132,14 @@ impl MessageStore for DynamoMessageStore {
         if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
             merge
                 .set_if_absent("contact_key", string(recipient))
-                .set_if_absent("gsi1pk", string(contact_pk(recipient)))
-                .set_if_absent("gsi1sk", string(format!("{status_time}#{}", status.wamid)));
+                .set_if_absent("gsi1pk", string(conversation_pk(recipient)))
+                .set_if_absent(
+                    "gsi1sk",
+                    string(conversation_sk(
+                        conversation_time(status.timestamp, status.received.at),
+                        &status.wamid,
+                    )),
+                );
         }
         if !status.errors.is_empty() {
             merge.set("errors", errors(&status.errors));
@@ -140,7 +150,8 @@ impl MessageStore for DynamoMessageStore {
             advance
                 .set("status", string(ranked.as_str()))
                 .set("status_rank", number(i64::from(ranked.rank())))
-                .set("status_at", string(&status_time));
+                .set("status_at", string(&status_time))
+                .set(STATUS_REQUEST_ID, string(&status.received.request_id));
             let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
             let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
             let result = self
@@ -158,11 +169,17 @@ impl MessageStore for DynamoMessageStore {
         // The message already has a status of equal or higher rank (or this status is unranked):
         // merge the timestamps and facts without touching the status, and read the status it holds.
         let held = self.merge_returning_status(message_pk(&status.wamid), merge).await?;
-        let current = status.status.is_some() && held.as_deref() == Some(status.status_name.as_str());
-        Ok(if current {
-            StatusWrite::Current
-        } else {
-            StatusWrite::Stale
+        let current = status.status.is_some() && held.status.as_deref() == Some(status.status_name.as_str());
+        // Set by this very delivery: an attempt whose answer was lost (the SDK retried the advance after it
+        // took effect) or an earlier delivery of the same queue record. It advanced the message.
+        let mine = held
+            .request_id
+            .as_deref()
+            .is_some_and(|held| held == status.received.request_id && held != "-");
+        Ok(match (current, mine) {
+            (true, true) => StatusWrite::Advanced,
+            (true, false) => StatusWrite::Current,
+            (false, _) => StatusWrite::Stale,
         })
     }
 
@@ -184,7 +201,56 @@ impl MessageStore for DynamoMessageStore {
             Some(pointer) => item.put("payload_pointer", string(pointer.to_body())),
             None => item.put("payload", string(&event.payload)),
         };
-        self.put_once(item).await
+        self.put_once_from(item, &event.received.request_id).await
+    }
+
+    async fn record_media(&self, wamid: &str, media: &StoredMedia) -> Result<WriteOutcome, StoreError> {
+        let now = rfc3339(Utc::now());
+        let mut update = Update::default();
+        update.set("updated_at", string(&now));
+        match media {
+            StoredMedia::Kept {
+                bucket,
+                key,
+                mime_type,
+                sha256,
+                size,
+            } => {
+                update
+                    .set("media_s3_bucket", string(bucket))
+                    .set("media_s3_key", string(key))
+                    .set("media_size", number(i64::try_from(*size).unwrap_or(i64::MAX)))
+                    .set("media_stored_at", string(&now))
+                    .set_if_absent("media_mime_type", string(mime_type))
+                    .set_if_absent("media_sha256", string(sha256));
+            }
+            StoredMedia::Failed { error } => {
+                update
+                    .set("media_error", string(error))
+                    .set("media_failed_at", string(&now));
+            }
+        }
+        // Only on the message's own record, and never over media already kept.
+        let condition = "attribute_exists(pk) AND attribute_not_exists(media_s3_key)";
+        self.update(message_pk(wamid), MESSAGE_SK, update, Some((condition, Vec::new())))
+            .await
+    }
+
+    async fn media_of(&self, wamid: &str) -> Result<Option<StoredMedia>, StoreError> {
+        let Some(item) = self.get(message_pk(wamid), MESSAGE_SK).await? else {
+            return Ok(None);
+        };
+        let text = |name: &str| text_of(&item, name);
+        if let (Some(bucket), Some(key)) = (text("media_s3_bucket"), text("media_s3_key")) {
+            return Ok(Some(StoredMedia::Kept {
+                bucket,
+                key,
+                mime_type: text("media_mime_type").unwrap_or_default(),
+                sha256: text("media_sha256").unwrap_or_default(),
+                size: text("media_size").and_then(|size| size.parse().ok()).unwrap_or(0),
+            }));
+        }
+        Ok(text("media_error").map(|error| StoredMedia::Failed { error }))
     }
 }
 

@@ -1,11 +1,12 @@
 //! The message store on one DynamoDB table: [`keys`] (the key schema), [`item`] (item and
 //! update builders), [`errors`] (SDK error classification), and one file per store:
-//! [`messages`], [`outbound`], [`verification`].
+//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only).
 //!
 //! Every write is conditional where order or duplicates matter, so redelivery and
 //! out-of-order webhooks converge to the same item without a read first.
 //! TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 
+mod conversation;
 pub mod errors;
 pub mod item;
 pub mod keys;
@@ -17,7 +18,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
 use self::errors::{put_outcome, update_outcome};
@@ -82,6 +84,30 @@ impl DynamoMessageStore {
         put_outcome(result)
     }
 
+    /// As [`Self::put_once`], except that an existing item written by the same delivery (its
+    /// `request_id` is `request_id`) is this very write: `Applied`.
+    /// That is what an attempt whose answer was lost looks like when the SDK retries it (the put took
+    /// effect, the retry's condition then fails), or an earlier delivery of the same queue record; a
+    /// duplicate from Meta is another request and stays `Superseded`.
+    async fn put_once_from(&self, item: Item, request_id: &str) -> Result<WriteOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        if let Err(error) = &result
+            && let Some(PutItemError::ConditionalCheckFailedException(failed)) = error.as_service_error()
+            && written_by(failed.item(), "request_id", request_id)
+        {
+            return Ok(WriteOutcome::Applied);
+        }
+        put_outcome(result)
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
@@ -96,8 +122,9 @@ impl DynamoMessageStore {
         Ok(output.item)
     }
 
-    /// An unconditional update of the message item whose answer names the status the item holds after it.
-    async fn merge_returning_status(&self, pk: String, update: Update) -> Result<Option<String>, StoreError> {
+    /// An unconditional update of the message item whose answer names the status the item holds after it,
+    /// and the delivery that set that status (`status_request_id`).
+    async fn merge_returning_status(&self, pk: String, update: Update) -> Result<HeldStatus, StoreError> {
         let (expression, names, values) = update.build();
         let result = self
             .client
@@ -119,10 +146,12 @@ impl DynamoMessageStore {
                     .unwrap_or_else(|| StoreError::Unavailable("update failed".to_owned())));
             }
         };
-        Ok(output
-            .attributes
-            .and_then(|mut attributes| attributes.remove("status"))
-            .and_then(|status| status.as_s().ok().cloned()))
+        let mut attributes = output.attributes.unwrap_or_default();
+        let mut take = |name: &str| attributes.remove(name).and_then(|value| value.as_s().ok().cloned());
+        Ok(HeldStatus {
+            status: take("status"),
+            request_id: take(STATUS_REQUEST_ID),
+        })
     }
 
     async fn update(
@@ -152,6 +181,27 @@ impl DynamoMessageStore {
         }
         update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
     }
+}
+
+/// The attribute naming the delivery (request id) that set a message's status.
+const STATUS_REQUEST_ID: &str = "status_request_id";
+
+/// What a message item holds after a merge.
+struct HeldStatus {
+    status: Option<String>,
+    /// The delivery that set `status` ([`STATUS_REQUEST_ID`]).
+    request_id: Option<String>,
+}
+
+/// Whether the item's `attribute` names the delivery `request_id`: the item is that delivery's write.
+/// A delivery without a request id (`-`) is never recognised.
+fn written_by(item: Option<&HashMap<String, AttributeValue>>, attribute: &str, request_id: &str) -> bool {
+    !request_id.is_empty()
+        && request_id != "-"
+        && item
+            .and_then(|item| item.get(attribute))
+            .and_then(|value| value.as_s().ok())
+            .is_some_and(|held| held == request_id)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
 use super::item::{Item, attribute_to_json, number, rfc3339, string, text_of};
 use super::keys::{
-    CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, message_pk, outbound_pk, pace_pk, window_sk,
+    CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, conversation_pk, conversation_sk, message_pk,
+    outbound_pk, pace_pk, sent_pk, window_sk,
 };
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::{
@@ -189,7 +190,14 @@ impl OutboundStore for DynamoMessageStore {
             .put("attempts", number(0))
             .put("queued_at", string(rfc3339(now)))
             .put("updated_at", string(rfc3339(now)))
+            .put_opt("from", message.from.as_deref().map(string))
             .put_opt("expires_at", self.expires_at(now));
+        if !message.to.is_empty() {
+            // Listed in the contact's conversation from the moment it is queued (see `keys`).
+            item.put("contact_key", string(&message.to))
+                .put("gsi1pk", string(conversation_pk(&message.to)))
+                .put("gsi1sk", string(conversation_sk(now, message.message_id.as_str())));
+        }
         match self.put_once(item).await? {
             WriteOutcome::Applied => Ok(Created::New),
             WriteOutcome::Superseded => {
@@ -448,6 +456,10 @@ impl DynamoMessageStore {
             .set("message_id", string(message_id.as_str()))
             .set("wamid", string(wamid.as_str()))
             .set("updated_at", string(&now))
+            // Out of the contact's conversation, where its `OUT#` item lists it (see `keys`):
+            // a status webhook's `if_not_exists` never moves it back.
+            .set("gsi1pk", string(sent_pk(message_id.as_str())))
+            .set_if_absent("gsi1sk", string(conversation_sk(Utc::now(), wamid.as_str())))
             .set_if_absent("item_type", string("message"))
             .set_if_absent("direction", string("outbound"))
             .set_if_absent("status", string(accepted.as_str()))
@@ -472,7 +484,7 @@ fn applied(item: Option<Attributes>) -> WriteOutcome {
 
 /// The send API's view of a message: the bundle's record and Meta's statuses merged,
 /// the status being whichever ranks higher.
-fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attributes>) -> OutboundView {
+pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attributes>) -> OutboundView {
     let field = |name: &str| {
         message
             .and_then(|m| text_of(m, name))
@@ -519,5 +531,6 @@ fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attributes>) ->
         updated_at: field("updated_at"),
         callback_data,
         resends: from_outbound("resends").and_then(|n| n.parse::<i64>().ok()),
+        media: message.and_then(super::conversation::media_of),
     }
 }

@@ -12,14 +12,19 @@ use crate::domain::graph_error::GraphError;
 use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::{MAX_RAW_MEDIA_BYTES, SendApi};
-use crate::ports::{MediaFailure, MediaSource};
-use crate::testing::{FakeMedia, FakeQueue, MemoryStore};
+use crate::ports::{MediaFailure, UploadSource};
+use crate::testing::{FakeMediaLinks, FakeQueue, FakeUploader, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 const FIRST: &str = "106540352242922";
 const SECOND: &str = "106540352242923";
 
-fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeMedia>, FakeMedia) {
+fn api(
+    bucket: bool,
+) -> (
+    SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader>,
+    FakeUploader,
+) {
     let config = SendApiConfig {
         api_key: Secret::new(KEY),
         table_name: "table".to_owned(),
@@ -27,6 +32,7 @@ fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeMedia>, FakeMedia) 
         default_country_code: None,
         phone_numbers: BusinessNumbers::new([FIRST.to_owned(), SECOND.to_owned()]),
         retention_days: 0,
+        media_bucket: bucket.then(|| "bucket".to_owned()),
         graph: Some(SendApiGraph {
             access_token: Secret::new("token"),
             base_url: "http://graph.invalid".to_owned(),
@@ -35,8 +41,14 @@ fn api(bucket: bool) -> (SendApi<MemoryStore, FakeQueue, FakeMedia>, FakeMedia) 
             waba_id: None,
         }),
     };
-    let media = FakeMedia::new();
-    let api = SendApi::new(config, MemoryStore::new(), FakeQueue::new()).with_media(Some(media.clone()));
+    let media = FakeUploader::new();
+    let api = SendApi::new(
+        config,
+        MemoryStore::new(),
+        FakeQueue::new(),
+        Some(FakeMediaLinks::new()),
+    )
+    .with_media(Some(media.clone()));
     (api, media)
 }
 
@@ -54,7 +66,10 @@ fn upload(content_type: &str, body: Vec<u8>, from: Option<&str>) -> lambda_http:
     }
 }
 
-async fn answer(api: &SendApi<MemoryStore, FakeQueue, FakeMedia>, request: lambda_http::Request) -> (u16, Value) {
+async fn answer(
+    api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader>,
+    request: lambda_http::Request,
+) -> (u16, Value) {
     let response = api.handle(request).await;
     let body = serde_json::from_str(&body_text(&response)).unwrap_or(Value::Null);
     (response.status().as_u16(), body)
@@ -81,7 +96,7 @@ async fn a_file_in_the_body_is_uploaded_from_the_named_number_and_its_media_id_a
         (uploads[0].from.as_str(), uploads[0].mime.as_str(), uploads[0].size),
         (FIRST, "image/png", 1000)
     );
-    assert_eq!(uploads[0].source, MediaSource::Bytes(vec![7; 1000]));
+    assert_eq!(uploads[0].source, UploadSource::Bytes(vec![7; 1000]));
     assert_eq!(
         (uploads[1].from.as_str(), uploads[1].mime.as_str()),
         (SECOND, "audio/ogg")
@@ -147,7 +162,7 @@ async fn a_larger_file_goes_by_reference_to_the_payload_bucket_and_is_checked_fi
     );
     assert_eq!(
         media.state().uploads[0].source,
-        MediaSource::Object {
+        UploadSource::Object {
             key: "media/clip.mp4".to_owned()
         }
     );
@@ -232,7 +247,12 @@ async fn meta_refusing_the_file_is_a_400_with_its_words_and_anything_else_a_503(
         assert_eq!(body["error"], "temporarily unavailable, retry later");
     }
     // Not configured (no access token): 503, and the other routes unchanged.
-    let mut unconfigured = SendApi::new(api.config.clone(), MemoryStore::new(), FakeQueue::new());
+    let mut unconfigured = SendApi::new(
+        api.config.clone(),
+        MemoryStore::new(),
+        FakeQueue::new(),
+        Some(FakeMediaLinks::new()),
+    );
     unconfigured.config.graph = None;
     assert_eq!(
         unconfigured

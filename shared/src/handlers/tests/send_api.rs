@@ -10,11 +10,11 @@ use crate::domain::outbound::SendJob;
 use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::SendApi;
-use crate::testing::{FakeQueue, Fault, MemoryStore};
+use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 
-fn api() -> SendApi<MemoryStore, FakeQueue> {
+fn api() -> SendApi<MemoryStore, FakeQueue, FakeMediaLinks> {
     let config = SendApiConfig {
         api_key: Secret::new(KEY),
         table_name: "table".to_owned(),
@@ -23,6 +23,7 @@ fn api() -> SendApi<MemoryStore, FakeQueue> {
         phone_numbers: BusinessNumbers::default(),
         retention_days: 30,
         graph: None,
+        media_bucket: Some("payloads".to_owned()),
     };
     let store = MemoryStore::new();
     // The contact wrote an hour ago: the 24-hour window is open.
@@ -30,7 +31,7 @@ fn api() -> SendApi<MemoryStore, FakeQueue> {
         .tables()
         .contacts
         .insert("972504370045".to_owned(), Utc::now().timestamp() - 3600);
-    SendApi::new(config, store, FakeQueue::new())
+    SendApi::new(config, store, FakeQueue::new(), Some(FakeMediaLinks::new()))
 }
 
 fn post(body: &Value, extra: &[(&str, &str)]) -> lambda_http::Request {
@@ -230,13 +231,13 @@ async fn a_store_or_queue_failure_is_503() {
     assert_eq!(api.handle(view).await.status(), 404);
 }
 
-fn api_with_numbers(numbers: &[&str]) -> SendApi<MemoryStore, FakeQueue> {
+fn api_with_numbers(numbers: &[&str]) -> SendApi<MemoryStore, FakeQueue, FakeMediaLinks> {
     let mut api = api();
     api.config.phone_numbers = BusinessNumbers::new(numbers.iter().map(|n| (*n).to_owned()));
     api
 }
 
-fn queued_job(api: &SendApi<MemoryStore, FakeQueue>) -> SendJob {
+fn queued_job(api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks>) -> SendJob {
     let queued = api.queue.messages();
     serde_json::from_str(&queued.last().expect("queued").body).expect("a send job")
 }

@@ -9,11 +9,14 @@ use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::domain::templates::TemplateShape;
 use crate::handlers::send_api::SendApi;
-use crate::testing::{FakeMedia, FakeQueue, FakeTemplates, MemoryStore};
+use crate::testing::{FakeMediaLinks, FakeQueue, FakeTemplates, FakeUploader, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 
-fn api() -> (SendApi<MemoryStore, FakeQueue, FakeMedia, FakeTemplates>, FakeTemplates) {
+fn api() -> (
+    SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader, FakeTemplates>,
+    FakeTemplates,
+) {
     let config = SendApiConfig {
         api_key: Secret::new(KEY),
         table_name: "table".to_owned(),
@@ -22,13 +25,14 @@ fn api() -> (SendApi<MemoryStore, FakeQueue, FakeMedia, FakeTemplates>, FakeTemp
         phone_numbers: BusinessNumbers::default(),
         retention_days: 0,
         graph: None,
+        media_bucket: None,
     };
     let shipping = TemplateShape::from_graph(&json!({"name": "shipping_update", "language": "en_US",
         "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} has shipped."}]}))
     .expect("a template");
     let templates = FakeTemplates::new(vec![shipping]);
-    let api = SendApi::new(config, MemoryStore::new(), FakeQueue::new())
-        .with_media(None::<FakeMedia>)
+    let api = SendApi::new(config, MemoryStore::new(), FakeQueue::new(), None::<FakeMediaLinks>)
+        .with_media(None::<FakeUploader>)
         .with_templates(Some(templates.clone()));
     (api, templates)
 }
@@ -39,7 +43,10 @@ fn template(name: &str, language: &str, body_parameters: usize) -> Value {
            "components": [{"type": "body", "parameters": parameters}]})
 }
 
-async fn post(api: &SendApi<MemoryStore, FakeQueue, FakeMedia, FakeTemplates>, body: &Value) -> (u16, String) {
+async fn post(
+    api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader, FakeTemplates>,
+    body: &Value,
+) -> (u16, String) {
     let bearer = format!("Bearer {KEY}");
     let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
     let response = api

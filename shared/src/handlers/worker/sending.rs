@@ -510,6 +510,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue> Sending<O, W, Q> {
         self.store_call(self.store.create_outbound(&NewOutbound {
             message_id: message_id.clone(),
             to: to.to_owned(),
+            from: record.phone_number_id.clone(),
             kind: "text".to_owned(),
             fingerprint: outbound::fingerprint(&payload),
             payload: payload.clone(),

@@ -82,6 +82,7 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             typing_indicator: false,
         }),
         events: None,
+        media: None,
     };
     (worker, fakes)
 }
@@ -147,6 +148,7 @@ async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
         .create_outbound(&NewOutbound {
             message_id: message_id.clone(),
             to: "972504370045".to_owned(),
+            from: None,
             kind: "text".to_owned(),
             fingerprint: outbound::fingerprint(&payload),
             payload: payload.clone(),
@@ -1228,4 +1230,5 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert!(fakes.blobs.objects().is_empty());
 }
 
+mod media;
 mod properties;

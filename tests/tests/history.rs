@@ -1,0 +1,406 @@
+//! Conversation history against the AWS emulator: inbound messages recorded by the worker from
+//! signed webhooks, sends through `POST /messages` → queue → worker → the Graph API stand-in →
+//! status webhooks, then `GET /contacts/{contact}/messages` paged to the end; and a media link
+//! presigned for an object in the bucket, fetched over HTTP.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bridge::adapters::dynamodb::{DynamoMessageStore, MESSAGE_SK, message_pk};
+use bridge::adapters::presign::S3MediaLinks;
+use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
+use bridge::handlers::meta_ingest::Ingest;
+use bridge::handlers::send_api::SendApi;
+use bridge::handlers::worker::DeployedWorker;
+use integration_tests::*;
+use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
+use local_stack::queue::{batch_deadline, sqs_event};
+use serde_json::{Value, json};
+
+const API_KEY: &str = "test-history-api-key-0123456789";
+const TOKEN: &str = "test-access-token";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+
+struct Loop {
+    emu: Emulator,
+    queue: TestQueue,
+    api: SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks>,
+    ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
+    worker: DeployedWorker,
+}
+
+async fn setup() -> Loop {
+    let emu = Emulator::connect().await;
+    let queue = emu.fresh_queue("history", 30, None).await;
+    let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let webhook_url = format!("http://{}/webhooks/whatsapp", webhook_listener.local_addr().unwrap());
+    let standin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let graph_url = format!("http://{}", standin_listener.local_addr().unwrap());
+    let standin = Standin::with_timings(
+        StandinConfig {
+            access_token: TOKEN.into(),
+            app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
+            webhook_url,
+            phone_number_id_display: "15550783881".into(),
+            latency: Duration::ZERO,
+            status_delay: Duration::ZERO,
+            send_status_webhooks: true,
+        },
+        OnboardingConfig::default(),
+        AmbiguityTimings::default(),
+    );
+    tokio::spawn(Arc::clone(&standin).serve(standin_listener));
+    let mut env = emu.env.clone();
+    for (name, value) in [
+        ("QUEUE_URL", queue.url.as_str()),
+        ("SEND_QUEUE_URL", queue.url.as_str()),
+        ("API_KEY", API_KEY),
+        ("WHATSAPP_ACCESS_TOKEN", TOKEN),
+        ("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID),
+        ("WHATSAPP_PHONE_NUMBER_IDS", ""),
+        ("GRAPH_API_BASE_URL", graph_url.as_str()),
+        ("DEFAULT_COUNTRY_CODE", "972"),
+        ("SEND_RATE_PER_SECOND", "1000"),
+        // No pacing between sends to one contact: 26 sends in a row.
+        ("SEND_PACE_SECONDS", "0"),
+        ("RETENTION_DAYS", "0"),
+        ("AUTO_REPLY_TEXT", ""),
+        ("MARK_AS_READ", "false"),
+        ("ALLOWED_PHONE_NUMBER_IDS", ""),
+        ("EVENT_BUS_NAME", ""),
+    ] {
+        env.insert(name.to_owned(), value.to_owned());
+    }
+    let vars = |name: &str| env.get(name).cloned();
+    let api = SendApi::from_vars(&emu.sdk, &vars).await.unwrap();
+    let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
+    serve_ingest(webhook_listener, Arc::clone(&ingest));
+    let worker = DeployedWorker::from_vars(&emu.sdk, &vars).await.unwrap();
+    Loop {
+        emu,
+        queue,
+        api,
+        ingest,
+        worker,
+    }
+}
+
+/// Runs the ingestion handler behind HTTP so the stand-in can deliver its status webhooks.
+fn serve_ingest(listener: tokio::net::TcpListener, ingest: Arc<Ingest<SqsQueue, S3BlobStore>>) {
+    use http_body_util::BodyExt;
+    let handle = move |request: hyper::Request<hyper::body::Incoming>| {
+        let ingest = Arc::clone(&ingest);
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let signature = parts
+                .headers
+                .get("x-hub-signature-256")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let request = api_request(
+                "POST",
+                "/webhooks/whatsapp",
+                "",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Hub-Signature-256", &signature),
+                ],
+                &body,
+                true,
+            );
+            let response = ingest.handle(request).await;
+            let mut out = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::copy_from_slice(
+                response.body(),
+            )));
+            *out.status_mut() = response.status();
+            out
+        }
+    };
+    tokio::spawn(local_stack::http_server::serve(listener, "ingest", handle));
+}
+
+impl Loop {
+    async fn call(&self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
+        let auth = format!("Bearer {API_KEY}");
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        let response = self
+            .api
+            .handle(api_request(method, path, query, &headers, body, false))
+            .await;
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn history(&self, contact: &str, query: &str) -> (u16, Value) {
+        self.call("GET", &format!("/contacts/{contact}/messages"), query, b"")
+            .await
+    }
+
+    /// Runs the worker over the queue until it is empty (status webhooks arrive while it runs).
+    async fn drain(&self) {
+        for _ in 0..20 {
+            let messages = self.emu.receive_all(&self.queue.url).await;
+            if messages.is_empty() {
+                return;
+            }
+            for batch in messages.chunks(10) {
+                let event = sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
+                let response = self.worker.handle(event, batch_deadline()).await;
+                assert!(
+                    response.batch_item_failures.is_empty(),
+                    "the worker failed records: {:?}",
+                    response.batch_item_failures
+                );
+                for message in batch {
+                    self.emu
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.queue.url)
+                        .receipt_handle(message.receipt_handle().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the queue never emptied");
+    }
+
+    async fn webhook(&self, body: &[u8]) {
+        let response = self
+            .ingest
+            .handle(signed_webhook(&self.emu.env["WHATSAPP_APP_SECRET"], body, false))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Every page of the contact's conversation, `limit` at a time: the entries, and the page count.
+    async fn every_page(&self, contact: &str, limit: u32) -> (Vec<Value>, usize) {
+        let mut entries = Vec::new();
+        let mut query = format!("limit={limit}");
+        for pages in 1..=100 {
+            let (status, page) = self.history(contact, &query).await;
+            assert_eq!(status, 200, "{page}");
+            let listed = page["messages"].as_array().unwrap();
+            assert!(listed.len() <= limit as usize);
+            entries.extend(listed.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("limit={limit}&cursor={cursor}"),
+                None => return (entries, pages),
+            }
+        }
+        panic!("more than 100 pages");
+    }
+}
+
+fn id_of(entry: &Value) -> String {
+    entry["id"]
+        .as_str()
+        .or_else(|| entry["wamid"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// A contact of this test alone (the emulator's table outlives a test run): 15 digits, the last
+/// 12 from the clock's seconds and microseconds and this process's counter.
+fn contact() -> String {
+    let digits = unique("").replace('.', "");
+    format!("972{}", &digits[digits.len() - 12..])
+}
+
+#[tokio::test]
+async fn fifty_two_messages_in_both_directions_page_newest_first_without_gaps_or_repeats() {
+    let test = setup().await;
+    let contact = contact();
+    let mut written = Vec::new();
+    let mut first_inbound = None;
+    for n in 0..26 {
+        let wamid = unique("wamid.IN");
+        let body = text_webhook(
+            PHONE_NUMBER_ID,
+            &wamid,
+            &contact,
+            chrono::Utc::now().timestamp(),
+            &format!("in {n}"),
+        );
+        test.webhook(&body).await;
+        test.drain().await;
+        first_inbound.get_or_insert(body);
+        written.push(wamid);
+        let send = json!({ "to": format!("+{contact}"), "type": "text", "body": format!("out {n}") });
+        let (status, answer) = test.call("POST", "/messages", "", send.to_string().as_bytes()).await;
+        assert_eq!(status, 202, "{answer}");
+        written.push(answer["id"].as_str().unwrap().to_owned());
+        // The send goes out, the stand-in's sent/delivered/read webhooks come back and are recorded.
+        test.drain().await;
+    }
+    // Meta redelivers the first webhook: recorded once, listed once.
+    test.webhook(first_inbound.as_ref().unwrap()).await;
+    test.drain().await;
+
+    // The index is eventually consistent (moto: at once); a few tries at most.
+    let mut listed = Vec::new();
+    let mut pages = 0;
+    for _ in 0..20 {
+        (listed, pages) = test.every_page(&contact, 7).await;
+        if listed.len() >= written.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ids: Vec<String> = listed.iter().map(id_of).collect();
+    assert_eq!(ids.len(), 52, "{ids:?}");
+    assert_eq!(pages, 8, "52 entries in pages of 7");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 52, "no entry twice: {ids:?}");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>(),
+        written.iter().collect::<HashSet<_>>(),
+        "every message written, nothing else"
+    );
+    let times: Vec<&str> = listed
+        .iter()
+        .map(|entry| entry["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] >= pair[1]),
+        "newest first: {times:?}"
+    );
+    // Both directions, as written: the newest is the last send.
+    assert_eq!(ids[0], written[51]);
+    assert_eq!(ids[51], written[0]);
+    let inbound: Vec<&Value> = listed.iter().filter(|e| e["direction"] == "inbound").collect();
+    let outbound: Vec<&Value> = listed.iter().filter(|e| e["direction"] == "outbound").collect();
+    assert_eq!((inbound.len(), outbound.len()), (26, 26));
+    for entry in &inbound {
+        assert_eq!(entry["status"], "received");
+        assert_eq!(entry["type"], "text");
+        assert!(entry["content"]["body"].as_str().unwrap().starts_with("in "), "{entry}");
+        assert_eq!(entry["phone_number_id"], PHONE_NUMBER_ID);
+    }
+    for entry in &outbound {
+        // The stand-in reports sent, delivered, read: the send shows Meta's latest status, with its wamid.
+        assert_eq!(entry["status"], "read", "{entry}");
+        assert!(entry["wamid"].as_str().unwrap().starts_with("wamid."), "{entry}");
+        assert!(
+            entry["content"]["body"].as_str().unwrap().starts_with("out "),
+            "{entry}"
+        );
+        assert_eq!(entry["phone_number_id"], PHONE_NUMBER_ID, "{entry}");
+    }
+
+    // Paging by the largest page gives the same list.
+    let (all, pages) = test.every_page(&contact, 100).await;
+    assert_eq!(pages, 1);
+    assert_eq!(all.iter().map(id_of).collect::<Vec<_>>(), ids);
+
+    // A cursor of this conversation is refused for another contact (400 naming it).
+    let (_, first) = test.history(&contact, "limit=5").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (status, body) = test.history("972520000001", &format!("cursor={cursor}")).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().starts_with("cursor:"), "{body}");
+}
+
+#[tokio::test]
+async fn a_stored_media_object_is_linked_for_fifteen_minutes_and_the_link_fetches_its_bytes() {
+    let test = setup().await;
+    let contact = contact();
+    let wamid = unique("wamid.IMG");
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp",
+        "metadata":{"display_phone_number":"15550783881","phone_number_id":PHONE_NUMBER_ID},
+        "contacts":[{"profile":{"name":"Test User"},"wa_id":contact}],
+        "messages":[{"from":contact,"id":wamid,"timestamp":chrono::Utc::now().timestamp().to_string(),"type":"image",
+            "image":{"id":"7712345678901234","mime_type":"image/jpeg","sha256":"abc","caption":"the receipt"}}]}}]}]})
+    .to_string();
+    test.webhook(body.as_bytes()).await;
+    test.drain().await;
+
+    let (status, page) = test.history(&contact, "").await;
+    assert_eq!(status, 200, "{page}");
+    let media = &page["messages"][0]["media"];
+    assert_eq!(media["id"], "7712345678901234");
+    assert_eq!(media["url"], Value::Null, "not stored yet: no link");
+
+    // What the worker's media job does: the bytes under media/, the key on the message record.
+    let key = format!("media/{PHONE_NUMBER_ID}/{wamid}/7712345678901234");
+    let bytes = b"\xff\xd8\xff\xe0 a jpeg, more or less".to_vec();
+    test.emu
+        .s3
+        .put_object()
+        .bucket(test.emu.bucket())
+        .key(&key)
+        .content_type("image/jpeg")
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    test.emu
+        .dynamodb
+        .update_item()
+        .table_name(test.emu.table())
+        .key("pk", AttributeValue::S(message_pk(&wamid)))
+        .key("sk", AttributeValue::S(MESSAGE_SK.to_owned()))
+        .update_expression("SET media_s3_key = :key")
+        .expression_attribute_values(":key", AttributeValue::S(key.clone()))
+        .send()
+        .await
+        .unwrap();
+
+    let (_, page) = test.history(&contact, "").await;
+    let entry = &page["messages"][0];
+    assert_eq!(entry["content"]["caption"], "the receipt");
+    let url = entry["media"]["url"].as_str().unwrap().to_owned();
+    assert!(url.contains("X-Amz-Expires=900"), "{url}");
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/{}/media/", test.emu.endpoint(), test.emu.bucket())),
+        "{url}"
+    );
+    let expires = chrono::DateTime::parse_from_rfc3339(entry["media"]["url_expires_at"].as_str().unwrap()).unwrap();
+    let left = expires.timestamp() - chrono::Utc::now().timestamp();
+    assert!((890..=900).contains(&left), "{left} s left");
+    let fetched = test_support::http::client().get(&url).send().await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+
+    // GET /messages/{wamid}: the same link.
+    let (status, view) = test.call("GET", &format!("/messages/{wamid}"), "", b"").await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["direction"], "inbound");
+    assert!(
+        view["media"]["url"].as_str().unwrap().contains("X-Amz-Signature="),
+        "{view}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_meta_reports_that_the_bundle_did_not_send_is_listed_as_outbound() {
+    let test = setup().await;
+    let contact = contact();
+    let wamid = unique("wamid.ELSEWHERE");
+    let status = json!({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp",
+        "metadata":{"display_phone_number":"15550783881","phone_number_id":PHONE_NUMBER_ID},
+        "statuses":[{"id":wamid,"status":"delivered","timestamp":chrono::Utc::now().timestamp().to_string(),"recipient_id":contact}]}}]}]})
+    .to_string();
+    test.webhook(status.as_bytes()).await;
+    test.drain().await;
+    let (code, page) = test.history(&contact, "").await;
+    assert_eq!(code, 200, "{page}");
+    let entries = page["messages"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["direction"], "outbound");
+    assert_eq!(entries[0]["wamid"], wamid.as_str());
+    assert_eq!(entries[0]["status"], "delivered");
+    assert_eq!(entries[0]["id"], Value::Null);
+}
