@@ -67,6 +67,7 @@ fuzz_target!(|data: &[u8]| {
             auto_reply_text: (selector & 0x10 != 0).then(|| "Thanks!".to_owned()),
             mark_as_read: selector & 0x20 != 0,
             events: None,
+            typing_indicator: selector & 0x30 == 0x30,
         }),
         events: None::<Publishing<FakeEventBus>>,
         media: None,

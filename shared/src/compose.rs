@@ -15,6 +15,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph_media::GraphMedia;
+use crate::adapters::graph_templates::GraphTemplates;
 use crate::adapters::presign::S3MediaLinks;
 use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
@@ -30,6 +31,9 @@ use crate::handlers::worker::Publishing;
 /// The most one media upload may take: API Gateway gives an integration 30 s, the send API's
 /// Lambda timeout is 29 s.
 pub const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// The most a template lookup may take before the send goes through unchecked.
+pub const TEMPLATE_LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Twilio gives a whole webhook 15 s: the Twilio functions bound every AWS call well inside that.
 pub const TWILIO_SDK_BUDGET: Duration = Duration::from_secs(4);
@@ -103,12 +107,33 @@ impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
             ),
             None => None,
         };
+        let templates = match config
+            .graph
+            .as_ref()
+            .and_then(|graph| Some((graph, graph.waba_id.as_deref()?)))
+        {
+            Some((graph, waba_id)) => Some(
+                GraphTemplates::new(
+                    &graph.base_url,
+                    &graph.version,
+                    graph.access_token.clone(),
+                    waba_id,
+                    TEMPLATE_LOOKUP_TIMEOUT,
+                )
+                .map_err(|problem| ConfigError {
+                    problems: vec![format!("the Graph API client could not be built: {problem}")],
+                })?,
+            ),
+            None => None,
+        };
         let links = config
             .media_bucket
             .as_deref()
             .map(|bucket| S3MediaLinks::new(sdk_config, bucket));
         store.warm_up().await;
-        Ok(Self::new(config, store, queue, links).with_media(media))
+        Ok(Self::new(config, store, queue, links)
+            .with_media(media)
+            .with_templates(templates))
     }
 }
 

@@ -460,6 +460,8 @@ pub struct SendApiGraph {
     pub version: String,
     /// Where `POST /media` reads files given by reference (`PAYLOAD_BUCKET`, keys under `media/`).
     pub payload_bucket: Option<String>,
+    /// The WABA whose templates a template send is checked against (`WHATSAPP_BUSINESS_ACCOUNT_ID`).
+    pub waba_id: Option<String>,
 }
 
 impl SendApiConfig {
@@ -484,6 +486,7 @@ impl SendApiConfig {
                     .optional("GRAPH_API_VERSION")
                     .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
                 payload_bucket: env.optional("PAYLOAD_BUCKET"),
+                waba_id: env.optional("WHATSAPP_BUSINESS_ACCOUNT_ID"),
             }),
             media_bucket: env.optional("PAYLOAD_BUCKET"),
         };
@@ -523,6 +526,9 @@ pub struct SenderConfig {
     pub auto_reply_text: Option<String>,
     /// `MARK_AS_READ=true`: mark inbound messages as read.
     pub mark_as_read: bool,
+    /// `TYPING_INDICATOR=true` (with `MARK_AS_READ`): the read receipt also shows Meta's typing
+    /// indicator, for deployments whose own application answers each message.
+    pub typing_indicator: bool,
     /// The send queue (`SEND_QUEUE_URL`): auto-replies and deferred send outcomes go there.
     pub send_queue_url: String,
     /// A claim older than this has lost its holder (`SEND_CLAIM_LEASE_SECONDS`, default 60:
@@ -582,6 +588,9 @@ impl SenderConfig {
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
             mark_as_read: env
                 .optional("MARK_AS_READ")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
+            typing_indicator: env
+                .optional("TYPING_INDICATOR")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             send_queue_url: env.required("SEND_QUEUE_URL"),
             claim_lease_seconds,

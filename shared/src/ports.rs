@@ -213,8 +213,15 @@ pub trait WhatsAppSender: Send + Sync {
         from: &str,
         payload: &serde_json::Value,
     ) -> impl Future<Output = Result<Accepted, SendFailure>> + Send;
-    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it.
-    fn mark_read(&self, from: &str, wamid: &Wamid) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Marks an inbound message as read (blue ticks), as the business number `from` that received it;
+    /// with `typing`, the user also sees "typing…" until the next message or for 25 s (Meta's typing
+    /// indicator, the same call with `typing_indicator: {"type": "text"}`).
+    fn mark_read(
+        &self,
+        from: &str,
+        wamid: &Wamid,
+        typing: bool,
+    ) -> impl Future<Output = Result<(), SendFailure>> + Send;
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;
@@ -263,6 +270,17 @@ pub trait MediaUploader: Send + Sync {
         size: u64,
         source: UploadSource,
     ) -> impl Future<Output = Result<String, MediaFailure>> + Send;
+}
+
+/// The WABA's message templates (`GET /{waba-id}/message_templates`).
+pub trait TemplateCatalog: Send + Sync {
+    /// The template `name` in `language` (`Ok(None)`: the WABA has none); `Err`: it could not be
+    /// looked up (the send then goes through, and Meta checks it).
+    fn template(
+        &self,
+        name: &str,
+        language: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
 }
 
 /// A message the send API (or the auto-reply) accepted, to be stored as `queued`.

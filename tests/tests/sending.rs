@@ -954,7 +954,12 @@ fn user_id_webhook(number: &str, wamid: &str, user_id: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_user_known_only_by_a_user_id_gets_the_auto_reply_and_an_api_send_both_read() {
-    let test = setup(Some("Thanks, we will answer soon.")).await;
+    let test = setup_with(
+        Some("Thanks, we will answer soon."),
+        &[("TYPING_INDICATOR", "true")],
+        AmbiguityTimings::default(),
+    )
+    .await;
     let user_id = format!("{USER_ID_PREFIX}{}", recipient("1"));
     let wamid = unique("wamid.user");
     let body = user_id_webhook(PHONE_NUMBER_ID, &wamid, &user_id);
@@ -982,12 +987,21 @@ async fn a_user_known_only_by_a_user_id_gets_the_auto_reply_and_an_api_send_both
     assert!(replies[0].body.get("to").is_none());
     let reply_id = replies[0].biz_opaque_callback_data().unwrap().to_owned();
     test.until_status(&reply_id, "read").await;
-    // Marked read, from the number it wrote to.
-    assert!(
-        test.standin
-            .requests()
-            .iter()
-            .any(|r| r.body["message_id"] == wamid.as_str() && r.body["status"] == "read" && r.answered_status == 200)
+    // Marked read, from the number it wrote to, with the typing indicator (TYPING_INDICATOR=true).
+    let reads: Vec<_> = test
+        .standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.body["message_id"] == wamid.as_str())
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(
+        reads[0].body,
+        json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid, "typing_indicator": {"type": "text"}})
+    );
+    assert_eq!(
+        (reads[0].answered_status, reads[0].phone_number_id.as_str()),
+        (200, PHONE_NUMBER_ID)
     );
     // The window the user opened lets the send API answer them by their id too.
     let expected = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "recipient": user_id,
@@ -1242,4 +1256,113 @@ async fn an_answer_after_the_timeout_publishes_unknown_then_resolved_on_the_tap(
         resolved[0]["detail"]["wamid"],
         test.calls_to(&to)[0].wamid.clone().unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_template_send_is_checked_against_the_waba_s_templates_before_meta_is_called() {
+    let test = setup_with(
+        None,
+        &[("WHATSAPP_BUSINESS_ACCOUNT_ID", local_stack::graph_standin::WABA_ID)],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    let to = recipient("97257");
+    let body_text =
+        |n: usize| json!([{"type": "body", "parameters": vec![json!({"type": "text", "text": "Ayala"}); n]}]);
+    // One parameter short of the stand-in's shipping_update (en_US): 400, and Meta never called.
+    let (status, answer) = test
+        .post(
+            json!({"to": to, "type": "template", "name": "shipping_update", "language": "en_US", "components": body_text(1)}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "template.components: the body takes 2 parameters in template \"shipping_update\" (en_US), the send gives 1"
+    );
+    assert!(test.calls_to(&to).is_empty(), "Meta was not called");
+    // The right count, and the Spanish one (also 2), are sent and read.
+    for language in ["en_US", "es"] {
+        test.sent_exactly(
+            json!({"to": to, "type": "template", "name": "shipping_update", "language": language, "components": body_text(2)}),
+            graph_json(&to, "template", json!({"name": "shipping_update", "language": {"code": language}, "components": body_text(2)})),
+            PHONE_NUMBER_ID,
+        )
+        .await;
+    }
+    // Header, body and a URL button, as appointment_reminder takes them.
+    let components = json!([
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://x.test/i.jpg"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Ayala"}, {"type": "text", "text": "May 1"}]},
+        {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "42"}]}]);
+    test.sent_exactly(
+        json!({"to": to, "type": "template", "name": "appointment_reminder", "language": "en_US", "components": components}),
+        graph_json(&to, "template", json!({"name": "appointment_reminder", "language": {"code": "en_US"}, "components": components})),
+        PHONE_NUMBER_ID,
+    )
+    .await;
+    let (status, answer) = test
+        .post(
+            json!({"to": to, "type": "template", "name": "appointment_reminder", "language": "en_US", "components": body_text(2)}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("the header takes 1 parameter"),
+        "{answer}"
+    );
+    // A template the WABA does not have goes through as before (Meta decides).
+    test.sent_exactly(
+        json!({"to": to, "type": "template", "name": "not_in_the_waba", "language": "en_US", "components": body_text(3)}),
+        graph_json(&to, "template", json!({"name": "not_in_the_waba", "language": {"code": "en_US"}, "components": body_text(3)})),
+        PHONE_NUMBER_ID,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_stand_in_pages_the_waba_s_templates_as_meta_does() {
+    let test = setup(None).await;
+    let mut url = format!(
+        "{}/v21.0/{}/message_templates?limit=2",
+        test.graph_base,
+        local_stack::graph_standin::WABA_ID
+    );
+    let mut names = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page: Value = serde_json::from_slice(
+            &integration_tests::http::client()
+                .get(&url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        pages += 1;
+        names.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| format!("{}/{}", t["name"], t["language"])),
+        );
+        assert!(page["paging"]["cursors"]["after"].is_string(), "{page}");
+        match page["paging"]["next"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(names.contains(&"\"shipping_update\"/\"es\"".to_owned()), "{names:?}");
 }

@@ -18,7 +18,7 @@ use super::answers::{Answer, GraphError, MAX_BODY_BYTES, expired_token, json_ans
 use super::ids::new_wamid;
 use super::media::{Download, FileBody};
 use super::status_webhooks::{Delivery, StatusWebhooks};
-use super::validation::{ValidSend, is_mark_as_read, validate};
+use super::validation::{ValidSend, check_typing_indicator, is_mark_as_read, validate};
 
 const RATE_LIMIT_DETAILS: &str =
     "Message failed to send because there were too many messages sent from this phone number in a short period of time";
@@ -270,7 +270,10 @@ impl Messages {
         let (answer, delivery) = match parsed {
             _ if !authorized => (expired_token(), None),
             Err(error) => (error.answer(), None),
-            Ok(body) if is_mark_as_read(&body) => (success(), None),
+            Ok(body) if is_mark_as_read(&body) => match check_typing_indicator(&body) {
+                Ok(()) => (success(), None),
+                Err(error) => (error.answer(), None),
+            },
             Ok(body) => match validate(&body) {
                 Err(error) => (error.answer(), None),
                 Ok(send) => self.answer_valid(send, &phone_number_id, &mut record),

@@ -58,7 +58,8 @@
 //! after [`StandinConfig::latency`].
 //!
 //! A mark-as-read call (`{"messaging_product":"whatsapp","status":"read","message_id":..}`) is answered
-//! `200 {"success":true}`.
+//! `200 {"success":true}`; with Meta's typing indicator (`"typing_indicator":{"type":"text"}`) too, and with
+//! another `typing_indicator` `400` code 100.
 //!
 //! # Success and status webhooks
 //!
@@ -129,6 +130,7 @@ mod media;
 mod messages;
 mod onboarding;
 mod status_webhooks;
+mod templates;
 mod validation;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -104,6 +104,7 @@ pub enum Route {
     DebugToken,
     PhoneNumber(String),
     SubscribedApps(String),
+    MessageTemplates(String),
     RequestCode(String),
     VerifyCode(String),
     Register(String),
@@ -121,6 +122,7 @@ impl Route {
                     ("verify_code", &Method::POST) => Some(Self::VerifyCode(id)),
                     ("register", &Method::POST) => Some(Self::Register(id)),
                     ("subscribed_apps", &Method::GET) => Some(Self::SubscribedApps(id)),
+                    ("message_templates", &Method::GET) => Some(Self::MessageTemplates(id)),
                     _ => None,
                 }
             }
@@ -137,12 +139,20 @@ impl Route {
 pub struct Params {
     pairs: Vec<(String, String)>,
     header_token: Option<String>,
+    /// `http://<Host><path>`: where this request went (a page's `paging.next`).
+    self_url: String,
 }
 
 impl Params {
     /// Reads the request; a body that cannot be read or is bad JSON is answered 400.
     pub async fn read(req: Request<Incoming>) -> Result<Self, Answer> {
         let mut pairs = query_pairs(req.uri().query().unwrap_or_default());
+        let host = req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let self_url = format!("http://{host}{}", req.uri().path().trim_end_matches('/'));
         let header_token = req
             .headers()
             .get(AUTHORIZATION)
@@ -178,7 +188,11 @@ impl Params {
                 pairs.extend(query_pairs(&String::from_utf8_lossy(&body)));
             }
         }
-        Ok(Self { pairs, header_token })
+        Ok(Self {
+            pairs,
+            header_token,
+            self_url,
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -186,6 +200,11 @@ impl Params {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
+    }
+
+    /// The URL this request went to, without its query.
+    pub fn url(&self) -> String {
+        self.self_url.clone()
     }
 
     /// `Authorization: Bearer`, else the `access_token` parameter.
@@ -240,6 +259,17 @@ impl Onboarding {
         match route {
             Route::DebugToken => self.debug_token(input_token_valid),
             Route::SubscribedApps(waba) => self.subscribed_apps(&waba),
+            Route::MessageTemplates(waba) => {
+                if waba != self.config.waba_id {
+                    return not_found(&Method::GET, &format!("{waba}/message_templates"));
+                }
+                super::templates::page(
+                    params.get("name").as_deref(),
+                    params.get("limit").as_deref(),
+                    params.get("after").as_deref(),
+                    &params.url(),
+                )
+            }
             Route::PhoneNumber(id) => self.phone_number(&id, params.get("fields").as_deref()),
             Route::RequestCode(id) => self.request_code(
                 &id,

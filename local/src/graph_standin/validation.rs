@@ -299,6 +299,15 @@ pub fn is_mark_as_read(body: &Value) -> bool {
             .is_some_and(|id| !id.is_empty())
 }
 
+/// A mark-as-read call's optional typing indicator: `{"type": "text"}`, the only type Meta documents.
+pub fn check_typing_indicator(body: &Value) -> Result<(), GraphError> {
+    match body.get("typing_indicator") {
+        None => Ok(()),
+        Some(indicator) if indicator.get("type").and_then(Value::as_str) == Some("text") => Ok(()),
+        Some(_) => Err(invalid("Param typing_indicator.type must be \"text\".".to_owned())),
+    }
+}
+
 fn non_empty_string(value: Option<&Value>, field: &str) -> Result<(), GraphError> {
     match value {
         None => Err(invalid(format!("The parameter {field} is required."))),

@@ -177,8 +177,11 @@ impl WhatsAppSender for GraphClient {
         Ok(Accepted { wamid })
     }
 
-    async fn mark_read(&self, from: &str, wamid: &Wamid) -> Result<(), SendFailure> {
-        let payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+    async fn mark_read(&self, from: &str, wamid: &Wamid, typing: bool) -> Result<(), SendFailure> {
+        let mut payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+        if typing {
+            payload["typing_indicator"] = serde_json::json!({"type": "text"});
+        }
         self.post(from, &payload).await.map(|_| ())
     }
 

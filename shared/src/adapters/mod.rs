@@ -4,6 +4,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph;
 pub mod graph_media;
+pub mod graph_templates;
 pub mod http;
 pub mod presign;
 pub mod s3;

@@ -18,6 +18,7 @@ pub mod secret;
 pub mod send_request;
 pub mod spoken_code;
 pub mod status;
+pub mod templates;
 pub mod twilio_signature;
 pub mod twiml;
 pub mod verification;

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
 use crate::adapters::graph_media::GraphMedia;
+use crate::adapters::graph_templates::GraphTemplates;
 use crate::config::SendApiConfig;
 use crate::domain::history::{self, ConversationEntry, CursorKey, MEDIA_LINK_SECONDS, MediaView, ParameterError};
 use crate::domain::media_upload as media;
@@ -27,7 +28,7 @@ use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError
 use crate::domain::verify_token;
 use crate::ports::{
     ConversationStore, Created, MediaFailure, MediaLinks, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError,
-    UploadSource,
+    TemplateCatalog, UploadSource,
 };
 
 /// Free-form messages need the contact to have written within this many seconds.
@@ -51,12 +52,14 @@ pub const MAX_RAW_MEDIA_BYTES: usize = 4_500_000;
 pub const MEDIA_PREFIX: &str = "media/";
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
-pub struct SendApi<S, Q, L, M = GraphMedia> {
+pub struct SendApi<S, Q, L, M = GraphMedia, T = GraphTemplates> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
     /// Meta's media upload (`None`: `WHATSAPP_ACCESS_TOKEN` not set, `POST /media` answers 503).
     pub media: Option<M>,
+    /// The WABA's templates (`None`: no `WHATSAPP_BUSINESS_ACCOUNT_ID`; template sends are not checked).
+    pub templates: Option<T>,
     pub links: Option<L>,
     cursor_key: CursorKey,
 }
@@ -107,25 +110,42 @@ impl<S, Q, L> SendApi<S, Q, L> {
             links,
             cursor_key,
             media: None,
+            templates: None,
         }
     }
 }
 
-impl<S, Q, L, M> SendApi<S, Q, L, M> {
+impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
     /// The same API uploading media through `media`.
-    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, L, N> {
+    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, L, N, T> {
         SendApi {
             config: self.config,
             store: self.store,
             queue: self.queue,
             links: self.links,
             media,
+            templates: self.templates,
+            cursor_key: self.cursor_key,
+        }
+    }
+
+    /// The same API checking template sends against `templates`.
+    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, L, M, U> {
+        SendApi {
+            config: self.config,
+            store: self.store,
+            queue: self.queue,
+            links: self.links,
+            media: self.media,
+            templates,
             cursor_key: self.cursor_key,
         }
     }
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUploader> SendApi<S, Q, L, M> {
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUploader, T: TemplateCatalog>
+    SendApi<S, Q, L, M, T>
+{
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
         let contact = contact_in_path(&request);
@@ -219,6 +239,9 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
             }
         }
         let payload = send.graph_payload(&recipient);
+        if send.kind() == MessageKind::Template {
+            Box::pin(self.check_template(&payload)).await?;
+        }
         // A `from` the caller named is part of the message (the same key from another number conflicts).
         let fingerprint = match send.from() {
             Some(named) => outbound::fingerprint(&json!({ "from": named, "payload": &payload })),
@@ -289,7 +312,34 @@ struct MediaReference {
     mime: Option<String>,
 }
 
-impl<S: OutboundStore, Q: Queue, L, M: MediaUploader> SendApi<S, Q, L, M> {
+impl<S: OutboundStore, Q: Queue, L, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
+    /// A template send whose parameter counts do not match a known template (name and language)
+    /// is a 400 before anything is stored; an unknown template, or one that cannot be looked up
+    /// (the Graph API unreachable), goes through as before and Meta checks it.
+    async fn check_template(&self, payload: &serde_json::Value) -> Result<(), Refusal> {
+        let (Some(catalog), Some(template)) = (&self.templates, payload.get("template")) else {
+            return Ok(());
+        };
+        let name = template
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let language = template
+            .pointer("/language/code")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        match catalog.template(name, language).await {
+            Ok(Some(shape)) => shape
+                .check(template)
+                .map_err(|error| ApiError::BadRequest(error).into()),
+            Ok(None) => Ok(()),
+            Err(error) => {
+                tracing::warn!(template = name, error = %error, "template not looked up; sent unchecked");
+                Ok(())
+            }
+        }
+    }
+
     /// `POST /media[?from=<phone number id>]`: the body is the file, its `Content-Type` its MIME
     /// type (at most [`MAX_RAW_MEDIA_BYTES`]); or `application/json` `{"s3_key": "media/…",
     /// "type"?}` naming an object of the payload bucket, streamed from S3 to Meta. Meta's type and
@@ -424,7 +474,7 @@ fn upload_refusal(failure: MediaFailure) -> Refusal {
     }
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M> SendApi<S, Q, L, M> {
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T> SendApi<S, Q, L, M, T> {
     /// `GET /contacts/{contact}/messages?limit=&cursor=`: one page, newest first, and the cursor of
     /// the next (`null` on the last page).
     async fn conversation(&self, request: &Request, raw_contact: &str) -> Result<Response<Body>, Refusal> {

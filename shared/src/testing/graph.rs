@@ -51,6 +51,8 @@ pub struct GraphState {
     /// What Meta took: the payload's `biz_opaque_callback_data` and the wamid given to it.
     pub taken: Vec<(Option<String>, Wamid)>,
     pub marked_read: Vec<Wamid>,
+    /// The read receipts that also showed the typing indicator.
+    pub typing: Vec<Wamid>,
     /// The token is expired: every call is refused with 190 until it is rotated and refreshed.
     pub token_expired: bool,
     /// A new token is in the parameter store: the next `refresh_token` picks it up.
@@ -171,8 +173,11 @@ impl WhatsAppSender for FakeGraph {
         }
     }
 
-    async fn mark_read(&self, from: &str, wamid: &Wamid) -> Result<(), SendFailure> {
+    async fn mark_read(&self, from: &str, wamid: &Wamid, typing: bool) -> Result<(), SendFailure> {
         let mut state = self.state();
+        if typing {
+            state.typing.push(wamid.clone());
+        }
         state.marked_read.push(wamid.clone());
         state.read_by.push(from.to_owned());
         Ok(())

@@ -16,6 +16,7 @@ pub mod media_links;
 pub mod memory_store;
 pub mod queue;
 pub mod schema;
+pub mod templates;
 pub mod verification_store;
 
 pub use blobs::FakeBlobStore;
@@ -27,6 +28,7 @@ pub use media::FakeUploader;
 pub use media_links::FakeMediaLinks;
 pub use memory_store::MemoryStore;
 pub use queue::FakeQueue;
+pub use templates::FakeTemplates;
 pub use verification_store::FakeVerificationStore;
 
 use std::sync::{Arc, Mutex, MutexGuard};

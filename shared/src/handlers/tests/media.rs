@@ -38,6 +38,7 @@ fn api(
             base_url: "http://graph.invalid".to_owned(),
             version: "v26.0".to_owned(),
             payload_bucket: bucket.then(|| "bucket".to_owned()),
+            waba_id: None,
         }),
     };
     let media = FakeUploader::new();

@@ -5,6 +5,7 @@ mod history;
 mod ingest;
 mod media;
 mod send_api;
+mod templates;
 mod twilio;
 mod verify;
 

@@ -119,6 +119,7 @@ impl DeployedWorker {
                     mark_as_read: sender.mark_as_read,
                     // message.unknown / message.resolved, on the same bus.
                     events: events.clone(),
+                    typing_indicator: sender.typing_indicator,
                 })
             }
             None => {

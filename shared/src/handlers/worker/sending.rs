@@ -103,6 +103,8 @@ pub struct Sending<O, W, Q, E> {
     pub mark_as_read: bool,
     /// The event bus (`message.unknown`, `message.resolved`); `None`: no events.
     pub events: Option<Publishing<E>>,
+    /// `TYPING_INDICATOR=true`: the read receipt also shows "typing…" (the owner's application answers).
+    pub typing_indicator: bool,
 }
 
 /// One attempt at a job: what every outcome needs to know.
@@ -795,7 +797,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             let wamid = Wamid::new(record.wamid.clone());
             // As the number that received it.
             let from = self.sender_of(record.phone_number_id.as_deref());
-            let result = tokio::time::timeout(self.policy.mark_read_timeout, self.graph.mark_read(from, &wamid)).await;
+            let call = self.graph.mark_read(from, &wamid, self.typing_indicator);
+            let result = tokio::time::timeout(self.policy.mark_read_timeout, call).await;
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed"),

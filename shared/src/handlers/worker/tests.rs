@@ -80,6 +80,7 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             auto_reply_text: auto_reply.map(str::to_owned),
             mark_as_read,
             events: None,
+            typing_indicator: false,
         }),
         events: None,
         media: None,
@@ -328,6 +329,28 @@ async fn inbound_messages_get_a_read_receipt_and_one_auto_reply_on_the_send_queu
     let reply_id = outbound::auto_reply_id("wamid.IN");
     assert_eq!(fakes.store.tables().outbound.len(), 1);
     assert!(fakes.store.outbound(&reply_id).is_some());
+}
+
+#[tokio::test]
+async fn with_the_typing_indicator_on_the_read_receipt_shows_typing_and_without_it_does_not() {
+    for typing in [false, true] {
+        let (mut worker, fakes) = worker(None, true);
+        if let Some(sending) = worker.sending.as_mut() {
+            sending.typing_indicator = typing;
+        }
+        let body = inbound_webhook("wamid.T", "972504370045");
+        let response = worker
+            .handle(
+                event(vec![record("in", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
+                deadline(),
+            )
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+        let state = fakes.graph.state();
+        assert_eq!(state.marked_read, vec![crate::domain::ids::Wamid::new("wamid.T")]);
+        let expected = if typing { state.marked_read.clone() } else { vec![] };
+        assert_eq!(state.typing, expected, "typing {typing}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,117 @@
+//! [`TemplateCatalog`] over HTTPS: `GET {base}/{version}/{waba-id}/message_templates?name=…`, Meta's
+//! pages followed (`paging.next`), the answer kept in memory for [`CACHE_SECONDS`] per template name
+//! (found or not), so a warm send API asks Meta at most once per name in that time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::domain::secret::Secret;
+use crate::domain::templates::TemplateShape;
+use crate::ports::TemplateCatalog;
+
+/// How long a looked-up template (or its absence) is trusted: an edit in Meta's console shows
+/// within this time.
+pub const CACHE_SECONDS: u64 = 300;
+/// At most this many pages of one name's templates (100 each) are read.
+const MAX_PAGES: usize = 5;
+
+pub struct GraphTemplates {
+    http: reqwest::Client,
+    version_url: String,
+    access_token: Secret,
+    waba_id: String,
+    cache: Mutex<HashMap<String, (Instant, Vec<TemplateShape>)>>,
+}
+
+impl GraphTemplates {
+    /// `timeout` bounds each page's call: a lookup that cannot finish lets the send go through.
+    pub fn new(
+        base_url: &str,
+        version: &str,
+        access_token: Secret,
+        waba_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let http = super::http::client_builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .build()
+            .map_err(|error| error.to_string())?;
+        Ok(Self {
+            http,
+            version_url: format!("{}/{}", base_url.trim_end_matches('/'), version),
+            access_token,
+            waba_id: waba_id.to_owned(),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn cached(&self, name: &str) -> Option<Vec<TemplateShape>> {
+        let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .get(name)
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(CACHE_SECONDS))
+            .map(|(_, shapes)| shapes.clone())
+    }
+
+    async fn fetch(&self, name: &str) -> Result<Vec<TemplateShape>, String> {
+        // Names are lowercase letters, digits and `_` (checked before): nothing to escape.
+        let mut url = format!(
+            "{}/{}/message_templates?name={name}&fields=name,language,status,components&limit=100",
+            self.version_url, self.waba_id
+        );
+        let mut shapes = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let response = self
+                .http
+                .get(&url)
+                .bearer_auth(self.access_token.expose())
+                .send()
+                .await
+                .map_err(|error| error.without_url().to_string())?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| error.without_url().to_string())?;
+            if !(200..300).contains(&status) {
+                return Err(format!("the Graph API answered {status}"));
+            }
+            let page: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+            shapes.extend(
+                page.get("data")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(TemplateShape::from_graph)
+                    .filter(|shape| shape.name == name),
+            );
+            match page.pointer("/paging/next").and_then(Value::as_str) {
+                // Meta's next page URL, on the same host.
+                Some(next) if next.starts_with(&self.version_url) => url = next.to_owned(),
+                _ => break,
+            }
+        }
+        Ok(shapes)
+    }
+}
+
+impl TemplateCatalog for GraphTemplates {
+    async fn template(&self, name: &str, language: &str) -> Result<Option<TemplateShape>, String> {
+        let shapes = match self.cached(name) {
+            Some(shapes) => shapes,
+            None => {
+                let shapes = self.fetch(name).await?;
+                self.cache
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(name.to_owned(), (Instant::now(), shapes.clone()));
+                shapes
+            }
+        };
+        Ok(shapes.into_iter().find(|shape| shape.language == language))
+    }
+}

@@ -1,0 +1,47 @@
+//! [`TemplateCatalog`] in memory: the templates it knows, how often it was asked, and an outage.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::templates::TemplateShape;
+use crate::ports::TemplateCatalog;
+
+#[derive(Debug, Default)]
+pub struct TemplatesState {
+    pub templates: Vec<TemplateShape>,
+    pub lookups: usize,
+    /// Every lookup fails (the Graph API unreachable).
+    pub down: bool,
+}
+
+/// Cloning shares the state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeTemplates {
+    state: Arc<Mutex<TemplatesState>>,
+}
+
+impl FakeTemplates {
+    pub fn new(templates: Vec<TemplateShape>) -> Self {
+        let fake = Self::default();
+        fake.state().templates = templates;
+        fake
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, TemplatesState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl TemplateCatalog for FakeTemplates {
+    async fn template(&self, name: &str, language: &str) -> Result<Option<TemplateShape>, String> {
+        let mut state = self.state();
+        state.lookups += 1;
+        if state.down {
+            return Err("no connection to the Graph API".to_owned());
+        }
+        Ok(state
+            .templates
+            .iter()
+            .find(|t| t.name == name && t.language == language)
+            .cloned())
+    }
+}
