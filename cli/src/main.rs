@@ -66,6 +66,9 @@ enum Command {
     /// Show (or follow) a message's status, by message id or wamid.
     #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
+    /// The conversation with a contact (phone number or business-scoped user id), both directions, newest first.
+    #[command(after_help = EXIT_CODES)]
+    History(HistoryArgs),
     /// POST a correctly signed Meta webhook (or Twilio request) and show the answer.
     #[command(after_help = EXIT_CODES)]
     Webhook(WebhookArgs),
@@ -92,6 +95,7 @@ impl Command {
             Command::Onboard(_) => "onboard",
             Command::Send(_) => "send",
             Command::Status(_) => "status",
+            Command::History(_) => "history",
             Command::Webhook(_) => "webhook",
             Command::Redrive(_) => "redrive",
             Command::Doctor => "doctor",
@@ -172,6 +176,21 @@ struct StatusArgs {
     follow: bool,
     #[command(flatten)]
     until: FollowArgs,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    /// The contact: a phone number (normalized as sends are) or a business-scoped user id (US.1349…).
+    contact: String,
+    /// Messages per page (1 to 100).
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// Start after this page (the previous answer's next_cursor).
+    #[arg(long, value_name = "CURSOR")]
+    cursor: Option<String>,
+    /// Follow every next_cursor to the end of the conversation (at most 10,000 messages).
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Args)]
@@ -265,6 +284,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Onboard(args) => onboard(&settings, &sdk, args, json_output).await,
         Command::Send(args) => send(&settings, args, json_output).await,
         Command::Status(args) => status(&settings, args, json_output).await,
+        Command::History(args) => history(&settings, args, json_output).await,
         Command::Webhook(args) => webhook(&settings, args, json_output).await,
         Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
         Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
@@ -442,6 +462,56 @@ async fn status(settings: &Settings, args: StatusArgs, json_output: bool) -> Res
         print_status(&view);
     }
     Ok(Done::ok(json!({"message": view})))
+}
+
+async fn history(settings: &Settings, args: HistoryArgs, json_output: bool) -> Result<Done, CliError> {
+    let api = send_api(settings)?;
+    let mut messages = Vec::new();
+    let mut cursor = args.cursor.clone();
+    let (contact, next_cursor) = loop {
+        let page = api.history(&args.contact, args.limit, cursor.as_deref()).await?;
+        let listed = page.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+        if !json_output {
+            for entry in &listed {
+                print_entry(entry);
+            }
+        }
+        messages.extend(listed);
+        let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
+        let contact = page.get("contact").cloned().unwrap_or(Value::Null);
+        match next {
+            Some(next) if args.all && messages.len() < 10_000 => cursor = Some(next),
+            next => break (contact, next),
+        }
+    };
+    if !json_output && let Some(next) = &next_cursor {
+        eprintln!("• more: --cursor {next}");
+    }
+    Ok(Done::ok(
+        json!({"contact": contact, "messages": messages, "next_cursor": next_cursor}),
+    ))
+}
+
+/// One conversation entry on one line: time, direction, type, status, what it says, its media link.
+fn print_entry(entry: &Value) {
+    let field = |n: &str| entry.get(n).and_then(Value::as_str).unwrap_or("-").to_owned();
+    let arrow = if field("direction") == "inbound" { "<-" } else { "->" };
+    let content = entry.get("content").cloned().unwrap_or(Value::Null);
+    let said = ["body", "caption", "reply_title", "emoji", "name", "filename"]
+        .iter()
+        .find_map(|name| content.get(*name).and_then(Value::as_str))
+        .unwrap_or("");
+    let link = entry
+        .pointer("/media/url")
+        .and_then(Value::as_str)
+        .map(|url| format!("  {url}"))
+        .unwrap_or_default();
+    println!(
+        "{}  {arrow} {:<11} {:<10} {said}{link}",
+        field("timestamp"),
+        field("type"),
+        field("status")
+    );
 }
 
 async fn webhook(settings: &Settings, args: WebhookArgs, json_output: bool) -> Result<Done, CliError> {

@@ -61,6 +61,24 @@ impl SendApi {
         self.call(request, "status").await
     }
 
+    /// One page of the conversation with `contact` (`GET /contacts/{contact}/messages`), newest
+    /// first: `contact`, `messages`, `next_cursor`.
+    pub async fn history(&self, contact: &str, limit: u32, cursor: Option<&str>) -> Result<Value, CliError> {
+        let mut query = format!("limit={limit}");
+        if let Some(cursor) = cursor {
+            query.push_str(&format!("&cursor={}", bridge::domain::form::encode(cursor)));
+        }
+        let request = self
+            .http
+            .get(format!(
+                "{}/contacts/{}/messages?{query}",
+                self.base,
+                bridge::domain::form::encode(contact)
+            ))
+            .bearer_auth(self.api_key.expose());
+        self.call(request, "history").await
+    }
+
     async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, CliError> {
         let response = request.send().await.map_err(|error| {
             CliError::Failed(format!(

@@ -456,6 +456,27 @@ async fn send_follows_the_message_to_read_and_status_shows_it() {
     assert!(status.stdout.contains("status  read"), "{status:?}");
     assert_no_secret(&status.stdout);
 
+    // The conversation with the recipient lists the send once, with Meta's latest status.
+    let history = stack.wabridge(&["history", "+1 555 010 9999", "--all", "--json"], &[]).await;
+    assert_eq!(history.code, 0, "{history:?}");
+    let result = history.json()["result"].clone();
+    assert_eq!(result["contact"], "15550109999", "{result}");
+    let listed: Vec<&serde_json::Value> = result["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["id"] == id.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "{result}");
+    assert_eq!(listed[0]["status"], "read");
+    assert_eq!(listed[0]["direction"], "outbound");
+    let lines = stack.wabridge(&["history", "15550109999", "--limit", "1"], &[]).await;
+    assert_eq!(lines.code, 0, "{lines:?}");
+    assert!(lines.stdout.contains("-> template"), "{lines:?}");
+    let bad = stack.wabridge(&["history", "15550109999", "--limit", "0"], &[]).await;
+    assert_eq!(bad.code, 2, "a 400 is a usage/configuration error: {bad:?}");
+    assert!(bad.stderr.contains("limit"), "{bad:?}");
+
     // A permanent failure (the stand-in's 131026 recipient) ends with exit 1.
     let failed = stack
         .wabridge(
