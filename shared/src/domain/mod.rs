@@ -7,6 +7,7 @@ pub mod form;
 pub mod graph_error;
 pub mod graph_response;
 pub mod ids;
+pub mod json_frame;
 pub mod meta_signature;
 pub mod outbound;
 pub mod phone;

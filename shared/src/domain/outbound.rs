@@ -150,12 +150,7 @@ impl SendOutcome {
 fn queue_message<T: Serialize>(kind: EventKind, value: &T, request_id: &str) -> QueueMessage {
     // Serializing these plain structs cannot fail.
     let body = serde_json::to_string(value).unwrap_or_default();
-    let envelope = Envelope {
-        kind,
-        received_at: Utc::now(),
-        request_id: request_id.to_owned(),
-        body: body.as_bytes(),
-    };
+    let envelope = Envelope::new(kind, Utc::now(), request_id.to_owned(), body.as_bytes());
     let attributes = envelope
         .attributes()
         .into_iter()
