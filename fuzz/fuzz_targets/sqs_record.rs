@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bridge::domain::records::{BusinessNumbers, PhoneNumberFilter};
-use bridge::handlers::worker::{Publishing, Worker};
 use bridge::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
+use bridge::handlers::worker::{Publishing, Worker};
 use bridge::ports::{BlobStore, ClaimTerms};
 use bridge::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, MemoryStore};
 use libfuzzer_sys::fuzz_target;
@@ -26,11 +26,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-const KINDS: [Option<&str>; 5] = [
+const KINDS: [Option<&str>; 6] = [
     None,
     Some("meta-webhook"),
     Some("send-message"),
     Some("send-outcome"),
+    Some("inbound-media"),
     Some("other"),
 ];
 
@@ -67,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
             mark_as_read: selector & 0x20 != 0,
         }),
         events: None::<Publishing<FakeEventBus>>,
+        media: None,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     runtime().block_on(async {

@@ -28,8 +28,27 @@ fuzz_target!(|data: &[u8]| {
     // Arbitrary header: never a panic, and accepted only if it is one of the URL's signatures.
     let verdict = twilio_signature::verify(&token, url, &params, header);
     let expected = twilio_signature::expected_signature(&token, url, &params);
-    if verdict.is_ok() && header.map(str::trim) == Some(expected.as_str()) {
-        // fine: the signature over the URL as given
+    if verdict.is_ok() {
+        // Accepted only because of this token: the same header never passes under another one.
+        assert_eq!(
+            twilio_signature::verify(&Secret::new("another-token"), url, &params, header),
+            Err(TwilioSignatureError::Mismatch)
+        );
+        // A header other than the signature over the URL as given is accepted only as the
+        // signature of its default-port twin, which exists only for http(s) URLs.
+        if header.map(str::trim) != Some(expected.as_str()) {
+            assert!(url.starts_with("http://") || url.starts_with("https://"));
+        }
+    }
+    // The third line read as an `X-Twilio-Webhooks-Signature-Settings` value: never a panic, and a
+    // shared-key request is never accepted with the auth token's signature.
+    let shared_key = Secret::new("fuzz-shared-key");
+    let secrets = twilio_signature::SigningSecrets {
+        auth_tokens: std::slice::from_ref(&token),
+        shared_keys: std::slice::from_ref(&shared_key),
+    };
+    if header.is_some_and(|settings| !settings.trim().is_empty()) {
+        assert!(twilio_signature::verify_request(secrets, header, url, &params, Some(&expected)).is_err());
     }
     // The signature over the URL as given is accepted whatever the parameters' order.
     let mut reversed = params.clone();

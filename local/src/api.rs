@@ -41,6 +41,7 @@ pub fn routes() -> Vec<Route> {
         Route::new("POST", twilio::RECORDING_PATH, TWILIO_GATHER),
         Route::new("POST", "/messages", SEND_API),
         Route::new("GET", "/messages/{id}", SEND_API),
+        Route::new("POST", "/media", SEND_API),
     ]
 }
 

@@ -138,7 +138,14 @@ fn every_variable_the_functions_read_is_declared_in_the_template() {
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config.rs")).expect("config.rs");
     let mut read = Vec::new();
-    for call in ["required(\"", "optional(\"", "number(\"", "list(\"", "secret(\""] {
+    for call in [
+        "required(\"",
+        "optional(\"",
+        "number(\"",
+        "list(\"",
+        "secret(\"",
+        "bounded(\"",
+    ] {
         for (at, _) in source.match_indices(call) {
             let rest = &source[at + call.len()..];
             let name = &rest[..rest.find('"').expect("closing quote")];
@@ -255,5 +262,56 @@ fn the_worker_may_list_the_payload_bucket() {
     assert!(
         !list["Condition"]["StringLike"]["s3:prefix"].is_badvalue(),
         "scoped to prefixes"
+    );
+}
+
+/// Inbound media: the worker may only put objects under `media/` (no read, no delete, nowhere else),
+/// the bucket expires them after their own parameter's days, and a media job fails for good on the events
+/// queue's last receive (the worker is told that count).
+#[test]
+fn the_worker_keeps_media_under_media_only_with_its_own_retention() {
+    let template = template();
+    let worker = &template["Resources"]["QueueWorkerFunction"]["Properties"];
+    let statements: Vec<&Yaml> = worker["Policies"]
+        .as_vec()
+        .expect("policies")
+        .iter()
+        .flat_map(|policy| policy["Statement"].as_vec().into_iter().flatten())
+        .collect();
+    let on_media: Vec<&&Yaml> = statements
+        .iter()
+        .filter(|statement| {
+            statement["Resource"]
+                .as_str()
+                .is_some_and(|resource| resource.contains("/media/"))
+        })
+        .collect();
+    assert_eq!(on_media.len(), 1, "one statement on media/");
+    assert_eq!(on_media[0]["Action"].as_str(), Some("s3:PutObject"));
+    assert_eq!(on_media[0]["Resource"].as_str(), Some("${PayloadBucket.Arn}/media/*"));
+
+    let rules = template["Resources"]["PayloadBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_vec()
+        .expect("lifecycle rules");
+    let media = rules
+        .iter()
+        .find(|rule| rule["Prefix"].as_str() == Some("media/"))
+        .expect("a lifecycle rule for media/");
+    assert_eq!(media["ExpirationInDays"].as_str(), Some("MediaRetentionDays"));
+    assert_eq!(default_number(&template, "MediaRetentionDays"), 30);
+    assert_eq!(
+        default_number(&template, "MediaMaxBytes"),
+        i64::try_from(bridge::domain::media::META_MAX_MEDIA_BYTES).expect("fits")
+    );
+
+    let variables = &worker["Environment"]["Variables"];
+    assert_eq!(variables["MEDIA_MAX_BYTES"].as_str(), Some("MediaMaxBytes"));
+    let events_queue = &template["Resources"]["EventsQueue"]["Properties"];
+    assert_eq!(
+        variables["QUEUE_MAX_RECEIVES"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok()),
+        events_queue["RedrivePolicy"]["maxReceiveCount"].as_i64(),
+        "the worker records a media error on the events queue's last receive"
     );
 }

@@ -13,6 +13,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::adapters::dynamodb::DynamoMessageStore;
+use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::ses::SesMailer;
@@ -22,6 +23,10 @@ use crate::config::{ConfigError, FunctionConfig, IngestConfig, SendApiConfig, Ve
 use crate::handlers::meta_ingest::Ingest;
 use crate::handlers::send_api::SendApi;
 use crate::handlers::twilio::Verification;
+
+/// The most one media upload may take: API Gateway gives an integration 30 s, the send API's
+/// Lambda timeout is 29 s.
+pub const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// Twilio gives a whole webhook 15 s: the Twilio functions bound every AWS call well inside that.
 pub const TWILIO_SDK_BUDGET: Duration = Duration::from_secs(4);
@@ -78,8 +83,24 @@ impl SendApi<DynamoMessageStore, SqsQueue> {
             config.retention_days,
         );
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
+        let media = match &config.graph {
+            Some(graph) => Some(
+                GraphMedia::new(
+                    &graph.base_url,
+                    &graph.version,
+                    graph.access_token.clone(),
+                    MEDIA_UPLOAD_TIMEOUT,
+                    S3BlobStore::client(sdk_config),
+                    graph.payload_bucket.clone().unwrap_or_default(),
+                )
+                .map_err(|problem| ConfigError {
+                    problems: vec![format!("the Graph API client could not be built: {problem}")],
+                })?,
+            ),
+            None => None,
+        };
         store.warm_up().await;
-        Ok(Self::new(config, store, queue))
+        Ok(Self::new(config, store, queue).with_media(media))
     }
 }
 

@@ -2,6 +2,7 @@
 //! with one error that names everything missing or invalid.
 
 use crate::domain::envelope::DEFAULT_INLINE_LIMIT;
+use crate::domain::media::META_MAX_MEDIA_BYTES;
 
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::secret::Secret;
@@ -10,6 +11,9 @@ use crate::domain::spoken_code::CodeLanguage;
 /// The longest retention a `*_RETENTION_DAYS` setting may ask for: 100 years (DynamoDB TTL is epoch
 /// seconds; far larger values overflow the time arithmetic).
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// The most `MEDIA_MAX_BYTES` may say: S3's limit for one `PutObject`, 5 GiB.
+pub const MAX_MEDIA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// The largest body sent inline on SQS: its 1 MiB message limit less room for the attributes.
 pub const MAX_INLINE_LIMIT: usize = 1_048_576 - 8 * 1024;
@@ -215,6 +219,14 @@ pub struct WorkerConfig {
     /// Where raw events too large for a table item go (`PAYLOAD_BUCKET`, the claim check's bucket);
     /// `None`: such an event fails.
     pub payload_bucket: Option<String>,
+    /// The events queue (`QUEUE_URL`): the worker queues its media jobs there.
+    pub events_queue_url: Option<String>,
+    /// Inbound media larger than this is not kept (a media error): `MEDIA_MAX_BYTES`, default Meta's
+    /// largest (100 MB documents); 0 keeps no media at all.
+    pub media_max_bytes: u64,
+    /// The events queue's `maxReceiveCount` (`QUEUE_MAX_RECEIVES`, default 5): a media job that still fails
+    /// on that receive is recorded as a media error.
+    pub queue_max_receives: u32,
 }
 
 impl WorkerConfig {
@@ -235,6 +247,9 @@ impl WorkerConfig {
                 .optional("EVENTS_INCLUDE_VERIFICATION_CODE")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             payload_bucket: env.optional("PAYLOAD_BUCKET"),
+            events_queue_url: env.optional("QUEUE_URL"),
+            media_max_bytes: env.bounded("MEDIA_MAX_BYTES", META_MAX_MEDIA_BYTES, 0..=MAX_MEDIA_BYTES),
+            queue_max_receives: env.bounded("QUEUE_MAX_RECEIVES", 5, 1..=1000),
         };
         env.finish(config)
     }
@@ -419,6 +434,18 @@ pub struct SendApiConfig {
     pub phone_numbers: BusinessNumbers,
     /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
+    /// The Graph API, for `POST /media` (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
+    pub graph: Option<SendApiGraph>,
+}
+
+/// How the send API reaches the Graph API itself (media uploads).
+#[derive(Debug, Clone)]
+pub struct SendApiGraph {
+    pub access_token: Secret,
+    pub base_url: String,
+    pub version: String,
+    /// Where `POST /media` reads files given by reference (`PAYLOAD_BUCKET`, keys under `media/`).
+    pub payload_bucket: Option<String>,
 }
 
 impl SendApiConfig {
@@ -434,13 +461,26 @@ impl SendApiConfig {
             default_country_code: env.optional("DEFAULT_COUNTRY_CODE"),
             phone_numbers: business_numbers(&env),
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
+            graph: env.optional("WHATSAPP_ACCESS_TOKEN").map(|_| SendApiGraph {
+                access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
+                base_url: env
+                    .optional("GRAPH_API_BASE_URL")
+                    .unwrap_or_else(|| "https://graph.facebook.com".to_owned()),
+                version: env
+                    .optional("GRAPH_API_VERSION")
+                    .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+                payload_bucket: env.optional("PAYLOAD_BUCKET"),
+            }),
         };
         env.finish(config)
     }
 }
 
 impl FunctionConfig for SendApiConfig {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::required("API_KEY")];
+    const SECRETS: &'static [SecretVar] = &[
+        SecretVar::required("API_KEY"),
+        SecretVar::optional("WHATSAPP_ACCESS_TOKEN"),
+    ];
 
     fn read<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
         Self::from_env(env)

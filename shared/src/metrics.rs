@@ -54,6 +54,12 @@ pub enum Metric {
     EventsPublished,
     /// Events the bus still refused after the resends (their record is delivered again).
     EventsFailed,
+    /// Inbound media kept in the payload bucket.
+    MediaKept,
+    /// Inbound media that can never be kept (recorded as a media error on its message).
+    MediaFailed,
+    /// Media jobs that failed transiently and are retried.
+    MediaRetried,
 }
 
 impl Metric {
@@ -76,6 +82,9 @@ impl Metric {
             Metric::MessagesResent => "MessagesResent",
             Metric::EventsPublished => "EventsPublished",
             Metric::EventsFailed => "EventsFailed",
+            Metric::MediaKept => "MediaKept",
+            Metric::MediaFailed => "MediaFailed",
+            Metric::MediaRetried => "MediaRetried",
         }
     }
 }

@@ -111,6 +111,18 @@ pub trait MessageStore: Send + Sync {
     fn record_status(&self, status: &StatusRecord) -> impl Future<Output = Result<StatusWrite, StoreError>> + Send;
     /// Stores an event of another kind raw, once.
     fn record_event(&self, event: &RawEventRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Records the fate of an inbound message's media on its record: `Superseded` (and nothing changed)
+    /// when it already has one kept (a kept object is never replaced by an error).
+    fn record_media(
+        &self,
+        wamid: &str,
+        media: &crate::domain::media::StoredMedia,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// The fate recorded for the message's media, if any.
+    fn media_of(
+        &self,
+        wamid: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::media::StoredMedia>, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +218,51 @@ pub trait WhatsAppSender: Send + Sync {
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.
     fn refresh_token(&self) -> impl Future<Output = bool> + Send;
+}
+
+/// A file to upload to Meta: bytes the caller sent, or an object already in the payload bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadSource {
+    Bytes(Vec<u8>),
+    /// The object at this key of the payload bucket, streamed from S3 to the Graph API.
+    Object {
+        key: String,
+    },
+}
+
+/// An object of the payload bucket: its size, `Content-Type` and first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub size: u64,
+    pub content_type: Option<String>,
+    /// Up to [`crate::domain::media_upload::HEAD_BYTES`] leading bytes (a webp's animation flag).
+    pub head: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaFailure {
+    /// Meta refused the upload (its error, for the answer).
+    #[error("{0}")]
+    Refused(Box<crate::domain::graph_error::GraphError>),
+    /// The Graph API or S3 could not be reached or did not answer in time: retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Meta's media upload (`POST /{phone-number-id}/media`) and the payload bucket's objects it
+/// may upload from.
+pub trait MediaUploader: Send + Sync {
+    /// The object at `key` of the payload bucket (`None`: no such object).
+    fn object(&self, key: &str) -> impl Future<Output = Result<Option<StoredObject>, MediaFailure>> + Send;
+    /// Uploads `source` (of the bare MIME type `mime`, `size` bytes) as the business number `from`:
+    /// Meta's media id.
+    fn upload(
+        &self,
+        from: &str,
+        mime: &str,
+        size: u64,
+        source: UploadSource,
+    ) -> impl Future<Output = Result<String, MediaFailure>> + Send;
 }
 
 /// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
@@ -370,4 +427,59 @@ pub trait EventPublisher: Send + Sync {
         &self,
         events: &[crate::domain::events::BusEvent],
     ) -> impl Future<Output = Result<Vec<FailedEntry>, PublishError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    /// May work on a later try: no connection, a timeout, 429/5xx, an expired token or download URL, a
+    /// download that broke off or did not match Meta's size and SHA-256, the bucket unavailable.
+    #[error("media unavailable: {0}")]
+    Unavailable(String),
+    /// Can never work: Meta refused the media id (a 4xx such as code 100 subcode 33), or the file is
+    /// over the size cap.
+    #[error("media refused: {0}")]
+    Refused(String),
+}
+
+impl Transient for MediaError {
+    fn is_transient(&self) -> bool {
+        matches!(self, MediaError::Unavailable(_))
+    }
+}
+
+/// A body arriving in chunks (never whole in memory).
+pub type ByteChunks =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, MediaError>> + Send + 'static>>;
+
+/// A download under way: its announced length and type, and its bytes.
+pub struct MediaDownload {
+    /// `Content-Length`, when the server sent one.
+    pub content_length: Option<u64>,
+    pub chunks: ByteChunks,
+}
+
+/// Meta's media endpoints (Graph API): where a media id's bytes are, and the bytes.
+pub trait MediaSource: Send + Sync {
+    /// `GET /{version}/{media-id}` with the bearer token.
+    fn retrieve(
+        &self,
+        media_id: &str,
+    ) -> impl Future<Output = Result<crate::domain::media::MediaInfo, MediaError>> + Send;
+    /// The retrieved URL, with the bearer token; the body streams.
+    fn download(&self, url: &str) -> impl Future<Output = Result<MediaDownload, MediaError>> + Send;
+}
+
+/// Where kept media goes (the payload bucket, under `media/`).
+pub trait MediaSink: Send + Sync {
+    /// The bucket objects go to.
+    fn media_bucket(&self) -> &str;
+    /// Streams `length` bytes to `key`. The object exists afterwards only if every byte arrived and the
+    /// stream ended without an error (one that fails keeps nothing: no partial object).
+    fn put_stream(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        chunks: ByteChunks,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send;
 }

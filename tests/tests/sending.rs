@@ -741,3 +741,426 @@ async fn chaos_send() {
     assert_eq!((duplicates, lost), (0, 0));
     assert_eq!(once + failed, sends);
 }
+
+// ---------------------------------------------------------------- the whole send surface, through the stack
+
+const SECOND_NUMBER: &str = "106540352242923";
+const USER_ID_PREFIX: &str = "US.1349120865530";
+
+impl Loop {
+    /// The stand-in's calls carrying the bundle's message id `id` (every send of the bundle does).
+    fn calls_for(&self, id: &str) -> Vec<local_stack::graph_standin::RecordedRequest> {
+        self.standin
+            .requests()
+            .into_iter()
+            .filter(|r| r.biz_opaque_callback_data() == Some(id))
+            .collect()
+    }
+
+    /// An inbound text from `from` to the business number `number`, now.
+    async fn writes_to(&self, number: &str, from: &str) {
+        let body = text_webhook(number, &unique("wamid.in"), from, chrono::Utc::now().timestamp(), "hi");
+        let secret = &self.emu.env["WHATSAPP_APP_SECRET"];
+        assert_eq!(
+            self.ingest.handle(signed_webhook(secret, &body, false)).await.status(),
+            200
+        );
+        assert!(self.drain_once().await.is_empty());
+    }
+
+    /// Posts `body`, expects 202, waits for `read`, and checks that the Graph API got exactly
+    /// `expected` (plus the bundle's id in `biz_opaque_callback_data`) once, from `from`.
+    async fn sent_exactly(&self, body: Value, mut expected: Value, from: &str) -> String {
+        let (status, answer) = self.post(body.clone(), None).await;
+        assert_eq!(status, 202, "{body}: {answer}");
+        let id = answer["id"].as_str().unwrap().to_owned();
+        let view = self.until_status(&id, "read").await;
+        let calls = self.calls_for(&id);
+        assert_eq!(calls.len(), 1, "{body}: one Graph call");
+        expected["biz_opaque_callback_data"] = json!(id);
+        assert_eq!(calls[0].body, expected, "{body}");
+        assert_eq!(calls[0].phone_number_id, from, "{body}");
+        assert_eq!(calls[0].answered_status, 200, "{body}");
+        assert_eq!(view["wamid"], calls[0].wamid.clone().unwrap(), "{body}");
+        id
+    }
+}
+
+/// Meta's envelope around one type's object for `to`.
+fn graph_json(to: &str, kind: &str, content: Value) -> Value {
+    json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: content})
+}
+
+#[tokio::test]
+async fn one_send_of_every_type_reaches_the_graph_api_as_given_and_ends_read() {
+    let test = setup(None).await;
+    let to = recipient("97250");
+    test.contact_writes(&to).await;
+    let national = format!("0{}", &to[3..]);
+    let buttons = json!({"type": "button", "body": {"text": "Choose"}, "footer": {"text": "f"}, "action": {"buttons": [
+        {"type": "reply", "reply": {"id": "yes", "title": "Yes"}}, {"type": "reply", "reply": {"id": "no", "title": "No"}},
+        {"type": "reply", "reply": {"id": "later", "title": "Twenty characters ok"}}]}});
+    let list = json!({"type": "list", "header": {"type": "text", "text": "Menu"}, "body": {"text": "Pick one"},
+        "action": {"button": "Options", "sections": [{"title": "Mains", "rows": [
+            {"id": "r1", "title": "Soup", "description": "Hot"}, {"id": "r2", "title": "Salad"}]}]}});
+    let cta = json!({"type": "cta_url", "header": {"type": "image", "image": {"link": "https://x.test/h.jpg"}},
+        "body": {"text": "See the order"},
+        "action": {"name": "cta_url", "parameters": {"display_text": "Open", "url": "https://x.test/o/1"}}});
+    let location_request = json!({"type": "location_request_message", "body": {"text": "Where are you?"},
+        "action": {"name": "send_location"}});
+    let flow = json!({"type": "flow", "body": {"text": "Sign up"}, "action": {"name": "flow", "parameters": {
+        "flow_message_version": "3", "flow_token": "tok", "flow_id": "1234", "flow_cta": "Sign up",
+        "flow_action": "navigate", "flow_action_payload": {"screen": "WELCOME"}}}});
+    let contacts = json!([{"name": {"formatted_name": "Ayala Horev", "first_name": "Ayala"},
+        "phones": [{"phone": "+972504370045", "type": "CELL", "wa_id": "972504370045"}]}]);
+    let components = json!([
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://x.test/h.jpg"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Ayala"}]},
+        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "f3122a7d"}]}]);
+    // (the request in the short shape, the exact Graph JSON); each is also sent in Meta's shape.
+    let cases = vec![
+        (
+            json!({"to": national, "type": "text", "body": "see https://x.test", "preview_url": true}),
+            graph_json(&to, "text", json!({"body": "see https://x.test", "preview_url": true})),
+        ),
+        (
+            json!({"to": to, "type": "template", "name": "order_update", "language": "en_US", "components": components}),
+            graph_json(
+                &to,
+                "template",
+                json!({"name": "order_update", "language": {"code": "en_US"}, "components": components}),
+            ),
+        ),
+        (
+            json!({"to": to, "type": "image", "link": "https://x.test/a.jpg", "caption": "A photo"}),
+            graph_json(
+                &to,
+                "image",
+                json!({"link": "https://x.test/a.jpg", "caption": "A photo"}),
+            ),
+        ),
+        (
+            json!({"to": to, "type": "audio", "id": "1037543291543636"}),
+            graph_json(&to, "audio", json!({"id": "1037543291543636"})),
+        ),
+        (
+            json!({"to": to, "type": "video", "link": "https://x.test/v.mp4", "caption": "Clip"}),
+            graph_json(&to, "video", json!({"link": "https://x.test/v.mp4", "caption": "Clip"})),
+        ),
+        (
+            json!({"to": to, "type": "document", "link": "https://x.test/r.pdf", "caption": "Report", "filename": "r.pdf"}),
+            graph_json(
+                &to,
+                "document",
+                json!({"link": "https://x.test/r.pdf", "caption": "Report", "filename": "r.pdf"}),
+            ),
+        ),
+        (
+            json!({"to": to, "type": "sticker", "id": "9"}),
+            graph_json(&to, "sticker", json!({"id": "9"})),
+        ),
+        (
+            json!({"to": to, "type": "interactive", "interactive": buttons}),
+            graph_json(&to, "interactive", buttons.clone()),
+        ),
+        (
+            json!({"to": to, "type": "interactive", "interactive": list}),
+            graph_json(&to, "interactive", list.clone()),
+        ),
+        (
+            json!({"to": to, "type": "interactive", "interactive": cta}),
+            graph_json(&to, "interactive", cta.clone()),
+        ),
+        (
+            json!({"to": to, "type": "interactive", "interactive": location_request}),
+            graph_json(&to, "interactive", location_request.clone()),
+        ),
+        (
+            json!({"to": to, "type": "interactive", "interactive": flow}),
+            graph_json(&to, "interactive", flow.clone()),
+        ),
+        (
+            json!({"to": to, "type": "reaction", "message_id": "wamid.IN", "emoji": "👍"}),
+            graph_json(&to, "reaction", json!({"message_id": "wamid.IN", "emoji": "👍"})),
+        ),
+        (
+            json!({"to": to, "type": "reaction", "message_id": "wamid.IN", "emoji": ""}),
+            graph_json(&to, "reaction", json!({"message_id": "wamid.IN", "emoji": ""})),
+        ),
+        (
+            json!({"to": to, "type": "location", "latitude": 32.0853, "longitude": 34.7818, "name": "Office"}),
+            graph_json(
+                &to,
+                "location",
+                json!({"latitude": 32.0853, "longitude": 34.7818, "name": "Office"}),
+            ),
+        ),
+        (
+            json!({"to": to, "type": "contacts", "contacts": contacts}),
+            graph_json(&to, "contacts", contacts.clone()),
+        ),
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for (short, expected) in cases {
+        kinds.insert(expected["type"].as_str().unwrap().to_owned());
+        // Meta's own object, as the caller would write it (`to` as written, normalized by the bundle).
+        let mut meta_shape = expected.clone();
+        meta_shape["to"] = json!(format!("+{to}"));
+        test.sent_exactly(short, expected.clone(), PHONE_NUMBER_ID).await;
+        test.sent_exactly(meta_shape, expected, PHONE_NUMBER_ID).await;
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "audio",
+            "contacts",
+            "document",
+            "image",
+            "interactive",
+            "location",
+            "reaction",
+            "sticker",
+            "template",
+            "text",
+            "video"
+        ]
+    );
+    // A reply (`context`) and the caller's callback data: context to Meta, callback data kept here.
+    let mut expected = graph_json(&to, "text", json!({"body": "Re: your question"}));
+    expected["context"] = json!({"message_id": "wamid.HBgLOTcy"});
+    let id = test
+        .sent_exactly(
+            json!({"to": to, "type": "text", "body": "Re: your question", "context_message_id": "wamid.HBgLOTcy",
+                   "biz_opaque_callback_data": "campaign-42"}),
+            expected,
+            PHONE_NUMBER_ID,
+        )
+        .await;
+    let (_, view) = test.get(&id).await;
+    assert_eq!(view["callback_data"], "campaign-42", "{view}");
+}
+
+/// An inbound text from a user known only by a business-scoped user id.
+fn user_id_webhook(number: &str, wamid: &str, user_id: &str) -> Vec<u8> {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": number},
+            "contacts": [{"user_id": user_id, "profile": {"name": "Dana"}}],
+            "messages": [{"from_user_id": user_id, "id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+                "type": "text", "text": {"body": "hello"}}]}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_user_known_only_by_a_user_id_gets_the_auto_reply_and_an_api_send_both_read() {
+    let test = setup(Some("Thanks, we will answer soon.")).await;
+    let user_id = format!("{USER_ID_PREFIX}{}", recipient("1"));
+    let wamid = unique("wamid.user");
+    let body = user_id_webhook(PHONE_NUMBER_ID, &wamid, &user_id);
+    let secret = &test.emu.env["WHATSAPP_APP_SECRET"];
+    assert_eq!(
+        test.ingest.handle(signed_webhook(secret, &body, false)).await.status(),
+        200
+    );
+    for _ in 0..5 {
+        test.drain_once().await;
+    }
+    let replies: Vec<_> = test
+        .standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.body["recipient"] == user_id.as_str())
+        .collect();
+    assert_eq!(replies.len(), 1, "one auto-reply");
+    assert_eq!(
+        replies[0].body,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "recipient": user_id, "type": "text",
+               "text": {"body": "Thanks, we will answer soon."}, "context": {"message_id": wamid},
+               "biz_opaque_callback_data": replies[0].biz_opaque_callback_data().unwrap()})
+    );
+    assert!(replies[0].body.get("to").is_none());
+    let reply_id = replies[0].biz_opaque_callback_data().unwrap().to_owned();
+    test.until_status(&reply_id, "read").await;
+    // Marked read, from the number it wrote to.
+    assert!(
+        test.standin
+            .requests()
+            .iter()
+            .any(|r| r.body["message_id"] == wamid.as_str() && r.body["status"] == "read" && r.answered_status == 200)
+    );
+    // The window the user opened lets the send API answer them by their id too.
+    let expected = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "recipient": user_id,
+                          "type": "text", "text": {"body": "Your order shipped"}});
+    test.sent_exactly(
+        json!({"recipient": user_id, "type": "text", "body": "Your order shipped"}),
+        expected,
+        PHONE_NUMBER_ID,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_send_from_a_second_number_goes_out_from_it_and_the_window_is_kept_per_number() {
+    let numbers = format!("{PHONE_NUMBER_ID},{SECOND_NUMBER}");
+    let test = setup_with(
+        None,
+        &[("WHATSAPP_PHONE_NUMBER_IDS", numbers.as_str())],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    let to = recipient("97252");
+    // The contact wrote to the second number only.
+    test.writes_to(SECOND_NUMBER, &to).await;
+    let text = |from: Option<&str>| {
+        let mut body = json!({"to": to, "type": "text", "body": "Hello from the shop"});
+        if let Some(from) = from {
+            body["from"] = json!(from);
+        }
+        body
+    };
+    // From the first number (the default, or named) the window is closed.
+    for body in [text(None), text(Some(PHONE_NUMBER_ID))] {
+        let (status, answer) = test.post(body, None).await;
+        assert_eq!(status, 422, "{answer}");
+    }
+    let expected = graph_json(&to, "text", json!({"body": "Hello from the shop"}));
+    let id = test
+        .sent_exactly(text(Some(SECOND_NUMBER)), expected.clone(), SECOND_NUMBER)
+        .await;
+    let (_, view) = test.get(&id).await;
+    assert_eq!(view["status"], "read", "{view}");
+    // A number that is not the deployment's is refused before anything is stored.
+    let (status, answer) = test.post(text(Some("999999999999999")), None).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].as_str().unwrap().starts_with("from"), "{answer}");
+    // Once the contact writes to the first number, the default goes out from it.
+    test.writes_to(PHONE_NUMBER_ID, &to).await;
+    test.sent_exactly(text(None), expected, PHONE_NUMBER_ID).await;
+    // A template needs no window, from either number.
+    let silent = recipient("97253");
+    let template =
+        json!({"to": silent, "from": SECOND_NUMBER, "type": "template", "name": "hello_world", "language": "en_US"});
+    test.sent_exactly(
+        template,
+        graph_json(
+            &silent,
+            "template",
+            json!({"name": "hello_world", "language": {"code": "en_US"}}),
+        ),
+        SECOND_NUMBER,
+    )
+    .await;
+}
+
+impl Loop {
+    /// `POST /media` with `body` as `content_type` (binary bodies base64-encoded, as API Gateway does).
+    async fn upload(&self, content_type: &str, body: &[u8], query: &str) -> (u16, Value) {
+        let auth = format!("Bearer {API_KEY}");
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", content_type)];
+        let response = self
+            .api
+            .handle(api_request("POST", "/media", query, &headers, body, true))
+            .await;
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The bytes Meta holds for `media_id` (retrieve, then download with the token), as a client would.
+    async fn media_bytes(&self, media_id: &str, from: &str) -> Vec<u8> {
+        let client = integration_tests::http::client();
+        let meta = client
+            .get(format!("{}/v21.0/{media_id}?phone_number_id={from}", self.graph_base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let meta: Value = serde_json::from_slice(&meta).unwrap();
+        let url = meta["url"].as_str().unwrap_or_else(|| panic!("no url: {meta}"));
+        let response = client.get(url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
+#[tokio::test]
+async fn an_upload_then_a_send_by_the_returned_id_reaches_read() {
+    let numbers = format!("{PHONE_NUMBER_ID},{SECOND_NUMBER}");
+    let test = setup_with(
+        None,
+        &[("WHATSAPP_PHONE_NUMBER_IDS", numbers.as_str())],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    // A file in the body: every byte value, so a lossy text round trip would show.
+    let png: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let (status, answer) = test.upload("image/png", &png, "").await;
+    assert_eq!(status, 200, "{answer}");
+    let image_id = answer["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer,
+        json!({"id": image_id, "type": "image/png", "kind": "image", "size": 300_000, "from": PHONE_NUMBER_ID})
+    );
+    assert_eq!(
+        test.media_bytes(&image_id, PHONE_NUMBER_ID).await,
+        png,
+        "Meta holds the exact bytes"
+    );
+
+    // A larger file by reference to the payload bucket, streamed from S3, for the second number.
+    let key = format!("media/{}.pdf", unique("report"));
+    let pdf: Vec<u8> = (0..7_000_000u32).map(|i| (i % 251) as u8).collect();
+    test.emu
+        .s3
+        .put_object()
+        .bucket(test.emu.bucket())
+        .key(&key)
+        .content_type("application/pdf")
+        .body(pdf.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let query = format!("from={SECOND_NUMBER}");
+    let reference = json!({"s3_key": key}).to_string();
+    let (status, answer) = test.upload("application/json", reference.as_bytes(), &query).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (&answer["kind"], &answer["size"], &answer["from"]),
+        (&json!("document"), &json!(7_000_000), &json!(SECOND_NUMBER))
+    );
+    let document_id = answer["id"].as_str().unwrap().to_owned();
+    assert!(
+        test.media_bytes(&document_id, SECOND_NUMBER).await == pdf,
+        "Meta holds the object's exact bytes"
+    );
+
+    // Over Meta's limit: refused before anything is uploaded.
+    let (status, answer) = test.upload("image/jpeg", &vec![0; 5 * 1024 * 1024 + 1], "").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("5242880 bytes, 5 MB"),
+        "{answer}"
+    );
+
+    // Sends by the returned ids, from the number each was uploaded for.
+    let to = recipient("97256");
+    test.writes_to(PHONE_NUMBER_ID, &to).await;
+    test.writes_to(SECOND_NUMBER, &to).await;
+    test.sent_exactly(
+        json!({"to": to, "type": "image", "id": image_id, "caption": "The photo"}),
+        graph_json(&to, "image", json!({"id": image_id, "caption": "The photo"})),
+        PHONE_NUMBER_ID,
+    )
+    .await;
+    test.sent_exactly(
+        json!({"to": to, "from": SECOND_NUMBER, "type": "document", "id": document_id, "filename": "report.pdf"}),
+        graph_json(&to, "document", json!({"id": document_id, "filename": "report.pdf"})),
+        SECOND_NUMBER,
+    )
+    .await;
+}

@@ -12,11 +12,12 @@ use aws_config::SdkConfig;
 use serde_json::Value;
 
 use super::secrets::{SecretVar, resolve_secrets};
-use crate::domain::graph_error::GraphError;
+use crate::domain::graph_error::{FailureClass, GraphError};
 use crate::domain::graph_response::SendAccepted;
 use crate::domain::ids::Wamid;
+use crate::domain::media::MediaInfo;
 use crate::domain::secret::Secret;
-use crate::ports::{Accepted, SendFailure, WhatsAppSender};
+use crate::ports::{Accepted, MediaDownload, MediaError, MediaSource, SendFailure, WhatsAppSender};
 
 /// An expired token is read again from SSM at most this often.
 const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -73,6 +74,30 @@ impl GraphClient {
         let http = super::http::client_builder()
             .connect_timeout(Duration::from_secs(3).min(timeout))
             .timeout(timeout)
+            .build()
+            .map_err(|error| error.to_string())?;
+        let version_url = format!("{}/{}", base_url.trim_end_matches('/'), version);
+        Ok(Self {
+            http,
+            version_url,
+            access_token: RwLock::new(access_token),
+            source: None,
+            last_refresh: Mutex::new(None),
+        })
+    }
+
+    /// A client for media (retrieve and download): no bound on a whole call, which may stream a
+    /// 100 MB document, but `read_timeout` on each read of the answer (the caller bounds the whole job
+    /// by its invocation's deadline).
+    pub fn for_media(
+        base_url: &str,
+        version: &str,
+        access_token: Secret,
+        read_timeout: Duration,
+    ) -> Result<Self, String> {
+        let http = super::http::client_builder()
+            .connect_timeout(Duration::from_secs(3).min(read_timeout))
+            .read_timeout(read_timeout)
             .build()
             .map_err(|error| error.to_string())?;
         let version_url = format!("{}/{}", base_url.trim_end_matches('/'), version);
@@ -184,5 +209,108 @@ impl WhatsAppSender for GraphClient {
             tracing::info!("the WhatsApp access token was replaced in SSM: using the new one");
         }
         changed
+    }
+}
+
+/// What a media call's failure to get an answer says (the error's text without its URL: a download URL is
+/// signed).
+fn media_unreachable(what: &str, error: &reqwest::Error) -> MediaError {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "no connection"
+    } else {
+        "connection lost"
+    };
+    MediaError::Unavailable(format!("{what}: {kind}"))
+}
+
+impl GraphClient {
+    /// The scheme and authority of the configured base URL (`https://graph.facebook.com`).
+    fn origin(&self) -> &str {
+        let after_scheme = self.version_url.find("://").map_or(0, |at| at + 3);
+        let end = self.version_url[after_scheme..]
+            .find('/')
+            .map_or(self.version_url.len(), |at| after_scheme + at);
+        &self.version_url[..end]
+    }
+
+    /// Where the bearer token may go: HTTPS, or the configured Graph origin itself (the local stand-in).
+    fn may_download_from(&self, url: &str) -> bool {
+        let origin = self.origin();
+        url.starts_with("https://")
+            || url
+                .strip_prefix(origin)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+impl MediaSource for GraphClient {
+    async fn retrieve(&self, media_id: &str) -> Result<MediaInfo, MediaError> {
+        let url = format!("{}/{}", self.version_url, media_id);
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(self.token().expose())
+            .send()
+            .await
+            .map_err(|error| media_unreachable("media retrieval", &error))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| media_unreachable("media retrieval", &error))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body)
+                .map_err(|_| MediaError::Unavailable(format!("media retrieval answered {status} without a url")));
+        }
+        let error = GraphError::parse(status, &body);
+        let text = format!(
+            "Meta answered {status} code {} subcode {}: {}",
+            error.code.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+            error.subcode.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+            error.message.as_deref().unwrap_or("(no message)")
+        );
+        match error.class() {
+            FailureClass::Permanent => Err(MediaError::Refused(text)),
+            FailureClass::ExpiredToken => {
+                self.refresh_token().await;
+                Err(MediaError::Unavailable(text))
+            }
+            FailureClass::Transient { .. } => Err(MediaError::Unavailable(text)),
+        }
+    }
+
+    async fn download(&self, url: &str) -> Result<MediaDownload, MediaError> {
+        if !self.may_download_from(url) {
+            // Never the bearer token in clear text to another host.
+            return Err(MediaError::Unavailable(
+                "the media URL is neither HTTPS nor the Graph API's origin".to_owned(),
+            ));
+        }
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(self.token().expose())
+            .send()
+            .await
+            .map_err(|error| media_unreachable("media download", &error))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            // An expired URL (404), the token (401), the CDN (5xx): a later try retrieves a fresh URL.
+            return Err(MediaError::Unavailable(format!("media download answered {status}")));
+        }
+        let content_length = response.content_length();
+        let chunks = futures_util::stream::try_unfold(response, |mut response| async move {
+            match response.chunk().await {
+                Ok(Some(chunk)) => Ok(Some((chunk, response))),
+                Ok(None) => Ok(None),
+                Err(error) => Err(media_unreachable("media download", &error)),
+            }
+        });
+        Ok(MediaDownload {
+            content_length,
+            chunks: Box::pin(chunks),
+        })
     }
 }

@@ -3,6 +3,7 @@
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph;
+pub mod graph_media;
 pub mod http;
 pub mod s3;
 pub mod secrets;

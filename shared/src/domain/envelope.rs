@@ -37,6 +37,9 @@ pub enum EventKind {
     /// What Meta answered to a send whose record could not be written at once (a
     /// [`crate::domain::outbound::SendOutcome`]): recorded later, never sent again.
     SendOutcome,
+    /// An inbound message's media to fetch into the payload bucket (a
+    /// [`crate::domain::media::MediaJob`]), queued after the message was recorded.
+    InboundMedia,
 }
 
 impl EventKind {
@@ -45,6 +48,7 @@ impl EventKind {
             EventKind::MetaWebhook => "meta-webhook",
             EventKind::SendMessage => "send-message",
             EventKind::SendOutcome => "send-outcome",
+            EventKind::InboundMedia => "inbound-media",
         }
     }
 
@@ -53,6 +57,7 @@ impl EventKind {
             "meta-webhook" => Some(EventKind::MetaWebhook),
             "send-message" => Some(EventKind::SendMessage),
             "send-outcome" => Some(EventKind::SendOutcome),
+            "inbound-media" => Some(EventKind::InboundMedia),
             _ => None,
         }
     }

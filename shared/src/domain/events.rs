@@ -116,16 +116,8 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
             if let Some(filename) = &meta.filename {
                 media.insert("filename".into(), Value::from(filename.as_str()));
             }
-            match outcome {
-                Some(MediaOutcome::Stored { bucket, key, size }) => {
-                    media.insert("s3_bucket".into(), Value::from(bucket.as_str()));
-                    media.insert("s3_key".into(), Value::from(key.as_str()));
-                    media.insert("size".into(), Value::from(*size));
-                }
-                Some(MediaOutcome::Failed { error }) => {
-                    media.insert("error".into(), Value::from(error.as_str()));
-                }
-                None => {}
+            if let Some(outcome) = outcome {
+                add_media_outcome(&mut media, outcome);
             }
             detail.insert("media".into(), Value::Object(media));
         }
@@ -160,6 +152,20 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
         detail.insert("errors".into(), errors(&record.errors));
     }
     BusEvent::new(MESSAGE_RECEIVED, event_id(&[MESSAGE_RECEIVED, &record.wamid]), detail)
+}
+
+/// The fate of a message's media in its `media` member: `s3_bucket`, `s3_key` and `size`, or `error`.
+pub fn add_media_outcome(media: &mut Map<String, Value>, outcome: &MediaOutcome) {
+    match outcome {
+        MediaOutcome::Stored { bucket, key, size } => {
+            media.insert("s3_bucket".into(), Value::from(bucket.as_str()));
+            media.insert("s3_key".into(), Value::from(key.as_str()));
+            media.insert("size".into(), Value::from(*size));
+        }
+        MediaOutcome::Failed { error } => {
+            media.insert("error".into(), Value::from(error.as_str()));
+        }
+    }
 }
 
 /// `message.status` for a status that moved its message forward; `message_id` is the bundle's id of the

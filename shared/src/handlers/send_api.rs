@@ -4,6 +4,8 @@
 //! Answers: 202 queued (with the id); 400 invalid request (naming the field); 401 wrong or
 //! missing API key; 404 unknown message; 409 an `Idempotency-Key` reused for another message;
 //! 422 a free-form message outside the 24-hour customer-service window; 503 retry later.
+//!
+//! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
 
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode};
@@ -13,12 +15,14 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
+use crate::adapters::graph_media::GraphMedia;
 use crate::config::SendApiConfig;
+use crate::domain::media_upload as media;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
 use crate::domain::verify_token;
-use crate::ports::{Created, NewOutbound, OutboundStore, Queue, StoreError};
+use crate::ports::{Created, MediaFailure, UploadSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
@@ -29,11 +33,22 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The routes, as API Gateway names them (`routeKey`), in every log line's span.
 pub const POST_ROUTE: &str = "POST /messages";
 pub const GET_ROUTE: &str = "GET /messages/{id}";
+pub const MEDIA_ROUTE: &str = "POST /media";
 
-pub struct SendApi<S, Q> {
+/// The largest raw body `POST /media` takes. API Gateway's HTTP API takes 10 MB, but Lambda refuses an
+/// invocation over 6 MB (6,291,456 bytes) and a binary body reaches it base64-encoded (4 bytes for 3)
+/// inside the event's JSON: 4,718,592 raw bytes at the very most, less the headers. Larger files go
+/// by reference to an object of the payload bucket (`{"s3_key": "media/…"}`).
+pub const MAX_RAW_MEDIA_BYTES: usize = 4_500_000;
+/// Where `POST /media` may read objects of the payload bucket (the send API's `s3:GetObject`).
+pub const MEDIA_PREFIX: &str = "media/";
+
+pub struct SendApi<S, Q, M = GraphMedia> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
+    /// Meta's media upload (`None`: `WHATSAPP_ACCESS_TOKEN` not set, `POST /media` answers 503).
+    pub media: Option<M>,
 }
 
 fn invalid(error: &ValidationError) -> Refusal {
@@ -68,15 +83,36 @@ pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<&str>, ApiErr
     }
 }
 
-impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
+impl<S, Q> SendApi<S, Q> {
     pub fn new(config: SendApiConfig, store: S, queue: Q) -> Self {
-        Self { config, store, queue }
+        Self {
+            config,
+            store,
+            queue,
+            media: None,
+        }
     }
+}
 
+impl<S, Q, M> SendApi<S, Q, M> {
+    /// The same API uploading media through `media`.
+    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, N> {
+        SendApi {
+            config: self.config,
+            store: self.store,
+            queue: self.queue,
+            media,
+        }
+    }
+}
+
+impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
         let route = if request.method() == Method::GET {
             GET_ROUTE
+        } else if request.uri().path().ends_with("/media") {
+            MEDIA_ROUTE
         } else {
             POST_ROUTE
         };
@@ -84,6 +120,8 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             let result = match self.authorize(&request) {
                 Err(refusal) => Err(refusal),
                 Ok(()) if request.method() == Method::GET => self.get(&message_id_in_path(&request)).await,
+                // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
+                Ok(()) if route == MEDIA_ROUTE => Box::pin(self.media(&request)).await,
                 Ok(()) => self.send(&request, &request_id).await,
             };
             result.unwrap_or_else(|refusal| refuse(refusal, RefusalMetrics::NONE))
@@ -212,6 +250,150 @@ impl<S: OutboundStore, Q: Queue> SendApi<S, Q> {
             body["from"] = json!(from);
         }
         Ok(respond(StatusCode::ACCEPTED, "application/json", body.to_string()))
+    }
+}
+
+/// What `POST /media` takes as JSON: a file already in the payload bucket.
+#[derive(serde::Deserialize)]
+struct MediaReference {
+    s3_key: String,
+    /// The MIME type, when the object's own `Content-Type` is not it.
+    #[serde(rename = "type")]
+    mime: Option<String>,
+}
+
+impl<S: OutboundStore, Q: Queue, M: MediaUploader> SendApi<S, Q, M> {
+    /// `POST /media[?from=<phone number id>]`: the body is the file, its `Content-Type` its MIME
+    /// type (at most [`MAX_RAW_MEDIA_BYTES`]); or `application/json` `{"s3_key": "media/…",
+    /// "type"?}` naming an object of the payload bucket, streamed from S3 to Meta. Meta's type and
+    /// size limits are checked first (400 naming the limit). 200 `{"id", "type", "kind", "size",
+    /// "from"}`: `id` is the media id a send names (`{"type": "image", "id": …}`).
+    async fn media(&self, request: &Request) -> Result<Response<Body>, Refusal> {
+        let Some(uploader) = &self.media else {
+            return Err(Refusal::unavailable(
+                "media upload is not configured (WHATSAPP_ACCESS_TOKEN is not set)",
+            ));
+        };
+        let from = self.media_from(request)?;
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        let body: &[u8] = request.body().as_ref();
+        let (file, source) = if media::bare_mime(content_type) == "application/json" {
+            let reference: MediaReference = serde_json::from_slice(body).map_err(|error| {
+                ApiError::BadRequest(format!(
+                    "s3_key: a JSON body names an object of the payload bucket ({{\"s3_key\": \"{MEDIA_PREFIX}…\"}}): {error}"
+                ))
+            })?;
+            let key = reference.s3_key;
+            if !key.starts_with(MEDIA_PREFIX) || key.len() == MEDIA_PREFIX.len() || key.len() > 1024 {
+                return Err(ApiError::BadRequest(format!(
+                    "s3_key: must be a key under {MEDIA_PREFIX} in the payload bucket (at most 1024 bytes)"
+                ))
+                .into());
+            }
+            if self
+                .config
+                .graph
+                .as_ref()
+                .is_none_or(|graph| graph.payload_bucket.is_none())
+            {
+                return Err(Refusal::unavailable("media by reference: PAYLOAD_BUCKET is not set"));
+            }
+            let object = uploader
+                .object(&key)
+                .await
+                .map_err(|error| Refusal::unavailable(format!("payload bucket: {error}")))?
+                .ok_or_else(|| ApiError::BadRequest(format!("s3_key: no object {key:?} in the payload bucket")))?;
+            let mime = reference.mime.or(object.content_type).unwrap_or_default();
+            let file = media::check(&mime, object.size, &object.head).map_err(|error| invalid_media(&error))?;
+            (file, UploadSource::Object { key })
+        } else {
+            // Meta's limits first (the more useful answer), then what one request can carry.
+            let file = media::check(
+                content_type,
+                body.len() as u64,
+                &body[..body.len().min(media::HEAD_BYTES)],
+            )
+            .map_err(|error| invalid_media(&error))?;
+            if body.len() > MAX_RAW_MEDIA_BYTES {
+                return Err(ApiError::BadRequest(format!(
+                    "file: {} bytes is over the {MAX_RAW_MEDIA_BYTES} bytes a request body can carry through \
+                     API Gateway and Lambda; put the file in the payload bucket under {MEDIA_PREFIX} and send \
+                     {{\"s3_key\": \"{MEDIA_PREFIX}…\"}}",
+                    body.len()
+                ))
+                .into());
+            }
+            (file, UploadSource::Bytes(body.to_vec()))
+        };
+        let id = uploader
+            .upload(&from, file.mime, file.size, source)
+            .await
+            .map_err(upload_refusal)?;
+        tracing::info!(
+            outcome = "uploaded",
+            status = 200,
+            mime = file.mime,
+            size = file.size,
+            "send api"
+        );
+        let body = json!({"id": id, "type": file.mime, "kind": file.kind.as_str(), "size": file.size, "from": from});
+        Ok(respond(StatusCode::OK, "application/json", body.to_string()))
+    }
+
+    /// The business number a media upload is for: `?from=`, else the default one.
+    fn media_from(&self, request: &Request) -> Result<String, Refusal> {
+        let numbers = &self.config.phone_numbers;
+        let named = request
+            .query_string_parameters_ref()
+            .and_then(|params| params.first("from").map(str::to_owned))
+            .filter(|from| !from.is_empty());
+        match named {
+            Some(from) if numbers.contains(&from) => Ok(from),
+            Some(from) => Err(ApiError::BadRequest(format!(
+                "from: {from:?} is not one of this deployment's business numbers (WHATSAPP_PHONE_NUMBER_IDS)"
+            ))
+            .into()),
+            None => numbers.default_number().map(str::to_owned).ok_or_else(|| {
+                ApiError::BadRequest("from: no business number is configured (WHATSAPP_PHONE_NUMBER_ID)".to_owned())
+                    .into()
+            }),
+        }
+    }
+}
+
+fn invalid_media(error: &media::MediaError) -> Refusal {
+    ApiError::BadRequest(error.to_string()).into()
+}
+
+/// Meta refusing the file itself is the caller's 400 (with Meta's words); a refused token, a
+/// throttle, a Meta outage or no answer is a 503 (retry later).
+fn upload_refusal(failure: MediaFailure) -> Refusal {
+    match failure {
+        MediaFailure::Refused(error)
+            if (400..500).contains(&error.http_status)
+                && ![401, 403, 429].contains(&error.http_status)
+                && error.code != Some(190) =>
+        {
+            let code = error.code.map(|code| format!(" (#{code})")).unwrap_or_default();
+            let words = error
+                .details
+                .clone()
+                .or_else(|| error.message.clone())
+                .unwrap_or_default();
+            Refusal::new(
+                ApiError::BadRequest(format!("file: Meta refused the upload{code}: {words}")),
+                format!("Meta refused the upload: HTTP {}{code}", error.http_status),
+            )
+        }
+        MediaFailure::Refused(error) => Refusal::unavailable(format!(
+            "the Graph API refused the upload: HTTP {} code {:?}",
+            error.http_status, error.code
+        )),
+        MediaFailure::Unavailable(reason) => Refusal::unavailable(format!("media upload: {reason}")),
     }
 }
 

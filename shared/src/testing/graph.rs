@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::domain::graph_error::GraphError;
 use crate::domain::ids::Wamid;
-use crate::ports::{Accepted, SendFailure, WhatsAppSender};
+use crate::domain::media::MediaInfo;
+use crate::ports::{Accepted, MediaDownload, MediaError, MediaSource, SendFailure, WhatsAppSender};
 
 /// What Meta does with one send, and what the caller sees of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,39 @@ pub struct GraphState {
     /// A new token is in the parameter store: the next `refresh_token` picks it up.
     pub token_rotated: bool,
     pub refreshes: usize,
+    /// Media Meta holds, by id (what `retrieve` and `download` answer).
+    pub media: std::collections::HashMap<String, FakeMedia>,
+    /// Faults of the media calls: operations `retrieve` and `download` (`Transient`: unavailable,
+    /// `Permanent`: refused, `Hang`: never answers).
+    pub media_faults: super::Faults,
+    /// The media ids retrieved and the URLs downloaded, in order.
+    pub media_calls: Vec<String>,
+}
+
+/// One media file Meta holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeMedia {
+    pub bytes: Vec<u8>,
+    pub mime_type: String,
+    /// What `retrieve` says the SHA-256 is (the bytes' own unless a test says otherwise).
+    pub sha256: String,
+    /// What `retrieve` says the size is (the bytes' own unless a test says otherwise).
+    pub file_size: u64,
+    /// The download breaks off after this many bytes, this many times.
+    pub break_after: Option<(usize, usize)>,
+}
+
+impl FakeMedia {
+    pub fn new(bytes: Vec<u8>, mime_type: &str) -> Self {
+        use sha2::Digest as _;
+        Self {
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            file_size: bytes.len() as u64,
+            bytes,
+            mime_type: mime_type.to_owned(),
+            break_after: None,
+        }
+    }
 }
 
 /// Cloning shares the state.
@@ -72,6 +106,12 @@ impl FakeGraph {
 
     pub fn script(&self, answers: impl IntoIterator<Item = GraphAnswer>) -> &Self {
         self.state().script.extend(answers);
+        self
+    }
+
+    /// Meta holds `media` under `id`.
+    pub fn hold_media(&self, id: &str, media: FakeMedia) -> &Self {
+        self.state().media.insert(id.to_owned(), media);
         self
     }
 
@@ -147,5 +187,77 @@ impl WhatsAppSender for FakeGraph {
             return true;
         }
         false
+    }
+}
+
+/// Downloads stream in chunks of this many bytes.
+const FAKE_CHUNK: usize = 64 * 1024;
+
+impl FakeGraph {
+    async fn media_fault(&self, operation: &'static str) -> Option<MediaError> {
+        let faults = self.state().media_faults.clone();
+        match faults.check(operation).await {
+            None | Some(super::Fault::Hang) => None,
+            Some(super::Fault::Permanent) => Some(MediaError::Refused(format!("injected: {operation} refused"))),
+            Some(_) => Some(MediaError::Unavailable(format!("injected: {operation} unavailable"))),
+        }
+    }
+}
+
+impl MediaSource for FakeGraph {
+    async fn retrieve(&self, media_id: &str) -> Result<MediaInfo, MediaError> {
+        self.state().media_calls.push(format!("retrieve {media_id}"));
+        if let Some(error) = self.media_fault("retrieve").await {
+            return Err(error);
+        }
+        let state = self.state();
+        let Some(media) = state.media.get(media_id) else {
+            // What the Graph API answers for an id it does not have.
+            return Err(MediaError::Refused(
+                "Meta answered 400 code 100 subcode 33: Unsupported get request".to_owned(),
+            ));
+        };
+        Ok(MediaInfo {
+            url: format!("fake://media/{media_id}"),
+            mime_type: Some(media.mime_type.clone()),
+            sha256: Some(media.sha256.clone()),
+            file_size: Some(media.file_size),
+            id: Some(media_id.to_owned()),
+        })
+    }
+
+    async fn download(&self, url: &str) -> Result<MediaDownload, MediaError> {
+        self.state().media_calls.push(format!("download {url}"));
+        if let Some(error) = self.media_fault("download").await {
+            return Err(error);
+        }
+        let mut state = self.state();
+        let id = url.strip_prefix("fake://media/").unwrap_or_default();
+        let Some(media) = state.media.get_mut(id) else {
+            return Err(MediaError::Unavailable("media download answered 404".to_owned()));
+        };
+        let mut bytes = media.bytes.clone();
+        let mut broken = false;
+        if let Some((after, times)) = media.break_after.as_mut()
+            && *times > 0
+        {
+            *times -= 1;
+            bytes.truncate(*after);
+            broken = true;
+        }
+        let content_length = Some(media.bytes.len() as u64);
+        let mut chunks: Vec<Result<bytes::Bytes, MediaError>> = bytes
+            .chunks(FAKE_CHUNK)
+            .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
+            .collect();
+        if broken {
+            chunks.push(Err(MediaError::Unavailable(
+                "media download: connection lost".to_owned(),
+            )));
+        }
+        Ok(MediaDownload {
+            content_length,
+            chunks: Box::pin(futures_util::stream::iter(chunks)),
+        })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::media::StoredMedia;
 use crate::domain::outbound::{
     ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
 };
@@ -45,6 +46,8 @@ pub struct MessageItem {
     pub message_id: Option<MessageId>,
     pub kind: Option<String>,
     pub inbound: Option<InboundRecord>,
+    /// What the media job recorded of an inbound message's media.
+    pub media: Option<StoredMedia>,
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +136,28 @@ fn outcome(applied: bool) -> WriteOutcome {
 }
 
 impl MessageStore for MemoryStore {
+    async fn record_media(&self, wamid: &str, media: &StoredMedia) -> Result<WriteOutcome, StoreError> {
+        self.call("record_media", |tables, _| {
+            // As DynamoDB's condition: the message's own record, never over media already kept.
+            let Some(item) = tables.messages.get_mut(wamid).filter(|item| item.inbound.is_some()) else {
+                return WriteOutcome::Superseded;
+            };
+            if matches!(item.media, Some(StoredMedia::Kept { .. })) {
+                return WriteOutcome::Superseded;
+            }
+            item.media = Some(media.clone());
+            WriteOutcome::Applied
+        })
+        .await
+    }
+
+    async fn media_of(&self, wamid: &str) -> Result<Option<StoredMedia>, StoreError> {
+        self.call("media_of", |tables, _| {
+            tables.messages.get(wamid).and_then(|item| item.media.clone())
+        })
+        .await
+    }
+
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
         self.call("record_inbound", |tables, _| {
             let item = tables.messages.entry(record.wamid.clone()).or_default();

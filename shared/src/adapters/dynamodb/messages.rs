@@ -4,8 +4,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::DynamoMessageStore;
-use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string};
+use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{CONTACT_SK, MESSAGE_SK, contact_pk, event_pk, event_sk, message_pk, window_sk};
+use crate::domain::media::StoredMedia;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
@@ -185,6 +186,55 @@ impl MessageStore for DynamoMessageStore {
             None => item.put("payload", string(&event.payload)),
         };
         self.put_once(item).await
+    }
+
+    async fn record_media(&self, wamid: &str, media: &StoredMedia) -> Result<WriteOutcome, StoreError> {
+        let now = rfc3339(Utc::now());
+        let mut update = Update::default();
+        update.set("updated_at", string(&now));
+        match media {
+            StoredMedia::Kept {
+                bucket,
+                key,
+                mime_type,
+                sha256,
+                size,
+            } => {
+                update
+                    .set("media_s3_bucket", string(bucket))
+                    .set("media_s3_key", string(key))
+                    .set("media_size", number(i64::try_from(*size).unwrap_or(i64::MAX)))
+                    .set("media_stored_at", string(&now))
+                    .set_if_absent("media_mime_type", string(mime_type))
+                    .set_if_absent("media_sha256", string(sha256));
+            }
+            StoredMedia::Failed { error } => {
+                update
+                    .set("media_error", string(error))
+                    .set("media_failed_at", string(&now));
+            }
+        }
+        // Only on the message's own record, and never over media already kept.
+        let condition = "attribute_exists(pk) AND attribute_not_exists(media_s3_key)";
+        self.update(message_pk(wamid), MESSAGE_SK, update, Some((condition, Vec::new())))
+            .await
+    }
+
+    async fn media_of(&self, wamid: &str) -> Result<Option<StoredMedia>, StoreError> {
+        let Some(item) = self.get(message_pk(wamid), MESSAGE_SK).await? else {
+            return Ok(None);
+        };
+        let text = |name: &str| text_of(&item, name);
+        if let (Some(bucket), Some(key)) = (text("media_s3_bucket"), text("media_s3_key")) {
+            return Ok(Some(StoredMedia::Kept {
+                bucket,
+                key,
+                mime_type: text("media_mime_type").unwrap_or_default(),
+                sha256: text("media_sha256").unwrap_or_default(),
+                size: text("media_size").and_then(|size| size.parse().ok()).unwrap_or(0),
+            }));
+        }
+        Ok(text("media_error").map(|error| StoredMedia::Failed { error }))
     }
 }
 

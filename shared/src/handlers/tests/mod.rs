@@ -2,6 +2,7 @@
 //! call a handler makes is failed at least once.
 
 mod ingest;
+mod media;
 mod send_api;
 mod twilio;
 mod verify;

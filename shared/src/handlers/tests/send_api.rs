@@ -22,6 +22,7 @@ fn api() -> SendApi<MemoryStore, FakeQueue> {
         default_country_code: Some("972".to_owned()),
         phone_numbers: BusinessNumbers::default(),
         retention_days: 30,
+        graph: None,
     };
     let store = MemoryStore::new();
     // The contact wrote an hour ago: the 24-hour window is open.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 
 use super::sending::{RateLimiter, SendPolicy, Sending};
-use super::{Publishing, Worker};
+use super::{Media, Publishing, Worker};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph::{GraphClient, TokenSource};
@@ -20,6 +20,8 @@ use crate::ports::ClaimTerms;
 /// outcome fit in the invocation whatever the table does (see [`SendPolicy::send_budget`]).
 pub const WORKER_AWS_CALL_TIMEOUT: Duration = Duration::from_secs(4);
 const MARK_READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// A media download may go this long without a byte before it is given up (and retried).
+const MEDIA_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub type DeployedWorker =
     Worker<DynamoMessageStore, S3BlobStore, SqsRedelivery, GraphClient, SqsQueue, EventBridgePublisher>;
@@ -51,6 +53,29 @@ impl DeployedWorker {
             config.payload_bucket.clone().unwrap_or_default(),
         );
         let sqs = aws_sdk_sqs::Client::new(sdk_config);
+        let media = match (&sender, &config.payload_bucket, &config.events_queue_url) {
+            (Some(sender), Some(_), Some(queue_url)) if config.media_max_bytes > 0 => {
+                let source = GraphClient::for_media(
+                    &sender.graph_base_url,
+                    &sender.graph_version,
+                    sender.access_token.clone(),
+                    MEDIA_READ_TIMEOUT,
+                )
+                .map_err(|problem| ConfigError {
+                    problems: vec![format!("the Graph API media client could not be built: {problem}")],
+                })?
+                .with_token_source(TokenSource::from_vars(sdk_config, vars));
+                Some(Media {
+                    source,
+                    sink: blobs.clone(),
+                    queue: SqsQueue::new(sqs.clone(), queue_url),
+                    max_bytes: config.media_max_bytes,
+                    max_receives: config.queue_max_receives,
+                    deadline_margin: WORKER_AWS_CALL_TIMEOUT * 2,
+                })
+            }
+            _ => None,
+        };
         let redelivery = SqsRedelivery::new(sqs.clone(), config.queue_urls.clone());
         let sending = match sender {
             Some(sender) => {
@@ -106,6 +131,7 @@ impl DeployedWorker {
             phone_numbers: config.phone_numbers,
             sending,
             events,
+            media,
         })
     }
 }

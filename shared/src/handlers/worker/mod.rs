@@ -11,6 +11,7 @@
 
 mod compose;
 pub mod events;
+pub mod media;
 pub mod record_error;
 pub mod sending;
 #[cfg(test)]
@@ -28,12 +29,14 @@ use tracing::Instrument;
 
 pub use self::compose::{DeployedWorker, WORKER_AWS_CALL_TIMEOUT};
 pub use self::events::Publishing;
+pub use self::media::Media;
 pub use self::record_error::RecordError;
 use self::sending::Sending;
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind, S3Pointer};
 use crate::domain::events::{self as bus, BusEvent};
 use crate::domain::ids::{MessageId, Wamid};
+use crate::domain::media::MediaJob;
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };
@@ -41,8 +44,8 @@ use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    BlobError, BlobStore, EventPublisher, MessageStore, OutboundStore, Queue, Redelivery, StatusWrite, StoreError,
-    Transient, WhatsAppSender, WriteOutcome,
+    BlobError, BlobStore, EventPublisher, MediaSink, MediaSource, MessageStore, OutboundStore, Queue, Redelivery,
+    StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
 };
 
 /// What one record wrote.
@@ -60,6 +63,10 @@ pub struct RecordSummary {
     pub sends: Vec<&'static str>,
     /// Events published on the bus.
     pub published: usize,
+    /// Media jobs queued (one per new media message, when media is kept).
+    pub media_jobs: usize,
+    /// What an `inbound-media` record came to.
+    pub media: Vec<&'static str>,
 }
 
 pub struct Worker<S, B, R, W, Q, E> {
@@ -71,6 +78,9 @@ pub struct Worker<S, B, R, W, Q, E> {
     pub sending: Option<Sending<S, W, Q>>,
     /// The event bus; `None` when no bus is configured (`EVENT_BUS_NAME` unset).
     pub events: Option<Publishing<E>>,
+    /// Inbound media kept in the payload bucket; `None` without an access token or a bucket (media
+    /// messages then keep Meta's media id only).
+    pub media: Option<Media<W, B, Q>>,
 }
 
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
@@ -83,7 +93,14 @@ impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
             phone_numbers,
             sending: None,
             events: None,
+            media: None,
         }
+    }
+
+    /// The same worker, keeping inbound media.
+    pub fn with_media(mut self, media: Media<W, B, Q>) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// The same worker, publishing on `events`.
@@ -96,9 +113,9 @@ impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
     S: MessageStore + OutboundStore,
-    B: BlobStore,
+    B: BlobStore + MediaSink,
     R: Redelivery,
-    W: WhatsAppSender,
+    W: WhatsAppSender + MediaSource,
     Q: Queue,
     E: EventPublisher,
 {
@@ -148,6 +165,8 @@ where
                         foreign_changes = summary.foreign_changes,
                         sends = summary.sends.join(","),
                         published = summary.published,
+                        media_jobs = summary.media_jobs,
+                        media = summary.media.join(","),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "queue record"
                     );
@@ -202,6 +221,13 @@ where
                 Some(self.sending()?.send(record, &request_id, deadline).await?)
             }
             Some((_, Some(EventKind::SendOutcome))) => Some(self.sending()?.record_outcome(record).await?),
+            Some((_, Some(EventKind::InboundMedia))) => {
+                let summary = RecordSummary {
+                    media: vec![self.keep_media(record, deadline).await?],
+                    ..RecordSummary::default()
+                };
+                return Ok((summary, Vec::new()));
+            }
             Some((text, None)) => return Err(RecordError::Permanent(format!("unknown event kind {text:?}"))),
             Some((_, Some(EventKind::MetaWebhook))) | None => None,
         };
@@ -252,7 +278,23 @@ where
                 "change for a phone number this deployment does not serve: acknowledged, not processed"
             );
         }
-        let (mut summary, events) = self.apply(&plan, sending::receive_count(record) > 1).await?;
+        let (mut summary, events, jobs) = self.apply(&plan, sending::receive_count(record) > 1).await?;
+        // Media messages get their `message.received` from their media job, once the media is kept (or
+        // failed for good). The job is queued after the message is recorded; if it cannot be, the record
+        // fails and its redelivery queues it again.
+        if let Some(media) = &self.media
+            && !jobs.is_empty()
+        {
+            let queued = join_all(
+                jobs.iter()
+                    .map(|job| media.queue.send(job.queue_message(&received.request_id))),
+            )
+            .await;
+            for result in queued {
+                result.map_err(|error| RecordError::retry_in(format!("media job not queued: {error}"), 5))?;
+            }
+            summary.media_jobs = jobs.len();
+        }
         // Only after every write they describe succeeded; a failure here fails the record (SQS redelivers
         // it: the writes are idempotent and the events keep their ids).
         if let Some(publishing) = &self.events {
@@ -285,7 +327,11 @@ where
     /// the writes call for (when a bus is configured): a write that took effect publishes its event; on a
     /// redelivery of the record (`redelivered`), so does one that found its effect already there (the
     /// first delivery may have failed to publish), with the same event id.
-    async fn apply(&self, plan: &Plan, redelivered: bool) -> Result<(RecordSummary, Vec<BusEvent>), RecordError> {
+    async fn apply(
+        &self,
+        plan: &Plan,
+        redelivered: bool,
+    ) -> Result<(RecordSummary, Vec<BusEvent>, Vec<MediaJob>), RecordError> {
         let writes = plan
             .inbound
             .iter()
@@ -327,11 +373,24 @@ where
         let mut permanent = None;
         let publishing = self.events.is_some();
         let mut events = Vec::new();
+        let mut jobs = Vec::new();
         for (kind, result) in results {
-            if publishing && let Ok(outcome) = &result {
+            if let Ok(outcome) = &result {
                 let publish = *outcome == WriteOutcome::Applied || redelivered;
                 match kind {
-                    WriteKind::Inbound(record) if publish => events.push(bus::message_received(record, None)),
+                    WriteKind::Inbound(record) if publish => {
+                        let event = publishing.then(|| bus::message_received(record, None));
+                        let job = self
+                            .media
+                            .as_ref()
+                            .and_then(|_| MediaJob::for_record(record, event.as_ref().map(|e| e.detail.clone())));
+                        match (job, event) {
+                            (Some(job), _) => jobs.push(job),
+                            (None, Some(event)) => events.push(event),
+                            (None, None) => {}
+                        }
+                    }
+                    _ if !publishing => {}
                     WriteKind::Status(status, write)
                         if write == StatusWrite::Advanced || (redelivered && write == StatusWrite::Current) =>
                     {
@@ -363,7 +422,7 @@ where
                 (_, Err(error)) => permanent = Some(RecordError::store(error)),
             }
         }
-        permanent.map_or(Ok((summary, events)), Err)
+        permanent.map_or(Ok((summary, events, jobs)), Err)
     }
 }
 

@@ -81,6 +81,7 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
             mark_as_read,
         }),
         events: None,
+        media: None,
     };
     (worker, fakes)
 }
@@ -1243,4 +1244,5 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert!(fakes.blobs.objects().is_empty());
 }
 
+mod media;
 mod properties;
