@@ -16,7 +16,7 @@ use super::describe;
 use crate::domain::graph_error::GraphError;
 use crate::domain::media_upload::HEAD_BYTES;
 use crate::domain::secret::Secret;
-use crate::ports::{MediaFailure, UploadSource, MediaUploader, StoredObject};
+use crate::ports::{MediaFailure, MediaUploader, StoredObject, UploadSource};
 
 pub struct GraphMedia {
     http: reqwest::Client,

@@ -22,7 +22,7 @@ use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{MessageKind, ValidSendRequest, ValidationError};
 use crate::domain::verify_token;
-use crate::ports::{Created, MediaFailure, UploadSource, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError};
+use crate::ports::{Created, MediaFailure, MediaUploader, NewOutbound, OutboundStore, Queue, StoreError, UploadSource};
 
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::ports::{MediaFailure, UploadSource, MediaUploader, StoredObject};
+use crate::ports::{MediaFailure, MediaUploader, StoredObject, UploadSource};
 
 /// One upload the fake took.
 #[derive(Debug, Clone, PartialEq, Eq)]

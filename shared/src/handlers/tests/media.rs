@@ -13,7 +13,7 @@ use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::{MAX_RAW_MEDIA_BYTES, SendApi};
 use crate::ports::{MediaFailure, UploadSource};
-use crate::testing::{FakeUploader, FakeQueue, MemoryStore};
+use crate::testing::{FakeQueue, FakeUploader, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 const FIRST: &str = "106540352242922";
