@@ -41,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
         Err(SignatureError::Mismatch)
     );
 
-    // The whole check ingestion runs before queueing: signed bytes are JSON or refused with a 400.
+    // The whole check ingestion runs before queueing: a signed JSON object is never refused; what is
+    // refused is not one; what passes is UTF-8 framed as an object without raw control characters
+    // (domain::json_frame), and travels inline exactly when SQS takes it.
     let ingest = Ingest::new(
         IngestConfig {
             app_secret: secret,
@@ -55,11 +57,22 @@ fuzz_target!(|data: &[u8]| {
     match ingest.check(Some(signed.as_bytes()), body, "fuzz") {
         Ok(envelope) => {
             assert_eq!(envelope.body, body, "the envelope must carry the body byte-exact");
-            assert!(serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok());
-            let _ = envelope.inline_body(1024);
+            let text = std::str::from_utf8(body).expect("a queued body is UTF-8");
+            assert!(!text.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')));
+            let framed = text.trim_matches([' ', '\t', '\n', '\r']);
+            assert!(framed.len() >= 2 && framed.starts_with('{') && framed.ends_with('}'));
+            let sqs = text.chars().all(|c| {
+                matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+            });
+            let inline = envelope.inline_body(1024);
+            assert_eq!(inline.is_some(), sqs && body.len() <= 1024);
+            assert!(inline.is_none_or(|inline| inline.as_bytes() == body));
             let _ = envelope.blob_key();
         }
-        Err(_) => assert!(serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()),
+        Err(_) => assert!(
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_err(),
+            "a signed JSON object was refused"
+        ),
     }
     assert!(ingest.check(Some(header), body, "fuzz").is_err() || verdict.is_ok());
 });

@@ -30,12 +30,7 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
     envelope: &Envelope<'_>,
     inline_limit: usize,
 ) -> Result<Enqueued, EnqueueError> {
-    let attributes = envelope
-        .attributes()
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value));
-    if let Some(body) = envelope.inline_body(inline_limit) {
-        let message = QueueMessage::new(body.to_owned(), attributes.collect());
+    if let Some(message) = inline_message(envelope, inline_limit) {
         let message_id = queue.send(message).await?;
         return Ok(Enqueued {
             message_id,
@@ -47,13 +42,27 @@ pub async fn enqueue<Q: Queue, B: BlobStore>(
         key: envelope.blob_key(),
     };
     blobs.put(&pointer.key, envelope.body.to_vec()).await?;
-    let mut attributes: Vec<_> = attributes.collect();
+    let mut attributes: Vec<_> = attributes(envelope).collect();
     attributes.push((ATTR_EXTENDED_PAYLOAD_SIZE.to_owned(), envelope.body.len().to_string()));
     let message_id = queue.send(QueueMessage::new(pointer.to_body(), attributes)).await?;
     Ok(Enqueued {
         message_id,
         offloaded: Some(pointer),
     })
+}
+
+/// The SQS message of an envelope whose body can travel inline (see [`Envelope::inline_body`]):
+/// everything [`enqueue`] does short of I/O. Public for the benchmark.
+pub fn inline_message(envelope: &Envelope<'_>, inline_limit: usize) -> Option<QueueMessage> {
+    let body = envelope.inline_body(inline_limit)?;
+    Some(QueueMessage::new(body.to_owned(), attributes(envelope).collect()))
+}
+
+fn attributes(envelope: &Envelope<'_>) -> impl Iterator<Item = (String, String)> {
+    envelope
+        .attributes()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
 }
 
 /// The payload bytes of a queued body: the body itself (borrowed), or the object it points to.

@@ -10,6 +10,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::json_frame::{Checked, first_not_sqs};
+
 /// Message attribute: what the body is (see [`EventKind`]).
 pub const ATTR_KIND: &str = "kind";
 /// Message attribute: when the bundle received the event (RFC 3339).
@@ -93,9 +95,33 @@ pub struct Envelope<'a> {
     pub received_at: DateTime<Utc>,
     pub request_id: String,
     pub body: &'a [u8],
+    /// The body as SQS text, when SQS takes it ([`sqs_text`]): found once, by the constructor.
+    text: Option<&'a str>,
 }
 
-impl Envelope<'_> {
+impl<'a> Envelope<'a> {
+    pub fn new(kind: EventKind, received_at: DateTime<Utc>, request_id: String, body: &'a [u8]) -> Self {
+        Self {
+            kind,
+            received_at,
+            request_id,
+            body,
+            text: sqs_text(body),
+        }
+    }
+
+    /// The envelope of a body that passed ingestion's JSON check, whose pass also found whether SQS
+    /// takes it: the body is not scanned again.
+    pub fn checked(kind: EventKind, received_at: DateTime<Utc>, request_id: String, body: Checked<'a>) -> Self {
+        Self {
+            kind,
+            received_at,
+            request_id,
+            body: body.text.as_bytes(),
+            text: body.sqs_text.then_some(body.text),
+        }
+    }
+
     /// The attributes that travel beside the body.
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -118,12 +144,8 @@ impl Envelope<'_> {
     }
 
     /// The body as an SQS message body, when it can travel inline.
-    pub fn inline_body(&self, inline_limit: usize) -> Option<&str> {
-        if self.body.len() > inline_limit {
-            return None;
-        }
-        let text = std::str::from_utf8(self.body).ok()?;
-        text.chars().all(is_sqs_char).then_some(text)
+    pub fn inline_body(&self, inline_limit: usize) -> Option<&'a str> {
+        self.text.filter(|text| text.len() <= inline_limit)
     }
 }
 
@@ -149,9 +171,11 @@ impl S3Pointer {
     }
 }
 
-/// Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF).
-fn is_sqs_char(c: char) -> bool {
-    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+/// The bytes as an SQS message body, if SQS accepts them (UTF-8 without the characters
+/// [`first_not_sqs`] finds).
+pub fn sqs_text(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    first_not_sqs(bytes).is_none().then_some(text)
 }
 
 fn sanitize_key(id: &str) -> String {
@@ -172,15 +196,14 @@ mod tests {
     use chrono::TimeZone;
 
     fn envelope(body: &[u8]) -> Envelope<'_> {
-        Envelope {
-            kind: EventKind::MetaWebhook,
-            received_at: Utc
-                .with_ymd_and_hms(2026, 11, 22, 10, 30, 0)
+        Envelope::new(
+            EventKind::MetaWebhook,
+            Utc.with_ymd_and_hms(2026, 11, 22, 10, 30, 0)
                 .single()
                 .expect("valid date"),
-            request_id: "req/1:2".to_owned(),
+            "req/1:2".to_owned(),
             body,
-        }
+        )
     }
 
     #[test]
@@ -213,6 +236,37 @@ mod tests {
         assert_eq!(envelope(b"\xff\xfe").inline_body(DEFAULT_INLINE_LIMIT), None);
         let exactly = vec![b'a'; DEFAULT_INLINE_LIMIT];
         assert!(envelope(&exactly).inline_body(DEFAULT_INLINE_LIMIT).is_some());
+    }
+
+    #[test]
+    fn the_sqs_character_set_is_checked_exactly() {
+        /// The character-by-character definition the byte scan replaces.
+        fn by_chars(bytes: &[u8]) -> Option<&str> {
+            let text = std::str::from_utf8(bytes).ok()?;
+            text.chars()
+                .all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}'))
+                .then_some(text)
+        }
+        let mut samples: Vec<Vec<u8>> = (0u8..=0x7f).map(|b| vec![b'{', b, b'}']).collect();
+        for c in [
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{EFFF}',
+            '\u{FEFF}',
+            '\u{FFFD}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{10000}',
+            '\u{10FFFF}',
+        ] {
+            samples.push(format!("ab{c}cd").into_bytes());
+            samples.push(format!("{}{c}{c}", "x".repeat(62)).into_bytes());
+        }
+        samples.push(b"\xef\xbf".to_vec());
+        samples.push(b"\xed\xa0\x80".to_vec());
+        for sample in samples {
+            assert_eq!(sqs_text(&sample), by_chars(&sample), "{sample:x?}");
+        }
     }
 
     #[test]

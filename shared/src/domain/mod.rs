@@ -8,6 +8,7 @@ pub mod graph_error;
 pub mod graph_response;
 pub mod history;
 pub mod ids;
+pub mod json_frame;
 pub mod media;
 pub mod media_upload;
 pub mod meta_signature;

@@ -2,7 +2,8 @@
 //! payload durably, and only then answer 200.
 //!
 //! Answers: 200 queued; 403 missing or wrong signature (nothing queued); 400 signed
-//! but not JSON; 413 larger than a Lambda payload can be; 503 the queue did not take it
+//! but not JSON (not UTF-8, a raw control character, or not framed as an object: see
+//! `domain::json_frame`); 413 larger than a Lambda payload can be; 503 the queue did not take it
 //! (Meta retries for up to 7 days, so nothing is lost), also when the S3 write and the SQS send
 //! together do not finish within the invocation's deadline (one budget for both).
 
@@ -18,7 +19,7 @@ use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request
 use crate::claim_check::{self, Enqueued};
 use crate::config::IngestConfig;
 use crate::domain::envelope::{Envelope, EventKind};
-use crate::domain::meta_signature;
+use crate::domain::{json_frame, meta_signature};
 use crate::metrics::{self, Metric};
 use crate::ports::{BlobStore, Queue};
 
@@ -142,17 +143,19 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         }
         meta_signature::verify(&self.config.app_secret, signature, body)
             .map_err(|error| Refusal::new(ApiError::Forbidden("invalid signature"), error.to_string()))?;
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|error| {
+        // Exact for UTF-8, control characters and the object's frame; the worker parses in full
+        // (json_frame says why a framed body that is still not JSON is harmless).
+        let checked = json_frame::check(body).map_err(|error| {
             Refusal::new(
                 ApiError::BadRequest("the body is not valid JSON".to_owned()),
                 format!("invalid JSON ({} bytes): {error}", body.len()),
             )
         })?;
-        Ok(Envelope {
-            kind: EventKind::MetaWebhook,
-            received_at: Utc::now(),
-            request_id: request_id.to_owned(),
-            body,
-        })
+        Ok(Envelope::checked(
+            EventKind::MetaWebhook,
+            Utc::now(),
+            request_id.to_owned(),
+            checked,
+        ))
     }
 }

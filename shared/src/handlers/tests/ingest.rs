@@ -67,6 +67,37 @@ async fn signed_but_not_json_is_400_and_queues_nothing() {
 }
 
 #[tokio::test]
+async fn what_is_not_a_json_object_at_a_glance_is_400_and_a_framed_body_travels_byte_exact() {
+    // Refused by the one-pass check: a raw control character, an array, a bare value.
+    for body in ["{\"a\":\"\u{1}\"}", "[]", "\"{}\"", "{", " 7 "] {
+        let ingest = ingest(250 * 1024);
+        let response = ingest.handle(webhook(body, None)).await;
+        assert_eq!(response.status(), 400, "{body:?}");
+        assert_eq!(body_text(&response), r#"{"error":"the body is not valid JSON"}"#);
+        assert_eq!(ingest.queue.faults.calls("send"), 0);
+    }
+    // Framed as an object: queued byte for byte (the worker's full parse refuses what is not JSON);
+    // a character SQS refuses (U+FFFF) sends the body through the bucket, byte for byte too.
+    for (body, offloaded) in [
+        (r#" {"a":} "#, false),
+        ("{\"text\":\"caf\u{e9} \\u05e9 \u{1F600}\"}\n", false),
+        ("{\"a\":\"\u{FFFF}\"}", true),
+    ] {
+        let ingest = ingest(250 * 1024);
+        assert_eq!(ingest.handle(webhook(body, None)).await.status(), 200, "{body:?}");
+        let queued = ingest.queue.messages();
+        let objects = ingest.blobs.objects();
+        if offloaded {
+            assert!(S3Pointer::from_body(&queued[0].body).is_some());
+            assert_eq!(objects.values().next().map(Vec::as_slice), Some(body.as_bytes()));
+        } else {
+            assert_eq!(queued[0].body, body);
+            assert!(objects.is_empty());
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_queue_failure_is_503_so_meta_retries() {
     for fault in [Fault::Transient, Fault::Permanent, Fault::AppliedThenTransient] {
         let ingest = ingest(250 * 1024);

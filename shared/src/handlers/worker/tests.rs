@@ -270,6 +270,44 @@ async fn a_record_without_kind_that_is_no_webhook_is_never_acknowledged() {
 }
 
 #[tokio::test]
+async fn a_signed_body_framed_as_an_object_but_not_json_is_refused_before_any_write() {
+    // Ingestion checks only the frame (domain::json_frame); these pass it, and the worker's full
+    // parse is the first thing it does with them: nothing written, sent or replied, and the record
+    // is reported failed every time (it ends in the dead-letter queue, kept).
+    let (worker, fakes) = worker(Some("auto reply"), true);
+    for body in [
+        r#"{"a":}"#,
+        "{not json}",
+        "{\"object\":\"\t\"}",
+        r#"{"entry":[]}{"entry":[]}"#,
+    ] {
+        assert!(crate::domain::json_frame::check(body.as_bytes()).is_ok(), "{body}");
+        for receive_count in 1..=3 {
+            let response = worker
+                .handle(
+                    event(vec![record(
+                        "x",
+                        Some("meta-webhook"),
+                        body,
+                        receive_count,
+                        EVENTS_QUEUE_ARN,
+                    )]),
+                    deadline(),
+                )
+                .await;
+            assert_eq!(response.batch_item_failures.len(), 1, "{body}");
+        }
+    }
+    {
+        let tables = fakes.store.tables();
+        assert!(tables.messages.is_empty() && tables.contacts.is_empty() && tables.events.is_empty());
+    }
+    assert!(fakes.graph.state().calls.is_empty());
+    assert!(fakes.queue.messages().is_empty());
+    assert_eq!(fakes.blobs.faults.calls("get"), 0);
+}
+
+#[tokio::test]
 async fn an_offloaded_payload_that_cannot_be_read_is_retried() {
     let (worker, fakes) = worker(None, false);
     let pointer = crate::domain::envelope::S3Pointer {
