@@ -470,7 +470,11 @@ async fn history(settings: &Settings, args: HistoryArgs, json_output: bool) -> R
     let mut cursor = args.cursor.clone();
     let (contact, next_cursor) = loop {
         let page = api.history(&args.contact, args.limit, cursor.as_deref()).await?;
-        let listed = page.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+        let listed = page
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if !json_output {
             for entry in &listed {
                 print_entry(entry);

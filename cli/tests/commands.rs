@@ -457,7 +457,9 @@ async fn send_follows_the_message_to_read_and_status_shows_it() {
     assert_no_secret(&status.stdout);
 
     // The conversation with the recipient lists the send once, with Meta's latest status.
-    let history = stack.wabridge(&["history", "+1 555 010 9999", "--all", "--json"], &[]).await;
+    let history = stack
+        .wabridge(&["history", "+1 555 010 9999", "--all", "--json"], &[])
+        .await;
     assert_eq!(history.code, 0, "{history:?}");
     let result = history.json()["result"].clone();
     assert_eq!(result["contact"], "15550109999", "{result}");
