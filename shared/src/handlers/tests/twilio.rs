@@ -502,7 +502,7 @@ async fn logged<F: std::future::Future>(run: F) -> (F::Output, String) {
     struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Buffer {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -520,7 +520,7 @@ async fn logged<F: std::future::Future>(run: F) -> (F::Output, String) {
     // Callsites first hit by another test thread (without a subscriber) cached "never": ask again.
     tracing::callsite::rebuild_interest_cache();
     let output = run.await;
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let text = String::from_utf8(buffer.0.lock().expect("log buffer").clone()).expect("JSON log lines are UTF-8");
     (output, text)
 }
 
