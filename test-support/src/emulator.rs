@@ -33,6 +33,12 @@ pub struct TestQueue {
     pub dlq: String,
 }
 
+/// A test's own event bus and the queue its tap rule copies every event to.
+pub struct TappedBus {
+    pub name: String,
+    pub tap_url: String,
+}
+
 impl Emulator {
     /// Clients for the emulator `local_env()` names. Panics with a clear message when it is not up.
     pub async fn connect() -> Self {
@@ -90,6 +96,42 @@ impl Emulator {
         let url = self.create_queue(&name, &attributes).await;
         let arn = self.queue_arn(&url).await;
         TestQueue { name, url, arn, dlq }
+    }
+
+    /// An event bus of its own for one test, with a rule copying every whatsapp-bridge event to a
+    /// fresh tap queue.
+    pub async fn tapped_bus(&self, prefix: &str) -> TappedBus {
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk);
+        let tap = self.fresh_queue(&format!("{prefix}-tap"), 30, None).await;
+        let name = format!("{}-bus", tap.name);
+        events
+            .create_event_bus()
+            .name(&name)
+            .send()
+            .await
+            .expect("create the event bus");
+        events
+            .put_rule()
+            .name("tap")
+            .event_bus_name(&name)
+            .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
+            .send()
+            .await
+            .expect("put the tap rule");
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("tap")
+            .arn(&tap.arn)
+            .build()
+            .expect("a target with id and arn");
+        events
+            .put_targets()
+            .rule("tap")
+            .event_bus_name(&name)
+            .targets(target)
+            .send()
+            .await
+            .expect("put the tap target");
+        TappedBus { name, tap_url: tap.url }
     }
 
     async fn create_queue(&self, name: &str, attributes: &[(QueueAttributeName, String)]) -> String {

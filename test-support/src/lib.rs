@@ -14,6 +14,6 @@ pub mod events;
 pub mod http;
 pub mod stack;
 
-pub use emulator::{Emulator, Item, TestQueue, local_env, s, sdk_config, unique};
+pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};

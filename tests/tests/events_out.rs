@@ -17,46 +17,11 @@ use integration_tests::*;
 use local_stack::queue::{batch_deadline, sqs_event};
 use serde_json::{Value, json};
 
-struct Bus {
-    name: String,
-    tap_url: String,
-}
-
-/// A bus of its own, with a rule copying every whatsapp-bridge event to a fresh tap queue.
-async fn bus(emu: &Emulator, prefix: &str) -> Bus {
-    let events = EventBridge::new(&emu.sdk);
-    let tap = emu.fresh_queue(&format!("{prefix}-tap"), 30, None).await;
-    let name = format!("{}-bus", tap.name);
-    events.create_event_bus().name(&name).send().await.unwrap();
-    events
-        .put_rule()
-        .name("tap")
-        .event_bus_name(&name)
-        .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("tap")
-        .arn(&tap.arn)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule("tap")
-        .event_bus_name(&name)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
-    Bus { name, tap_url: tap.url }
-}
-
-fn worker(emu: &Emulator, bus: &Bus) -> DeployedWorker {
+fn worker(emu: &Emulator, bus: &TappedBus) -> DeployedWorker {
     worker_over(emu, bus, emu.dynamodb.clone())
 }
 
-fn worker_over(emu: &Emulator, bus: &Bus, dynamodb: aws_sdk_dynamodb::Client) -> DeployedWorker {
+fn worker_over(emu: &Emulator, bus: &TappedBus, dynamodb: aws_sdk_dynamodb::Client) -> DeployedWorker {
     let publisher = EventBridgePublisher::new(EventBridge::new(&emu.sdk), &bus.name);
     DeployedWorker::recording(
         DynamoMessageStore::new(dynamodb, emu.table(), 0),
@@ -95,7 +60,7 @@ async fn deliver(emu: &Emulator, worker: &DeployedWorker, bodies: &[Value]) {
 }
 
 /// The EventBridge events on the tap queue (waiting a little for the copies to arrive), drained.
-async fn tapped(emu: &Emulator, bus: &Bus, at_least: usize) -> Vec<Value> {
+async fn tapped(emu: &Emulator, bus: &TappedBus, at_least: usize) -> Vec<Value> {
     let mut all = Vec::new();
     for _ in 0..20 {
         all.extend(
@@ -146,7 +111,7 @@ fn unique_wamid(prefix: &str) -> String {
 #[tokio::test]
 async fn an_inbound_text_gives_exactly_one_schema_valid_message_received_on_the_tap() {
     let emu = Emulator::connect().await;
-    let bus = bus(&emu, "received").await;
+    let bus = emu.tapped_bus("received").await;
     let worker = worker(&emu, &bus);
     let wamid = unique_wamid("IN");
     deliver(&emu, &worker, &[inbound(&wamid)]).await;
@@ -172,7 +137,7 @@ async fn an_inbound_text_gives_exactly_one_schema_valid_message_received_on_the_
 #[tokio::test]
 async fn sent_delivered_read_give_one_status_event_each_and_a_late_delivered_none() {
     let emu = Emulator::connect().await;
-    let bus = bus(&emu, "status").await;
+    let bus = emu.tapped_bus("status").await;
     let worker = worker(&emu, &bus);
     let wamid = unique_wamid("OUT");
     deliver(
@@ -277,7 +242,7 @@ fn losing_answers(emu: &Emulator, target: &'static str, count: usize) -> aws_sdk
 #[tokio::test]
 async fn an_inbound_write_whose_answer_was_lost_still_publishes_its_message_received() {
     let emu = Emulator::connect().await;
-    let bus = bus(&emu, "lost-put").await;
+    let bus = emu.tapped_bus("lost-put").await;
     // The message's put reaches the table; its answer does not: the SDK retries, and the retry's condition
     // finds the item already there.
     let worker = worker_over(&emu, &bus, losing_answers(&emu, "DynamoDB_20120810.PutItem", 1));
@@ -301,7 +266,7 @@ async fn an_inbound_write_whose_answer_was_lost_still_publishes_its_message_rece
 #[tokio::test]
 async fn a_status_write_whose_answer_was_lost_still_publishes_its_message_status() {
     let emu = Emulator::connect().await;
-    let bus = bus(&emu, "lost-update").await;
+    let bus = emu.tapped_bus("lost-update").await;
     let worker = worker_over(&emu, &bus, losing_answers(&emu, "DynamoDB_20120810.UpdateItem", 1));
     let wamid = unique_wamid("LOSTOUT");
     deliver(&emu, &worker, &[status(&wamid, "delivered")]).await;

@@ -82,31 +82,7 @@ struct Setup {
 }
 
 async fn setup(emu: &Emulator, graph_base: &str) -> Setup {
-    let events = EventBridge::new(&emu.sdk);
-    let tap = emu.fresh_queue("media-tap", 30, None).await;
-    let bus = format!("{}-bus", tap.name);
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    events
-        .put_rule()
-        .name("tap")
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("tap")
-        .arn(&tap.arn)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule("tap")
-        .event_bus_name(&bus)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
+    let TappedBus { name: bus, tap_url } = emu.tapped_bus("media").await;
     let jobs = emu.fresh_queue("media-jobs", 30, None).await;
     let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
     let source = GraphClient::for_media(
@@ -122,7 +98,10 @@ async fn setup(emu: &Emulator, graph_base: &str) -> Setup {
         SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
         PhoneNumberFilter::default(),
     )
-    .with_events(Publishing::new(EventBridgePublisher::new(events, &bus)))
+    .with_events(Publishing::new(EventBridgePublisher::new(
+        EventBridge::new(&emu.sdk),
+        &bus,
+    )))
     .with_media(Media {
         source,
         sink: blobs,
@@ -131,11 +110,7 @@ async fn setup(emu: &Emulator, graph_base: &str) -> Setup {
         max_receives: 5,
         deadline_margin: Duration::from_secs(8),
     });
-    Setup {
-        worker,
-        jobs,
-        tap_url: tap.url,
-    }
+    Setup { worker, jobs, tap_url }
 }
 
 fn image_webhook(wamid: &str, media_id: &str, sha256: &str) -> Value {

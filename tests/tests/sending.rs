@@ -1179,40 +1179,10 @@ async fn an_upload_then_a_send_by_the_returned_id_reaches_read() {
     .await;
 }
 
-/// A bus of its own with a rule copying every whatsapp-bridge event to a fresh tap queue: (bus, tap URL).
-async fn tapped_bus(emu: &Emulator, prefix: &str) -> (String, String) {
-    let events = aws_sdk_eventbridge::Client::new(&emu.sdk);
-    let tap = emu.fresh_queue(&format!("{prefix}-tap"), 30, None).await;
-    let name = format!("{}-bus", tap.name);
-    events.create_event_bus().name(&name).send().await.unwrap();
-    events
-        .put_rule()
-        .name("tap")
-        .event_bus_name(&name)
-        .event_pattern(json!({"source": ["whatsapp-bridge"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("tap")
-        .arn(&tap.arn)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule("tap")
-        .event_bus_name(&name)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
-    (name, tap.url)
-}
-
 #[tokio::test]
 async fn an_answer_after_the_timeout_publishes_unknown_then_resolved_on_the_tap() {
     let emu = Emulator::connect().await;
-    let (bus, tap_url) = tapped_bus(&emu, "unknown").await;
+    let TappedBus { name: bus, tap_url } = emu.tapped_bus("unknown").await;
     let timings = AmbiguityTimings {
         slow_answer: Duration::from_millis(1500),
         ..AmbiguityTimings::default()
