@@ -99,7 +99,7 @@ impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
                     graph.access_token.clone(),
                     MEDIA_UPLOAD_TIMEOUT,
                     S3BlobStore::client(sdk_config),
-                    graph.payload_bucket.clone().unwrap_or_default(),
+                    config.media_bucket.clone().unwrap_or_default(),
                 )
                 .map_err(|problem| ConfigError {
                     problems: vec![format!("the Graph API client could not be built: {problem}")],

@@ -445,8 +445,9 @@ pub struct SendApiConfig {
     pub phone_numbers: BusinessNumbers,
     /// Days after which the send records expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
-    /// The bucket the worker stores inbound media in (`PAYLOAD_BUCKET`): history and
-    /// `GET /messages/{id}` link its `media/` objects. Unset: media entries carry no link.
+    /// The payload bucket (`PAYLOAD_BUCKET`): history and `GET /messages/{id}` link the inbound
+    /// media the worker keeps under `media/`, and `POST /media` reads files given by reference
+    /// there. Unset: media entries carry no link and uploads by reference answer 503.
     pub media_bucket: Option<String>,
     /// The Graph API, for `POST /media` (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
     pub graph: Option<SendApiGraph>,
@@ -458,8 +459,6 @@ pub struct SendApiGraph {
     pub access_token: Secret,
     pub base_url: String,
     pub version: String,
-    /// Where `POST /media` reads files given by reference (`PAYLOAD_BUCKET`, keys under `media/`).
-    pub payload_bucket: Option<String>,
     /// The WABA whose templates a template send is checked against (`WHATSAPP_BUSINESS_ACCOUNT_ID`).
     pub waba_id: Option<String>,
 }
@@ -485,7 +484,6 @@ impl SendApiConfig {
                 version: env
                     .optional("GRAPH_API_VERSION")
                     .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
-                payload_bucket: env.optional("PAYLOAD_BUCKET"),
                 waba_id: env.optional("WHATSAPP_BUSINESS_ACCOUNT_ID"),
             }),
             media_bucket: env.optional("PAYLOAD_BUCKET"),

@@ -371,12 +371,7 @@ impl<S: OutboundStore, Q: Queue, L, M: MediaUploader, T: TemplateCatalog> SendAp
                 ))
                 .into());
             }
-            if self
-                .config
-                .graph
-                .as_ref()
-                .is_none_or(|graph| graph.payload_bucket.is_none())
-            {
+            if self.config.media_bucket.is_none() {
                 return Err(Refusal::unavailable("media by reference: PAYLOAD_BUCKET is not set"));
             }
             let object = uploader

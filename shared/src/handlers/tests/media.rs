@@ -37,7 +37,6 @@ fn api(
             access_token: Secret::new("token"),
             base_url: "http://graph.invalid".to_owned(),
             version: "v26.0".to_owned(),
-            payload_bucket: bucket.then(|| "bucket".to_owned()),
             waba_id: None,
         }),
     };
