@@ -21,5 +21,6 @@ pub mod progress;
 pub mod redrive;
 pub mod send;
 pub mod stack;
+pub mod templates;
 pub mod twilio;
 pub mod webhook_signing;

@@ -17,7 +17,7 @@ use whatsapp_bridge_cli::onboarding::{self, OnboardOptions, Progress};
 use whatsapp_bridge_cli::progress::Spinner;
 use whatsapp_bridge_cli::send::{SendApi, message_body};
 use whatsapp_bridge_cli::webhook_signing::{self, EventBody};
-use whatsapp_bridge_cli::{redrive, stack};
+use whatsapp_bridge_cli::{redrive, stack, templates};
 
 const EXIT_CODES: &str = "Exit codes: 0 done (doctor: every check passed), 1 an operation or check failed, \
 2 usage or configuration error (nothing changed), 3 timed out waiting.\n\
@@ -81,12 +81,26 @@ enum Command {
     /// Print the bundle's EventBridge events from the tap queue (EVENTS_TAP_QUEUE_URL); --follow waits for more.
     #[command(after_help = EXIT_CODES)]
     Events(EventsArgs),
+    /// The WABA's message templates (WHATSAPP_BUSINESS_ACCOUNT_ID): `list`, or `show <name>` (every language).
+    #[command(after_help = EXIT_CODES)]
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
     /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
     /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
     Completions {
         #[arg(value_parser = ["bash", "zsh", "fish"])]
         shell: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TemplatesAction {
+    /// Every template: name, language, status, category and the parameters each component takes.
+    List,
+    /// One template by name, in every language, in Meta's shape.
+    Show { name: String },
 }
 
 impl Command {
@@ -100,6 +114,7 @@ impl Command {
             Command::Redrive(_) => "redrive",
             Command::Doctor => "doctor",
             Command::Events(_) => "events",
+            Command::Templates { .. } => "templates",
             Command::Completions { .. } => "completions",
         }
     }
@@ -289,6 +304,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Redrive(args) => redrive_command(&settings, &sdk, args, json_output).await,
         Command::Doctor => doctor_command(&settings, &sdk, json_output).await,
         Command::Events(args) => events_command(&settings, &sdk, args, json_output).await,
+        Command::Templates { action } => templates_command(&settings, action, json_output).await,
         Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }
@@ -628,6 +644,34 @@ async fn redrive_command(
     } else {
         Done::failed(result, format!("{} message(s) not moved", report.failed.len()))
     })
+}
+
+async fn templates_command(settings: &Settings, action: TemplatesAction, json_output: bool) -> Result<Done, CliError> {
+    let graph = Graph::new(
+        &settings.require(config::GRAPH_API_BASE_URL)?,
+        &settings.require(config::GRAPH_API_VERSION)?,
+        settings.require_secret(config::ACCESS_TOKEN)?,
+    )?;
+    let waba_id = settings.require(config::BUSINESS_ACCOUNT_ID)?;
+    let name = match &action {
+        TemplatesAction::List => None,
+        TemplatesAction::Show { name } => Some(name.as_str()),
+    };
+    let found = templates::fetch(&graph, &waba_id, name).await?;
+    if let (Some(name), true) = (name, found.is_empty()) {
+        return Err(CliError::Failed(format!(
+            "WABA {waba_id} has no template named {name:?}"
+        )));
+    }
+    if !json_output {
+        match action {
+            TemplatesAction::List => print!("{}", templates::table(&found)),
+            TemplatesAction::Show { .. } => {
+                println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
+            }
+        }
+    }
+    Ok(Done::ok(templates::result(&found)))
 }
 
 async fn doctor_command(settings: &Settings, sdk: &aws_config::SdkConfig, json_output: bool) -> Result<Done, CliError> {

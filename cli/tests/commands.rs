@@ -824,3 +824,63 @@ async fn region_and_profile_choose_the_aws_account_and_region() {
     assert_eq!(other_region.json()["error"]["kind"], "failed", "{other_region:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- templates ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_list_reads_every_page_and_show_gives_one_name_in_every_language() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["templates", "list", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let result = &run.json()["result"];
+    assert_eq!(result["count"], 5, "{run:?}");
+    let names: Vec<String> = result["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}/{}", t["name"].as_str().unwrap(), t["language"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hello_world/en_US",
+            "shipping_update/en_US",
+            "shipping_update/es",
+            "appointment_reminder/en_US",
+            "summer_sale/en_US"
+        ]
+    );
+    // Pages of two (Meta's cursors): the same five.
+    let graph = graph(&stack, "dev-only-access-token");
+    let all = whatsapp_bridge_cli::templates::fetch_pages(&graph, local_stack::graph_standin::WABA_ID, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    let text = stack.wabridge(&["templates", "list"], &[]).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout
+            .lines()
+            .any(|line| line.starts_with("appointment_reminder") && line.ends_with("header 1, body 2, buttons 1")),
+        "{}",
+        text.stdout
+    );
+    assert_no_secret(&text.stdout);
+    let show = stack
+        .wabridge(&["templates", "show", "shipping_update", "--json"], &[])
+        .await;
+    assert_eq!(show.code, 0, "{show:?}");
+    let shown = show.json();
+    assert_eq!(shown["result"]["count"], 2);
+    assert_eq!(shown["result"]["templates"][1]["language"], "es");
+    let missing = stack
+        .wabridge(&["templates", "show", "no_such_template", "--json"], &[])
+        .await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no template named")
+    );
+}
