@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-media bench-cold-start chaos-send soak fuzz clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-media bench-events bench-cold-start chaos-send soak fuzz clean
 .DEFAULT_GOAL := help
 
 ## make help: this list (also plain `make`).
@@ -92,6 +92,10 @@ bench-send: venv
 ## make bench-media: peak memory (RSS) of keeping a 100 MB inbound document, stand-in -> worker -> moto.
 bench-media: venv
 	scripts/bench-media.sh
+
+## make bench-events: the worker's per-record cost with EventBridge events off and on, against moto.
+bench-events: venv
+	scripts/bench-events.sh
 
 ## make chaos-send: CHAOS_SENDS (500) sends through every ambiguous case against moto and the stand-in.
 chaos-send: venv

@@ -11,6 +11,7 @@ pub mod s3;
 pub mod secrets;
 pub mod ses;
 pub mod sqs;
+pub mod ssm;
 
 use std::time::Duration;
 

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 
-use super::describe;
 pub use crate::config::SecretVar;
 use crate::config::{ConfigError, Env};
 
@@ -97,25 +96,13 @@ pub async fn resolve_secrets(
             &loaded
         }
     };
-    let client = aws_sdk_ssm::Client::new(sdk_config);
     let started = std::time::Instant::now();
-    let output = client
-        .get_parameters()
-        .set_names(Some(wanted.iter().map(|(_, parameter)| parameter.clone()).collect()))
-        .with_decryption(true)
-        .send()
+    let names: Vec<String> = wanted.iter().map(|(_, parameter)| parameter.clone()).collect();
+    let mut values = super::ssm::get_parameters(sdk_config, &names)
         .await
         .map_err(|error| ConfigError {
-            problems: vec![format!(
-                "could not read the secrets from SSM Parameter Store: {}",
-                describe(&error)
-            )],
+            problems: vec![format!("could not read the secrets from SSM Parameter Store: {error}")],
         })?;
-    let mut values: HashMap<&str, String> = output
-        .parameters()
-        .iter()
-        .filter_map(|parameter| Some((parameter.name()?, parameter.value()?.to_owned())))
-        .collect();
     let mut problems = Vec::new();
     let mut resolved = HashMap::new();
     for (secret, parameter) in &wanted {

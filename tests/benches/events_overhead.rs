@@ -1,0 +1,201 @@
+//! What publishing events costs the worker per record: the same inbound webhooks recorded with
+//! events off (DynamoDB only) and on (DynamoDB, then `PutEvents` on a bus whose rule copies every
+//! event to a tap queue), against the AWS emulator over HTTP. Run with `make bench-events`.
+//!
+//! BENCH_RECORDS (default 600) webhook records each way, in SQS batches of 10 as the event source
+//! mapping delivers them, in BENCH_ROUNDS (default 6) alternating rounds (off, on, off, on, ...) so a
+//! drift of the machine or the emulator falls on both sides alike. Reports, per record:
+//! - wall time (the emulator's round trips included: what an invocation's duration pays);
+//! - the worker's own CPU time (the bench runs on one thread, read from `/proc/thread-self/schedstat`;
+//!   the emulator is another process and is not counted).
+//!
+//! Then checks that every "on" record's `message.received` reached the tap queue.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_eventbridge::Client as EventBridge;
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::adapters::eventbridge::EventBridgePublisher;
+use bridge::adapters::{s3::S3BlobStore, sqs::SqsRedelivery};
+use bridge::domain::records::PhoneNumberFilter;
+use bridge::handlers::worker::{DeployedWorker, Publishing};
+use integration_tests::{Emulator, unique};
+use local_stack::queue::batch_deadline;
+use serde_json::{Value, json};
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Nanoseconds this thread has run on a CPU (the kernel's schedstat, ns resolution).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn inbound(wamid: &str, n: usize) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+            "phone_number_id": "106540352242922"},
+        "contacts": [{"wa_id": format!("97250{n:07}"), "profile": {"name": "Noa"}}],
+        "messages": [{"from": format!("97250{n:07}"), "id": wamid, "timestamp": "1800000000", "type": "text",
+            "text": {"body": "Hi, is my order on its way? It was due yesterday."}}]}}]}]})
+}
+
+fn event(bodies: &[(String, Value)]) -> SqsEvent {
+    let records: Vec<_> = bodies
+        .iter()
+        .map(|(_, body)| {
+            json!({
+                "messageId": unique("m"), "receiptHandle": "bench", "body": body.to_string(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1800000000000"},
+                "messageAttributes": {"kind": {"stringValue": "meta-webhook", "dataType": "String"}},
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+#[derive(Default)]
+struct Side {
+    records: usize,
+    wall: Duration,
+    cpu_ns: u64,
+    batch_walls: Vec<Duration>,
+}
+
+impl Side {
+    async fn run(&mut self, worker: &DeployedWorker, batches: &[Vec<(String, Value)>]) {
+        for batch in batches {
+            let cpu = thread_cpu_ns();
+            let started = Instant::now();
+            let answer = worker.handle(event(batch), batch_deadline()).await;
+            let wall = started.elapsed();
+            self.cpu_ns += thread_cpu_ns().saturating_sub(cpu);
+            assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+            self.wall += wall;
+            self.batch_walls.push(wall);
+            self.records += batch.len();
+        }
+    }
+
+    fn per_record_wall_us(&self) -> f64 {
+        self.wall.as_secs_f64() * 1e6 / self.records as f64
+    }
+
+    fn per_record_cpu_us(&self) -> f64 {
+        self.cpu_ns as f64 / 1e3 / self.records as f64
+    }
+
+    fn median_batch_ms(&mut self) -> f64 {
+        self.batch_walls.sort();
+        self.batch_walls[self.batch_walls.len() / 2].as_secs_f64() * 1e3
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let records = env_number("BENCH_RECORDS", 600).max(20);
+    let rounds = env_number("BENCH_ROUNDS", 6).max(1);
+    let emu = Emulator::connect().await;
+    let bus = emu.tapped_bus("bench-events").await;
+    let recording = || {
+        DeployedWorker::recording(
+            DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 1),
+            S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+            SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
+            PhoneNumberFilter::default(),
+        )
+    };
+    let off = recording();
+    let on = recording().with_events(Publishing::new(EventBridgePublisher::new(
+        EventBridge::new(&emu.sdk),
+        &bus.name,
+    )));
+
+    let run_id = unique("b");
+    let batches = |side: &str, round: usize| -> Vec<Vec<(String, Value)>> {
+        let per_round = records / rounds;
+        (0..per_round)
+            .map(|i| {
+                let wamid = format!("wamid.BENCH{run_id}{side}{round}x{i}");
+                let body = inbound(&wamid, round * per_round + i);
+                (wamid, body)
+            })
+            .collect::<Vec<_>>()
+            .chunks(10)
+            .map(<[_]>::to_vec)
+            .collect()
+    };
+
+    // Warm-up (connections, the table's first writes), not counted.
+    off.handle(event(&batches("warmoff", 0)[0]), batch_deadline()).await;
+    on.handle(event(&batches("warmon", 0)[0]), batch_deadline()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    emu.receive_bodies(&bus.tap_url).await;
+
+    let (mut events_off, mut events_on) = (Side::default(), Side::default());
+    let mut published = HashSet::new();
+    for round in 0..rounds {
+        events_off.run(&off, &batches("off", round)).await;
+        let on_batches = batches("on", round);
+        events_on.run(&on, &on_batches).await;
+        published.extend(on_batches.iter().flatten().map(|(wamid, _)| wamid.clone()));
+    }
+
+    // Every "on" record's event on the tap (the rule's copies arrive asynchronously).
+    let mut tapped = HashSet::new();
+    for _ in 0..60 {
+        for body in emu.receive_bodies(&bus.tap_url).await {
+            let event: Value = serde_json::from_str(&body).unwrap();
+            if let Some(wamid) = event["detail"]["wamid"].as_str() {
+                tapped.insert(wamid.to_owned());
+            }
+        }
+        if published.is_subset(&tapped) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let missing = published.difference(&tapped).count();
+
+    let (wall_off, wall_on) = (events_off.per_record_wall_us(), events_on.per_record_wall_us());
+    let (cpu_off, cpu_on) = (events_off.per_record_cpu_us(), events_on.per_record_cpu_us());
+    println!(
+        "events_overhead: {} inbound text webhooks each way, batches of 10, {rounds} alternating rounds, AWS emulator (moto)",
+        events_off.records
+    );
+    println!(
+        "  wall per record:       off {:>7.0} us   on {:>7.0} us   overhead {:+.0} us ({:+.0}%)",
+        wall_off,
+        wall_on,
+        wall_on - wall_off,
+        (wall_on / wall_off - 1.0) * 100.0
+    );
+    println!(
+        "  batch of 10 (median):  off {:>7.1} ms   on {:>7.1} ms",
+        events_off.median_batch_ms(),
+        events_on.median_batch_ms()
+    );
+    println!(
+        "  worker CPU per record: off {:>7.1} us   on {:>7.1} us   overhead {:+.1} us ({:+.0}%)",
+        cpu_off,
+        cpu_on,
+        cpu_on - cpu_off,
+        (cpu_on / cpu_off - 1.0) * 100.0
+    );
+    println!(
+        "  message.received on the tap: {} of {} ({} missing)",
+        published.len() - missing,
+        published.len(),
+        missing
+    );
+    assert_eq!(missing, 0, "events published but not on the tap");
+}
