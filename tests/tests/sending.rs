@@ -1293,6 +1293,17 @@ async fn a_template_send_is_checked_against_the_waba_s_templates_before_meta_is_
         PHONE_NUMBER_ID,
     )
     .await;
+    // What the check costs: one read of Meta's templates per name (found or not), then the cache's
+    // answer for CACHE_SECONDS — seven template sends above, three names, three reads of one page each.
+    assert_eq!(
+        test.standin.template_reads(),
+        [
+            Some("shipping_update"),
+            Some("appointment_reminder"),
+            Some("not_in_the_waba")
+        ]
+        .map(|name| name.map(str::to_owned))
+    );
 }
 
 #[tokio::test]

@@ -234,6 +234,11 @@ impl Standin {
         self.messages.requests()
     }
 
+    /// The `name` filter of every `message_templates` page served so far (`None`: all), in order.
+    pub fn template_reads(&self) -> Vec<Option<String>> {
+        self.onboarding.template_reads()
+    }
+
     /// Every `request_code` accepted so far, in order (its language included).
     pub fn code_requests(&self) -> Vec<CodeRequest> {
         self.onboarding.code_requests()

@@ -218,6 +218,8 @@ pub struct Onboarding {
     config: OnboardingConfig,
     numbers: Mutex<HashMap<String, NumberState>>,
     code_requests: Mutex<Vec<CodeRequest>>,
+    /// The `name` of every message_templates read (`None`: every template), in order.
+    template_reads: Mutex<Vec<Option<String>>>,
 }
 
 impl Onboarding {
@@ -226,7 +228,16 @@ impl Onboarding {
             config,
             numbers: Mutex::new(HashMap::new()),
             code_requests: Mutex::new(Vec::new()),
+            template_reads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The `name` filter of every `message_templates` page served so far, in order.
+    pub fn template_reads(&self) -> Vec<Option<String>> {
+        self.template_reads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Every `request_code` accepted so far, in order.
@@ -263,6 +274,10 @@ impl Onboarding {
                 if waba != self.config.waba_id {
                     return not_found(&Method::GET, &format!("{waba}/message_templates"));
                 }
+                self.template_reads
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(params.get("name"));
                 super::templates::page(
                     params.get("name").as_deref(),
                     params.get("limit").as_deref(),
