@@ -279,9 +279,11 @@ class Meta:
         finally:
             writer.close()
 
-    async def deliver(self, body, deadline):
-        """Until a 200: backoff 0.5 s doubling to 4 s (Meta's, compressed), jittered."""
+    async def deliver(self, body, give_up_after):
+        """Until a 200: backoff 0.5 s doubling to 4 s (Meta's, compressed), jittered; given up
+        `give_up_after` seconds after this webhook's first attempt (Meta: 7 days)."""
         delay = 0.5
+        deadline = now() + give_up_after
         while True:
             started = now()
             try:
@@ -469,8 +471,10 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
     started = now()
     # Spread over one schedule at least (every fault and every calm meets traffic), at most RATE a second.
     spacing = max(schedule_seconds / len(bodies), 1 / RATE)
-    # Meta gives up after 7 days; here, well after the load.
-    give_up_at = started + spacing * len(bodies) + schedule_seconds + 300
+    # Meta gives up 7 days after a webhook's first attempt; here 300 s after it. (Counted from the first
+    # attempt, not from the start of the load: a webhook held back while the queue was long must still
+    # get its full retrying time. A deadline from the start made the first full-size run give up on 25.)
+    give_up_after = 300
 
     async def one(index, body):
         await asyncio.sleep(index * spacing)
@@ -478,7 +482,7 @@ async def soak(bodies, texts, statuses, run, api, worker, ddb, sqs, s3):
             # Held while the queue is long, in order.
             while backlog[0] > BACKLOG:
                 await asyncio.sleep(0.2)
-            return await meta.deliver(body, give_up_at)
+            return await meta.deliver(body, give_up_after)
 
     supervisor = asyncio.create_task(supervise())
     watcher = asyncio.create_task(watch())
