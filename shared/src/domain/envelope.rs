@@ -93,14 +93,15 @@ impl QueueMessage {
 pub struct Envelope<'a> {
     pub kind: EventKind,
     pub received_at: DateTime<Utc>,
-    pub request_id: String,
+    /// Borrowed from the invocation: ingestion allocates nothing for it.
+    pub request_id: &'a str,
     pub body: &'a [u8],
     /// The body as SQS text, when SQS takes it ([`sqs_text`]): found once, by the constructor.
     text: Option<&'a str>,
 }
 
 impl<'a> Envelope<'a> {
-    pub fn new(kind: EventKind, received_at: DateTime<Utc>, request_id: String, body: &'a [u8]) -> Self {
+    pub fn new(kind: EventKind, received_at: DateTime<Utc>, request_id: &'a str, body: &'a [u8]) -> Self {
         Self {
             kind,
             received_at,
@@ -112,7 +113,7 @@ impl<'a> Envelope<'a> {
 
     /// The envelope of a body that passed ingestion's JSON check, whose pass also found whether SQS
     /// takes it: the body is not scanned again.
-    pub fn checked(kind: EventKind, received_at: DateTime<Utc>, request_id: String, body: Checked<'a>) -> Self {
+    pub fn checked(kind: EventKind, received_at: DateTime<Utc>, request_id: &'a str, body: Checked<'a>) -> Self {
         Self {
             kind,
             received_at,
@@ -130,7 +131,7 @@ impl<'a> Envelope<'a> {
                 ATTR_RECEIVED_AT,
                 self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             ),
-            (ATTR_REQUEST_ID, self.request_id.clone()),
+            (ATTR_REQUEST_ID, self.request_id.to_owned()),
         ]
     }
 
@@ -139,7 +140,7 @@ impl<'a> Envelope<'a> {
         format!(
             "webhooks/{}/{}",
             self.received_at.format("%Y/%m/%d"),
-            sanitize_key(&self.request_id)
+            sanitize_key(self.request_id)
         )
     }
 
@@ -201,7 +202,7 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 22, 10, 30, 0)
                 .single()
                 .expect("valid date"),
-            "req/1:2".to_owned(),
+            "req/1:2",
             body,
         )
     }

@@ -66,12 +66,7 @@ impl MediaJob {
     pub fn queue_message(&self, request_id: &str) -> QueueMessage {
         // Serializing this plain struct cannot fail.
         let body = serde_json::to_string(self).unwrap_or_default();
-        let envelope = Envelope::new(
-            EventKind::InboundMedia,
-            chrono::Utc::now(),
-            request_id.to_owned(),
-            body.as_bytes(),
-        );
+        let envelope = Envelope::new(EventKind::InboundMedia, chrono::Utc::now(), request_id, body.as_bytes());
         let attributes = envelope
             .attributes()
             .into_iter()

@@ -157,7 +157,7 @@ fn queue_message<T: Serialize>(kind: EventKind, value: &T, request_id: &str) -> 
 
 /// A queue message of `kind` with this body, with the same envelope attributes as a webhook.
 pub fn labelled(kind: EventKind, body: String, request_id: &str) -> QueueMessage {
-    let envelope = Envelope::new(kind, Utc::now(), request_id.to_owned(), body.as_bytes());
+    let envelope = Envelope::new(kind, Utc::now(), request_id, body.as_bytes());
     let attributes = envelope
         .attributes()
         .into_iter()

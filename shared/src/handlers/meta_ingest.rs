@@ -133,7 +133,7 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         &self,
         signature: Option<&[u8]>,
         body: &'b [u8],
-        request_id: &str,
+        request_id: &'b str,
     ) -> Result<Envelope<'b>, Refusal> {
         if body.len() > MAX_BODY_BYTES {
             return Err(Refusal::new(
@@ -154,7 +154,7 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         Ok(Envelope::checked(
             EventKind::MetaWebhook,
             Utc::now(),
-            request_id.to_owned(),
+            request_id,
             checked,
         ))
     }
