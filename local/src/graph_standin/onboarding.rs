@@ -274,12 +274,13 @@ impl Onboarding {
                 if waba != self.config.waba_id {
                     return not_found(&Method::GET, &format!("{waba}/message_templates"));
                 }
+                let name = params.get("name");
                 self.template_reads
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(params.get("name"));
+                    .push(name.clone());
                 super::templates::page(
-                    params.get("name").as_deref(),
+                    name.as_deref(),
                     params.get("limit").as_deref(),
                     params.get("after").as_deref(),
                     &params.url(),

@@ -10,6 +10,7 @@ pub mod presign;
 pub mod s3;
 pub mod secrets;
 pub mod ses;
+pub mod sigv4;
 pub mod sqs;
 pub mod ssm;
 

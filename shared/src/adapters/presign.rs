@@ -10,9 +10,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_s3::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
     PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-    sign,
 };
-use aws_sigv4::sign::v4;
 
 use crate::ports::{LinkError, MediaLinks};
 
@@ -112,21 +110,10 @@ pub fn presign_get(
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(ttl);
-    let identity = credentials.into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|error| LinkError::Unavailable(error.to_string()))?
-        .into();
     let request = SignableRequest::new("GET", url, std::iter::empty(), SignableBody::UnsignedPayload)
         .map_err(|error| LinkError::Unavailable(error.to_string()))?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|error| LinkError::Unavailable(error.to_string()))?
-        .into_parts();
+    let instructions = super::sigv4::instructions(request, credentials, region, "s3", time, settings)
+        .map_err(LinkError::Unavailable)?;
     let mut signed = url.to_owned();
     let mut separator = if url.contains('?') { '&' } else { '?' };
     for (name, value) in instructions.params() {

@@ -19,8 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::ProvideCredentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
 use serde::Deserialize;
 
 use super::http::client_builder;
@@ -48,6 +47,8 @@ pub enum SsmError {
     },
     #[error("SSM GetParameters could not be called: {0}")]
     Transport(String),
+    #[error("SSM GetParameters could not be signed: {0}")]
+    Signing(String),
     #[error("SSM GetParameters did not answer within {0:?}")]
     TimedOut(Duration),
 }
@@ -60,7 +61,7 @@ impl SsmError {
                 *status >= 500 || code.contains("Throttling") || code == "TooManyRequestsException"
             }
             Self::Transport(_) | Self::TimedOut(_) => true,
-            Self::NoRegion | Self::Credentials(_) => false,
+            Self::NoRegion | Self::Credentials(_) | Self::Signing(_) => false,
         }
     }
 }
@@ -229,21 +230,11 @@ fn signature_headers(
     body: &[u8],
     time: SystemTime,
 ) -> Result<Vec<(String, String)>, SsmError> {
-    let identity = credentials.into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("ssm")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|error| SsmError::Credentials(error.to_string()))?
-        .into();
     let request = SignableRequest::new("POST", url, headers.iter().copied(), SignableBody::Bytes(body))
-        .map_err(|error| SsmError::Transport(error.to_string()))?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|error| SsmError::Transport(error.to_string()))?
-        .into_parts();
+        .map_err(|error| SsmError::Signing(error.to_string()))?;
+    let instructions =
+        super::sigv4::instructions(request, credentials, region, "ssm", time, SigningSettings::default())
+            .map_err(SsmError::Signing)?;
     Ok(instructions
         .headers()
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
@@ -278,6 +269,7 @@ mod tests {
         assert!(!refused(400, "AccessDeniedException").is_transient());
         assert!(!refused(400, "ValidationException").is_transient());
         assert!(!SsmError::NoRegion.is_transient());
+        assert!(!SsmError::Signing("no host".to_owned()).is_transient());
     }
 
     #[test]
