@@ -2,7 +2,7 @@
 
 use crate::ports::{StoreError, Transient};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RecordError {
     /// May succeed on a later delivery: the record is reported failed, and comes back after
     /// `retry_in_seconds` (the visibility is set so) or the queue's visibility timeout.

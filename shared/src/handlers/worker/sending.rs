@@ -211,13 +211,23 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 // called Meta: give it back, or its claim would lapse to `unknown` and count as a copy
                 // Meta may have. (A release of a claim that was not written changes nothing.)
                 let lost = note("the claim's answer was lost; nothing was sent");
+                let failed = RecordError::store(error);
                 if let Err(release_error) = self
                     .store_call(self.store.release(&job.message_id, &attempt, &lost))
                     .await
                 {
-                    tracing::warn!(error = %release_error, "claim failed and its release too: it may lapse to unknown");
+                    // As any release of a send that never reached Meta: through the queue, or the
+                    // written claim would lapse to `unknown` although nothing was sent.
+                    let attempt = Attempt {
+                        job: &job,
+                        id: attempt,
+                        resends: 0,
+                        request_id,
+                        deadline,
+                    };
+                    return Box::pin(self.defer_release(&attempt, &lost, release_error, || failed.clone())).await;
                 }
-                return Err(RecordError::store(error));
+                return Err(failed);
             }
         };
         let (resend, resends) = match claimed {
@@ -691,22 +701,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     ) -> Result<&'static str, RecordError> {
         let job = attempt.job;
         let message_id = &job.message_id;
-        let written = match &outcome {
-            Settled::Accepted(wamid) => self
-                .store_call(self.store.mark_accepted(
-                    message_id,
-                    Some(&attempt.id),
-                    &job.to,
-                    job.kind(),
-                    wamid.as_ref(),
-                ))
-                .await
-                .map(|write| self.resolved_accepted_event(message_id, wamid.as_ref(), write)),
-            Settled::Failed(error) => self
-                .store_call(self.store.mark_failed(message_id, &attempt.id, error))
-                .await
-                .map(|write| self.resolved_failed_event(message_id, error, write)),
-        };
+        let written = self.write_settled(attempt, &outcome).await;
         let store_error = match written {
             Ok(resolved) => {
                 if let Some(event) = resolved {
@@ -718,9 +713,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         };
         let attempt_id = &attempt.id;
         let request_id = attempt.request_id;
-        let (wamid, failed) = match outcome {
-            Settled::Accepted(wamid) => (wamid, None),
-            Settled::Failed(error) => (None, Some(error)),
+        let (wamid, failed) = match &outcome {
+            Settled::Accepted(wamid) => (wamid.clone(), None),
+            Settled::Failed(error) => (None, Some(error.clone())),
         };
         let deferred = SendOutcome {
             message_id: message_id.clone(),
@@ -737,12 +732,46 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 tracing::warn!(outcome = "outcome_queued", error = %store_error, "send outcome queued: the table refused it");
                 Ok("outcome_queued")
             }
-            // Neither the table nor the queue: the claim stays ours and lapses, the message
-            // becomes unknown, and its status webhooks (carrying its id) settle it.
-            Err(queue_error) => Err(RecordError::retry_in(
-                format!("Meta answered but the outcome was not recorded: {store_error}; {queue_error}"),
-                self.policy.terms.lease_seconds.saturating_add(1),
-            )),
+            // Neither: once more on the table if there is time (as a release); else the claim
+            // stays ours and lapses, the message becomes unknown, and its status webhooks
+            // (carrying its id) settle it (the table refusing twice and the queue once).
+            Err(queue_error) => {
+                let time_left = attempt.deadline.saturating_duration_since(Instant::now());
+                if time_left > self.policy.store_timeout
+                    && let Ok(resolved) = self.write_settled(attempt, &outcome).await
+                {
+                    if let Some(event) = resolved {
+                        self.announce(vec![event], request_id).await;
+                    }
+                    return Ok(done);
+                }
+                Err(RecordError::retry_in(
+                    format!("Meta answered but the outcome was not recorded: {store_error}; {queue_error}"),
+                    self.policy.terms.lease_seconds.saturating_add(1),
+                ))
+            }
+        }
+    }
+
+    /// [`Self::settle`]'s table write: the event it calls for when it resolved an `unknown`.
+    async fn write_settled(&self, attempt: &Attempt<'_>, outcome: &Settled) -> Result<Option<BusEvent>, StoreError> {
+        let job = attempt.job;
+        let message_id = &job.message_id;
+        match outcome {
+            Settled::Accepted(wamid) => self
+                .store_call(self.store.mark_accepted(
+                    message_id,
+                    Some(&attempt.id),
+                    &job.to,
+                    job.kind(),
+                    wamid.as_ref(),
+                ))
+                .await
+                .map(|write| self.resolved_accepted_event(message_id, wamid.as_ref(), write)),
+            Settled::Failed(error) => self
+                .store_call(self.store.mark_failed(message_id, &attempt.id, error))
+                .await
+                .map(|write| self.resolved_failed_event(message_id, error, write)),
         }
     }
 
