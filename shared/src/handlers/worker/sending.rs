@@ -16,9 +16,11 @@
 //!   unless an earlier attempt's outcome was unknown (the refusal is of the resend, or of a retry
 //!   after it): Meta may have the first copy, so the message stays `unknown` (with the refusal as
 //!   its last error) until a status webhook tells. The same for retries exhausted after a resend.
-//! - A release that the table refuses after a send that never reached Meta goes on the queue as
-//!   a `send-outcome` (`released`), like an answer the table refused: the worker knew nothing was
-//!   sent, and the store must learn it, or the message would end `unknown` without ever going out.
+//! - A release that the table refuses after a send that never reached Meta (or after a claim whose
+//!   answer was lost) goes on the queue as a `send-outcome` (`released`), like an answer the table
+//!   refused: the worker knew nothing was sent, and the store must learn it, or the message would
+//!   end `unknown` without ever going out. If the queue refuses too, the table gets one more try
+//!   while there is time; only the table refusing twice and the queue once leaves it `unknown`.
 //! - With a bus: `message.unknown` after each write that makes an outcome unknown, and
 //!   `message.resolved` after each that settles one ([`announce`](Sending::announce)).
 
