@@ -15,6 +15,7 @@ pub mod domain;
 pub mod handlers;
 pub mod metrics;
 pub mod ports;
+pub mod sends;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -6,6 +6,7 @@ use std::future::Future;
 pub use crate::domain::email::Email;
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 pub use crate::domain::outbound::StoredError;
+use crate::domain::outbound::machine::{Call, SendRecord, Transition};
 use crate::domain::outbound::{Origin, OutboundStatus, OutboundView};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
@@ -314,8 +315,12 @@ pub enum Claim {
     /// `resends`: the message's resends so far, this one included (≥ 1: an earlier outcome was
     /// unknown, so Meta may have a copy whatever this attempt hears).
     Claimed { attempts: u32, resend: bool, resends: u32 },
-    /// Nothing more to send (accepted, failed, or unknown after its one resend).
-    Settled { status: OutboundStatus },
+    /// Nothing more to send (accepted, failed, or unknown after its one resend): the record as it is
+    /// (a redelivered job re-announces what its settling write called for).
+    Settled { record: SendRecord },
+    /// The outcome was unknown and due for its resend, but Meta's statuses had named the message
+    /// (or its send answer was linked): accepted as `wamid` now, never resent.
+    Linked { wamid: Wamid, resends: u32 },
     /// Another attempt holds a fresh claim; it lapses in this many seconds.
     InFlight { lease_remaining_seconds: u32 },
     /// The outcome of an earlier attempt is unknown (just now, if that attempt's claim had
@@ -373,51 +378,44 @@ pub struct ClaimTerms {
     pub reconcile_after_seconds: u32,
 }
 
-/// Outbound messages and their state machine (see [`crate::domain::outbound`]).
+/// What a transition of the send state machine found ([`OutboundStore::transition`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    /// The condition held: the message moved; its record after the move (`moved_from` says from where).
+    Applied(SendRecord),
+    /// The condition did not hold: nothing changed; the record as it is (`None`: no such message).
+    Refused(Option<SendRecord>),
+}
+
+/// Outbound messages and their state machine (see [`crate::domain::outbound::machine`]). A store
+/// implements the table's rendering ([`Self::transition`]) and a few reads and writes; the
+/// operations of the send path (claim, release, accept, …) are [`crate::sends::SendMachine`]'s,
+/// written once over this trait.
 pub trait OutboundStore: Send + Sync {
     fn create_outbound(&self, message: &NewOutbound) -> impl Future<Output = Result<Created, StoreError>> + Send;
-    /// Takes the message for `attempt`, or says why not (and moves a lapsed claim to `unknown`).
-    fn claim(
+    /// The store's clock, epoch seconds (what conditions on time compare with).
+    fn now(&self) -> i64;
+    /// Applies one transition of the table for `call`, atomically: the message moves only if the
+    /// transition's condition holds on the record as it is in the store.
+    fn transition(
         &self,
         message_id: &MessageId,
-        attempt: &AttemptId,
-        terms: ClaimTerms,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives the claim back after Meta clearly did not take the message (`queued` again): while
-    /// `attempt` holds it, or after its claim lapsed to `unknown` (it provably never reached Meta).
-    fn release(
+        transition: &'static Transition,
+        call: &Call<'_>,
+    ) -> impl Future<Output = Result<Moved, StoreError>> + Send;
+    /// The wamid's item learns which send it is (Meta's statuses may have created it already).
+    /// Idempotent.
+    fn link(
         &self,
         message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
-    /// Meta accepted it: the wamid on the message, the message id on the wamid's item. From the
-    /// send's answer (`attempt` given) or from a status webhook carrying the message's id.
-    /// Idempotent; `Superseded` when the message already had this or another wamid.
-    fn mark_accepted(
-        &self,
-        message_id: &MessageId,
-        attempt: Option<&AttemptId>,
         to: &str,
         kind: &str,
-        wamid: Option<&Wamid>,
-    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
-    /// The attempt cannot know whether Meta has the message.
-    fn mark_unknown(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-        reconcile_after_seconds: u32,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
-    /// It can never be sent (Meta refused it for good, or its retries are exhausted): while
-    /// `attempt` holds it, or after its claim lapsed to `unknown` (its answer was definite).
-    fn mark_failed(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
+        wamid: &Wamid,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The wamid of a message whose status webhooks named this send (`biz_opaque_callback_data`,
+    /// recorded by [`MessageStore::record_status`]) or whose send answer was linked: proof that Meta
+    /// has it, whatever the send's own record says.
+    fn linked_wamid(&self, message_id: &MessageId) -> impl Future<Output = Result<Option<Wamid>, StoreError>> + Send;
     /// The message as the send API shows it, by bundle id or wamid.
     fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
     /// Epoch seconds of the contact's last inbound message to the business number `business`

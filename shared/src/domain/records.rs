@@ -148,6 +148,14 @@ pub struct StatusRecord {
     pub received: Received,
 }
 
+impl StatusRecord {
+    /// The bundle's message this status is of, when Meta echoed the id the bundle sets on every send
+    /// (`biz_opaque_callback_data`).
+    pub fn sent_by_bundle(&self) -> Option<crate::domain::ids::MessageId> {
+        crate::domain::ids::MessageId::parse(self.biz_opaque_callback_data.as_deref()?)
+    }
+}
+
 /// Anything else Meta sent (template status, account, quality, name updates, alerts,
 /// change-level errors, messages without an id), stored raw so nothing is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]

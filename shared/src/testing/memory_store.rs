@@ -9,17 +9,16 @@ use super::faults::{Fault, Faults};
 use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::media::StoredMedia;
-use crate::domain::outbound::{
-    ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
-};
+use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
+use crate::domain::outbound::{History, OutboundStatus, OutboundView, StoredError};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::Content;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Claim, ClaimTerms, ConversationStore, Created, LapsedClaim, MessageStore, NewOutbound, OutboundStore, Pace, Paced,
-    StateWrite, StatusWrite, StoreError, WriteOutcome,
+    ConversationStore, Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
+    WriteOutcome,
 };
 
 /// The bundle's record of a message it sends.
@@ -33,9 +32,61 @@ pub struct OutboundItem {
     pub attempts: u32,
     pub resends: u32,
     pub wamid: Option<Wamid>,
+    pub moved_from: Option<OutboundStatus>,
     pub last_error: Option<StoredError>,
     pub errors: Option<StoredError>,
     pub history: BTreeMap<&'static str, i64>,
+}
+
+impl OutboundItem {
+    /// The state machine's part of the item.
+    pub fn record(&self) -> SendRecord {
+        SendRecord {
+            status: self.status,
+            attempt: self.attempt.clone(),
+            claimed_at: self.claimed_at,
+            reconcile_at: self.reconcile_at,
+            attempts: self.attempts,
+            resends: self.resends,
+            wamid: self.wamid.clone(),
+            moved_from: self.moved_from,
+        }
+    }
+
+    /// `transition` applied for `call`, as the table says ([`Transition::apply`]), with the item's
+    /// own fields (errors, times) as the DynamoDB adapter renders its effects.
+    fn apply(&mut self, transition: &Transition, call: &Call<'_>) {
+        let mut record = self.record();
+        transition.apply(&mut record, call);
+        let SendRecord {
+            status,
+            attempt,
+            claimed_at,
+            reconcile_at,
+            attempts,
+            resends,
+            wamid,
+            moved_from,
+        } = record;
+        (self.status, self.attempt, self.claimed_at, self.reconcile_at) = (status, attempt, claimed_at, reconcile_at);
+        (self.attempts, self.resends, self.wamid, self.moved_from) = (attempts, resends, wamid, moved_from);
+        for effect in transition.effects {
+            match effect {
+                Effect::Reconcile => {
+                    self.history.entry("unknown").or_insert(call.now);
+                }
+                Effect::LastError => self.last_error = call.error.cloned().or_else(|| Some(StoredError::default())),
+                Effect::Errors => {
+                    self.errors = call.error.cloned().or_else(|| Some(StoredError::default()));
+                    self.history.insert("failed", call.now);
+                }
+                Effect::Wamid => {
+                    self.history.entry("accepted").or_insert(call.now);
+                }
+                Effect::Claim | Effect::CountResend => {}
+            }
+        }
+    }
 }
 
 /// A wamid's item: Meta's statuses, and the send it belongs to.
@@ -147,26 +198,9 @@ impl MemoryStore {
     }
 }
 
-/// The item's claim, if `attempt` still holds it.
-fn held<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Option<&'a mut OutboundItem> {
-    tables
-        .outbound
-        .get_mut(id)
-        .filter(|item| item.status == OutboundStatus::Sending && item.attempt.as_ref() == Some(attempt))
-}
-
 /// Whether two writes come from the same delivery (request id); one without an id (`-`) never does.
 fn same_delivery(held: &str, request_id: &str) -> bool {
     held == request_id && !request_id.is_empty() && request_id != "-"
-}
-
-/// The item's claim, if `attempt` holds it or its lapse to `unknown` was `attempt`'s: what the
-/// attempt learnt (nothing sent, or refused for good) corrects its own lapse.
-fn held_or_lapsed<'a>(tables: &'a mut Tables, id: &MessageId, attempt: &AttemptId) -> Option<&'a mut OutboundItem> {
-    tables.outbound.get_mut(id).filter(|item| {
-        matches!(item.status, OutboundStatus::Sending | OutboundStatus::Unknown)
-            && item.attempt.as_ref() == Some(attempt)
-    })
 }
 
 fn outcome(applied: bool) -> WriteOutcome {
@@ -250,6 +284,10 @@ impl MessageStore for MemoryStore {
             item.seen
                 .entry(status.status_name.clone())
                 .or_insert(status.timestamp.unwrap_or(now));
+            // As the table: a status naming a send of the bundle links its item to it.
+            if let Some(message_id) = status.sent_by_bundle() {
+                item.message_id = Some(message_id);
+            }
             let Some(ranked) = status.status else {
                 return StatusWrite::Stale;
             };
@@ -313,6 +351,7 @@ impl OutboundStore for MemoryStore {
                 attempts: 0,
                 resends: 0,
                 wamid: None,
+                moved_from: None,
                 last_error: None,
                 errors: None,
                 history: BTreeMap::from([("queued", now)]),
@@ -323,163 +362,53 @@ impl OutboundStore for MemoryStore {
         .await
     }
 
-    async fn claim(&self, message_id: &MessageId, attempt: &AttemptId, terms: ClaimTerms) -> Result<Claim, StoreError> {
-        self.call("claim", |tables, now| {
-            let Some(item) = tables.outbound.get_mut(message_id) else {
-                return Claim::Missing;
-            };
-            let state = ClaimState {
-                status: item.status,
-                attempt: item.attempt.clone(),
-                claimed_at: item.claimed_at,
-                reconcile_at: item.reconcile_at,
-                resends: item.resends,
-            };
-            match decide_claim(&state, now, terms.lease_seconds, terms.reconcile_after_seconds) {
-                ClaimDecision::Take { resend } => {
-                    item.status = OutboundStatus::Sending;
-                    item.attempt = Some(attempt.clone());
-                    item.claimed_at = Some(now);
-                    item.attempts += 1;
-                    if resend {
-                        item.resends += 1;
-                    }
-                    Claim::Claimed {
-                        attempts: item.attempts,
-                        resend,
-                        resends: item.resends,
-                    }
-                }
-                ClaimDecision::Lapse { reconcile_at } => {
-                    item.status = OutboundStatus::Unknown;
-                    item.reconcile_at = Some(reconcile_at);
-                    item.history.entry("unknown").or_insert(now);
-                    Claim::Unknown {
-                        reconcile_in_seconds: u32::try_from(reconcile_at - now).unwrap_or(0),
-                        lapsed: state.attempt.clone().map(|attempt| LapsedClaim {
-                            attempt,
-                            resends: item.resends,
-                        }),
-                    }
-                }
-                ClaimDecision::InFlight {
-                    lease_remaining_seconds,
-                } => Claim::InFlight {
-                    lease_remaining_seconds,
-                },
-                ClaimDecision::Wait { reconcile_in_seconds } => Claim::Unknown {
-                    reconcile_in_seconds,
-                    lapsed: None,
-                },
-                ClaimDecision::Settled => Claim::Settled { status: item.status },
-            }
-        })
-        .await
+    fn now(&self) -> i64 {
+        MemoryStore::now(self)
     }
 
-    async fn release(
+    async fn transition(
         &self,
         message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> Result<StateWrite, StoreError> {
-        self.call("release", |tables, _| {
-            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
-                return StateWrite::Superseded;
-            };
-            let from = item.status;
-            item.status = OutboundStatus::Queued;
-            item.last_error = Some(error.clone());
-            StateWrite::Applied {
-                from,
-                resends: item.resends,
-            }
-        })
-        .await
-    }
-
-    async fn mark_accepted(
-        &self,
-        message_id: &MessageId,
-        _attempt: Option<&AttemptId>,
-        _to: &str,
-        kind: &str,
-        wamid: Option<&Wamid>,
-    ) -> Result<StateWrite, StoreError> {
-        self.call("mark_accepted", |tables, now| {
+        transition: &'static Transition,
+        call: &Call<'_>,
+    ) -> Result<Moved, StoreError> {
+        self.call(fault_name(transition), |tables, _| {
             let Some(item) = tables.outbound.get_mut(message_id) else {
-                return StateWrite::Superseded;
+                return Moved::Refused(None);
             };
-            let (from, resends) = (item.status, item.resends);
-            let applies = item.status != OutboundStatus::Failed
-                && (item.wamid.is_none() || item.wamid.as_ref() == wamid)
-                && !(item.status == OutboundStatus::Accepted && (wamid.is_none() || item.wamid.as_ref() == wamid));
-            if applies {
-                item.status = OutboundStatus::Accepted;
-                item.history.entry("accepted").or_insert(now);
-                if let Some(wamid) = wamid {
-                    item.wamid = Some(wamid.clone());
-                }
-            }
-            if let Some(wamid) = wamid {
-                let message = tables.messages.entry(wamid.as_str().to_owned()).or_default();
-                message.message_id = Some(message_id.clone());
-                if !kind.is_empty() {
-                    message.kind = Some(kind.to_owned());
-                }
-                message.seen.entry("accepted".to_owned()).or_insert(now);
-                if message.rank.is_none() {
-                    message.rank = Some(crate::domain::status::DeliveryStatus::Accepted.rank());
-                    message.status = Some("accepted".to_owned());
-                }
-            }
-            if applies {
-                StateWrite::Applied { from, resends }
+            if transition.allows(&item.record(), call) {
+                item.apply(transition, call);
+                Moved::Applied(item.record())
             } else {
-                StateWrite::Superseded
+                Moved::Refused(Some(item.record()))
             }
         })
         .await
     }
 
-    async fn mark_unknown(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-        reconcile_after_seconds: u32,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.call("mark_unknown", |tables, now| {
-            let Some(item) = held(tables, message_id, attempt) else {
-                return WriteOutcome::Superseded;
-            };
-            item.status = OutboundStatus::Unknown;
-            item.reconcile_at = Some(now + i64::from(reconcile_after_seconds));
-            item.last_error = Some(error.clone());
-            item.history.entry("unknown").or_insert(now);
-            WriteOutcome::Applied
+    async fn link(&self, message_id: &MessageId, _to: &str, kind: &str, wamid: &Wamid) -> Result<(), StoreError> {
+        self.call("mark_accepted", |tables, now| {
+            let message = tables.messages.entry(wamid.as_str().to_owned()).or_default();
+            message.message_id = Some(message_id.clone());
+            if !kind.is_empty() {
+                message.kind = Some(kind.to_owned());
+            }
+            message.seen.entry("accepted".to_owned()).or_insert(now);
+            if message.rank.is_none() {
+                message.rank = Some(crate::domain::status::DeliveryStatus::Accepted.rank());
+                message.status = Some("accepted".to_owned());
+            }
         })
         .await
     }
 
-    async fn mark_failed(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> Result<StateWrite, StoreError> {
-        self.call("mark_failed", |tables, now| {
-            let Some(item) = held_or_lapsed(tables, message_id, attempt) else {
-                return StateWrite::Superseded;
-            };
-            let from = item.status;
-            item.status = OutboundStatus::Failed;
-            item.errors = Some(error.clone());
-            item.history.entry("failed").or_insert(now);
-            StateWrite::Applied {
-                from,
-                resends: item.resends,
-            }
+    async fn linked_wamid(&self, message_id: &MessageId) -> Result<Option<Wamid>, StoreError> {
+        self.call("linked_wamid", |tables, _| {
+            tables
+                .messages
+                .iter()
+                .find(|(_, message)| message.message_id.as_ref() == Some(message_id))
+                .map(|(wamid, _)| Wamid::new(wamid.clone()))
         })
         .await
     }
@@ -511,10 +440,7 @@ impl OutboundStore for MemoryStore {
                 .wamid
                 .as_ref()
                 .and_then(|wamid| tables.messages.get(wamid.as_str()));
-            let merged_status = match message.and_then(|m| m.rank.zip(m.status.clone())) {
-                Some((rank, status)) if rank > crate::domain::status::DeliveryStatus::Accepted.rank() => status,
-                _ => item.status.as_str().to_owned(),
-            };
+            let merged_status = merged_status(item.status, message.and_then(|m| Some((m.rank?, m.status.as_deref()?))));
             let time = |name: &str| {
                 item.history
                     .get(name)
@@ -626,10 +552,7 @@ impl ConversationStore for MemoryStore {
                     .wamid
                     .as_ref()
                     .and_then(|wamid| tables.messages.get(wamid.as_str()));
-                let status = match message.and_then(|m| m.rank.zip(m.status.clone())) {
-                    Some((rank, status)) if rank > crate::domain::status::DeliveryStatus::Accepted.rank() => status,
-                    _ => item.status.as_str().to_owned(),
-                };
+                let status = merged_status(item.status, message.and_then(|m| Some((m.rank?, m.status.as_deref()?))));
                 let content = match item.message.payload.get("text").and_then(|text| text.get("body")) {
                     Some(body) => serde_json::json!({ "body": body }),
                     None => serde_json::json!({}),
@@ -725,5 +648,18 @@ impl ConversationStore for MemoryStore {
             }
         })
         .await
+    }
+}
+
+/// The operation a test's fault plan names for a transition: the send path's operations as the
+/// worker calls them (a claim may take, lapse or resend).
+fn fault_name(transition: &Transition) -> &'static str {
+    use crate::domain::outbound::machine::{ACCEPT, CLAIM, LAPSE, RESEND};
+    if [CLAIM, RESEND, LAPSE].contains(transition) {
+        "claim"
+    } else if *transition == ACCEPT {
+        "mark_accepted"
+    } else {
+        transition.name
     }
 }

@@ -264,7 +264,7 @@ mod tests {
             ("type".to_owned(), string("text")),
             ("from".to_owned(), string("222")),
             ("status".to_owned(), string("accepted")),
-            ("status_rank".to_owned(), number(1)),
+            ("status_rank".to_owned(), number(20)),
             ("gsi1sk".to_owned(), string("2026-12-01T10:00:00.000Z#msg_1")),
             (
                 "payload".to_owned(),
@@ -273,7 +273,7 @@ mod tests {
         ]);
         let meta: Attributes = HashMap::from([
             ("status".to_owned(), string("read")),
-            ("status_rank".to_owned(), number(4)),
+            ("status_rank".to_owned(), number(50)),
         ]);
         let shown = entry(&out, Some(&meta));
         assert_eq!(shown.direction, "outbound");

@@ -6,7 +6,7 @@ use chrono::Utc;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
     CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
-    message_pk, window_sk,
+    message_pk, sent_pk, window_sk,
 };
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::media::StoredMedia;
@@ -129,7 +129,25 @@ impl MessageStore for DynamoMessageStore {
         if let Some(attribute) = timestamp_attribute(status) {
             merge.set_if_absent(&attribute, string(&status_time));
         }
-        if let Some(recipient) = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref()) {
+        let recipient = status.recipient_id.as_deref().or(status.recipient_user_id.as_deref());
+        if let Some(message_id) = status.sent_by_bundle() {
+            // A send of the bundle, named by its status (`biz_opaque_callback_data`): the status links
+            // the item itself, as the send's answer does, out of the conversation (its `OUT#` item
+            // lists it). The send path finds it there (`linked_wamid`) before any resend.
+            merge
+                .set("message_id", string(message_id.as_str()))
+                .set("gsi1pk", string(sent_pk(message_id.as_str())))
+                .set_if_absent(
+                    "gsi1sk",
+                    string(conversation_sk(
+                        conversation_time(status.timestamp, status.received.at),
+                        &status.wamid,
+                    )),
+                );
+            if let Some(recipient) = recipient {
+                merge.set_if_absent("contact_key", string(recipient));
+            }
+        } else if let Some(recipient) = recipient {
             merge
                 .set_if_absent("contact_key", string(recipient))
                 .set_if_absent("gsi1pk", string(conversation_pk(recipient)))

@@ -33,6 +33,9 @@ pub struct DynamoMessageStore {
     client: Client,
     table: String,
     retention_days: u32,
+    /// Seconds added to the wall clock for the send state machine's times (claims, leases, the
+    /// reconciliation window): 0 in production; tests move it to reach a lease's or a window's end.
+    clock_skew: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl DynamoMessageStore {
@@ -41,7 +44,18 @@ impl DynamoMessageStore {
             client,
             table: table.into(),
             retention_days,
+            clock_skew: std::sync::Arc::default(),
         }
+    }
+
+    /// Moves the send state machine's clock forward (tests: a lease or a reconciliation window
+    /// passes at once). Clones share it.
+    pub fn advance_clock(&self, seconds: i64) {
+        self.clock_skew.fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn clock_skew(&self) -> i64 {
+        self.clock_skew.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Opens the connection during init (see [`crate::adapters::sqs::SqsQueue::warm_up`]).

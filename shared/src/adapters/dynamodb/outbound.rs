@@ -1,42 +1,31 @@
-//! [`OutboundStore`]: the send state machine of [`crate::domain::outbound`] as conditional writes
-//! on the `OUT#<message id>` item. The common claim (a queued message) is one write; any other
-//! state is read, decided by [`decide_claim`], and written on the condition that it is still
-//! exactly what was read, so two attempts never both win.
+//! [`OutboundStore`]: the send state machine's table ([`crate::domain::outbound::machine`])
+//! rendered as conditional writes on the `OUT#<message id>` item. Each [`Transition`] becomes one
+//! `UpdateItem`: its from-states, holder and guards a `ConditionExpression`, its target and effects
+//! an `UpdateExpression`. A refused condition answers the item as it is
+//! (`ReturnValuesOnConditionCheckFailure`), so a claim of a message in another state costs no
+//! read, and an attempt whose write was applied but whose answer was lost recognises its own.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::Utc;
 
 use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
 use super::item::{Item, attribute_to_json, number, rfc3339, string, text_of};
 use super::keys::{
-    CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, conversation_pk, conversation_sk, message_pk,
-    outbound_pk, pace_pk, sent_pk, window_sk,
+    BY_CONTACT_INDEX, CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, conversation_pk, conversation_sk,
+    message_pk, outbound_pk, pace_pk, sent_pk, window_sk,
 };
+use crate::adapters::describe;
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
-use crate::domain::outbound::{
-    ClaimDecision, ClaimState, History, OutboundStatus, OutboundView, StoredError, decide_claim,
-};
+use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, merged_status, rank_of};
+use crate::domain::outbound::{History, OutboundStatus, OutboundView, StoredError};
 use crate::domain::status::DeliveryStatus;
-use crate::ports::{
-    Claim, ClaimTerms, Created, LapsedClaim, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StoreError,
-    WriteOutcome,
-};
+use crate::ports::{Created, Moved, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome};
 
 type Attributes = HashMap<String, AttributeValue>;
-
-/// The rank the view compares with Meta's statuses: the bundle's own states rank as `queued`
-/// until Meta accepted the message.
-fn rank_of(status: OutboundStatus) -> u8 {
-    match status {
-        OutboundStatus::Queued | OutboundStatus::Sending | OutboundStatus::Unknown => DeliveryStatus::Queued.rank(),
-        OutboundStatus::Accepted => DeliveryStatus::Accepted.rank(),
-        OutboundStatus::Failed => DeliveryStatus::Failed.rank(),
-    }
-}
 
 fn stored_errors(error: &StoredError) -> AttributeValue {
     let mut map = Item::default();
@@ -51,151 +40,150 @@ fn status_value(status: OutboundStatus) -> AttributeValue {
     string(status.as_str())
 }
 
-fn claim_state(item: &Attributes) -> Option<ClaimState> {
+/// The state machine's part of an `OUT#` item.
+fn send_record(item: &Attributes) -> Option<SendRecord> {
     let number_of = |name: &str| text_of(item, name).and_then(|n| n.parse::<i64>().ok());
-    Some(ClaimState {
+    let count = |name: &str| number_of(name).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+    Some(SendRecord {
         status: OutboundStatus::parse(&text_of(item, "status")?)?,
         attempt: text_of(item, "attempt_id").map(AttemptId::new),
         claimed_at: number_of("claimed_at"),
         reconcile_at: number_of("reconcile_at"),
-        resends: number_of("resends").and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+        attempts: count("attempts"),
+        resends: count("resends"),
+        wamid: text_of(item, "wamid").map(Wamid::new),
+        moved_from: text_of(item, "moved_from").and_then(|name| OutboundStatus::parse(&name)),
     })
 }
 
-/// One conditional `SET` on an outbound item. `#status` is always bound to `status`.
-struct Transition {
-    set: Vec<&'static str>,
+/// One transition of the table as an `UpdateItem`'s expressions.
+struct Rendered {
     condition: String,
+    update: String,
     values: Attributes,
-    /// What an applied transition answers: the item after it (default) or before it.
-    returns: ReturnValue,
 }
 
-impl Transition {
-    fn new(condition: impl Into<String>) -> Self {
-        Self {
-            set: Vec::new(),
-            condition: condition.into(),
-            values: HashMap::new(),
-            returns: ReturnValue::AllNew,
+fn render(transition: &Transition, call: &Call<'_>) -> Result<Rendered, StoreError> {
+    let mut values: Attributes = HashMap::new();
+    let mut conditions = vec!["attribute_exists(pk)".to_owned()];
+    let from: Vec<String> = transition
+        .from
+        .iter()
+        .enumerate()
+        .map(|(n, status)| {
+            let name = format!(":from{n}");
+            values.insert(name.clone(), status_value(*status));
+            name
+        })
+        .collect();
+    conditions.push(format!("#status IN ({})", from.join(", ")));
+    let attempt = || {
+        call.attempt.ok_or_else(|| {
+            StoreError::Rejected(format!("the {} transition needs the caller's attempt", transition.name))
+        })
+    };
+    match transition.holder {
+        Holder::Anyone => {}
+        Holder::Caller => {
+            values.insert(":attempt".to_owned(), string(attempt()?.as_str()));
+            conditions.push("attempt_id = :attempt".to_owned());
         }
-    }
-
-    /// The transition answers the item as it was before it (to tell what it moved the message from).
-    fn answering_the_old_item(mut self) -> Self {
-        self.returns = ReturnValue::AllOld;
-        self
-    }
-
-    fn set(mut self, clause: &'static str) -> Self {
-        self.set.push(clause);
-        self
-    }
-
-    fn value(mut self, name: &str, value: AttributeValue) -> Self {
-        self.values.insert(name.to_owned(), value);
-        self
-    }
-
-    /// The condition on the attempt holding the claim, or having held it when it lapsed to
-    /// `unknown`: what that attempt learnt (nothing sent, refused for good) corrects its own lapse.
-    fn held_or_lapsed(attempt: &AttemptId) -> Self {
-        Self::new("(#status = :sending OR #status = :unknown) AND attempt_id = :attempt")
-            .value(":sending", status_value(OutboundStatus::Sending))
-            .value(":unknown", status_value(OutboundStatus::Unknown))
-            .value(":attempt", string(attempt.as_str()))
-    }
-
-    /// The condition on the attempt holding the claim.
-    fn held_by(attempt: &AttemptId) -> Self {
-        Self::new("#status = :sending AND attempt_id = :attempt")
-            .value(":sending", status_value(OutboundStatus::Sending))
-            .value(":attempt", string(attempt.as_str()))
-    }
-}
-
-impl DynamoMessageStore {
-    /// Applies `transition` to the message: `None` when its condition failed, else the item after it.
-    async fn transition(
-        &self,
-        message_id: &MessageId,
-        mut transition: Transition,
-    ) -> Result<Option<Attributes>, StoreError> {
-        let mut values = std::mem::take(&mut transition.values);
-        values.insert(":now_text".to_owned(), string(rfc3339(Utc::now())));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", string(outbound_pk(message_id.as_str())))
-            .key("sk", string(OUTBOUND_SK))
-            .update_expression(format!("SET updated_at = :now_text, {}", transition.set.join(", ")))
-            .condition_expression(format!("attribute_exists(pk) AND ({})", transition.condition))
-            .expression_attribute_names("#status", "status")
-            .set_expression_attribute_values(Some(values))
-            .return_values(transition.returns)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
+        Holder::Observed => match call.observed {
+            Some(observed) => {
+                values.insert(":observed".to_owned(), string(observed.as_str()));
+                conditions.push("attempt_id = :observed".to_owned());
             }
-            Err(error) => Err(classify(
-                &error,
-                error.as_service_error().map(update_error_is_rejection),
-            )),
-        }
+            None => conditions.push("attribute_not_exists(attempt_id)".to_owned()),
+        },
     }
-
-    /// Takes the claim from `from` (the state just read, or `None`: expected `queued`).
-    async fn take(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        now: i64,
-        from: Option<&ClaimState>,
-        resend: bool,
-    ) -> Result<Option<(u32, u32)>, StoreError> {
-        let condition = match from.map(|state| (state.status, state.attempt.as_ref())) {
-            Some((OutboundStatus::Unknown, Some(observed))) => Transition::new(
-                "#status = :unknown AND attempt_id = :observed AND (attribute_not_exists(resends) OR resends < :one)",
-            )
-            .value(":unknown", status_value(OutboundStatus::Unknown))
-            .value(":observed", string(observed.as_str())),
-            Some((OutboundStatus::Unknown, None)) => {
-                Transition::new("#status = :unknown AND (attribute_not_exists(resends) OR resends < :one)")
-                    .value(":unknown", status_value(OutboundStatus::Unknown))
+    if let Some(wamid) = call.wamid {
+        values.insert(":wamid".to_owned(), string(wamid.as_str()));
+    }
+    let mut needs_one = false;
+    for guard in transition.guards {
+        match (guard, call.wamid) {
+            (Guard::NoResendYet, _) => {
+                needs_one = true;
+                conditions.push("(attribute_not_exists(resends) OR resends < :one)".to_owned());
             }
-            _ => Transition::new("#status = :queued").value(":queued", status_value(OutboundStatus::Queued)),
-        };
-        let mut transition = condition
-            .set("#status = :sending")
-            .set("attempt_id = :attempt")
-            .set("claimed_at = :now")
-            .set("attempts = if_not_exists(attempts, :zero) + :one")
-            .value(":sending", status_value(OutboundStatus::Sending))
-            .value(":attempt", string(attempt.as_str()))
-            .value(":now", number(now))
-            .value(":zero", number(0))
-            .value(":one", number(1));
-        if resend {
-            transition = transition.set("resends = if_not_exists(resends, :zero) + :one");
+            (Guard::WamidFreeOrSame, Some(_)) => {
+                conditions.push("(attribute_not_exists(wamid) OR wamid = :wamid)".to_owned());
+            }
+            (Guard::WamidFreeOrSame, None) => {}
+            (Guard::NotAcceptedAsCall, wamid) => {
+                values.insert(":accepted".to_owned(), status_value(OutboundStatus::Accepted));
+                conditions.push(if wamid.is_some() {
+                    "NOT (#status = :accepted AND wamid = :wamid)".to_owned()
+                } else {
+                    "#status <> :accepted".to_owned()
+                });
+            }
         }
-        let item = self.transition(message_id, transition).await?;
-        let count = |item: &Attributes, name: &str| text_of(item, name).and_then(|n| n.parse().ok());
-        Ok(item.map(|item| {
-            (
-                count(&item, "attempts").unwrap_or(1),
-                count(&item, "resends").unwrap_or(0),
-            )
-        }))
     }
+    let now_text = string(rfc3339(Utc::now()));
+    values.insert(":now_text".to_owned(), now_text);
+    values.insert(":to".to_owned(), status_value(transition.to));
+    values.insert(":rank".to_owned(), number(i64::from(transition.rank())));
+    // Every operand reads the item as it was before the update: `moved_from` gets the old status.
+    let mut sets = vec![
+        "updated_at = :now_text",
+        "moved_from = #status",
+        "#status = :to",
+        "status_rank = :rank",
+    ];
+    let error = || {
+        call.error
+            .map_or_else(|| stored_errors(&StoredError::default()), stored_errors)
+    };
+    for effect in transition.effects {
+        match effect {
+            Effect::Claim => {
+                values.insert(":attempt".to_owned(), string(attempt()?.as_str()));
+                values.insert(":now".to_owned(), number(call.now));
+                values.insert(":zero".to_owned(), number(0));
+                needs_one = true;
+                sets.extend([
+                    "attempt_id = :attempt",
+                    "claimed_at = :now",
+                    "attempts = if_not_exists(attempts, :zero) + :one",
+                ]);
+            }
+            Effect::CountResend => {
+                values.insert(":zero".to_owned(), number(0));
+                needs_one = true;
+                sets.push("resends = if_not_exists(resends, :zero) + :one");
+            }
+            Effect::Reconcile => {
+                values.insert(":reconcile_at".to_owned(), number(call.reconcile_at));
+                sets.extend([
+                    "reconcile_at = :reconcile_at",
+                    "unknown_at = if_not_exists(unknown_at, :now_text)",
+                ]);
+            }
+            Effect::LastError => {
+                values.insert(":error".to_owned(), error());
+                sets.push("last_error = :error");
+            }
+            Effect::Errors => {
+                values.insert(":error".to_owned(), error());
+                sets.extend(["errors = :error", "failed_at = :now_text"]);
+            }
+            Effect::Wamid => {
+                if call.wamid.is_some() {
+                    sets.push("wamid = :wamid");
+                }
+                sets.push("accepted_at = if_not_exists(accepted_at, :now_text)");
+            }
+        }
+    }
+    if needs_one {
+        values.insert(":one".to_owned(), number(1));
+    }
+    Ok(Rendered {
+        condition: conditions.join(" AND "),
+        update: format!("SET {}", sets.join(", ")),
+        values,
+    })
 }
 
 impl OutboundStore for DynamoMessageStore {
@@ -236,173 +224,90 @@ impl OutboundStore for DynamoMessageStore {
         }
     }
 
-    async fn claim(&self, message_id: &MessageId, attempt: &AttemptId, terms: ClaimTerms) -> Result<Claim, StoreError> {
-        let now = Utc::now().timestamp();
-        // The common case: a queued message, one conditional write.
-        if let Some((attempts, resends)) = self.take(message_id, attempt, now, None, false).await? {
-            return Ok(Claim::Claimed {
-                attempts,
-                resend: false,
-                resends,
-            });
+    fn now(&self) -> i64 {
+        Utc::now().timestamp() + self.clock_skew()
+    }
+
+    async fn transition(
+        &self,
+        message_id: &MessageId,
+        transition: &'static Transition,
+        call: &Call<'_>,
+    ) -> Result<Moved, StoreError> {
+        let rendered = render(transition, call)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(outbound_pk(message_id.as_str())))
+            .key("sk", string(OUTBOUND_SK))
+            .update_expression(rendered.update)
+            .condition_expression(rendered.condition)
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(rendered.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => send_record(&output.attributes.unwrap_or_default())
+                .map(Moved::Applied)
+                .ok_or_else(|| StoreError::Rejected(format!("outbound item {message_id} has no valid status"))),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(Moved::Refused(failed.item().and_then(send_record)))
+                }
+                service => Err(classify(&error, service.map(update_error_is_rejection))),
+            },
         }
-        // Another state (or a race): read it, decide, write on exactly what was read.
-        for _ in 0..3 {
-            let Some(item) = self.get(outbound_pk(message_id.as_str()), OUTBOUND_SK).await? else {
-                return Ok(Claim::Missing);
-            };
-            let Some(state) = claim_state(&item) else {
-                return Err(StoreError::Rejected(format!(
-                    "outbound item {message_id} has no valid status"
-                )));
-            };
-            match decide_claim(&state, now, terms.lease_seconds, terms.reconcile_after_seconds) {
-                ClaimDecision::Take { resend } => {
-                    if let Some((attempts, resends)) = self.take(message_id, attempt, now, Some(&state), resend).await?
-                    {
-                        return Ok(Claim::Claimed {
-                            attempts,
-                            resend,
-                            resends,
-                        });
-                    }
-                }
-                ClaimDecision::Lapse { reconcile_at } => {
-                    let observed = state.attempt.as_ref().map_or("", AttemptId::as_str);
-                    let lapse = Transition::new("#status = :sending AND attempt_id = :observed")
-                        .set("#status = :unknown")
-                        .set("reconcile_at = :reconcile_at")
-                        .set("unknown_at = if_not_exists(unknown_at, :now_text)")
-                        .value(":sending", status_value(OutboundStatus::Sending))
-                        .value(":unknown", status_value(OutboundStatus::Unknown))
-                        .value(":observed", string(observed))
-                        .value(":reconcile_at", number(reconcile_at));
-                    if self.transition(message_id, lapse).await?.is_some() {
-                        return Ok(Claim::Unknown {
-                            reconcile_in_seconds: u32::try_from(reconcile_at - now).unwrap_or(0),
-                            lapsed: state.attempt.clone().map(|attempt| LapsedClaim {
-                                attempt,
-                                resends: state.resends,
-                            }),
-                        });
-                    }
-                }
-                ClaimDecision::InFlight {
-                    lease_remaining_seconds,
-                } => {
-                    return Ok(Claim::InFlight {
-                        lease_remaining_seconds,
-                    });
-                }
-                ClaimDecision::Wait { reconcile_in_seconds } => {
-                    return Ok(Claim::Unknown {
-                        reconcile_in_seconds,
-                        lapsed: None,
-                    });
-                }
-                ClaimDecision::Settled => return Ok(Claim::Settled { status: state.status }),
-            }
-        }
-        // Contended three times over: another attempt is moving it right now.
-        Ok(Claim::InFlight {
-            lease_remaining_seconds: 1,
-        })
     }
 
-    async fn release(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> Result<StateWrite, StoreError> {
-        // Held by the attempt, or lapsed to unknown from its claim: it never reached Meta either way.
-        let transition = Transition::held_or_lapsed(attempt)
-            .set("#status = :queued")
-            .set("last_error = :error")
-            .value(":queued", status_value(OutboundStatus::Queued))
-            .value(":error", stored_errors(error))
-            .answering_the_old_item();
-        Ok(moved(self.transition(message_id, transition).await?))
+    async fn link(&self, message_id: &MessageId, to: &str, kind: &str, wamid: &Wamid) -> Result<(), StoreError> {
+        let now = rfc3339(Utc::now());
+        let accepted = DeliveryStatus::Accepted;
+        let mut update = super::Update::default();
+        update
+            .set("message_id", string(message_id.as_str()))
+            .set("wamid", string(wamid.as_str()))
+            .set("updated_at", string(&now))
+            // Out of the contact's conversation, where its `OUT#` item lists it (see `keys`):
+            // a status webhook's `if_not_exists` never moves it back.
+            .set("gsi1pk", string(sent_pk(message_id.as_str())))
+            .set_if_absent("gsi1sk", string(conversation_sk(Utc::now(), wamid.as_str())))
+            .set_if_absent("item_type", string("message"))
+            .set_if_absent("direction", string("outbound"))
+            .set_if_absent("status", string(accepted.as_str()))
+            .set_if_absent("status_rank", number(i64::from(accepted.rank())))
+            .set_if_absent("accepted_at", string(&now))
+            .set_opt_if_absent("recipient_id", (!to.is_empty()).then(|| string(to)))
+            .set_opt("type", (!kind.is_empty()).then(|| string(kind)))
+            .set_opt_if_absent("expires_at", self.expires_at(Utc::now()));
+        self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
+            .await?;
+        Ok(())
     }
 
-    async fn mark_accepted(
-        &self,
-        message_id: &MessageId,
-        attempt: Option<&AttemptId>,
-        to: &str,
-        kind: &str,
-        wamid: Option<&Wamid>,
-    ) -> Result<StateWrite, StoreError> {
-        let mut transition = match wamid {
-            Some(wamid) => Transition::new(
-                "#status <> :failed AND (attribute_not_exists(wamid) OR wamid = :wamid) \
-                 AND NOT (#status = :accepted AND wamid = :wamid)",
-            )
-            .set("wamid = :wamid")
-            .value(":wamid", string(wamid.as_str())),
-            None => Transition::new("#status <> :failed AND #status <> :accepted"),
-        };
-        transition = transition
-            .set("#status = :accepted")
-            .set("status_rank = :rank")
-            .set("accepted_at = if_not_exists(accepted_at, :now_text)")
-            .value(":failed", status_value(OutboundStatus::Failed))
-            .value(":accepted", status_value(OutboundStatus::Accepted))
-            .value(":rank", number(i64::from(rank_of(OutboundStatus::Accepted))))
-            .answering_the_old_item();
-        let record = self.transition(message_id, transition);
-        let Some(wamid) = wamid else {
-            return Ok(moved(record.await?));
-        };
-        if attempt.is_none() {
-            // From a status webhook: only a send it resolves needs its wamid item linked.
-            let outcome = moved(record.await?);
-            if outcome != StateWrite::Superseded {
-                self.link(message_id, to, kind, wamid).await?;
-            }
-            return Ok(outcome);
-        }
-        // From the send's own answer: both items at once; a retry re-applies both.
-        let (record, link) = tokio::join!(record, self.link(message_id, to, kind, wamid));
-        link?;
-        Ok(moved(record?))
-    }
-
-    async fn mark_unknown(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-        reconcile_after_seconds: u32,
-    ) -> Result<WriteOutcome, StoreError> {
-        let reconcile_at = Utc::now().timestamp() + i64::from(reconcile_after_seconds);
-        let transition = Transition::held_by(attempt)
-            .set("#status = :unknown")
-            .set("reconcile_at = :reconcile_at")
-            .set("last_error = :error")
-            .set("unknown_at = if_not_exists(unknown_at, :now_text)")
-            .value(":unknown", status_value(OutboundStatus::Unknown))
-            .value(":reconcile_at", number(reconcile_at))
-            .value(":error", stored_errors(error));
-        Ok(applied(self.transition(message_id, transition).await?))
-    }
-
-    async fn mark_failed(
-        &self,
-        message_id: &MessageId,
-        attempt: &AttemptId,
-        error: &StoredError,
-    ) -> Result<StateWrite, StoreError> {
-        let transition = Transition::held_or_lapsed(attempt)
-            .set("#status = :failed")
-            .set("status_rank = :rank")
-            .set("errors = :error")
-            .set("failed_at = :now_text")
-            .value(":failed", status_value(OutboundStatus::Failed))
-            .value(":rank", number(i64::from(rank_of(OutboundStatus::Failed))))
-            .value(":error", stored_errors(error))
-            .answering_the_old_item();
-        Ok(moved(self.transition(message_id, transition).await?))
+    async fn linked_wamid(&self, message_id: &MessageId) -> Result<Option<Wamid>, StoreError> {
+        // The index `SENT#<message id>` holds the wamid's item once a status named the send (or its
+        // answer was linked). Eventually consistent: statuses arrive seconds after a send, the
+        // resend this guards comes minutes later.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_CONTACT_INDEX)
+            .key_condition_expression("gsi1pk = :sent")
+            .expression_attribute_values(":sent", string(sent_pk(message_id.as_str())))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .first()
+            .and_then(|item| text_of(item, "wamid"))
+            .map(Wamid::new))
     }
 
     async fn view(&self, id: &str) -> Result<Option<OutboundView>, StoreError> {
@@ -492,57 +397,6 @@ impl OutboundStore for DynamoMessageStore {
     }
 }
 
-impl DynamoMessageStore {
-    /// The wamid's item learns which send it is (Meta's statuses may have created it already).
-    async fn link(&self, message_id: &MessageId, to: &str, kind: &str, wamid: &Wamid) -> Result<(), StoreError> {
-        let now = rfc3339(Utc::now());
-        let accepted = DeliveryStatus::Accepted;
-        let mut update = super::Update::default();
-        update
-            .set("message_id", string(message_id.as_str()))
-            .set("wamid", string(wamid.as_str()))
-            .set("updated_at", string(&now))
-            // Out of the contact's conversation, where its `OUT#` item lists it (see `keys`):
-            // a status webhook's `if_not_exists` never moves it back.
-            .set("gsi1pk", string(sent_pk(message_id.as_str())))
-            .set_if_absent("gsi1sk", string(conversation_sk(Utc::now(), wamid.as_str())))
-            .set_if_absent("item_type", string("message"))
-            .set_if_absent("direction", string("outbound"))
-            .set_if_absent("status", string(accepted.as_str()))
-            .set_if_absent("status_rank", number(i64::from(accepted.rank())))
-            .set_if_absent("accepted_at", string(&now))
-            .set_opt_if_absent("recipient_id", (!to.is_empty()).then(|| string(to)))
-            .set_opt("type", (!kind.is_empty()).then(|| string(kind)))
-            .set_opt_if_absent("expires_at", self.expires_at(Utc::now()));
-        self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
-            .await?;
-        Ok(())
-    }
-}
-
-/// An applied transition answering the old item: the state it moved the message from.
-fn moved(old: Option<Attributes>) -> StateWrite {
-    match old.as_ref().and_then(claim_state) {
-        Some(state) => StateWrite::Applied {
-            from: state.status,
-            resends: state.resends,
-        },
-        None if old.is_some() => StateWrite::Applied {
-            from: OutboundStatus::Queued,
-            resends: 0,
-        },
-        None => StateWrite::Superseded,
-    }
-}
-
-fn applied(item: Option<Attributes>) -> WriteOutcome {
-    if item.is_some() {
-        WriteOutcome::Applied
-    } else {
-        WriteOutcome::Superseded
-    }
-}
-
 /// The send API's view of a message: the bundle's record and Meta's statuses merged,
 /// the status being whichever ranks higher.
 pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attributes>) -> OutboundView {
@@ -557,10 +411,14 @@ pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attr
             .and_then(|r| r.parse::<i64>().ok())
             .unwrap_or(-1)
     };
-    let status = if rank(message) >= rank(outbound) {
-        message.and_then(|m| text_of(m, "status"))
-    } else {
-        from_outbound("status")
+    let own = from_outbound("status").and_then(|name| OutboundStatus::parse(&name));
+    let meta = message.and_then(|m| Some((u8::try_from(rank(Some(m))).ok()?, text_of(m, "status")?)));
+    let status = match own {
+        Some(own) => Some(merged_status(
+            own,
+            meta.as_ref().map(|(rank, status)| (*rank, status.as_str())),
+        )),
+        None => meta.map(|(_, status)| status),
     };
     let errors = message
         .and_then(|m| m.get("errors"))

@@ -13,7 +13,8 @@ use crate::domain::secret::Secret;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::Content;
 use crate::handlers::send_api::SendApi;
-use crate::ports::{MessageStore, OutboundStore};
+use crate::ports::MessageStore;
+use crate::sends::SendMachine;
 use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";

@@ -47,6 +47,7 @@ use crate::ports::{
     BlobError, BlobStore, EventPublisher, MediaSink, MediaSource, MessageStore, OutboundStore, Queue, Redelivery,
     StateWrite, StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
 };
+use crate::sends::SendMachine;
 
 /// What one record wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -366,10 +367,11 @@ where
             .map(Write::Inbound)
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
-            .chain(plan.statuses.iter().filter_map(|status| {
-                let message_id = MessageId::parse(status.biz_opaque_callback_data.as_deref()?)?;
-                Some(Write::Link(status, message_id))
-            }))
+            .chain(
+                plan.statuses
+                    .iter()
+                    .filter_map(|status| Some(Write::Link(status, status.sent_by_bundle()?))),
+            )
             .chain(plan.events.iter().map(Write::Event));
         let publishing = self.events.is_some();
         let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)

@@ -42,6 +42,7 @@ use crate::ports::{
     Claim, ClaimTerms, EventPublisher, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StateWrite,
     StoreError, WhatsAppSender, WriteOutcome,
 };
+use crate::sends::SendMachine;
 
 /// Spaces sends evenly: at most `per_second` per instance.
 pub struct RateLimiter {
@@ -235,6 +236,27 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         let (resend, resends) = match claimed {
             Claim::Claimed { resend, resends, .. } => (resend, resends),
             Claim::Settled { .. } => return Ok("duplicate_job_ignored"),
+            // Due for its resend, but a status had named it: accepted, never sent again.
+            Claim::Linked { wamid, resends } => {
+                metrics::count(Metric::MessagesResolved, 1);
+                tracing::info!(
+                    wamid = wamid.as_str(),
+                    outcome = "resolved_by_status",
+                    "unknown outcome resolved by a status recorded before its resend"
+                );
+                let event = bus::message_resolved(&ResolvedSend {
+                    message_id: &job.message_id,
+                    resolution: Resolution::Accepted,
+                    resolved_by: ResolvedBy::StatusWebhook,
+                    wamid: Some(wamid.as_str()),
+                    status: None,
+                    resent: resends >= 1,
+                    errors: &[],
+                    attempt: None,
+                });
+                self.announce(vec![event], request_id).await;
+                return Ok("resolved_by_status");
+            }
             Claim::InFlight {
                 lease_remaining_seconds,
             } => {

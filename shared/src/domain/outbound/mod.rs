@@ -8,13 +8,17 @@
 //! unknown ──a status webhook carries its id (biz_opaque_callback_data)──▶ accepted (wamid linked)
 //! unknown ──no status within the reconciliation window──▶ sending (resent once, `resends = 1`)
 //! ```
-//! Every transition is a conditional write in the store; the claim names its attempt, so only
-//! the holder of a claim may release it, fail it or mark it unknown.
+//! Every transition is a conditional write in the store, from one table ([`machine`]); the claim
+//! names its attempt, so only the holder of a claim may release it, fail it or mark it unknown.
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+pub mod machine;
+
+pub use machine::{ClaimDecision, SendRecord, decide_claim};
 
 use super::envelope::{Envelope, EventKind, QueueMessage};
 use super::ids::{AttemptId, MessageId, Wamid};
@@ -319,116 +323,5 @@ mod tests {
         }
         assert_eq!(Origin::parse("auto-reply"), Some(Origin::AutoReply));
         assert_eq!(Origin::parse("x"), None);
-    }
-}
-
-/// What the store knows of a message when a claim is asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimState {
-    pub status: OutboundStatus,
-    pub attempt: Option<AttemptId>,
-    /// Epoch seconds.
-    pub claimed_at: Option<i64>,
-    pub reconcile_at: Option<i64>,
-    pub resends: u32,
-}
-
-/// What a claim does to a message in `state` at `now` (epoch seconds). The store applies it
-/// with a write conditional on exactly that state, so two attempts never both win.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimDecision {
-    /// Take it (`resend`: out of `unknown`, past the window, the one resend).
-    Take {
-        resend: bool,
-    },
-    /// The holder's lease lapsed: it may have posted, so the message becomes unknown.
-    Lapse {
-        reconcile_at: i64,
-    },
-    InFlight {
-        lease_remaining_seconds: u32,
-    },
-    Wait {
-        reconcile_in_seconds: u32,
-    },
-    Settled,
-}
-
-fn seconds_until(at: i64, now: i64) -> u32 {
-    u32::try_from(at.saturating_sub(now)).unwrap_or(0)
-}
-
-pub fn decide_claim(state: &ClaimState, now: i64, lease_seconds: u32, reconcile_after_seconds: u32) -> ClaimDecision {
-    match state.status {
-        OutboundStatus::Queued => ClaimDecision::Take { resend: false },
-        OutboundStatus::Sending => {
-            let claimed_at = state.claimed_at.unwrap_or(0);
-            let lapses_at = claimed_at.saturating_add(i64::from(lease_seconds));
-            if now >= lapses_at {
-                ClaimDecision::Lapse {
-                    reconcile_at: claimed_at.saturating_add(i64::from(reconcile_after_seconds)).max(now),
-                }
-            } else {
-                ClaimDecision::InFlight {
-                    lease_remaining_seconds: seconds_until(lapses_at, now).max(1),
-                }
-            }
-        }
-        OutboundStatus::Unknown if state.resends >= 1 => ClaimDecision::Settled,
-        OutboundStatus::Unknown => match state.reconcile_at {
-            Some(at) if at > now => ClaimDecision::Wait {
-                reconcile_in_seconds: seconds_until(at, now),
-            },
-            _ => ClaimDecision::Take { resend: true },
-        },
-        OutboundStatus::Accepted | OutboundStatus::Failed => ClaimDecision::Settled,
-    }
-}
-
-#[cfg(test)]
-mod claim_tests {
-    use super::*;
-
-    fn state(status: OutboundStatus, claimed_at: Option<i64>, reconcile_at: Option<i64>, resends: u32) -> ClaimState {
-        ClaimState {
-            status,
-            attempt: None,
-            claimed_at,
-            reconcile_at,
-            resends,
-        }
-    }
-
-    #[test]
-    fn every_state_has_one_answer() {
-        use OutboundStatus::*;
-        let decide = |s: &ClaimState| decide_claim(s, 1_000, 60, 900);
-        assert_eq!(
-            decide(&state(Queued, None, None, 0)),
-            ClaimDecision::Take { resend: false }
-        );
-        assert_eq!(
-            decide(&state(Sending, Some(990), None, 0)),
-            ClaimDecision::InFlight {
-                lease_remaining_seconds: 50
-            }
-        );
-        assert_eq!(
-            decide(&state(Sending, Some(900), None, 0)),
-            ClaimDecision::Lapse { reconcile_at: 1_800 }
-        );
-        assert_eq!(
-            decide(&state(Unknown, None, Some(1_300), 0)),
-            ClaimDecision::Wait {
-                reconcile_in_seconds: 300
-            }
-        );
-        assert_eq!(
-            decide(&state(Unknown, None, Some(1_000), 0)),
-            ClaimDecision::Take { resend: true }
-        );
-        assert_eq!(decide(&state(Unknown, None, Some(0), 1)), ClaimDecision::Settled);
-        assert_eq!(decide(&state(Accepted, None, None, 0)), ClaimDecision::Settled);
-        assert_eq!(decide(&state(Failed, None, None, 0)), ClaimDecision::Settled);
     }
 }
