@@ -987,6 +987,56 @@ async fn recipient_99960_gets_its_status_webhooks_late() {
     .await;
 }
 
+/// A send the stand-in accepts and then answers with an error: logged as accepted with its wamid
+/// (and the error's status), its status webhooks as for any accepted message.
+async fn accepted_then_answered_an_error(to: &str, expected_status: u16) -> Answer {
+    let (standin, addr, mut rx) = start_with_webhooks(AmbiguityTimings::default()).await;
+    let answer = send(addr, &with_callback_data(text_to(to), "send-1")).await;
+    assert_eq!(answer.status, expected_status, "{:?}", answer.body);
+
+    let recorded = standin.requests();
+    assert_eq!(recorded.len(), 1);
+    assert!(recorded[0].accepted());
+    assert_eq!(recorded[0].answered_status, expected_status);
+    let wamid = recorded[0].wamid.clone().unwrap();
+    assert!(wamid.starts_with("wamid."), "{wamid}");
+    let entry = &logged(addr).await[0];
+    assert_eq!(entry["accepted"], true);
+    assert_eq!(entry["recipient"], to);
+    assert_eq!(entry["wamid"], wamid.as_str());
+    assert_eq!(entry["answered_status"], expected_status);
+    assert_eq!(entry["biz_opaque_callback_data"], "send-1");
+    for expected in ["sent", "delivered", "read"] {
+        let webhook = next_webhook(&mut rx).await;
+        let status = status_of(&webhook);
+        assert_eq!(status["status"], expected);
+        assert_eq!(status["id"], wamid.as_str());
+        assert_eq!(status["recipient_id"], to);
+        assert_eq!(status["biz_opaque_callback_data"], "send-1");
+    }
+    answer
+}
+
+#[tokio::test]
+async fn recipient_9992504_is_accepted_then_answered_504_with_an_empty_body() {
+    bounded(async {
+        let answer = accepted_then_answered_an_error("99925040001234", 504).await;
+        assert!(answer.body.is_empty(), "{:?}", answer.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recipient_9992131000_is_accepted_then_answered_500_code_131000() {
+    bounded(async {
+        let answer = accepted_then_answered_an_error("99921310001234", 500).await;
+        assert_meta_error(&answer, 500, 131000);
+        assert_eq!(answer.json()["error"]["message"], "(#131000) Something went wrong");
+        assert_eq!(answer.details(), "Message failed to send due to an unknown error");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn status_webhooks_echo_biz_opaque_callback_data() {
     bounded(async {

@@ -626,6 +626,37 @@ async fn late_status_webhooks_still_land_on_the_message_sent_once() {
     assert_eq!(test.accepted_to(&to), 1, "{view}");
 }
 
+/// Issue 21, hole 3: Meta took the message, then its edge answered 504 (`9992504`) or Meta answered
+/// 500 code 131000 (`9992131000`). The worker cannot tell: the message is `unknown`, never resent
+/// blindly, and its status webhooks (carrying its id) resolve it.
+#[tokio::test]
+async fn a_5xx_after_meta_took_the_message_is_unknown_until_its_status_webhooks_resolve_it() {
+    let test = setup(None).await;
+    for prefix in ["9992504", "9992131000"] {
+        let to = recipient(prefix);
+        let id = template_to(&test, &to).await;
+        let view = test.settle(&id, &["sent", "delivered", "read"]).await;
+        // Whatever is left on the queue (the job back for the reconciliation window) sends nothing.
+        for _ in 0..3 {
+            test.redeliver_now().await;
+            test.drain_once().await;
+        }
+        let calls = test.calls_to(&to);
+        assert_eq!(test.accepted_to(&to), 1, "{prefix}: sent once: {calls:?}");
+        assert_eq!(calls.len(), 1, "{prefix}: never posted again: {calls:?}");
+        let expected_status = if prefix == "9992504" { 504 } else { 500 };
+        assert_eq!(calls[0].answered_status, expected_status);
+        assert!(view["history"]["unknown"].is_string(), "{prefix}: {view}");
+        assert_eq!(view["wamid"], calls[0].wamid.clone().unwrap(), "{prefix}: {view}");
+        assert!(view.get("resends").is_none(), "{prefix}: {view}");
+        let (_, view) = test.get(&id).await;
+        assert!(
+            ["sent", "delivered", "read"].contains(&view["status"].as_str().unwrap_or_default()),
+            "{prefix}: {view}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_expired_token_is_retried_and_the_rotated_one_read_from_ssm() {
     let emu = Emulator::connect().await;
@@ -674,7 +705,8 @@ async fn an_expired_token_is_retried_and_the_rotated_one_read_from_ssm() {
 }
 
 /// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`): sends to recipients that drop the
-/// answer, answer too late, send statuses late, rate-limit once, fail for good or answer normally,
+/// answer, answer too late, answer 504 or 500/131000 after accepting, send statuses late,
+/// rate-limit once, fail for good or answer normally,
 /// each request posted twice (an `Idempotency-Key` retried), the worker's records handed back as
 /// they fail; then every message is checked against the stand-in's log.
 #[tokio::test]
@@ -688,7 +720,16 @@ async fn chaos_send() {
         late_statuses: Duration::from_millis(600),
     };
     let test = setup_with(None, &[("GRAPH_TIMEOUT_MS", "300")], timings).await;
-    let prefixes = ["97255", "9993", "9994", "99960", "9984290", "9991310260"];
+    let prefixes = [
+        "97255",
+        "9993",
+        "9994",
+        "99960",
+        "9984290",
+        "9991310260",
+        "9992504",
+        "9992131000",
+    ];
     let mut messages = Vec::new();
     for n in 0..sends {
         let prefix = prefixes[(n * 7 + n / 3) % prefixes.len()];

@@ -22,6 +22,8 @@ use super::validation::{ValidSend, check_typing_indicator, is_mark_as_read, vali
 
 const RATE_LIMIT_DETAILS: &str =
     "Message failed to send because there were too many messages sent from this phone number in a short period of time";
+const SOMETHING_WENT_WRONG: &str = "Something went wrong";
+const SOMETHING_WENT_WRONG_DETAILS: &str = "Message failed to send due to an unknown error";
 
 /// One request received on the send route.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +50,8 @@ impl RecordedRequest {
     }
 
     /// Whether the message was accepted (given a wamid; its status webhooks follow), including the
-    /// `9993` / `9994` sends whose answer the client never gets.
+    /// `9993` / `9994` sends whose answer the client never gets and the `9992504` / `9992131000`
+    /// sends answered with an error after all.
     pub fn accepted(&self) -> bool {
         self.wamid.is_some()
     }
@@ -186,6 +189,10 @@ enum Outcome {
     AcceptedAnswerSlow,
     /// `99960`: accepted, status webhooks after [`AmbiguityTimings::late_statuses`].
     AcceptedStatusesLate,
+    /// `9992504`: accepted, but answered `504` with an empty body (Meta's edge timing out).
+    AcceptedThenGatewayTimeout,
+    /// `9992131000`: accepted, but answered `500` code 131000 (Meta's "something went wrong").
+    AcceptedThenSomethingWentWrong,
     Accepted,
 }
 
@@ -305,6 +312,8 @@ impl Messages {
     ) -> (Answer, Option<Delivery>) {
         let mut first_delay = Duration::ZERO;
         let mut ambiguous = None;
+        // An accepted message answered with this error instead of its success.
+        let mut error_after_accepting = None;
         let fail = match outcome(&send.digits) {
             Outcome::Error(error) => return (error.answer(), None),
             Outcome::ExpiredToken => return (expired_token(), None),
@@ -332,6 +341,17 @@ impl Messages {
             }
             Outcome::AcceptedStatusesLate => {
                 first_delay = self.timings.late_statuses;
+                false
+            }
+            Outcome::AcceptedThenGatewayTimeout => {
+                let mut answer = Response::new(Full::new(Bytes::new()));
+                *answer.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+                error_after_accepting = Some(answer);
+                false
+            }
+            Outcome::AcceptedThenSomethingWentWrong => {
+                let error = GraphError::new(500, 131000, SOMETHING_WENT_WRONG, SOMETHING_WENT_WRONG_DETAILS);
+                error_after_accepting = Some(error.answer());
                 false
             }
             Outcome::Accepted => false,
@@ -371,6 +391,9 @@ impl Messages {
             biz_opaque_callback_data: send.biz_opaque_callback_data,
             first_delay,
         };
+        if let Some(answer) = error_after_accepting {
+            return (answer, Some(delivery));
+        }
         let mut answer = json_answer(200, &body);
         if let Some(ambiguous) = ambiguous {
             answer.extensions_mut().insert(ambiguous);
@@ -393,12 +416,7 @@ fn outcome(digits: &str) -> Outcome {
             "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time",
         )
     } else if digits.starts_with("9991310000") {
-        error(
-            500,
-            131000,
-            "Something went wrong",
-            "Message failed to send due to an unknown error",
-        )
+        error(500, 131000, SOMETHING_WENT_WRONG, SOMETHING_WENT_WRONG_DETAILS)
     } else if digits.starts_with("9991310260") {
         error(
             400,
@@ -437,6 +455,8 @@ fn outcome(digits: &str) -> Outcome {
             ("9993", Outcome::AcceptedAnswerDropped),
             ("9994", Outcome::AcceptedAnswerSlow),
             ("99960", Outcome::AcceptedStatusesLate),
+            ("9992504", Outcome::AcceptedThenGatewayTimeout),
+            ("9992131000", Outcome::AcceptedThenSomethingWentWrong),
         ];
         by_prefix
             .into_iter()

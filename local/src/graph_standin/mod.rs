@@ -50,9 +50,11 @@
 //! | `9993` | 200, no body | accepted (recorded with its wamid, status webhooks as usual), but the connection closes after the status line and headers (`Content-Length` of the real answer): the client gets a body read error |
 //! | `9994` | 200, late | accepted (recorded, status webhooks as usual, sent right away), answered only after [`AmbiguityTimings::slow_answer`] (`GRAPH_STANDIN_SLOW_MS`, default 12000 ms): longer than the sender's timeout |
 //! | `99960` | 200 | accepted, but the first status webhook waits [`AmbiguityTimings::late_statuses`] (`GRAPH_STANDIN_STATUS_DELAY_MS`, default 5000 ms) |
+//! | `9992504` | 504 | accepted (recorded with its wamid, status webhooks as usual), then answered `504` with an empty body, as Meta's edge timing out after the request went in |
+//! | `9992131000` | 500 | accepted (recorded with its wamid, status webhooks as usual), then answered `500` code 131000 `(#131000) Something went wrong` |
 //! | anything else | 200 | accepted; status webhooks `sent`, `delivered`, `read` |
 //!
-//! Every error body except the 503 one is
+//! Every error body except the empty 503 and 504 ones is
 //! `{"error":{"message":..,"type":"OAuthException","code":..,"error_data":{"messaging_product":"whatsapp","details":..},"fbtrace_id":..}}`
 //! (the 401 has `error_subcode` 463 and no `error_data`). Every answer of the send route, error or not, comes
 //! after [`StandinConfig::latency`].

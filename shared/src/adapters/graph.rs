@@ -280,7 +280,8 @@ impl MediaSource for GraphClient {
                 self.refresh_token().await;
                 Err(MediaError::Unavailable(text))
             }
-            FailureClass::Transient { .. } => Err(MediaError::Unavailable(text)),
+            // A read has no side effect: a 5xx is simply retried.
+            FailureClass::Transient { .. } | FailureClass::Ambiguous => Err(MediaError::Unavailable(text)),
         }
     }
 

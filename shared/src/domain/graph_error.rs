@@ -1,11 +1,18 @@
 //! Classification of a failed Graph API call (send message), to decide between retrying,
-//! giving up, and alerting.
+//! giving up, reconciling, and alerting.
 //!
 //! Meta's error body:
 //! `{"error":{"message":..,"type":..,"code":131056,"error_data":{"messaging_product":"whatsapp","details":..},
 //! "error_subcode":..,"fbtrace_id":..}}`. Meta recommends deciding on `code` (and `details`), not on the
 //! HTTP status or the subcode (deprecated since v16.0), so codes are checked first and the HTTP status
 //! only decides for codes this module does not name.
+//!
+//! Only an answer that proves Meta did not take the message is retried as such: a code that
+//! says so (throughput, rate limits, an expired token), or a 429. A 5xx came after the request
+//! was written (a 502/504 from Meta's edge, or Meta's own "something went wrong", 131000, or
+//! "service unavailable", 2 and 131016): Meta may have accepted the message, so it is
+//! [`FailureClass::Ambiguous`]: a send is reconciled (status webhooks carry its id), never resent
+//! blindly; a read (media, templates), which has no side effect, may simply be retried.
 
 use std::fmt;
 
@@ -46,12 +53,19 @@ pub enum FailureClass {
     Transient { retry_after_seconds: u32 },
     /// Retrying cannot help: record the failure.
     Permanent,
+    /// The request was written and the answer does not say whether Meta took it (a 5xx, 131000,
+    /// 2, 131016): Meta may have the message. A send's outcome is unknown until its status
+    /// webhooks tell; a call without side effects (a read) may be retried after
+    /// [`retry_delay_seconds`].
+    Ambiguous,
     /// The access token expired or was invalidated: permanent for this message, and alertable
     /// (every following send will fail the same way until the token is replaced).
     ExpiredToken,
 }
 
 impl FailureClass {
+    /// Whether the call may simply be made again: Meta did not act on it. `false` for
+    /// [`Self::Ambiguous`], which only a call without side effects may repeat.
     pub fn is_retryable(self) -> bool {
         matches!(self, Self::Transient { .. })
     }
@@ -106,9 +120,9 @@ impl GraphError {
             429 => FailureClass::Transient {
                 retry_after_seconds: THROUGHPUT_HINT_SECONDS,
             },
-            500..=599 => FailureClass::Transient {
-                retry_after_seconds: SERVER_HINT_SECONDS,
-            },
+            // The request was written and Meta (or its edge) failed afterwards: it may have the
+            // message. Codes that prove a refusal were decided above.
+            500..=599 => FailureClass::Ambiguous,
             // Any other 4xx, and statuses that are not errors at all: retrying would repeat it
             // (and, after a 2xx, might send the message twice).
             _ => FailureClass::Permanent,
@@ -126,9 +140,9 @@ fn class_of_code(code: i64) -> Option<FailureClass> {
         130429 => transient(THROUGHPUT_HINT_SECONDS),
         // Pair rate limit: same business number to the same user too often.
         131056 => transient(PAIR_RATE_LIMIT_HINT_SECONDS),
-        // Something went wrong (unknown error); temporary service error; service unavailable.
-        131000 | 2 => transient(SERVER_HINT_SECONDS),
-        131016 => transient(PAIR_RATE_LIMIT_HINT_SECONDS),
+        // Something went wrong (unknown error); temporary downtime or overload; service
+        // unavailable: nothing in them says the message was not taken.
+        131000 | 2 | 131016 => Some(FailureClass::Ambiguous),
         // Spam rate limit, account in maintenance, WABA rate limit, app/user/call rate limits.
         131048 | 131057 | 80007 | 4 | 17 | 613 => transient(RATE_LIMIT_HINT_SECONDS),
         // Undeliverable, re-engagement (24 h window), recipient/sender problems, invalid parameter,
@@ -164,7 +178,9 @@ pub fn backoff_seconds(receive_count: u32, class_hint: u32) -> u32 {
 
 /// How long to wait before sending again after `error`, on the job's `receive_count`-th delivery.
 /// 131056 (pair rate limit) backs off 4^n s as Meta documents; an expired token waits for the
-/// owner to rotate it (30 s doubling); other transient failures double their class's hint.
+/// owner to rotate it (30 s doubling); other transient failures double their class's hint. An
+/// ambiguous answer gets the server hint doubling: for a call without side effects only (a send
+/// is reconciled instead, never sent again on this delay).
 pub fn retry_delay_seconds(error: &GraphError, receive_count: u32) -> u32 {
     if error.code == Some(131056) {
         return 4u32
@@ -175,6 +191,7 @@ pub fn retry_delay_seconds(error: &GraphError, receive_count: u32) -> u32 {
     match error.class() {
         FailureClass::Transient { retry_after_seconds } => backoff_seconds(receive_count, retry_after_seconds),
         FailureClass::ExpiredToken => backoff_seconds(receive_count, EXPIRED_TOKEN_HINT_SECONDS),
+        FailureClass::Ambiguous => backoff_seconds(receive_count, SERVER_HINT_SECONDS),
         FailureClass::Permanent => 0,
     }
 }
@@ -226,6 +243,7 @@ mod tests {
 
     const PERMANENT: FailureClass = FailureClass::Permanent;
     const EXPIRED: FailureClass = FailureClass::ExpiredToken;
+    const AMBIGUOUS: FailureClass = FailureClass::Ambiguous;
 
     fn transient(retry_after_seconds: u32) -> FailureClass {
         FailureClass::Transient { retry_after_seconds }
@@ -303,31 +321,41 @@ mod tests {
                 },
                 "{body:?}"
             );
-            assert_eq!(err.class(), transient(SERVER_HINT_SECONDS));
+            assert_eq!(err.class(), AMBIGUOUS);
         }
     }
 
     #[test]
     fn classifies_codes_and_statuses() {
         let cases: &[(u16, Option<i64>, FailureClass)] = &[
-            // Transient by code.
+            // Transient by code: the code proves Meta refused the message, whatever the status.
             (400, Some(130429), transient(THROUGHPUT_HINT_SECONDS)),
             (400, Some(131056), transient(PAIR_RATE_LIMIT_HINT_SECONDS)),
-            (500, Some(131000), transient(SERVER_HINT_SECONDS)),
             (400, Some(131048), transient(RATE_LIMIT_HINT_SECONDS)),
             (400, Some(131057), transient(RATE_LIMIT_HINT_SECONDS)),
             (400, Some(80007), transient(RATE_LIMIT_HINT_SECONDS)),
             (400, Some(4), transient(RATE_LIMIT_HINT_SECONDS)),
             (403, Some(17), transient(RATE_LIMIT_HINT_SECONDS)),
             (400, Some(613), transient(RATE_LIMIT_HINT_SECONDS)),
-            (503, Some(2), transient(SERVER_HINT_SECONDS)),
-            (400, Some(2), transient(SERVER_HINT_SECONDS)),
-            (500, Some(131016), transient(PAIR_RATE_LIMIT_HINT_SECONDS)),
+            (500, Some(130429), transient(THROUGHPUT_HINT_SECONDS)),
+            (503, Some(131056), transient(PAIR_RATE_LIMIT_HINT_SECONDS)),
+            (502, Some(131048), transient(RATE_LIMIT_HINT_SECONDS)),
+            (500, Some(131057), transient(RATE_LIMIT_HINT_SECONDS)),
+            (503, Some(80007), transient(RATE_LIMIT_HINT_SECONDS)),
+            (500, Some(4), transient(RATE_LIMIT_HINT_SECONDS)),
+            // Ambiguous by code: unknown error, downtime, service unavailable (Meta may have it).
+            (500, Some(131000), AMBIGUOUS),
+            (400, Some(131000), AMBIGUOUS),
+            (503, Some(2), AMBIGUOUS),
+            (400, Some(2), AMBIGUOUS),
+            (500, Some(131016), AMBIGUOUS),
+            (503, Some(131016), AMBIGUOUS),
             // Expired or invalid token.
             (401, Some(190), EXPIRED),
             (400, Some(190), EXPIRED),
             (401, Some(0), EXPIRED),
             (401, None, EXPIRED),
+            (500, Some(190), EXPIRED),
             // Permanent by code, whatever the status.
             (400, Some(131026), PERMANENT),
             (400, Some(131047), PERMANENT),
@@ -356,16 +384,21 @@ mod tests {
             // Unnamed codes fall back to the HTTP status.
             (400, Some(131008), PERMANENT),
             (404, Some(1), PERMANENT),
-            (500, Some(1), transient(SERVER_HINT_SECONDS)),
+            (400, Some(1), PERMANENT),
+            (500, Some(1), AMBIGUOUS),
+            (502, Some(999_999), AMBIGUOUS),
             (429, Some(999_999), transient(THROUGHPUT_HINT_SECONDS)),
             (400, Some(300), PERMANENT),
             (400, Some(134000), PERMANENT),
             // No code at all.
             (429, None, transient(THROUGHPUT_HINT_SECONDS)),
-            (500, None, transient(SERVER_HINT_SECONDS)),
-            (502, None, transient(SERVER_HINT_SECONDS)),
-            (503, None, transient(SERVER_HINT_SECONDS)),
-            (504, None, transient(SERVER_HINT_SECONDS)),
+            // A 5xx came after the request was written: Meta may have taken it.
+            (500, None, AMBIGUOUS),
+            (502, None, AMBIGUOUS),
+            (503, None, AMBIGUOUS),
+            (504, None, AMBIGUOUS),
+            (599, None, AMBIGUOUS),
+            // No answer at all (the sender tells a refused connection from a lost answer).
             (0, None, transient(NETWORK_HINT_SECONDS)),
             (400, None, PERMANENT),
             (403, None, PERMANENT),
@@ -392,6 +425,8 @@ mod tests {
         assert!(!with_code(401, 190).class().is_retryable());
         assert!(with_code(401, 190).class().is_alertable());
         assert!(!with_code(400, 131026).class().is_alertable());
+        assert!(!with_code(500, 131000).class().is_retryable());
+        assert!(!with_code(502, 999_999).class().is_alertable());
     }
 
     #[test]
@@ -404,6 +439,9 @@ mod tests {
         assert_eq!(retry_delay_seconds(&with_code(401, 190), 1), 30);
         assert_eq!(retry_delay_seconds(&with_code(400, 131026), 1), 0);
         assert_eq!(retry_delay_seconds(&GraphError::network(), 2), 10);
+        // An ambiguous answer's delay is for reads (a send is reconciled instead).
+        assert_eq!(retry_delay_seconds(&with_code(500, 131000), 1), 10);
+        assert_eq!(retry_delay_seconds(&with_code(504, 999_999), 3), 40);
     }
 
     #[test]

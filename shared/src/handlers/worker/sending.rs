@@ -385,6 +385,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 self.retry_or_fail(attempt, &stored(&error), receive_count(record), &error)
                     .await
             }
+            // Written, and Meta may have taken it (5xx, 131000, 2): reconciled, never resent blindly.
+            FailureClass::Ambiguous => self.unknown(attempt, &error.to_string()).await,
             FailureClass::Permanent if attempt.resends >= 1 => {
                 self.unknown_after_refusal(attempt, &stored(&error), "refused after an unknown outcome")
                     .await

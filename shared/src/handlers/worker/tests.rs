@@ -963,14 +963,14 @@ async fn an_expired_token_is_retried_until_it_is_rotated_then_the_message_goes_o
 #[tokio::test]
 async fn a_message_whose_receives_run_out_is_failed_with_its_last_error() {
     let (status, taken, sim, message_id) =
-        simulate("exhausted", vec![GraphAnswer::refuse(503, 131000); 20], &[], None).await;
+        simulate("exhausted", vec![GraphAnswer::refuse(400, 130429); 20], &[], None).await;
     assert_eq!((status, taken), (OutboundStatus::Failed, 0));
     assert!(
         sim.dead_letters.is_empty(),
         "its fate is recorded, not left in the dead-letter queue"
     );
     let item = sim.fakes.store.outbound(&message_id).unwrap();
-    assert_eq!(item.errors.and_then(|e| e.code), Some(131000));
+    assert_eq!(item.errors.and_then(|e| e.code), Some(130429));
     assert_eq!(item.attempts, MAX_RECEIVES);
 }
 

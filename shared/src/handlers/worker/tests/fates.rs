@@ -46,7 +46,7 @@ async fn a_refused_resend_after_an_unknown_outcome_is_not_recorded_failed() {
 
     // The same when the resend's retries run out on retryable refusals.
     let mut answers = vec![GraphAnswer::AcceptThenAmbiguous];
-    answers.extend(std::iter::repeat_n(GraphAnswer::refuse(503, 131000), 20));
+    answers.extend(std::iter::repeat_n(GraphAnswer::refuse(400, 130429), 20));
     let (status, taken, ..) = simulate("exhausted-resend", answers, &[], None).await;
     assert_eq!((status, taken), (OutboundStatus::Unknown, 1));
 }
@@ -71,4 +71,51 @@ async fn a_late_status_of_the_first_copy_resolves_a_refused_resend() {
     let item = sim.fakes.store.outbound(&message_id).unwrap();
     assert_eq!(item.status, OutboundStatus::Accepted);
     assert_eq!(item.wamid.as_ref(), Some(&wamid));
+}
+
+#[tokio::test]
+async fn a_5xx_after_the_request_was_written_is_unknown_not_resent_and_its_status_resolves_it() {
+    // Issue 21, hole 3: a 502/504 from Meta's edge, or 131000, comes after the request was
+    // written: Meta may have taken the message. Resending it 10 s later would be a guess.
+    let bad_gateway = GraphAnswer::Refuse(crate::domain::graph_error::GraphError {
+        http_status: 502,
+        ..Default::default()
+    });
+    for (key, answer) in [
+        ("bad-gateway", bad_gateway),
+        ("something-went-wrong", GraphAnswer::refuse(500, 131000)),
+    ] {
+        let (worker, fakes) = worker(None, false);
+        let job = queued_message(&fakes.store, key).await;
+        fakes.graph.script([answer]);
+        let mut sim = Sim::new(worker, fakes, None);
+        sim.push("send-message", serde_json::to_string(&job).unwrap(), SEND_QUEUE_ARN, 0);
+        assert!(sim.step().await);
+        let item = sim.fakes.store.outbound(&job.message_id).unwrap();
+        assert_eq!(item.status, OutboundStatus::Unknown, "{key}: Meta may have it");
+        assert_eq!(item.resends, 0, "{key}");
+        // The job waits for the reconciliation window, not for a retry's backoff.
+        let next = sim.queue.iter().map(|m| m.visible_at).min().unwrap();
+        assert!(
+            next - sim.fakes.store.now() > i64::from(RECONCILE_SECONDS),
+            "{key}: back in {} s",
+            next - sim.fakes.store.now()
+        );
+
+        // Meta did take it: its status webhook, carrying the message id, comes 30 s later.
+        sim.push(
+            "meta-webhook",
+            status_webhook("wamid.took-it", "delivered", Some(job.message_id.as_str())),
+            EVENTS_QUEUE_ARN,
+            30,
+        );
+        sim.run().await;
+        let item = sim.fakes.store.outbound(&job.message_id).unwrap();
+        assert_eq!(item.status, OutboundStatus::Accepted, "{key}");
+        assert_eq!(item.wamid.as_ref().map(|w| w.as_str()), Some("wamid.took-it"), "{key}");
+        assert_eq!(item.resends, 0, "{key}");
+        assert_eq!(sim.fakes.graph.state().calls.len(), 1, "{key}: never sent again");
+        let view = sim.fakes.store.view(job.message_id.as_str()).await.unwrap().unwrap();
+        assert_eq!(view.status.as_deref(), Some("delivered"), "{key}");
+    }
 }

@@ -321,14 +321,18 @@ async fn run_send_schedule(n: usize, schedule: &SendSchedule) -> Result<(), Test
     // Never lost: Meta took it, or it is recorded failed with Meta's refusal or its last error
     // (its receives ran out on retryable refusals), or — only when nothing could record that a send
     // never reached Meta: the invocation was killed first, or the table refused the release (or the
-    // `failed` record) twice and the queue refused it in between — `unknown`, which the caller sees and which is never sent
-    // a third time. A release the table refused once is not such a case: the worker knew, and the
-    // release goes through the queue (or to the table again). Never silently queued forever.
+    // `failed` record) twice and the queue refused it in between, or Meta answered a 5xx or 131000,
+    // which do not say it did not take the message (the fake took nothing, the worker cannot know) —
+    // `unknown`, which the caller sees and which is never sent a third time. A release the table
+    // refused once is not such a case: the worker knew, and the release goes through the queue (or
+    // to the table again). Never silently queued forever.
     prop_assert!(
         taken >= 1
             || item.status == OutboundStatus::Failed
             || (item.status == OutboundStatus::Unknown
-                && (!schedule.crashes.is_empty() || release_and_queue_down(schedule))),
+                && (!schedule.crashes.is_empty()
+                    || release_and_queue_down(schedule)
+                    || answered_ambiguously(schedule))),
         "the message was lost: {:?}, never taken",
         item.status
     );
@@ -369,6 +373,15 @@ fn release_and_queue_down(schedule: &SendSchedule) -> bool {
         .map(|(_, count, _)| count)
         .sum();
     refusals >= 2 && schedule.queue_fault.is_some()
+}
+
+/// Meta answered the schedule's send with a refusal that may come after it took the message (a
+/// 5xx, 131000): the worker reconciles it as `unknown` and cannot tell it was not taken.
+fn answered_ambiguously(schedule: &SendSchedule) -> bool {
+    schedule.answers.iter().any(|answer| {
+        matches!(answer, GraphAnswer::Refuse(error)
+            if error.class() == crate::domain::graph_error::FailureClass::Ambiguous)
+    })
 }
 
 #[test]
