@@ -6,12 +6,13 @@
 //!   attempt's fresh claim goes back to the queue until that claim lapses (it is never acked).
 //! - Meta accepted: the wamid is recorded; if the store is down, the outcome goes on the queue
 //!   as a `send-outcome` job (recorded later, never sent again).
-//! - Meta clearly did not take it (no connection, 429/5xx, throughput codes, expired token): the
+//! - Meta clearly did not take it (no connection, 429, throughput codes, expired token): the
 //!   claim is released and the job retried with backoff; when the queue's receives are exhausted
 //!   the message is `failed` with the last error, so its fate is always known.
-//! - No answer after the request was written: `unknown`. A status webhook carrying the message
-//!   id (`biz_opaque_callback_data`) resolves it; failing that, the job comes back after the
-//!   reconciliation window and the message is resent once.
+//! - No answer after the request was written, or an answer that does not prove a refusal (a 5xx,
+//!   131000, 2): `unknown`. A status webhook carrying the message id (`biz_opaque_callback_data`)
+//!   resolves it; so does a status recorded before the resend (`linked_wamid`); failing both, the
+//!   job comes back after the reconciliation window and the message is resent once.
 //! - Permanent refusals (131026, 131047, 132000-family, 100, …): `failed` with Meta's error —
 //!   unless an earlier attempt's outcome was unknown (the refusal is of the resend, or of a retry
 //!   after it): Meta may have the first copy, so the message stays `unknown` (with the refusal as
@@ -322,7 +323,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         Box::pin(async {
             match answer {
                 Ok(accepted) => self.record_accepted(&attempt, accepted.wamid).await,
-                Err(SendFailure::Ambiguous(reason)) => self.unknown(&attempt, &reason).await,
+                Err(SendFailure::Ambiguous(reason)) => self.unknown(&attempt, &reason, &note(&reason)).await,
                 Err(SendFailure::NotSent(reason)) => {
                     let error = GraphError::network();
                     self.retry_or_fail(&attempt, &note(&reason), receive_count(record), &error)
@@ -386,7 +387,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     .await
             }
             // Written, and Meta may have taken it (5xx, 131000, 2): reconciled, never resent blindly.
-            FailureClass::Ambiguous => self.unknown(attempt, &error.to_string()).await,
+            // Meta answered after the request was written (a 5xx, 131000): it may have the message.
+            FailureClass::Ambiguous => self.unknown(attempt, &error.to_string(), &stored(&error)).await,
             FailureClass::Permanent if attempt.resends >= 1 => {
                 self.unknown_after_refusal(attempt, &stored(&error), "refused after an unknown outcome")
                     .await
@@ -650,7 +652,12 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
 
     /// Meta may have it: never send blindly again. The job comes back after the reconciliation
     /// window; by then a status webhook has usually resolved it.
-    async fn unknown(&self, attempt: &Attempt<'_>, reason: &str) -> Result<&'static str, RecordError> {
+    async fn unknown(
+        &self,
+        attempt: &Attempt<'_>,
+        reason: &str,
+        error: &StoredError,
+    ) -> Result<&'static str, RecordError> {
         let job = attempt.job;
         metrics::count(Metric::MessagesUnknown, 1);
         tracing::warn!(
@@ -662,7 +669,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         match self
             .store_call(
                 self.store
-                    .mark_unknown(&job.message_id, &attempt.id, &note(reason), window),
+                    .mark_unknown(&job.message_id, &attempt.id, error, window),
             )
             .await
         {
