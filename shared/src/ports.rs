@@ -153,10 +153,13 @@ pub trait VerificationStore: Send + Sync {
     /// `Applied` when it was still to send (`email_status = pending`, or `sending` under a claim
     /// older than `lease`: its holder crashed), `Superseded` when it is sent, failed, held by a
     /// live claim, or the item is not there. Only the request that claims it sends it.
+    /// `claimant` names this request's claim (fresh per request): a claim whose write was applied
+    /// but whose answer was lost is found to be its own on a retry, never taken for another's.
     fn claim_email(
         &self,
         call_sid: &str,
         item: &str,
+        claimant: &str,
         lease: std::time::Duration,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records what happened to the email about a code.

@@ -72,6 +72,11 @@ pub struct CapturedCode {
     pub received_at: DateTime<Utc>,
 }
 
+/// A fresh name for one request's claim of an email (see `VerificationStore::claim_email`).
+pub fn email_claimant(call_sid: &str) -> String {
+    format!("claim_{}", &crate::domain::outbound::fresh_digest(call_sid)[..16])
+}
+
 /// Prefix of the index key (`gsi1pk` of the `by_contact` index) listing the codes captured
 /// for one called number, so a client can wait for "the next code for this number".
 pub const CODE_INDEX_PREFIX: &str = "VERIFICATION#";

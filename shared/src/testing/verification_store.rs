@@ -20,8 +20,8 @@ struct State {
     codes: BTreeMap<ItemKey, CapturedCode>,
     recordings: BTreeMap<ItemKey, Recording>,
     email_outcomes: BTreeMap<ItemKey, EmailOutcome>,
-    /// Live email claims: when each was taken.
-    email_claims: BTreeMap<ItemKey, std::time::Instant>,
+    /// Live email claims: when each was taken, and by which claimant.
+    email_claims: BTreeMap<ItemKey, (std::time::Instant, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -97,6 +97,7 @@ impl VerificationStore for FakeVerificationStore {
         &self,
         call_sid: &str,
         item: &str,
+        claimant: &str,
         lease: std::time::Duration,
     ) -> Result<WriteOutcome, StoreError> {
         let step = self.faults.step("claim_email").await;
@@ -110,12 +111,17 @@ impl VerificationStore for FakeVerificationStore {
                 .recordings
                 .get(&key)
                 .is_some_and(|recording| recording.event == "transcription");
-        let held = state
-            .email_claims
-            .get(&key)
-            .is_some_and(|claimed| claimed.elapsed() < lease);
-        let outcome = if emailed && !held && !state.email_outcomes.contains_key(&key) {
-            state.email_claims.insert(key, std::time::Instant::now());
+        let claim = state.email_claims.get(&key);
+        let held = claim.is_some_and(|(claimed, _)| claimed.elapsed() < lease);
+        let mine = claim.is_some_and(|(_, holder)| holder == claimant);
+        let sent = state.email_outcomes.contains_key(&key);
+        let outcome = if emailed && !held && !sent {
+            state
+                .email_claims
+                .insert(key, (std::time::Instant::now(), claimant.to_owned()));
+            WriteOutcome::Applied
+        } else if emailed && !sent && mine {
+            // This very claim, applied before (its answer lost): still this request's.
             WriteOutcome::Applied
         } else {
             WriteOutcome::Superseded

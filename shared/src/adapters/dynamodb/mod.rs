@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
@@ -194,6 +195,41 @@ impl DynamoMessageStore {
             request = request.condition_expression(condition);
         }
         update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
+    }
+
+    /// A conditional update that claims the item for `claimant` (`mark`: the attribute naming it):
+    /// `Applied` also when the condition fails on an item that `claimant` already holds (the SDK
+    /// retried a try whose write was applied and whose answer was lost).
+    async fn update_claiming(
+        &self,
+        pk: String,
+        sk: &str,
+        update: Update,
+        (condition, extra_values): (&str, Vec<(&str, AttributeValue)>),
+        (mark, claimant): (&str, &str),
+    ) -> Result<WriteOutcome, StoreError> {
+        let (expression, names, mut values) = update.build();
+        values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        if let Err(error) = &result
+            && let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = error.as_service_error()
+            && written_by(failed.item(), mark, claimant)
+        {
+            return Ok(WriteOutcome::Applied);
+        }
+        update_outcome(result)
     }
 }
 

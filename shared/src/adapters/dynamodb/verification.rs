@@ -48,6 +48,7 @@ impl VerificationStore for DynamoMessageStore {
         &self,
         call_sid: &str,
         item: &str,
+        claimant: &str,
         lease: std::time::Duration,
     ) -> Result<WriteOutcome, StoreError> {
         let now = Utc::now();
@@ -56,6 +57,7 @@ impl VerificationStore for DynamoMessageStore {
         update
             .set("email_status", string("sending"))
             .set("email_claimed_at", string(rfc3339(now)))
+            .set("email_claimant", string(claimant))
             .set("updated_at", string(rfc3339(now)));
         // RFC 3339 in UTC with milliseconds compares as text in time order.
         let condition = "attribute_exists(pk) AND (email_status = :pending OR \
@@ -65,7 +67,9 @@ impl VerificationStore for DynamoMessageStore {
             (":sending", string("sending")),
             (":stale", string(rfc3339(stale))),
         ];
-        self.update(call_pk(call_sid), item, update, Some((condition, values)))
+        // A refused condition answers the item: a claim the SDK retried after its first try was
+        // applied (the answer lost) finds its own claimant there, and is this request's.
+        self.update_claiming(call_pk(call_sid), item, update, (condition, values), ("email_claimant", claimant))
             .await
     }
 

@@ -177,7 +177,7 @@ pub fn id_for_key(scope: &str, key: &str) -> MessageId {
 }
 
 /// A fresh id, unique across instances (time, a seed and a per-process counter hashed).
-fn fresh_digest(seed: &str) -> String {
+pub(crate) fn fresh_digest(seed: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = std::time::SystemTime::now()
