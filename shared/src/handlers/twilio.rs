@@ -421,7 +421,11 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
         };
         if stored != Stored::Not {
             let claimant = crate::domain::verification::email_claimant(call_sid);
-            match self.store.claim_email(call_sid, item, &claimant, EMAIL_CLAIM_LEASE).await {
+            match self
+                .store
+                .claim_email(call_sid, item, &claimant, EMAIL_CLAIM_LEASE)
+                .await
+            {
                 Ok(WriteOutcome::Applied) => {}
                 // Sent, failed, or being sent by another request.
                 Ok(WriteOutcome::Superseded) => return "duplicate_ignored",

@@ -7,6 +7,7 @@
 //! one clone and hands the other to the handler.
 
 pub mod blobs;
+pub mod contract;
 pub mod events;
 pub mod faults;
 pub mod graph;

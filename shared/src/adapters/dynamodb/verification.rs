@@ -69,8 +69,14 @@ impl VerificationStore for DynamoMessageStore {
         ];
         // A refused condition answers the item: a claim the SDK retried after its first try was
         // applied (the answer lost) finds its own claimant there, and is this request's.
-        self.update_claiming(call_pk(call_sid), item, update, (condition, values), ("email_claimant", claimant))
-            .await
+        self.update_claiming(
+            call_pk(call_sid),
+            item,
+            update,
+            (condition, values),
+            ("email_claimant", claimant),
+        )
+        .await
     }
 
     async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {

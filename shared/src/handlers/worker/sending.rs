@@ -667,10 +667,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         );
         let window = self.policy.terms.reconcile_after_seconds;
         match self
-            .store_call(
-                self.store
-                    .mark_unknown(&job.message_id, &attempt.id, error, window),
-            )
+            .store_call(self.store.mark_unknown(&job.message_id, &attempt.id, error, window))
             .await
         {
             Ok(written) => {
