@@ -374,8 +374,13 @@ where
             )
             .chain(plan.events.iter().map(Write::Event));
         let publishing = self.events.is_some();
+        let limit = self.write_timeout();
         let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
             .map(|write| async move {
+                // Each write bounded like every other AWS call of the worker: one that hangs fails the
+                // record within seconds (and it comes back soon), not at the invocation's timeout.
+                let kind = write_kind(&write);
+                let bounded = tokio::time::timeout(limit, async move {
                 match write {
                     Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
                     Write::Contact(activity) => {
@@ -410,6 +415,13 @@ where
                     }
                     Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
                 }
+                });
+                bounded.await.unwrap_or_else(|_| {
+                    (
+                        kind,
+                        Err(StoreError::Unavailable("no answer within the call's time budget".to_owned())),
+                    )
+                })
             })
             .buffer_unordered(MAX_CONCURRENT_WRITES)
             .collect()
@@ -467,8 +479,15 @@ where
                 }
                 (WriteKind::Link(..) | WriteKind::Contact, Ok(_)) => {}
                 (WriteKind::Event(_), Ok(_)) => summary.events += 1,
-                // A throttled write makes the whole record transient, even if another was rejected.
-                (_, Err(error)) if error.is_transient() => return Err(RecordError::store(error)),
+                // A throttled write makes the whole record transient, even if another was rejected. It
+                // comes back in seconds, not at the visibility timeout: a status's acceptance of an
+                // unknown send is what keeps it from being resent.
+                (_, Err(error)) if error.is_transient() => {
+                    return Err(RecordError::retry_in(
+                        format!("store: {error}"),
+                        WEBHOOK_WRITE_RETRY_SECONDS,
+                    ));
+                }
                 (_, Err(error)) => permanent = Some(RecordError::store(error)),
             }
         }
@@ -481,6 +500,14 @@ where
     S: MessageStore + OutboundStore,
     B: BlobStore,
 {
+    /// The bound of one store write of a webhook record: the send path's (its store timeout), else
+    /// the worker's bound on every AWS call.
+    fn write_timeout(&self) -> std::time::Duration {
+        self.sending
+            .as_ref()
+            .map_or(WORKER_AWS_CALL_TIMEOUT, |sending| sending.policy.store_timeout)
+    }
+
     /// Whether a send already accepted as `wamid` had been unknown (its resends, if so): a redelivered
     /// status webhook then publishes its `message.resolved` again (same id). One read, only then.
     async fn resolved_earlier(&self, message_id: &MessageId, wamid: &Wamid) -> Option<u32> {
@@ -523,6 +550,9 @@ where
     }
 }
 
+/// How soon a webhook record whose write failed transiently comes back (jittered).
+pub const WEBHOOK_WRITE_RETRY_SECONDS: u32 = 5;
+
 /// Writes of one record in flight at once: enough to hide latency, few enough that a
 /// payload with thousands of messages does not flood the table or the connection pool.
 pub const MAX_CONCURRENT_WRITES: usize = 16;
@@ -544,6 +574,17 @@ enum WriteKind<'a> {
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
     Link(&'a StatusRecord, MessageId, Option<u32>),
     Event(&'a RawEventRecord),
+}
+
+/// What a write is, before it ran (a write that did not answer in time is reported as this).
+fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
+    match write {
+        Write::Inbound(record) => WriteKind::Inbound(record),
+        Write::Contact(_) => WriteKind::Contact,
+        Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
+        Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),
+        Write::Event(event) => WriteKind::Event(event),
+    }
 }
 
 /// `message.resolved` for a status webhook that tied a send whose outcome was unknown to its wamid.

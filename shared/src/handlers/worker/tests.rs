@@ -1273,3 +1273,27 @@ mod fates;
 mod media;
 mod properties;
 mod send_events;
+
+#[tokio::test(start_paused = true)]
+async fn a_status_whose_link_hangs_fails_within_the_store_bound_and_comes_back_in_seconds() {
+    let (worker, fakes) = worker(None, false);
+    let job = queued_message(&fakes.store, "link-hangs").await;
+    fakes.store.faults.fail_next("mark_accepted", 1, Fault::Hang);
+    let body = status_webhook("wamid.hangs", "delivered", Some(job.message_id.as_str()));
+    let started = Instant::now();
+    let delivered = tokio::time::timeout(Duration::from_secs(10), deliver(&worker, "s", &body, 1)).await;
+    assert_eq!(delivered, Ok(false), "the record fails in time: its link did not answer");
+    // Bounded by the store timeout (100 ms here), not the invocation's.
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    let delays: Vec<u32> = fakes.queue.redelivered().iter().map(|(_, _, seconds)| *seconds).collect();
+    assert_eq!(delays.len(), 1, "the record's retry delay was set");
+    assert!(
+        (super::WEBHOOK_WRITE_RETRY_SECONDS..=super::WEBHOOK_WRITE_RETRY_SECONDS + 1).contains(&delays[0]),
+        "{delays:?}"
+    );
+    // The status itself was recorded and names the send: its resend will find it.
+    assert_eq!(
+        fakes.store.linked_wamid(&job.message_id).await.unwrap(),
+        Some(crate::domain::ids::Wamid::new("wamid.hangs"))
+    );
+}

@@ -439,3 +439,25 @@ fn a_refusal_the_table_and_the_queue_refuse_once_each_is_still_recorded_failed()
         .block_on(run_send_schedule(0, &schedule))
         .unwrap_or_else(|error| panic!("{error}"));
 }
+
+/// Found by the property (`PROPTEST_RNG_SEED=5`): an ambiguous send is `unknown`; its status webhook
+/// arrives seconds later, but the one write that accepted it from there (the link) hangs on every
+/// delivery of the webhook. The record came back only at the visibility timeout, dead-lettered, and
+/// the job's resend at the end of the window sent a second copy. Now the status write itself links
+/// the wamid to the send, the resend looks there first, and the webhook path's writes are bounded
+/// and retried in seconds.
+#[test]
+fn a_status_whose_acceptance_write_hangs_still_stops_the_resend() {
+    let runtime = paused_runtime();
+    let schedule = SendSchedule {
+        answers: vec![GraphAnswer::AcceptThenAmbiguous],
+        store_faults: vec![("mark_accepted", MAX_RECEIVES as usize, Fault::Hang)],
+        queue_fault: None,
+        duplicates: Vec::new(),
+        crashes: Vec::new(),
+        status_delay: Some(5),
+    };
+    runtime
+        .block_on(run_send_schedule(0, &schedule))
+        .unwrap_or_else(|error| panic!("{error}"));
+}
