@@ -18,6 +18,35 @@ pub const MAX_MEDIA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// The largest body sent inline on SQS: its 1 MiB message limit less room for the attributes.
 pub const MAX_INLINE_LIMIT: usize = 1_048_576 - 8 * 1024;
 
+/// The queue worker's Lambda timeout (template.yaml's `QueueWorkerFunction` `Timeout`; a test keeps
+/// them equal). The send settings are checked against it.
+pub const WORKER_TIMEOUT_SECONDS: u32 = 30;
+
+/// The bound of each AWS call of the worker, in seconds (`handlers::worker::WORKER_AWS_CALL_TIMEOUT`;
+/// a test keeps them equal).
+pub const WORKER_AWS_CALL_SECONDS: u32 = 4;
+
+/// The longest `GRAPH_TIMEOUT_MS`. The worker starts a send only while the invocation has its send
+/// budget left (`SendPolicy::send_budget`: the Graph call plus 3 AWS calls: the claim, the outcome
+/// and its fallback), and checks that budget twice: before the pacing call and again after the
+/// claim. A send that passes the first check must pass the second even when the pacing call and the
+/// claim take their whole bound, so the budget plus those two calls fits in the timeout:
+/// GRAPH_TIMEOUT_MS + 5 × 4 s ≤ 30 s. Longer, a claimed message can be given back for want of time
+/// (each time costing one of the send queue's receives); from 18 s on, no send ever starts.
+pub const MAX_GRAPH_TIMEOUT_MS: u64 = (WORKER_TIMEOUT_SECONDS as u64 - 5 * WORKER_AWS_CALL_SECONDS as u64) * 1000;
+
+/// The least time an unknown outcome waits for its status webhooks before its one resend, counted
+/// from the last moment Meta could have taken the first copy. Meta's status webhooks normally arrive
+/// within seconds of the send; 60 s also covers the events queue's batching and a short backlog.
+/// (Meta retries a webhook it could not deliver for hours: the default window, 900 s, is a choice
+/// between a late resend and a duplicate, not this floor.)
+pub const RECONCILE_STATUS_SECONDS: u32 = 60;
+
+/// The longest `SEND_RECONCILE_SECONDS`: 12 h, the longest a job can wait on the send queue at once
+/// (SQS's longest visibility timeout). Longer, the wait for the resend spends several of the queue's
+/// receives and the job can reach the dead-letter queue before the resend.
+pub const MAX_RECONCILE_SECONDS: u32 = 43_200;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {}", .problems.join("; "))]
 pub struct ConfigError {
@@ -517,7 +546,8 @@ pub struct SenderConfig {
     pub phone_numbers: BusinessNumbers,
     pub graph_base_url: String,
     pub graph_version: String,
-    /// The most one Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
+    /// The most one Graph API call may take (`GRAPH_TIMEOUT_MS`, default and at most
+    /// [`MAX_GRAPH_TIMEOUT_MS`], 10 s).
     pub graph_timeout: std::time::Duration,
     /// Sends per second per worker instance.
     pub messages_per_second: u32,
@@ -530,12 +560,12 @@ pub struct SenderConfig {
     /// The send queue (`SEND_QUEUE_URL`): auto-replies and deferred send outcomes go there.
     pub send_queue_url: String,
     /// A claim older than this has lost its holder (`SEND_CLAIM_LEASE_SECONDS`, default 60:
-    /// twice the worker's 30 s timeout, so a live holder is never taken over).
+    /// twice the worker's 30 s timeout, so a live holder is never taken over; more than 30).
     pub claim_lease_seconds: u32,
     /// How long an unknown outcome waits for a status webhook before its one resend
-    /// (`SEND_RECONCILE_SECONDS`, default 900 = 15 minutes).
+    /// (`SEND_RECONCILE_SECONDS`, default 900 = 15 minutes; from the lease + 60 s to 12 h).
     pub reconcile_after_seconds: u32,
-    /// The send queue's `maxReceiveCount` (`SEND_MAX_RECEIVES`, default 10).
+    /// The send queue's `maxReceiveCount` (`SEND_MAX_RECEIVES`, default 10; 2 to 1000).
     pub max_receives: u32,
     /// At most one message per `SEND_PACE_SECONDS` (default 6) to one recipient, after a burst of
     /// `SEND_PACE_BURST` (default 45: Meta's pair rate allowance); `SEND_PACE_SECONDS=0`: off.
@@ -555,16 +585,45 @@ impl SenderConfig {
             env.problem("SEND_RATE_PER_SECOND must be at least 1".to_owned());
         }
         let graph_timeout_ms = env.number("GRAPH_TIMEOUT_MS", 10_000u64);
-        if !(100..=20_000).contains(&graph_timeout_ms) {
-            env.problem("GRAPH_TIMEOUT_MS must be between 100 and 20000".to_owned());
+        if !(100..=MAX_GRAPH_TIMEOUT_MS).contains(&graph_timeout_ms) {
+            env.problem(format!(
+                "GRAPH_TIMEOUT_MS must be between 100 and {MAX_GRAPH_TIMEOUT_MS}, got {graph_timeout_ms}: \
+                 the worker's send budget (GRAPH_TIMEOUT_MS + 3 × its {WORKER_AWS_CALL_SECONDS} s AWS call \
+                 bound) and the pacing call and claim before it ({WORKER_AWS_CALL_SECONDS} s each) must \
+                 fit in its {WORKER_TIMEOUT_SECONDS} s timeout"
+            ));
         }
+        // A live holder is never taken over: its invocation ends before its claim lapses.
         let claim_lease_seconds = env.number("SEND_CLAIM_LEASE_SECONDS", 60u32);
-        if claim_lease_seconds < 31 {
-            env.problem("SEND_CLAIM_LEASE_SECONDS must exceed the worker's 30 s timeout".to_owned());
+        if claim_lease_seconds <= WORKER_TIMEOUT_SECONDS {
+            env.problem(format!(
+                "SEND_CLAIM_LEASE_SECONDS must exceed the worker's {WORKER_TIMEOUT_SECONDS} s timeout, \
+                 got {claim_lease_seconds}"
+            ));
         }
+        // The reconcile window runs from the claim (a lapsed one too): it outlasts the lease by
+        // RECONCILE_STATUS_SECONDS, so a lapsed claim is resent only after its own status webhooks
+        // had that long (and an ambiguous answer, at least twice that).
+        let reconcile_after_seconds = env.number("SEND_RECONCILE_SECONDS", 900u32);
+        let least_reconcile = claim_lease_seconds.saturating_add(RECONCILE_STATUS_SECONDS);
+        if reconcile_after_seconds < least_reconcile {
+            env.problem(format!(
+                "SEND_RECONCILE_SECONDS must be at least SEND_CLAIM_LEASE_SECONDS + {RECONCILE_STATUS_SECONDS} \
+                 ({least_reconcile}), got {reconcile_after_seconds}: an unknown outcome is resent only after \
+                 its status webhooks had {RECONCILE_STATUS_SECONDS} s to arrive, a lapsed claim's too"
+            ));
+        } else if reconcile_after_seconds > MAX_RECONCILE_SECONDS {
+            env.problem(format!(
+                "SEND_RECONCILE_SECONDS must be at most {MAX_RECONCILE_SECONDS} (12 h, the longest a job \
+                 waits on the send queue at once), got {reconcile_after_seconds}"
+            ));
+        }
+        // SQS's maxReceiveCount is 1 to 1000; the worker's last receive must be one the queue gives.
         let max_receives = env.number("SEND_MAX_RECEIVES", 10u32);
-        if max_receives < 2 {
-            env.problem("SEND_MAX_RECEIVES must be at least 2".to_owned());
+        if !(2..=1000).contains(&max_receives) {
+            env.problem(format!(
+                "SEND_MAX_RECEIVES must be between 2 and 1000 (the send queue's maxReceiveCount), got {max_receives}"
+            ));
         }
         let config = Self {
             access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
@@ -592,7 +651,7 @@ impl SenderConfig {
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),
             send_queue_url: env.required("SEND_QUEUE_URL"),
             claim_lease_seconds,
-            reconcile_after_seconds: env.number("SEND_RECONCILE_SECONDS", 900u32),
+            reconcile_after_seconds,
             max_receives,
             pace: match env.bounded("SEND_PACE_SECONDS", 6i64, 0..=86_400) {
                 0 => None,
@@ -833,5 +892,122 @@ mod tests {
         ]))
         .expect("in range");
         assert_eq!(config.retention_days, 36_500);
+    }
+
+    fn sender(extra: &[(&str, &str)]) -> Result<Option<SenderConfig>, ConfigError> {
+        let mut vars = vec![
+            ("WHATSAPP_ACCESS_TOKEN", "token"),
+            ("SEND_QUEUE_URL", "q"),
+            ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+        ];
+        vars.extend_from_slice(extra);
+        SenderConfig::from_env(env(&vars))
+    }
+
+    fn problems(extra: &[(&str, &str)]) -> String {
+        sender(extra).expect_err("refused").to_string()
+    }
+
+    /// Issue 21: GRAPH_TIMEOUT_MS up to 20000 made the send budget (graph + 3 × 4 s) longer than the
+    /// worker's 30 s timeout: no send ever started.
+    #[test]
+    fn a_graph_timeout_whose_send_budget_does_not_fit_the_worker_is_refused() {
+        assert_eq!(MAX_GRAPH_TIMEOUT_MS, 10_000);
+        let config = sender(&[]).expect("valid").expect("sending on");
+        assert_eq!(
+            config.graph_timeout,
+            std::time::Duration::from_secs(10),
+            "the default is the most"
+        );
+        for ms in ["100", "10000"] {
+            assert!(sender(&[("GRAPH_TIMEOUT_MS", ms)]).is_ok(), "{ms}");
+        }
+        for ms in ["99", "10001", "18000", "20000"] {
+            let text = problems(&[("GRAPH_TIMEOUT_MS", ms)]);
+            assert!(
+                text.contains(&format!("GRAPH_TIMEOUT_MS must be between 100 and 10000, got {ms}")),
+                "{text}"
+            );
+            assert!(text.contains("30 s timeout"), "{text}");
+        }
+        // The bounds the limit is computed from are the worker's own.
+        assert_eq!(
+            crate::handlers::worker::WORKER_AWS_CALL_TIMEOUT,
+            std::time::Duration::from_secs(u64::from(WORKER_AWS_CALL_SECONDS))
+        );
+    }
+
+    /// Issue 21: SEND_RECONCILE_SECONDS had no lower bound (0 = resend at once).
+    #[test]
+    fn a_reconcile_window_too_short_for_status_webhooks_or_too_long_for_the_queue_is_refused() {
+        for seconds in ["0", "60", "119"] {
+            let text = problems(&[("SEND_RECONCILE_SECONDS", seconds)]);
+            assert!(
+                text.contains(&format!(
+                    "SEND_RECONCILE_SECONDS must be at least SEND_CLAIM_LEASE_SECONDS + 60 (120), got {seconds}"
+                )),
+                "{text}"
+            );
+        }
+        let config = sender(&[("SEND_RECONCILE_SECONDS", "120")])
+            .expect("valid")
+            .expect("sending on");
+        assert_eq!(config.reconcile_after_seconds, 120);
+        // It follows the lease: a lapsed claim waits 60 s for its statuses after the lease ends.
+        let text = problems(&[("SEND_CLAIM_LEASE_SECONDS", "300"), ("SEND_RECONCILE_SECONDS", "300")]);
+        assert!(text.contains("SEND_CLAIM_LEASE_SECONDS + 60 (360), got 300"), "{text}");
+        assert!(sender(&[("SEND_CLAIM_LEASE_SECONDS", "300"), ("SEND_RECONCILE_SECONDS", "360")]).is_ok());
+        assert!(sender(&[("SEND_RECONCILE_SECONDS", "43200")]).is_ok());
+        let text = problems(&[("SEND_RECONCILE_SECONDS", "43201")]);
+        assert!(
+            text.contains("SEND_RECONCILE_SECONDS must be at most 43200 (12 h, the longest a job waits on the send queue at once), got 43201"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_lease_within_the_worker_timeout_and_receives_no_queue_can_have_are_refused() {
+        let text = problems(&[("SEND_CLAIM_LEASE_SECONDS", "30")]);
+        assert!(
+            text.contains("SEND_CLAIM_LEASE_SECONDS must exceed the worker's 30 s timeout, got 30"),
+            "{text}"
+        );
+        assert!(sender(&[("SEND_CLAIM_LEASE_SECONDS", "31")]).is_ok());
+        for receives in ["0", "1", "1001"] {
+            let text = problems(&[("SEND_MAX_RECEIVES", receives)]);
+            assert!(
+                text.contains(&format!(
+                    "SEND_MAX_RECEIVES must be between 2 and 1000 (the send queue's maxReceiveCount), got {receives}"
+                )),
+                "{text}"
+            );
+        }
+        for receives in ["2", "1000"] {
+            assert!(sender(&[("SEND_MAX_RECEIVES", receives)]).is_ok(), "{receives}");
+        }
+    }
+
+    /// `make run`'s values pass every bound.
+    #[test]
+    fn local_env_is_a_valid_configuration() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env")).expect("local.env");
+        let vars: Vec<(&str, &str)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        assert!(vars.iter().any(|(name, _)| *name == "SEND_RECONCILE_SECONDS"));
+        let sender = SenderConfig::from_env(env(&vars)).expect("valid").expect("sending on");
+        assert_eq!(
+            (
+                sender.claim_lease_seconds,
+                sender.reconcile_after_seconds,
+                sender.max_receives
+            ),
+            (60, 900, 10)
+        );
+        WorkerConfig::from_env(env(&vars)).expect("valid");
+        SendApiConfig::from_env(env(&vars)).expect("valid");
     }
 }

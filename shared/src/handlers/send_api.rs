@@ -5,7 +5,9 @@
 //! Answers: 202 queued (with the id); 200 a message or a page of the conversation; 400 invalid
 //! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
 //! key; 404 unknown message; 409 an `Idempotency-Key` reused for another message; 422 a free-form
-//! message outside the 24-hour customer-service window; 503 retry later.
+//! message outside the 24-hour customer-service window; 503 retry later. A retry with the
+//! `Idempotency-Key` of a message already accepted gets the first 202 whatever the window, the
+//! template or the configured numbers say by then (the same body; another is 409).
 //!
 //! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
 
@@ -206,50 +208,46 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
         let recipient = send
             .recipient(self.config.default_country_code.as_deref())
             .map_err(|error| invalid(&error))?;
+        let key = idempotency_key(request.headers())?;
         let to = recipient.key().to_owned();
-        let numbers = &self.config.phone_numbers;
-        let from = match send.from() {
-            Some(from) if numbers.contains(from) => Some(from.to_owned()),
-            Some(from) => {
-                return Err(ApiError::BadRequest(format!(
-                    "from: {from:?} is not one of this deployment's business numbers (WHATSAPP_PHONE_NUMBER_IDS)"
-                ))
-                .into());
-            }
-            None => numbers.default_number().map(str::to_owned),
-        };
-        if send.kind() != MessageKind::Template {
-            // The window is kept per business number and contact.
-            let mut last = self
-                .store
-                .last_inbound_at(&to, from.as_deref())
-                .await
-                .map_err(store_unavailable)?;
-            if last.is_none() && from.is_some() && numbers.len() == 1 {
-                // A one-number deployment: what was recorded before windows were kept per number.
-                last = self.store.last_inbound_at(&to, None).await.map_err(store_unavailable)?;
-            }
-            if last.is_none_or(|at| Utc::now().timestamp() - at > CUSTOMER_WINDOW_SECONDS) {
-                return Err(ApiError::Unprocessable(
-                    "type: the contact has not written to this business number in the last 24 hours \
-                     (customer-service window closed); only a template message can be sent now"
-                        .to_owned(),
-                )
-                .into());
-            }
-        }
         let payload = send.graph_payload(&recipient);
-        if send.kind() == MessageKind::Template {
-            Box::pin(self.check_template(&payload)).await?;
-        }
         // A `from` the caller named is part of the message (the same key from another number conflicts).
         let fingerprint = match send.from() {
             Some(named) => outbound::fingerprint(&json!({ "from": named, "payload": &payload })),
             None => outbound::fingerprint(&payload),
         };
-        let message_id = match idempotency_key(request.headers())? {
+        let message_id = match key {
             Some(key) => outbound::id_for_key("send-api", key),
             None => outbound::new_id(request_id),
+        };
+        let (from, refused) = match self.business_number(&send) {
+            Ok(from) => {
+                let refused = self.refusal(&send, &to, from.as_deref(), &payload).await?;
+                (from, refused)
+            }
+            Err(refusal) => (send.from().map(str::to_owned), Some(refusal)),
+        };
+        // What these checks answer can change between a request and its retry (the window closes,
+        // a template is edited, a number is removed): a retry of a message accepted before gets its
+        // first answer, as a retry does while nothing changed (below: the same 202 and id for the
+        // same body, 409 for another), never a refusal that would send the client to another
+        // message (a template once the window closed: the contact gets both). One read more, on
+        // refused requests with a key only.
+        let refused = match refused {
+            Some(refusal) if key.is_some() => {
+                if self
+                    .store
+                    .view(message_id.as_str())
+                    .await
+                    .map_err(store_unavailable)?
+                    .is_none()
+                {
+                    return Err(refusal);
+                }
+                Some(refusal)
+            }
+            Some(refusal) => return Err(refusal),
+            None => None,
         };
         let kind = send.kind().as_str();
         let created = self
@@ -271,6 +269,11 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
             return Err(
                 ApiError::Conflict("Idempotency-Key was already used for a different message".to_owned()).into(),
             );
+        }
+        if let (Created::New, Some(refusal)) = (&created, refused) {
+            // The message expired (RETENTION_DAYS) between the read and this write: not a retry
+            // after all, and refused. Its record is never queued.
+            return Err(refusal);
         }
         // Queued again on a retried request too: the worker's claim sends it once, and a
         // first attempt that stored the message but failed to queue it is repaired this way.
@@ -313,6 +316,52 @@ struct MediaReference {
 }
 
 impl<S: OutboundStore, Q: Queue, L, M: MediaUploader, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
+    /// The business number a send goes out from: the one it names, if this deployment has it
+    /// (`WHATSAPP_PHONE_NUMBER_IDS`), else the default (none configured: the worker's).
+    fn business_number(&self, send: &ValidSendRequest) -> Result<Option<String>, Refusal> {
+        let numbers = &self.config.phone_numbers;
+        match send.from() {
+            Some(from) if numbers.contains(from) => Ok(Some(from.to_owned())),
+            Some(from) => Err(ApiError::BadRequest(format!(
+                "from: {from:?} is not one of this deployment's business numbers (WHATSAPP_PHONE_NUMBER_IDS)"
+            ))
+            .into()),
+            None => Ok(numbers.default_number().map(str::to_owned)),
+        }
+    }
+
+    /// Why this send may not be queued now, if it may not: a free-form message outside the
+    /// contact's 24-hour window with `from` (422), a template whose parameters do not match (400).
+    /// `Err`: the store could not say (503).
+    async fn refusal(
+        &self,
+        send: &ValidSendRequest,
+        to: &str,
+        from: Option<&str>,
+        payload: &serde_json::Value,
+    ) -> Result<Option<Refusal>, Refusal> {
+        if send.kind() == MessageKind::Template {
+            return Ok(Box::pin(self.check_template(payload)).await.err());
+        }
+        // The window is kept per business number and contact.
+        let mut last = self.store.last_inbound_at(to, from).await.map_err(store_unavailable)?;
+        if last.is_none() && from.is_some() && self.config.phone_numbers.len() == 1 {
+            // A one-number deployment: what was recorded before windows were kept per number.
+            last = self.store.last_inbound_at(to, None).await.map_err(store_unavailable)?;
+        }
+        if last.is_none_or(|at| Utc::now().timestamp() - at > CUSTOMER_WINDOW_SECONDS) {
+            return Ok(Some(
+                ApiError::Unprocessable(
+                    "type: the contact has not written to this business number in the last 24 hours \
+                     (customer-service window closed); only a template message can be sent now"
+                        .to_owned(),
+                )
+                .into(),
+            ));
+        }
+        Ok(None)
+    }
+
     /// A template send whose parameter counts do not match a known template (name and language)
     /// is a 400 before anything is stored; an unknown template, or one that cannot be looked up
     /// (the Graph API unreachable), goes through as before and Meta checks it.

@@ -9,7 +9,7 @@ use crate::domain::envelope::{ATTR_KIND, EventKind};
 use crate::domain::outbound::SendJob;
 use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
-use crate::handlers::send_api::SendApi;
+use crate::handlers::send_api::{CUSTOMER_WINDOW_SECONDS, SendApi};
 use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
@@ -333,4 +333,104 @@ async fn a_one_number_deployment_still_finds_windows_recorded_before_they_were_p
         422,
         "several numbers: only the number's own window counts"
     );
+}
+
+fn jobs(api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks>) -> Vec<SendJob> {
+    api.queue
+        .messages()
+        .iter()
+        .map(|message| serde_json::from_str(&message.body).expect("a send job"))
+        .collect()
+}
+
+/// Hole 5 (issue 21): a client retrying a 202'd free-form message after the window closed got 422,
+/// fell back to a template, and the contact got both. The retry gets the first answer.
+#[tokio::test]
+async fn a_retried_key_gets_its_first_answer_after_the_window_closed() {
+    let api = api();
+    let key = [("idempotency-key", "order-1042")];
+    let first = api.handle(post(&text("0504370045"), &key)).await;
+    assert_eq!(first.status(), 202, "{}", body_text(&first));
+    // A day and a minute later (the handler reads the wall clock, so the contact's last message
+    // moves back instead; the store's clock moves too, for the records it stamps).
+    api.store.advance(CUSTOMER_WINDOW_SECONDS + 60);
+    api.store.tables().contacts.insert(
+        "972504370045".to_owned(),
+        Utc::now().timestamp() - CUSTOMER_WINDOW_SECONDS - 60,
+    );
+    let fresh = api.handle(post(&text("0504370045"), &[])).await;
+    assert_eq!(fresh.status(), 422, "the window is closed for a new message");
+
+    let again = api.handle(post(&text("0504370045"), &key)).await;
+    assert_eq!(again.status(), 202, "{}", body_text(&again));
+    assert_eq!(body_text(&again), body_text(&first), "the same answer, the same id");
+    assert_eq!(api.store.tables().outbound.len(), 1, "nothing new stored");
+    let jobs = jobs(&api);
+    assert!(
+        jobs.iter().all(|job| job == &jobs[0]),
+        "nothing new queued: the one message again (its claim sends it once): {jobs:?}"
+    );
+
+    let other = json!({ "to": "0504370045", "type": "text", "body": "Something else" });
+    let conflict = api.handle(post(&other, &key)).await;
+    assert_eq!(conflict.status(), 409, "another body under the key is still refused");
+    assert_eq!(api.store.tables().outbound.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_request_with_a_new_key_stores_nothing_and_costs_one_read() {
+    let api = api();
+    let key = [("idempotency-key", "order-1043")];
+    let response = api.handle(post(&text("+14155550123"), &key)).await;
+    assert_eq!(response.status(), 422);
+    assert!(api.store.tables().outbound.is_empty());
+    assert!(api.queue.messages().is_empty());
+    assert_eq!(api.store.faults.calls("view"), 1, "the one read: is it a retry?");
+    assert_eq!(api.store.faults.calls("create_outbound"), 0);
+    // Accepted requests read nothing more than before.
+    let accepted = api.handle(post(&text("0504370045"), &key)).await;
+    assert_eq!(accepted.status(), 202);
+    assert_eq!(api.store.faults.calls("view"), 1);
+    // A store that cannot say whether it is a retry: 503, as any store failure.
+    let api = self::api();
+    api.store.faults.fail_next("view", 1, Fault::Transient);
+    let response = api.handle(post(&text("+14155550123"), &key)).await;
+    assert_eq!(response.status(), 503);
+}
+
+#[tokio::test]
+async fn a_retried_key_gets_its_first_answer_after_the_template_or_the_numbers_changed() {
+    use crate::domain::templates::TemplateShape;
+    use crate::testing::{FakeTemplates, FakeUploader};
+
+    let shape = |body: &str| {
+        TemplateShape::from_graph(&json!({"name": "shipping_update", "language": "en_US",
+            "components": [{"type": "BODY", "text": body}]}))
+        .expect("a template")
+    };
+    let templates = FakeTemplates::new(vec![shape("Hi {{1}}, order {{2}} has shipped.")]);
+    let mut api = api_with_numbers(&["111", "222"])
+        .with_media(None::<FakeUploader>)
+        .with_templates(Some(templates.clone()));
+    let parameters = vec![json!({"type": "text", "text": "x"}); 2];
+    let send = json!({"to": "0504370045", "from": "222", "type": "template", "name": "shipping_update",
+        "language": "en_US", "components": [{"type": "body", "parameters": parameters}]});
+    let key = [("idempotency-key", "order-1044")];
+    let first = api.handle(post(&send, &key)).await;
+    assert_eq!(first.status(), 202, "{}", body_text(&first));
+
+    // The template was edited: a new send with two parameters is refused now.
+    templates.state().templates = vec![shape("Hi {{1}}, order {{2}} left {{3}}.")];
+    assert_eq!(api.handle(post(&send, &[])).await.status(), 400);
+    let again = api.handle(post(&send, &key)).await;
+    assert_eq!(again.status(), 202, "{}", body_text(&again));
+    assert_eq!(body_text(&again), body_text(&first));
+
+    // The number it went out from is no longer configured.
+    api.config.phone_numbers = BusinessNumbers::new(["111".to_owned()]);
+    assert_eq!(api.handle(post(&send, &[])).await.status(), 400);
+    let again = api.handle(post(&send, &key)).await;
+    assert_eq!(again.status(), 202, "{}", body_text(&again));
+    assert_eq!(body_text(&again), body_text(&first));
+    assert_eq!(api.store.tables().outbound.len(), 1);
 }
