@@ -7,7 +7,7 @@ use std::future::Future;
 
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::machine::{
-    ACCEPT, Call, ClaimDecision, LAPSE, MARK_FAILED, MARK_UNKNOWN, RELEASE, RESEND, SendRecord, Transition,
+    ABANDON, ACCEPT, Call, ClaimDecision, LAPSE, MARK_FAILED, MARK_UNKNOWN, RELEASE, RESEND, SendRecord, Transition,
     decide_claim,
 };
 use crate::domain::outbound::{OutboundStatus, StoredError};
@@ -182,6 +182,19 @@ pub trait SendMachine: OutboundStore {
                 self.link(message_id, to, kind, wamid).await?;
             }
             Ok(state_write(took))
+        }
+    }
+
+    /// A queued message none of whose deliveries could try: failed with `error`. `Superseded` when
+    /// it is not queued (claimed, unknown or settled: those move on by themselves).
+    fn abandon(
+        &self,
+        message_id: &MessageId,
+        error: &StoredError,
+    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send {
+        async move {
+            let call = Call::at(self.now()).with_error(error);
+            Ok(state_write(take(self, message_id, &ABANDON, &call).await?))
         }
     }
 

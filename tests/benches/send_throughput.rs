@@ -98,6 +98,7 @@ async fn main() {
             to,
             from: None,
             payload,
+            requeued: 0,
         });
     }
 

@@ -282,6 +282,7 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
             to: to.clone(),
             from: from.clone(),
             payload,
+            requeued: 0,
         };
         self.queue
             .send(job.queue_message(request_id))

@@ -15,6 +15,7 @@
 //! sending --mark_unknown--> unknown
 //! sending, unknown --mark_failed--> failed
 //! queued, sending, unknown, accepted --accept--> accepted
+//! queued --abandon--> failed
 //! ```
 //!
 //! Every transition also records the state it moved the message from (`moved_from`): an
@@ -238,8 +239,28 @@ pub const ACCEPT: Transition = Transition {
     effects: &[Effect::Wamid],
 };
 
+/// A queued message none of whose deliveries could even try (each bounced: no time, the table down):
+/// its fate recorded instead of a job left to the dead-letter queue.
+pub const ABANDON: Transition = Transition {
+    name: "abandon",
+    from: &[Queued],
+    holder: Holder::Anyone,
+    guards: &[],
+    to: Failed,
+    effects: &[Effect::Errors],
+};
+
 /// Every transition; nothing else moves a message.
-pub const TRANSITIONS: [&Transition; 7] = [&CLAIM, &RESEND, &LAPSE, &RELEASE, &MARK_UNKNOWN, &MARK_FAILED, &ACCEPT];
+pub const TRANSITIONS: [&Transition; 8] = [
+    &CLAIM,
+    &RESEND,
+    &LAPSE,
+    &RELEASE,
+    &MARK_UNKNOWN,
+    &MARK_FAILED,
+    &ACCEPT,
+    &ABANDON,
+];
 
 impl Transition {
     /// Whether the transition may move `record` for `call` (the in-memory rendering of its

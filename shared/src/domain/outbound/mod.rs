@@ -102,6 +102,13 @@ pub struct SendJob {
     pub from: Option<String>,
     /// The exact Graph API request body.
     pub payload: Value,
+    /// How many fresh copies replaced a copy of this job whose every receive bounced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requeued: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 impl SendJob {
@@ -301,6 +308,7 @@ mod tests {
             from: None,
             payload: serde_json::json!({"messaging_product":"whatsapp","to":"972504370045","type":"text",
                 "text":{"body":"hi"},"biz_opaque_callback_data":"the caller's"}),
+            requeued: 0,
         };
         let text = serde_json::to_string(&job).expect("serializes");
         assert_eq!(serde_json::from_str::<SendJob>(&text).expect("parses"), job);

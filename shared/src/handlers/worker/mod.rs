@@ -381,45 +381,47 @@ where
                 // record within seconds (and it comes back soon), not at the invocation's timeout.
                 let kind = write_kind(&write);
                 let bounded = tokio::time::timeout(limit, async move {
-                match write {
-                    Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
-                    Write::Contact(activity) => {
-                        (WriteKind::Contact, self.store.record_contact_activity(activity).await)
-                    }
-                    Write::Status(status) => match self.store.record_status(status).await {
-                        Ok(write) => (WriteKind::Status(status, write), Ok(write.outcome())),
-                        Err(error) => (WriteKind::Status(status, StatusWrite::Stale), Err(error)),
-                    },
-                    Write::Link(status, message_id) => {
-                        let to = status.recipient_id.as_deref().unwrap_or_default();
-                        let wamid = Wamid::new(status.wamid.clone());
-                        match self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await {
-                            Ok(write) => {
-                                // Redelivered and found done: was it this status that resolved an unknown
-                                // outcome? (The first delivery may have failed to publish.)
-                                let resolved = match write {
-                                    StateWrite::Superseded if redelivered && publishing => {
-                                        self.resolved_earlier(&message_id, &wamid).await
-                                    }
-                                    _ => write.resolves_unknown().then(|| {
-                                        let StateWrite::Applied { resends, .. } = write else {
-                                            return 0;
-                                        };
-                                        resends
-                                    }),
-                                };
-                                (WriteKind::Link(status, message_id, resolved), Ok(write.outcome()))
-                            }
-                            Err(error) => (WriteKind::Link(status, message_id, None), Err(error)),
+                    match write {
+                        Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
+                        Write::Contact(activity) => {
+                            (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
+                        Write::Status(status) => match self.store.record_status(status).await {
+                            Ok(write) => (WriteKind::Status(status, write), Ok(write.outcome())),
+                            Err(error) => (WriteKind::Status(status, StatusWrite::Stale), Err(error)),
+                        },
+                        Write::Link(status, message_id) => {
+                            let to = status.recipient_id.as_deref().unwrap_or_default();
+                            let wamid = Wamid::new(status.wamid.clone());
+                            match self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await {
+                                Ok(write) => {
+                                    // Redelivered and found done: was it this status that resolved an unknown
+                                    // outcome? (The first delivery may have failed to publish.)
+                                    let resolved = match write {
+                                        StateWrite::Superseded if redelivered && publishing => {
+                                            self.resolved_earlier(&message_id, &wamid).await
+                                        }
+                                        _ => write.resolves_unknown().then(|| {
+                                            let StateWrite::Applied { resends, .. } = write else {
+                                                return 0;
+                                            };
+                                            resends
+                                        }),
+                                    };
+                                    (WriteKind::Link(status, message_id, resolved), Ok(write.outcome()))
+                                }
+                                Err(error) => (WriteKind::Link(status, message_id, None), Err(error)),
+                            }
+                        }
+                        Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
                     }
-                    Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
-                }
                 });
                 bounded.await.unwrap_or_else(|_| {
                     (
                         kind,
-                        Err(StoreError::Unavailable("no answer within the call's time budget".to_owned())),
+                        Err(StoreError::Unavailable(
+                            "no answer within the call's time budget".to_owned(),
+                        )),
                     )
                 })
             })

@@ -66,6 +66,19 @@ impl RateLimiter {
         *next = slot + self.interval;
         slot
     }
+
+    /// This caller's slot if it comes no later than `latest`; else `None`, and nothing is taken (a
+    /// slot taken and not used would push every later caller further out: with a low rate, a
+    /// batch would give back more and more records each invocation).
+    pub async fn slot_by(&self, latest: Instant) -> Option<Instant> {
+        let mut next = self.next.lock().await;
+        let slot = (*next).max(Instant::now());
+        if slot > latest {
+            return None;
+        }
+        *next = slot + self.interval;
+        Some(slot)
+    }
 }
 
 /// The timing of the send path.
@@ -182,8 +195,79 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             .unwrap_or_default()
     }
 
-    /// Handles one `send-message` record; a short description of what happened.
+    /// Handles one `send-message` record; a short description of what happened. A job that would
+    /// go back to the queue on its last receive (another attempt's claim, an unknown outcome
+    /// waiting for its window, too little time, the table down) is never left to the dead-letter
+    /// queue while its message is unsettled: a fresh copy takes its place (its receives start
+    /// again), at most [`MAX_REQUEUES`] times; after that a message still `queued` is failed with
+    /// the reason, so its fate is always recorded.
     pub async fn send(
+        &self,
+        record: &SqsMessage,
+        request_id: &str,
+        deadline: Instant,
+    ) -> Result<&'static str, RecordError> {
+        let outcome = Box::pin(self.send_once(record, request_id, deadline)).await;
+        match outcome {
+            Err(RecordError::Transient {
+                reason,
+                retry_in_seconds,
+            }) if receive_count(record) >= self.policy.max_receives => {
+                Box::pin(self.requeue_exhausted(record, reason, retry_in_seconds, request_id)).await
+            }
+            other => other,
+        }
+    }
+
+    /// The job's last receive ended in a bounce: a fresh copy on the queue, or (past
+    /// [`MAX_REQUEUES`]) the message's fate recorded.
+    async fn requeue_exhausted(
+        &self,
+        record: &SqsMessage,
+        reason: String,
+        retry_in_seconds: Option<u32>,
+        request_id: &str,
+    ) -> Result<&'static str, RecordError> {
+        let bounced = || RecordError::Transient {
+            reason: reason.clone(),
+            retry_in_seconds,
+        };
+        let body = record.body.as_deref().unwrap_or_default();
+        let Ok(mut job) = serde_json::from_str::<SendJob>(body) else {
+            return Err(bounced());
+        };
+        if job.requeued >= MAX_REQUEUES {
+            let error = note(&format!("not sent: every delivery of the job bounced ({reason})"));
+            match self.store_call(self.store.abandon(&job.message_id, &error)).await {
+                Ok(StateWrite::Applied { .. }) => {
+                    metrics::count_by(Metric::MessagesFailed, "ErrorCode", "bounced".to_owned(), 1);
+                    tracing::error!(outcome = "failed", reason, "send job bounced on every delivery: failed");
+                    return Ok("failed_bounced");
+                }
+                // Not queued: claimed, unknown or settled, each of which moves on by itself
+                // (a lease lapses, a window ends): another copy.
+                Ok(StateWrite::Superseded) => {}
+                Err(error) => return Err(RecordError::store(error)),
+            }
+        }
+        job.requeued += 1;
+        let mut copy = job.queue_message(request_id);
+        copy.delay_seconds = retry_in_seconds.unwrap_or(30).min(900);
+        match self.queue_call(copy).await {
+            Ok(_) => {
+                tracing::warn!(
+                    outcome = "requeued",
+                    reason,
+                    requeued = job.requeued,
+                    "send job bounced on its last receive: a fresh copy is queued"
+                );
+                Ok("requeued")
+            }
+            Err(_) => Err(bounced()),
+        }
+    }
+
+    async fn send_once(
         &self,
         record: &SqsMessage,
         request_id: &str,
@@ -304,12 +388,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             request_id,
             deadline,
         };
-        let slot = self.limiter.slot().await;
-        if deadline.saturating_duration_since(slot) < self.policy.send_budget() {
+        let latest_start = deadline
+            .checked_sub(self.policy.send_budget())
+            .unwrap_or_else(Instant::now);
+        let Some(slot) = self.limiter.slot_by(latest_start).await else {
             return self
                 .give_back(&attempt, &note("rate limit slot too late for this invocation"), 1)
                 .await;
-        }
+        };
         tokio::time::sleep_until(slot).await;
         let from = self.sender_of(job.from.as_deref());
         let answer = tokio::time::timeout(
@@ -906,6 +992,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             // From the number that received the message.
             from: record.phone_number_id.clone(),
             payload,
+            requeued: 0,
         };
         self.queue_call(job.queue_message(request_id))
             .await
@@ -913,6 +1000,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         Ok(())
     }
 }
+
+/// How many fresh copies of a job replace one whose every receive bounced, before a message still
+/// `queued` is failed (`SEND_MAX_RECEIVES` × (1 + this) deliveries in all).
+pub const MAX_REQUEUES: u32 = 3;
 
 /// Meta's definite answer to one send.
 enum Settled {

@@ -18,6 +18,7 @@ use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::ports::BlobStore;
 use crate::ports::{ClaimTerms, NewOutbound, OutboundStore, Pace};
+use crate::sends::SendMachine;
 use crate::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
 const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
@@ -162,6 +163,7 @@ async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
         to: "972504370045".to_owned(),
         from: None,
         payload,
+        requeued: 0,
     }
 }
 
@@ -1282,10 +1284,19 @@ async fn a_status_whose_link_hangs_fails_within_the_store_bound_and_comes_back_i
     let body = status_webhook("wamid.hangs", "delivered", Some(job.message_id.as_str()));
     let started = Instant::now();
     let delivered = tokio::time::timeout(Duration::from_secs(10), deliver(&worker, "s", &body, 1)).await;
-    assert_eq!(delivered, Ok(false), "the record fails in time: its link did not answer");
+    assert_eq!(
+        delivered,
+        Ok(false),
+        "the record fails in time: its link did not answer"
+    );
     // Bounded by the store timeout (100 ms here), not the invocation's.
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
-    let delays: Vec<u32> = fakes.queue.redelivered().iter().map(|(_, _, seconds)| *seconds).collect();
+    let delays: Vec<u32> = fakes
+        .queue
+        .redelivered()
+        .iter()
+        .map(|(_, _, seconds)| *seconds)
+        .collect();
     assert_eq!(delays.len(), 1, "the record's retry delay was set");
     assert!(
         (super::WEBHOOK_WRITE_RETRY_SECONDS..=super::WEBHOOK_WRITE_RETRY_SECONDS + 1).contains(&delays[0]),
@@ -1295,5 +1306,76 @@ async fn a_status_whose_link_hangs_fails_within_the_store_bound_and_comes_back_i
     assert_eq!(
         fakes.store.linked_wamid(&job.message_id).await.unwrap(),
         Some(crate::domain::ids::Wamid::new("wamid.hangs"))
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limiter_takes_no_slot_it_cannot_use() {
+    let limiter = super::sending::RateLimiter::new(1);
+    let now = Instant::now();
+    let first = limiter
+        .slot_by(now + Duration::from_millis(50))
+        .await
+        .expect("a free slot");
+    // Ten callers whose deadline is too near for the next slot take nothing.
+    for _ in 0..10 {
+        assert_eq!(limiter.slot_by(now + Duration::from_millis(50)).await, None);
+    }
+    let next = limiter
+        .slot_by(now + Duration::from_secs(5))
+        .await
+        .expect("the next slot");
+    assert_eq!(
+        next - first,
+        Duration::from_secs(1),
+        "the refused callers pushed nothing out"
+    );
+}
+
+#[tokio::test]
+async fn a_job_bouncing_on_its_last_receive_is_requeued_fresh_not_dead_lettered() {
+    let (worker, fakes) = worker(None, false);
+    let job = queued_message(&fakes.store, "bounce-last").await;
+    // Another attempt holds a fresh claim: this delivery can only bounce.
+    fakes
+        .store
+        .claim(&job.message_id, &outbound::new_attempt(&job.message_id), policy().terms)
+        .await
+        .unwrap();
+    let body = serde_json::to_string(&job).unwrap();
+    let last = record("j", Some("send-message"), &body, MAX_RECEIVES, SEND_QUEUE_ARN);
+    let response = worker.handle(event(vec![last]), deadline()).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "acknowledged: a copy replaces it"
+    );
+    let copies: Vec<SendJob> = fakes
+        .queue
+        .messages()
+        .iter()
+        .filter_map(|message| serde_json::from_str::<SendJob>(&message.body).ok())
+        .collect();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(
+        (copies[0].message_id.clone(), copies[0].requeued),
+        (job.message_id.clone(), 1)
+    );
+    // Bounces on every delivery of every copy: a message still queued is failed with the reason.
+    let exhausted = SendJob {
+        requeued: super::sending::MAX_REQUEUES,
+        ..queued_message(&fakes.store, "bounce-every-time").await
+    };
+    let body = serde_json::to_string(&exhausted).unwrap();
+    let last = record("k", Some("send-message"), &body, MAX_RECEIVES, SEND_QUEUE_ARN);
+    // Too little time to send in every invocation.
+    let response = worker.handle(event(vec![last]), Instant::now()).await;
+    assert!(response.batch_item_failures.is_empty());
+    let item = fakes.store.outbound(&exhausted.message_id).unwrap();
+    assert_eq!(item.status, OutboundStatus::Failed);
+    assert!(
+        item.errors
+            .and_then(|e| e.message)
+            .is_some_and(|m| m.contains("bounced")),
+        "the reason is recorded"
     );
 }
