@@ -245,8 +245,17 @@ impl Emulator {
 
 /// SDK configuration for an emulator endpoint (moto accepts any credentials).
 pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    sdk_config_with(endpoint, region, bridge::adapters::http::SdkHttpClient::shared()).await
+}
+
+/// As [`sdk_config`], through `http_client` (the fault layer's: [`crate::wire_faults`]).
+pub async fn sdk_config_with(
+    endpoint: &str,
+    region: &str,
+    http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
+) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(bridge::adapters::http::SdkHttpClient::shared())
+        .http_client(http_client)
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -8,12 +8,16 @@
 //! - [`http`]: a plain HTTP client (the bundle's reqwest client) for loopback servers.
 //! - [`stack`]: the local stack's servers in-process on ephemeral ports, over the real handlers
 //!   ([`stack::build_handlers`]).
+//! - [`wire_faults`]: faults at the SDK's HTTP layer (an answer lost after the request was
+//!   applied, a refusal, a throttle, a hang, a delay), planned per operation or at random.
 
 pub mod emulator;
 pub mod events;
 pub mod http;
 pub mod stack;
+pub mod wire_faults;
 
-pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, unique};
+pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, sdk_config_with, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};
+pub use wire_faults::{FaultPlan, WireFault, faulty_http_client, faulty_sdk_config};
