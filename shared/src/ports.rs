@@ -329,9 +329,11 @@ pub enum Claim {
     /// The outcome of an earlier attempt is unknown (just now, if that attempt's claim had
     /// lapsed); a status webhook may resolve it, else it is resent in this many seconds.
     /// `lapsed`: this call moved that attempt's lapsed claim to `unknown`.
+    /// `record`: the message's record as this call left it (whose attempt's outcome is unknown).
     Unknown {
         reconcile_in_seconds: u32,
         lapsed: Option<LapsedClaim>,
+        record: Option<SendRecord>,
     },
     /// No such message.
     Missing,

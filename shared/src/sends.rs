@@ -69,7 +69,9 @@ pub trait SendMachine: OutboundStore {
                         let resend = *transition == RESEND;
                         if resend && let Some(wamid) = self.linked_wamid(message_id).await? {
                             let resends = observed.as_ref().map_or(0, |record| record.resends);
-                            self.mark_accepted(message_id, None, "", "", Some(&wamid)).await?;
+                            // Accepted by this claim (`accepted_by`): its job announces the resolution.
+                            self.mark_accepted(message_id, Some(attempt), "", "", Some(&wamid))
+                                .await?;
                             return Ok(Claim::Linked { wamid, resends });
                         }
                         let call = Call::at(now)
@@ -98,6 +100,7 @@ pub trait SendMachine: OutboundStore {
                                         attempt,
                                         resends: record.resends,
                                     }),
+                                    record: Some(record),
                                 });
                             }
                             Took::Refused(None) => return Ok(Claim::Missing),
@@ -115,6 +118,7 @@ pub trait SendMachine: OutboundStore {
                         return Ok(Claim::Unknown {
                             reconcile_in_seconds,
                             lapsed: None,
+                            record: observed,
                         });
                     }
                     ClaimDecision::Settled => {

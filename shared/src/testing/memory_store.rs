@@ -33,6 +33,7 @@ pub struct OutboundItem {
     pub resends: u32,
     pub wamid: Option<Wamid>,
     pub moved_from: Option<OutboundStatus>,
+    pub accepted_by: Option<AttemptId>,
     pub last_error: Option<StoredError>,
     pub errors: Option<StoredError>,
     pub history: BTreeMap<&'static str, i64>,
@@ -50,6 +51,7 @@ impl OutboundItem {
             resends: self.resends,
             wamid: self.wamid.clone(),
             moved_from: self.moved_from,
+            accepted_by: self.accepted_by.clone(),
         }
     }
 
@@ -67,9 +69,11 @@ impl OutboundItem {
             resends,
             wamid,
             moved_from,
+            accepted_by,
         } = record;
         (self.status, self.attempt, self.claimed_at, self.reconcile_at) = (status, attempt, claimed_at, reconcile_at);
         (self.attempts, self.resends, self.wamid, self.moved_from) = (attempts, resends, wamid, moved_from);
+        self.accepted_by = accepted_by;
         for effect in transition.effects {
             match effect {
                 Effect::Reconcile => {
@@ -352,6 +356,7 @@ impl OutboundStore for MemoryStore {
                 resends: 0,
                 wamid: None,
                 moved_from: None,
+                accepted_by: None,
                 last_error: None,
                 errors: None,
                 history: BTreeMap::from([("queued", now)]),

@@ -53,6 +53,7 @@ fn send_record(item: &Attributes) -> Option<SendRecord> {
         resends: count("resends"),
         wamid: text_of(item, "wamid").map(Wamid::new),
         moved_from: text_of(item, "moved_from").and_then(|name| OutboundStatus::parse(&name)),
+        accepted_by: text_of(item, "accepted_by").map(AttemptId::new),
     })
 }
 
@@ -171,6 +172,10 @@ fn render(transition: &Transition, call: &Call<'_>) -> Result<Rendered, StoreErr
             Effect::Wamid => {
                 if call.wamid.is_some() {
                     sets.push("wamid = :wamid");
+                }
+                if let Some(attempt) = call.attempt {
+                    values.insert(":accepted_by".to_owned(), string(attempt.as_str()));
+                    sets.push("accepted_by = :accepted_by");
                 }
                 sets.push("accepted_at = if_not_exists(accepted_at, :now_text)");
             }

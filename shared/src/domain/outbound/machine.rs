@@ -43,6 +43,8 @@ pub struct SendRecord {
     pub wamid: Option<Wamid>,
     /// The state the last transition moved the message from.
     pub moved_from: Option<OutboundStatus>,
+    /// The attempt whose answer accepted it (`None`: a status webhook did, or not accepted).
+    pub accepted_by: Option<AttemptId>,
 }
 
 impl SendRecord {
@@ -57,6 +59,7 @@ impl SendRecord {
             resends: 0,
             wamid: None,
             moved_from: None,
+            accepted_by: None,
         }
     }
 }
@@ -151,7 +154,8 @@ pub enum Effect {
     LastError,
     /// `errors` = [`Call::error`]; `failed_at` = now.
     Errors,
-    /// `wamid` = [`Call::wamid`] (when the call has one); `accepted_at` stamped once.
+    /// `wamid` = [`Call::wamid`] (when the call has one); `accepted_by` = [`Call::attempt`] (when
+    /// the call has one: the send's answer); `accepted_at` stamped once.
     Wamid,
 }
 
@@ -290,6 +294,9 @@ impl Transition {
                 Effect::Wamid => {
                     if let Some(wamid) = call.wamid {
                         record.wamid = Some(wamid.clone());
+                    }
+                    if let Some(attempt) = call.attempt {
+                        record.accepted_by = Some(attempt.clone());
                     }
                 }
                 Effect::LastError | Effect::Errors => {}

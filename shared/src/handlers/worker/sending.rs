@@ -36,7 +36,7 @@ use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
-use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob, SendOutcome, StoredError};
+use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob, SendOutcome, SendRecord, StoredError};
 use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
 use crate::ports::{
@@ -320,7 +320,17 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         };
         let (resend, resends) = match claimed {
             Claim::Claimed { resend, resends, .. } => (resend, resends),
-            Claim::Settled { .. } => return Ok("duplicate_job_ignored"),
+            // A redelivered job of a settled message: if its settling write called for an event, the
+            // event is published again (its id is the same): the attempt that wrote it may have died,
+            // or found the bus and the queue down, before it announced it.
+            Claim::Settled { record } => {
+                if let Some(event) = self.settled_event(&job, &record)
+                    && !self.announce(vec![event], request_id).await
+                {
+                    return Err(unannounced());
+                }
+                return Ok("duplicate_job_ignored");
+            }
             // Due for its resend, but a status had named it: accepted, never sent again.
             Claim::Linked { wamid, resends } => {
                 metrics::count(Metric::MessagesResolved, 1);
@@ -339,7 +349,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     errors: &[],
                     attempt: None,
                 });
-                self.announce(vec![event], request_id).await;
+                if !self.announce(vec![event], request_id).await {
+                    return Err(unannounced());
+                }
                 return Ok("resolved_by_status");
             }
             Claim::InFlight {
@@ -353,19 +365,30 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             Claim::Unknown {
                 reconcile_in_seconds,
                 lapsed,
+                record,
             } => {
-                if let Some(lapsed) = lapsed {
+                // This call lapsed a claim (`claim_lapsed`), or the outcome was already unknown: its
+                // `message.unknown` again (same id), in case the attempt that made it unknown could not
+                // announce it.
+                let (attempt, cause, resends) = match (&lapsed, &record) {
+                    (Some(lapsed), _) => (Some(&lapsed.attempt), UnknownCause::ClaimLapsed, lapsed.resends),
+                    (None, Some(record)) => (record.attempt.as_ref(), UnknownCause::NoAnswer, record.resends),
+                    (None, None) => (None, UnknownCause::NoAnswer, 0),
+                };
+                if let Some(attempt) = attempt {
                     let event = bus::message_unknown(&UnknownSend {
                         message_id: &job.message_id,
-                        attempt: &lapsed.attempt,
+                        attempt,
                         to: &job.to,
                         kind: job.kind(),
                         from: Some(self.sender_of(job.from.as_deref())),
-                        cause: UnknownCause::ClaimLapsed,
-                        will_resend: lapsed.resends == 0,
+                        cause,
+                        will_resend: resends == 0,
                         error: None,
                     });
-                    self.announce(vec![event], request_id).await;
+                    if !self.announce(vec![event], request_id).await {
+                        return Err(unannounced());
+                    }
                 }
                 return Err(RecordError::retry_in(
                     "outcome unknown: waiting for its status webhooks before the one resend",
@@ -513,7 +536,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         {
             Ok(WriteOutcome::Applied) => {
                 let event = self.unknown_event(attempt, UnknownCause::RefusedAfterResend, Some(error));
-                self.announce(vec![event], attempt.request_id).await;
+                if !self.announce(vec![event], attempt.request_id).await {
+                    return Err(unannounced());
+                }
                 Ok("unknown_after_refusal")
             }
             Ok(WriteOutcome::Superseded) => Ok("unknown_after_refusal_superseded"),
@@ -709,31 +734,82 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     }
 
     /// Publishes the events of a write that just succeeded. If the bus refuses them they go on the
-    /// send queue as a `publish-events` job (the same ids), published from there; only if the queue
-    /// refuses too is an event lost (logged and counted: the bus and the queue down together).
-    pub async fn announce(&self, events: Vec<BusEvent>, request_id: &str) {
+    /// send queue as a `publish-events` job (the same ids), published from there. False when the
+    /// queue refused too: the caller then fails its record, whose redelivery finds the write done
+    /// and announces its events again (the claim's `Settled`/`Unknown` record, or an outcome's
+    /// transition found already applied).
+    pub async fn announce(&self, events: Vec<BusEvent>, request_id: &str) -> bool {
         if self.events.is_none() {
-            return;
+            return true;
         }
         // Boxed: the bus and queue clients' futures are large, and this sits deep in the send paths.
-        Box::pin(self.publish_or_queue(events, request_id)).await;
+        Box::pin(self.publish_or_queue(events, request_id)).await
     }
 
-    async fn publish_or_queue(&self, events: Vec<BusEvent>, request_id: &str) {
+    async fn publish_or_queue(&self, events: Vec<BusEvent>, request_id: &str) -> bool {
         let Some(publishing) = &self.events else {
-            return;
+            return true;
         };
         let Err(error) = publishing.publish(events.clone()).await else {
-            return;
+            return true;
         };
         match self.queue_call(bus::publish_job(&events, request_id)).await {
-            Ok(_) => tracing::warn!(error = %error, events = events.len(), "events queued for publishing"),
+            Ok(_) => {
+                tracing::warn!(error = %error, events = events.len(), "events queued for publishing");
+                true
+            }
             Err(queue_error) => {
                 metrics::count(Metric::EventsFailed, events.len() as u64);
                 tracing::error!(error = %error, queue_error = %queue_error, events = events.len(),
-                    "events neither published nor queued: lost");
+                    "events neither published nor queued: the record comes back to announce them");
+                false
             }
         }
+    }
+
+    /// The event a settled message's settling write called for, from its record: `message.resolved`
+    /// when it settled an unknown outcome (it moved out of `unknown`, or after a resend);
+    /// `message.unknown` when it stays unknown after its one resend. Its id is the original's.
+    fn settled_event(&self, job: &SendJob, record: &SendRecord) -> Option<BusEvent> {
+        let from_unknown = record.moved_from == Some(OutboundStatus::Unknown);
+        let resent = record.resends >= 1;
+        let resolution = match record.status {
+            // Accepted by a status webhook: that record announced it (and retries until it has).
+            OutboundStatus::Accepted if record.accepted_by.is_none() => return None,
+            OutboundStatus::Accepted if from_unknown || resent => Resolution::Accepted,
+            OutboundStatus::Failed if from_unknown || resent => Resolution::Failed,
+            OutboundStatus::Unknown if resent => {
+                let attempt = record.attempt.as_ref()?;
+                return Some(bus::message_unknown(&UnknownSend {
+                    message_id: &job.message_id,
+                    attempt,
+                    to: &job.to,
+                    kind: job.kind(),
+                    from: Some(self.sender_of(job.from.as_deref())),
+                    cause: UnknownCause::RefusedAfterResend,
+                    will_resend: false,
+                    error: None,
+                }));
+            }
+            _ => return None,
+        };
+        // Accepted by the send path: by the resend's answer, or by a status recorded before the
+        // resend (`Claim::Linked`, moved from `unknown`); failed: by an attempt's definite answer.
+        let resolved_by = if from_unknown && resolution == Resolution::Accepted {
+            ResolvedBy::StatusWebhook
+        } else {
+            ResolvedBy::SendAnswer
+        };
+        Some(bus::message_resolved(&ResolvedSend {
+            message_id: &job.message_id,
+            resolution,
+            resolved_by,
+            wamid: record.wamid.as_ref().map(Wamid::as_str),
+            status: None,
+            resent,
+            errors: &[],
+            attempt: None,
+        }))
     }
 
     /// Meta may have it: never send blindly again. The job comes back after the reconciliation
@@ -759,7 +835,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             Ok(written) => {
                 if written == WriteOutcome::Applied {
                     let event = self.unknown_event(attempt, UnknownCause::NoAnswer, None);
-                    self.announce(vec![event], attempt.request_id).await;
+                    if !self.announce(vec![event], attempt.request_id).await {
+                        return Err(unannounced());
+                    }
                 }
                 Err(RecordError::retry_in(
                     format!("outcome unknown ({reason}): reconciled in {window} s"),
@@ -820,8 +898,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         let written = self.write_settled(attempt, &outcome).await;
         let store_error = match written {
             Ok(resolved) => {
-                if let Some(event) = resolved {
-                    self.announce(vec![event], attempt.request_id).await;
+                if let Some(event) = resolved
+                    && !self.announce(vec![event], attempt.request_id).await
+                {
+                    return Err(unannounced());
                 }
                 return Ok(done);
             }
@@ -856,8 +936,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 if time_left > self.policy.store_timeout
                     && let Ok(resolved) = self.write_settled(attempt, &outcome).await
                 {
-                    if let Some(event) = resolved {
-                        self.announce(vec![event], request_id).await;
+                    if let Some(event) = resolved
+                        && !self.announce(vec![event], request_id).await
+                    {
+                        return Err(unannounced());
                     }
                     return Ok(done);
                 }
@@ -911,8 +993,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 .store_call(self.store.mark_failed(message_id, attempt, error))
                 .await
                 .map_err(RecordError::store)?;
-            if let Some(event) = self.resolved_failed_event(message_id, error, write) {
-                self.announce(vec![event], request_id).await;
+            if let Some(event) = self.resolved_failed_event(message_id, error, write)
+                && !self.announce(vec![event], request_id).await
+            {
+                return Err(unannounced());
             }
             return Ok("outcome_recorded");
         }
@@ -926,8 +1010,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             ))
             .await
             .map_err(RecordError::store)?;
-        if let Some(event) = self.resolved_accepted_event(message_id, outcome.wamid.as_ref(), write) {
-            self.announce(vec![event], request_id).await;
+        if let Some(event) = self.resolved_accepted_event(message_id, outcome.wamid.as_ref(), write)
+            && !self.announce(vec![event], request_id).await
+        {
+            return Err(unannounced());
         }
         Ok("outcome_recorded")
     }
@@ -1000,6 +1086,17 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         Ok(())
     }
 }
+
+/// A record whose events could be neither published nor queued: it comes back soon to announce them.
+fn unannounced() -> RecordError {
+    RecordError::retry_in(
+        "events neither published nor queued: back to announce them",
+        UNANNOUNCED_RETRY_SECONDS,
+    )
+}
+
+/// How soon a record whose events were neither published nor queued comes back.
+pub const UNANNOUNCED_RETRY_SECONDS: u32 = 5;
 
 /// How many fresh copies of a job replace one whose every receive bounced, before a message still
 /// `queued` is failed (`SEND_MAX_RECEIVES` × (1 + this) deliveries in all).

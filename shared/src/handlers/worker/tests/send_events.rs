@@ -299,3 +299,29 @@ async fn nothing_is_published_when_the_unknown_write_failed() {
     assert!(bus.published().is_empty(), "{:?}", bus.published());
     assert_eq!(bus.calls().len(), 0);
 }
+
+#[tokio::test]
+async fn a_resolution_neither_published_nor_queued_is_announced_by_the_jobs_redelivery() {
+    // The resend's acceptance resolves the unknown outcome; the bus refuses its `message.resolved`
+    // (after taking the first `message.unknown`) and the queue refuses the deferred publish. The job
+    // comes back in seconds, finds the message settled, and announces the resolution (same id).
+    let (sim, bus, message_id) = simulate_publishing(
+        "unannounced",
+        vec![GraphAnswer::AcceptThenAmbiguous],
+        None,
+        |fakes, bus| {
+            // The first publish (its `message.unknown`) goes through; the next one fails on all three tries.
+            bus.faults.fail_after("put_events", 1, Fault::Transient);
+            bus.faults.fail_next("put_events", 2, Fault::Transient);
+            fakes.queue.faults.fail_next("send", 1, Fault::Transient);
+        },
+    )
+    .await;
+    let resolved = of_type(&bus, "message.resolved");
+    assert_eq!(resolved.len(), 1, "{:?}", bus.published());
+    valid(&resolved);
+    assert_eq!(resolved[0].detail["message_id"], message_id.as_str());
+    assert_eq!(resolved[0].detail["resolution"], "accepted");
+    assert_eq!(resolved[0].detail["resent"], true);
+    assert!(sim.dead_letters.is_empty());
+}
