@@ -88,13 +88,16 @@ pub enum StatusWrite {
     /// The message has a status of higher rank (or another of equal rank), or the status is outside the
     /// ranked life cycle: only timestamps and facts merged.
     Stale,
+    /// As `Stale`, but this very delivery (its request id) advanced the message to this status
+    /// before a higher one arrived: its event was due then (and may not have been published).
+    Overtaken,
 }
 
 impl StatusWrite {
     pub fn outcome(self) -> WriteOutcome {
         match self {
             StatusWrite::Advanced => WriteOutcome::Applied,
-            StatusWrite::Current | StatusWrite::Stale => WriteOutcome::Superseded,
+            StatusWrite::Current | StatusWrite::Stale | StatusWrite::Overtaken => WriteOutcome::Superseded,
         }
     }
 }

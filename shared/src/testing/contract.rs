@@ -677,6 +677,13 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
             .expect("answered"),
         StatusWrite::Advanced
     );
+    // The delivery that advanced it to `delivered`, again after `read`: overtaken, not merely stale.
+    assert_eq!(
+        bounded(store.record_status(&record(DeliveryStatus::Delivered)))
+            .await
+            .expect("answered"),
+        StatusWrite::Overtaken
+    );
 }
 
 // ------------------------------------------------------------------ the verification store

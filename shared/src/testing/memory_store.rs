@@ -105,6 +105,8 @@ pub struct MessageItem {
     pub inbound: Option<InboundRecord>,
     /// The delivery (request id) that set `status`, as `status_request_id` in the table.
     pub status_request_id: Option<String>,
+    /// Status name → the delivery that advanced the message to it (`<status>_advanced_by`).
+    pub advanced_by: BTreeMap<String, String>,
     /// What the media job recorded of an inbound message's media.
     pub media: Option<StoredMedia>,
     /// The contact a status named (`recipient_id`, else `recipient_user_id`), first seen.
@@ -299,6 +301,8 @@ impl MessageStore for MemoryStore {
                 item.rank = Some(ranked.rank());
                 item.status = Some(ranked.as_str().to_owned());
                 item.status_request_id = Some(status.received.request_id.clone());
+                item.advanced_by
+                    .insert(ranked.as_str().to_owned(), status.received.request_id.clone());
                 StatusWrite::Advanced
             } else if item.status.as_deref() == Some(ranked.as_str()) {
                 let mine = item
@@ -310,6 +314,12 @@ impl MessageStore for MemoryStore {
                 } else {
                     StatusWrite::Current
                 }
+            } else if item
+                .advanced_by
+                .get(ranked.as_str())
+                .is_some_and(|held| same_delivery(held, &status.received.request_id))
+            {
+                StatusWrite::Overtaken
             } else {
                 StatusWrite::Stale
             }

@@ -169,7 +169,8 @@ impl MessageStore for DynamoMessageStore {
                 .set("status", string(ranked.as_str()))
                 .set("status_rank", number(i64::from(ranked.rank())))
                 .set("status_at", string(&status_time))
-                .set(STATUS_REQUEST_ID, string(&status.received.request_id));
+                .set(STATUS_REQUEST_ID, string(&status.received.request_id))
+                .set(&advanced_by(ranked), string(&status.received.request_id));
             let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
             let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
             let result = self
@@ -186,7 +187,10 @@ impl MessageStore for DynamoMessageStore {
         }
         // The message already has a status of equal or higher rank (or this status is unranked):
         // merge the timestamps and facts without touching the status, and read the status it holds.
-        let held = self.merge_returning_status(message_pk(&status.wamid), merge).await?;
+        let advanced_attribute = status.status.map(advanced_by);
+        let held = self
+            .merge_returning_status(message_pk(&status.wamid), merge, advanced_attribute.as_deref())
+            .await?;
         let current = status.status.is_some() && held.status.as_deref() == Some(status.status_name.as_str());
         // Set by this very delivery: an attempt whose answer was lost (the SDK retried the advance after it
         // took effect) or an earlier delivery of the same queue record. It advanced the message.
@@ -194,10 +198,15 @@ impl MessageStore for DynamoMessageStore {
             .request_id
             .as_deref()
             .is_some_and(|held| held == status.received.request_id && held != "-");
-        Ok(match (current, mine) {
-            (true, true) => StatusWrite::Advanced,
-            (true, false) => StatusWrite::Current,
-            (false, _) => StatusWrite::Stale,
+        let overtaken = held
+            .advanced_by
+            .as_deref()
+            .is_some_and(|held| held == status.received.request_id && held != "-");
+        Ok(match (current, mine, overtaken) {
+            (true, true, _) => StatusWrite::Advanced,
+            (true, false, _) => StatusWrite::Current,
+            (false, _, true) => StatusWrite::Overtaken,
+            (false, _, false) => StatusWrite::Stale,
         })
     }
 
@@ -339,4 +348,9 @@ pub(super) fn errors(errors: &[MetaError]) -> AttributeValue {
             })
             .collect(),
     )
+}
+
+/// The attribute naming the delivery (request id) that advanced a message to `status`.
+fn advanced_by(status: crate::domain::status::DeliveryStatus) -> String {
+    format!("{}_advanced_by", status.as_str())
 }

@@ -139,7 +139,12 @@ impl DynamoMessageStore {
 
     /// An unconditional update of the message item whose answer names the status the item holds after it,
     /// and the delivery that set that status (`status_request_id`).
-    async fn merge_returning_status(&self, pk: String, update: Update) -> Result<HeldStatus, StoreError> {
+    async fn merge_returning_status(
+        &self,
+        pk: String,
+        update: Update,
+        advanced_attribute: Option<&str>,
+    ) -> Result<HeldStatus, StoreError> {
         let (expression, names, values) = update.build();
         let result = self
             .client
@@ -166,6 +171,7 @@ impl DynamoMessageStore {
         Ok(HeldStatus {
             status: take("status"),
             request_id: take(STATUS_REQUEST_ID),
+            advanced_by: advanced_attribute.and_then(&mut take),
         })
     }
 
@@ -241,6 +247,8 @@ struct HeldStatus {
     status: Option<String>,
     /// The delivery that set `status` ([`STATUS_REQUEST_ID`]).
     request_id: Option<String>,
+    /// The delivery that advanced the message to the status being recorded (`<status>_advanced_by`).
+    advanced_by: Option<String>,
 }
 
 /// Whether the item's `attribute` names the delivery `request_id`: the item is that delivery's write.

@@ -452,8 +452,11 @@ where
                         }
                     }
                     _ if !publishing => {}
+                    // A redelivered record publishes the statuses its first delivery may have advanced and
+                    // failed to publish: still current, or overtaken since by a higher one. Same event ids.
                     WriteKind::Status(status, write)
-                        if *write == StatusWrite::Advanced || (redelivered && *write == StatusWrite::Current) =>
+                        if *write == StatusWrite::Advanced
+                            || (redelivered && matches!(write, StatusWrite::Current | StatusWrite::Overtaken)) =>
                     {
                         events.push(bus::message_status(status));
                     }

@@ -325,3 +325,22 @@ async fn a_resolution_neither_published_nor_queued_is_announced_by_the_jobs_rede
     assert_eq!(resolved[0].detail["resent"], true);
     assert!(sim.dead_letters.is_empty());
 }
+
+#[tokio::test]
+async fn a_status_whose_publish_failed_is_published_on_redelivery_after_a_higher_one() {
+    let (worker, _fakes, bus) = publishing_worker();
+    // `delivered` is recorded, but the bus refuses its event on every try: the record fails.
+    bus.faults.fail_next("put_events", 3, Fault::Transient);
+    let delivered = status_webhook("wamid.order", "delivered", None);
+    assert!(!deliver(&worker, "d", &delivered, 1).await);
+    // `read` arrives and is published; then SQS redelivers `delivered`, now below `read`.
+    let read = status_webhook("wamid.order", "read", None);
+    assert!(deliver(&worker, "r", &read, 1).await);
+    assert!(deliver(&worker, "d", &delivered, 2).await);
+    let statuses: Vec<String> = of_type(&bus, "message.status")
+        .iter()
+        .map(|event| event.detail["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(statuses.contains(&"delivered".to_owned()), "{statuses:?}");
+    assert!(statuses.contains(&"read".to_owned()), "{statuses:?}");
+}
