@@ -8,6 +8,7 @@
 
 pub mod blobs;
 pub mod contract;
+pub mod send_sim;
 pub mod events;
 pub mod faults;
 pub mod graph;

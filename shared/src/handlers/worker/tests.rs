@@ -7,118 +7,36 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::Worker;
-use super::sending::{RateLimiter, SendPolicy, Sending};
+use super::sending::SendPolicy;
 use crate::domain::ids::MessageId;
 use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob};
-use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::ports::BlobStore;
-use crate::ports::{ClaimTerms, NewOutbound, OutboundStore, Pace};
+use crate::ports::{NewOutbound, OutboundStore, Pace};
 use crate::sends::SendMachine;
-use crate::testing::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, Fault, GraphAnswer, MemoryStore};
+use crate::testing::{FakeEventBus, FakeQueue, Fault, GraphAnswer, MemoryStore};
 
-const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
-const EVENTS_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:events";
-/// The send queue's visibility timeout: a failed record without a delay comes back after it.
-const VISIBILITY_SECONDS: i64 = 180;
-const MAX_RECEIVES: u32 = 10;
-const LEASE_SECONDS: u32 = 60;
-const RECONCILE_SECONDS: u32 = 900;
+use crate::testing::send_sim::{
+    self, EVENTS_QUEUE_ARN, FIRST_NUMBER, LEASE_SECONDS, MAX_RECEIVES, RECONCILE_SECONDS, SECOND_NUMBER,
+    SEND_QUEUE_ARN, SimTimes, deadline, event, record, status_webhook,
+};
 
-const FIRST_NUMBER: &str = "106540352242922";
-const SECOND_NUMBER: &str = "106540352242923";
-
-type TestWorker = Worker<MemoryStore, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue, FakeEventBus>;
-
-struct Fakes {
-    store: MemoryStore,
-    graph: FakeGraph,
-    /// The send queue (auto-replies, deferred outcomes) and the redelivery log of both queues.
-    queue: FakeQueue,
-    blobs: FakeBlobStore,
-}
+type TestWorker = send_sim::SimWorker<MemoryStore>;
+type Fakes = send_sim::SimFakes<MemoryStore>;
+type Sim = send_sim::Sim<MemoryStore>;
 
 fn policy() -> SendPolicy {
-    SendPolicy {
-        terms: ClaimTerms {
-            lease_seconds: LEASE_SECONDS,
-            reconcile_after_seconds: RECONCILE_SECONDS,
-        },
-        graph_timeout: Duration::from_millis(200),
-        store_timeout: Duration::from_millis(100),
-        max_receives: MAX_RECEIVES,
-        mark_read_timeout: Duration::from_millis(50),
-        pace: Some(Pace {
-            interval_ms: 6_000,
-            burst: 45,
-        }),
-    }
+    send_sim::policy(SimTimes::IN_MEMORY)
 }
 
 fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
-    let fakes = Fakes {
-        store: MemoryStore::new(),
-        graph: FakeGraph::new(),
-        queue: FakeQueue::new(),
-        blobs: FakeBlobStore::new("payloads"),
-    };
-    let worker = Worker {
-        store: fakes.store.clone(),
-        blobs: fakes.blobs.clone(),
-        redelivery: fakes.queue.clone(),
-        phone_numbers: PhoneNumberFilter::new(Vec::<String>::new()),
-        sending: Some(Sending {
-            store: fakes.store.clone(),
-            graph: fakes.graph.clone(),
-            queue: fakes.queue.clone(),
-            limiter: RateLimiter::new(1_000),
-            policy: policy(),
-            numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
-            auto_reply_text: auto_reply.map(str::to_owned),
-            mark_as_read,
-            events: None,
-            typing_indicator: false,
-        }),
-        events: None,
-        media: None,
-    };
-    (worker, fakes)
+    send_sim::worker(MemoryStore::new(), SimTimes::IN_MEMORY, auto_reply, mark_as_read)
 }
 
-fn record(id: &str, kind: Option<&str>, body: &str, receive_count: u32, arn: &str) -> SqsMessage {
-    let mut attributes = serde_json::Map::new();
-    if let Some(kind) = kind {
-        attributes.insert(
-            "kind".to_owned(),
-            json!({"stringValue": kind, "dataType": "String", "stringListValues": [], "binaryListValues": []}),
-        );
-    }
-    serde_json::from_value(json!({
-        "messageId": id,
-        "receiptHandle": format!("{id}/{receive_count}"),
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": receive_count.to_string(), "SentTimestamp": "1800000000000"},
-        "messageAttributes": attributes,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": "us-east-1",
-    }))
-    .unwrap()
-}
 
-fn event(records: Vec<SqsMessage>) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = records;
-    event
-}
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(30)
-}
 
 fn inbound_webhook(wamid: &str, from: &str) -> String {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
@@ -130,17 +48,6 @@ fn inbound_webhook(wamid: &str, from: &str) -> String {
     .to_string()
 }
 
-fn status_webhook(wamid: &str, status: &str, callback_data: Option<&str>) -> String {
-    let mut status_object = json!({"id": wamid, "status": status, "timestamp": "1800000100",
-        "recipient_id": "972504370045"});
-    if let Some(data) = callback_data {
-        status_object["biz_opaque_callback_data"] = Value::String(data.to_owned());
-    }
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
-            "phone_number_id": "106540352242922"}, "statuses": [status_object]}}]}]})
-    .to_string()
-}
 
 async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
     let message_id = outbound::id_for_key("test", key);
@@ -621,136 +528,7 @@ async fn pair_rate_limits_back_off_four_to_the_n_seconds() {
 }
 
 // ------------------------------------------------------------------ sending: the simulation
-
-/// One message in the simulated SQS queues.
-struct InQueue {
-    id: String,
-    kind: String,
-    body: String,
-    arn: &'static str,
-    visible_at: i64,
-    receives: u32,
-}
-
-/// SQS and Meta around the worker: records become visible again after the delay the worker
-/// asked for (or the visibility timeout), go to the dead-letter queue after `MAX_RECEIVES`,
-/// and Meta sends a status webhook for each message it took, `status_delay` seconds later.
-struct Sim {
-    worker: TestWorker,
-    fakes: Fakes,
-    queue: Vec<InQueue>,
-    dead_letters: Vec<InQueue>,
-    status_delay: Option<i64>,
-    statuses_sent: usize,
-    next_id: usize,
-    /// A crash at an await point: the invocation is dropped after this long.
-    crash_after: Option<Duration>,
-}
-
-impl Sim {
-    fn new(worker: TestWorker, fakes: Fakes, status_delay: Option<i64>) -> Self {
-        Self {
-            worker,
-            fakes,
-            queue: Vec::new(),
-            dead_letters: Vec::new(),
-            status_delay,
-            statuses_sent: 0,
-            next_id: 0,
-            crash_after: None,
-        }
-    }
-
-    fn push(&mut self, kind: &str, body: String, arn: &'static str, delay: i64) {
-        self.next_id += 1;
-        self.queue.push(InQueue {
-            id: format!("m{}", self.next_id),
-            kind: kind.to_owned(),
-            body,
-            arn,
-            visible_at: self.fakes.store.now() + delay,
-            receives: 0,
-        });
-    }
-
-    /// Messages the worker put on the send queue, and Meta's status webhooks now due.
-    fn collect(&mut self) {
-        for message in self.fakes.queue.take_sent() {
-            let kind = message
-                .attributes
-                .iter()
-                .find(|(name, _)| name == "kind")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default();
-            self.push(&kind, message.body, SEND_QUEUE_ARN, i64::from(message.delay_seconds));
-        }
-        if let Some(delay) = self.status_delay {
-            let taken = self.fakes.graph.state().taken.clone();
-            for (data, wamid) in taken.iter().skip(self.statuses_sent) {
-                self.push(
-                    "meta-webhook",
-                    status_webhook(wamid.as_str(), "delivered", data.as_deref()),
-                    EVENTS_QUEUE_ARN,
-                    delay,
-                );
-            }
-            self.statuses_sent = taken.len();
-        }
-    }
-
-    /// Delivers the next visible message (moving the clock to it); false when none is left.
-    async fn step(&mut self) -> bool {
-        self.collect();
-        let Some(index) = (0..self.queue.len()).min_by_key(|&i| self.queue[i].visible_at) else {
-            return false;
-        };
-        let now = self.fakes.store.now();
-        if self.queue[index].visible_at > now {
-            self.fakes.store.advance(self.queue[index].visible_at - now);
-        }
-        let mut message = self.queue.swap_remove(index);
-        message.receives += 1;
-        if message.receives > MAX_RECEIVES {
-            self.dead_letters.push(message);
-            return true;
-        }
-        let record = record(
-            &message.id,
-            Some(&message.kind),
-            &message.body,
-            message.receives,
-            message.arn,
-        );
-        let receipt = record.receipt_handle.clone().unwrap();
-        let handled = self.worker.handle(event(vec![record]), deadline());
-        // The invocation's timeout: a call that hangs ends the invocation there, as in Lambda.
-        let limit = self.crash_after.take().unwrap_or(Duration::from_millis(700));
-        let response = tokio::time::timeout(limit, handled).await.ok();
-        let failed = response.is_none_or(|response| !response.batch_item_failures.is_empty());
-        if failed {
-            let delay = self
-                .fakes
-                .queue
-                .redelivered()
-                .iter()
-                .rev()
-                .find(|(_, r, _)| *r == receipt)
-                .map_or(VISIBILITY_SECONDS, |(_, _, seconds)| i64::from(*seconds));
-            message.visible_at = self.fakes.store.now() + delay;
-            self.queue.push(message);
-        }
-        true
-    }
-
-    async fn run(&mut self) {
-        for _ in 0..300 {
-            if !self.step().await {
-                return;
-            }
-        }
-        panic!("the simulation did not settle: {} messages left", self.queue.len());
-    }
-}
+// (`testing::send_sim`: SQS and Meta around the worker, on any store.)
 
 /// The job through the simulation; the message's final state and how often Meta took it.
 async fn simulate(

@@ -15,7 +15,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use super::*;
-use crate::domain::outbound::OutboundStatus;
 use crate::domain::status::DeliveryStatus;
 use crate::testing::Fault;
 
@@ -210,66 +209,8 @@ fn statuses_in_any_order_duplicated_and_batched_end_in_the_same_record() {
 
 // ------------------------------------------------------------------ sends: once, never lost
 
-const STORE_WRITES: [&str; 5] = ["claim", "mark_accepted", "release", "mark_failed", "mark_unknown"];
-
-#[derive(Debug, Clone)]
-struct SendSchedule {
-    answers: Vec<GraphAnswer>,
-    store_faults: Vec<(&'static str, usize, Fault)>,
-    queue_fault: Option<Fault>,
-    /// Extra deliveries of the same job (SQS at-least-once, a client's retried request), delays in s.
-    duplicates: Vec<i64>,
-    /// Steps of the simulation at which the invocation is killed, and after how long.
-    crashes: Vec<(usize, u64)>,
-    /// Meta's status webhook for a taken message, this many seconds later; `None`: never.
-    status_delay: Option<i64>,
-}
-
-fn graph_answer() -> impl Strategy<Value = GraphAnswer> {
-    prop_oneof![
-        4 => Just(GraphAnswer::Accept),
-        1 => Just(GraphAnswer::AcceptBodyLost),
-        1 => Just(GraphAnswer::AcceptThenAmbiguous),
-        1 => Just(GraphAnswer::AcceptThenHang),
-        1 => Just(GraphAnswer::NotSent),
-        1 => Just(GraphAnswer::refuse(500, 131000)),
-        1 => Just(GraphAnswer::refuse(429, 130429)),
-        1 => Just(GraphAnswer::refuse(400, 131026)),
-    ]
-}
-
-fn fault() -> impl Strategy<Value = Fault> {
-    prop_oneof![
-        Just(Fault::Transient),
-        Just(Fault::Permanent),
-        Just(Fault::Hang),
-        Just(Fault::AppliedThenTransient),
-    ]
-}
-
-fn send_schedule() -> impl Strategy<Value = SendSchedule> {
-    (
-        proptest::collection::vec(graph_answer(), 0..4),
-        proptest::collection::vec(
-            (proptest::sample::select(STORE_WRITES.to_vec()), 1usize..=2, fault()),
-            0..3,
-        ),
-        proptest::option::of(prop_oneof![Just(Fault::Transient), Just(Fault::Hang)]),
-        proptest::collection::vec(0i64..400, 0..3),
-        proptest::collection::vec((0usize..6, 1u64..80), 0..3),
-        proptest::option::of(1i64..300),
-    )
-        .prop_map(
-            |(answers, store_faults, queue_fault, duplicates, crashes, status_delay)| SendSchedule {
-                answers,
-                store_faults,
-                queue_fault,
-                duplicates,
-                crashes,
-                status_delay,
-            },
-        )
-}
+use crate::testing::send_sim::strategies::send_schedule;
+use crate::testing::send_sim::{SendSchedule, check_send};
 
 async fn run_send_schedule(n: usize, schedule: &SendSchedule) -> Result<(), TestCaseError> {
     let (worker, fakes) = worker(None, false);
@@ -281,107 +222,8 @@ async fn run_send_schedule(n: usize, schedule: &SendSchedule) -> Result<(), Test
     if let Some(fault) = schedule.queue_fault {
         fakes.queue.faults.fail_next("send", 1, fault);
     }
-    let mut sim = Sim::new(worker, fakes, schedule.status_delay);
-    let body = serde_json::to_string(&job).unwrap();
-    sim.push("send-message", body.clone(), SEND_QUEUE_ARN, 0);
-    for delay in &schedule.duplicates {
-        sim.push("send-message", body.clone(), SEND_QUEUE_ARN, *delay);
-    }
-    let mut settled = false;
-    for step in 0..400 {
-        if let Some((_, after_ms)) = schedule.crashes.iter().find(|(at, _)| *at == step) {
-            sim.crash_after = Some(Duration::from_millis(*after_ms));
-        }
-        if !sim.step().await {
-            settled = true;
-            break;
-        }
-    }
-    prop_assert!(
-        settled,
-        "the simulation did not settle: {} messages left",
-        sim.queue.len()
-    );
-    let item = sim.fakes.store.outbound(&job.message_id).unwrap();
-    let taken = sim.fakes.graph.taken_count(job.message_id.as_str());
-    prop_assert!(item.resends <= 1, "resent {} times", item.resends);
-    prop_assert!(
-        taken <= 1 + item.resends as usize,
-        "taken {taken} times, {} resends",
-        item.resends
-    );
-    if schedule.status_delay.is_some() {
-        // A status webhook always arrives before the reconcile window closes: never a resend.
-        prop_assert!(taken <= 1, "taken {taken} times although a status could resolve it");
-    }
-    prop_assert!(
-        sim.dead_letters.iter().all(|m| m.kind != "send-message"),
-        "a send job reached the dead-letter queue"
-    );
-    // Never lost: Meta took it, or it is recorded failed with Meta's refusal or its last error
-    // (its receives ran out on retryable refusals), or — only when nothing could record that a send
-    // never reached Meta: the invocation was killed first, or the table refused the release (or the
-    // `failed` record) twice and the queue refused it in between, or Meta answered a 5xx or 131000,
-    // which do not say it did not take the message (the fake took nothing, the worker cannot know) —
-    // `unknown`, which the caller sees and which is never sent a third time. A release the table
-    // refused once is not such a case: the worker knew, and the release goes through the queue (or
-    // to the table again). Never silently queued forever.
-    prop_assert!(
-        taken >= 1
-            || item.status == OutboundStatus::Failed
-            || (item.status == OutboundStatus::Unknown
-                && (!schedule.crashes.is_empty()
-                    || release_and_queue_down(schedule)
-                    || answered_ambiguously(schedule))),
-        "the message was lost: {:?}, never taken",
-        item.status
-    );
-    prop_assert!(
-        matches!(
-            item.status,
-            OutboundStatus::Accepted | OutboundStatus::Unknown | OutboundStatus::Failed
-        ),
-        "{:?}",
-        item.status
-    );
-    if item.status == OutboundStatus::Failed {
-        // `failed` is only ever the truth: a message Meta took (or may have: a resend counted)
-        // is never recorded failed, whatever refused a later copy.
-        prop_assert!(
-            taken == 0 && item.resends == 0,
-            "a message Meta took or may have is recorded failed (taken {taken}, resends {})",
-            item.resends
-        );
-        prop_assert!(
-            schedule
-                .answers
-                .iter()
-                .any(|answer| matches!(answer, GraphAnswer::Refuse(_))),
-            "failed although Meta never refused it"
-        );
-    }
-    Ok(())
-}
-
-/// The schedule makes the table refuse twice the write that records a send never reached Meta (its
-/// release, or its `failed` after Meta's refusal) and the queue refuse once: the one documented hole.
-fn release_and_queue_down(schedule: &SendSchedule) -> bool {
-    let refusals: usize = schedule
-        .store_faults
-        .iter()
-        .filter(|(operation, _, _)| matches!(*operation, "release" | "mark_failed"))
-        .map(|(_, count, _)| count)
-        .sum();
-    refusals >= 2 && schedule.queue_fault.is_some()
-}
-
-/// Meta answered the schedule's send with a refusal that may come after it took the message (a
-/// 5xx, 131000): the worker reconciles it as `unknown` and cannot tell it was not taken.
-fn answered_ambiguously(schedule: &SendSchedule) -> bool {
-    schedule.answers.iter().any(|answer| {
-        matches!(answer, GraphAnswer::Refuse(error)
-            if error.class() == crate::domain::graph_error::FailureClass::Ambiguous)
-    })
+    let sim = Sim::new(worker, fakes, schedule.status_delay);
+    check_send(sim, &job, schedule).await.map_err(TestCaseError::fail)
 }
 
 #[test]
