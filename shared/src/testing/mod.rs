@@ -8,7 +8,6 @@
 
 pub mod blobs;
 pub mod contract;
-pub mod send_sim;
 pub mod events;
 pub mod faults;
 pub mod graph;
@@ -18,6 +17,7 @@ pub mod media_links;
 pub mod memory_store;
 pub mod queue;
 pub mod schema;
+pub mod send_sim;
 pub mod templates;
 pub mod verification_store;
 

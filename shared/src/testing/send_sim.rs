@@ -374,7 +374,10 @@ pub async fn check_send<S: SimStore>(mut sim: Sim<S>, job: &SendJob, schedule: &
     }
     let fail = |text: String| Err::<(), String>(text);
     if !settled {
-        return fail(format!("the simulation did not settle: {} messages left", sim.queue.len()));
+        return fail(format!(
+            "the simulation did not settle: {} messages left",
+            sim.queue.len()
+        ));
     }
     let view = sim
         .fakes
@@ -425,7 +428,11 @@ pub async fn check_send<S: SimStore>(mut sim: Sim<S>, job: &SendJob, schedule: &
                 "a message Meta took or may have is recorded failed (taken {taken}, resends {resends})"
             ));
         }
-        if !schedule.answers.iter().any(|answer| matches!(answer, GraphAnswer::Refuse(_))) {
+        if !schedule
+            .answers
+            .iter()
+            .any(|answer| matches!(answer, GraphAnswer::Refuse(_)))
+        {
             return fail("failed although Meta never refused it".to_owned());
         }
     }

@@ -347,7 +347,8 @@ impl OutboundStore for DynamoMessageStore {
     }
 
     async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {
-        let now_ms = Utc::now().timestamp_millis();
+        // The send state machine's clock (the wall clock in production).
+        let now_ms = Utc::now().timestamp_millis() + self.clock_skew() * 1000;
         // An idle recipient (the common case): one conditional write. Otherwise read the slot
         // and move it on exactly what was read, a few times under contention.
         let mut observed: Option<i64> = None;

@@ -35,9 +35,6 @@ fn worker(auto_reply: Option<&str>, mark_as_read: bool) -> (TestWorker, Fakes) {
     send_sim::worker(MemoryStore::new(), SimTimes::IN_MEMORY, auto_reply, mark_as_read)
 }
 
-
-
-
 fn inbound_webhook(wamid: &str, from: &str) -> String {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
         "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
@@ -47,7 +44,6 @@ fn inbound_webhook(wamid: &str, from: &str) -> String {
             "text": {"body": "hello"}}]}}]}]})
     .to_string()
 }
-
 
 async fn queued_message(store: &MemoryStore, key: &str) -> SendJob {
     let message_id = outbound::id_for_key("test", key);
