@@ -36,6 +36,18 @@ async fn take<S: OutboundStore + ?Sized>(
     })
 }
 
+/// A transition of the attempt holding the claim, with what it learnt (`error`).
+async fn by_holder<S: OutboundStore + ?Sized>(
+    store: &S,
+    message_id: &MessageId,
+    transition: &'static Transition,
+    attempt: &AttemptId,
+    error: &StoredError,
+) -> Result<StateWrite, StoreError> {
+    let call = Call::at(store.now()).by(attempt).with_error(error);
+    Ok(state_write(take(store, message_id, transition, &call).await?))
+}
+
 fn state_write(took: Took) -> StateWrite {
     match took {
         Took::Moved(record) => StateWrite::Applied {
@@ -148,10 +160,7 @@ pub trait SendMachine: OutboundStore {
         attempt: &AttemptId,
         error: &StoredError,
     ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send {
-        async move {
-            let call = Call::at(self.now()).by(attempt).with_error(error);
-            Ok(state_write(take(self, message_id, &RELEASE, &call).await?))
-        }
+        by_holder(self, message_id, &RELEASE, attempt, error)
     }
 
     /// Meta accepted it: the wamid on the message, the message id on the wamid's item. From the
@@ -228,10 +237,7 @@ pub trait SendMachine: OutboundStore {
         attempt: &AttemptId,
         error: &StoredError,
     ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send {
-        async move {
-            let call = Call::at(self.now()).by(attempt).with_error(error);
-            Ok(state_write(take(self, message_id, &MARK_FAILED, &call).await?))
-        }
+        by_holder(self, message_id, &MARK_FAILED, attempt, error)
     }
 }
 

@@ -7,18 +7,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use bridge::adapters::dynamodb::DynamoMessageStore;
-use bridge::domain::outbound::{self, Origin, SendJob};
-use bridge::ports::{NewOutbound, OutboundStore};
+use bridge::domain::outbound;
 use bridge::testing::Fault;
 use bridge::testing::send_sim::{self, SendSchedule, Sim, SimTimes, check_send, strategies::send_schedule};
 use integration_tests::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
-
-const SDK_ATTEMPTS: u32 = 3;
 
 /// The wire faults that do to the DynamoDB adapter what `fault` does to the fake's operation.
 fn wire_faults(fault: Fault) -> Vec<WireFault> {
@@ -35,47 +28,16 @@ fn wire_faults(fault: Fault) -> Vec<WireFault> {
     }
 }
 
-async fn store(emu: &Emulator, plan: &FaultPlan) -> DynamoMessageStore {
-    let sdk = faulty_sdk_config(emu.endpoint(), &emu.env["AWS_REGION"], plan.clone()).await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(SDK_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(20)),
-        )
-        .build();
-    DynamoMessageStore::new(aws_sdk_dynamodb::Client::from_conf(config), emu.table(), 0)
-}
-
 async fn run_case(emu: &Emulator, schedule: &SendSchedule) -> Result<(), String> {
     let plan = FaultPlan::new();
-    let store = store(emu, &plan).await;
+    let store = faulty_dynamo_store(emu, &plan).await;
     let (worker, fakes) = send_sim::worker(store, SimTimes::OVER_HTTP, None, false);
     let message_id = outbound::id_for_key("property", &unique("case"));
     // A recipient of its own: pacing state is per recipient, and the table outlives the case.
     let to = unique_number().trim_start_matches('+').to_owned();
-    let payload = serde_json::json!({"messaging_product": "whatsapp", "to": to, "type": "text",
-        "text": {"body": "hello"}});
-    fakes
-        .store
-        .create_outbound(&NewOutbound {
-            message_id: message_id.clone(),
-            to: to.clone(),
-            from: None,
-            kind: "text".to_owned(),
-            fingerprint: outbound::fingerprint(&payload),
-            payload: payload.clone(),
-            origin: Origin::Api,
-        })
+    let job = send_sim::queued_job(&fakes.store, message_id, &to, "hello")
         .await
         .map_err(|error| error.to_string())?;
-    let job = SendJob {
-        message_id,
-        to,
-        from: None,
-        payload,
-        requeued: 0,
-    };
     fakes.graph.script(schedule.answers.clone());
     // The fake's operations are all `UpdateItem`s here: each planned fault meets the state machine's
     // writes from the n-th on, n the operation's place in the send path.

@@ -3,15 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use bridge::adapters::dynamodb::DynamoMessageStore;
 use bridge::testing::contract::{self, Harness, Write};
 use integration_tests::*;
-
-/// The SDK's attempts per call (its standard retry mode): a refusal is planned for each.
-const SDK_ATTEMPTS: u32 = 3;
 
 struct DynamoHarness {
     store: DynamoMessageStore,
@@ -22,18 +16,8 @@ impl DynamoHarness {
     async fn new() -> Self {
         let emu = Emulator::connect().await;
         let plan = FaultPlan::new();
-        let sdk = faulty_sdk_config(emu.endpoint(), &emu.env["AWS_REGION"], plan.clone()).await;
-        // The SDK's own retry strategy (standard, 3 attempts), with short backoffs: the test's time.
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(SDK_ATTEMPTS)
-                    .with_initial_backoff(Duration::from_millis(20)),
-            )
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
         Self {
-            store: DynamoMessageStore::new(client, emu.table(), 0),
+            store: faulty_dynamo_store(&emu, &plan).await,
             plan,
         }
     }

@@ -110,20 +110,10 @@ async fn queued<H: Harness>(harness: &H, key: &str) -> (MessageId, String) {
             .map(|b| (b % 10).to_string())
             .collect::<String>()
     );
-    let payload = serde_json::json!({"messaging_product":"whatsapp","to":to,"type":"text","text":{"body":"hi"}});
-    let created = bounded(harness.store().create_outbound(&NewOutbound {
-        message_id: message_id.clone(),
-        to: to.clone(),
-        from: None,
-        kind: "text".to_owned(),
-        fingerprint: outbound::fingerprint(&payload),
-        payload,
-        origin: Origin::Api,
-    }))
-    .await
-    .expect("created");
-    assert_eq!(created, Created::New);
-    (message_id, to)
+    let job = bounded(super::send_sim::queued_job(harness.store(), message_id, &to, "hi"))
+        .await
+        .expect("created");
+    (job.message_id, to)
 }
 
 fn attempt(name: &str) -> AttemptId {

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
 use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
-use crate::domain::outbound::{History, OutboundStatus, OutboundView, StoredError};
+use crate::domain::outbound::{History, OutboundView, StoredError};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::Content;
 
@@ -21,59 +21,35 @@ use crate::ports::{
     WriteOutcome,
 };
 
-/// The bundle's record of a message it sends.
+/// The bundle's record of a message it sends: the state machine's part (`record`, also read
+/// through `Deref`: `item.status`), and the item's own fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundItem {
     pub message: NewOutbound,
-    pub status: OutboundStatus,
-    pub attempt: Option<AttemptId>,
-    pub claimed_at: Option<i64>,
-    pub reconcile_at: Option<i64>,
-    pub attempts: u32,
-    pub resends: u32,
-    pub wamid: Option<Wamid>,
-    pub moved_from: Option<OutboundStatus>,
-    pub accepted_by: Option<AttemptId>,
+    pub record: SendRecord,
     pub last_error: Option<StoredError>,
     pub errors: Option<StoredError>,
     pub history: BTreeMap<&'static str, i64>,
 }
 
+impl std::ops::Deref for OutboundItem {
+    type Target = SendRecord;
+
+    fn deref(&self) -> &SendRecord {
+        &self.record
+    }
+}
+
 impl OutboundItem {
     /// The state machine's part of the item.
     pub fn record(&self) -> SendRecord {
-        SendRecord {
-            status: self.status,
-            attempt: self.attempt.clone(),
-            claimed_at: self.claimed_at,
-            reconcile_at: self.reconcile_at,
-            attempts: self.attempts,
-            resends: self.resends,
-            wamid: self.wamid.clone(),
-            moved_from: self.moved_from,
-            accepted_by: self.accepted_by.clone(),
-        }
+        self.record.clone()
     }
 
     /// `transition` applied for `call`, as the table says ([`Transition::apply`]), with the item's
     /// own fields (errors, times) as the DynamoDB adapter renders its effects.
     fn apply(&mut self, transition: &Transition, call: &Call<'_>) {
-        let mut record = self.record();
-        transition.apply(&mut record, call);
-        let SendRecord {
-            status,
-            attempt,
-            claimed_at,
-            reconcile_at,
-            attempts,
-            resends,
-            wamid,
-            moved_from,
-            accepted_by,
-        } = record;
-        (self.status, self.attempt, self.claimed_at, self.reconcile_at) = (status, attempt, claimed_at, reconcile_at);
-        (self.attempts, self.resends, self.wamid, self.moved_from) = (attempts, resends, wamid, moved_from);
-        self.accepted_by = accepted_by;
+        transition.apply(&mut self.record, call);
         for effect in transition.effects {
             match effect {
                 Effect::Reconcile => {
@@ -358,15 +334,7 @@ impl OutboundStore for MemoryStore {
             }
             let item = OutboundItem {
                 message: message.clone(),
-                status: OutboundStatus::Queued,
-                attempt: None,
-                claimed_at: None,
-                reconcile_at: None,
-                attempts: 0,
-                resends: 0,
-                wamid: None,
-                moved_from: None,
-                accepted_by: None,
+                record: SendRecord::queued(),
                 last_error: None,
                 errors: None,
                 history: BTreeMap::from([("queued", now)]),

@@ -13,11 +13,12 @@ use tokio::time::Instant;
 
 use super::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, GraphAnswer, MemoryStore};
 use crate::adapters::dynamodb::DynamoMessageStore;
-use crate::domain::outbound::SendJob;
+use crate::domain::ids::MessageId;
+use crate::domain::outbound::{Origin, SendJob};
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::handlers::worker::Worker;
 use crate::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
-use crate::ports::{ClaimTerms, MessageStore, OutboundStore, Pace};
+use crate::ports::{ClaimTerms, MessageStore, NewOutbound, OutboundStore, Pace};
 
 pub const SEND_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sends";
 pub const EVENTS_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:events";
@@ -137,6 +138,34 @@ pub fn worker<S: SimStore>(
         media: None,
     };
     (worker, fakes)
+}
+
+/// A text message to `to`, created `queued` in `store` as the send API does, and its job.
+pub async fn queued_job<S: OutboundStore>(
+    store: &S,
+    message_id: MessageId,
+    to: &str,
+    body: &str,
+) -> Result<SendJob, crate::ports::StoreError> {
+    let payload = json!({"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}});
+    store
+        .create_outbound(&NewOutbound {
+            message_id: message_id.clone(),
+            to: to.to_owned(),
+            from: None,
+            kind: "text".to_owned(),
+            fingerprint: crate::domain::outbound::fingerprint(&payload),
+            payload: payload.clone(),
+            origin: Origin::Api,
+        })
+        .await?;
+    Ok(SendJob {
+        message_id,
+        to: to.to_owned(),
+        from: None,
+        payload,
+        requeued: 0,
+    })
 }
 
 /// An SQS record as Lambda hands it to the worker.

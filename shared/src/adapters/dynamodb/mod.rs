@@ -182,6 +182,20 @@ impl DynamoMessageStore {
         update: Update,
         condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
     ) -> Result<WriteOutcome, StoreError> {
+        self.update_claiming(pk, sk, update, condition, None).await
+    }
+
+    /// [`Self::update`], claiming the item for `claim = (attribute, claimant)`: `Applied` also when
+    /// the condition fails on an item that `claimant` already holds (the SDK retried a try whose
+    /// write was applied and whose answer was lost).
+    async fn update_claiming(
+        &self,
+        pk: String,
+        sk: &str,
+        update: Update,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+        claim: Option<(&str, &str)>,
+    ) -> Result<WriteOutcome, StoreError> {
         let (expression, mut names, mut values) = update.build();
         if let Some((condition, _)) = &condition
             && condition.contains("#status")
@@ -200,36 +214,11 @@ impl DynamoMessageStore {
             values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
             request = request.condition_expression(condition);
         }
-        update_outcome(request.set_expression_attribute_values(Some(values)).send().await)
-    }
-
-    /// A conditional update that claims the item for `claimant` (`mark`: the attribute naming it):
-    /// `Applied` also when the condition fails on an item that `claimant` already holds (the SDK
-    /// retried a try whose write was applied and whose answer was lost).
-    async fn update_claiming(
-        &self,
-        pk: String,
-        sk: &str,
-        update: Update,
-        (condition, extra_values): (&str, Vec<(&str, AttributeValue)>),
-        (mark, claimant): (&str, &str),
-    ) -> Result<WriteOutcome, StoreError> {
-        let (expression, names, mut values) = update.build();
-        values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", string(pk))
-            .key("sk", string(sk))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        if let Err(error) = &result
+        if claim.is_some() {
+            request = request.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        }
+        let result = request.set_expression_attribute_values(Some(values)).send().await;
+        if let (Err(error), Some((mark, claimant))) = (&result, claim)
             && let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = error.as_service_error()
             && written_by(failed.item(), mark, claimant)
         {

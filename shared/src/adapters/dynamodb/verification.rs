@@ -73,8 +73,8 @@ impl VerificationStore for DynamoMessageStore {
             call_pk(call_sid),
             item,
             update,
-            (condition, values),
-            ("email_claimant", claimant),
+            Some((condition, values)),
+            Some(("email_claimant", claimant)),
         )
         .await
     }
