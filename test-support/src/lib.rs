@@ -13,11 +13,13 @@
 
 pub mod emulator;
 pub mod events;
+pub mod faulty_store;
 pub mod http;
 pub mod stack;
 pub mod wire_faults;
 
 pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, sdk_config_with, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
+pub use faulty_store::{SDK_ATTEMPTS, faulty_dynamo_store};
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};
-pub use wire_faults::{FaultPlan, SDK_ATTEMPTS, WireFault, faulty_dynamo_store, faulty_http_client, faulty_sdk_config};
+pub use wire_faults::{FaultPlan, WireFault, faulty_http_client, faulty_sdk_config};
