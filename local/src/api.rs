@@ -7,15 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bridge::adapters::{dynamodb::DynamoMessageStore, ses::SesMailer};
-use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
+use bridge::compose::{DeployedIngest, DeployedSendApi, DeployedVerification};
 use bridge::config::{TwilioConfig, VerifyConfig};
 use bridge::domain::form;
 use bridge::handlers::http::ApiError;
-use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::meta_verify;
-use bridge::handlers::send_api::SendApi;
-use bridge::handlers::twilio::{self, Verification};
+use bridge::handlers::twilio;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use serde_json::{Value, json};
@@ -49,10 +46,10 @@ pub fn routes() -> Vec<Route> {
 /// The handlers with their configuration and clients, built once as each Lambda's init does.
 pub struct App {
     pub verify: VerifyConfig,
-    pub ingest: Ingest<SqsQueue, S3BlobStore>,
+    pub ingest: DeployedIngest,
     pub voice: TwilioConfig,
-    pub verification: Verification<DynamoMessageStore, SesMailer>,
-    pub send_api: SendApi<DynamoMessageStore, SqsQueue, bridge::adapters::presign::S3MediaLinks>,
+    pub verification: DeployedVerification,
+    pub send_api: DeployedSendApi,
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).

@@ -51,6 +51,13 @@ pub async fn config_from<C: FunctionConfig>(sdk_config: Option<&SdkConfig>, vars
     C::read(secrets.env_from(vars))
 }
 
+/// `POST /webhook` as deployed.
+pub type DeployedIngest = Ingest<SqsQueue, S3BlobStore>;
+/// The send API as deployed.
+pub type DeployedSendApi = SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks>;
+/// The Twilio verification functions as deployed.
+pub type DeployedVerification = Verification<DynamoMessageStore, SesMailer, EventBridgePublisher>;
+
 impl Ingest<SqsQueue, S3BlobStore> {
     /// `POST /webhooks/whatsapp`: SQS and S3 clients, the queue's connection opened during init.
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -137,7 +144,7 @@ impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
     }
 }
 
-impl Verification<DynamoMessageStore, SesMailer> {
+impl Verification<DynamoMessageStore, SesMailer, EventBridgePublisher> {
     /// `POST /twilio/gather`, `/twilio/recording`: every AWS call within [`TWILIO_SDK_BUDGET`],
     /// the table's connection opened during init.
     pub async fn from_env() -> Result<Self, ConfigError> {

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod handlers;
 pub mod metrics;
 pub mod ports;
+pub mod publishing;
 pub mod sends;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

@@ -31,7 +31,7 @@ fn config(emu: &Emulator, email_from: &str) -> VerificationConfig {
     .unwrap()
 }
 
-fn verification(emu: &Emulator, email_from: &str) -> Verification<DynamoMessageStore, SesMailer> {
+fn verification(emu: &Emulator, email_from: &str) -> bridge::compose::DeployedVerification {
     Verification::new(
         config(emu, email_from),
         DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 30),

@@ -19,7 +19,6 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span, respond};
-use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::config::{TwilioConfig, VerificationConfig};
 use crate::domain::email::Email;
 use crate::domain::events::{self as bus, CodeCapture};
@@ -27,7 +26,7 @@ use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
-use crate::handlers::worker::Publishing;
+use crate::publishing::Publishing;
 use crate::metrics::{self, Metric};
 use crate::ports::{EventPublisher, Mailer, VerificationStore, WriteOutcome};
 
@@ -179,7 +178,7 @@ pub async fn voice(config: &TwilioConfig, request: Request) -> Response<Body> {
 }
 
 /// `POST /twilio/gather` and `POST /twilio/recording`.
-pub struct Verification<S, M, E = EventBridgePublisher> {
+pub struct Verification<S, M, E> {
     pub config: VerificationConfig,
     pub store: S,
     pub mailer: M,
@@ -187,7 +186,8 @@ pub struct Verification<S, M, E = EventBridgePublisher> {
     pub events: Option<Publishing<E>>,
 }
 
-impl<S, M> Verification<S, M> {
+impl<S, M, E> Verification<S, M, E> {
+    /// Without a bus (`with_events` adds one).
     pub fn new(config: VerificationConfig, store: S, mailer: M) -> Self {
         Self {
             config,

@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 use super::DynamoMessageStore;
 use super::item::{attribute_to_json, string, text_of};
 use super::keys::{BY_CONTACT_INDEX, MESSAGE_SK, conversation_pk, message_pk};
-use super::outbound::outbound_view;
+use super::view::{media_of, outbound_view};
 use crate::adapters::describe;
-use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
+use crate::domain::history::{ConversationEntry, ConversationPage, Position};
 use crate::ports::{ConversationStore, StoreError};
 
 type Attributes = HashMap<String, AttributeValue>;
@@ -181,20 +181,6 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
     }
 }
 
-/// The stored media facts of a message item, if it is a media message.
-pub(super) fn media_of(item: &Attributes) -> Option<MediaView> {
-    let field = |name: &str| text_of(item, name);
-    let media = MediaView {
-        id: field("media_id"),
-        mime_type: field("media_mime_type"),
-        sha256: field("media_sha256"),
-        s3_key: field("media_s3_key"),
-        url: None,
-        url_expires_at: None,
-        error: field("media_error"),
-    };
-    (media.id.is_some() || media.s3_key.is_some() || media.error.is_some()).then_some(media)
-}
 
 /// What an inbound message says, from the attributes `record_inbound` wrote.
 fn inbound_content(item: &Attributes) -> Value {

@@ -13,6 +13,7 @@ pub mod keys;
 mod messages;
 mod outbound;
 mod verification;
+mod view;
 
 use std::collections::HashMap;
 

@@ -13,15 +13,16 @@ use chrono::Utc;
 
 use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
-use super::item::{Item, attribute_to_json, number, rfc3339, string, text_of};
+use super::item::{Item, number, rfc3339, string, text_of};
+use super::view::outbound_view;
 use super::keys::{
     BY_CONTACT_INDEX, CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, conversation_pk, conversation_sk,
     message_pk, outbound_pk, pace_pk, sent_pk, window_sk,
 };
 use crate::adapters::describe;
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
-use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, merged_status, rank_of};
-use crate::domain::outbound::{History, OutboundStatus, OutboundView, StoredError};
+use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, rank_of};
+use crate::domain::outbound::{OutboundStatus, OutboundView, StoredError};
 use crate::domain::status::DeliveryStatus;
 use crate::ports::{Created, Moved, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome};
 
@@ -400,62 +401,5 @@ impl OutboundStore for DynamoMessageStore {
             }
         }
         Ok(Paced::Wait { seconds: 1 })
-    }
-}
-
-/// The send API's view of a message: the bundle's record and Meta's statuses merged,
-/// the status being whichever ranks higher.
-pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attributes>) -> OutboundView {
-    let field = |name: &str| {
-        message
-            .and_then(|m| text_of(m, name))
-            .or_else(|| outbound.and_then(|o| text_of(o, name)))
-    };
-    let from_outbound = |name: &str| outbound.and_then(|o| text_of(o, name));
-    let rank = |item: Option<&Attributes>| {
-        item.and_then(|i| text_of(i, "status_rank"))
-            .and_then(|r| r.parse::<i64>().ok())
-            .unwrap_or(-1)
-    };
-    let own = from_outbound("status").and_then(|name| OutboundStatus::parse(&name));
-    let meta = message.and_then(|m| Some((u8::try_from(rank(Some(m))).ok()?, text_of(m, "status")?)));
-    let status = match own {
-        Some(own) => Some(merged_status(
-            own,
-            meta.as_ref().map(|(rank, status)| (*rank, status.as_str())),
-        )),
-        None => meta.map(|(_, status)| status),
-    };
-    let errors = message
-        .and_then(|m| m.get("errors"))
-        .or_else(|| outbound.and_then(|o| o.get("errors")))
-        .map(attribute_to_json)
-        .unwrap_or(serde_json::Value::Array(Vec::new()));
-    let callback_data = from_outbound("payload")
-        .and_then(|payload| serde_json::from_str::<serde_json::Value>(&payload).ok())
-        .and_then(|payload| payload.get("biz_opaque_callback_data")?.as_str().map(str::to_owned));
-    OutboundView {
-        id: from_outbound("message_id").or_else(|| field("message_id")),
-        wamid: field("wamid"),
-        direction: field("direction"),
-        to: from_outbound("to").or_else(|| field("recipient_id")),
-        kind: field("type"),
-        status,
-        history: History {
-            queued: field("queued_at"),
-            accepted: field("accepted_at"),
-            unknown: from_outbound("unknown_at"),
-            sent: field("sent_at"),
-            delivered: field("delivered_at"),
-            read: field("read_at"),
-            failed: field("failed_at"),
-        },
-        errors,
-        last_error: outbound.and_then(|o| o.get("last_error")).map(attribute_to_json),
-        attempts: from_outbound("attempts").and_then(|n| n.parse::<i64>().ok()),
-        updated_at: field("updated_at"),
-        callback_data,
-        resends: from_outbound("resends").and_then(|n| n.parse::<i64>().ok()),
-        media: message.and_then(super::conversation::media_of),
     }
 }

@@ -34,11 +34,11 @@ fn twilio_config_in(language: &str) -> TwilioConfig {
     }
 }
 
-fn verification() -> Verification<FakeVerificationStore, FakeMailer> {
+fn verification() -> Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus> {
     verification_in("en-US")
 }
 
-fn verification_in(language: &str) -> Verification<FakeVerificationStore, FakeMailer> {
+fn verification_in(language: &str) -> Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus> {
     let config = VerificationConfig {
         twilio: twilio_config_in(language),
         table_name: "table".to_owned(),
@@ -410,7 +410,7 @@ async fn during_a_rotation_the_secondary_auth_token_and_a_second_shared_key_are_
 }
 
 /// The code as a crash right after storing it left it: recorded, `email_status` pending.
-async fn crashed_after_recording(verification: &Verification<FakeVerificationStore, FakeMailer>) {
+async fn crashed_after_recording(verification: &Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus>) {
     use crate::ports::VerificationStore as _;
     let captured = crate::domain::verification::CapturedCode {
         call_sid: CALL.to_owned(),
@@ -490,7 +490,7 @@ type PublishingVerification = Verification<FakeVerificationStore, FakeMailer, cr
 
 fn publishing_verification(include_code: bool) -> (PublishingVerification, crate::testing::FakeEventBus) {
     let bus = crate::testing::FakeEventBus::new();
-    let mut publishing = crate::handlers::worker::Publishing::new(bus.clone());
+    let mut publishing = crate::publishing::Publishing::new(bus.clone());
     publishing.resend_after = vec![std::time::Duration::from_millis(1)];
     publishing.include_verification_code = include_code;
     (verification().with_events(publishing), bus)

@@ -10,7 +10,6 @@
 //! why each time.
 
 mod compose;
-pub mod events;
 pub mod media;
 pub mod record_error;
 pub mod sending;
@@ -28,7 +27,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use self::compose::{DeployedWorker, WORKER_AWS_CALL_TIMEOUT};
-pub use self::events::Publishing;
+pub use crate::publishing::Publishing;
 pub use self::media::Media;
 pub use self::record_error::RecordError;
 use self::sending::Sending;

@@ -44,3 +44,13 @@ impl RecordError {
         Self::from_failure("store", error)
     }
 }
+
+/// How soon a record whose events the bus refused comes back.
+pub const UNPUBLISHED_RETRY_SECONDS: u32 = 5;
+
+impl From<crate::ports::PublishError> for RecordError {
+    /// Events the bus did not take (after the resends): the record comes back soon.
+    fn from(error: crate::ports::PublishError) -> Self {
+        RecordError::retry_in(error.to_string(), UNPUBLISHED_RETRY_SECONDS)
+    }
+}

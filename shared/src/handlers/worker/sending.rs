@@ -31,7 +31,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::events::Publishing;
+use crate::publishing::Publishing;
 use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};

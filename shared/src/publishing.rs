@@ -1,13 +1,13 @@
 //! Publishing the events of a record on the bus, after the writes they describe succeeded: in
 //! `PutEvents` calls of at most 10 entries under 256 KB, the entries of a partial failure resent, and —
-//! if some are still refused — the record failed so that SQS delivers it again (nothing dropped).
+//! if some are still refused — an error, on which the caller fails its record so that SQS delivers it
+//! again (nothing dropped). Used by the worker and the Twilio functions alike, below both.
 
 use std::time::Duration;
 
-use super::RecordError;
 use crate::domain::events::{BusEvent, batches};
 use crate::metrics::{self, Metric};
-use crate::ports::{EventPublisher, FailedEntry};
+use crate::ports::{EventPublisher, FailedEntry, PublishError};
 
 /// The bus and how hard one record tries it.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ impl<E> Publishing<E> {
 
 impl<E: EventPublisher> Publishing<E> {
     /// Publishes every event (at least once); an error when some could not be, even after the resends.
-    pub async fn publish(&self, events: Vec<BusEvent>) -> Result<usize, RecordError> {
+    pub async fn publish(&self, events: Vec<BusEvent>) -> Result<usize, PublishError> {
         let total = events.len();
         let mut pending = events;
         let mut waits = self.resend_after.iter();
@@ -48,13 +48,10 @@ impl<E: EventPublisher> Publishing<E> {
             }
             let Some(wait) = waits.next() else {
                 metrics::count(Metric::EventsFailed, pending.len() as u64);
-                return Err(RecordError::retry_in(
-                    format!(
-                        "event bus: {} of {total} events not published ({reason})",
-                        pending.len()
-                    ),
-                    5,
-                ));
+                return Err(PublishError::Unavailable(format!(
+                    "event bus: {} of {total} events not published ({reason})",
+                    pending.len()
+                )));
             };
             tracing::warn!(failed = pending.len(), reason, "events not taken by the bus; resending");
             tokio::time::sleep(*wait).await;
