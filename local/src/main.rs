@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bridge::adapters::load_sdk_config;
+use bridge::compose::DeployedWorker;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::Verification;
-use bridge::handlers::worker::DeployedWorker;
 use local_stack::Role;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{Standin, StandinConfig};

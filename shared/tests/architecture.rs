@@ -206,7 +206,11 @@ fn the_layers_import_as_the_architecture_says_and_nothing_imports_itself_back() 
             continue;
         }
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let shown = path.strip_prefix(src.parent().unwrap_or(&src)).unwrap_or(path).display().to_string();
+        let shown = path
+            .strip_prefix(src.parent().unwrap_or(&src))
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let (modules_out, crates_out) = forbidden(layer(module));
         for (number, line) in code_lines(&text) {
             let (internal, external) = named(module, &line, &known);
@@ -218,7 +222,8 @@ fn the_layers_import_as_the_architecture_says_and_nothing_imports_itself_back() 
                         line.trim()
                     ));
                 }
-                if target != module && !is_ancestor(target, module) && !test_only(target) && layer(target) != "testing" {
+                if target != module && !is_ancestor(target, module) && !test_only(target) && layer(target) != "testing"
+                {
                     edges
                         .entry(module.clone())
                         .or_default()
@@ -242,7 +247,11 @@ fn the_layers_import_as_the_architecture_says_and_nothing_imports_itself_back() 
         let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
         let mut seen = BTreeSet::new();
         while let Some((at, trail)) = stack.pop() {
-            for next in edges.get(&at).map(|e| e.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            for next in edges
+                .get(&at)
+                .map(|e| e.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
                 if next == *start {
                     let mut lines = Vec::new();
                     let mut hops = trail.clone();
@@ -277,8 +286,15 @@ fn the_checker_sees_a_handler_naming_an_adapter() {
     let (internal, _) = named("handlers::send_api", "use crate::adapters::graph::GraphClient;", &known);
     assert!(internal.contains("adapters::graph"));
     assert!(forbidden("handlers").0.contains(&"adapters"));
-    let (grouped, _) = named("handlers::send_api", "use crate::{adapters::graph, domain::ids::MessageId};", &known);
-    assert!(grouped.contains("adapters::graph") && grouped.contains("domain::ids"), "{grouped:?}");
+    let (grouped, _) = named(
+        "handlers::send_api",
+        "use crate::{adapters::graph, domain::ids::MessageId};",
+        &known,
+    );
+    assert!(
+        grouped.contains("adapters::graph") && grouped.contains("domain::ids"),
+        "{grouped:?}"
+    );
     let (relative, _) = named("adapters::graph", "use super::super::domain::ids::Wamid;", &known);
     assert!(relative.contains("domain::ids"), "{relative:?}");
     let lines = code_lines("use a::b;\n#[cfg(test)]\nmod tests {\n    use crate::adapters::x;\n}\nuse c::d;\n");

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use bridge::compose::DeployedWorker;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::Verification;
-use bridge::handlers::worker::DeployedWorker;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::QueueSource;

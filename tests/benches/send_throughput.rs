@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::compose::DeployedWorker;
 use bridge::domain::outbound::{self, Origin, SendJob};
-use bridge::handlers::worker::DeployedWorker;
 use bridge::ports::{NewOutbound, OutboundStore};
 use integration_tests::{Emulator, unique};
 use local_stack::graph_standin::{Standin, StandinConfig};

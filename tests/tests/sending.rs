@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bridge::adapters::{dynamodb::DynamoMessageStore, s3::S3BlobStore, sqs::SqsQueue};
+use bridge::compose::DeployedWorker;
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
-use bridge::handlers::worker::DeployedWorker;
 use integration_tests::*;
 use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::{batch_deadline, sqs_event};

@@ -2,7 +2,7 @@
 //! the queued messages through the WhatsApp Graph API.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use bridge::handlers::worker::DeployedWorker;
+use bridge::compose::DeployedWorker;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -26,9 +26,9 @@ use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
-use crate::publishing::Publishing;
 use crate::metrics::{self, Metric};
 use crate::ports::{EventPublisher, Mailer, VerificationStore, WriteOutcome};
+use crate::publishing::Publishing;
 
 pub const VOICE_PATH: &str = "/twilio/voice";
 pub const GATHER_PATH: &str = "/twilio/gather";

@@ -181,7 +181,6 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
     }
 }
 
-
 /// What an inbound message says, from the attributes `record_inbound` wrote.
 fn inbound_content(item: &Attributes) -> Value {
     let mut content = Map::new();

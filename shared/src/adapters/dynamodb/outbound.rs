@@ -14,11 +14,11 @@ use chrono::Utc;
 use super::DynamoMessageStore;
 use super::errors::{classify, update_error_is_rejection};
 use super::item::{Item, number, rfc3339, string, text_of};
-use super::view::outbound_view;
 use super::keys::{
     BY_CONTACT_INDEX, CONTACT_SK, MESSAGE_SK, OUTBOUND_SK, PACE_SK, contact_pk, conversation_pk, conversation_sk,
     message_pk, outbound_pk, pace_pk, sent_pk, window_sk,
 };
+use super::view::outbound_view;
 use crate::adapters::describe;
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, rank_of};

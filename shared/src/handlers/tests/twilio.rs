@@ -410,7 +410,9 @@ async fn during_a_rotation_the_secondary_auth_token_and_a_second_shared_key_are_
 }
 
 /// The code as a crash right after storing it left it: recorded, `email_status` pending.
-async fn crashed_after_recording(verification: &Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus>) {
+async fn crashed_after_recording(
+    verification: &Verification<FakeVerificationStore, FakeMailer, crate::testing::FakeEventBus>,
+) {
     use crate::ports::VerificationStore as _;
     let captured = crate::domain::verification::CapturedCode {
         call_sid: CALL.to_owned(),

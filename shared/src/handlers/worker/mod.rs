@@ -9,7 +9,6 @@
 //! until the queue's redrive limit moves it to the dead-letter queue, with a log line saying
 //! why each time.
 
-mod compose;
 pub mod media;
 pub mod record_error;
 pub mod sending;
@@ -26,8 +25,9 @@ use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-pub use self::compose::{DeployedWorker, WORKER_AWS_CALL_TIMEOUT};
-pub use crate::publishing::Publishing;
+/// Every AWS call of the worker is bounded by this, so a record's claim, Graph call and
+/// outcome fit in the invocation whatever the table does (see [`sending::SendPolicy::send_budget`]).
+pub const WORKER_AWS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 pub use self::media::Media;
 pub use self::record_error::RecordError;
 use self::sending::Sending;
@@ -46,6 +46,7 @@ use crate::ports::{
     BlobError, BlobStore, EventPublisher, MediaSink, MediaSource, MessageStore, OutboundStore, Queue, Redelivery,
     StateWrite, StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
 };
+pub use crate::publishing::Publishing;
 use crate::sends::SendMachine;
 
 /// What one record wrote.

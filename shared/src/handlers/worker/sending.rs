@@ -31,7 +31,6 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::publishing::Publishing;
 use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
@@ -43,6 +42,7 @@ use crate::ports::{
     Claim, ClaimTerms, EventPublisher, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StateWrite,
     StoreError, WhatsAppSender, WriteOutcome,
 };
+use crate::publishing::Publishing;
 use crate::sends::SendMachine;
 
 /// Spaces sends evenly: at most `per_second` per instance.

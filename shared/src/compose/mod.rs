@@ -1,9 +1,14 @@
-//! The composition root of the HTTP functions: each one's configuration, secrets and AWS
-//! clients, built once at cold start exactly as its Lambda needs them, so every `main.rs`
-//! is logging, one constructor and [`serve`].
+//! The composition root, the one place that builds adapters: each function's configuration,
+//! secrets and AWS clients, built once at cold start exactly as its Lambda needs them, so every
+//! `main.rs` is logging, one constructor and [`serve`]; the HTTP functions here, the worker in
+//! [`worker`]. The local runner and the test harness call the same constructors.
 //!
 //! `from_env` loads the SDK configuration itself; `from_sdk_config` takes one already loaded
 //! (the local runner shares one between every handler). Both read the process environment.
+
+mod worker;
+
+pub use worker::DeployedWorker;
 
 use std::convert::Infallible;
 use std::future::Future;

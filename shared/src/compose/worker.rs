@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::sending::{RateLimiter, SendPolicy, Sending};
-use super::{Media, Publishing, Worker};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph::{GraphClient, TokenSource};
@@ -14,11 +12,11 @@ use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::sqs::{SqsQueue, SqsRedelivery};
 use crate::config::{ConfigError, Env, SenderConfig, WorkerConfig};
+use crate::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
+use crate::handlers::worker::{Media, WORKER_AWS_CALL_TIMEOUT, Worker};
 use crate::ports::ClaimTerms;
+use crate::publishing::Publishing;
 
-/// Every AWS call of the worker is bounded by this, so a record's claim, Graph call and
-/// outcome fit in the invocation whatever the table does (see [`SendPolicy::send_budget`]).
-pub const WORKER_AWS_CALL_TIMEOUT: Duration = Duration::from_secs(4);
 const MARK_READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// A media download may go this long without a byte before it is given up (and retried).
 const MEDIA_READ_TIMEOUT: Duration = Duration::from_secs(15);
