@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bridge::compose::{DeployedIngest, DeployedSendApi, DeployedVerification};
-use bridge::config::{TwilioConfig, VerifyConfig};
+use bridge::compose::HttpHandlers;
 use bridge::domain::form;
 use bridge::handlers::http::ApiError;
 use bridge::handlers::meta_verify;
@@ -43,13 +42,16 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The handlers with their configuration and clients, built once as each Lambda's init does.
-pub struct App {
-    pub verify: VerifyConfig,
-    pub ingest: DeployedIngest,
-    pub voice: TwilioConfig,
-    pub verification: DeployedVerification,
-    pub send_api: DeployedSendApi,
+/// The handlers with their configuration and clients, built once as each Lambda's init does (by the
+/// composition root: [`HttpHandlers`]).
+pub struct App(pub HttpHandlers);
+
+impl std::ops::Deref for App {
+    type Target = HttpHandlers;
+
+    fn deref(&self) -> &HttpHandlers {
+        &self.0
+    }
 }
 
 /// Local stand-in for API Gateway's per-route payload limit (10 MB).

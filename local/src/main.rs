@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use bridge::adapters::load_sdk_config;
 use bridge::compose::DeployedWorker;
-use bridge::handlers::meta_ingest::Ingest;
-use bridge::handlers::send_api::SendApi;
-use bridge::handlers::twilio::Verification;
+use bridge::compose::HttpHandlers;
 use local_stack::Role;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{Standin, StandinConfig};
@@ -52,13 +50,7 @@ async fn main() -> Result<(), Error> {
     }
 
     // The HTTP handlers exactly as their Lambdas build them, on the one local SDK config.
-    let app = Arc::new(App {
-        send_api: SendApi::from_sdk_config(&sdk_config).await?,
-        voice: bridge::compose::config(Some(&sdk_config)).await?,
-        verification: Verification::from_sdk_config(&sdk_config).await?,
-        verify: bridge::compose::config(Some(&sdk_config)).await?,
-        ingest: Ingest::from_sdk_config(&sdk_config).await?,
-    });
+    let app = Arc::new(App(HttpHandlers::from_sdk_config(&sdk_config).await?));
     let ingest_config = app.ingest.config.clone();
     if role == Role::Api {
         let address = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());

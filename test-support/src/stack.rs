@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use bridge::compose::DeployedWorker;
-use bridge::handlers::meta_ingest::Ingest;
-use bridge::handlers::send_api::SendApi;
-use bridge::handlers::twilio::Verification;
+use bridge::compose::HttpHandlers;
 use local_stack::api::{self, App};
 use local_stack::graph_standin::{OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::QueueSource;
@@ -50,17 +48,7 @@ pub struct Handlers {
 /// library's own constructors: the one place tests build them.
 pub async fn build_handlers(env: &HashMap<String, String>, sdk: &SdkConfig) -> Handlers {
     let vars = |name: &str| env.get(name).cloned();
-    let app = App {
-        send_api: SendApi::from_vars(sdk, &vars).await.expect("send API"),
-        voice: bridge::compose::config_from(Some(sdk), &vars)
-            .await
-            .expect("voice config"),
-        verification: Verification::from_vars(sdk, &vars).await.expect("verification"),
-        verify: bridge::compose::config_from(Some(sdk), &vars)
-            .await
-            .expect("verify config"),
-        ingest: Ingest::from_vars(sdk, &vars).await.expect("ingest"),
-    };
+    let app = App(HttpHandlers::from_vars(sdk, &vars).await.expect("the HTTP handlers"));
     let worker = DeployedWorker::from_vars(sdk, &vars).await.expect("worker");
     Handlers { app, worker }
 }

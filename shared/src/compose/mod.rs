@@ -56,6 +56,34 @@ pub async fn config_from<C: FunctionConfig>(sdk_config: Option<&SdkConfig>, vars
     C::read(secrets.env_from(vars))
 }
 
+/// Every HTTP function's handler, built from one SDK configuration and one set of variables, each
+/// exactly as its Lambda builds it: what the local runner serves and the test harness drives.
+pub struct HttpHandlers {
+    pub verify: crate::config::VerifyConfig,
+    pub ingest: DeployedIngest,
+    pub voice: crate::config::TwilioConfig,
+    pub verification: DeployedVerification,
+    pub send_api: DeployedSendApi,
+}
+
+impl HttpHandlers {
+    /// From the process environment (secrets from SSM where only their `_PARAMETER` names are set).
+    pub async fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        Self::from_vars(sdk_config, &process_var).await
+    }
+
+    /// From the variables `vars` gives.
+    pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            send_api: SendApi::from_vars(sdk_config, vars).await?,
+            voice: config_from(Some(sdk_config), vars).await?,
+            verification: Verification::from_vars(sdk_config, vars).await?,
+            verify: config_from(Some(sdk_config), vars).await?,
+            ingest: Ingest::from_vars(sdk_config, vars).await?,
+        })
+    }
+}
+
 /// `POST /webhook` as deployed.
 pub type DeployedIngest = Ingest<SqsQueue, S3BlobStore>;
 /// The send API as deployed.
