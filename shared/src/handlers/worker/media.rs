@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use tokio::time::Instant;
 
+use super::Done;
 use super::record_error::RecordError;
 use super::{Worker, sending};
 use crate::domain::graph_error::backoff_seconds;
@@ -56,7 +57,7 @@ where
     E: EventPublisher,
 {
     /// Handles one `inbound-media` record: what became of the media.
-    pub async fn keep_media(&self, record: &SqsMessage, deadline: Instant) -> Result<&'static str, RecordError> {
+    pub async fn keep_media(&self, record: &SqsMessage, deadline: Instant) -> Result<Done, RecordError> {
         let keeping = self.media.as_ref().ok_or_else(|| {
             RecordError::Permanent("media keeping is not configured (no access token or PAYLOAD_BUCKET)".to_owned())
         })?;
@@ -65,7 +66,7 @@ where
             serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a media job: {error}")))?;
         tracing::Span::current().record("message_id", job.wamid.as_str());
         let (stored, done) = match self.store.media_of(&job.wamid).await.map_err(RecordError::store)? {
-            Some(stored) => (stored, "media_already_recorded"),
+            Some(stored) => (stored, Done::MediaAlreadyRecorded),
             None => {
                 let receives = sending::receive_count(record);
                 let stored = match keeping.fetch(&job, deadline).await {
@@ -97,7 +98,7 @@ where
                     StoredMedia::Kept { key, size, .. } => {
                         metrics::count(Metric::MediaKept, 1);
                         tracing::info!(media_id = job.media_id, key, size, "media kept");
-                        (stored, "media_kept")
+                        (stored, Done::MediaKept)
                     }
                     StoredMedia::Failed { error } => {
                         metrics::count(Metric::MediaFailed, 1);
@@ -106,7 +107,7 @@ where
                             error,
                             "media not kept: recorded as a media error"
                         );
-                        (stored, "media_failed")
+                        (stored, Done::MediaFailed)
                     }
                 }
             }

@@ -9,6 +9,7 @@
 //! until the queue's redrive limit moves it to the dead-letter queue, with a log line saying
 //! why each time.
 
+mod done;
 pub mod media;
 pub mod record_error;
 pub mod sending;
@@ -25,12 +26,14 @@ use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// Every AWS call of the worker is bounded by this, so a record's claim, Graph call and
-/// outcome fit in the invocation whatever the table does (see [`sending::SendPolicy::send_budget`]).
-pub const WORKER_AWS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+pub use self::done::Done;
 pub use self::media::Media;
 pub use self::record_error::RecordError;
 use self::sending::Sending;
+
+/// Every AWS call of the worker is bounded by this, so a record's claim, Graph call and
+/// outcome fit in the invocation whatever the table does (see [`sending::SendPolicy::send_budget`]).
+pub const WORKER_AWS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind, S3Pointer};
 use crate::domain::events::{self as bus, BusEvent};
@@ -61,13 +64,13 @@ pub struct RecordSummary {
     pub events: usize,
     pub foreign_changes: usize,
     /// What each send job of the record came to.
-    pub sends: Vec<&'static str>,
+    pub sends: Vec<Done>,
     /// Events published on the bus.
     pub published: usize,
     /// Media jobs queued (one per new media message, when media is kept).
     pub media_jobs: usize,
     /// What an `inbound-media` record came to.
-    pub media: Vec<&'static str>,
+    pub media: Vec<Done>,
 }
 
 pub struct Worker<S, B, R, W, Q, E> {
@@ -170,10 +173,10 @@ where
                         sends_linked = summary.sends_linked,
                         events = summary.events,
                         foreign_changes = summary.foreign_changes,
-                        sends = summary.sends.join(","),
+                        sends = Done::joined(&summary.sends),
                         published = summary.published,
                         media_jobs = summary.media_jobs,
-                        media = summary.media.join(","),
+                        media = Done::joined(&summary.media),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "queue record"
                     );
@@ -256,7 +259,7 @@ where
 
     /// A `publish-events` job: events the bus refused after their writes, published now (SQS
     /// retries the job until the bus takes them).
-    async fn publish_deferred(&self, record: &SqsMessage) -> Result<&'static str, RecordError> {
+    async fn publish_deferred(&self, record: &SqsMessage) -> Result<Done, RecordError> {
         let events = bus::from_queue_body(record.body.as_deref().unwrap_or_default())
             .map_err(|error| RecordError::Permanent(format!("not a publish-events job: {error}")))?;
         let Some(publishing) = &self.events else {
@@ -264,10 +267,10 @@ where
                 events = events.len(),
                 "publish-events job but no event bus configured: dropped"
             );
-            return Ok("events_dropped_no_bus");
+            return Ok(Done::EventsDroppedNoBus);
         };
         publishing.publish(events).await?;
-        Ok("events_published")
+        Ok(Done::EventsPublished)
     }
 
     fn sending(&self) -> Result<&Sending<S, W, Q, E>, RecordError> {

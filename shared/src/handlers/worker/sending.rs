@@ -31,6 +31,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::Done;
 use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
@@ -201,12 +202,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     /// queue while its message is unsettled: a fresh copy takes its place (its receives start
     /// again), at most [`MAX_REQUEUES`] times; after that a message still `queued` is failed with
     /// the reason, so its fate is always recorded.
-    pub async fn send(
-        &self,
-        record: &SqsMessage,
-        request_id: &str,
-        deadline: Instant,
-    ) -> Result<&'static str, RecordError> {
+    pub async fn send(&self, record: &SqsMessage, request_id: &str, deadline: Instant) -> Result<Done, RecordError> {
         let outcome = Box::pin(self.send_once(record, request_id, deadline)).await;
         match outcome {
             Err(RecordError::Transient {
@@ -227,7 +223,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         reason: String,
         retry_in_seconds: Option<u32>,
         request_id: &str,
-    ) -> Result<&'static str, RecordError> {
+    ) -> Result<Done, RecordError> {
         let bounced = || RecordError::Transient {
             reason: reason.clone(),
             retry_in_seconds,
@@ -242,7 +238,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 Ok(StateWrite::Applied { .. }) => {
                     metrics::count_by(Metric::MessagesFailed, "ErrorCode", "bounced".to_owned(), 1);
                     tracing::error!(outcome = "failed", reason, "send job bounced on every delivery: failed");
-                    return Ok("failed_bounced");
+                    return Ok(Done::FailedBounced);
                 }
                 // Not queued: claimed, unknown or settled, each of which moves on by itself
                 // (a lease lapses, a window ends): another copy.
@@ -261,18 +257,13 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     requeued = job.requeued,
                     "send job bounced on its last receive: a fresh copy is queued"
                 );
-                Ok("requeued")
+                Ok(Done::Requeued)
             }
             Err(_) => Err(bounced()),
         }
     }
 
-    async fn send_once(
-        &self,
-        record: &SqsMessage,
-        request_id: &str,
-        deadline: Instant,
-    ) -> Result<&'static str, RecordError> {
+    async fn send_once(&self, record: &SqsMessage, request_id: &str, deadline: Instant) -> Result<Done, RecordError> {
         let body = record.body.as_deref().unwrap_or_default();
         let job: SendJob =
             serde_json::from_str(body).map_err(|error| RecordError::Permanent(format!("not a send job: {error}")))?;
@@ -329,7 +320,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 {
                     return Err(unannounced());
                 }
-                return Ok("duplicate_job_ignored");
+                return Ok(Done::DuplicateJobIgnored);
             }
             // Due for its resend, but a status had named it: accepted, never sent again.
             Claim::Linked { wamid, resends } => {
@@ -352,7 +343,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 if !self.announce(vec![event], request_id).await {
                     return Err(unannounced());
                 }
-                return Ok("resolved_by_status");
+                return Ok(Done::ResolvedByStatus);
             }
             Claim::InFlight {
                 lease_remaining_seconds,
@@ -446,7 +437,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
 
     /// Waits for the recipient's send slot through SQS, never by sleeping: the job goes back on
     /// the queue with the delay (a new copy, so the wait costs none of its receives).
-    async fn paced(&self, job: &SendJob, request_id: &str) -> Result<Option<&'static str>, RecordError> {
+    async fn paced(&self, job: &SendJob, request_id: &str) -> Result<Option<Done>, RecordError> {
         let Some(pace) = self.policy.pace else {
             return Ok(None);
         };
@@ -469,7 +460,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             wait_seconds = seconds,
             "send paced for its recipient"
         );
-        Ok(Some("paced"))
+        Ok(Some(Done::Paced))
     }
 
     async fn refused(
@@ -477,7 +468,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         attempt: &Attempt<'_>,
         record: &SqsMessage,
         error: GraphError,
-    ) -> Result<&'static str, RecordError> {
+    ) -> Result<Done, RecordError> {
         match error.class() {
             FailureClass::Transient { .. } => {
                 self.retry_or_fail(attempt, &stored(&error), receive_count(record), &error)
@@ -505,7 +496,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             FailureClass::Permanent => {
                 count_failed(&error);
                 tracing::warn!(outcome = "failed", error = %error, "send");
-                self.settle(attempt, Settled::Failed(stored(&error)), "failed_permanently")
+                self.settle(attempt, Settled::Failed(stored(&error)), Done::FailedPermanently)
                     .await
             }
         }
@@ -520,7 +511,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         attempt: &Attempt<'_>,
         error: &StoredError,
         reason: &'static str,
-    ) -> Result<&'static str, RecordError> {
+    ) -> Result<Done, RecordError> {
         metrics::count(Metric::MessagesUnknown, 1);
         tracing::warn!(
             outcome = "unknown",
@@ -539,9 +530,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 if !self.announce(vec![event], attempt.request_id).await {
                     return Err(unannounced());
                 }
-                Ok("unknown_after_refusal")
+                Ok(Done::UnknownAfterRefusal)
             }
-            Ok(WriteOutcome::Superseded) => Ok("unknown_after_refusal_superseded"),
+            Ok(WriteOutcome::Superseded) => Ok(Done::UnknownAfterRefusalSuperseded),
             // The claim stays ours and lapses: the message becomes unknown all the same.
             Err(error) => Err(RecordError::retry_in(
                 format!("{reason}, not recorded: {error}"),
@@ -572,7 +563,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         error: &StoredError,
         receive_count: u32,
         graph_error: &GraphError,
-    ) -> Result<&'static str, RecordError> {
+    ) -> Result<Done, RecordError> {
         if receive_count >= self.policy.max_receives {
             if attempt.resends >= 1 {
                 return self
@@ -582,7 +573,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             count_failed(graph_error);
             tracing::error!(outcome = "failed", receive_count, error = ?error, "send retries exhausted");
             return self
-                .settle(attempt, Settled::Failed(error.clone()), "failed_retries_exhausted")
+                .settle(attempt, Settled::Failed(error.clone()), Done::FailedRetriesExhausted)
                 .await;
         }
         let delay = retry_delay_seconds(graph_error, receive_count);
@@ -593,12 +584,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     /// retried in `delay` s. If the table refuses the release, the release goes on the queue as a
     /// `send-outcome` and is recorded from there: the store must not be left believing this
     /// attempt may have posted (its claim would lapse to `unknown`, and the message might never go).
-    async fn give_back(
-        &self,
-        attempt: &Attempt<'_>,
-        error: &StoredError,
-        delay: u32,
-    ) -> Result<&'static str, RecordError> {
+    async fn give_back(&self, attempt: &Attempt<'_>, error: &StoredError, delay: u32) -> Result<Done, RecordError> {
         let job = attempt.job;
         let retry = || {
             RecordError::retry_in(
@@ -631,7 +617,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         error: &StoredError,
         store_error: StoreError,
         retry: impl Fn() -> RecordError,
-    ) -> Result<&'static str, RecordError> {
+    ) -> Result<Done, RecordError> {
         let job = attempt.job;
 
         let deferred = SendOutcome {
@@ -814,12 +800,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
 
     /// Meta may have it: never send blindly again. The job comes back after the reconciliation
     /// window; by then a status webhook has usually resolved it.
-    async fn unknown(
-        &self,
-        attempt: &Attempt<'_>,
-        reason: &str,
-        error: &StoredError,
-    ) -> Result<&'static str, RecordError> {
+    async fn unknown(&self, attempt: &Attempt<'_>, reason: &str, error: &StoredError) -> Result<Done, RecordError> {
         let job = attempt.job;
         metrics::count(Metric::MessagesUnknown, 1);
         tracing::warn!(
@@ -852,11 +833,11 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         }
     }
 
-    async fn record_accepted(&self, attempt: &Attempt<'_>, wamid: Option<Wamid>) -> Result<&'static str, RecordError> {
+    async fn record_accepted(&self, attempt: &Attempt<'_>, wamid: Option<Wamid>) -> Result<Done, RecordError> {
         metrics::count(Metric::MessagesAccepted, 1);
         let wamid_text = wamid.as_ref().map_or("-", Wamid::as_str).to_owned();
         tracing::info!(wamid = wamid_text, outcome = "accepted", "send");
-        self.settle(attempt, Settled::Accepted(wamid), "accepted").await
+        self.settle(attempt, Settled::Accepted(wamid), Done::Accepted).await
     }
 
     /// An acceptance that settled an unknown outcome (the resend's, or the first copy's answer
@@ -887,12 +868,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     /// Records Meta's definite answer. If the table cannot take it, the answer goes on the queue
     /// (which does not depend on the table) as a `send-outcome` job: it must land, and the
     /// message must never be sent again because a write failed.
-    async fn settle(
-        &self,
-        attempt: &Attempt<'_>,
-        outcome: Settled,
-        done: &'static str,
-    ) -> Result<&'static str, RecordError> {
+    async fn settle(&self, attempt: &Attempt<'_>, outcome: Settled, done: Done) -> Result<Done, RecordError> {
         let job = attempt.job;
         let message_id = &job.message_id;
         let written = self.write_settled(attempt, &outcome).await;
@@ -926,7 +902,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         match queued {
             Ok(_) => {
                 tracing::warn!(outcome = "outcome_queued", error = %store_error, "send outcome queued: the table refused it");
-                Ok("outcome_queued")
+                Ok(Done::OutcomeQueued)
             }
             // Neither: once more on the table if there is time (as a release); else the claim
             // stays ours and lapses, the message becomes unknown, and its status webhooks
@@ -974,7 +950,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     }
 
     /// Handles one `send-outcome` record: records what Meta answered, never calls it.
-    pub async fn record_outcome(&self, record: &SqsMessage, request_id: &str) -> Result<&'static str, RecordError> {
+    pub async fn record_outcome(&self, record: &SqsMessage, request_id: &str) -> Result<Done, RecordError> {
         let body = record.body.as_deref().unwrap_or_default();
         let outcome: SendOutcome = serde_json::from_str(body)
             .map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
@@ -986,7 +962,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 .await
                 .map_err(RecordError::store)?;
             self.resolved_not_sent(message_id, attempt, write, request_id).await;
-            return Ok("release_recorded");
+            return Ok(Done::ReleaseRecorded);
         }
         if let Some(error) = &outcome.failed {
             let write = self
@@ -998,7 +974,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             {
                 return Err(unannounced());
             }
-            return Ok("outcome_recorded");
+            return Ok(Done::OutcomeRecorded);
         }
         let write = self
             .store_call(self.store.mark_accepted(
@@ -1015,7 +991,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         {
             return Err(unannounced());
         }
-        Ok("outcome_recorded")
+        Ok(Done::OutcomeRecorded)
     }
 
     /// After an inbound message is recorded (new or redelivered): the read receipt and the

@@ -70,7 +70,11 @@ async fn receive_image(worker: &TestWorker, fakes: &MediaFakes, sha256: &str) ->
     jobs.into_iter().next().unwrap()
 }
 
-async fn run_job(worker: &TestWorker, job: &QueueMessage, receive_count: u32) -> Result<&'static str, RecordError> {
+async fn run_job(
+    worker: &TestWorker,
+    job: &QueueMessage,
+    receive_count: u32,
+) -> Result<super::super::Done, RecordError> {
     let record = record(
         "media-job",
         Some("inbound-media"),
