@@ -140,19 +140,78 @@ impl SendJob {
 /// Meta's answer to a send, queued when it could not be recorded at once (the store was down
 /// right after Meta answered). Recording it later never calls Meta.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "OutcomeOnTheQueue", into = "OutcomeOnTheQueue")]
 pub struct SendOutcome {
     pub message_id: MessageId,
     pub attempt: AttemptId,
     pub to: String,
     pub kind: String,
-    /// Accepted (with its wamid when the answer had one) …
-    pub wamid: Option<Wamid>,
-    /// … or refused for good with this error …
+    pub answer: Answer,
+}
+
+/// What the attempt learnt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Accepted (with its wamid when the answer had one).
+    Accepted(Option<Wamid>),
+    /// Refused for good with this error.
+    Failed(StoredError),
+    /// Never reached Meta (this error): the claim goes back, the message is sent later.
+    Released(StoredError),
+}
+
+/// A [`SendOutcome`] as the queue carries it (the shape queued jobs have always had: one of
+/// `failed` and `released`, or neither for an acceptance).
+#[derive(Serialize, Deserialize)]
+struct OutcomeOnTheQueue {
+    message_id: MessageId,
+    attempt: AttemptId,
+    to: String,
+    kind: String,
+    wamid: Option<Wamid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed: Option<StoredError>,
-    /// … or never reached Meta (this error): the claim goes back, the message is sent later.
+    failed: Option<StoredError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub released: Option<StoredError>,
+    released: Option<StoredError>,
+}
+
+impl TryFrom<OutcomeOnTheQueue> for SendOutcome {
+    type Error = &'static str;
+
+    fn try_from(queued: OutcomeOnTheQueue) -> Result<Self, Self::Error> {
+        let answer = match (queued.wamid, queued.failed, queued.released) {
+            (wamid, None, None) => Answer::Accepted(wamid),
+            (None, Some(error), None) => Answer::Failed(error),
+            (None, None, Some(error)) => Answer::Released(error),
+            _ => return Err("a send outcome is one of accepted (wamid), failed and released"),
+        };
+        Ok(SendOutcome {
+            message_id: queued.message_id,
+            attempt: queued.attempt,
+            to: queued.to,
+            kind: queued.kind,
+            answer,
+        })
+    }
+}
+
+impl From<SendOutcome> for OutcomeOnTheQueue {
+    fn from(outcome: SendOutcome) -> Self {
+        let (wamid, failed, released) = match outcome.answer {
+            Answer::Accepted(wamid) => (wamid, None, None),
+            Answer::Failed(error) => (None, Some(error), None),
+            Answer::Released(error) => (None, None, Some(error)),
+        };
+        OutcomeOnTheQueue {
+            message_id: outcome.message_id,
+            attempt: outcome.attempt,
+            to: outcome.to,
+            kind: outcome.kind,
+            wamid,
+            failed,
+            released,
+        }
+    }
 }
 
 impl SendOutcome {
@@ -322,6 +381,26 @@ mod tests {
                 .attributes
                 .contains(&("kind".to_owned(), "send-message".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_send_outcome_keeps_its_queue_shape_and_is_one_answer() {
+        let queued = r#"{"message_id":"msg_1","attempt":"att_1","to":"972504370045","kind":"text","wamid":null,"released":{"message":"not sent"}}"#;
+        let outcome: SendOutcome = serde_json::from_str(queued).expect("parses");
+        assert_eq!(
+            outcome.answer,
+            Answer::Released(StoredError {
+                message: Some("not sent".to_owned()),
+                ..StoredError::default()
+            })
+        );
+        assert_eq!(serde_json::to_string(&outcome).expect("serializes"), queued);
+        let accepted = r#"{"message_id":"msg_1","attempt":"att_1","to":"1","kind":"text","wamid":"wamid.X"}"#;
+        let outcome: SendOutcome = serde_json::from_str(accepted).expect("parses");
+        assert_eq!(outcome.answer, Answer::Accepted(Some(Wamid::new("wamid.X"))));
+        let both =
+            r#"{"message_id":"msg_1","attempt":"att_1","to":"1","kind":"text","wamid":null,"failed":{},"released":{}}"#;
+        assert!(serde_json::from_str::<SendOutcome>(both).is_err(), "never two answers");
     }
 
     #[test]

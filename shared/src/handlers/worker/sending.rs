@@ -36,7 +36,7 @@ use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
 use crate::domain::ids::{AttemptId, MessageId, Wamid};
-use crate::domain::outbound::{self, Origin, OutboundStatus, SendJob, SendOutcome, SendRecord, StoredError};
+use crate::domain::outbound::{self, Answer, Origin, OutboundStatus, SendJob, SendOutcome, SendRecord, StoredError};
 use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
 use crate::ports::{
@@ -496,7 +496,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             FailureClass::Permanent => {
                 count_failed(&error);
                 tracing::warn!(outcome = "failed", error = %error, "send");
-                self.settle(attempt, Settled::Failed(stored(&error)), Done::FailedPermanently)
+                self.settle(attempt, Answer::Failed(stored(&error)), Done::FailedPermanently)
                     .await
             }
         }
@@ -573,7 +573,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             count_failed(graph_error);
             tracing::error!(outcome = "failed", receive_count, error = ?error, "send retries exhausted");
             return self
-                .settle(attempt, Settled::Failed(error.clone()), Done::FailedRetriesExhausted)
+                .settle(attempt, Answer::Failed(error.clone()), Done::FailedRetriesExhausted)
                 .await;
         }
         let delay = retry_delay_seconds(graph_error, receive_count);
@@ -625,9 +625,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             attempt: attempt.id.clone(),
             to: job.to.clone(),
             kind: job.kind().to_owned(),
-            wamid: None,
-            failed: None,
-            released: Some(error.clone()),
+            answer: Answer::Released(error.clone()),
         };
         match self.queue_call(deferred.queue_message(attempt.request_id)).await {
             Ok(_) => {
@@ -837,7 +835,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         metrics::count(Metric::MessagesAccepted, 1);
         let wamid_text = wamid.as_ref().map_or("-", Wamid::as_str).to_owned();
         tracing::info!(wamid = wamid_text, outcome = "accepted", "send");
-        self.settle(attempt, Settled::Accepted(wamid), Done::Accepted).await
+        self.settle(attempt, Answer::Accepted(wamid), Done::Accepted).await
     }
 
     /// An acceptance that settled an unknown outcome (the resend's, or the first copy's answer
@@ -868,7 +866,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     /// Records Meta's definite answer. If the table cannot take it, the answer goes on the queue
     /// (which does not depend on the table) as a `send-outcome` job: it must land, and the
     /// message must never be sent again because a write failed.
-    async fn settle(&self, attempt: &Attempt<'_>, outcome: Settled, done: Done) -> Result<Done, RecordError> {
+    async fn settle(&self, attempt: &Attempt<'_>, outcome: Answer, done: Done) -> Result<Done, RecordError> {
         let job = attempt.job;
         let message_id = &job.message_id;
         let written = self.write_settled(attempt, &outcome).await;
@@ -885,18 +883,12 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         };
         let attempt_id = &attempt.id;
         let request_id = attempt.request_id;
-        let (wamid, failed) = match &outcome {
-            Settled::Accepted(wamid) => (wamid.clone(), None),
-            Settled::Failed(error) => (None, Some(error.clone())),
-        };
         let deferred = SendOutcome {
             message_id: message_id.clone(),
             attempt: attempt_id.clone(),
             to: job.to.clone(),
             kind: job.kind().to_owned(),
-            wamid,
-            failed,
-            released: None,
+            answer: outcome.clone(),
         };
         let queued = self.queue_call(deferred.queue_message(request_id)).await;
         match queued {
@@ -928,11 +920,11 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     }
 
     /// [`Self::settle`]'s table write: the event it calls for when it resolved an `unknown`.
-    async fn write_settled(&self, attempt: &Attempt<'_>, outcome: &Settled) -> Result<Option<BusEvent>, StoreError> {
+    async fn write_settled(&self, attempt: &Attempt<'_>, outcome: &Answer) -> Result<Option<BusEvent>, StoreError> {
         let job = attempt.job;
         let message_id = &job.message_id;
         match outcome {
-            Settled::Accepted(wamid) => self
+            Answer::Accepted(wamid) => self
                 .store_call(self.store.mark_accepted(
                     message_id,
                     Some(&attempt.id),
@@ -942,10 +934,15 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 ))
                 .await
                 .map(|write| self.resolved_accepted_event(message_id, wamid.as_ref(), write)),
-            Settled::Failed(error) => self
+            Answer::Failed(error) => self
                 .store_call(self.store.mark_failed(message_id, &attempt.id, error))
                 .await
                 .map(|write| self.resolved_failed_event(message_id, error, write)),
+            // Releases take their own way (`give_back`); here for completeness: nothing to announce.
+            Answer::Released(error) => self
+                .store_call(self.store.release(message_id, &attempt.id, error))
+                .await
+                .map(|_| None),
         }
     }
 
@@ -956,37 +953,37 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             .map_err(|error| RecordError::Permanent(format!("not a send outcome: {error}")))?;
         tracing::Span::current().record("message_id", outcome.message_id.as_str());
         let (message_id, attempt) = (&outcome.message_id, &outcome.attempt);
-        if let Some(error) = &outcome.released {
-            let write = self
-                .store_call(self.store.release(message_id, attempt, error))
-                .await
-                .map_err(RecordError::store)?;
-            self.resolved_not_sent(message_id, attempt, write, request_id).await;
-            return Ok(Done::ReleaseRecorded);
-        }
-        if let Some(error) = &outcome.failed {
-            let write = self
-                .store_call(self.store.mark_failed(message_id, attempt, error))
-                .await
-                .map_err(RecordError::store)?;
-            if let Some(event) = self.resolved_failed_event(message_id, error, write)
-                && !self.announce(vec![event], request_id).await
-            {
-                return Err(unannounced());
+        let event = match &outcome.answer {
+            Answer::Released(error) => {
+                let write = self
+                    .store_call(self.store.release(message_id, attempt, error))
+                    .await
+                    .map_err(RecordError::store)?;
+                self.resolved_not_sent(message_id, attempt, write, request_id).await;
+                return Ok(Done::ReleaseRecorded);
             }
-            return Ok(Done::OutcomeRecorded);
-        }
-        let write = self
-            .store_call(self.store.mark_accepted(
-                message_id,
-                Some(attempt),
-                &outcome.to,
-                &outcome.kind,
-                outcome.wamid.as_ref(),
-            ))
-            .await
-            .map_err(RecordError::store)?;
-        if let Some(event) = self.resolved_accepted_event(message_id, outcome.wamid.as_ref(), write)
+            Answer::Failed(error) => {
+                let write = self
+                    .store_call(self.store.mark_failed(message_id, attempt, error))
+                    .await
+                    .map_err(RecordError::store)?;
+                self.resolved_failed_event(message_id, error, write)
+            }
+            Answer::Accepted(wamid) => {
+                let write = self
+                    .store_call(self.store.mark_accepted(
+                        message_id,
+                        Some(attempt),
+                        &outcome.to,
+                        &outcome.kind,
+                        wamid.as_ref(),
+                    ))
+                    .await
+                    .map_err(RecordError::store)?;
+                self.resolved_accepted_event(message_id, wamid.as_ref(), write)
+            }
+        };
+        if let Some(event) = event
             && !self.announce(vec![event], request_id).await
         {
             return Err(unannounced());
@@ -1077,12 +1074,6 @@ pub const UNANNOUNCED_RETRY_SECONDS: u32 = 5;
 /// How many fresh copies of a job replace one whose every receive bounced, before a message still
 /// `queued` is failed (`SEND_MAX_RECEIVES` × (1 + this) deliveries in all).
 pub const MAX_REQUEUES: u32 = 3;
-
-/// Meta's definite answer to one send.
-enum Settled {
-    Accepted(Option<Wamid>),
-    Failed(StoredError),
-}
 
 fn count_failed(error: &GraphError) {
     let code = error

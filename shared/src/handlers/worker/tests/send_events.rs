@@ -190,9 +190,7 @@ async fn a_lapse_of_a_send_that_never_left_is_resolved_not_sent() {
         attempt: crate::domain::ids::AttemptId::new(attempt),
         to: job.to.clone(),
         kind: "text".to_owned(),
-        wamid: None,
-        failed: None,
-        released: Some(Default::default()),
+        answer: crate::domain::outbound::Answer::Released(Default::default()),
     };
     let outcome = record(
         "o",
