@@ -27,6 +27,7 @@ use super::OutboundStatus;
 use crate::domain::ids::{AttemptId, Wamid};
 use crate::domain::outbound::StoredError;
 use crate::domain::status::DeliveryStatus;
+use crate::domain::write::WriteOutcome;
 
 /// The part of a message's record the state machine reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,6 +339,34 @@ impl Guard {
                 Some(wamid) => !(record.status == Accepted && record.wamid.as_ref() == Some(wamid)),
                 None => record.status != Accepted,
             },
+        }
+    }
+}
+
+/// A transition of a message's send state: applied, from the state the message was in (and the
+/// resends it had), or not (its condition failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateWrite {
+    Applied { from: OutboundStatus, resends: u32 },
+    Superseded,
+}
+
+impl StateWrite {
+    pub fn outcome(self) -> WriteOutcome {
+        match self {
+            StateWrite::Applied { .. } => WriteOutcome::Applied,
+            StateWrite::Superseded => WriteOutcome::Superseded,
+        }
+    }
+
+    /// The write settled an outcome that was unknown: the message was `unknown`, or an unknown
+    /// outcome had been resent (`resends` ≥ 1) and the message was not settled yet.
+    pub fn resolves_unknown(self) -> bool {
+        match self {
+            StateWrite::Applied { from, resends } => {
+                from == OutboundStatus::Unknown || (resends >= 1 && !from.is_settled())
+            }
+            StateWrite::Superseded => false,
         }
     }
 }

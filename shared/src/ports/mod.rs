@@ -1,14 +1,19 @@
 //! One small trait per outside capability. The handlers depend on these; the
 //! AWS adapters in [`crate::adapters`] implement them.
 
+mod outbound;
+
 use std::future::Future;
 
+pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore};
+
 pub use crate::domain::email::Email;
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::Wamid;
 pub use crate::domain::outbound::StoredError;
-use crate::domain::outbound::machine::{Call, SendRecord, Transition};
-use crate::domain::outbound::{Origin, OutboundStatus, OutboundView};
+pub use crate::domain::outbound::machine::StateWrite;
+pub use crate::domain::pacing::{Pace, Paced};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+pub use crate::domain::write::WriteOutcome;
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
 pub trait Transient {
@@ -65,16 +70,6 @@ impl Transient for StoreError {
     fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
-}
-
-/// Whether a conditional write changed the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// The write took effect.
-    Applied,
-    /// Its condition said the store already knows better (a duplicate, an older event): nothing changed
-    /// beyond what is always safe to merge.
-    Superseded,
 }
 
 /// What a status webhook did to its message.
@@ -288,187 +283,6 @@ pub trait TemplateCatalog: Send + Sync {
         name: &str,
         language: &str,
     ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
-}
-
-/// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewOutbound {
-    pub message_id: MessageId,
-    pub to: String,
-    /// The business number it goes out from (phone number id), when known at queue time.
-    pub from: Option<String>,
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub fingerprint: String,
-    pub origin: Origin,
-}
-
-/// What creating an outbound message found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Created {
-    New,
-    /// The id exists already (a retried request); its body fingerprint.
-    Exists {
-        fingerprint: Option<String>,
-    },
-}
-
-/// What claiming a message for sending found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This attempt holds the message and may call Meta now. `resend`: the first send's outcome
-    /// stayed unknown past the reconciliation window; this is the one resend.
-    /// `resends`: the message's resends so far, this one included (≥ 1: an earlier outcome was
-    /// unknown, so Meta may have a copy whatever this attempt hears).
-    Claimed { attempts: u32, resend: bool, resends: u32 },
-    /// Nothing more to send (accepted, failed, or unknown after its one resend): the record as it is
-    /// (a redelivered job re-announces what its settling write called for).
-    Settled { record: SendRecord },
-    /// The outcome was unknown and due for its resend, but Meta's statuses had named the message
-    /// (or its send answer was linked): accepted as `wamid` now, never resent.
-    Linked { wamid: Wamid, resends: u32 },
-    /// Another attempt holds a fresh claim; it lapses in this many seconds.
-    InFlight { lease_remaining_seconds: u32 },
-    /// The outcome of an earlier attempt is unknown (just now, if that attempt's claim had
-    /// lapsed); a status webhook may resolve it, else it is resent in this many seconds.
-    /// `lapsed`: this call moved that attempt's lapsed claim to `unknown`.
-    /// `record`: the message's record as this call left it (whose attempt's outcome is unknown).
-    Unknown {
-        reconcile_in_seconds: u32,
-        lapsed: Option<LapsedClaim>,
-        record: Option<SendRecord>,
-    },
-    /// No such message.
-    Missing,
-}
-
-/// A claim that lapsed: its attempt, and the message's resends (≥ 1: no resend follows).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LapsedClaim {
-    pub attempt: AttemptId,
-    pub resends: u32,
-}
-
-/// A transition of a message's send state: applied, from the state the message was in (and the
-/// resends it had), or not (its condition failed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateWrite {
-    Applied { from: OutboundStatus, resends: u32 },
-    Superseded,
-}
-
-impl StateWrite {
-    pub fn outcome(self) -> WriteOutcome {
-        match self {
-            StateWrite::Applied { .. } => WriteOutcome::Applied,
-            StateWrite::Superseded => WriteOutcome::Superseded,
-        }
-    }
-
-    /// The write settled an outcome that was unknown: the message was `unknown`, or an unknown
-    /// outcome had been resent (`resends` ≥ 1) and the message was not settled yet.
-    pub fn resolves_unknown(self) -> bool {
-        match self {
-            StateWrite::Applied { from, resends } => {
-                from == OutboundStatus::Unknown || (resends >= 1 && !from.is_settled())
-            }
-            StateWrite::Superseded => false,
-        }
-    }
-}
-
-/// The send state machine's timing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClaimTerms {
-    /// A claim older than this has lost its holder (killed mid-send): its outcome is unknown.
-    pub lease_seconds: u32,
-    /// How long an unknown outcome waits for a status webhook before the one resend.
-    pub reconcile_after_seconds: u32,
-}
-
-/// What a transition of the send state machine found ([`OutboundStore::transition`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Moved {
-    /// The condition held: the message moved; its record after the move (`moved_from` says from where).
-    Applied(SendRecord),
-    /// The condition did not hold: nothing changed; the record as it is (`None`: no such message).
-    Refused(Option<SendRecord>),
-}
-
-/// Outbound messages and their state machine (see [`crate::domain::outbound::machine`]). A store
-/// implements the table's rendering ([`Self::transition`]) and a few reads and writes; the
-/// operations of the send path (claim, release, accept, …) are [`crate::sends::SendMachine`]'s,
-/// written once over this trait.
-pub trait OutboundStore: Send + Sync {
-    fn create_outbound(&self, message: &NewOutbound) -> impl Future<Output = Result<Created, StoreError>> + Send;
-    /// The store's clock, epoch seconds (what conditions on time compare with).
-    fn now(&self) -> i64;
-    /// Applies one transition of the table for `call`, atomically: the message moves only if the
-    /// transition's condition holds on the record as it is in the store.
-    fn transition(
-        &self,
-        message_id: &MessageId,
-        transition: &'static Transition,
-        call: &Call<'_>,
-    ) -> impl Future<Output = Result<Moved, StoreError>> + Send;
-    /// The wamid's item learns which send it is (Meta's statuses may have created it already).
-    /// Idempotent.
-    fn link(
-        &self,
-        message_id: &MessageId,
-        to: &str,
-        kind: &str,
-        wamid: &Wamid,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The wamid of a message whose status webhooks named this send (`biz_opaque_callback_data`,
-    /// recorded by [`MessageStore::record_status`]) or whose send answer was linked: proof that Meta
-    /// has it, whatever the send's own record says.
-    fn linked_wamid(&self, message_id: &MessageId) -> impl Future<Output = Result<Option<Wamid>, StoreError>> + Send;
-    /// The message as the send API shows it, by bundle id or wamid.
-    fn view(&self, id: &str) -> impl Future<Output = Result<Option<OutboundView>, StoreError>> + Send;
-    /// Epoch seconds of the contact's last inbound message to the business number `business`
-    /// (a phone number id), or to any of them (`None`: what one-number deployments recorded
-    /// before windows were kept per number).
-    fn last_inbound_at(
-        &self,
-        contact: &str,
-        business: Option<&str>,
-    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
-    /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
-    /// to wait for one.
-    fn pace(&self, recipient: &str, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
-}
-
-/// Per-recipient pacing (Meta: about one message per 6 s to one user, with bursts): a generic
-/// cell rate, one message per `interval_ms`, up to `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pace {
-    pub interval_ms: i64,
-    pub burst: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Paced {
-    Go,
-    /// No slot for this many seconds.
-    Wait {
-        seconds: u32,
-    },
-}
-
-impl Pace {
-    /// The decision for a recipient whose theoretical arrival time is `tat_ms` (none yet: `None`)
-    /// at `now_ms`: the new arrival time when a slot is free, else how long to wait.
-    pub fn decide(self, tat_ms: Option<i64>, now_ms: i64) -> Result<i64, u32> {
-        let tat = tat_ms.unwrap_or(now_ms).max(now_ms);
-        let allowance = self.interval_ms * i64::from(self.burst.max(1) - 1);
-        if tat - now_ms <= allowance {
-            Ok(tat + self.interval_ms)
-        } else {
-            let wait_ms = tat - allowance - now_ms;
-            Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX).max(1))
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
