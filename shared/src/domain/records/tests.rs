@@ -1,0 +1,121 @@
+use super::*;
+use chrono::TimeZone;
+
+fn received() -> Received {
+    Received {
+        at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid"),
+        request_id: "req-1".to_owned(),
+    }
+}
+
+fn parse(json: &str) -> WebhookPayload {
+    serde_json::from_str(json).expect("valid payload")
+}
+
+const MIXED: &str = r#"{"object":"whatsapp_business_account","entry":[
+  {"id":"WABA1","changes":[
+    {"field":"messages","value":{"messaging_product":"whatsapp",
+      "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
+      "contacts":[{"profile":{"name":"Ayala"},"wa_id":"972501234567"},{"profile":{"name":"Bo"},"user_id":"US.42"}],
+      "messages":[
+        {"from":"972501234567","id":"wamid.A","timestamp":"1700000000","type":"text","text":{"body":"hi"}},
+        {"from":"972501234567","id":"wamid.B","timestamp":"1700000100","type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}},
+        {"from_user_id":"US.42","id":"wamid.C","timestamp":"1700000050","type":"image","image":{"id":"MEDIA1","mime_type":"image/jpeg"}},
+        {"from":"972501234567","timestamp":"1700000000","type":"text","text":{"body":"no id"}}
+      ],
+      "statuses":[{"id":"wamid.OUT1","status":"read","timestamp":"1700000200","recipient_id":"972501234567"},
+                  {"id":"wamid.OUT2","status":"failed","timestamp":"1700000300","recipient_id":"972501234567",
+                   "errors":[{"code":131026,"title":"Message undeliverable","error_data":{"details":"x"}}]}]}},
+    {"field":"messages","value":{"metadata":{"phone_number_id":"OTHER"},"messages":[{"id":"wamid.Z","type":"text","text":{"body":"not ours"}}]}},
+    {"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":1}}
+  ]}]}"#;
+
+#[test]
+fn plans_every_part_of_a_mixed_payload() {
+    let filter = PhoneNumberFilter::new(["PN1".to_owned()]);
+    let plan = plan(&parse(MIXED), &filter, &received());
+
+    let wamids: Vec<_> = plan.inbound.iter().map(|r| r.wamid.as_str()).collect();
+    assert_eq!(wamids, ["wamid.A", "wamid.B", "wamid.C"]);
+    assert_eq!(plan.inbound[0].content, Content::Text { body: "hi".to_owned() });
+    assert_eq!(plan.inbound[0].profile_name.as_deref(), Some("Ayala"));
+    assert_eq!(plan.inbound[2].user_id.as_deref(), Some("US.42"));
+    assert_eq!(plan.inbound[2].wa_id, None);
+    assert_eq!(plan.inbound[2].profile_name.as_deref(), Some("Bo"));
+    assert_eq!(plan.inbound[2].contact_key(), Some("US.42"));
+
+    // One activity per contact, the newest message's time.
+    assert_eq!(plan.contacts.len(), 2);
+    let ayala = plan.contacts.iter().find(|c| c.key == "972501234567").expect("ayala");
+    assert_eq!(
+        (ayala.last_inbound_at, ayala.last_inbound_wamid.as_str()),
+        (1_700_000_100, "wamid.B")
+    );
+
+    assert_eq!(plan.statuses.len(), 2);
+    assert_eq!(plan.statuses[0].status, Some(DeliveryStatus::Read));
+    assert_eq!(plan.statuses[1].errors[0].code, Some(131026));
+    assert_eq!(plan.statuses[1].errors[0].details(), Some("x"));
+
+    let fields: Vec<_> = plan.events.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["messages.unidentified", "message_template_status_update"]);
+
+    assert_eq!(
+        plan.foreign,
+        vec![ForeignChange {
+            entry_id: "WABA1".into(),
+            field: "messages".into(),
+            phone_number_id: "OTHER".into()
+        }]
+    );
+    assert_eq!(plan.writes(), 3 + 2 + 2 + 2);
+}
+
+#[test]
+fn an_empty_filter_serves_every_number() {
+    let plan = plan(&parse(MIXED), &PhoneNumberFilter::default(), &received());
+    assert!(plan.foreign.is_empty());
+    assert_eq!(plan.inbound.len(), 4);
+}
+
+#[test]
+fn raw_event_digest_is_stable_across_redelivery() {
+    let first = plan(&parse(MIXED), &PhoneNumberFilter::default(), &received());
+    let later = Received {
+        at: received().at + chrono::Duration::hours(1),
+        request_id: "req-2".into(),
+    };
+    let second = plan(&parse(MIXED), &PhoneNumberFilter::default(), &later);
+    assert_eq!(first.events[1].digest, second.events[1].digest);
+    assert_ne!(first.events[0].digest, first.events[1].digest);
+}
+
+#[test]
+fn unreadable_messages_value_is_kept_raw() {
+    let payload = parse(r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"messages":"not a list"}}]}]}"#);
+    let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+    assert_eq!(plan.events.len(), 1);
+    assert_eq!(plan.events[0].field, "messages");
+    assert!(plan.events[0].payload.contains("not a list"));
+}
+
+#[test]
+fn unknown_status_names_are_recorded_unranked() {
+    let payload = parse(
+        r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.D","status":"deleted","timestamp":"1"}]}}]}]}"#,
+    );
+    let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+    assert_eq!(plan.statuses[0].status, None);
+    assert_eq!(plan.statuses[0].status_name, "deleted");
+}
+
+#[test]
+fn change_level_errors_are_kept() {
+    let payload = parse(
+        r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"PN1"},"errors":[{"code":131000,"title":"Something went wrong"}]}}]}]}"#,
+    );
+    let plan = plan(&payload, &PhoneNumberFilter::default(), &received());
+    assert_eq!(plan.events.len(), 1);
+    assert_eq!(plan.events[0].field, "messages.errors");
+    assert_eq!(plan.events[0].phone_number_id.as_deref(), Some("PN1"));
+}
