@@ -1,24 +1,24 @@
-//! [`MessageStore`] and [`OutboundStore`] in memory, with the DynamoDB adapter's semantics
-//! (conditional writes, status ranking, the send state machine) and a clock the test moves.
+//! [`MessageStore`] and [`OutboundStore`] in memory, with the DynamoDB adapter's semantics (conditional
+//! writes, status ranking, the send state machine's table) and a clock the test moves.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
-use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
-use crate::domain::webhook::Content;
+
+mod conversation;
+use conversation::media_of;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    ConversationStore, Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError,
-    WriteOutcome,
+    Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends: the state machine's part (`record`, also read
@@ -480,154 +480,6 @@ impl OutboundStore for MemoryStore {
                     Paced::Go
                 }
                 Err(seconds) => Paced::Wait { seconds },
-            }
-        })
-        .await
-    }
-}
-
-fn time_text(epoch: i64) -> String {
-    chrono::DateTime::from_timestamp(epoch, 0)
-        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-/// An inbound message's file, as the DynamoDB adapter reads it back.
-fn media_of(message: &MessageItem) -> Option<MediaView> {
-    let from_record = message.inbound.as_ref().and_then(|record| match &record.content {
-        Content::Media { media, .. } => Some(media),
-        _ => None,
-    });
-    if from_record.is_none() && message.media.is_none() {
-        return None;
-    }
-    let (s3_key, error) = match &message.media {
-        Some(StoredMedia::Kept { key, .. }) => (Some(key.clone()), None),
-        Some(StoredMedia::Failed { error }) => (None, Some(error.clone())),
-        None => (None, None),
-    };
-    Some(MediaView {
-        id: from_record.and_then(|media| media.id.clone()),
-        mime_type: from_record.and_then(|media| media.mime_type.clone()),
-        sha256: from_record.and_then(|media| media.sha256.clone()),
-        s3_key,
-        url: None,
-        url_expires_at: None,
-        error,
-    })
-}
-
-/// The DynamoDB adapter's listing rules, over the tables: every inbound message and every send of
-/// the contact, and each message Meta reported a status of that no send of the bundle is linked to.
-impl ConversationStore for MemoryStore {
-    async fn conversation(
-        &self,
-        contact: &str,
-        limit: u32,
-        after: Option<&Position>,
-    ) -> Result<ConversationPage, StoreError> {
-        self.call("conversation", |tables, _| {
-            let mut listed: Vec<(Position, ConversationEntry)> = Vec::new();
-            for item in tables.outbound.values().filter(|item| item.message.to == contact) {
-                let id = item.message.message_id.as_str();
-                let queued = item.history.get("queued").copied().unwrap_or_default();
-                let message = item
-                    .wamid
-                    .as_ref()
-                    .and_then(|wamid| tables.messages.get(wamid.as_str()));
-                let status = merged_status(item.status, message.and_then(|m| Some((m.rank?, m.status.as_deref()?))));
-                let content = match item.message.payload.get("text").and_then(|text| text.get("body")) {
-                    Some(body) => serde_json::json!({ "body": body }),
-                    None => serde_json::json!({}),
-                };
-                let position = Position {
-                    sort: format!("{}#{id}", time_text(queued)),
-                    pk: format!("OUT#{id}"),
-                    sk: "OUT".to_owned(),
-                };
-                listed.push((
-                    position,
-                    ConversationEntry {
-                        direction: "outbound".to_owned(),
-                        id: Some(id.to_owned()),
-                        wamid: item.wamid.as_ref().map(|w| w.as_str().to_owned()),
-                        phone_number_id: item.message.from.clone(),
-                        kind: Some(item.message.kind.clone()),
-                        timestamp: time_text(queued),
-                        status: Some(status),
-                        content,
-                        media: None,
-                        errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
-                    },
-                ));
-            }
-            for (wamid, message) in &tables.messages {
-                let (direction, at, phone_number_id, kind, content) = match &message.inbound {
-                    Some(record) if record.contact_key() == Some(contact) => {
-                        let content = match &record.content {
-                            Content::Text { body } => serde_json::json!({ "body": body }),
-                            Content::Media { media, .. } => match &media.caption {
-                                Some(caption) => serde_json::json!({ "caption": caption }),
-                                None => serde_json::json!({}),
-                            },
-                            _ => serde_json::json!({}),
-                        };
-                        (
-                            "inbound",
-                            record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
-                            record.phone_number_id.clone(),
-                            Some(record.kind.clone()),
-                            content,
-                        )
-                    }
-                    None if message.message_id.is_none() && message.contact.as_deref() == Some(contact) => (
-                        "outbound",
-                        message.listed_at.unwrap_or_default(),
-                        None,
-                        message.kind.clone(),
-                        serde_json::json!({}),
-                    ),
-                    _ => continue,
-                };
-                let position = Position {
-                    sort: format!("{}#{wamid}", time_text(at)),
-                    pk: format!("MSG#{wamid}"),
-                    sk: "MSG".to_owned(),
-                };
-                listed.push((
-                    position,
-                    ConversationEntry {
-                        direction: direction.to_owned(),
-                        id: None,
-                        wamid: Some(wamid.clone()),
-                        phone_number_id,
-                        kind,
-                        timestamp: time_text(at),
-                        status: message.status.clone(),
-                        content,
-                        media: media_of(message),
-                        errors: serde_json::Value::Array(Vec::new()),
-                    },
-                ));
-            }
-            // Newest first, ties in the index's order (sort key, then the table key), after `after`.
-            let order = |p: &Position| (p.sort.clone(), p.pk.clone(), p.sk.clone());
-            listed.sort_by_key(|b| std::cmp::Reverse(order(&b.0)));
-            let listed: Vec<_> = listed
-                .into_iter()
-                .filter(|(position, _)| after.is_none_or(|after| order(position) < order(after)))
-                .collect();
-            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-            let next = if listed.len() > limit {
-                listed
-                    .get(limit.saturating_sub(1))
-                    .map(|(position, _)| position.clone())
-            } else {
-                None
-            };
-            ConversationPage {
-                entries: listed.into_iter().take(limit).map(|(_, entry)| entry).collect(),
-                next,
             }
         })
         .await

@@ -1,0 +1,139 @@
+//! The contract of the message store and the verification store.
+
+use super::*;
+
+// ------------------------------------------------------------------ the message store
+
+/// Inbound messages once; statuses only move up in rank, a redelivery is `Current`, an older one `Stale`.
+pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let inbound_wamid = format!("wamid.{}", harness.unique("inbound"));
+    let inbound = InboundRecord {
+        wamid: inbound_wamid.clone(),
+        phone_number_id: Some("106540352242922".to_owned()),
+        display_phone_number: None,
+        wa_id: Some("972504370045".to_owned()),
+        user_id: None,
+        profile_name: None,
+        kind: "text".to_owned(),
+        timestamp: Some(1_800_000_000),
+        content: Content::Text { body: "hi".to_owned() },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: harness.unique("req"),
+        },
+    };
+    assert_eq!(
+        bounded(store.record_inbound(&inbound)).await.expect("answered"),
+        WriteOutcome::Applied
+    );
+    let redelivered = InboundRecord {
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: harness.unique("other-req"),
+        },
+        ..inbound
+    };
+    assert_eq!(
+        bounded(store.record_inbound(&redelivered)).await.expect("answered"),
+        WriteOutcome::Superseded
+    );
+    let sent = wamid(harness, "statuses");
+    let to = "972504370045";
+    let record = |status| status_record(&sent, to, status, None);
+    assert_eq!(
+        bounded(store.record_status(&record(DeliveryStatus::Delivered)))
+            .await
+            .expect("answered"),
+        StatusWrite::Advanced
+    );
+    assert_eq!(
+        bounded(store.record_status(&StatusRecord {
+            received: Received {
+                at: chrono::Utc::now(),
+                request_id: harness.unique("again"),
+            },
+            ..record(DeliveryStatus::Delivered)
+        }))
+        .await
+        .expect("answered"),
+        StatusWrite::Current
+    );
+    assert_eq!(
+        bounded(store.record_status(&record(DeliveryStatus::Sent)))
+            .await
+            .expect("answered"),
+        StatusWrite::Stale
+    );
+    assert_eq!(
+        bounded(store.record_status(&record(DeliveryStatus::Read)))
+            .await
+            .expect("answered"),
+        StatusWrite::Advanced
+    );
+    // The delivery that advanced it to `delivered`, again after `read`: overtaken, not merely stale.
+    assert_eq!(
+        bounded(store.record_status(&record(DeliveryStatus::Delivered)))
+            .await
+            .expect("answered"),
+        StatusWrite::Overtaken
+    );
+}
+
+// ------------------------------------------------------------------ the verification store
+
+/// A code is stored once; its email is claimed by one request; a claim whose answer was lost is
+/// still its request's; a sent email is never claimed again.
+pub async fn verification_emails_are_claimed_once<H: Harness>(harness: &H) {
+    let store = harness.verification();
+    let call_sid = format!("CA{}", harness.unique("call").replace(['-', '_'], ""));
+    let code = CapturedCode {
+        call_sid: call_sid.clone(),
+        code: "123456".to_owned(),
+        method: CaptureMethod::Speech,
+        confidence: Some(0.9),
+        heard: Some("one two three four five six".to_owned()),
+        from: Some("+15550100000".to_owned()),
+        to: Some("+15550101234".to_owned()),
+        received_at: chrono::Utc::now(),
+    };
+    assert_eq!(
+        bounded(store.record_code(&code)).await.expect("answered"),
+        WriteOutcome::Applied
+    );
+    assert_eq!(
+        bounded(store.record_code(&code)).await.expect("answered"),
+        WriteOutcome::Superseded
+    );
+    let item = code.item();
+    let lease = Duration::from_secs(60);
+    harness.lose(CLAIM_EMAIL, 0);
+    let first = bounded(store.claim_email(&call_sid, &item, "claim_mine", lease)).await;
+    harness.calm();
+    let again = bounded(store.claim_email(&call_sid, &item, "claim_mine", lease)).await;
+    lost_then_again(first, again, &WriteOutcome::Applied).await;
+    assert_eq!(
+        bounded(store.claim_email(&call_sid, &item, "claim_other", lease))
+            .await
+            .expect("answered"),
+        WriteOutcome::Superseded
+    );
+    bounded(store.record_email_outcome(
+        &call_sid,
+        &item,
+        &EmailOutcome::Sent {
+            message_id: "ses-1".to_owned(),
+        },
+    ))
+    .await
+    .expect("answered");
+    assert_eq!(
+        bounded(store.claim_email(&call_sid, &item, "claim_late", Duration::ZERO))
+            .await
+            .expect("answered"),
+        WriteOutcome::Superseded
+    );
+}
