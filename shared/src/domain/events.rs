@@ -208,7 +208,11 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
     if !record.errors.is_empty() {
         detail.insert("errors".into(), errors(&record.errors));
     }
-    BusEvent::new(MESSAGE_RECEIVED, event_id(&[MESSAGE_RECEIVED, &record.wamid]), detail)
+    BusEvent::new(
+        MESSAGE_RECEIVED,
+        event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
+        detail,
+    )
 }
 
 /// The fate of a message's media in its `media` member: `s3_bucket`, `s3_key` and `size`, or `error`.
@@ -251,7 +255,7 @@ pub fn message_status(status: &StatusRecord) -> BusEvent {
     detail.insert("pricing".into(), status.pricing.clone().unwrap_or(Value::Null));
     BusEvent::new(
         MESSAGE_STATUS,
-        event_id(&[MESSAGE_STATUS, &status.wamid, &status.status_name]),
+        event_id(&[MESSAGE_STATUS, status.wamid.as_str(), &status.status_name]),
         detail,
     )
 }

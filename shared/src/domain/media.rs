@@ -41,7 +41,7 @@ impl MediaJob {
         };
         let media_id = media.id.clone().filter(|id| !id.trim().is_empty())?;
         Some(Self {
-            wamid: record.wamid.clone(),
+            wamid: record.wamid.to_string(),
             phone_number_id: record.phone_number_id.clone(),
             media_id,
             kind: kind.clone(),

@@ -1,6 +1,7 @@
 //! What one webhook payload asks the store to record: a pure function from the
 //! parsed payload to a [`Plan`], so the worker's logic is testable without I/O.
 
+use crate::domain::ids::Wamid;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -88,7 +89,7 @@ impl BusinessNumbers {
 /// An inbound message to store once, keyed by its wamid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundRecord {
-    pub wamid: String,
+    pub wamid: Wamid,
     pub phone_number_id: Option<String>,
     pub display_phone_number: Option<String>,
     /// The sender's phone number, when Meta sends one.
@@ -131,7 +132,7 @@ pub struct ContactActivity {
 /// A status webhook for an outbound message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusRecord {
-    pub wamid: String,
+    pub wamid: Wamid,
     /// Meta's status name as sent (`sent`, `delivered`, `read`, `failed`, or another).
     pub status_name: String,
     /// The ranked status, when it is one of the life cycle's.
@@ -281,7 +282,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                         profile_name: record.profile_name.clone(),
                         phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
-                        last_inbound_wamid: record.wamid.clone(),
+                        last_inbound_wamid: record.wamid.to_string(),
                     });
                 }
                 plan.inbound.push(record);
@@ -301,7 +302,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
 }
 
 fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Received) -> Option<InboundRecord> {
-    let wamid = message.id.clone().filter(|id| !id.is_empty())?;
+    let wamid = message.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
     let contact = sender_contact(&value.contacts, message);
     Some(InboundRecord {
         wamid,
@@ -339,7 +340,7 @@ fn sender_contact<'a>(contacts: &'a [Contact], message: &InboundMessage) -> Opti
 }
 
 fn status_record(value: &MessagesValue, status: &StatusUpdate, received: &Received) -> Option<StatusRecord> {
-    let wamid = status.id.clone().filter(|id| !id.is_empty())?;
+    let wamid = status.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
     Some(StatusRecord {
         wamid,
         status: DeliveryStatus::parse(&status.status),

@@ -218,7 +218,7 @@ impl MessageStore for MemoryStore {
 
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
         self.call("record_inbound", |tables, _| {
-            let item = tables.messages.entry(record.wamid.clone()).or_default();
+            let item = tables.messages.entry(record.wamid.to_string()).or_default();
             let new = item.inbound.is_none();
             if new {
                 item.inbound = Some(record.clone());
@@ -258,7 +258,7 @@ impl MessageStore for MemoryStore {
 
     async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
         self.call("record_status", |tables, now| {
-            let item = tables.messages.entry(status.wamid.clone()).or_default();
+            let item = tables.messages.entry(status.wamid.to_string()).or_default();
             if item.contact.is_none() {
                 item.contact = status.recipient_id.clone().or_else(|| status.recipient_user_id.clone());
                 item.listed_at = Some(status.timestamp.unwrap_or(now));
@@ -402,7 +402,7 @@ impl OutboundStore for MemoryStore {
                 && let Some(record) = &message.inbound
             {
                 return Some(OutboundView {
-                    wamid: Some(record.wamid.clone()),
+                    wamid: Some(record.wamid.to_string()),
                     direction: Some("inbound".to_owned()),
                     kind: Some(record.kind.clone()),
                     status: message.status.clone(),

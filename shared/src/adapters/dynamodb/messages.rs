@@ -19,10 +19,10 @@ impl MessageStore for DynamoMessageStore {
         let now = Utc::now();
         let message_time = record.timestamp.and_then(epoch_to_rfc3339);
         let mut item = Item::default();
-        item.put("pk", string(message_pk(&record.wamid)))
+        item.put("pk", string(message_pk(record.wamid.as_str())))
             .put("sk", string(MESSAGE_SK))
             .put("item_type", string("message"))
-            .put("wamid", string(&record.wamid))
+            .put("wamid", string(record.wamid.as_str()))
             .put("direction", string("inbound"))
             .put("status", string("received"))
             .put("updated_at", string(rfc3339(now)))
@@ -49,7 +49,7 @@ impl MessageStore for DynamoMessageStore {
             let sort_time = conversation_time(record.timestamp, record.received.at);
             item.put("contact_key", string(key))
                 .put("gsi1pk", string(conversation_pk(key)))
-                .put("gsi1sk", string(conversation_sk(sort_time, &record.wamid)));
+                .put("gsi1sk", string(conversation_sk(sort_time, record.wamid.as_str())));
         }
         put_content(&mut item, &record.content);
 
@@ -112,7 +112,7 @@ impl MessageStore for DynamoMessageStore {
         // about the message. The status itself only moves up, under a condition.
         let mut merge = Update::default();
         merge
-            .set("wamid", string(&status.wamid))
+            .set("wamid", string(status.wamid.as_str()))
             .set("updated_at", string(rfc3339(now)))
             .set_if_absent("item_type", string("message"))
             .set_if_absent("direction", string("outbound"))
@@ -141,7 +141,7 @@ impl MessageStore for DynamoMessageStore {
                     "gsi1sk",
                     string(conversation_sk(
                         conversation_time(status.timestamp, status.received.at),
-                        &status.wamid,
+                        status.wamid.as_str(),
                     )),
                 );
             if let Some(recipient) = recipient {
@@ -155,7 +155,7 @@ impl MessageStore for DynamoMessageStore {
                     "gsi1sk",
                     string(conversation_sk(
                         conversation_time(status.timestamp, status.received.at),
-                        &status.wamid,
+                        status.wamid.as_str(),
                     )),
                 );
         }
@@ -175,7 +175,7 @@ impl MessageStore for DynamoMessageStore {
             let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
             let result = self
                 .update(
-                    message_pk(&status.wamid),
+                    message_pk(status.wamid.as_str()),
                     MESSAGE_SK,
                     advance,
                     Some((condition, new_rank)),
@@ -189,7 +189,7 @@ impl MessageStore for DynamoMessageStore {
         // merge the timestamps and facts without touching the status, and read the status it holds.
         let advanced_attribute = status.status.map(advanced_by);
         let held = self
-            .merge_returning_status(message_pk(&status.wamid), merge, advanced_attribute.as_deref())
+            .merge_returning_status(message_pk(status.wamid.as_str()), merge, advanced_attribute.as_deref())
             .await?;
         let current = status.status.is_some() && held.status.as_deref() == Some(status.status_name.as_str());
         // Set by this very delivery: an attempt whose answer was lost (the SDK retried the advance after it

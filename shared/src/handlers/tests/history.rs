@@ -54,7 +54,7 @@ async fn answer(api: &Api, uri: &str) -> (u16, Value) {
 
 fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord {
     InboundRecord {
-        wamid: wamid.to_owned(),
+        wamid: crate::domain::ids::Wamid::new(wamid),
         phone_number_id: Some("222".to_owned()),
         display_phone_number: None,
         wa_id: Some(from.to_owned()),
@@ -197,7 +197,7 @@ async fn a_send_meta_reports_on_is_listed_once_with_metas_status() {
         .expect("accepted");
     api.store
         .record_status(&StatusRecord {
-            wamid: "wamid.SENT".to_owned(),
+            wamid: crate::domain::ids::Wamid::new("wamid.SENT"),
             status_name: "read".to_owned(),
             status: DeliveryStatus::parse("read"),
             timestamp: Some(api.store.now()),

@@ -78,7 +78,7 @@ where
         let wamids = plan
             .inbound
             .iter()
-            .map(|record| record.wamid.clone())
+            .map(|record| record.wamid.to_string())
             .chain(
                 plan.statuses
                     .iter()
@@ -129,7 +129,7 @@ where
                         },
                         Write::Link(status, message_id) => {
                             let to = status.recipient_id.as_deref().unwrap_or_default();
-                            let wamid = Wamid::new(status.wamid.clone());
+                            let wamid = status.wamid.clone();
                             match self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await {
                                 Ok(write) => {
                                     // Redelivered and found done: was it this status that resolved an unknown
@@ -340,7 +340,7 @@ fn resolved_by_status(status: &StatusRecord, message_id: &MessageId, resends: u3
             bus::Resolution::Accepted
         },
         resolved_by: bus::ResolvedBy::StatusWebhook,
-        wamid: Some(&status.wamid),
+        wamid: Some(status.wamid.as_str()),
         status: Some(&status.status_name),
         resent: resends >= 1,
         errors: &status.errors,

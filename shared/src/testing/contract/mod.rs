@@ -146,7 +146,7 @@ pub(super) fn status_record(
     callback: Option<&MessageId>,
 ) -> StatusRecord {
     StatusRecord {
-        wamid: wamid.as_str().to_owned(),
+        wamid: wamid.clone(),
         status_name: status.as_str().to_owned(),
         status: Some(status),
         timestamp: Some(1_800_000_000 + i64::from(status.rank())),

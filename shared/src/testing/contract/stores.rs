@@ -9,7 +9,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
     let store = harness.store();
     let inbound_wamid = format!("wamid.{}", harness.unique("inbound"));
     let inbound = InboundRecord {
-        wamid: inbound_wamid.clone(),
+        wamid: Wamid::new(inbound_wamid.clone()),
         phone_number_id: Some("106540352242922".to_owned()),
         display_phone_number: None,
         wa_id: Some("972504370045".to_owned()),

@@ -10,15 +10,15 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             if !self.mark_as_read {
                 return;
             }
-            let wamid = Wamid::new(record.wamid.clone());
+            let wamid = record.wamid.clone();
             // As the number that received it.
             let from = self.sender_of(record.phone_number_id.as_deref());
             let call = self.graph.mark_read(from, &wamid, self.typing_indicator);
             let result = tokio::time::timeout(self.policy.mark_read_timeout, call).await;
             match result {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(wamid = record.wamid, error = %error, "mark as read failed"),
-                Err(_) => tracing::warn!(wamid = record.wamid, "mark as read timed out"),
+                Ok(Err(error)) => tracing::warn!(wamid = record.wamid.as_str(), error = %error, "mark as read failed"),
+                Err(_) => tracing::warn!(wamid = record.wamid.as_str(), "mark as read timed out"),
             }
         };
         let (_, reply) = tokio::join!(read, self.auto_reply(record, request_id));
@@ -37,14 +37,14 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         };
         // One reply per inbound wamid: its id is derived from the wamid, so a redelivered
         // message finds it already there, and the claim sends it once however often it is queued.
-        let message_id = outbound::auto_reply_id(&record.wamid);
+        let message_id = outbound::auto_reply_id(record.wamid.as_str());
         let payload = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             field: to,
             "type": "text",
             "text": { "body": text },
-            "context": { "message_id": record.wamid },
+            "context": { "message_id": record.wamid.as_str() },
         });
         self.store_call(self.store.create_outbound(&NewOutbound {
             message_id: message_id.clone(),
