@@ -11,7 +11,7 @@ use crate::domain::outbound::machine::{
     decide_claim,
 };
 use crate::domain::outbound::{OutboundStatus, StoredError};
-use crate::ports::{Claim, ClaimTerms, LapsedClaim, Moved, OutboundStore, StateWrite, StoreError, WriteOutcome};
+use crate::ports::{Claim, ClaimTerms, LapsedClaim, Moved, OutboundStore, Sent, StateWrite, StoreError, WriteOutcome};
 
 /// Claims are retried this often when other attempts keep moving the message under this one.
 const CLAIM_ROUNDS: usize = 4;
@@ -82,7 +82,7 @@ pub trait SendMachine: OutboundStore {
                         if resend && let Some(wamid) = self.linked_wamid(message_id).await? {
                             let resends = observed.as_ref().map_or(0, |record| record.resends);
                             // Accepted by this claim (`accepted_by`): its job announces the resolution.
-                            self.mark_accepted(message_id, Some(attempt), "", "", Some(&wamid))
+                            self.mark_accepted(message_id, Some(attempt), None, Some(&wamid))
                                 .await?;
                             return Ok(Claim::Linked { wamid, resends });
                         }
@@ -170,8 +170,7 @@ pub trait SendMachine: OutboundStore {
         &self,
         message_id: &MessageId,
         attempt: Option<&AttemptId>,
-        to: &str,
-        kind: &str,
+        sent: Option<Sent<'_>>,
         wamid: Option<&Wamid>,
     ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send {
         async move {
@@ -192,7 +191,7 @@ pub trait SendMachine: OutboundStore {
                 }
             };
             if let Some(wamid) = link {
-                self.link(message_id, to, kind, wamid).await?;
+                self.link(message_id, sent, wamid).await?;
             }
             Ok(state_write(took))
         }

@@ -5,7 +5,7 @@ mod outbound;
 
 use std::future::Future;
 
-pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore};
+pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 
 pub use crate::domain::email::Email;
 use crate::domain::ids::Wamid;

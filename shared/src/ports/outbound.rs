@@ -77,6 +77,14 @@ pub struct ClaimTerms {
     pub reconcile_after_seconds: u32,
 }
 
+/// What the send path knows of a message it accepts: whom it went to and its type (a status
+/// webhook's acceptance knows neither; its own write recorded the recipient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent<'a> {
+    pub to: &'a str,
+    pub kind: &'a str,
+}
+
 /// What a transition of the send state machine found ([`OutboundStore::transition`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Moved {
@@ -102,13 +110,12 @@ pub trait OutboundStore: Send + Sync {
         transition: &'static Transition,
         call: &Call<'_>,
     ) -> impl Future<Output = Result<Moved, StoreError>> + Send;
-    /// The wamid's item learns which send it is (Meta's statuses may have created it already).
-    /// Idempotent.
+    /// The wamid's item learns which send it is (Meta's statuses may have created it already), and
+    /// what the send path knows of it (`sent`). Idempotent.
     fn link(
         &self,
         message_id: &MessageId,
-        to: &str,
-        kind: &str,
+        sent: Option<Sent<'_>>,
         wamid: &Wamid,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The wamid of a message whose status webhooks named this send (`biz_opaque_callback_data`,

@@ -18,7 +18,7 @@ use conversation::media_of;
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, StatusWrite, StoreError, WriteOutcome,
+    Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, Sent, StatusWrite, StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends: the state machine's part (`record`, also read
@@ -369,12 +369,12 @@ impl OutboundStore for MemoryStore {
         .await
     }
 
-    async fn link(&self, message_id: &MessageId, _to: &str, kind: &str, wamid: &Wamid) -> Result<(), StoreError> {
+    async fn link(&self, message_id: &MessageId, sent: Option<Sent<'_>>, wamid: &Wamid) -> Result<(), StoreError> {
         self.call("mark_accepted", |tables, now| {
             let message = tables.messages.entry(wamid.as_str().to_owned()).or_default();
             message.message_id = Some(message_id.clone());
-            if !kind.is_empty() {
-                message.kind = Some(kind.to_owned());
+            if let Some(sent) = sent {
+                message.kind = Some(sent.kind.to_owned());
             }
             message.seen.entry("accepted".to_owned()).or_insert(now);
             if message.rank.is_none() {

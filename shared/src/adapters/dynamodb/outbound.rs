@@ -24,7 +24,7 @@ use crate::domain::ids::{AttemptId, MessageId, Wamid};
 use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, rank_of};
 use crate::domain::outbound::{OutboundStatus, OutboundView, StoredError};
 use crate::domain::status::DeliveryStatus;
-use crate::ports::{Created, Moved, NewOutbound, OutboundStore, Pace, Paced, StoreError, WriteOutcome};
+use crate::ports::{Created, Moved, NewOutbound, OutboundStore, Pace, Paced, Sent, StoreError, WriteOutcome};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -268,7 +268,7 @@ impl OutboundStore for DynamoMessageStore {
         }
     }
 
-    async fn link(&self, message_id: &MessageId, to: &str, kind: &str, wamid: &Wamid) -> Result<(), StoreError> {
+    async fn link(&self, message_id: &MessageId, sent: Option<Sent<'_>>, wamid: &Wamid) -> Result<(), StoreError> {
         let now = rfc3339(Utc::now());
         let accepted = DeliveryStatus::Accepted;
         let mut update = super::Update::default();
@@ -285,8 +285,8 @@ impl OutboundStore for DynamoMessageStore {
             .set_if_absent("status", string(accepted.as_str()))
             .set_if_absent("status_rank", number(i64::from(accepted.rank())))
             .set_if_absent("accepted_at", string(&now))
-            .set_opt_if_absent("recipient_id", (!to.is_empty()).then(|| string(to)))
-            .set_opt("type", (!kind.is_empty()).then(|| string(kind)))
+            .set_opt_if_absent("recipient_id", sent.map(|sent| string(sent.to)))
+            .set_opt("type", sent.map(|sent| string(sent.kind)))
             .set_opt_if_absent("expires_at", self.expires_at(Utc::now()));
         self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
             .await?;

@@ -192,7 +192,15 @@ async fn a_send_meta_reports_on_is_listed_once_with_metas_status() {
     let message_id = crate::domain::ids::MessageId::new(&id);
     let wamid = Wamid::new("wamid.SENT");
     api.store
-        .mark_accepted(&message_id, None, CONTACT, "text", Some(&wamid))
+        .mark_accepted(
+            &message_id,
+            None,
+            Some(crate::ports::Sent {
+                to: CONTACT,
+                kind: "text",
+            }),
+            Some(&wamid),
+        )
         .await
         .expect("accepted");
     api.store

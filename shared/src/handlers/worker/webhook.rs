@@ -128,9 +128,8 @@ where
                             Err(error) => (WriteKind::Status(status, StatusWrite::Stale), Err(error)),
                         },
                         Write::Link(status, message_id) => {
-                            let to = status.recipient_id.as_deref().unwrap_or_default();
                             let wamid = status.wamid.clone();
-                            match self.store.mark_accepted(&message_id, None, to, "", Some(&wamid)).await {
+                            match self.store.mark_accepted(&message_id, None, None, Some(&wamid)).await {
                                 Ok(write) => {
                                     // Redelivered and found done: was it this status that resolved an unknown
                                     // outcome? (The first delivery may have failed to publish.)

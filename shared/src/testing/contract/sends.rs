@@ -1,6 +1,11 @@
 //! The contract of the send state machine's store ([`crate::ports::OutboundStore`]).
 
 use super::*;
+use crate::ports::Sent;
+
+fn sent(to: &str) -> Option<Sent<'_>> {
+    Some(Sent { to, kind: "text" })
+}
 
 /// A queued message is claimed once; a second attempt finds it in flight; creating it again finds it.
 pub async fn claims_are_exclusive<H: Harness>(harness: &H) {
@@ -84,7 +89,7 @@ pub async fn only_the_holder_moves_its_claim<H: Harness>(harness: &H) {
     // Meta's statuses never revive a failed send's record.
     let late = wamid(harness, "holder");
     assert_eq!(
-        bounded(store.mark_accepted(&id, None, "", "", Some(&late)))
+        bounded(store.mark_accepted(&id, None, None, Some(&late)))
             .await
             .expect("answered"),
         StateWrite::Superseded
@@ -166,7 +171,7 @@ pub async fn acceptance_links_the_wamid_once<H: Harness>(harness: &H) {
     let holder = attempt("holder");
     claim(harness, &id, &holder).await;
     let taken = wamid(harness, "accept");
-    let write = bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken)))
+    let write = bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken)))
         .await
         .expect("answered");
     assert_eq!(
@@ -185,14 +190,14 @@ pub async fn acceptance_links_the_wamid_once<H: Harness>(harness: &H) {
     assert_eq!(by_wamid.status.as_deref(), Some("accepted"));
     // The same attempt's acceptance again (its answer was lost): the same result.
     assert_eq!(
-        bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken)))
+        bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken)))
             .await
             .expect("answered"),
         write
     );
     let other = wamid(harness, "other");
     assert_eq!(
-        bounded(store.mark_accepted(&id, None, &to, "", Some(&other)))
+        bounded(store.mark_accepted(&id, None, None, Some(&other)))
             .await
             .expect("answered"),
         StateWrite::Superseded
@@ -211,14 +216,14 @@ pub async fn acceptance_links_the_wamid_once<H: Harness>(harness: &H) {
     assert_eq!(status_of(harness, id.as_str()).await.as_deref(), Some("read"));
 
     // An unknown outcome resolved by a status webhook (no attempt).
-    let (unknown, to) = queued(harness, "resolved").await;
+    let (unknown, _) = queued(harness, "resolved").await;
     let holder = attempt("holder");
     claim(harness, &unknown, &holder).await;
     bounded(store.mark_unknown(&unknown, &holder, &error("no answer"), 900))
         .await
         .expect("answered");
     let seen = wamid(harness, "resolved");
-    let write = bounded(store.mark_accepted(&unknown, None, &to, "", Some(&seen)))
+    let write = bounded(store.mark_accepted(&unknown, None, None, Some(&seen)))
         .await
         .expect("answered");
     assert_eq!(
@@ -320,9 +325,9 @@ pub async fn a_lost_answer_is_recognised_as_the_callers_own<H: Harness>(harness:
     claim(harness, &id, &holder).await;
     let taken = wamid(harness, "lost-accept");
     harness.lose(ACCEPT, 0);
-    let first = bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken))).await;
+    let first = bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken))).await;
     harness.calm();
-    let again = bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken))).await;
+    let again = bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken))).await;
     let accepted = StateWrite::Applied {
         from: OutboundStatus::Sending,
         resends: 0,
@@ -364,13 +369,13 @@ pub async fn a_failed_link_is_made_on_the_retry<H: Harness>(harness: &H) {
     claim(harness, &id, &holder).await;
     let taken = wamid(harness, "link");
     harness.refuse(ACCEPT, 1);
-    let first = bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken))).await;
+    let first = bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken))).await;
     harness.calm();
     assert!(
         first.is_err(),
         "the link was refused: the acceptance cannot report success"
     );
-    bounded(store.mark_accepted(&id, Some(&holder), &to, "text", Some(&taken)))
+    bounded(store.mark_accepted(&id, Some(&holder), sent(&to), Some(&taken)))
         .await
         .expect("answered");
     let view = bounded(store.view(taken.as_str()))

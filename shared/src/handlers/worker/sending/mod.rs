@@ -39,7 +39,7 @@ use crate::domain::outbound::{self, Answer, Origin, OutboundStatus, SendJob, Sen
 use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    Claim, ClaimTerms, EventPublisher, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, StateWrite,
+    Claim, ClaimTerms, EventPublisher, NewOutbound, OutboundStore, Pace, Paced, Queue, SendFailure, Sent, StateWrite,
     StoreError, WhatsAppSender, WriteOutcome,
 };
 use crate::publishing::Publishing;

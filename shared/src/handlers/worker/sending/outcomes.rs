@@ -308,8 +308,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 .store_call(self.store.mark_accepted(
                     message_id,
                     Some(&attempt.id),
-                    &job.to,
-                    job.kind(),
+                    Some(Sent {
+                        to: &job.to,
+                        kind: job.kind(),
+                    }),
                     wamid.as_ref(),
                 ))
                 .await
@@ -354,8 +356,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     .store_call(self.store.mark_accepted(
                         message_id,
                         Some(attempt),
-                        &outcome.to,
-                        &outcome.kind,
+                        Some(Sent {
+                            to: &outcome.to,
+                            kind: &outcome.kind,
+                        }),
                         wamid.as_ref(),
                     ))
                     .await
