@@ -124,11 +124,6 @@ fn business_numbers_one_alone_or_several_and_the_inbound_filter_defaults_to_them
             .all(|id| several.phone_numbers.serves(Some(id)))
     );
     assert!(!several.phone_numbers.serves(Some("999")));
-    let none = WorkerConfig::from_env(env(&[("TABLE_NAME", "t")])).expect("complete");
-    assert!(
-        none.phone_numbers.serves(Some("999")),
-        "nothing configured: every number, as before"
-    );
 
     let send = SendApiConfig::from_env(env(&[
         ("API_KEY", "0123456789abcdef"),
@@ -149,16 +144,83 @@ fn business_numbers_one_alone_or_several_and_the_inbound_filter_defaults_to_them
     assert_eq!(sender.phone_numbers.ids(), ["111".to_owned()]);
 }
 
+/// The configuration reference once said an empty `ALLOWED_PHONE_NUMBER_IDS` served every number, while
+/// the code served the business numbers; with no number named at all it did serve every number, other
+/// apps' too (Meta sends each app of a business the events of all its numbers). Pinned: the allowed
+/// list replaces the business numbers, empty it is them, and naming none is refused.
+#[test]
+fn the_worker_serves_the_numbers_it_is_given_and_refuses_to_start_without_any() {
+    let worker = |vars: &[(&str, &str)]| {
+        let mut all = vec![("TABLE_NAME", "t")];
+        all.extend_from_slice(vars);
+        WorkerConfig::from_env(env(&all))
+    };
+    // The allowed list, when it names any number, is the filter: the business numbers are not added.
+    let allowed =
+        worker(&[("ALLOWED_PHONE_NUMBER_IDS", "222"), ("WHATSAPP_PHONE_NUMBER_ID", "111")]).expect("complete");
+    assert_eq!(allowed.phone_numbers, PhoneNumberFilter::new(["222".to_owned()]));
+    assert!(!allowed.phone_numbers.serves(Some("111")));
+    // Empty, blank or only commas: the business numbers.
+    for empty in ["", " ", " , ,"] {
+        let config = worker(&[
+            ("ALLOWED_PHONE_NUMBER_IDS", empty),
+            ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+            ("WHATSAPP_PHONE_NUMBER_IDS", "222"),
+        ])
+        .expect("complete");
+        assert_eq!(
+            config.phone_numbers,
+            PhoneNumberFilter::new(["111".to_owned(), "222".to_owned()]),
+            "{empty:?}"
+        );
+        assert!(!config.phone_numbers.serves(Some("999")), "{empty:?}");
+    }
+    // A change without a phone number id cannot be shown to be another app's: it is kept.
+    assert!(allowed.phone_numbers.serves(None));
+    // No number named anywhere: refused, rather than serving every number of the business.
+    for vars in [
+        &[][..],
+        &[
+            ("ALLOWED_PHONE_NUMBER_IDS", " , "),
+            ("WHATSAPP_PHONE_NUMBER_ID", " "),
+            ("WHATSAPP_PHONE_NUMBER_IDS", ""),
+        ][..],
+    ] {
+        let err = worker(vars).expect_err("no number");
+        assert_eq!(
+            err.problems,
+            vec![
+                "none of ALLOWED_PHONE_NUMBER_IDS, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_PHONE_NUMBER_IDS is set: \
+                 name the phone number ids this deployment serves (Meta sends each app of a business the events \
+                 of all its numbers; the worker records only its own)"
+                    .to_owned()
+            ],
+            "{vars:?}"
+        );
+    }
+}
+
 #[test]
 fn media_settings_default_to_metas_largest_file_and_the_queues_receives() {
-    let config = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("QUEUE_URL", "q")])).expect("complete");
+    let config = WorkerConfig::from_env(env(&[
+        ("TABLE_NAME", "t"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+        ("QUEUE_URL", "q"),
+    ]))
+    .expect("complete");
     assert_eq!(config.media_max_bytes, 100 * 1024 * 1024);
     assert_eq!(config.queue_max_receives, 5);
     assert_eq!(config.events_queue_url.as_deref(), Some("q"));
-    let off = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("MEDIA_MAX_BYTES", "0")])).expect("complete");
+    let off = WorkerConfig::from_env(env(&[
+        ("TABLE_NAME", "t"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "111"),
+        ("MEDIA_MAX_BYTES", "0"),
+    ]))
+    .expect("complete");
     assert_eq!(off.media_max_bytes, 0);
     let err = WorkerConfig::from_env(env(&[
         ("TABLE_NAME", "t"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "111"),
         ("MEDIA_MAX_BYTES", "6000000000"),
         ("QUEUE_MAX_RECEIVES", "0"),
     ]))
@@ -173,8 +235,12 @@ fn media_settings_default_to_metas_largest_file_and_the_queues_receives() {
 
 #[test]
 fn retention_and_size_settings_are_bounded_and_named() {
-    let err = WorkerConfig::from_env(env(&[("TABLE_NAME", "t"), ("RETENTION_DAYS", "4294967295")]))
-        .expect_err("out of range");
+    let err = WorkerConfig::from_env(env(&[
+        ("TABLE_NAME", "t"),
+        ("ALLOWED_PHONE_NUMBER_IDS", "111"),
+        ("RETENTION_DAYS", "4294967295"),
+    ]))
+    .expect_err("out of range");
     assert_eq!(
         err.problems,
         vec!["RETENTION_DAYS must be between 0 and 36500, got 4294967295".to_owned()]

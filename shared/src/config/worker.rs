@@ -2,7 +2,7 @@
 
 use super::bounds::{MAX_MEDIA_BYTES, MAX_RETENTION_DAYS};
 use super::env::include_verification_code;
-use super::numbers::business_numbers;
+use super::numbers::inbound_filter;
 use super::{ConfigError, Env};
 use crate::domain::media::META_MAX_MEDIA_BYTES;
 use crate::domain::records::PhoneNumberFilter;
@@ -11,7 +11,9 @@ use crate::domain::records::PhoneNumberFilter;
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub table_name: String,
-    /// Phone number ids this deployment serves (`ALLOWED_PHONE_NUMBER_IDS`, comma-separated; empty: all).
+    /// The phone number ids whose webhook events are recorded: `ALLOWED_PHONE_NUMBER_IDS`, else the
+    /// business numbers (`WHATSAPP_PHONE_NUMBER_ID`, `WHATSAPP_PHONE_NUMBER_IDS`); never empty, since
+    /// none of them set is refused ([`super::numbers`]). Other numbers' events are logged and skipped.
     pub phone_numbers: PhoneNumberFilter,
     /// Days after which stored items expire through DynamoDB TTL (`RETENTION_DAYS`; 0: never).
     pub retention_days: u32,
@@ -43,10 +45,7 @@ impl WorkerConfig {
                 .filter_map(|name| env.optional(name))
                 .collect(),
             table_name: env.required("TABLE_NAME"),
-            phone_numbers: match env.list("ALLOWED_PHONE_NUMBER_IDS") {
-                allowed if !allowed.is_empty() => PhoneNumberFilter::new(allowed),
-                _ => business_numbers(&env).filter(),
-            },
+            phone_numbers: inbound_filter(&mut env),
             retention_days: env.bounded("RETENTION_DAYS", 0, 0..=MAX_RETENTION_DAYS),
             event_bus_name: env.optional("EVENT_BUS_NAME"),
             events_include_verification_code: include_verification_code(&env),
