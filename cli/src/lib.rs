@@ -1,5 +1,6 @@
 //! `wabridge`: the command-line companion of the bridge. Every command's logic lives in a module
-//! here, testable without a process; `main.rs` only parses arguments and prints.
+//! here, testable without a process; the binary (`src/bin/wabridge/`: `args`, one module per command
+//! group under `commands`, `render`) only parses arguments and prints.
 //!
 //! - [`onboarding`]: voice registration of a number (`request_code` → captured code → `verify_code` → `register`).
 //! - [`send`]: the send API, and following a message's status.

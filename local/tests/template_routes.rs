@@ -119,7 +119,7 @@ fn the_worker_reads_a_send_queue_of_its_own() {
     );
 }
 
-/// Every variable the library reads (`shared/src/config.rs`) is declared by a function of the
+/// Every variable the library reads (`shared/src/config/`) is declared by a function of the
 /// template (or its Globals), and every secret's `*_PARAMETER` too: SAM passes only declared
 /// names, so `sam local invoke --env-vars events/env.json` can set nothing else.
 #[test]
@@ -135,8 +135,7 @@ fn every_variable_the_functions_read_is_declared_in_the_template() {
     for (_, function) in functions(&template) {
         collect(&function["Properties"]["Environment"]["Variables"]);
     }
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config.rs")).expect("config.rs");
+    let source = config_source();
     let mut read = Vec::new();
     for call in [
         "required(\"",
@@ -157,7 +156,7 @@ fn every_variable_the_functions_read_is_declared_in_the_template() {
             }
         }
     }
-    assert!(read.len() > 20, "found the variables config.rs reads: {read:?}");
+    assert!(read.len() > 20, "found the variables config/ reads: {read:?}");
     let missing: Vec<&String> = read.iter().filter(|name| !declared.contains(name)).collect();
     assert!(
         missing.is_empty(),
@@ -166,6 +165,22 @@ fn every_variable_the_functions_read_is_declared_in_the_template() {
     for name in ["AWS_ENDPOINT_URL", "METRICS_STACK", "RUST_LOG"] {
         assert!(declared.iter().any(|d| d == name), "{name} is not declared");
     }
+}
+
+/// Every file of the library's `config` module (`shared/src/config/*.rs`), one after the other.
+fn config_source() -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/config");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("shared/src/config")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 1, "the config module's files: {paths:?}");
+    paths
+        .iter()
+        .map(|path| std::fs::read_to_string(path).expect("a config file"))
+        .collect()
 }
 
 /// One Graph API version: the library's default, the template's parameter default and local.env.

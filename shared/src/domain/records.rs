@@ -80,7 +80,8 @@ impl BusinessNumbers {
         self.0.is_empty()
     }
 
-    /// The inbound filter these numbers make: their events only (all, when none is configured).
+    /// The inbound filter these numbers make: their events only. (None makes an empty filter, which
+    /// serves every number: `config` refuses to start a worker with one.)
     pub fn filter(&self) -> PhoneNumberFilter {
         PhoneNumberFilter::new(self.0.iter().cloned())
     }
