@@ -13,20 +13,18 @@ pub fn business_numbers<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Business
     )
 }
 
-/// The phone number ids whose webhook events the worker records: `ALLOWED_PHONE_NUMBER_IDS`
-/// (comma-separated) when it names any, in place of the business numbers; empty or unset, the
-/// business numbers. A change for another number is acknowledged, logged and skipped.
+/// The phone number ids whose webhook events the worker records: the business numbers it sends from
+/// and `ALLOWED_PHONE_NUMBER_IDS` (comma-separated) besides. A number it sends from is always served:
+/// skipping its status webhooks would leave its sends unresolved (an unknown outcome would then be
+/// resent). A change for another number is acknowledged, logged and skipped.
 ///
 /// Naming none of them is refused: Meta sends each app of a business the events of all its numbers,
 /// so a worker that knew no number of its own would record other apps' messages. The filter is
 /// therefore never empty (an empty [`PhoneNumberFilter`] serves every number).
 pub(super) fn inbound_filter<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> PhoneNumberFilter {
     let allowed = env.list("ALLOWED_PHONE_NUMBER_IDS");
-    let filter = if allowed.is_empty() {
-        business_numbers(env).filter()
-    } else {
-        PhoneNumberFilter::new(allowed)
-    };
+    let sending = business_numbers(env);
+    let filter = BusinessNumbers::new(sending.ids().iter().cloned().chain(allowed)).filter();
     if filter == PhoneNumberFilter::default() {
         env.problem(
             "none of ALLOWED_PHONE_NUMBER_IDS, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_PHONE_NUMBER_IDS is set: \

@@ -155,11 +155,17 @@ fn the_worker_serves_the_numbers_it_is_given_and_refuses_to_start_without_any() 
         all.extend_from_slice(vars);
         WorkerConfig::from_env(env(&all))
     };
-    // The allowed list, when it names any number, is the filter: the business numbers are not added.
+    // The allowed list adds to the numbers sent from: a number the worker sends from always has its
+    // statuses recorded (else its unknown outcomes would be resent).
     let allowed =
         worker(&[("ALLOWED_PHONE_NUMBER_IDS", "222"), ("WHATSAPP_PHONE_NUMBER_ID", "111")]).expect("complete");
-    assert_eq!(allowed.phone_numbers, PhoneNumberFilter::new(["222".to_owned()]));
-    assert!(!allowed.phone_numbers.serves(Some("111")));
+    assert_eq!(
+        allowed.phone_numbers,
+        PhoneNumberFilter::new(["111".to_owned(), "222".to_owned()])
+    );
+    assert!(allowed.phone_numbers.serves(Some("111")) && allowed.phone_numbers.serves(Some("222")));
+    let only_allowed = worker(&[("ALLOWED_PHONE_NUMBER_IDS", "333")]).expect("complete");
+    assert_eq!(only_allowed.phone_numbers, PhoneNumberFilter::new(["333".to_owned()]));
     // Empty, blank or only commas: the business numbers.
     for empty in ["", " ", " , ,"] {
         let config = worker(&[
