@@ -14,8 +14,15 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 
-pub use crate::config::SecretVar;
-use crate::config::{ConfigError, Env};
+pub use crate::domain::secret::SecretVar;
+
+/// What kept a function's secrets from being read (each problem names a variable or the parameter
+/// store, never a value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.join("; "))]
+pub struct SecretsError {
+    pub problems: Vec<String>,
+}
 
 /// Where a function's variables come from: the process environment in a Lambda and `make run`,
 /// a map in tests.
@@ -37,7 +44,7 @@ impl ResolvedSecrets {
     /// Resolves `secrets` against the process environment. `sdk_config` is used when a
     /// secret is in SSM; functions without AWS clients pass `None` and one is loaded only
     /// if needed.
-    pub async fn load(sdk_config: Option<&SdkConfig>, secrets: &[SecretVar]) -> Result<Self, ConfigError> {
+    pub async fn load(sdk_config: Option<&SdkConfig>, secrets: &[SecretVar]) -> Result<Self, SecretsError> {
         Self::load_from(sdk_config, secrets, &process_var).await
     }
 
@@ -47,19 +54,13 @@ impl ResolvedSecrets {
         sdk_config: Option<&SdkConfig>,
         secrets: &[SecretVar],
         vars: Vars<'_>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, SecretsError> {
         resolve_secrets(sdk_config, secrets, vars).await.map(Self)
     }
 
-    /// The process environment with the secrets filled in, for the `from_env`
-    /// constructors in [`crate::config`].
-    pub fn env(&self) -> Env<impl Fn(&str) -> Option<String> + '_> {
-        self.env_from(&process_var)
-    }
-
-    /// `vars` with the secrets filled in.
-    pub fn env_from<'a>(&'a self, vars: Vars<'a>) -> Env<impl Fn(&str) -> Option<String> + 'a> {
-        Env::new(move |name: &str| self.0.get(name).cloned().or_else(|| vars(name)))
+    /// `vars` with the secrets filled in (what the configuration is read from).
+    pub fn over<'a>(&'a self, vars: Vars<'a>) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name: &str| self.0.get(name).cloned().or_else(|| vars(name))
     }
 }
 
@@ -83,7 +84,7 @@ pub async fn resolve_secrets(
     sdk_config: Option<&SdkConfig>,
     secrets: &[SecretVar],
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<HashMap<String, String>, ConfigError> {
+) -> Result<HashMap<String, String>, SecretsError> {
     let wanted = parameters_to_read(secrets, lookup);
     if wanted.is_empty() {
         return Ok(HashMap::new());
@@ -100,7 +101,7 @@ pub async fn resolve_secrets(
     let names: Vec<String> = wanted.iter().map(|(_, parameter)| parameter.clone()).collect();
     let mut values = super::ssm::get_parameters(sdk_config, &names)
         .await
-        .map_err(|error| ConfigError {
+        .map_err(|error| SecretsError {
             problems: vec![format!("could not read the secrets from SSM Parameter Store: {error}")],
         })?;
     let mut problems = Vec::new();
@@ -125,7 +126,7 @@ pub async fn resolve_secrets(
         }
     }
     if !problems.is_empty() {
-        return Err(ConfigError { problems });
+        return Err(SecretsError { problems });
     }
     tracing::info!(
         parameters = wanted.len(),

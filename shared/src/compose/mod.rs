@@ -27,7 +27,7 @@ use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
 use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::{load_sdk_config, load_sdk_config_within};
-use crate::config::{ConfigError, FunctionConfig, IngestConfig, SendApiConfig, VerificationConfig};
+use crate::config::{ConfigError, Env, FunctionConfig, IngestConfig, SendApiConfig, VerificationConfig};
 use crate::handlers::meta_ingest::Ingest;
 use crate::handlers::send_api::SendApi;
 use crate::handlers::twilio::Verification;
@@ -53,7 +53,7 @@ pub async fn config<C: FunctionConfig>(sdk_config: Option<&SdkConfig>) -> Result
 /// As [`config`], against the variables `vars` gives.
 pub async fn config_from<C: FunctionConfig>(sdk_config: Option<&SdkConfig>, vars: Vars<'_>) -> Result<C, ConfigError> {
     let secrets = ResolvedSecrets::load_from(sdk_config, C::SECRETS, vars).await?;
-    C::read(secrets.env_from(vars))
+    C::read(Env::new(secrets.over(vars)))
 }
 
 /// Every HTTP function's handler, built from one SDK configuration and one set of variables, each
@@ -222,4 +222,12 @@ where
         async move { Ok::<_, Infallible>(answer.await) }
     }))
     .await
+}
+
+impl From<crate::adapters::secrets::SecretsError> for ConfigError {
+    fn from(error: crate::adapters::secrets::SecretsError) -> Self {
+        ConfigError {
+            problems: error.problems,
+        }
+    }
 }

@@ -41,7 +41,7 @@ impl DeployedWorker {
     pub async fn from_vars(sdk_config: &SdkConfig, vars: Vars<'_>) -> Result<Self, ConfigError> {
         let config = WorkerConfig::from_env(Env::new(vars))?;
         let secrets = ResolvedSecrets::load_from(Some(sdk_config), SenderConfig::SECRETS, vars).await?;
-        let sender = SenderConfig::from_env(secrets.env_from(vars))?;
+        let sender = SenderConfig::from_env(Env::new(secrets.over(vars)))?;
         drop(secrets);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk_config);
         let store = DynamoMessageStore::new(dynamodb, &config.table_name, config.retention_days);

@@ -20,6 +20,7 @@ pub mod worker;
 #[cfg(test)]
 mod tests;
 
+pub use crate::domain::secret::SecretVar;
 pub use bounds::{
     MAX_GRAPH_TIMEOUT_MS, MAX_INLINE_LIMIT, MAX_MEDIA_BYTES, MAX_RECONCILE_SECONDS, MAX_RETENTION_DAYS,
     RECONCILE_STATUS_SECONDS, WORKER_AWS_CALL_SECONDS, WORKER_TIMEOUT_SECONDS,
@@ -36,26 +37,6 @@ pub use worker::WorkerConfig;
 #[error("invalid configuration: {}", .problems.join("; "))]
 pub struct ConfigError {
     pub problems: Vec<String>,
-}
-
-/// A secret environment variable a function reads (resolved at cold start by
-/// [`crate::adapters::secrets::ResolvedSecrets`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretVar {
-    pub name: &'static str,
-    /// Optional secrets may be absent: a missing parameter leaves the variable unset
-    /// (the worker without an access token records but does not send).
-    pub required: bool,
-}
-
-impl SecretVar {
-    pub const fn required(name: &'static str) -> Self {
-        Self { name, required: true }
-    }
-
-    pub const fn optional(name: &'static str) -> Self {
-        Self { name, required: false }
-    }
 }
 
 /// A function's configuration: the secrets it needs, and how it is read once they are resolved.

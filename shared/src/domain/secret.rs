@@ -42,3 +42,23 @@ mod tests {
         assert_eq!(secret.expose(), "hunter2");
     }
 }
+
+/// A secret environment variable a function reads (resolved at cold start by
+/// [`crate::adapters::secrets::ResolvedSecrets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretVar {
+    pub name: &'static str,
+    /// Optional secrets may be absent: a missing parameter leaves the variable unset
+    /// (the worker without an access token records but does not send).
+    pub required: bool,
+}
+
+impl SecretVar {
+    pub const fn required(name: &'static str) -> Self {
+        Self { name, required: true }
+    }
+
+    pub const fn optional(name: &'static str) -> Self {
+        Self { name, required: false }
+    }
+}
