@@ -4,25 +4,30 @@
 //!
 //! Answers: 202 queued (with the id); 200 a message or a page of the conversation; 400 invalid
 //! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
-//! key; 404 unknown message; 409 an `Idempotency-Key` reused for another message; 422 a free-form
-//! message outside the 24-hour customer-service window; 503 retry later. A retry with the
-//! `Idempotency-Key` of a message already accepted gets the first 202 whatever the window, the
-//! template or the configured numbers say by then (the same body; another is 409).
+//! key; 404 unknown message (or a path no route has); 405 a route's path with another method
+//! (`Allow`); 409 an `Idempotency-Key` reused for another message; 422 a free-form message outside
+//! the 24-hour customer-service window; 503 retry later. A retry with the `Idempotency-Key` of a
+//! message already accepted gets the first 202 whatever the window, the template or the configured
+//! numbers say by then (the same body; another is 409).
 //!
 //! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
+//!
+//! The routes are chosen first ([`Route::of`]): a path no route has is 404, a route's path with
+//! another method 405; then the API key, then the route's handler.
 
 mod checks;
 mod history;
 mod media;
 mod messages;
+mod routes;
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 pub use self::checks::CUSTOMER_WINDOW_SECONDS;
 pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
+pub use self::routes::{GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::graph_templates::GraphTemplates;
@@ -30,12 +35,6 @@ use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::{ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog};
-
-/// The routes, as API Gateway names them (`routeKey`), in every log line's span.
-pub const POST_ROUTE: &str = "POST /messages";
-pub const GET_ROUTE: &str = "GET /messages/{id}";
-pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
-pub const MEDIA_ROUTE: &str = "POST /media";
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
 pub struct SendApi<S, Q, L, M = GraphMedia, T = GraphTemplates> {
@@ -102,29 +101,32 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
-        let contact = contact_in_path(&request);
-        let route = match (request.method() == Method::GET, &contact) {
-            (true, Some(_)) => HISTORY_ROUTE,
-            (true, None) => GET_ROUTE,
-            (false, _) if request.uri().path().ends_with("/media") => MEDIA_ROUTE,
-            (false, _) => POST_ROUTE,
-        };
+        let route = Route::of(&request);
+        let span = request_span(route.as_ref().map_or(NO_ROUTE, Route::key), &request_id);
         async {
-            let result = match self.authorize(&request) {
-                Err(refusal) => Err(refusal),
-                Ok(()) if route == HISTORY_ROUTE => {
-                    self.conversation(&request, contact.as_deref().unwrap_or_default())
-                        .await
-                }
-                Ok(()) if route == GET_ROUTE => self.get(&message_id_in_path(&request)).await,
-                // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
-                Ok(()) if route == MEDIA_ROUTE => Box::pin(self.media(&request)).await,
-                Ok(()) => self.send(&request, &request_id).await,
-            };
-            result.unwrap_or_else(|refusal| refuse(refusal, RefusalMetrics::NONE))
+            self.answer(&request, route, &request_id)
+                .await
+                .unwrap_or_else(|refusal| refuse(refusal, RefusalMetrics::NONE))
         }
-        .instrument(request_span(route, &request_id))
+        .instrument(span)
         .await
+    }
+
+    async fn answer(
+        &self,
+        request: &Request,
+        route: Result<Route<'_>, ApiError>,
+        request_id: &str,
+    ) -> Result<Response<Body>, Refusal> {
+        let route = route?;
+        self.authorize(request)?;
+        match route {
+            Route::Send => self.send(request, request_id).await,
+            Route::Message { id } => self.get(id).await,
+            // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
+            Route::Media => Box::pin(self.media(request)).await,
+            Route::Conversation { contact } => self.conversation(request, contact).await,
+        }
     }
 
     fn authorize(&self, request: &Request) -> Result<(), Refusal> {
@@ -139,26 +141,4 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
         }
         Ok(())
     }
-}
-
-/// `GET /contacts/{contact}/messages`: the contact from the path parameters (API Gateway), else
-/// from the path itself; `None` on any other route.
-fn contact_in_path(request: &Request) -> Option<String> {
-    if let Some(contact) = request.path_parameters_ref().and_then(|params| params.first("contact")) {
-        return Some(contact.to_owned());
-    }
-    let segments: Vec<&str> = request.uri().path().trim_end_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["", "contacts", contact, "messages"] => Some((*contact).to_owned()),
-        _ => None,
-    }
-}
-
-/// `GET /messages/{id}`: the id from the path parameters (API Gateway), else the last segment.
-fn message_id_in_path(request: &Request) -> String {
-    request
-        .path_parameters_ref()
-        .and_then(|params| params.first("id").map(str::to_owned))
-        .or_else(|| request.uri().path().rsplit('/').next().map(str::to_owned))
-        .unwrap_or_default()
 }
