@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
 use bridge::handlers::meta_ingest::Ingest;
 use bridge::handlers::send_api::SendApi;
 use bridge::handlers::twilio::Verification;
@@ -21,7 +20,6 @@ use local_stack::twilio_standin::{IncomingNumber, TwilioStandin, TwilioStandinCo
 use tokio::net::TcpListener;
 
 use crate::emulator::{Emulator, TestQueue};
-use crate::events::api_request;
 
 /// The Twilio account the stand-in serves.
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -39,44 +37,6 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
     let address = listener.local_addr().expect("the listener's address");
     (listener, address)
-}
-
-/// Runs the ingestion handler behind HTTP on `listener` (every request is a signed webhook POST to
-/// `/webhooks/whatsapp`, its `X-Hub-Signature-256` kept), so the Graph stand-in can deliver its
-/// status webhooks to a test that holds the handler itself.
-pub fn serve_ingest(listener: TcpListener, ingest: Arc<Ingest<SqsQueue, S3BlobStore>>) {
-    use http_body_util::BodyExt;
-    let handle = move |request: hyper::Request<hyper::body::Incoming>| {
-        let ingest = Arc::clone(&ingest);
-        async move {
-            let (parts, body) = request.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let signature = parts
-                .headers
-                .get("x-hub-signature-256")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            let request = api_request(
-                "POST",
-                "/webhooks/whatsapp",
-                "",
-                &[
-                    ("Content-Type", "application/json"),
-                    ("X-Hub-Signature-256", &signature),
-                ],
-                &body,
-                true,
-            );
-            let response = ingest.handle(request).await;
-            let mut out = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::copy_from_slice(
-                response.body(),
-            )));
-            *out.status_mut() = response.status();
-            out
-        }
-    };
-    tokio::spawn(local_stack::http_server::serve(listener, "ingest", handle));
 }
 
 /// The handlers behind the API and the queue.
