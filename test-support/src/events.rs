@@ -110,3 +110,42 @@ pub fn twilio_request(
     ];
     api_request("POST", path, query, &headers, body.join("&").as_bytes(), true)
 }
+
+#[cfg(test)]
+mod tests {
+    use bridge::handlers::send_api::Route;
+
+    use super::*;
+
+    /// The template's routes (`local_stack::api::routes`, kept equal to template.yaml) reach the
+    /// send API, as API Gateway events, on the route of the same key, with their path parameter.
+    #[test]
+    fn every_send_api_route_of_the_template_is_routed_to_its_own_key() {
+        let mut routed = Vec::new();
+        for route in api::routes().iter().filter(|route| route.function == api::SEND_API) {
+            let key = format!("{} {}", route.method, route.path);
+            let path = route.path.replace("{id}", "msg_1").replace("{contact}", "972501234567");
+            for path in [path.clone(), format!("{path}/")] {
+                let request = api_request(&route.method, &path, "", &[], b"", false);
+                let found = Route::of(&request).unwrap_or_else(|error| panic!("{key} ({path}): {error:?}"));
+                assert_eq!(found.key(), key, "{path}");
+                match found {
+                    Route::Message { id } => assert_eq!(id, "msg_1"),
+                    Route::Conversation { contact } => assert_eq!(contact, "972501234567"),
+                    Route::Send | Route::Media => {}
+                }
+            }
+            routed.push(key);
+        }
+        routed.sort();
+        assert_eq!(
+            routed,
+            [
+                "GET /contacts/{contact}/messages",
+                "GET /messages/{id}",
+                "POST /media",
+                "POST /messages"
+            ]
+        );
+    }
+}

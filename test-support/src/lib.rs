@@ -8,6 +8,8 @@
 //! - [`http`]: a plain HTTP client (the bundle's reqwest client) for loopback servers.
 //! - [`stack`]: the local stack's servers in-process on ephemeral ports, over the real handlers
 //!   ([`stack::build_handlers`]).
+//! - [`ingest`]: the ingestion handler alone behind HTTP ([`ingest::serve_ingest`]), for the Graph
+//!   stand-in's status webhooks.
 //! - [`wire_faults`]: faults at the SDK's HTTP layer (an answer lost after the request was
 //!   applied, a refusal, a throttle, a hang, a delay), planned per operation or at random.
 
@@ -15,11 +17,13 @@ pub mod emulator;
 pub mod events;
 pub mod faulty_store;
 pub mod http;
+pub mod ingest;
 pub mod stack;
 pub mod wire_faults;
 
 pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, sdk_config_with, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
 pub use faulty_store::{SDK_ATTEMPTS, faulty_dynamo_store};
+pub use ingest::serve_ingest;
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};
 pub use wire_faults::{FaultPlan, WireFault, faulty_http_client, faulty_sdk_config};

@@ -89,42 +89,6 @@ async fn setup() -> Loop {
     }
 }
 
-/// Runs the ingestion handler behind HTTP so the stand-in can deliver its status webhooks.
-fn serve_ingest(listener: tokio::net::TcpListener, ingest: Arc<Ingest<SqsQueue, S3BlobStore>>) {
-    use http_body_util::BodyExt;
-    let handle = move |request: hyper::Request<hyper::body::Incoming>| {
-        let ingest = Arc::clone(&ingest);
-        async move {
-            let (parts, body) = request.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let signature = parts
-                .headers
-                .get("x-hub-signature-256")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            let request = api_request(
-                "POST",
-                "/webhooks/whatsapp",
-                "",
-                &[
-                    ("Content-Type", "application/json"),
-                    ("X-Hub-Signature-256", &signature),
-                ],
-                &body,
-                true,
-            );
-            let response = ingest.handle(request).await;
-            let mut out = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::copy_from_slice(
-                response.body(),
-            )));
-            *out.status_mut() = response.status();
-            out
-        }
-    };
-    tokio::spawn(local_stack::http_server::serve(listener, "ingest", handle));
-}
-
 impl Loop {
     async fn call(&self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
         let auth = format!("Bearer {API_KEY}");

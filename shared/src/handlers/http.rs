@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 
@@ -20,6 +20,8 @@ pub enum ApiError {
     /// Conflicts with an earlier request (an idempotency key reused for another message).
     Conflict(String),
     NotFound(&'static str),
+    /// A known path asked with another method: the methods it takes (the `Allow` header).
+    MethodNotAllowed(&'static str),
     /// A dependency failed; the caller should retry.
     Unavailable,
 }
@@ -34,6 +36,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -44,6 +47,7 @@ impl ApiError {
                 message.clone()
             }
             ApiError::NotFound(message) => (*message).to_owned(),
+            ApiError::MethodNotAllowed(allow) => format!("this path takes {allow} only"),
             ApiError::Unauthorized(message) | ApiError::Forbidden(message) => (*message).to_owned(),
             ApiError::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             ApiError::Unavailable => "temporarily unavailable, retry later".to_owned(),
@@ -53,11 +57,17 @@ impl ApiError {
     pub fn into_response(self) -> Response<Body> {
         let body = serde_json::json!({ "error": self.message() }).to_string();
         let mut response = respond(self.status(), "application/json", body);
-        if let ApiError::Unauthorized(_) = self {
+        match self {
             // The only credential any route takes is the send API's bearer key.
-            response
-                .headers_mut()
-                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            ApiError::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
         }
         response
     }

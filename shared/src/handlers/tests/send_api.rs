@@ -434,3 +434,49 @@ async fn a_retried_key_gets_its_first_answer_after_the_template_or_the_numbers_c
     assert_eq!(body_text(&again), body_text(&first));
     assert_eq!(api.store.tables().outbound.len(), 1);
 }
+
+#[tokio::test]
+async fn a_path_no_route_has_is_404_and_a_route_s_path_with_another_method_405_before_the_key() {
+    let api = api();
+    let bearer = format!("Bearer {KEY}");
+    let body = text("0504370045").to_string();
+    for (method, path, status, allow) in [
+        ("POST", "/messages/msg_1", 405, Some("GET")),
+        ("PUT", "/messages", 405, Some("POST")),
+        ("GET", "/media", 405, Some("POST")),
+        ("DELETE", "/contacts/972504370045/messages", 405, Some("GET")),
+        ("POST", "/", 404, None),
+        ("POST", "/webhooks/whatsapp", 404, None),
+        ("GET", "/messages/msg_1/status", 404, None),
+    ] {
+        for headers in [vec![("authorization", bearer.as_str())], vec![]] {
+            let response = api.handle(request(method, path, &headers, body.clone())).await;
+            assert_eq!(response.status(), status, "{method} {path}");
+            assert_eq!(
+                response.headers().get("allow").and_then(|v| v.to_str().ok()),
+                allow,
+                "{method} {path}"
+            );
+            assert!(!error_of(&response).is_empty());
+        }
+    }
+    assert!(api.queue.messages().is_empty());
+    assert!(api.store.tables().outbound.is_empty());
+}
+
+#[tokio::test]
+async fn a_trailing_slash_is_the_same_route() {
+    let api = api();
+    let bearer = format!("Bearer {KEY}");
+    let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let response = api
+        .handle(request("POST", "/messages/", &headers, text("0504370045").to_string()))
+        .await;
+    assert_eq!(response.status(), 202, "{}", body_text(&response));
+    let answer: Value = serde_json::from_str(&body_text(&response)).expect("JSON");
+    let id = answer["id"].as_str().expect("an id");
+    let found = api
+        .handle(request("GET", &format!("/messages/{id}/"), &headers[..1], ()))
+        .await;
+    assert_eq!(found.status(), 200, "{}", body_text(&found));
+}
