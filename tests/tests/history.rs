@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use bridge::adapters::dynamodb::{DynamoMessageStore, MESSAGE_SK, message_pk};
-use bridge::adapters::presign::S3MediaLinks;
+use bridge::adapters::dynamodb::{MESSAGE_SK, message_pk};
 use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
 use bridge::compose::DeployedWorker;
 use bridge::handlers::meta_ingest::Ingest;
-use bridge::handlers::send_api::SendApi;
 use integration_tests::*;
 use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::{batch_deadline, sqs_event};
@@ -28,7 +26,7 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 struct Loop {
     emu: Emulator,
     queue: TestQueue,
-    api: SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks>,
+    api: bridge::compose::DeployedSendApi,
     ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
     worker: DeployedWorker,
 }
@@ -76,7 +74,9 @@ async fn setup() -> Loop {
         env.insert(name.to_owned(), value.to_owned());
     }
     let vars = |name: &str| env.get(name).cloned();
-    let api = SendApi::from_vars(&emu.sdk, &vars).await.unwrap();
+    let api = bridge::compose::DeployedSendApi::from_vars(&emu.sdk, &vars)
+        .await
+        .unwrap();
     let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
     serve_ingest(webhook_listener, Arc::clone(&ingest));
     let worker = DeployedWorker::from_vars(&emu.sdk, &vars).await.unwrap();

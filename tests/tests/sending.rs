@@ -6,10 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::adapters::{dynamodb::DynamoMessageStore, s3::S3BlobStore, sqs::SqsQueue};
+use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
 use bridge::compose::DeployedWorker;
 use bridge::handlers::meta_ingest::Ingest;
-use bridge::handlers::send_api::SendApi;
 use integration_tests::*;
 use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::{batch_deadline, sqs_event};
@@ -22,7 +21,7 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 struct Loop {
     emu: Emulator,
     queue: TestQueue,
-    api: SendApi<DynamoMessageStore, SqsQueue, bridge::adapters::presign::S3MediaLinks>,
+    api: bridge::compose::DeployedSendApi,
     ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
     worker: DeployedWorker,
     standin: Arc<Standin>,
@@ -86,7 +85,9 @@ async fn setup_with(auto_reply: Option<&str>, extra: &[(&str, &str)], timings: A
         env.remove("WHATSAPP_ACCESS_TOKEN");
     }
     let vars = |name: &str| env.get(name).cloned();
-    let api = SendApi::from_vars(&emu.sdk, &vars).await.unwrap();
+    let api = bridge::compose::DeployedSendApi::from_vars(&emu.sdk, &vars)
+        .await
+        .unwrap();
     let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
     serve_ingest(webhook_listener, Arc::clone(&ingest));
     let worker = DeployedWorker::from_vars(&emu.sdk, &vars).await.unwrap();
@@ -221,42 +222,6 @@ impl Loop {
             .filter(|r| r.body["to"] == to)
             .collect()
     }
-}
-
-/// Runs the ingestion handler behind HTTP so the stand-in can deliver its status webhooks.
-fn serve_ingest(listener: tokio::net::TcpListener, ingest: Arc<Ingest<SqsQueue, S3BlobStore>>) {
-    use http_body_util::BodyExt;
-    let handle = move |request: hyper::Request<hyper::body::Incoming>| {
-        let ingest = Arc::clone(&ingest);
-        async move {
-            let (parts, body) = request.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let signature = parts
-                .headers
-                .get("x-hub-signature-256")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            let request = api_request(
-                "POST",
-                "/webhooks/whatsapp",
-                "",
-                &[
-                    ("Content-Type", "application/json"),
-                    ("X-Hub-Signature-256", &signature),
-                ],
-                &body,
-                true,
-            );
-            let response = ingest.handle(request).await;
-            let mut out = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::copy_from_slice(
-                response.body(),
-            )));
-            *out.status_mut() = response.status();
-            out
-        }
-    };
-    tokio::spawn(local_stack::http_server::serve(listener, "ingest", handle));
 }
 
 impl Loop {

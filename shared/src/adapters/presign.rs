@@ -16,7 +16,7 @@ use crate::ports::{LinkError, MediaLinks};
 
 /// Keys the API may link: the worker's media objects only (the template grants `s3:GetObject`
 /// on `media/*` and nothing else, so any other key would be a link that answers 403).
-pub const MEDIA_PREFIX: &str = "media/";
+pub use crate::domain::media::MEDIA_PREFIX;
 /// Credentials this close to their expiry are loaded again before signing.
 const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 

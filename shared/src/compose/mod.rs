@@ -87,7 +87,7 @@ impl HttpHandlers {
 /// `POST /webhook` as deployed.
 pub type DeployedIngest = Ingest<SqsQueue, S3BlobStore>;
 /// The send API as deployed.
-pub type DeployedSendApi = SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks>;
+pub type DeployedSendApi = SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks, GraphMedia, GraphTemplates>;
 /// The Twilio verification functions as deployed.
 pub type DeployedVerification = Verification<DynamoMessageStore, SesMailer, EventBridgePublisher>;
 
@@ -111,7 +111,7 @@ impl Ingest<SqsQueue, S3BlobStore> {
     }
 }
 
-impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
+impl DeployedSendApi {
     /// `POST /messages`, `GET /messages/{id}`, `GET /contacts/{contact}/messages`: the table's
     /// connection opened during init; media links signed with the function's own credentials.
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -171,7 +171,7 @@ impl SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks> {
             .as_deref()
             .map(|bucket| S3MediaLinks::new(sdk_config, bucket));
         store.warm_up().await;
-        Ok(Self::new(config, store, queue, links)
+        Ok(SendApi::new(config, store, queue, links)
             .with_media(media)
             .with_templates(templates))
     }

@@ -2,6 +2,10 @@
 //! is recorded, where its bytes go, and the checks they pass on the way (size, Meta's SHA-256), as pure
 //! values and a byte-by-byte [`Verifier`]. The worker's `media` module does the I/O.
 
+/// Where kept media lives in the payload bucket (`media/<phone number id>/<wamid>/<media id>`), and
+/// the only keys the send API links or uploads from.
+pub const MEDIA_PREFIX: &str = "media/";
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -285,6 +285,37 @@ pub trait TemplateCatalog: Send + Sync {
     ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
 }
 
+/// A capability a function does without: no value of it exists, so an `Option<Absent>` is always
+/// `None`. The type a handler's optional port defaults to (no adapter named).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {}
+
+impl MediaUploader for Absent {
+    async fn object(&self, _key: &str) -> Result<Option<StoredObject>, MediaFailure> {
+        match *self {}
+    }
+
+    async fn upload(
+        &self,
+        _from: &str,
+        _mime: &str,
+        _size: u64,
+        _source: UploadSource,
+    ) -> Result<String, MediaFailure> {
+        match *self {}
+    }
+}
+
+impl TemplateCatalog for Absent {
+    async fn template(
+        &self,
+        _name: &str,
+        _language: &str,
+    ) -> Result<Option<crate::domain::templates::TemplateShape>, String> {
+        match *self {}
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PublishError {
     /// Throttling, timeouts, service errors, or the bus refusing the call: retry later.

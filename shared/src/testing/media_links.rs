@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{Faults, Shared, Step};
-use crate::adapters::presign::MEDIA_PREFIX;
+use crate::domain::media::MEDIA_PREFIX;
 use crate::ports::{LinkError, MediaLinks};
 
 /// The epoch second the fake's links are signed at.

@@ -16,7 +16,7 @@ use crate::ports::{MediaFailure, MediaUploader, UploadSource};
 /// by reference to an object of the payload bucket (`{"s3_key": "media/…"}`).
 pub const MAX_RAW_MEDIA_BYTES: usize = 4_500_000;
 /// Where `POST /media` may read objects of the payload bucket (the send API's `s3:GetObject`).
-pub const MEDIA_PREFIX: &str = "media/";
+pub use crate::domain::media::MEDIA_PREFIX;
 
 /// What `POST /media` takes as JSON: a file already in the payload bucket.
 #[derive(serde::Deserialize)]

@@ -29,15 +29,14 @@ pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
 pub use self::routes::{GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
-use crate::adapters::graph_media::GraphMedia;
-use crate::adapters::graph_templates::GraphTemplates;
 use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
+use crate::ports::Absent;
 use crate::ports::{ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog};
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
-pub struct SendApi<S, Q, L, M = GraphMedia, T = GraphTemplates> {
+pub struct SendApi<S, Q, L, M = Absent, T = Absent> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
