@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
                 to: recipient.key().to_owned(),
                 from: valid.from().map(str::to_owned),
                 payload,
+                requeued: 0,
             };
             let message = job.queue_message("fuzz");
             let back: SendJob = serde_json::from_str(&message.body).expect("a queued job reads back");
