@@ -8,7 +8,9 @@
 //! - **Meta's shape** (a body with `messaging_product`): Meta's own message object, as every Meta
 //!   sample and SDK writes it: `messaging_product`, `recipient_type`?, `to` or `recipient`, `type`
 //!   (default `text`), the type's object, `context`?, `biz_opaque_callback_data`?. It is sent as
-//!   given (every field kept), with `to` normalized and the bundle's `from` removed.
+//!   given (every field kept), with `to` normalized and the bundle's `from` removed. Without
+//!   `messaging_product` (as people paste Meta's samples), a body whose type's content is an object
+//!   under the type's key is this shape too, and the product is added.
 //! - **The short shape**, flat and tagged by `type`:
 //!   `{"to":"050-437-0045","type":"text","body":"Hello","context_message_id":"wamid..."}`; fields
 //!   it does not know are ignored. `interactive` and `contacts` take Meta's object under their key.
@@ -140,6 +142,27 @@ fn string_field(root: &Map<String, Value>, key: &str) -> Result<Option<String>, 
     }
 }
 
+/// Which shape `root` is written in: Meta's when it names `messaging_product`, or when its type's
+/// content is an object under the type's key (`"text": {"body": "hi"}`, Meta's message object without
+/// the product, as most people paste it); else the short shape. `interactive` and `contacts` take
+/// Meta's object in both shapes, so only `messaging_product` tells those apart.
+fn shape_of(root: &Map<String, Value>) -> Shape {
+    if root.contains_key("messaging_product") {
+        return Shape::Meta;
+    }
+    let kind = match root.get("type") {
+        Some(Value::String(kind)) => MessageKind::parse(kind),
+        // Meta's default type.
+        None => Some(MessageKind::Text),
+        Some(_) => None,
+    };
+    match kind {
+        Some(MessageKind::Interactive | MessageKind::Contacts) | None => Shape::Short,
+        Some(kind) if matches!(root.get(kind.as_str()), Some(Value::Object(_))) => Shape::Meta,
+        Some(_) => Shape::Short,
+    }
+}
+
 impl ValidSendRequest {
     /// Parses a request body (JSON) in either shape.
     pub fn parse(body: &[u8]) -> Result<Self, ValidationError> {
@@ -152,11 +175,7 @@ impl ValidSendRequest {
         let Value::Object(mut root) = value else {
             return Err(ValidationError::new("body", "must be a JSON object"));
         };
-        let shape = if root.contains_key("messaging_product") {
-            Shape::Meta
-        } else {
-            Shape::Short
-        };
+        let shape = shape_of(&root);
         let from = string_field(&root, "from")?;
         if let Some(from) = &from
             && (from.is_empty() || !from.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -201,6 +220,10 @@ impl ValidSendRequest {
             Shape::Meta => {
                 match root.get("messaging_product") {
                     Some(Value::String(product)) if product == "whatsapp" => {}
+                    // Meta's message object as people paste it, without the product: it is WhatsApp.
+                    None => {
+                        root.insert("messaging_product".to_owned(), json!("whatsapp"));
+                    }
                     _ => return Err(ValidationError::new("messaging_product", "must be \"whatsapp\"")),
                 }
                 match root.get("recipient_type") {

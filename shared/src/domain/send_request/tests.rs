@@ -351,7 +351,7 @@ fn text_limits() {
             (json!({"body": "א".repeat(MAX_TEXT_BODY_CHARS)}), None),
             (json!({"body": "x".repeat(MAX_TEXT_BODY_CHARS + 1)}), Some("text.body")),
             (json!({"body": " \n "}), Some("text.body")),
-            (json!({}), Some("text")),
+            (json!({}), Some("text.body")),
             (json!({"body": "hi", "preview_url": "yes"}), Some("text")),
             (Value::Null, Some("text")),
         ],
@@ -705,7 +705,7 @@ fn reaction_location_and_contacts_limits() {
                 Some("reaction.emoji"),
             ),
             (json!({"message_id": " ", "emoji": "👍"}), Some("reaction.message_id")),
-            (json!({"emoji": "👍"}), Some("reaction")),
+            (json!({"emoji": "👍"}), Some("reaction.message_id")),
         ],
     );
     check_table(
@@ -719,7 +719,7 @@ fn reaction_location_and_contacts_limits() {
             (json!({"latitude": 90.0001, "longitude": 0}), Some("location.latitude")),
             (json!({"latitude": 0, "longitude": 180.5}), Some("location.longitude")),
             (json!({"latitude": "north", "longitude": 0}), Some("location.latitude")),
-            (json!({"latitude": 0}), Some("location")),
+            (json!({"latitude": 0}), Some("location.longitude")),
         ],
     );
     check_table(
@@ -764,4 +764,36 @@ fn phone_errors_become_to_validation_errors() {
     let err = ValidationError::from(PhoneError::MissingCountryCode);
     assert_eq!(err.field, "to");
     assert!(err.to_string().starts_with("to: "));
+}
+
+#[test]
+fn metas_message_object_without_the_product_is_metas_shape() {
+    // The first send most people write, pasted from Meta's documentation without `messaging_product`.
+    for body in [
+        json!({"to": TO, "type": "text", "text": {"body": "hi"}}),
+        json!({"to": TO, "text": {"body": "hi"}}),
+        json!({"recipient": "US.13491208655302741918", "type": "text", "text": {"body": "hi"}}),
+    ] {
+        let request = valid(body.clone());
+        assert_eq!(request.shape(), Shape::Meta, "{body}");
+        assert_eq!(request.kind(), MessageKind::Text, "{body}");
+    }
+    let sent = payload(json!({"to": TO, "type": "text", "text": {"body": "hi", "preview_url": false}}));
+    assert_eq!(sent["messaging_product"], "whatsapp");
+    assert_eq!(sent["text"], json!({"body": "hi", "preview_url": false}));
+    assert_eq!(sent["to"], TO);
+    let image = payload(json!({"to": TO, "type": "image", "image": {"link": "https://example.com/a.jpg"}}));
+    assert_eq!(image["image"]["link"], "https://example.com/a.jpg");
+    // An error names the field that is really wrong.
+    assert_eq!(field_of(json!({"to": TO, "type": "text", "text": {}})), "text.body");
+    // The short shape is unchanged.
+    assert_eq!(
+        valid(json!({"to": TO, "type": "text", "body": "hi"})).shape(),
+        Shape::Short
+    );
+    // Another product is refused.
+    assert_eq!(
+        field_of(json!({"messaging_product": "sms", "to": TO, "type": "text", "text": {"body": "hi"}})),
+        "messaging_product"
+    );
 }

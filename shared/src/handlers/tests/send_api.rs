@@ -480,3 +480,27 @@ async fn a_trailing_slash_is_the_same_route() {
         .await;
     assert_eq!(found.status(), 200, "{}", body_text(&found));
 }
+
+#[tokio::test]
+async fn metas_message_object_pasted_without_the_product_is_accepted() {
+    let api = api();
+    for (n, body) in [
+        json!({"to": "050-437-0045", "type": "text", "text": {"body": "hi"}}),
+        json!({"to": "050-437-0045", "text": {"body": "hi"}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = api.handle(post(&body, &[])).await;
+        assert_eq!(response.status(), 202, "{body}: {}", body_text(&response));
+        let job: SendJob = serde_json::from_str(&api.queue.messages()[n].body).expect("a send job");
+        assert_eq!(job.payload["messaging_product"], "whatsapp");
+        assert_eq!(job.payload["text"]["body"], "hi");
+        assert_eq!(job.payload["to"], "972504370045");
+    }
+    let refused = api
+        .handle(post(&json!({"to": "050-437-0045", "type": "text", "text": {}}), &[]))
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(body_text(&refused).contains("text.body"), "{}", body_text(&refused));
+}

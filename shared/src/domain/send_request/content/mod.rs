@@ -169,7 +169,17 @@ fn typed<T: DeserializeOwned>(value: &Value, field: &str) -> Result<T, Validatio
     if value.is_null() {
         return Err(ValidationError::new(field, "is required"));
     }
-    T::deserialize(value).map_err(|error| ValidationError::new(field, error.to_string()))
+    T::deserialize(value).map_err(|error| {
+        let text = error.to_string();
+        // Name the field that is really missing (`text.body`), not its parent.
+        match text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(missing) => ValidationError::new(format!("{field}.{missing}"), "is required"),
+            None => ValidationError::new(field, text),
+        }
+    })
 }
 
 fn chars(text: &str) -> usize {
