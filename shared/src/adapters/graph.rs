@@ -187,9 +187,10 @@ impl GraphApi {
         })))
     }
 
-    /// Opens the TLS connection during init so the first call does not pay for the handshake.
-    pub async fn warm_up(&self) {
-        if let Err(error) = self.0.http.head(self.origin()).send().await {
+    /// Opens the TLS connection during init so the first call does not pay for the handshake; gives up
+    /// after `within`.
+    pub async fn warm_up(&self, within: Duration) {
+        if let Err(error) = self.0.http.head(self.origin()).timeout(within).send().await {
             tracing::warn!(error = %error.without_url(), "graph API warm-up failed");
         }
     }
@@ -246,8 +247,9 @@ impl GraphClient {
         }
     }
 
+    /// [`GraphApi::warm_up`] within a send's time bound.
     pub async fn warm_up(&self) {
-        self.api.warm_up().await;
+        self.api.warm_up(self.timeout).await;
     }
 
     /// POSTs to the messages endpoint of the number `from` with `token`: the 2xx body (`None` when it
