@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bridge::adapters::graph::GraphClient;
+use bridge::adapters::graph::{CONNECT_TIMEOUT, GraphApi, GraphClient};
 use bridge::adapters::s3::S3BlobStore;
 use bridge::domain::media::MediaJob;
 use bridge::domain::secret::Secret;
@@ -142,8 +142,11 @@ async fn main() {
 
     let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
     let media = Media {
-        source: GraphClient::for_media(&graph, "v26.0", Secret::new(TOKEN.to_owned()), Duration::from_secs(30))
-            .unwrap(),
+        source: GraphClient::new(
+            GraphApi::new(&graph, "v26.0", Secret::new(TOKEN.to_owned()), CONNECT_TIMEOUT, None).unwrap(),
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        ),
         sink: blobs,
         queue: (),
         max_bytes: bridge::domain::media::META_MAX_MEDIA_BYTES,

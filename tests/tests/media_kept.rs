@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::Client as EventBridge;
 use bridge::adapters::dynamodb::DynamoMessageStore;
 use bridge::adapters::eventbridge::EventBridgePublisher;
-use bridge::adapters::graph::GraphClient;
+use bridge::adapters::graph::{CONNECT_TIMEOUT, GraphApi, GraphClient};
 use bridge::adapters::sqs::SqsQueue;
 use bridge::adapters::{s3::S3BlobStore, sqs::SqsRedelivery};
 use bridge::compose::DeployedWorker;
@@ -87,13 +87,15 @@ async fn setup(emu: &Emulator, graph_base: &str) -> Setup {
     let TappedBus { name: bus, tap_url } = emu.tapped_bus("media").await;
     let jobs = emu.fresh_queue("media-jobs", 30, None).await;
     let blobs = S3BlobStore::new(emu.s3.clone(), emu.bucket());
-    let source = GraphClient::for_media(
+    let api = GraphApi::new(
         graph_base,
         VERSION,
         Secret::new(TOKEN.to_owned()),
-        Duration::from_secs(10),
+        CONNECT_TIMEOUT,
+        None,
     )
     .unwrap();
+    let source = GraphClient::new(api, Duration::from_secs(10), Duration::from_secs(10));
     let worker = DeployedWorker::recording(
         DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
         blobs.clone(),

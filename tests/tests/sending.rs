@@ -26,6 +26,8 @@ struct Loop {
     worker: DeployedWorker,
     standin: Arc<Standin>,
     graph_base: String,
+    /// The variables the handlers were built from (another warm instance of one is built from them).
+    env: std::collections::HashMap<String, String>,
     /// Receipt handles of records the worker reported as failed (hidden for their backoff).
     hidden_receipts: tokio::sync::Mutex<Vec<String>>,
 }
@@ -99,6 +101,7 @@ async fn setup_with(auto_reply: Option<&str>, extra: &[(&str, &str)], timings: A
         worker,
         standin,
         graph_base: graph_url,
+        env,
         hidden_receipts: tokio::sync::Mutex::new(Vec::new()),
     }
 }
@@ -667,6 +670,134 @@ async fn an_expired_token_is_retried_and_the_rotated_one_read_from_ssm() {
         "{calls:?}"
     );
     assert_eq!(test.accepted_to(&to), 1, "{view}");
+}
+
+/// Issue 22: one Graph API client per function, its token read again once for every caller. The owner
+/// rotates the token (Meta takes only the new one, SSM holds it) while the worker and two send API
+/// instances are warm; with no handler built again, each recovers on its first call after the rotation:
+/// the worker's inbound media job (its retrieval refused, the token read again, retrieved again — kept in
+/// that run), then a send with the token that job read (no 401); the send API's template check (refused,
+/// read again, looked up: the short template is a 400), then an upload with it; the second send API
+/// instance's upload (refused, read again, uploaded).
+#[tokio::test]
+async fn a_rotated_token_reaches_sends_media_templates_and_uploads_without_a_cold_start() {
+    use sha2::Digest as _;
+    let emu = Emulator::connect().await;
+    let parameter = format!("/{}/access-token", unique("bridge-test"));
+    let ssm = aws_sdk_ssm::Client::new(&emu.sdk);
+    let put = |value: &'static str| {
+        ssm.put_parameter()
+            .name(&parameter)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+    };
+    put(TOKEN).await.unwrap();
+    let test = setup_with(
+        None,
+        &[
+            ("WHATSAPP_ACCESS_TOKEN_PARAMETER", parameter.as_str()),
+            ("WHATSAPP_BUSINESS_ACCOUNT_ID", local_stack::graph_standin::WABA_ID),
+        ],
+        AmbiguityTimings::default(),
+    )
+    .await;
+    let vars = |name: &str| test.env.get(name).cloned();
+    let second_api = SendApi::from_vars(&test.emu.sdk, &vars).await.unwrap();
+    // Before the rotation: an image a contact will send, uploaded with the first token.
+    let image: Vec<u8> = (0..=255u8).cycle().take(40_000).collect();
+    let (status, answer) = test.upload("image/png", &image, "").await;
+    assert_eq!(status, 200, "{answer}");
+    let media_id = answer["id"].as_str().unwrap().to_owned();
+
+    let graph = &test.graph_base;
+    let rotate = test_support::http::post_json(
+        &format!("{graph}/_standin/access-token"),
+        &json!({"token": "rotated-access-token"}),
+    )
+    .await;
+    assert_eq!(rotate, 200);
+    put("rotated-access-token").await.unwrap();
+
+    // The worker: the contact's image, then its media job, each kept in its first run.
+    let from = recipient("97258");
+    let wamid = unique("wamid.rotated");
+    let sha256 = hex::encode(sha2::Sha256::digest(&image));
+    let webhook = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"wa_id": from, "profile": {"name": "Noa"}}],
+        "messages": [{"from": from, "id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+            "type": "image", "image": {"id": media_id, "mime_type": "image/png", "sha256": sha256}}]}}]}]})
+    .to_string();
+    let secret = &test.emu.env["WHATSAPP_APP_SECRET"];
+    let answer = test
+        .ingest
+        .handle(signed_webhook(secret, webhook.as_bytes(), false))
+        .await;
+    assert_eq!(answer.status(), 200);
+    let mut item = None;
+    for _ in 0..20 {
+        assert!(test.drain_once().await.is_empty(), "no record handed back for a retry");
+        if let Some(found) = test.emu.message_item(&wamid).await
+            && found.contains_key("media_s3_key")
+        {
+            item = Some(found);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let item = item.expect("the image kept in the media job's first run");
+    assert!(!item.contains_key("media_error"), "{item:?}");
+    assert_eq!(s(&item, "media_sha256"), sha256);
+    let kept = test
+        .emu
+        .s3
+        .get_object()
+        .bucket(test.emu.bucket())
+        .key(s(&item, "media_s3_key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.body.collect().await.unwrap().into_bytes().to_vec(), image);
+    // A reply in the window the image opened: out with the token the media job read, at once (one
+    // Graph call, answered 200).
+    test.sent_exactly(
+        json!({"to": from, "type": "text", "body": "Got it"}),
+        graph_json(&from, "text", json!({"body": "Got it"})),
+        PHONE_NUMBER_ID,
+    )
+    .await;
+
+    // The send API: the template check looks the template up with the token it read again.
+    let (status, answer) = test
+        .post(
+            json!({"to": from, "type": "template", "name": "shipping_update", "language": "en_US",
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ayala"}]}]}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "the template was looked up: {answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the body takes 2 parameters"),
+        "{answer}"
+    );
+    assert_eq!(test.standin.template_reads(), [Some("shipping_update".to_owned())]);
+    let (status, answer) = test.upload("image/png", &image, "").await;
+    assert_eq!(status, 200, "an upload with the same token: {answer}");
+    // The second instance, warm since before the rotation: its upload is refused, then made again.
+    let auth = format!("Bearer {API_KEY}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "image/png")];
+    let response = second_api
+        .handle(api_request("POST", "/media", "", &headers, &image, true))
+        .await;
+    let answer: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert!(answer["id"].as_str().is_some_and(|id| id != media_id), "{answer}");
 }
 
 /// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`): sends to recipients that drop the

@@ -1,15 +1,25 @@
-//! [`WhatsAppSender`] over HTTPS: `POST {base}/{version}/{phone number id}/messages`, from any of
-//! the business's numbers (one token for all of them: a system user's, or one per WABA).
+//! The Graph API: one HTTP client and one access token per process ([`GraphApi`]), shared by every call
+//! this bundle makes to Meta: [`GraphClient`] (the worker's sends, read receipts and inbound media),
+//! [`super::graph_media::GraphMedia`] (the send API's uploads) and [`super::graph_templates::GraphTemplates`]
+//! (the send API's template check). Each of these is a view: the port's own timeouts over the shared client.
 //!
-//! The answer is classified by what it proves: a connection that never opened means Meta
-//! does not have the message (safe to send again); a request written without an answer back
-//! (timeout, connection lost) is ambiguous; a 2xx is acceptance even if its body is lost.
+//! The token: when Meta answers any call that it is expired or invalid (401, code 190 or 0:
+//! [`FailureClass::ExpiredToken`]), it is read again from where it is kept ([`TokenSource`], SSM) — once for
+//! every caller, at most once a minute — and every later call presents the new one. A call that may simply
+//! be made again (a read, a read receipt, an upload Meta refused for the token) is made once more with it; a
+//! send is not: the worker retries its job ([`WhatsAppSender::refresh_token`]), which then goes out with it.
+//!
+//! A send's answer is classified by what it proves: a connection that never opened means Meta does not
+//! have the message (safe to send again); a request written without an answer back (timeout, connection
+//! lost) is ambiguous; a 2xx is acceptance even if its body is lost.
 
-use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::secrets::{SecretVar, resolve_secrets};
 use crate::domain::graph_error::{FailureClass, GraphError};
@@ -19,14 +29,23 @@ use crate::domain::media::MediaInfo;
 use crate::domain::secret::Secret;
 use crate::ports::{Accepted, MediaDownload, MediaError, MediaSource, SendFailure, WhatsAppSender};
 
-/// An expired token is read again from SSM at most this often.
-const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// A refused token is read again from its source at most this often.
+pub const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Where the access token is kept, so that a token the owner rotated is picked up by warm workers.
-pub struct TokenSource {
-    sdk_config: SdkConfig,
+/// The longest a connection to the Graph API may take to open (a call's own bound may be shorter).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where the access token is kept, so that a token the owner rotated is picked up by warm functions.
+pub struct TokenSource(Source);
+
+// One per process; the second variant exists in the unit tests only.
+#[cfg_attr(test, allow(clippy::large_enum_variant))]
+enum Source {
     /// `WHATSAPP_ACCESS_TOKEN_PARAMETER`.
-    parameter: String,
+    Ssm { sdk_config: SdkConfig, parameter: String },
+    /// The unit tests' own: what the cell holds, and how often it was read.
+    #[cfg(test)]
+    Memory(Arc<std::sync::Mutex<Option<Secret>>>, Arc<AtomicU64>),
 }
 
 impl TokenSource {
@@ -34,16 +53,26 @@ impl TokenSource {
     pub fn from_vars(sdk_config: &SdkConfig, vars: super::secrets::Vars<'_>) -> Option<Self> {
         let parameter = vars(&format!("WHATSAPP_ACCESS_TOKEN{}", super::secrets::PARAMETER_SUFFIX))?;
         let in_env = vars("WHATSAPP_ACCESS_TOKEN").is_some_and(|value| !value.trim().is_empty());
-        (!in_env && !parameter.trim().is_empty()).then(|| Self {
-            sdk_config: sdk_config.clone(),
-            parameter: parameter.trim().to_owned(),
+        (!in_env && !parameter.trim().is_empty()).then(|| {
+            Self(Source::Ssm {
+                sdk_config: sdk_config.clone(),
+                parameter: parameter.trim().to_owned(),
+            })
         })
     }
 
     async fn read(&self) -> Option<Secret> {
-        let lookup = |name: &str| (name == "WHATSAPP_ACCESS_TOKEN_PARAMETER").then(|| self.parameter.clone());
+        let (sdk_config, parameter) = match &self.0 {
+            Source::Ssm { sdk_config, parameter } => (sdk_config, parameter),
+            #[cfg(test)]
+            Source::Memory(token, reads) => {
+                reads.fetch_add(1, Ordering::SeqCst);
+                return token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            }
+        };
+        let lookup = |name: &str| (name == "WHATSAPP_ACCESS_TOKEN_PARAMETER").then(|| parameter.clone());
         match resolve_secrets(
-            Some(&self.sdk_config),
+            Some(sdk_config),
             &[SecretVar::optional("WHATSAPP_ACCESS_TOKEN")],
             &lookup,
         )
@@ -58,93 +87,187 @@ impl TokenSource {
     }
 }
 
-pub struct GraphClient {
-    http: reqwest::Client,
-    /// `{base}/{version}`.
-    version_url: String,
-    access_token: RwLock<Secret>,
+/// The token every call presents, numbered: a caller whose token was refused names the one it
+/// presented, so that one read serves every caller that presented it.
+struct AccessToken {
+    /// The token and its generation (0 at cold start, one more at each replacement).
+    current: RwLock<(Secret, u64)>,
     source: Option<TokenSource>,
-    last_refresh: Mutex<Option<Instant>>,
+    /// When the source was last read; held during a read, so one caller reads and the others wait for it.
+    last_read: tokio::sync::Mutex<Option<Instant>>,
+    /// The generation a send last saw refused (a send does not renew it itself: see [`GraphClient::send`]).
+    refused_by_send: AtomicU64,
 }
 
-impl GraphClient {
-    /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise;
-    /// `timeout` bounds a whole call (Meta answers sends in well under a second).
-    pub fn new(base_url: &str, version: &str, access_token: Secret, timeout: Duration) -> Result<Self, String> {
-        let http = super::http::client_builder()
-            .connect_timeout(Duration::from_secs(3).min(timeout))
-            .timeout(timeout)
-            .build()
-            .map_err(|error| error.to_string())?;
-        let version_url = format!("{}/{}", base_url.trim_end_matches('/'), version);
-        Ok(Self {
-            http,
-            version_url,
-            access_token: RwLock::new(access_token),
-            source: None,
-            last_refresh: Mutex::new(None),
-        })
-    }
-
-    /// A client for media (retrieve and download): no bound on a whole call, which may stream a
-    /// 100 MB document, but `read_timeout` on each read of the answer (the caller bounds the whole job
-    /// by its invocation's deadline).
-    pub fn for_media(
-        base_url: &str,
-        version: &str,
-        access_token: Secret,
-        read_timeout: Duration,
-    ) -> Result<Self, String> {
-        let http = super::http::client_builder()
-            .connect_timeout(Duration::from_secs(3).min(read_timeout))
-            .read_timeout(read_timeout)
-            .build()
-            .map_err(|error| error.to_string())?;
-        let version_url = format!("{}/{}", base_url.trim_end_matches('/'), version);
-        Ok(Self {
-            http,
-            version_url,
-            access_token: RwLock::new(access_token),
-            source: None,
-            last_refresh: Mutex::new(None),
-        })
-    }
-
-    /// The same client, reading an expired token again from `source`.
-    pub fn with_token_source(mut self, source: Option<TokenSource>) -> Self {
-        self.source = source;
-        self
-    }
-
-    /// Opens the TLS connection during init so the first send does not pay for the handshake.
-    pub async fn warm_up(&self) {
-        let origin = self.version_url.split('/').take(3).collect::<Vec<_>>().join("/");
-        if let Err(error) = self.http.head(origin).send().await {
-            tracing::warn!(error = %error.without_url(), "graph API warm-up failed");
-        }
-    }
-
-    fn token(&self) -> Secret {
-        self.access_token
+impl AccessToken {
+    fn current(&self) -> (Secret, u64) {
+        self.current
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    /// POSTs to the messages endpoint of the number `from`: the 2xx body (`None` when it could
-    /// not be read).
-    async fn post(&self, from: &str, payload: &Value) -> Result<Option<Vec<u8>>, SendFailure> {
-        let url = format!("{}/{}/messages", self.version_url, from);
+    fn generation(&self) -> u64 {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).1
+    }
+
+    /// The token of generation `refused` was refused: true when another token is current now (one
+    /// another caller's read found, or this call's). The source is read at most once per
+    /// [`TOKEN_REFRESH_INTERVAL`]; a read cut short (its caller's timeout) does not count.
+    async fn renew(&self, refused: u64) -> bool {
+        if self.generation() != refused {
+            return true;
+        }
+        let Some(source) = &self.source else {
+            return false;
+        };
+        let mut last_read = self.last_read.lock().await;
+        if self.generation() != refused {
+            // Read by the caller this one waited for.
+            return true;
+        }
+        if last_read.is_some_and(|at| at.elapsed() < TOKEN_REFRESH_INTERVAL) {
+            return false;
+        }
+        let fresh = source.read().await;
+        *last_read = Some(Instant::now());
+        let Some(fresh) = fresh else {
+            return false;
+        };
+        let mut current = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.0 == fresh {
+            return false;
+        }
+        let generation = current.1 + 1;
+        *current = (fresh, generation);
+        tracing::info!(
+            generation,
+            "the WhatsApp access token was replaced in SSM: using the new one"
+        );
+        true
+    }
+}
+
+struct Shared {
+    http: reqwest::Client,
+    /// `{base}/{version}`.
+    version_url: String,
+    token: AccessToken,
+}
+
+/// The Graph API client of a process: one reqwest client (one connection pool) and one access token
+/// for every caller; cheap to clone (the clones share both).
+#[derive(Clone)]
+pub struct GraphApi(Arc<Shared>);
+
+impl GraphApi {
+    /// `base_url` is `https://graph.facebook.com` in production, the local stand-in otherwise;
+    /// `connect_timeout` bounds opening a connection (each call bounds itself: see the views);
+    /// `source`: where a refused token is read again (`None`: it is not).
+    pub fn new(
+        base_url: &str,
+        version: &str,
+        access_token: Secret,
+        connect_timeout: Duration,
+        source: Option<TokenSource>,
+    ) -> Result<Self, String> {
+        let http = super::http::client_builder()
+            .connect_timeout(connect_timeout)
+            .build()
+            .map_err(|error| error.to_string())?;
+        Ok(Self(Arc::new(Shared {
+            http,
+            version_url: format!("{}/{}", base_url.trim_end_matches('/'), version),
+            token: AccessToken {
+                current: RwLock::new((access_token, 0)),
+                source,
+                last_read: tokio::sync::Mutex::new(None),
+                refused_by_send: AtomicU64::new(0),
+            },
+        })))
+    }
+
+    /// Opens the TLS connection during init so the first call does not pay for the handshake; gives up
+    /// after `within`.
+    pub async fn warm_up(&self, within: Duration) {
+        if let Err(error) = self.0.http.head(self.origin()).timeout(within).send().await {
+            tracing::warn!(error = %error.without_url(), "graph API warm-up failed");
+        }
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.0.http
+    }
+
+    /// `{base}/{version}`.
+    pub(crate) fn version_url(&self) -> &str {
+        &self.0.version_url
+    }
+
+    /// The token to present, and its generation (what [`Self::renew`] is told when it is refused).
+    pub(crate) fn token(&self) -> (Secret, u64) {
+        self.0.token.current()
+    }
+
+    /// When `error` says the token of `generation` was refused: whether another token is current now,
+    /// read again from its source if no caller has done so (see [`AccessToken::renew`]). Then the call
+    /// may be made once more, if it is one that may be repeated.
+    pub(crate) async fn renewed(&self, error: &GraphError, generation: u64) -> bool {
+        error.class() == FailureClass::ExpiredToken && self.0.token.renew(generation).await
+    }
+
+    /// The scheme and authority of the configured base URL (`https://graph.facebook.com`).
+    fn origin(&self) -> &str {
+        let url = self.version_url();
+        let after_scheme = url.find("://").map_or(0, |at| at + 3);
+        let end = url[after_scheme..].find('/').map_or(url.len(), |at| after_scheme + at);
+        &url[..end]
+    }
+}
+
+/// The worker's view of [`GraphApi`]: sends and read receipts ([`WhatsAppSender`]) as any of the
+/// business's numbers (one token for all of them: a system user's, or one per WABA), and inbound media
+/// ([`MediaSource`]).
+#[derive(Clone)]
+pub struct GraphClient {
+    api: GraphApi,
+    /// Bounds a send or a read receipt, whole (Meta answers sends in well under a second).
+    timeout: Duration,
+    /// Bounds a media call's wait for the answer's headers, then for each part of its body: no bound
+    /// on the whole, which may stream a 100 MB document (the caller bounds the job by its deadline).
+    media_read_timeout: Duration,
+}
+
+impl GraphClient {
+    pub fn new(api: GraphApi, timeout: Duration, media_read_timeout: Duration) -> Self {
+        Self {
+            api,
+            timeout,
+            media_read_timeout,
+        }
+    }
+
+    /// [`GraphApi::warm_up`] within a send's time bound.
+    pub async fn warm_up(&self) {
+        self.api.warm_up(self.timeout).await;
+    }
+
+    /// POSTs to the messages endpoint of the number `from` with `token`: the 2xx body (`None` when it
+    /// could not be read).
+    async fn post(&self, from: &str, payload: &Value, token: &Secret) -> Result<Option<Vec<u8>>, SendFailure> {
+        let url = format!("{}/{}/messages", self.api.version_url(), from);
         let response = self
-            .http
+            .api
+            .http()
             .post(&url)
-            .bearer_auth(self.token().expose())
+            .timeout(self.timeout)
+            .bearer_auth(token.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(payload.to_string())
             .send()
             .await
             .map_err(|error| {
-                // `without_url` keeps anything in the URL out of logs; the error names only its kind.
+                // The error names only its kind: anything in the URL stays out of logs.
                 if error.is_connect() || error.is_builder() {
                     SendFailure::NotSent("no connection to the Graph API".to_owned())
                 } else if error.is_timeout() {
@@ -168,7 +291,19 @@ impl GraphClient {
 
 impl WhatsAppSender for GraphClient {
     async fn send(&self, from: &str, payload: &Value) -> Result<Accepted, SendFailure> {
-        let body = self.post(from, payload).await?;
+        let (token, generation) = self.api.token();
+        let body = match self.post(from, payload, &token).await {
+            Ok(body) => body,
+            Err(SendFailure::Refused(error)) => {
+                // Not renewed here, inside the send's time bound (a read cut short by it would turn this
+                // answer into a timeout): the worker calls `refresh_token` once the outcome is known.
+                if error.class() == FailureClass::ExpiredToken {
+                    self.api.0.token.refused_by_send.store(generation, Ordering::Relaxed);
+                }
+                return Err(SendFailure::Refused(error));
+            }
+            Err(failure) => return Err(failure),
+        };
         // A 2xx is Meta's acceptance: an unreadable body only costs the wamid, which the
         // message's status webhooks bring (they carry its id in biz_opaque_callback_data).
         let wamid = body
@@ -177,41 +312,24 @@ impl WhatsAppSender for GraphClient {
         Ok(Accepted { wamid })
     }
 
+    /// A read receipt refused for the token is sent again with a renewed one (marking read twice is harmless).
     async fn mark_read(&self, from: &str, wamid: &Wamid, typing: bool) -> Result<(), SendFailure> {
         let mut payload = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
         if typing {
             payload["typing_indicator"] = serde_json::json!({"type": "text"});
         }
-        self.post(from, &payload).await.map(|_| ())
+        let (token, generation) = self.api.token();
+        match self.post(from, &payload, &token).await {
+            Err(SendFailure::Refused(error)) if self.api.renewed(&error, generation).await => {
+                self.post(from, &payload, &self.api.token().0).await.map(|_| ())
+            }
+            answer => answer.map(|_| ()),
+        }
     }
 
     async fn refresh_token(&self) -> bool {
-        let Some(source) = &self.source else {
-            return false;
-        };
-        {
-            let mut last = self
-                .last_refresh
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.is_some_and(|at| at.elapsed() < TOKEN_REFRESH_INTERVAL) {
-                return false;
-            }
-            *last = Some(Instant::now());
-        }
-        let Some(fresh) = source.read().await else {
-            return false;
-        };
-        let mut current = self
-            .access_token
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let changed = *current != fresh;
-        *current = fresh;
-        if changed {
-            tracing::info!("the WhatsApp access token was replaced in SSM: using the new one");
-        }
-        changed
+        let token = &self.api.0.token;
+        token.renew(token.refused_by_send.load(Ordering::Relaxed)).await
     }
 }
 
@@ -228,60 +346,99 @@ fn media_unreachable(what: &str, error: &reqwest::Error) -> MediaError {
     MediaError::Unavailable(format!("{what}: {kind}"))
 }
 
-impl GraphClient {
-    /// The scheme and authority of the configured base URL (`https://graph.facebook.com`).
-    fn origin(&self) -> &str {
-        let after_scheme = self.version_url.find("://").map_or(0, |at| at + 3);
-        let end = self.version_url[after_scheme..]
-            .find('/')
-            .map_or(self.version_url.len(), |at| after_scheme + at);
-        &self.version_url[..end]
+/// `call`, bounded by `limit` (a media call's read timeout): its error as [`media_unreachable`] says.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    call: impl Future<Output = Result<T, reqwest::Error>>,
+) -> Result<T, MediaError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(answer) => answer.map_err(|error| media_unreachable(what, &error)),
+        Err(_) => Err(MediaError::Unavailable(format!("{what}: timed out"))),
     }
+}
 
+/// A media call's answer other than a 2xx: the status and Meta's error.
+struct MediaRefusal {
+    status: u16,
+    error: GraphError,
+}
+
+impl GraphClient {
     /// Where the bearer token may go: HTTPS, or the configured Graph origin itself (the local stand-in).
     fn may_download_from(&self, url: &str) -> bool {
-        let origin = self.origin();
+        let origin = self.api.origin();
         url.starts_with("https://")
             || url
                 .strip_prefix(origin)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
+
+    /// `GET url` with `token`: the 2xx answer with its body unread, else the answer read whole.
+    async fn media_get(
+        &self,
+        what: &str,
+        url: &str,
+        token: &Secret,
+    ) -> Result<Result<reqwest::Response, MediaRefusal>, MediaError> {
+        let request = self.api.http().get(url).bearer_auth(token.expose()).send();
+        let response = within(self.media_read_timeout, what, request).await?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(Ok(response));
+        }
+        let body = within(self.media_read_timeout, what, response.bytes())
+            .await
+            .unwrap_or_default();
+        Ok(Err(MediaRefusal {
+            status,
+            error: GraphError::parse(status, &body),
+        }))
+    }
+
+    /// As [`Self::media_get`]; once more with a renewed token when Meta refused the one presented.
+    async fn media_get_renewing(
+        &self,
+        what: &str,
+        url: &str,
+    ) -> Result<Result<reqwest::Response, MediaRefusal>, MediaError> {
+        let (token, generation) = self.api.token();
+        match self.media_get(what, url, &token).await? {
+            Err(refusal) if self.api.renewed(&refusal.error, generation).await => {
+                self.media_get(what, url, &self.api.token().0).await
+            }
+            answer => Ok(answer),
+        }
+    }
 }
 
 impl MediaSource for GraphClient {
     async fn retrieve(&self, media_id: &str) -> Result<MediaInfo, MediaError> {
-        let url = format!("{}/{}", self.version_url, media_id);
-        let response = self
-            .http
-            .get(&url)
-            .bearer_auth(self.token().expose())
-            .send()
-            .await
-            .map_err(|error| media_unreachable("media retrieval", &error))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| media_unreachable("media retrieval", &error))?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&body)
-                .map_err(|_| MediaError::Unavailable(format!("media retrieval answered {status} without a url")));
-        }
-        let error = GraphError::parse(status, &body);
-        let text = format!(
-            "Meta answered {status} code {} subcode {}: {}",
-            error.code.map_or_else(|| "-".to_owned(), |code| code.to_string()),
-            error.subcode.map_or_else(|| "-".to_owned(), |code| code.to_string()),
-            error.message.as_deref().unwrap_or("(no message)")
-        );
-        match error.class() {
-            FailureClass::Permanent => Err(MediaError::Refused(text)),
-            FailureClass::ExpiredToken => {
-                self.refresh_token().await;
-                Err(MediaError::Unavailable(text))
+        let what = "media retrieval";
+        let url = format!("{}/{}", self.api.version_url(), media_id);
+        match self.media_get_renewing(what, &url).await? {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = within(self.media_read_timeout, what, response.bytes()).await?;
+                serde_json::from_slice(&body)
+                    .map_err(|_| MediaError::Unavailable(format!("media retrieval answered {status} without a url")))
             }
-            // A read has no side effect: a 5xx is simply retried.
-            FailureClass::Transient { .. } | FailureClass::Ambiguous => Err(MediaError::Unavailable(text)),
+            Err(MediaRefusal { status, error }) => {
+                let text = format!(
+                    "Meta answered {status} code {} subcode {}: {}",
+                    error.code.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+                    error.subcode.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+                    error.message.as_deref().unwrap_or("(no message)")
+                );
+                match error.class() {
+                    FailureClass::Permanent => Err(MediaError::Refused(text)),
+                    // A read has no side effect: a 5xx is simply retried; an expired token that
+                    // was not replaced (yet) too.
+                    FailureClass::ExpiredToken | FailureClass::Transient { .. } | FailureClass::Ambiguous => {
+                        Err(MediaError::Unavailable(text))
+                    }
+                }
+            }
         }
     }
 
@@ -292,29 +449,112 @@ impl MediaSource for GraphClient {
                 "the media URL is neither HTTPS nor the Graph API's origin".to_owned(),
             ));
         }
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(self.token().expose())
-            .send()
-            .await
-            .map_err(|error| media_unreachable("media download", &error))?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
+        let response = match self.media_get_renewing("media download", url).await? {
+            Ok(response) => response,
             // An expired URL (404), the token (401), the CDN (5xx): a later try retrieves a fresh URL.
-            return Err(MediaError::Unavailable(format!("media download answered {status}")));
-        }
+            Err(MediaRefusal { status, .. }) => {
+                return Err(MediaError::Unavailable(format!("media download answered {status}")));
+            }
+        };
         let content_length = response.content_length();
-        let chunks = futures_util::stream::try_unfold(response, |mut response| async move {
-            match response.chunk().await {
-                Ok(Some(chunk)) => Ok(Some((chunk, response))),
-                Ok(None) => Ok(None),
-                Err(error) => Err(media_unreachable("media download", &error)),
+        let read_timeout = self.media_read_timeout;
+        let chunks = futures_util::stream::try_unfold(response, move |mut response| async move {
+            match within(read_timeout, "media download", response.chunk()).await? {
+                Some(chunk) => Ok(Some((chunk, response))),
+                None => Ok(None),
             }
         });
         Ok(MediaDownload {
             content_length,
             chunks: Box::pin(chunks),
         })
+    }
+}
+
+#[cfg(test)]
+#[path = "graph_tests.rs"]
+mod http_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token cell holding `old`, whose source holds `new` (or nothing): the cell, the source's
+    /// slot and how often it was read.
+    fn cell(old: &str, new: Option<&str>) -> (AccessToken, Arc<std::sync::Mutex<Option<Secret>>>, Arc<AtomicU64>) {
+        let slot = Arc::new(std::sync::Mutex::new(new.map(Secret::new)));
+        let reads = Arc::new(AtomicU64::new(0));
+        let token = AccessToken {
+            current: RwLock::new((Secret::new(old), 0)),
+            source: Some(TokenSource(Source::Memory(Arc::clone(&slot), Arc::clone(&reads)))),
+            last_read: tokio::sync::Mutex::new(None),
+            refused_by_send: AtomicU64::new(0),
+        };
+        (token, slot, reads)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_token_is_read_again_once_for_every_caller_that_presented_it() {
+        let (token, _, reads) = cell("old", Some("new"));
+        let token = Arc::new(token);
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let token = Arc::clone(&token);
+                tokio::spawn(async move { token.renew(0).await })
+            })
+            .collect();
+        for caller in callers {
+            assert!(
+                caller.await.unwrap_or_default(),
+                "every caller retries with the new token"
+            );
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert_eq!(token.current(), (Secret::new("new"), 1));
+        // A caller that presented the old token after the read: no read, the new one.
+        assert!(token.renew(0).await);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_source_is_read_at_most_once_a_minute_while_it_holds_nothing_new() {
+        let (token, slot, reads) = cell("old", Some("old"));
+        assert!(!token.renew(0).await, "the same token is no renewal");
+        assert!(!token.renew(0).await);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "the second refusal within the minute reads nothing"
+        );
+        *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Secret::new("rotated"));
+        tokio::time::advance(TOKEN_REFRESH_INTERVAL - Duration::from_secs(1)).await;
+        assert!(!token.renew(0).await);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(token.renew(0).await, "a minute on, the rotated token is read");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert_eq!(token.current(), (Secret::new("rotated"), 1));
+        // Rotated again and refused within the minute: the new one waits for the minute too.
+        *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Secret::new("again"));
+        assert!(!token.renew(1).await);
+        tokio::time::advance(TOKEN_REFRESH_INTERVAL).await;
+        assert!(token.renew(1).await);
+        assert_eq!(token.current(), (Secret::new("again"), 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_read_counts_and_no_source_never_renews() {
+        let (token, _, reads) = cell("old", None);
+        assert!(!token.renew(0).await);
+        assert!(!token.renew(0).await);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        let fixed = AccessToken {
+            current: RwLock::new((Secret::new("env"), 0)),
+            source: None,
+            last_read: tokio::sync::Mutex::new(None),
+            refused_by_send: AtomicU64::new(0),
+        };
+        assert!(!fixed.renew(0).await);
+        assert_eq!(fixed.current(), (Secret::new("env"), 0));
     }
 }

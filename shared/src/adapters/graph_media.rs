@@ -1,7 +1,8 @@
 //! [`MediaUploader`] over HTTPS and S3: `POST {base}/{version}/{phone number id}/media` as
 //! `multipart/form-data` (`messaging_product=whatsapp`, `type`, `file`), the file either the bytes
 //! the caller sent or an object of the payload bucket streamed from S3 into the request (never
-//! held whole in memory: the function's memory stays bounded whatever the file's size).
+//! held whole in memory: the function's memory stays bounded whatever the file's size). The calls
+//! go through the process's one [`GraphApi`] (its connections and token).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,45 +12,40 @@ use aws_sdk_s3::Client as S3Client;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use tokio::time::Instant;
 
 use super::describe;
+use super::graph::GraphApi;
 use crate::domain::graph_error::GraphError;
 use crate::domain::media_upload::HEAD_BYTES;
 use crate::domain::secret::Secret;
 use crate::ports::{MediaFailure, MediaUploader, StoredObject, UploadSource};
 
+/// The send API's view of [`GraphApi`]: media uploads, and the payload bucket's objects they may come from.
 pub struct GraphMedia {
-    http: reqwest::Client,
-    /// `{base}/{version}`.
-    version_url: String,
-    access_token: Secret,
+    api: GraphApi,
+    /// Bounds an upload, whole (a second try for a renewed token included).
+    timeout: Duration,
     s3: S3Client,
     bucket: String,
 }
 
 impl GraphMedia {
     /// `timeout` bounds a whole upload (the send API's own time limit is a little longer).
-    pub fn new(
-        base_url: &str,
-        version: &str,
-        access_token: Secret,
-        timeout: Duration,
-        s3: S3Client,
-        bucket: impl Into<String>,
-    ) -> Result<Self, String> {
-        let http = super::http::client_builder()
-            .connect_timeout(Duration::from_secs(3).min(timeout))
-            .timeout(timeout)
-            .build()
-            .map_err(|error| error.to_string())?;
-        Ok(Self {
-            http,
-            version_url: format!("{}/{}", base_url.trim_end_matches('/'), version),
-            access_token,
+    pub fn new(api: GraphApi, timeout: Duration, s3: S3Client, bucket: impl Into<String>) -> Self {
+        Self {
+            api,
+            timeout,
             s3,
             bucket: bucket.into(),
-        })
+        }
     }
+}
+
+/// The file of an upload, which a second try (a renewed token) reads again.
+enum File {
+    Bytes(Bytes),
+    Object { key: String },
 }
 
 /// The multipart parts around the file: everything before it, and the closing boundary.
@@ -144,18 +140,51 @@ impl MediaUploader for GraphMedia {
         }))
     }
 
+    /// Meta refusing the token (401, code 190) proves it took nothing: the upload is made once more
+    /// with a renewed token, within the same [`GraphMedia::timeout`].
     async fn upload(&self, from: &str, mime: &str, size: u64, source: UploadSource) -> Result<String, MediaFailure> {
+        let deadline = Instant::now() + self.timeout;
+        let file = match source {
+            UploadSource::Bytes(bytes) => File::Bytes(Bytes::from(bytes)),
+            UploadSource::Object { key } => File::Object { key },
+        };
+        let (token, generation) = self.api.token();
+        match self.upload_once(from, mime, size, &file, &token, self.timeout).await {
+            Err(MediaFailure::Refused(error)) if self.api.renewed(&error, generation).await => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(MediaFailure::Refused(error));
+                }
+                self.upload_once(from, mime, size, &file, &self.api.token().0, left)
+                    .await
+            }
+            answer => answer,
+        }
+    }
+}
+
+impl GraphMedia {
+    /// One upload of `file` with `token`, bounded by `timeout`: Meta's media id.
+    async fn upload_once(
+        &self,
+        from: &str,
+        mime: &str,
+        size: u64,
+        file: &File,
+        token: &Secret,
+        timeout: Duration,
+    ) -> Result<String, MediaFailure> {
         // Unique per call (a digest of the time and a counter): never a run of bytes a file holds by chance.
         let boundary = format!("wabridge-{}", &crate::domain::outbound::new_id(from).as_str()[4..]);
         let (head, tail) = multipart_frame(&boundary, mime);
-        let file = match source {
-            UploadSource::Bytes(bytes) => SdkBody::from(bytes),
-            UploadSource::Object { key } => {
+        let file = match file {
+            File::Bytes(bytes) => SdkBody::from(bytes.clone()),
+            File::Object { key } => {
                 let output = self
                     .s3
                     .get_object()
                     .bucket(&self.bucket)
-                    .key(&key)
+                    .key(key)
                     .send()
                     .await
                     .map_err(|error| MediaFailure::Unavailable(describe(&error)))?;
@@ -170,9 +199,11 @@ impl MediaUploader for GraphMedia {
             length,
         };
         let response = self
-            .http
-            .post(format!("{}/{}/media", self.version_url, from))
-            .bearer_auth(self.access_token.expose())
+            .api
+            .http()
+            .post(format!("{}/{}/media", self.api.version_url(), from))
+            .timeout(timeout)
+            .bearer_auth(token.expose())
             .header(
                 reqwest::header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),

@@ -1,6 +1,7 @@
 //! [`TemplateCatalog`] over HTTPS: `GET {base}/{version}/{waba-id}/message_templates?name=…`, Meta's
 //! pages followed (`paging.next`), the answer kept in memory for [`CACHE_SECONDS`] per template name
-//! (found or not), so a warm send API asks Meta at most once per name in that time.
+//! (found or not), so a warm send API asks Meta at most once per name in that time. The calls go
+//! through the process's one [`GraphApi`] (its connections and token).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::graph::GraphApi;
+use crate::domain::graph_error::GraphError;
 use crate::domain::secret::Secret;
 use crate::domain::templates::TemplateShape;
 use crate::ports::TemplateCatalog;
@@ -18,35 +21,30 @@ pub const CACHE_SECONDS: u64 = 300;
 /// At most this many pages of one name's templates (100 each) are read.
 const MAX_PAGES: usize = 5;
 
+/// The send API's view of [`GraphApi`]: the WABA's templates.
 pub struct GraphTemplates {
-    http: reqwest::Client,
-    version_url: String,
-    access_token: Secret,
+    api: GraphApi,
+    /// Bounds each page's call.
+    timeout: Duration,
     waba_id: String,
     cache: Mutex<HashMap<String, (Instant, Vec<TemplateShape>)>>,
 }
 
+/// Why a page was not read: Meta's answer (a status other than 2xx), or none.
+enum PageFailure {
+    Refused(u16, GraphError),
+    Unread(String),
+}
+
 impl GraphTemplates {
     /// `timeout` bounds each page's call: a lookup that cannot finish lets the send go through.
-    pub fn new(
-        base_url: &str,
-        version: &str,
-        access_token: Secret,
-        waba_id: &str,
-        timeout: Duration,
-    ) -> Result<Self, String> {
-        let http = super::http::client_builder()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|error| error.to_string())?;
-        Ok(Self {
-            http,
-            version_url: format!("{}/{}", base_url.trim_end_matches('/'), version),
-            access_token,
+    pub fn new(api: GraphApi, waba_id: &str, timeout: Duration) -> Self {
+        Self {
+            api,
+            timeout,
             waba_id: waba_id.to_owned(),
             cache: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     fn cached(&self, name: &str) -> Option<Vec<TemplateShape>> {
@@ -57,30 +55,53 @@ impl GraphTemplates {
             .map(|(_, shapes)| shapes.clone())
     }
 
+    /// One page at `url`, read with `token`.
+    async fn page(&self, url: &str, token: &Secret) -> Result<Value, PageFailure> {
+        let response = self
+            .api
+            .http()
+            .get(url)
+            .timeout(self.timeout)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(|error| PageFailure::Unread(error.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| PageFailure::Unread(error.without_url().to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(PageFailure::Refused(status, GraphError::parse(status, &body)));
+        }
+        serde_json::from_slice(&body).map_err(|error| PageFailure::Unread(error.to_string()))
+    }
+
+    /// A page read once more with a renewed token when Meta refused the one presented (a read: no side effect).
+    async fn page_renewing(&self, url: &str) -> Result<Value, String> {
+        let (token, generation) = self.api.token();
+        let answer = match self.page(url, &token).await {
+            Err(PageFailure::Refused(_, error)) if self.api.renewed(&error, generation).await => {
+                self.page(url, &self.api.token().0).await
+            }
+            answer => answer,
+        };
+        answer.map_err(|failure| match failure {
+            PageFailure::Refused(status, _) => format!("the Graph API answered {status}"),
+            PageFailure::Unread(reason) => reason,
+        })
+    }
+
     async fn fetch(&self, name: &str) -> Result<Vec<TemplateShape>, String> {
         // Names are lowercase letters, digits and `_` (checked before): nothing to escape.
         let mut url = format!(
             "{}/{}/message_templates?name={name}&fields=name,language,status,components&limit=100",
-            self.version_url, self.waba_id
+            self.api.version_url(),
+            self.waba_id
         );
         let mut shapes = Vec::new();
         for _ in 0..MAX_PAGES {
-            let response = self
-                .http
-                .get(&url)
-                .bearer_auth(self.access_token.expose())
-                .send()
-                .await
-                .map_err(|error| error.without_url().to_string())?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| error.without_url().to_string())?;
-            if !(200..300).contains(&status) {
-                return Err(format!("the Graph API answered {status}"));
-            }
-            let page: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+            let page = self.page_renewing(&url).await?;
             shapes.extend(
                 page.get("data")
                     .and_then(Value::as_array)
@@ -91,7 +112,7 @@ impl GraphTemplates {
             );
             match page.pointer("/paging/next").and_then(Value::as_str) {
                 // Meta's next page URL, on the same host.
-                Some(next) if next.starts_with(&self.version_url) => url = next.to_owned(),
+                Some(next) if next.starts_with(self.api.version_url()) => url = next.to_owned(),
                 _ => break,
             }
         }

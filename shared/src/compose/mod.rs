@@ -19,6 +19,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
+use crate::adapters::graph::{self, GraphApi, TokenSource};
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::graph_templates::GraphTemplates;
 use crate::adapters::presign::S3MediaLinks;
@@ -131,15 +132,15 @@ impl DeployedSendApi {
             config.retention_days,
         );
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
-        let media = match &config.graph {
+        // One Graph API client (connections, token) for uploads and the template check.
+        let graph = match &config.graph {
             Some(graph) => Some(
-                GraphMedia::new(
+                GraphApi::new(
                     &graph.base_url,
                     &graph.version,
                     graph.access_token.clone(),
-                    MEDIA_UPLOAD_TIMEOUT,
-                    S3BlobStore::client(sdk_config),
-                    config.media_bucket.clone().unwrap_or_default(),
+                    graph::CONNECT_TIMEOUT,
+                    TokenSource::from_vars(sdk_config, vars),
                 )
                 .map_err(|problem| ConfigError {
                     problems: vec![format!("the Graph API client could not be built: {problem}")],
@@ -147,25 +148,18 @@ impl DeployedSendApi {
             ),
             None => None,
         };
-        let templates = match config
-            .graph
-            .as_ref()
-            .and_then(|graph| Some((graph, graph.waba_id.as_deref()?)))
-        {
-            Some((graph, waba_id)) => Some(
-                GraphTemplates::new(
-                    &graph.base_url,
-                    &graph.version,
-                    graph.access_token.clone(),
-                    waba_id,
-                    TEMPLATE_LOOKUP_TIMEOUT,
-                )
-                .map_err(|problem| ConfigError {
-                    problems: vec![format!("the Graph API client could not be built: {problem}")],
-                })?,
-            ),
-            None => None,
-        };
+        let media = graph.as_ref().map(|api| {
+            GraphMedia::new(
+                api.clone(),
+                MEDIA_UPLOAD_TIMEOUT,
+                S3BlobStore::client(sdk_config),
+                config.media_bucket.clone().unwrap_or_default(),
+            )
+        });
+        let waba_id = config.graph.as_ref().and_then(|graph| graph.waba_id.as_deref());
+        let templates = graph
+            .zip(waba_id)
+            .map(|(api, waba_id)| GraphTemplates::new(api, waba_id, TEMPLATE_LOOKUP_TIMEOUT));
         let links = config
             .media_bucket
             .as_deref()

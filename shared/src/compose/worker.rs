@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
-use crate::adapters::graph::{GraphClient, TokenSource};
+use crate::adapters::graph::{self, GraphApi, GraphClient, TokenSource};
 use crate::adapters::load_sdk_config_within;
 use crate::adapters::s3::S3BlobStore;
 use crate::adapters::secrets::{ResolvedSecrets, Vars, process_var};
@@ -51,27 +51,33 @@ impl DeployedWorker {
             config.payload_bucket.clone().unwrap_or_default(),
         );
         let sqs = aws_sdk_sqs::Client::new(sdk_config);
-        let media = match (&sender, &config.payload_bucket, &config.events_queue_url) {
-            (Some(sender), Some(_), Some(queue_url)) if config.media_max_bytes > 0 => {
-                let source = GraphClient::for_media(
+        // One Graph API client (connections, token) for sends, read receipts and media.
+        let graph = match &sender {
+            Some(sender) => Some(GraphClient::new(
+                GraphApi::new(
                     &sender.graph_base_url,
                     &sender.graph_version,
                     sender.access_token.clone(),
-                    MEDIA_READ_TIMEOUT,
+                    graph::CONNECT_TIMEOUT.min(sender.graph_timeout),
+                    TokenSource::from_vars(sdk_config, vars),
                 )
                 .map_err(|problem| ConfigError {
-                    problems: vec![format!("the Graph API media client could not be built: {problem}")],
-                })?
-                .with_token_source(TokenSource::from_vars(sdk_config, vars));
-                Some(Media {
-                    source,
-                    sink: blobs.clone(),
-                    queue: SqsQueue::new(sqs.clone(), queue_url),
-                    max_bytes: config.media_max_bytes,
-                    max_receives: config.queue_max_receives,
-                    deadline_margin: WORKER_AWS_CALL_TIMEOUT * 2,
-                })
-            }
+                    problems: vec![format!("the Graph API client could not be built: {problem}")],
+                })?,
+                sender.graph_timeout,
+                MEDIA_READ_TIMEOUT,
+            )),
+            None => None,
+        };
+        let media = match (&graph, &config.payload_bucket, &config.events_queue_url) {
+            (Some(source), Some(_), Some(queue_url)) if config.media_max_bytes > 0 => Some(Media {
+                source: source.clone(),
+                sink: blobs.clone(),
+                queue: SqsQueue::new(sqs.clone(), queue_url),
+                max_bytes: config.media_max_bytes,
+                max_receives: config.queue_max_receives,
+                deadline_margin: WORKER_AWS_CALL_TIMEOUT * 2,
+            }),
             _ => None,
         };
         let redelivery = SqsRedelivery::new(sqs.clone(), config.queue_urls.clone());
@@ -82,18 +88,8 @@ impl DeployedWorker {
                 ..Publishing::new(EventBridgePublisher::new(client, bus_name))
             }
         });
-        let sending = match sender {
-            Some(sender) => {
-                let graph = GraphClient::new(
-                    &sender.graph_base_url,
-                    &sender.graph_version,
-                    sender.access_token.clone(),
-                    sender.graph_timeout,
-                )
-                .map_err(|problem| ConfigError {
-                    problems: vec![format!("the Graph API client could not be built: {problem}")],
-                })?
-                .with_token_source(TokenSource::from_vars(sdk_config, vars));
+        let sending = match sender.zip(graph) {
+            Some((sender, graph)) => {
                 // Both first connections (TLS handshakes) at once.
                 tokio::join!(store.warm_up(), graph.warm_up());
                 Some(Sending {
