@@ -704,7 +704,9 @@ async fn a_rotated_token_reaches_sends_media_templates_and_uploads_without_a_col
     )
     .await;
     let vars = |name: &str| test.env.get(name).cloned();
-    let second_api = SendApi::from_vars(&test.emu.sdk, &vars).await.unwrap();
+    let second_api = bridge::compose::DeployedSendApi::from_vars(&test.emu.sdk, &vars)
+        .await
+        .unwrap();
     // Before the rotation: an image a contact will send, uploaded with the first token.
     let image: Vec<u8> = (0..=255u8).cycle().take(40_000).collect();
     let (status, answer) = test.upload("image/png", &image, "").await;
