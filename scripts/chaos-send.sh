@@ -17,7 +17,7 @@ started=$(date +%s)
 set +e
 CHAOS_SENDS="${CHAOS_SENDS:-200}" CHAOS_SEED="${CHAOS_SEED:-1}" \
   cargo test --quiet -p integration-tests --test sending chaos_send -- --nocapture 2>&1 \
-  | grep -E "^chaos-send:|test result|panicked|assert|^ *(left|right):"
+  | grep -E "^chaos-send:|test result|panicked|^assertion|^ *(left|right):"
 status=${PIPESTATUS[0]}
 set -e
 echo "chaos-send: $(( $(date +%s) - started )) s"

@@ -686,14 +686,19 @@ async fn an_expired_token_is_retried_and_the_rotated_one_read_from_ssm() {
     assert_eq!(test.accepted_to(&to), 1, "{view}");
 }
 
-/// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`; CHAOS_SEED): sends to recipients that
+/// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`; CHAOS_SEED; CHAOS_FAULTS=off): sends to recipients that
 /// drop the answer, answer too late, send statuses late, rate-limit once, fail for good or answer
 /// normally, each request posted twice (an `Idempotency-Key` retried), the worker's records handed
 /// back as they fail; the worker's own DynamoDB, SQS and EventBridge calls go through the fault
 /// layer (`test_support::wire_faults`) with a seeded random plan ([`chaos_faults`]). Sends are
 /// posted as the queue makes room ([`CHAOS_WINDOW`] unsettled at a time), the queue run by
-/// [`CHAOS_INSTANCES`] concurrent invocations; then every message is checked against the stand-in's log.
-#[tokio::test]
+/// [`CHAOS_INSTANCES`] concurrent invocations; then every message is checked against the stand-in's log
+/// of the calls carrying its id.
+///
+/// On two threads, and the Graph timeout at 600 ms (the slow recipient answers after 900 ms): on one
+/// thread of a debug build, with eight invocations' calls in flight, an answer the stand-in gave at
+/// once was sometimes read after 300 ms, and the send counted as unknown although it was not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_send() {
     let number =
         |name: &str, default: u64| -> u64 { std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default) };
@@ -706,13 +711,16 @@ async fn chaos_send() {
     let plan = FaultPlan::new().with_seed(seed);
     let test = setup_worker_on(
         None,
-        &[("GRAPH_TIMEOUT_MS", "300")],
+        &[("GRAPH_TIMEOUT_MS", "600")],
         timings,
         Some(worker_sdk_through(&plan).await),
     )
     .await;
     // Only once the worker is built: its cold start (warm-up calls) is not what is tested here.
-    chaos_faults(&plan);
+    // CHAOS_FAULTS=off: none (the Graph stand-in's ambiguities alone, to compare).
+    if std::env::var("CHAOS_FAULTS").as_deref() != Ok("off") {
+        chaos_faults(&plan);
+    }
     let started = std::time::Instant::now();
     let prefixes = ["97255", "9993", "9994", "99960", "9984290", "9991310260"];
     let mut messages: Vec<(String, String, &str)> = Vec::new();
@@ -782,7 +790,10 @@ async fn chaos_send() {
     for (id, to, prefix) in &messages {
         let refused = *prefix == CHAOS_REFUSED;
         let (_, view) = test.get(id).await;
-        let accepted = test.accepted_to(to);
+        // By the message's id (every send carries it): the refused recipient's numbers have two
+        // digits of their own, so two of its messages may share one.
+        let calls = test.calls_for(id);
+        let accepted = calls.iter().filter(|call| call.accepted()).count();
         let known = settled(&view, refused);
         let fate = match (refused, accepted) {
             (true, 0) if known => {
@@ -810,8 +821,7 @@ async fn chaos_send() {
             unknown_resolved += 1;
         }
         if fate.is_some() || !known {
-            let calls: Vec<String> = test
-                .calls_to(to)
+            let calls: Vec<String> = calls
                 .iter()
                 .map(|call| format!("{} {}", call.answered_status, call.wamid.as_deref().unwrap_or("-")))
                 .collect();
@@ -841,8 +851,8 @@ async fn chaos_send() {
 
 /// The stand-in's recipient that Meta refuses for good (131026): its messages end `failed`.
 const CHAOS_REFUSED: &str = "9991310260";
-/// Sends posted but not yet settled, at most: the queue stays small (moto's ReceiveMessage costs
-/// grow with the square of the queue's length: the whole backlog at once took 33 minutes for 500 sends).
+/// Sends posted but not yet settled, at most: the queue stays short (draining a queue costs moto the
+/// square of its length; 500 sends posted before the first drain did not finish in 33 minutes).
 const CHAOS_WINDOW: usize = 60;
 /// Concurrent worker invocations over the queue, as Lambda's poller runs several.
 const CHAOS_INSTANCES: usize = 8;
