@@ -743,7 +743,7 @@ async fn chaos_send() {
             open.push(n);
         }
         // Records handed back become visible at once (what time does).
-        let seen = test.drain_concurrently(CHAOS_INSTANCES).await;
+        let (_, done) = test.drain_concurrently(CHAOS_INSTANCES).await;
         test.redeliver_all_now().await;
         rounds += 1;
         let before = open.len();
@@ -769,8 +769,9 @@ async fn chaos_send() {
             );
             break;
         }
-        if seen == 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // Nothing came, or all of it came back (claims held elsewhere, outcomes awaited): a moment.
+        if done == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
     // Every message settled: run what is left in the queue (duplicate jobs, deferred outcomes, late
@@ -778,7 +779,7 @@ async fn chaos_send() {
     let grace = std::time::Instant::now();
     let mut quiet_rounds = 0;
     while quiet_rounds < 5 && grace.elapsed() < Duration::from_secs(30) {
-        let seen = test.drain_concurrently(CHAOS_INSTANCES).await;
+        let (seen, _) = test.drain_concurrently(CHAOS_INSTANCES).await;
         test.redeliver_all_now().await;
         rounds += 1;
         quiet_rounds = if seen == 0 { quiet_rounds + 1 } else { 0 };
@@ -923,17 +924,22 @@ fn chaos_faults(plan: &FaultPlan) {
 impl Loop {
     /// One pass over the queue as Lambda's poller runs it with `instances` concurrent invocations:
     /// every visible record, in batches of 10; what the worker handled is deleted, what it handed
-    /// back is hidden until [`Loop::redeliver_all_now`]. How many records it saw.
-    async fn drain_concurrently(&self, instances: usize) -> usize {
+    /// back is hidden until [`Loop::redeliver_all_now`]. How many records it saw, and handled.
+    async fn drain_concurrently(&self, instances: usize) -> (usize, usize) {
         use futures_util::StreamExt;
         let messages = self.emu.receive_all(&self.queue.url).await;
+        let done = std::sync::atomic::AtomicUsize::new(0);
         futures_util::stream::iter(messages.chunks(10))
-            .for_each_concurrent(instances, |batch| self.run_batch(batch))
+            .for_each_concurrent(instances, |batch| async {
+                let handled = self.run_batch(batch).await;
+                done.fetch_add(handled, std::sync::atomic::Ordering::Relaxed);
+            })
             .await;
-        messages.len()
+        (messages.len(), done.into_inner())
     }
 
-    async fn run_batch(&self, batch: &[aws_sdk_sqs::types::Message]) {
+    /// One invocation of the worker over `batch`; how many records it handled (deleted).
+    async fn run_batch(&self, batch: &[aws_sdk_sqs::types::Message]) -> usize {
         let event = sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
         let response = self.worker.handle(event, batch_deadline()).await;
         let (retried, done): (Vec<_>, Vec<_>) = batch.iter().partition(|message| {
@@ -967,6 +973,7 @@ impl Loop {
                 .await
                 .unwrap();
         }
+        done.len()
     }
 
     /// [`Loop::redeliver_now`], ten records a call.
