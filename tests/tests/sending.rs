@@ -40,6 +40,17 @@ async fn setup(auto_reply: Option<&str>) -> Loop {
 
 /// [`setup`] with more worker variables and the stand-in's timings for its ambiguous recipients.
 async fn setup_with(auto_reply: Option<&str>, extra: &[(&str, &str)], timings: AmbiguityTimings) -> Loop {
+    setup_worker_on(auto_reply, extra, timings, None).await
+}
+
+/// [`setup_with`], the worker's AWS calls made with `worker_sdk` when given (`chaos_send`: through
+/// the fault layer); the send API's, the ingestion's and the test's own go to the emulator directly.
+async fn setup_worker_on(
+    auto_reply: Option<&str>,
+    extra: &[(&str, &str)],
+    timings: AmbiguityTimings,
+    worker_sdk: Option<aws_config::SdkConfig>,
+) -> Loop {
     let emu = Emulator::connect().await;
     let queue = emu.fresh_queue("send", 30, None).await;
     let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,7 +103,9 @@ async fn setup_with(auto_reply: Option<&str>, extra: &[(&str, &str)], timings: A
         .unwrap();
     let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
     serve_ingest(webhook_listener, Arc::clone(&ingest));
-    let worker = DeployedWorker::from_vars(&emu.sdk, &vars).await.unwrap();
+    let worker = DeployedWorker::from_vars(worker_sdk.as_ref().unwrap_or(&emu.sdk), &vars)
+        .await
+        .unwrap();
     Loop {
         emu,
         queue,
@@ -802,22 +815,42 @@ async fn a_rotated_token_reaches_sends_media_templates_and_uploads_without_a_col
     assert!(answer["id"].as_str().is_some_and(|id| id != media_id), "{answer}");
 }
 
-/// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`): sends to recipients that drop the
-/// answer, answer too late, answer 504 or 500/131000 after accepting, send statuses late,
-/// rate-limit once, fail for good or answer normally,
-/// each request posted twice (an `Idempotency-Key` retried), the worker's records handed back as
-/// they fail; then every message is checked against the stand-in's log.
-#[tokio::test]
+/// `make chaos-send` (CHAOS_SENDS, default 24 in `make test`; CHAOS_SEED; CHAOS_FAULTS=off): sends to recipients that
+/// drop the answer, answer too late, send statuses late, rate-limit once, fail for good or answer
+/// normally, each request posted twice (an `Idempotency-Key` retried), the worker's records handed
+/// back as they fail; the worker's own DynamoDB, SQS and EventBridge calls go through the fault
+/// layer (`test_support::wire_faults`) with a seeded random plan ([`chaos_faults`]). Sends are
+/// posted as the queue makes room ([`CHAOS_WINDOW`] unsettled at a time), the queue run by
+/// [`CHAOS_INSTANCES`] concurrent invocations; then every message is checked against the stand-in's log
+/// of the calls carrying its id.
+///
+/// On two threads, and the Graph timeout at 600 ms (the slow recipient answers after 900 ms): on one
+/// thread of a debug build, with eight invocations' calls in flight, an answer the stand-in gave at
+/// once was sometimes read after 300 ms, and the send counted as unknown although it was not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_send() {
-    let sends: usize = std::env::var("CHAOS_SENDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(24);
+    let number =
+        |name: &str, default: u64| -> u64 { std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default) };
+    let sends = usize::try_from(number("CHAOS_SENDS", 24)).unwrap();
+    let seed = number("CHAOS_SEED", 1);
     let timings = AmbiguityTimings {
         slow_answer: Duration::from_millis(900),
         late_statuses: Duration::from_millis(600),
     };
-    let test = setup_with(None, &[("GRAPH_TIMEOUT_MS", "300")], timings).await;
+    let plan = FaultPlan::new().with_seed(seed);
+    let test = setup_worker_on(
+        None,
+        &[("GRAPH_TIMEOUT_MS", "600")],
+        timings,
+        Some(worker_sdk_through(&plan).await),
+    )
+    .await;
+    // Only once the worker is built: its cold start (warm-up calls) is not what is tested here.
+    // CHAOS_FAULTS=off: none (the Graph stand-in's ambiguities alone, to compare).
+    if std::env::var("CHAOS_FAULTS").as_deref() != Ok("off") {
+        chaos_faults(&plan);
+    }
+    let started = std::time::Instant::now();
     let prefixes = [
         "97255",
         "9993",
@@ -828,57 +861,286 @@ async fn chaos_send() {
         "9992504",
         "9992131000",
     ];
-    let mut messages = Vec::new();
-    for n in 0..sends {
-        let prefix = prefixes[(n * 7 + n / 3) % prefixes.len()];
-        let to = recipient(prefix);
-        let key = unique("chaos");
-        let body = json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"});
-        let (first, answer) = test.post(body.clone(), Some(&key)).await;
-        let (second, again) = test.post(body, Some(&key)).await;
-        assert_eq!((first, second), (202, 202));
-        assert_eq!(answer["id"], again["id"]);
-        messages.push((answer["id"].as_str().unwrap().to_owned(), to, prefix));
+    let mut messages: Vec<(String, String, &str)> = Vec::new();
+    // Indexes into `messages` not yet settled.
+    let mut open: Vec<usize> = Vec::new();
+    let mut last_settled = std::time::Instant::now();
+    let mut rounds = 0;
+    loop {
+        while messages.len() < sends && open.len() < CHAOS_WINDOW {
+            let n = messages.len();
+            let prefix = prefixes[(n * 7 + n / 3) % prefixes.len()];
+            let to = recipient(prefix);
+            let key = unique("chaos");
+            let body = json!({"to": to, "type": "template", "name": "hello_world", "language": "en_US"});
+            let (first, answer) = test.post(body.clone(), Some(&key)).await;
+            let (second, again) = test.post(body, Some(&key)).await;
+            assert_eq!((first, second), (202, 202), "{answer} {again}");
+            assert_eq!(answer["id"], again["id"]);
+            messages.push((answer["id"].as_str().unwrap().to_owned(), to, prefix));
+            open.push(n);
+        }
+        // Records handed back become visible at once (what time does).
+        let (_, done) = test.drain_concurrently(CHAOS_INSTANCES).await;
+        test.redeliver_all_now().await;
+        rounds += 1;
+        let before = open.len();
+        let mut still = Vec::with_capacity(open.len());
+        for n in open {
+            let (id, _, prefix) = &messages[n];
+            let (_, view) = test.get(id).await;
+            if !settled(&view, *prefix == CHAOS_REFUSED) {
+                still.push(n);
+            }
+        }
+        open = still;
+        if open.len() < before {
+            last_settled = std::time::Instant::now();
+        }
+        if messages.len() == sends && open.is_empty() {
+            break;
+        }
+        if last_settled.elapsed() > CHAOS_STALL {
+            eprintln!(
+                "chaos-send: {} message(s) unsettled and none settled for {CHAOS_STALL:?}: stopping",
+                open.len()
+            );
+            break;
+        }
+        // Nothing came, or all of it came back (claims held elsewhere, outcomes awaited): a moment.
+        if done == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
-    // Run the queue (records handed back become visible at once: what time does) until nothing
-    // is left and nothing arrives for a while; then look at every message once.
+    // Every message settled: run what is left in the queue (duplicate jobs, deferred outcomes, late
+    // statuses) until nothing arrives for a while, so a late copy that would send again can.
+    let grace = std::time::Instant::now();
     let mut quiet_rounds = 0;
-    while quiet_rounds < 5 {
-        let (seen, _) = test.drain().await;
-        if seen == 0 {
-            quiet_rounds += 1;
-        } else {
-            quiet_rounds = 0;
-        }
-        test.redeliver_now().await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    while quiet_rounds < 5 && grace.elapsed() < Duration::from_secs(30) {
+        let (seen, _) = test.drain_concurrently(CHAOS_INSTANCES).await;
+        test.redeliver_all_now().await;
+        rounds += 1;
+        quiet_rounds = if seen == 0 { quiet_rounds + 1 } else { 0 };
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (mut once, mut duplicates, mut lost, mut unknown_resolved, mut failed) = (0, 0, 0, 0, 0);
+    let elapsed = started.elapsed();
+    let (mut once, mut duplicates, mut lost, mut unknown_resolved, mut failed, mut unsettled) = (0, 0, 0, 0, 0, 0);
+    let mut problems = Vec::new();
     for (id, to, prefix) in &messages {
-        let refused = *prefix == "9991310260";
+        let refused = *prefix == CHAOS_REFUSED;
         let (_, view) = test.get(id).await;
-        let settled = if refused {
-            view["status"] == "failed"
-        } else {
-            view["status"] == "read" || view["status"] == "delivered"
+        // By the message's id (every send carries it): the refused recipient's numbers have two
+        // digits of their own, so two of its messages may share one.
+        let calls = test.calls_for(id);
+        let accepted = calls.iter().filter(|call| call.accepted()).count();
+        let known = settled(&view, refused);
+        let fate = match (refused, accepted) {
+            (true, 0) if known => {
+                failed += 1;
+                None
+            }
+            (true, 0) => None,
+            (false, 1) => {
+                once += 1;
+                None
+            }
+            (false, 0) => {
+                lost += 1;
+                Some("lost (never sent)")
+            }
+            _ => {
+                duplicates += 1;
+                Some("duplicate")
+            }
         };
-        assert!(settled, "{to}: {view}");
-        match (refused, test.accepted_to(to)) {
-            (true, 0) => failed += 1,
-            (false, 1) => once += 1,
-            (_, 0) => lost += 1,
-            _ => duplicates += 1,
+        if !known {
+            unsettled += 1;
         }
-        if view["history"]["unknown"].is_string() {
+        if known && view["history"]["unknown"].is_string() {
             unknown_resolved += 1;
         }
+        if fate.is_some() || !known {
+            let calls: Vec<String> = calls
+                .iter()
+                .map(|call| format!("{} {}", call.answered_status, call.wamid.as_deref().unwrap_or("-")))
+                .collect();
+            problems.push(format!(
+                "{} {id} to {to} ({prefix}): Graph calls [{}]; {view}",
+                fate.unwrap_or("fate unknown"),
+                calls.join(", ")
+            ));
+        }
+    }
+    for problem in &problems {
+        eprintln!("chaos-send: {problem}");
     }
     println!(
         "chaos-send: sent once: {once}, duplicates: {duplicates}, lost: {lost}, unknown resolved: {unknown_resolved}, \
-         failed as Meta answered: {failed} (of {sends})"
+         failed as Meta answered: {failed}, fate unknown: {unsettled} (of {sends}; seed {seed}; {:.0} s, {rounds} rounds); \
+         store faults: {} of {} worker calls: {}",
+        elapsed.as_secs_f64(),
+        plan.faulted("*"),
+        plan.calls("*"),
+        plan.summary()
     );
-    assert_eq!((duplicates, lost), (0, 0));
+    assert_eq!((duplicates, lost), (0, 0), "seed {seed}");
+    assert_eq!(unsettled, 0, "every fate known (seed {seed})");
     assert_eq!(once + failed, sends);
+}
+
+/// The stand-in's recipient that Meta refuses for good (131026): its messages end `failed`.
+const CHAOS_REFUSED: &str = "9991310260";
+/// Sends posted but not yet settled, at most: the queue stays short (draining a queue costs moto the
+/// square of its length; 500 sends posted before the first drain did not finish in 33 minutes).
+const CHAOS_WINDOW: usize = 60;
+/// Concurrent worker invocations over the queue, as Lambda's poller runs several.
+const CHAOS_INSTANCES: usize = 8;
+/// No message settled for this long: stop and report (longer than a claim's 60 s lease).
+const CHAOS_STALL: Duration = Duration::from_secs(90);
+
+/// A message's fate is known: `failed` for the refused recipient, `delivered` or `read` for the others.
+fn settled(view: &Value, refused: bool) -> bool {
+    if refused {
+        view["status"] == "failed"
+    } else {
+        view["status"] == "read" || view["status"] == "delivered"
+    }
+}
+
+/// The SDK configuration of the deployed worker (its timeouts: `WORKER_AWS_CALL_TIMEOUT` per call,
+/// half of it per attempt), its calls through the fault layer with `plan`.
+async fn worker_sdk_through(plan: &FaultPlan) -> aws_config::SdkConfig {
+    let env = local_env();
+    let call = bridge::handlers::worker::WORKER_AWS_CALL_TIMEOUT;
+    faulty_sdk_config(&env["AWS_ENDPOINT_URL"], &env["AWS_REGION"], plan.clone())
+        .await
+        .to_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2).min(call))
+                .operation_attempt_timeout((call / 2).max(Duration::from_millis(500)))
+                .operation_timeout(call)
+                .build(),
+        )
+        .build()
+}
+
+/// What the worker's AWS calls meet in `make chaos-send` (seeded: CHAOS_SEED). The store's
+/// operations: 6 % applied with the answer lost (the SDK retries: a conditional write then fails
+/// its own condition), 2 % refused (500), 2 % throttled, 2 % answered 150 ms late; the queue's and
+/// the bus's: 3 % lost, 2 % refused, 1 % throttled. Every one of them, 0.3 % each: answered after
+/// 2.5 s (past the SDK's 2 s attempt timeout: applied, retried) and never answered (the attempt
+/// timeout ends it, the SDK retries).
+fn chaos_faults(plan: &FaultPlan) {
+    let store = [
+        "UpdateItem",
+        "PutItem",
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "TransactWriteItems",
+        "DeleteItem",
+    ];
+    let queue_and_bus = ["SendMessage", "ChangeMessageVisibility", "PutEvents"];
+    for operation in store {
+        plan.fail_randomly(operation, 0.06, WireFault::AppliedThenLost)
+            .fail_randomly(operation, 0.02, WireFault::Refused)
+            .fail_randomly(operation, 0.02, WireFault::Throttled)
+            .fail_randomly(operation, 0.02, WireFault::Delayed(Duration::from_millis(150)));
+    }
+    for operation in queue_and_bus {
+        plan.fail_randomly(operation, 0.03, WireFault::AppliedThenLost)
+            .fail_randomly(operation, 0.02, WireFault::Refused)
+            .fail_randomly(operation, 0.01, WireFault::Throttled);
+    }
+    for operation in store.iter().chain(&queue_and_bus) {
+        plan.fail_randomly(operation, 0.003, WireFault::Delayed(Duration::from_millis(2500)))
+            .fail_randomly(operation, 0.003, WireFault::Hang);
+    }
+}
+
+impl Loop {
+    /// One pass over the queue as Lambda's poller runs it with `instances` concurrent invocations:
+    /// every visible record, in batches of 10; what the worker handled is deleted, what it handed
+    /// back is hidden until [`Loop::redeliver_all_now`]. How many records it saw, and handled.
+    async fn drain_concurrently(&self, instances: usize) -> (usize, usize) {
+        use futures_util::StreamExt;
+        let messages = self.emu.receive_all(&self.queue.url).await;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        futures_util::stream::iter(messages.chunks(10))
+            .for_each_concurrent(instances, |batch| async {
+                let handled = self.run_batch(batch).await;
+                done.fetch_add(handled, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await;
+        (messages.len(), done.into_inner())
+    }
+
+    /// One invocation of the worker over `batch`; how many records it handled (deleted).
+    async fn run_batch(&self, batch: &[aws_sdk_sqs::types::Message]) -> usize {
+        let event = sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
+        let response = self.worker.handle(event, batch_deadline()).await;
+        let (retried, done): (Vec<_>, Vec<_>) = batch.iter().partition(|message| {
+            response
+                .batch_item_failures
+                .iter()
+                .any(|failure| Some(failure.item_identifier.as_str()) == message.message_id())
+        });
+        self.hidden_receipts
+            .lock()
+            .await
+            .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
+        let entries: Vec<_> = done
+            .iter()
+            .enumerate()
+            .map(|(n, message)| {
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        if !entries.is_empty() {
+            self.emu
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.queue.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .unwrap();
+        }
+        done.len()
+    }
+
+    /// [`Loop::redeliver_now`], ten records a call.
+    async fn redeliver_all_now(&self) {
+        let receipts: Vec<String> = self.hidden_receipts.lock().await.drain(..).collect();
+        for chunk in receipts.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, receipt)| {
+                    aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(n.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(0)
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            // A record deleted meanwhile (acknowledged by a later copy's batch) fails its entry: fine.
+            let _ = self
+                .emu
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(&self.queue.url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+        }
+    }
 }
 
 // ---------------------------------------------------------------- the whole send surface, through the stack
