@@ -148,17 +148,18 @@ impl MediaUploader for GraphMedia {
             UploadSource::Bytes(bytes) => File::Bytes(Bytes::from(bytes)),
             UploadSource::Object { key } => File::Object { key },
         };
-        let (token, generation) = self.api.token();
-        match self.upload_once(from, mime, size, &file, &token, self.timeout).await {
-            Err(MediaFailure::Refused(error)) if self.api.renewed(&error, generation).await => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(MediaFailure::Refused(error));
+        let mut first = true;
+        loop {
+            let (token, generation) = self.api.token();
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.upload_once(from, mime, size, &file, &token, left).await {
+                Err(MediaFailure::Refused(error))
+                    if first && Instant::now() < deadline && self.api.renewed(&error, generation).await =>
+                {
+                    first = false;
                 }
-                self.upload_once(from, mime, size, &file, &self.api.token().0, left)
-                    .await
+                answer => return answer,
             }
-            answer => answer,
         }
     }
 }

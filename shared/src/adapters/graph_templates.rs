@@ -79,17 +79,18 @@ impl GraphTemplates {
 
     /// A page read once more with a renewed token when Meta refused the one presented (a read: no side effect).
     async fn page_renewing(&self, url: &str) -> Result<Value, String> {
-        let (token, generation) = self.api.token();
-        let answer = match self.page(url, &token).await {
-            Err(PageFailure::Refused(_, error)) if self.api.renewed(&error, generation).await => {
-                self.page(url, &self.api.token().0).await
+        let mut first = true;
+        loop {
+            let (token, generation) = self.api.token();
+            match self.page(url, &token).await {
+                Err(PageFailure::Refused(_, error)) if first && self.api.renewed(&error, generation).await => {
+                    first = false
+                }
+                Err(PageFailure::Refused(status, _)) => return Err(format!("the Graph API answered {status}")),
+                Err(PageFailure::Unread(reason)) => return Err(reason),
+                Ok(page) => return Ok(page),
             }
-            answer => answer,
-        };
-        answer.map_err(|failure| match failure {
-            PageFailure::Refused(status, _) => format!("the Graph API answered {status}"),
-            PageFailure::Unread(reason) => reason,
-        })
+        }
     }
 
     async fn fetch(&self, name: &str) -> Result<Vec<TemplateShape>, String> {
