@@ -97,7 +97,7 @@ bench-media: venv
 bench-events: venv
 	scripts/bench-events.sh
 
-## make chaos-send: CHAOS_SENDS (200, ~3 min) sends through every ambiguous Graph case, the worker's AWS calls through seeded faults (CHAOS_SEED), against moto and the stand-in.
+## make chaos-send: CHAOS_SENDS (200, ~3.5 min) sends through every ambiguous Graph case, the worker's AWS calls through seeded faults (CHAOS_SEED), against moto and the stand-in.
 chaos-send: venv
 	scripts/chaos-send.sh
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# make chaos-send: CHAOS_SENDS sends (default 200, about 3 minutes on a 2-core machine) through every
+# make chaos-send: CHAOS_SENDS sends (default 200, about 3.5 minutes on a 2-core machine) through every
 # ambiguous Graph answer, duplicate requests and redeliveries, the worker's own DynamoDB, SQS and
 # EventBridge calls through the fault layer (test_support::wire_faults: answers lost after the write
 # was applied, refusals, throttles, late answers, hangs) drawn from CHAOS_SEED (default 1), against
 # the test stack's own moto and the Graph stand-in. One line of counts; non-zero when a message was
-# sent twice, never sent, or left with its fate unknown. Docs: docs/soak.md#chaos-send.
+# sent twice, never sent, or left with its fate unknown. Docs: docs/soak.md, "The send path under store faults".
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 use_test_stack
