@@ -106,11 +106,17 @@ struct Attempt<'a> {
     deadline: Instant,
 }
 
+/// Meta's error as the message keeps it; an answer that said nothing (a 504 with an empty body) keeps
+/// what it was (`graph api: http 504`), so the message's `last_error` is never an empty object.
 fn stored(error: &GraphError) -> StoredError {
+    let said_nothing = error.code.is_none() && error.title.is_none() && error.message.is_none();
     StoredError {
         code: error.code,
         title: error.title.clone(),
-        message: error.message.clone(),
+        message: error
+            .message
+            .clone()
+            .or_else(|| said_nothing.then(|| error.to_string())),
         details: error.details.clone(),
     }
 }

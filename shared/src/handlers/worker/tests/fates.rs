@@ -94,6 +94,12 @@ async fn a_5xx_after_the_request_was_written_is_unknown_not_resent_and_its_statu
         let item = sim.fakes.store.outbound(&job.message_id).unwrap();
         assert_eq!(item.status, OutboundStatus::Unknown, "{key}: Meta may have it");
         assert_eq!(item.resends, 0, "{key}");
+        // What Meta answered is kept, even an answer that said nothing (never an empty error).
+        let kept = item.last_error.clone().unwrap_or_default();
+        assert!(kept.code.is_some() || kept.message.is_some(), "{key}: {kept:?}");
+        if key == "bad-gateway" {
+            assert_eq!(kept.message.as_deref(), Some("graph api: http 502"), "{key}");
+        }
         // The job waits for the reconciliation window, not for a retry's backoff.
         let next = sim.queue.iter().map(|m| m.visible_at).min().unwrap();
         assert!(
