@@ -359,7 +359,7 @@ impl OutboundStore for MemoryStore {
             let Some(item) = tables.outbound.get_mut(message_id) else {
                 return Moved::Refused(None);
             };
-            if transition.allows(&item.record(), call) {
+            if transition.allows(&item.record, call) {
                 item.apply(transition, call);
                 Moved::Applied(item.record())
             } else {

@@ -17,3 +17,16 @@ pub use onboard::onboard;
 pub use queues::{events_command, redrive_command};
 pub use templates::templates_command;
 pub use webhook::webhook;
+
+use whatsapp_bridge_cli::config::{self, Settings};
+use whatsapp_bridge_cli::error::CliError;
+use whatsapp_bridge_cli::graph::Graph;
+
+/// The Graph API client a command needs: the base URL, version and access token it requires.
+fn graph(settings: &Settings) -> Result<Graph, CliError> {
+    Graph::new(
+        &settings.require(config::GRAPH_API_BASE_URL)?,
+        &settings.require(config::GRAPH_API_VERSION)?,
+        settings.require_secret(config::ACCESS_TOKEN)?,
+    )
+}

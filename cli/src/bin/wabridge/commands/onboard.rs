@@ -6,7 +6,6 @@ use bridge::adapters::dynamodb::DynamoMessageStore;
 use whatsapp_bridge_cli::config::{self, Settings};
 use whatsapp_bridge_cli::envelope::Done;
 use whatsapp_bridge_cli::error::CliError;
-use whatsapp_bridge_cli::graph::Graph;
 use whatsapp_bridge_cli::onboarding::{self, OnboardOptions, Progress};
 use whatsapp_bridge_cli::progress::Spinner;
 
@@ -19,11 +18,7 @@ pub async fn onboard(
     args: OnboardArgs,
     json_output: bool,
 ) -> Result<Done, CliError> {
-    let graph = Graph::new(
-        &settings.require(config::GRAPH_API_BASE_URL)?,
-        &settings.require(config::GRAPH_API_VERSION)?,
-        settings.require_secret(config::ACCESS_TOKEN)?,
-    )?;
+    let graph = super::graph(settings)?;
     let phone_number_id = settings.require(config::PHONE_NUMBER_ID)?;
     let pin = settings.require_secret(config::REGISTRATION_PIN)?;
     let store = DynamoMessageStore::new(

@@ -3,7 +3,6 @@
 use whatsapp_bridge_cli::config::{self, Settings};
 use whatsapp_bridge_cli::envelope::Done;
 use whatsapp_bridge_cli::error::CliError;
-use whatsapp_bridge_cli::graph::Graph;
 use whatsapp_bridge_cli::templates;
 
 use crate::args::TemplatesAction;
@@ -14,11 +13,7 @@ pub async fn templates_command(
     action: TemplatesAction,
     json_output: bool,
 ) -> Result<Done, CliError> {
-    let graph = Graph::new(
-        &settings.require(config::GRAPH_API_BASE_URL)?,
-        &settings.require(config::GRAPH_API_VERSION)?,
-        settings.require_secret(config::ACCESS_TOKEN)?,
-    )?;
+    let graph = super::graph(settings)?;
     let waba_id = settings.require(config::BUSINESS_ACCOUNT_ID)?;
     let name = match &action {
         TemplatesAction::List => None,
