@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::phone;
-use super::send_request::Recipient;
+use super::send_request::parse_user_id;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -113,7 +113,7 @@ pub fn contact_key(raw: &str, default_country_code: Option<&str>) -> Result<Stri
     let raw = raw.trim();
     let refused = |message: String| ParameterError::new("contact", message);
     if raw.chars().any(|c| c.is_ascii_alphabetic()) {
-        return match Recipient::user_id(raw) {
+        return match parse_user_id(raw) {
             Ok(recipient) => Ok(recipient.key().to_owned()),
             Err(_) => Err(refused(
                 "must be a phone number or a business-scoped user id such as \"US.13491208655302741918\"".to_owned(),

@@ -1,7 +1,7 @@
 //! What one webhook payload asks the store to record: a pure function from the
 //! parsed payload to a [`Plan`], so the worker's logic is testable without I/O.
 
-use crate::domain::ids::Wamid;
+use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -91,7 +91,7 @@ impl BusinessNumbers {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundRecord {
     pub wamid: Wamid,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     pub display_phone_number: Option<String>,
     /// The sender's phone number, when Meta sends one.
     pub wa_id: Option<String>,
@@ -114,6 +114,16 @@ impl InboundRecord {
     pub fn contact_key(&self) -> Option<&str> {
         self.wa_id.as_deref().or(self.user_id.as_deref())
     }
+
+    /// The sender: by phone number when Meta gave one (a reply goes `to` it), else by the
+    /// business-scoped user id (`recipient`).
+    pub fn contact(&self) -> Option<ContactId> {
+        match (&self.wa_id, &self.user_id) {
+            (Some(number), _) => Some(ContactId::Phone(number.clone())),
+            (None, Some(user)) => Some(ContactId::User(user.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The latest inbound activity of a contact (the 24-hour customer-service window).
@@ -124,7 +134,7 @@ pub struct ContactActivity {
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
     /// The business number written to: the window is kept per business number and contact.
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     /// Epoch seconds of the newest inbound message.
     pub last_inbound_at: i64,
     pub last_inbound_wamid: String,
@@ -139,7 +149,7 @@ pub struct StatusRecord {
     /// The ranked status, when it is one of the life cycle's.
     pub status: Option<DeliveryStatus>,
     pub timestamp: Option<i64>,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     pub recipient_id: Option<String>,
     pub recipient_user_id: Option<String>,
     pub conversation: Option<Value>,
@@ -164,7 +174,7 @@ impl StatusRecord {
 pub struct RawEventRecord {
     pub field: String,
     pub entry_id: String,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     /// The event as JSON.
     pub payload: String,
     /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
@@ -375,7 +385,7 @@ fn raw_event(
     RawEventRecord {
         field: field.to_owned(),
         entry_id: entry_id.to_owned(),
-        phone_number_id: phone_number_id.map(str::to_owned),
+        phone_number_id: phone_number_id.map(PhoneNumberId::new),
         digest: hex::encode(hasher.finalize()),
         payload,
         received: received.clone(),

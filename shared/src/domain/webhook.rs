@@ -7,6 +7,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::domain::ids::PhoneNumberId;
+
 /// The top-level POST body: `{"object": "whatsapp_business_account", "entry": [...]}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct WebhookPayload {
@@ -73,7 +75,7 @@ pub struct Metadata {
     #[serde(default)]
     pub display_phone_number: Option<String>,
     #[serde(default)]
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

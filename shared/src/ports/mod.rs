@@ -8,7 +8,7 @@ use std::future::Future;
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 
 pub use crate::domain::email::Email;
-use crate::domain::ids::Wamid;
+use crate::domain::ids::{CallSid, Wamid};
 pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
@@ -155,7 +155,7 @@ pub trait VerificationStore: Send + Sync {
     /// but whose answer was lost is found to be its own on a retry, never taken for another's.
     fn claim_email(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         item: &str,
         claimant: &str,
         lease: std::time::Duration,
@@ -163,7 +163,7 @@ pub trait VerificationStore: Send + Sync {
     /// Records what happened to the email about a code.
     fn record_email_outcome(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         item: &str,
         outcome: &crate::domain::verification::EmailOutcome,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
-use crate::domain::ids::{MessageId, Wamid};
+use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
@@ -244,7 +244,7 @@ impl MessageStore for MemoryStore {
             if let Some(business) = &activity.phone_number_id {
                 let window = tables
                     .windows
-                    .entry((activity.key.clone(), business.clone()))
+                    .entry((activity.key.clone(), business.to_string()))
                     .or_insert(i64::MIN);
                 if *window < activity.last_inbound_at {
                     *window = activity.last_inbound_at;
@@ -374,7 +374,7 @@ impl OutboundStore for MemoryStore {
             let message = tables.messages.entry(wamid.as_str().to_owned()).or_default();
             message.message_id = Some(message_id.clone());
             if let Some(sent) = sent {
-                message.kind = Some(sent.kind.to_owned());
+                message.kind = Some(sent.kind.as_str().to_owned());
             }
             message.seen.entry("accepted".to_owned()).or_insert(now);
             if message.rank.is_none() {
@@ -434,8 +434,8 @@ impl OutboundStore for MemoryStore {
                 id: Some(item.message.message_id.as_str().to_owned()),
                 wamid: item.wamid.as_ref().map(|w| w.as_str().to_owned()),
                 direction: Some("outbound".to_owned()),
-                to: Some(item.message.to.clone()),
-                kind: Some(item.message.kind.clone()),
+                to: Some(item.message.to.key().to_owned()),
+                kind: Some(item.message.kind.as_str().to_owned()),
                 status: Some(merged_status),
                 history: History {
                     queued: time("queued"),
@@ -463,15 +463,21 @@ impl OutboundStore for MemoryStore {
         .await
     }
 
-    async fn last_inbound_at(&self, contact: &str, business: Option<&str>) -> Result<Option<i64>, StoreError> {
+    async fn last_inbound_at(
+        &self,
+        contact: &ContactId,
+        business: Option<&PhoneNumberId>,
+    ) -> Result<Option<i64>, StoreError> {
+        let contact = contact.key();
         self.call("last_inbound_at", |tables, _| match business {
-            Some(business) => tables.windows.get(&(contact.to_owned(), business.to_owned())).copied(),
+            Some(business) => tables.windows.get(&(contact.to_owned(), business.to_string())).copied(),
             None => tables.contacts.get(contact).copied(),
         })
         .await
     }
 
-    async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {
+    async fn pace(&self, recipient: &ContactId, pace: Pace) -> Result<Paced, StoreError> {
+        let recipient = recipient.key();
         self.call("pace", |tables, now| {
             let tat = tables.pacing.get(recipient).copied();
             match pace.decide(tat, now * 1000) {

@@ -87,7 +87,7 @@ impl MessageStore for DynamoMessageStore {
         let mut window = Update::default();
         window
             .set("item_type", string("contact_window"))
-            .set("phone_number_id", string(business))
+            .set("phone_number_id", string(business.as_str()))
             .set("last_inbound_at", number(activity.last_inbound_at))
             .set("last_inbound_wamid", string(&activity.last_inbound_wamid))
             .set("updated_at", string(rfc3339(now)));

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::sending::SendPolicy;
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{ContactId, MessageId, PhoneNumberId};
 use crate::domain::outbound::{self, OutboundStatus, SendJob};
 use crate::ports::BlobStore;
 use crate::ports::{OutboundStore, Pace};
@@ -306,7 +306,7 @@ async fn a_user_known_only_by_id_is_answered_from_the_number_it_wrote_to() {
     assert_eq!(queued.len(), 1);
     let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
     assert_eq!(job.from.as_deref(), Some(SECOND_NUMBER));
-    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(job.to, ContactId::User("US.13491208655302741918".to_owned()));
     assert_eq!(
         job.payload,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual",
@@ -337,7 +337,7 @@ async fn a_job_without_from_goes_out_from_the_first_number_and_one_with_from_fro
     let (worker, fakes) = worker(None, false);
     let first = queued_message(&fakes.store, "default").await;
     let mut second = queued_message(&fakes.store, "named").await;
-    second.from = Some(SECOND_NUMBER.to_owned());
+    second.from = Some(PhoneNumberId::new(SECOND_NUMBER));
     for (i, job) in [&first, &second].into_iter().enumerate() {
         let body = serde_json::to_string(job).expect("serializes");
         let response = worker

@@ -10,7 +10,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
     let inbound_wamid = format!("wamid.{}", harness.unique("inbound"));
     let inbound = InboundRecord {
         wamid: Wamid::new(inbound_wamid.clone()),
-        phone_number_id: Some("106540352242922".to_owned()),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
         display_phone_number: None,
         wa_id: Some("972504370045".to_owned()),
         user_id: None,
@@ -42,8 +42,8 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
         WriteOutcome::Superseded
     );
     let sent = wamid(harness, "statuses");
-    let to = "972504370045";
-    let record = |status| status_record(&sent, to, status, None);
+    let to = ContactId::Phone("972504370045".to_owned());
+    let record = |status| status_record(&sent, &to, status, None);
     assert_eq!(
         bounded(store.record_status(&record(DeliveryStatus::Delivered)))
             .await
@@ -89,7 +89,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
 /// still its request's; a sent email is never claimed again.
 pub async fn verification_emails_are_claimed_once<H: Harness>(harness: &H) {
     let store = harness.verification();
-    let call_sid = format!("CA{}", harness.unique("call").replace(['-', '_'], ""));
+    let call_sid = CallSid::new(format!("CA{}", harness.unique("call").replace(['-', '_'], "")));
     let code = CapturedCode {
         call_sid: call_sid.clone(),
         code: "123456".to_owned(),

@@ -50,7 +50,7 @@ impl ConversationStore for MemoryStore {
     ) -> Result<ConversationPage, StoreError> {
         self.call("conversation", |tables, _| {
             let mut listed: Vec<(Position, ConversationEntry)> = Vec::new();
-            for item in tables.outbound.values().filter(|item| item.message.to == contact) {
+            for item in tables.outbound.values().filter(|item| item.message.to.key() == contact) {
                 let id = item.message.message_id.as_str();
                 let queued = item.history.get("queued").copied().unwrap_or_default();
                 let message = item
@@ -73,8 +73,8 @@ impl ConversationStore for MemoryStore {
                         direction: "outbound".to_owned(),
                         id: Some(id.to_owned()),
                         wamid: item.wamid.as_ref().map(|w| w.as_str().to_owned()),
-                        phone_number_id: item.message.from.clone(),
-                        kind: Some(item.message.kind.clone()),
+                        phone_number_id: item.message.from.as_ref().map(ToString::to_string),
+                        kind: Some(item.message.kind.as_str().to_owned()),
                         timestamp: time_text(queued),
                         status: Some(status),
                         content,
@@ -97,7 +97,7 @@ impl ConversationStore for MemoryStore {
                         (
                             "inbound",
                             record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
-                            record.phone_number_id.clone(),
+                            record.phone_number_id.as_ref().map(ToString::to_string),
                             Some(record.kind.clone()),
                             content,
                         )

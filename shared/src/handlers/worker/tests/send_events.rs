@@ -189,7 +189,7 @@ async fn a_lapse_of_a_send_that_never_left_is_resolved_not_sent() {
         message_id: job.message_id.clone(),
         attempt: crate::domain::ids::AttemptId::new(attempt),
         to: job.to.clone(),
-        kind: "text".to_owned(),
+        kind: job.kind,
         answer: crate::domain::outbound::Answer::Released(Default::default()),
     };
     let outcome = record(
