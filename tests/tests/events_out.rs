@@ -37,21 +37,7 @@ fn worker_over(emu: &Emulator, bus: &TappedBus, dynamodb: aws_sdk_dynamodb::Clie
 async fn deliver(emu: &Emulator, worker: &DeployedWorker, bodies: &[Value]) {
     let queue = emu.fresh_queue("events-in", 30, None).await;
     for body in bodies {
-        emu.sqs
-            .send_message()
-            .queue_url(&queue.url)
-            .message_body(body.to_string())
-            .message_attributes(
-                "kind",
-                aws_sdk_sqs::types::MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value("meta-webhook")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        emu.queue_webhook(&queue.url, &body.to_string()).await;
         let messages = emu.receive_all(&queue.url).await;
         assert_eq!(messages.len(), 1);
         let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();

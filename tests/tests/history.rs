@@ -59,14 +59,7 @@ impl Loop {
                     response.batch_item_failures
                 );
                 for message in batch {
-                    self.emu
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.queue.url)
-                        .receipt_handle(message.receipt_handle().unwrap())
-                        .send()
-                        .await
-                        .unwrap();
+                    self.emu.delete(&self.queue.url, message).await;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -99,14 +99,7 @@ impl Loop {
                 .await
                 .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
             for message in done {
-                self.emu
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.queue.url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
+                self.emu.delete(&self.queue.url, message).await;
             }
             failed.extend(batch_failed);
         }
