@@ -7,7 +7,8 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::ids::MessageId;
+use super::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
+use super::ids::{ContactId, MessageId};
 use super::records::{InboundRecord, RawEventRecord, StatusRecord};
 use super::webhook::{Content, MetaError};
 
@@ -27,6 +28,7 @@ pub const MAX_CALL_BYTES: usize = 256 * 1024;
 const MAX_DETAIL_BYTES: usize = 200 * 1024;
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
+pub const MESSAGE_ECHO: &str = "message.echo";
 pub const MESSAGE_STATUS: &str = "message.status";
 pub const MESSAGE_UNKNOWN: &str = "message.unknown";
 pub const MESSAGE_RESOLVED: &str = "message.resolved";
@@ -155,10 +157,28 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
     detail.insert("type".into(), Value::from(record.kind.as_str()));
     detail.insert("timestamp".into(), record.timestamp.map_or(Value::Null, Value::from));
     detail.insert("received_at".into(), Value::from(record.received.at.to_rfc3339()));
-    if let Some(context) = &record.context_message_id {
+    add_content(&mut detail, record.context_message_id.as_deref(), &record.content, &record.errors, outcome);
+    BusEvent::new(
+        MESSAGE_RECEIVED,
+        event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
+        detail,
+    )
+}
+
+/// What a message says, under the members `message.received` and `message.echo` share: `context`,
+/// the content by type (`text`, `media` with its fate when known, `location`, `reply`, `reaction`,
+/// or `content`), and Meta's `errors`.
+fn add_content(
+    detail: &mut Map<String, Value>,
+    context_message_id: Option<&str>,
+    content: &Content,
+    errors: &[MetaError],
+    outcome: Option<&MediaOutcome>,
+) {
+    if let Some(context) = context_message_id {
         detail.insert("context".into(), json!({ "message_id": context }));
     }
-    match &record.content {
+    match content {
         Content::Text { body } => {
             detail.insert("text".into(), json!({ "body": body }));
         }
@@ -205,14 +225,33 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
             detail.insert("content".into(), value.clone());
         }
     }
-    if !record.errors.is_empty() {
-        detail.insert("errors".into(), errors(&record.errors));
+    if !errors.is_empty() {
+        detail.insert("errors".into(), self::errors(errors));
     }
-    BusEvent::new(
-        MESSAGE_RECEIVED,
-        event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
-        detail,
-    )
+}
+
+/// `message.echo` for a message the business sent from the WhatsApp Business app (recorded as an
+/// outbound message of the customer's conversation, origin `business_app`).
+pub fn message_echo(echo: &EchoRecord) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("wamid".into(), Value::from(echo.wamid.as_str()));
+    detail.insert("origin".into(), Value::from(BUSINESS_APP_ORIGIN));
+    detail.insert("phone_number_id".into(), optional(echo.phone_number_id.as_deref()));
+    detail.insert(
+        "display_phone_number".into(),
+        optional(echo.display_phone_number.as_deref()),
+    );
+    let (wa_id, user_id) = match &echo.to {
+        Some(ContactId::Phone(number)) => (Some(number.as_str()), None),
+        Some(ContactId::User(user)) => (None, Some(user.as_str())),
+        None => (None, None),
+    };
+    detail.insert("contact".into(), json!({ "wa_id": wa_id, "user_id": user_id }));
+    detail.insert("type".into(), Value::from(echo.kind.as_str()));
+    detail.insert("timestamp".into(), echo.timestamp.map_or(Value::Null, Value::from));
+    detail.insert("received_at".into(), Value::from(echo.received.at.to_rfc3339()));
+    add_content(&mut detail, echo.context_message_id.as_deref(), &echo.content, &echo.errors, None);
+    BusEvent::new(MESSAGE_ECHO, event_id(&[MESSAGE_ECHO, echo.wamid.as_str()]), detail)
 }
 
 /// The fate of a message's media in its `media` member: `s3_bucket`, `s3_key` and `size`, or `error`.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::echoes::EchoRecord;
 use super::status::DeliveryStatus;
 use super::webhook::{
     Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
@@ -234,6 +235,8 @@ pub struct ForeignChange {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub inbound: Vec<InboundRecord>,
+    /// What the business sent from the WhatsApp Business app: no contact activity, no reply.
+    pub echoes: Vec<EchoRecord>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -242,7 +245,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn writes(&self) -> usize {
-        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len()
+        self.inbound.len() + self.echoes.len() + self.contacts.len() + self.statuses.len() + self.events.len()
     }
 }
 
@@ -299,6 +302,12 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                 plan.inbound.push(record);
             }
             None => plan.events.push(raw_event("messages.unidentified", &to_value(message))),
+        }
+    }
+    for echo in &value.message_echoes {
+        match EchoRecord::of(&value, echo, received) {
+            Some(record) => plan.echoes.push(record),
+            None => plan.events.push(raw_event("message_echoes.unidentified", &to_value(echo))),
         }
     }
     for status in &value.statuses {

@@ -12,6 +12,7 @@ use crate::domain::ids::{CallSid, Wamid};
 pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
+use crate::domain::echoes::EchoRecord;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 pub use crate::domain::write::WriteOutcome;
 
@@ -101,6 +102,9 @@ impl StatusWrite {
 pub trait MessageStore: Send + Sync {
     /// Stores an inbound message once (keyed by wamid).
     fn record_inbound(&self, record: &InboundRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Stores what the business sent from the WhatsApp Business app once (keyed by wamid, with its
+    /// statuses however they interleave), in the customer's conversation.
+    fn record_echo(&self, echo: &EchoRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Moves the contact's last inbound time forward (never back).
     fn record_contact_activity(
         &self,

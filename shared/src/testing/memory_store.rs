@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
 use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
+use crate::domain::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
@@ -87,8 +88,11 @@ pub struct MessageItem {
     pub media: Option<StoredMedia>,
     /// The contact a status named (`recipient_id`, else `recipient_user_id`), first seen.
     pub contact: Option<String>,
-    /// When the conversation lists it (the first status's time), for a message the bundle did not send.
+    /// When the conversation lists it (the first status's or the echo's time), for a message the
+    /// bundle did not send.
     pub listed_at: Option<i64>,
+    /// What the business sent from the WhatsApp Business app, when this is such a message.
+    pub echo: Option<EchoRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -230,6 +234,29 @@ impl MessageStore for MemoryStore {
                 .as_ref()
                 .is_some_and(|held| same_delivery(&held.received.request_id, &record.received.request_id));
             outcome(new || mine)
+        })
+        .await
+    }
+
+    async fn record_echo(&self, echo: &EchoRecord) -> Result<WriteOutcome, StoreError> {
+        self.call("record_echo", |tables, _| {
+            let item = tables.messages.entry(echo.wamid.to_string()).or_default();
+            // As the table's `if_not_exists`: statuses that came first keep the listing they made.
+            if let Some(to) = &echo.to
+                && item.contact.is_none()
+            {
+                item.contact = Some(to.key().to_owned());
+                item.listed_at = Some(echo.timestamp.unwrap_or_else(|| echo.received.at.timestamp()));
+            }
+            item.kind = Some(echo.kind.clone());
+            let mine = match &item.echo {
+                None => true,
+                Some(held) => same_delivery(&held.received.request_id, &echo.received.request_id),
+            };
+            if item.echo.is_none() {
+                item.echo = Some(echo.clone());
+            }
+            outcome(mine)
         })
         .await
     }
@@ -411,6 +438,30 @@ impl OutboundStore for MemoryStore {
                     ..OutboundView::default()
                 });
             }
+            // A message the bundle did not send, known by its wamid: an echo of the WhatsApp Business
+            // app, or only its statuses.
+            if let Some(message) = tables.messages.get(id)
+                && message.message_id.is_none()
+            {
+                let seen = |name: &str| message.seen.get(name).map(|at| at.to_string());
+                return Some(OutboundView {
+                    wamid: Some(id.to_owned()),
+                    direction: Some("outbound".to_owned()),
+                    to: message.contact.clone(),
+                    kind: message.kind.clone(),
+                    status: message.status.clone(),
+                    origin: message.echo.as_ref().map(|_| BUSINESS_APP_ORIGIN.to_owned()),
+                    history: History {
+                        sent: seen("sent"),
+                        delivered: seen("delivered"),
+                        read: seen("read"),
+                        failed: seen("failed"),
+                        ..History::default()
+                    },
+                    errors: serde_json::Value::Array(Vec::new()),
+                    ..OutboundView::default()
+                });
+            }
             let item = match MessageId::parse(id) {
                 Some(message_id) => tables.outbound.get(&message_id),
                 None => tables
@@ -437,6 +488,7 @@ impl OutboundStore for MemoryStore {
                 to: Some(item.message.to.key().to_owned()),
                 kind: Some(item.message.kind.as_str().to_owned()),
                 status: Some(merged_status),
+                origin: Some(item.message.origin.as_str().to_owned()),
                 history: History {
                     queued: time("queued"),
                     accepted: time("accepted"),

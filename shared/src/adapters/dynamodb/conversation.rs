@@ -159,6 +159,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
             kind: view.kind,
             timestamp,
             status: view.status,
+            origin: view.origin,
             content: payload.as_ref().map_or_else(|| json!({}), outbound_content),
             media: None,
             errors: view.errors,
@@ -173,6 +174,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
         kind: field("type"),
         timestamp,
         status: field("status"),
+        origin: field("origin"),
         content: inbound_content(item),
         media: media_of(item),
         errors: item

@@ -119,3 +119,43 @@ fn change_level_errors_are_kept() {
     assert_eq!(plan.events[0].field, "messages.errors");
     assert_eq!(plan.events[0].phone_number_id.as_deref(), Some("PN1"));
 }
+
+/// Meta's `smb_message_echoes` (`…/webhooks/reference/smb_message_echoes`): what the owner typed in
+/// the WhatsApp Business app, to a customer by number and to one by business-scoped user id.
+pub(crate) const ECHOES: &str = r#"{"object":"whatsapp_business_account","entry":[
+  {"id":"WABA1","changes":[
+    {"field":"smb_message_echoes","value":{"messaging_product":"whatsapp",
+      "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
+      "message_echoes":[
+        {"from":"15550001111","to":"972501234567","id":"wamid.ECHO1","timestamp":"1700000400","type":"text","text":{"body":"typed in the app"}},
+        {"from":"15550001111","to_user_id":"US.42","id":"wamid.ECHO2","timestamp":"1700000500","type":"image","image":{"id":"MEDIA9","mime_type":"image/jpeg","caption":"the menu"}},
+        {"from":"15550001111","to":"972501234567","timestamp":"1700000600","type":"text","text":{"body":"no id"}}
+      ]}}
+  ]}]}"#;
+
+#[test]
+fn echoes_are_outbound_records_that_touch_no_window() {
+    let plan = plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN1".to_owned()]), &received());
+
+    assert!(plan.inbound.is_empty(), "an echo is not a message from the customer");
+    assert!(plan.contacts.is_empty(), "an echo never opens or extends the 24-hour window");
+    let wamids: Vec<_> = plan.echoes.iter().map(|echo| echo.wamid.as_str()).collect();
+    assert_eq!(wamids, ["wamid.ECHO1", "wamid.ECHO2"]);
+    let first = &plan.echoes[0];
+    assert_eq!(first.to, Some(ContactId::Phone("972501234567".to_owned())));
+    assert_eq!(first.phone_number_id, Some(PhoneNumberId::new("PN1")));
+    assert_eq!(first.kind, "text");
+    assert_eq!(first.timestamp, Some(1_700_000_400));
+    assert_eq!(first.content, Content::Text { body: "typed in the app".to_owned() });
+    assert_eq!(plan.echoes[1].to, Some(ContactId::User("US.42".to_owned())));
+    // The echo without an id is kept raw, not dropped.
+    assert_eq!(plan.events.len(), 1);
+    assert_eq!(plan.events[0].field, "message_echoes.unidentified");
+    // Another deployment's echoes are not ours.
+    let theirs = plan_for_other_number();
+    assert!(theirs.echoes.is_empty() && theirs.foreign.len() == 1);
+}
+
+fn plan_for_other_number() -> Plan {
+    plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN2".to_owned()]), &received())
+}

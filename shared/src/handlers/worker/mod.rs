@@ -39,6 +39,7 @@ pub const WORKER_AWS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::fr
 use crate::claim_check;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind, S3Pointer};
 use crate::domain::events::{self as bus, BusEvent};
+use crate::domain::echoes::EchoRecord;
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::media::MediaJob;
 use crate::domain::records::{
@@ -59,6 +60,9 @@ use crate::sends::SendMachine;
 pub struct RecordSummary {
     pub inbound_new: usize,
     pub inbound_duplicate: usize,
+    /// Messages the business sent from the WhatsApp Business app, recorded now or found recorded.
+    pub echoes_new: usize,
+    pub echoes_duplicate: usize,
     pub statuses_applied: usize,
     pub statuses_merged: usize,
     /// Sends tied to their wamid by a status carrying the bundle's message id.
@@ -170,6 +174,8 @@ where
                         wamids = wamids.join(","),
                         inbound_new = summary.inbound_new,
                         inbound_duplicate = summary.inbound_duplicate,
+                        echoes_new = summary.echoes_new,
+                        echoes_duplicate = summary.echoes_duplicate,
                         statuses_applied = summary.statuses_applied,
                         statuses_merged = summary.statuses_merged,
                         sends_linked = summary.sends_linked,

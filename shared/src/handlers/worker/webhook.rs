@@ -79,6 +79,7 @@ where
             .inbound
             .iter()
             .map(|record| record.wamid.to_string())
+            .chain(plan.echoes.iter().map(|echo| format!("{}:echo", echo.wamid)))
             .chain(
                 plan.statuses
                     .iter()
@@ -102,6 +103,7 @@ where
             .inbound
             .iter()
             .map(Write::Inbound)
+            .chain(plan.echoes.iter().map(Write::Echo))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -120,6 +122,7 @@ where
                 let bounded = tokio::time::timeout(limit, async move {
                     match write {
                         Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
+                        Write::Echo(echo) => (WriteKind::Echo(echo), self.store.record_echo(echo).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -188,6 +191,7 @@ where
                         }
                     }
                     _ if !publishing => {}
+                    WriteKind::Echo(echo) if publish => events.push(bus::message_echo(echo)),
                     // A redelivered record publishes the statuses its first delivery may have advanced and
                     // failed to publish: still current, or overtaken since by a higher one. Same event ids.
                     WriteKind::Status(status, write)
@@ -209,6 +213,8 @@ where
                     metrics::count(Metric::MessagesReceived, 1);
                 }
                 (WriteKind::Inbound(_), Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
+                (WriteKind::Echo(_), Ok(WriteOutcome::Applied)) => summary.echoes_new += 1,
+                (WriteKind::Echo(_), Ok(WriteOutcome::Superseded)) => summary.echoes_duplicate += 1,
                 (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
@@ -300,6 +306,7 @@ pub const MAX_CONCURRENT_WRITES: usize = 16;
 
 enum Write<'a> {
     Inbound(&'a InboundRecord),
+    Echo(&'a EchoRecord),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -310,6 +317,7 @@ enum Write<'a> {
 #[derive(Clone)]
 enum WriteKind<'a> {
     Inbound(&'a InboundRecord),
+    Echo(&'a EchoRecord),
     Contact,
     Status(&'a StatusRecord, StatusWrite),
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
@@ -321,6 +329,7 @@ enum WriteKind<'a> {
 fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
     match write {
         Write::Inbound(record) => WriteKind::Inbound(record),
+        Write::Echo(echo) => WriteKind::Echo(echo),
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

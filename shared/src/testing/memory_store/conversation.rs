@@ -2,6 +2,7 @@
 //! adapter's rules.
 
 use super::{MemoryStore, MessageItem};
+use crate::domain::echoes::BUSINESS_APP_ORIGIN;
 use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::merged_status;
@@ -37,6 +38,18 @@ pub(super) fn media_of(message: &MessageItem) -> Option<MediaView> {
         url_expires_at: None,
         error,
     })
+}
+
+/// What a message says, as the DynamoDB adapter reads it back (the text, or the media's caption).
+fn shown(content: &Content) -> serde_json::Value {
+    match content {
+        Content::Text { body } => serde_json::json!({ "body": body }),
+        Content::Media { media, .. } => match &media.caption {
+            Some(caption) => serde_json::json!({ "caption": caption }),
+            None => serde_json::json!({}),
+        },
+        _ => serde_json::json!({}),
+    }
 }
 
 /// The DynamoDB adapter's listing rules, over the tables: every inbound message and every send of
@@ -77,6 +90,7 @@ impl ConversationStore for MemoryStore {
                         kind: Some(item.message.kind.as_str().to_owned()),
                         timestamp: time_text(queued),
                         status: Some(status),
+                        origin: Some(item.message.origin.as_str().to_owned()),
                         content,
                         media: None,
                         errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
@@ -85,29 +99,25 @@ impl ConversationStore for MemoryStore {
             }
             for (wamid, message) in &tables.messages {
                 let (direction, at, phone_number_id, kind, content) = match &message.inbound {
-                    Some(record) if record.contact_key() == Some(contact) => {
-                        let content = match &record.content {
-                            Content::Text { body } => serde_json::json!({ "body": body }),
-                            Content::Media { media, .. } => match &media.caption {
-                                Some(caption) => serde_json::json!({ "caption": caption }),
-                                None => serde_json::json!({}),
-                            },
-                            _ => serde_json::json!({}),
-                        };
-                        (
-                            "inbound",
-                            record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
-                            record.phone_number_id.as_ref().map(ToString::to_string),
-                            Some(record.kind.clone()),
-                            content,
-                        )
-                    }
+                    Some(record) if record.contact_key() == Some(contact) => (
+                        "inbound",
+                        record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
+                        record.phone_number_id.as_ref().map(ToString::to_string),
+                        Some(record.kind.clone()),
+                        shown(&record.content),
+                    ),
                     None if message.message_id.is_none() && message.contact.as_deref() == Some(contact) => (
                         "outbound",
                         message.listed_at.unwrap_or_default(),
-                        None,
+                        message
+                            .echo
+                            .as_ref()
+                            .and_then(|echo| echo.phone_number_id.as_ref().map(ToString::to_string)),
                         message.kind.clone(),
-                        serde_json::json!({}),
+                        message
+                            .echo
+                            .as_ref()
+                            .map_or_else(|| serde_json::json!({}), |echo| shown(&echo.content)),
                     ),
                     _ => continue,
                 };
@@ -126,6 +136,7 @@ impl ConversationStore for MemoryStore {
                         kind,
                         timestamp: time_text(at),
                         status: message.status.clone(),
+                        origin: message.echo.as_ref().map(|_| BUSINESS_APP_ORIGIN.to_owned()),
                         content,
                         media: media_of(message),
                         errors: serde_json::Value::Array(Vec::new()),
