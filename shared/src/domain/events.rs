@@ -157,7 +157,13 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
     detail.insert("type".into(), Value::from(record.kind.as_str()));
     detail.insert("timestamp".into(), record.timestamp.map_or(Value::Null, Value::from));
     detail.insert("received_at".into(), Value::from(record.received.at.to_rfc3339()));
-    add_content(&mut detail, record.context_message_id.as_deref(), &record.content, &record.errors, outcome);
+    add_content(
+        &mut detail,
+        record.context_message_id.as_deref(),
+        &record.content,
+        &record.errors,
+        outcome,
+    );
     BusEvent::new(
         MESSAGE_RECEIVED,
         event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
@@ -250,7 +256,13 @@ pub fn message_echo(echo: &EchoRecord) -> BusEvent {
     detail.insert("type".into(), Value::from(echo.kind.as_str()));
     detail.insert("timestamp".into(), echo.timestamp.map_or(Value::Null, Value::from));
     detail.insert("received_at".into(), Value::from(echo.received.at.to_rfc3339()));
-    add_content(&mut detail, echo.context_message_id.as_deref(), &echo.content, &echo.errors, None);
+    add_content(
+        &mut detail,
+        echo.context_message_id.as_deref(),
+        &echo.content,
+        &echo.errors,
+        None,
+    );
     BusEvent::new(MESSAGE_ECHO, event_id(&[MESSAGE_ECHO, echo.wamid.as_str()]), detail)
 }
 

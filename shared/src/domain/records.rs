@@ -307,7 +307,9 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
     for echo in &value.message_echoes {
         match EchoRecord::of(&value, echo, received) {
             Some(record) => plan.echoes.push(record),
-            None => plan.events.push(raw_event("message_echoes.unidentified", &to_value(echo))),
+            None => plan
+                .events
+                .push(raw_event("message_echoes.unidentified", &to_value(echo))),
         }
     }
     for status in &value.statuses {

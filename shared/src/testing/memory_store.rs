@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
-use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
+use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
@@ -241,11 +241,10 @@ impl MessageStore for MemoryStore {
     async fn record_echo(&self, echo: &EchoRecord) -> Result<WriteOutcome, StoreError> {
         self.call("record_echo", |tables, _| {
             let item = tables.messages.entry(echo.wamid.to_string()).or_default();
-            // As the table's `if_not_exists`: statuses that came first keep the listing they made.
-            if let Some(to) = &echo.to
-                && item.contact.is_none()
-            {
-                item.contact = Some(to.key().to_owned());
+            // As the table: listed in the contact's conversation at the time it was sent, whatever
+            // statuses came first.
+            if let Some(to) = &echo.to {
+                item.contact.get_or_insert_with(|| to.key().to_owned());
                 item.listed_at = Some(echo.timestamp.unwrap_or_else(|| echo.received.at.timestamp()));
             }
             item.kind = Some(echo.kind.clone());

@@ -94,7 +94,8 @@ impl MessageStore for DynamoMessageStore {
                 .set_if_absent(field, string(to.key()))
                 .set_if_absent("contact_key", string(to.key()))
                 .set_if_absent("gsi1pk", string(conversation_pk(to.key())))
-                .set_if_absent("gsi1sk", string(conversation_sk(sort_time, echo.wamid.as_str())));
+                // Listed at when it was sent (statuses that came first listed it at their own time).
+                .set("gsi1sk", string(conversation_sk(sort_time, echo.wamid.as_str())));
         }
         for (name, value) in content_attributes(&echo.content) {
             update.set(name, value);

@@ -138,7 +138,10 @@ fn echoes_are_outbound_records_that_touch_no_window() {
     let plan = plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN1".to_owned()]), &received());
 
     assert!(plan.inbound.is_empty(), "an echo is not a message from the customer");
-    assert!(plan.contacts.is_empty(), "an echo never opens or extends the 24-hour window");
+    assert!(
+        plan.contacts.is_empty(),
+        "an echo never opens or extends the 24-hour window"
+    );
     let wamids: Vec<_> = plan.echoes.iter().map(|echo| echo.wamid.as_str()).collect();
     assert_eq!(wamids, ["wamid.ECHO1", "wamid.ECHO2"]);
     let first = &plan.echoes[0];
@@ -146,7 +149,12 @@ fn echoes_are_outbound_records_that_touch_no_window() {
     assert_eq!(first.phone_number_id, Some(PhoneNumberId::new("PN1")));
     assert_eq!(first.kind, "text");
     assert_eq!(first.timestamp, Some(1_700_000_400));
-    assert_eq!(first.content, Content::Text { body: "typed in the app".to_owned() });
+    assert_eq!(
+        first.content,
+        Content::Text {
+            body: "typed in the app".to_owned()
+        }
+    );
     assert_eq!(plan.echoes[1].to, Some(ContactId::User("US.42".to_owned())));
     // The echo without an id is kept raw, not dropped.
     assert_eq!(plan.events.len(), 1);

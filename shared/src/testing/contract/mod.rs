@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::domain::echoes::EchoRecord;
 use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
@@ -19,8 +20,8 @@ use crate::domain::status::DeliveryStatus;
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StatusWrite,
-    StoreError, VerificationStore, WriteOutcome,
+    Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
+    StatusWrite, StoreError, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
@@ -70,7 +71,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + Sync;
+    type Store: OutboundStore + MessageStore + ConversationStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -203,6 +204,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     refused_and_hung_writes_change_nothing(harness).await;
     pacing_spaces_a_recipients_sends(harness).await;
     messages_and_statuses_converge(harness).await;
+    echoes_are_outbound_messages_of_the_conversation(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 

@@ -83,6 +83,141 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
     );
 }
 
+/// An echo of the WhatsApp Business app: recorded once (a redelivery is `Superseded`, an answer lost
+/// after the write is still the caller's), listed in the customer's conversation as outbound with
+/// its origin and content, advanced by its statuses whichever comes first, shown by its wamid.
+pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("echo")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let contact = ContactId::Phone(format!("9725{:0>8}", &digits[digits.len().saturating_sub(8)..]));
+    let echo = |wamid: &Wamid, body: &str, request: &str, at: i64| EchoRecord {
+        wamid: wamid.clone(),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: Some("15550783881".to_owned()),
+        to: Some(contact.clone()),
+        kind: "text".to_owned(),
+        timestamp: Some(at),
+        content: Content::Text { body: body.to_owned() },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: request.to_owned(),
+        },
+    };
+    // Echo first, then its statuses.
+    let first = wamid(harness, "echo-first");
+    let request = harness.unique("echo-req");
+    let recorded = echo(&first, "typed in the app", &request, 1_800_000_100);
+    assert_eq!(
+        bounded(store.record_echo(&recorded)).await.expect("answered"),
+        WriteOutcome::Applied
+    );
+    assert_eq!(
+        bounded(store.record_echo(&echo(
+            &first,
+            "typed in the app",
+            &harness.unique("again"),
+            1_800_000_100
+        )))
+        .await
+        .expect("answered"),
+        WriteOutcome::Superseded,
+        "a redelivered echo changes nothing"
+    );
+    assert_eq!(
+        bounded(store.record_echo(&recorded)).await.expect("answered"),
+        WriteOutcome::Applied,
+        "the same delivery again (its answer was lost) is still its own"
+    );
+    for status in [DeliveryStatus::Sent, DeliveryStatus::Read] {
+        assert_eq!(
+            bounded(store.record_status(&status_record(&first, &contact, status, None)))
+                .await
+                .expect("answered"),
+            StatusWrite::Advanced
+        );
+    }
+    // Statuses first (Meta does not promise an order), then the echo.
+    let second = wamid(harness, "echo-second");
+    assert_eq!(
+        bounded(store.record_status(&status_record(&second, &contact, DeliveryStatus::Delivered, None)))
+            .await
+            .expect("answered"),
+        StatusWrite::Advanced
+    );
+    assert_eq!(
+        bounded(store.record_echo(&echo(&second, "and this", &harness.unique("late"), 1_800_000_200)))
+            .await
+            .expect("answered"),
+        WriteOutcome::Applied
+    );
+
+    let page = bounded(store.conversation(contact.key(), 10, None))
+        .await
+        .expect("answered");
+    let listed: Vec<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.wamid.clone().unwrap_or_default(),
+                entry.direction.as_str(),
+                entry.origin.as_deref(),
+                entry.status.as_deref(),
+                entry
+                    .content
+                    .get("body")
+                    .and_then(|body| body.as_str())
+                    .map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                second.to_string(),
+                "outbound",
+                Some("business_app"),
+                Some("delivered"),
+                Some("and this".to_owned())
+            ),
+            (
+                first.to_string(),
+                "outbound",
+                Some("business_app"),
+                Some("read"),
+                Some("typed in the app".to_owned())
+            ),
+        ],
+        "{page:?}"
+    );
+    let view = bounded(store.view(first.as_str()))
+        .await
+        .expect("answered")
+        .expect("shown");
+    assert_eq!(
+        (
+            view.direction.as_deref(),
+            view.origin.as_deref(),
+            view.status.as_deref(),
+            view.to.as_deref()
+        ),
+        (
+            Some("outbound"),
+            Some("business_app"),
+            Some("read"),
+            Some(contact.key())
+        )
+    );
+}
+
 // ------------------------------------------------------------------ the verification store
 
 /// A code is stored once; its email is claimed by one request; a claim whose answer was lost is
