@@ -121,17 +121,9 @@ fn change_level_errors_are_kept() {
 }
 
 /// Meta's `smb_message_echoes` (`…/webhooks/reference/smb_message_echoes`): what the owner typed in
-/// the WhatsApp Business app, to a customer by number and to one by business-scoped user id.
-pub(crate) const ECHOES: &str = r#"{"object":"whatsapp_business_account","entry":[
-  {"id":"WABA1","changes":[
-    {"field":"smb_message_echoes","value":{"messaging_product":"whatsapp",
-      "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
-      "message_echoes":[
-        {"from":"15550001111","to":"972501234567","id":"wamid.ECHO1","timestamp":"1700000400","type":"text","text":{"body":"typed in the app"}},
-        {"from":"15550001111","to_user_id":"US.42","id":"wamid.ECHO2","timestamp":"1700000500","type":"image","image":{"id":"MEDIA9","mime_type":"image/jpeg","caption":"the menu"}},
-        {"from":"15550001111","to":"972501234567","timestamp":"1700000600","type":"text","text":{"body":"no id"}}
-      ]}}
-  ]}]}"#;
+/// the WhatsApp Business app, to a customer by number and to one by business-scoped user id, and
+/// one without an id.
+pub(crate) const ECHOES: &str = include_str!("../../../fixtures/webhooks/smb_message_echoes.json");
 
 #[test]
 fn echoes_are_outbound_records_that_touch_no_window() {
