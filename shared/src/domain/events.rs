@@ -7,8 +7,8 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 use super::ids::{ContactId, MessageId};
+use super::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 use super::records::{InboundRecord, RawEventRecord, StatusRecord};
 use super::webhook::{Content, MetaError};
 

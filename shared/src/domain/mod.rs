@@ -1,6 +1,5 @@
 //! Pure domain logic: no AWS SDK, no HTTP client, no Lambda types.
 
-pub mod echoes;
 pub mod email;
 pub mod envelope;
 pub mod events;

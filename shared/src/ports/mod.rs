@@ -7,12 +7,12 @@ use std::future::Future;
 
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 
-use crate::domain::echoes::EchoRecord;
 pub use crate::domain::email::Email;
 use crate::domain::ids::{CallSid, Wamid};
 pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
+use crate::domain::records::EchoRecord;
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 pub use crate::domain::write::WriteOutcome;
 

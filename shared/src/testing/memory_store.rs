@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::faults::{Fault, Faults};
-use crate::domain::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
+use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
 mod conversation;

@@ -9,9 +9,9 @@ use super::keys::{
     message_pk, sent_pk, window_sk,
 };
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
-use crate::domain::echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::ids::ContactId;
 use crate::domain::media::StoredMedia;
+use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};

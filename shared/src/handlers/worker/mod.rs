@@ -37,11 +37,11 @@ pub use self::webhook::{MAX_CONCURRENT_WRITES, WEBHOOK_WRITE_RETRY_SECONDS};
 /// outcome fit in the invocation whatever the table does (see [`sending::SendPolicy::send_budget`]).
 pub const WORKER_AWS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 use crate::claim_check;
-use crate::domain::echoes::EchoRecord;
 use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, EventKind, S3Pointer};
 use crate::domain::events::{self as bus, BusEvent};
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::media::MediaJob;
+use crate::domain::records::EchoRecord;
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };

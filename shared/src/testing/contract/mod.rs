@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use crate::domain::echoes::EchoRecord;
 use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
+use crate::domain::records::EchoRecord;
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
 use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;

@@ -2,10 +2,10 @@
 //! adapter's rules.
 
 use super::{MemoryStore, MessageItem};
-use crate::domain::echoes::BUSINESS_APP_ORIGIN;
 use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::merged_status;
+use crate::domain::records::BUSINESS_APP_ORIGIN;
 use crate::domain::webhook::Content;
 use crate::ports::{ConversationStore, StoreError};
 
