@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ids::{ContactId, MessageId};
-use super::records::{BUSINESS_APP_ORIGIN, EchoRecord};
-use super::records::{InboundRecord, RawEventRecord, StatusRecord};
+use super::records::{
+    BUSINESS_APP_ORIGIN, EchoRecord, HistoryChunkRecord, InboundRecord, RawEventRecord, StatusRecord,
+};
 use super::webhook::{Content, MetaError};
 
 mod sends;
@@ -29,6 +30,7 @@ const MAX_DETAIL_BYTES: usize = 200 * 1024;
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
 pub const MESSAGE_ECHO: &str = "message.echo";
+pub const HISTORY_PROGRESS: &str = "history.progress";
 pub const MESSAGE_STATUS: &str = "message.status";
 pub const MESSAGE_UNKNOWN: &str = "message.unknown";
 pub const MESSAGE_RESOLVED: &str = "message.resolved";
@@ -264,6 +266,25 @@ pub fn message_echo(echo: &EchoRecord) -> BusEvent {
         None,
     );
     BusEvent::new(MESSAGE_ECHO, event_id(&[MESSAGE_ECHO, echo.wamid.as_str()]), detail)
+}
+
+/// `history.progress` for a chunk of the WhatsApp Business app's shared history, once its messages
+/// were recorded (imported: never announced one by one); `declined` when the owner declined to share.
+pub fn history_progress(chunk: &HistoryChunkRecord) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("phone_number_id".into(), optional(chunk.phone_number_id.as_deref()));
+    detail.insert("phase".into(), chunk.phase.map_or(Value::Null, Value::from));
+    detail.insert("chunk_order".into(), chunk.chunk_order.map_or(Value::Null, Value::from));
+    detail.insert("progress".into(), chunk.progress.map_or(Value::Null, Value::from));
+    detail.insert("threads".into(), Value::from(chunk.threads));
+    detail.insert("messages".into(), Value::from(chunk.messages));
+    detail.insert("declined".into(), Value::from(chunk.declined));
+    detail.insert("errors".into(), errors(&chunk.errors));
+    BusEvent::new(
+        HISTORY_PROGRESS,
+        event_id(&[HISTORY_PROGRESS, &chunk.event.entry_id, &chunk.event.digest]),
+        detail,
+    )
 }
 
 /// The fate of a message's media in its `media` member: `s3_bucket`, `s3_key` and `size`, or `error`.

@@ -78,6 +78,10 @@ pub struct ConversationEntry {
     /// message known only from its statuses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// `true` for a message of the WhatsApp Business app's shared history (`history`), imported
+    /// when the number joined the API; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<bool>,
     /// What it says, by type: `{"body"}` for text, `{"caption", "filename"}` for media, the reply's
     /// ids and titles, the location, the reaction; `{}` when there is nothing to show.
     pub content: Value,

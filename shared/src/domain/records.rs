@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::status::DeliveryStatus;
 use super::webhook::{
-    Change, Contact, Content, EchoMessage, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
+    Change, Contact, Content, EchoMessage, InboundMessage, MessagesValue, MetaError, Metadata, StatusUpdate,
+    WebhookPayload,
 };
 
 /// When and through which request the payload arrived.
@@ -107,6 +108,9 @@ pub struct InboundRecord {
     /// The message object as JSON, every field kept.
     pub raw: String,
     pub received: Received,
+    /// From the WhatsApp Business app's shared history (`history`): kept and listed, never a
+    /// reason to reply, read, announce it as received or open the 24-hour window.
+    pub imported: bool,
 }
 
 impl InboundRecord {
@@ -253,19 +257,23 @@ pub struct EchoRecord {
     /// The echo as JSON, every field kept.
     pub raw: String,
     pub received: Received,
+    /// From the shared history (`history`) rather than a live echo: kept and listed, not announced.
+    pub imported: bool,
+    /// An imported message's `history_context.status` (`READ`, `DELIVERED`, …).
+    pub history_status: Option<String>,
 }
 
 impl EchoRecord {
     /// The record of `echo`, when it has a wamid.
-    pub fn of(value: &MessagesValue, echo: &EchoMessage, received: &Received) -> Option<Self> {
+    pub fn of(metadata: &Metadata, echo: &EchoMessage, received: &Received) -> Option<Self> {
         let message = &echo.message;
         let wamid = message.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
         let digits = echo.to.clone().filter(|to| !to.is_empty());
         let user = echo.to_user_id.clone().filter(|to| !to.is_empty());
         Some(Self {
             wamid,
-            phone_number_id: value.metadata.phone_number_id.clone(),
-            display_phone_number: value.metadata.display_phone_number.clone(),
+            phone_number_id: metadata.phone_number_id.clone(),
+            display_phone_number: metadata.display_phone_number.clone(),
             to: digits.map(ContactId::Phone).or(user.map(ContactId::User)),
             kind: message.kind.clone(),
             timestamp: message.timestamp,
@@ -274,6 +282,8 @@ impl EchoRecord {
             errors: message.errors.clone(),
             raw: serde_json::to_value(echo).unwrap_or_default().to_string(),
             received: received.clone(),
+            imported: false,
+            history_status: None,
         })
     }
 }
@@ -291,6 +301,8 @@ pub struct Plan {
     pub inbound: Vec<InboundRecord>,
     /// What the business sent from the WhatsApp Business app: no contact activity, no reply.
     pub echoes: Vec<EchoRecord>,
+    /// The chunks of the shared history (their messages are in `inbound` and `echoes`, imported).
+    pub history: Vec<HistoryChunkRecord>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -299,7 +311,12 @@ pub struct Plan {
 
 impl Plan {
     pub fn writes(&self) -> usize {
-        self.inbound.len() + self.echoes.len() + self.contacts.len() + self.statuses.len() + self.events.len()
+        self.inbound.len()
+            + self.echoes.len()
+            + self.history.len()
+            + self.contacts.len()
+            + self.statuses.len()
+            + self.events.len()
     }
 }
 
@@ -329,6 +346,11 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         return;
     }
     let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    match change.history_value() {
+        Some(Ok(value)) => return history::plan_history(plan, entry_id, &value, received),
+        Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
+        None => {}
+    }
     let value = match change.messages_value() {
         Some(Ok(value)) => value,
         // Another field, or a `messages` value of a shape this code cannot read: kept raw.
@@ -359,7 +381,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         }
     }
     for echo in &value.message_echoes {
-        match EchoRecord::of(&value, echo, received) {
+        match EchoRecord::of(&value.metadata, echo, received) {
             Some(record) => plan.echoes.push(record),
             None => plan
                 .events
@@ -397,6 +419,7 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
         errors: message.errors.clone(),
         raw: to_value(message).to_string(),
         received: received.clone(),
+        imported: false,
     })
 }
 
@@ -472,6 +495,10 @@ fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivi
 fn to_value<T: serde::Serialize>(item: &T) -> Value {
     serde_json::to_value(item).unwrap_or(Value::Null)
 }
+
+mod history;
+
+pub use history::HistoryChunkRecord;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,11 @@ pub struct Change {
 }
 
 impl Change {
+    /// The `value` of a `history` change (the WhatsApp Business app's past conversations), typed.
+    pub fn history_value(&self) -> Option<Result<HistoryValue, serde_json::Error>> {
+        (self.field == HISTORY_FIELD).then(|| HistoryValue::deserialize(&self.value))
+    }
+
     /// The `value` of a `messages` change, or of an `smb_message_echoes` one (the same envelope:
     /// `metadata`, and the echoes in `message_echoes[]`), typed. `None` for other fields.
     pub fn messages_value(&self) -> Option<Result<MessagesValue, serde_json::Error>> {
@@ -345,6 +350,10 @@ fn epoch_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i6
         _ => None,
     })
 }
+
+mod history;
+
+pub use history::{ChunkMetadata, HISTORY_DECLINED, HISTORY_FIELD, HistoryChunk, HistoryThread, HistoryValue};
 
 #[cfg(test)]
 mod tests;

@@ -160,6 +160,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
             timestamp,
             status: view.status,
             origin: view.origin,
+            imported: None,
             content: payload.as_ref().map_or_else(|| json!({}), outbound_content),
             media: None,
             errors: view.errors,
@@ -175,6 +176,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
         timestamp,
         status: field("status"),
         origin: field("origin"),
+        imported: matches!(item.get("imported"), Some(AttributeValue::Bool(true))).then_some(true),
         content: inbound_content(item),
         media: media_of(item),
         errors: item

@@ -43,6 +43,7 @@ impl MessageStore for DynamoMessageStore {
             .put_opt("timestamp", record.timestamp.map(number))
             .put_opt("message_at", message_time.clone().map(string))
             .put_opt("context_message_id", record.context_message_id.as_deref().map(string))
+            .put_opt("imported", record.imported.then_some(AttributeValue::Bool(true)))
             .put_opt("expires_at", self.expires_at(now));
         if !record.errors.is_empty() {
             item.put("errors", errors(&record.errors));
@@ -80,6 +81,8 @@ impl MessageStore for DynamoMessageStore {
             .set_opt_if_absent("timestamp", echo.timestamp.map(number))
             .set_opt_if_absent("message_at", echo.timestamp.and_then(epoch_to_rfc3339).map(string))
             .set_opt("context_message_id", echo.context_message_id.as_deref().map(string))
+            .set_opt("imported", echo.imported.then_some(AttributeValue::Bool(true)))
+            .set_opt("history_status", echo.history_status.as_deref().map(string))
             .set_opt_if_absent("expires_at", self.expires_at(now));
         if !echo.errors.is_empty() {
             update.set("errors", errors(&echo.errors));

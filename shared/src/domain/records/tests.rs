@@ -159,3 +159,62 @@ fn echoes_are_outbound_records_that_touch_no_window() {
 fn plan_for_other_number() -> Plan {
     plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN2".to_owned()]), &received())
 }
+
+const HISTORY: &str = include_str!("../../../fixtures/webhooks/history.json");
+const HISTORY_DECLINED_FIXTURE: &str = include_str!("../../../fixtures/webhooks/history_declined.json");
+
+#[test]
+fn a_history_chunk_imports_both_directions_and_touches_no_window() {
+    let plan = plan(
+        &parse(HISTORY),
+        &PhoneNumberFilter::new(["PN1".to_owned()]),
+        &received(),
+    );
+
+    assert!(
+        plan.contacts.is_empty(),
+        "imported history never opens the 24-hour window"
+    );
+    assert_eq!(plan.inbound.len(), 1);
+    let customer = &plan.inbound[0];
+    assert!(customer.imported);
+    assert_eq!(customer.wamid.as_str(), "wamid.H1");
+    assert_eq!(customer.wa_id.as_deref(), Some("972501234567"));
+    assert_eq!(plan.echoes.len(), 1);
+    let business = &plan.echoes[0];
+    assert!(business.imported);
+    assert_eq!(business.to, Some(ContactId::Phone("972501234567".to_owned())));
+    assert_eq!(business.history_status.as_deref(), Some("READ"));
+    assert_eq!(plan.history.len(), 1);
+    let chunk = &plan.history[0];
+    assert_eq!(
+        (chunk.phase, chunk.chunk_order, chunk.progress),
+        (Some(0), Some(1), Some(55))
+    );
+    assert_eq!((chunk.threads, chunk.messages, chunk.declined), (1, 2, false));
+    assert!(plan.events.is_empty(), "the chunk is its own record, not a raw event");
+    // The same chunk again is the same record.
+    let again = plan_history_again();
+    assert_eq!(again.history[0].event.digest, chunk.event.digest);
+}
+
+fn plan_history_again() -> Plan {
+    plan(
+        &parse(HISTORY),
+        &PhoneNumberFilter::new(["PN1".to_owned()]),
+        &received(),
+    )
+}
+
+#[test]
+fn a_declined_history_is_one_chunk_record_saying_so() {
+    let plan = plan(
+        &parse(HISTORY_DECLINED_FIXTURE),
+        &PhoneNumberFilter::default(),
+        &received(),
+    );
+    assert!(plan.inbound.is_empty() && plan.echoes.is_empty());
+    assert_eq!(plan.history.len(), 1);
+    assert!(plan.history[0].declined);
+    assert_eq!(plan.history[0].errors[0].code, Some(2_593_109));
+}

@@ -74,6 +74,7 @@ fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord 
             at: chrono::Utc::now(),
             request_id: "req".to_owned(),
         },
+        imported: false,
     }
 }
 

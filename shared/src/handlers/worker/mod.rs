@@ -41,10 +41,10 @@ use crate::domain::envelope::{ATTR_KIND, ATTR_RECEIVED_AT, ATTR_REQUEST_ID, Even
 use crate::domain::events::{self as bus, BusEvent};
 use crate::domain::ids::{MessageId, Wamid};
 use crate::domain::media::MediaJob;
-use crate::domain::records::EchoRecord;
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };
+use crate::domain::records::{EchoRecord, HistoryChunkRecord};
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};

@@ -70,6 +70,7 @@ where
             let replies = join_all(
                 plan.inbound
                     .iter()
+                    .filter(|inbound| !inbound.imported)
                     .map(|inbound| sending.after_inbound(inbound, &received.request_id)),
             )
             .await;
@@ -104,6 +105,7 @@ where
             .iter()
             .map(Write::Inbound)
             .chain(plan.echoes.iter().map(Write::Echo))
+            .chain(plan.history.iter().map(Write::History))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -123,6 +125,7 @@ where
                     match write {
                         Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
                         Write::Echo(echo) => (WriteKind::Echo(echo), self.store.record_echo(echo).await),
+                        Write::History(chunk) => (WriteKind::History(chunk), self.record_event(&chunk.event).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -178,7 +181,8 @@ where
             if let Ok(outcome) = &result {
                 let publish = *outcome == WriteOutcome::Applied || redelivered;
                 match &kind {
-                    WriteKind::Inbound(record) if publish => {
+                    // The shared history's messages are kept, not announced: one `history.progress` a chunk.
+                    WriteKind::Inbound(record) if publish && !record.imported => {
                         let event = publishing.then(|| bus::message_received(record, None));
                         let job = self
                             .media
@@ -191,7 +195,8 @@ where
                         }
                     }
                     _ if !publishing => {}
-                    WriteKind::Echo(echo) if publish => events.push(bus::message_echo(echo)),
+                    WriteKind::Echo(echo) if publish && !echo.imported => events.push(bus::message_echo(echo)),
+                    WriteKind::History(chunk) if publish => events.push(bus::history_progress(chunk)),
                     // A redelivered record publishes the statuses its first delivery may have advanced and
                     // failed to publish: still current, or overtaken since by a higher one. Same event ids.
                     WriteKind::Status(status, write)
@@ -215,6 +220,7 @@ where
                 (WriteKind::Inbound(_), Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
                 (WriteKind::Echo(_), Ok(WriteOutcome::Applied)) => summary.echoes_new += 1,
                 (WriteKind::Echo(_), Ok(WriteOutcome::Superseded)) => summary.echoes_duplicate += 1,
+                (WriteKind::History(_), Ok(_)) => summary.events += 1,
                 (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
@@ -307,6 +313,7 @@ pub const MAX_CONCURRENT_WRITES: usize = 16;
 enum Write<'a> {
     Inbound(&'a InboundRecord),
     Echo(&'a EchoRecord),
+    History(&'a HistoryChunkRecord),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -318,6 +325,7 @@ enum Write<'a> {
 enum WriteKind<'a> {
     Inbound(&'a InboundRecord),
     Echo(&'a EchoRecord),
+    History(&'a HistoryChunkRecord),
     Contact,
     Status(&'a StatusRecord, StatusWrite),
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
@@ -330,6 +338,7 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
     match write {
         Write::Inbound(record) => WriteKind::Inbound(record),
         Write::Echo(echo) => WriteKind::Echo(echo),
+        Write::History(chunk) => WriteKind::History(chunk),
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

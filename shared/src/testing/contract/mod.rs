@@ -205,6 +205,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     pacing_spaces_a_recipients_sends(harness).await;
     messages_and_statuses_converge(harness).await;
     echoes_are_outbound_messages_of_the_conversation(harness).await;
+    imported_history_is_listed_and_flagged(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 

@@ -25,6 +25,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
             at: chrono::Utc::now(),
             request_id: harness.unique("req"),
         },
+        imported: false,
     };
     assert_eq!(
         bounded(store.record_inbound(&inbound)).await.expect("answered"),
@@ -109,6 +110,8 @@ pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harnes
             at: chrono::Utc::now(),
             request_id: request.to_owned(),
         },
+        imported: false,
+        history_status: None,
     };
     // Echo first, then its statuses.
     let first = wamid(harness, "echo-first");
@@ -215,6 +218,80 @@ pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harnes
             Some("read"),
             Some(contact.key())
         )
+    );
+}
+
+/// The shared history's messages are listed in both directions, flagged `imported`, once.
+pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("past")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let customer = format!("9726{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let received = Received {
+        at: chrono::Utc::now(),
+        request_id: harness.unique("history-req"),
+    };
+    let theirs = InboundRecord {
+        wamid: wamid(harness, "past-in"),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: None,
+        wa_id: Some(customer.clone()),
+        user_id: None,
+        profile_name: None,
+        kind: "text".to_owned(),
+        timestamp: Some(1_700_000_000),
+        content: Content::Text {
+            body: "are you open?".to_owned(),
+        },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received: received.clone(),
+        imported: true,
+    };
+    let ours = EchoRecord {
+        wamid: wamid(harness, "past-out"),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: None,
+        to: Some(ContactId::Phone(customer.clone())),
+        kind: "text".to_owned(),
+        timestamp: Some(1_700_000_100),
+        content: Content::Text { body: "yes".to_owned() },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received,
+        imported: true,
+        history_status: Some("READ".to_owned()),
+    };
+    for _ in 0..2 {
+        bounded(store.record_inbound(&theirs)).await.expect("answered");
+        bounded(store.record_echo(&ours)).await.expect("answered");
+    }
+    let page = bounded(store.conversation(&customer, 10, None))
+        .await
+        .expect("answered");
+    let listed: Vec<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.wamid.clone().unwrap_or_default(),
+                entry.direction.as_str(),
+                entry.imported,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (ours.wamid.to_string(), "outbound", Some(true)),
+            (theirs.wamid.to_string(), "inbound", Some(true)),
+        ],
+        "{page:?}"
     );
 }
 

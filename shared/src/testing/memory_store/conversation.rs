@@ -91,6 +91,7 @@ impl ConversationStore for MemoryStore {
                         timestamp: time_text(queued),
                         status: Some(status),
                         origin: Some(item.message.origin.as_str().to_owned()),
+                        imported: None,
                         content,
                         media: None,
                         errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
@@ -137,6 +138,9 @@ impl ConversationStore for MemoryStore {
                         timestamp: time_text(at),
                         status: message.status.clone(),
                         origin: message.echo.as_ref().map(|_| BUSINESS_APP_ORIGIN.to_owned()),
+                        imported: (message.inbound.as_ref().is_some_and(|record| record.imported)
+                            || message.echo.as_ref().is_some_and(|echo| echo.imported))
+                        .then_some(true),
                         content,
                         media: media_of(message),
                         errors: serde_json::Value::Array(Vec::new()),
