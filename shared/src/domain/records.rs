@@ -303,6 +303,8 @@ pub struct Plan {
     pub echoes: Vec<EchoRecord>,
     /// The chunks of the shared history (their messages are in `inbound` and `echoes`, imported).
     pub history: Vec<HistoryChunkRecord>,
+    /// Changes to the WhatsApp Business app's address book (`smb_app_state_sync`).
+    pub address_book: Vec<AddressBookRecord>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -314,6 +316,7 @@ impl Plan {
         self.inbound.len()
             + self.echoes.len()
             + self.history.len()
+            + self.address_book.len()
             + self.contacts.len()
             + self.statuses.len()
             + self.events.len()
@@ -346,6 +349,10 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         return;
     }
     let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    if let Some(Ok(value)) = change.state_sync_value() {
+        // Kept raw as before (nothing dropped), and each change on its contact.
+        address_book::plan_address_book(plan, &value, received);
+    }
     match change.history_value() {
         Some(Ok(value)) => return history::plan_history(plan, entry_id, &value, received),
         Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
@@ -496,8 +503,10 @@ fn to_value<T: serde::Serialize>(item: &T) -> Value {
     serde_json::to_value(item).unwrap_or(Value::Null)
 }
 
+mod address_book;
 mod history;
 
+pub use address_book::AddressBookRecord;
 pub use history::HistoryChunkRecord;
 
 #[cfg(test)]

@@ -44,6 +44,11 @@ pub struct Change {
 }
 
 impl Change {
+    /// The `value` of an `smb_app_state_sync` change (the WhatsApp Business app's address book), typed.
+    pub fn state_sync_value(&self) -> Option<Result<StateSyncValue, serde_json::Error>> {
+        (self.field == STATE_SYNC_FIELD).then(|| StateSyncValue::deserialize(&self.value))
+    }
+
     /// The `value` of a `history` change (the WhatsApp Business app's past conversations), typed.
     pub fn history_value(&self) -> Option<Result<HistoryValue, serde_json::Error>> {
         (self.field == HISTORY_FIELD).then(|| HistoryValue::deserialize(&self.value))
@@ -352,8 +357,10 @@ fn epoch_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i6
 }
 
 mod history;
+mod state_sync;
 
 pub use history::{ChunkMetadata, HISTORY_DECLINED, HISTORY_FIELD, HistoryChunk, HistoryThread, HistoryValue};
+pub use state_sync::{AppContact, STATE_SYNC_FIELD, StateSyncItem, StateSyncMetadata, StateSyncValue};
 
 #[cfg(test)]
 mod tests;

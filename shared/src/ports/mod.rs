@@ -13,7 +13,7 @@ pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
 use crate::domain::records::EchoRecord;
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{AddressBookRecord, ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 pub use crate::domain::write::WriteOutcome;
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
@@ -105,6 +105,12 @@ pub trait MessageStore: Send + Sync {
     /// Stores what the business sent from the WhatsApp Business app once (keyed by wamid, with its
     /// statuses however they interleave), in the customer's conversation.
     fn record_echo(&self, echo: &EchoRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Keeps what the WhatsApp Business app's address book says of a contact on its contact item
+    /// (never its 24-hour window): `Superseded` when a newer change is already there.
+    fn record_address_book(
+        &self,
+        entry: &AddressBookRecord,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Moves the contact's last inbound time forward (never back).
     fn record_contact_activity(
         &self,

@@ -10,8 +10,8 @@ use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
+use crate::domain::records::{AddressBookRecord, ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 
 mod conversation;
 use conversation::media_of;
@@ -104,6 +104,8 @@ pub struct Tables {
     pub windows: HashMap<(String, String), i64>,
     /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
     pub events: HashMap<(String, String, String), String>,
+    /// Contact → what the WhatsApp Business app's address book says of it (the newest change).
+    pub address_book: HashMap<String, AddressBookRecord>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
 }
@@ -256,6 +258,23 @@ impl MessageStore for MemoryStore {
                 item.echo = Some(echo.clone());
             }
             outcome(mine)
+        })
+        .await
+    }
+
+    async fn record_address_book(&self, entry: &AddressBookRecord) -> Result<WriteOutcome, StoreError> {
+        self.call("record_address_book", |tables, _| {
+            // As the table: the newest change wins; the same delivery again is still its own.
+            let applies = match tables.address_book.get(&entry.contact) {
+                None => true,
+                Some(held) => {
+                    held.at < entry.at || same_delivery(&held.received.request_id, &entry.received.request_id)
+                }
+            };
+            if applies {
+                tables.address_book.insert(entry.contact.clone(), entry.clone());
+            }
+            outcome(applies)
         })
         .await
     }

@@ -11,7 +11,7 @@ use super::keys::{
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::ids::ContactId;
 use crate::domain::media::StoredMedia;
-use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
+use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
@@ -110,6 +110,37 @@ impl MessageStore for DynamoMessageStore {
             update,
             once,
             Some(("echo_request_id", &echo.received.request_id)),
+        )
+        .await
+    }
+
+    async fn record_address_book(&self, entry: &AddressBookRecord) -> Result<WriteOutcome, StoreError> {
+        // On the contact's own item, beside (never touching) its last inbound time: the address
+        // book's name for it, or that it was removed. The newest change wins; the same delivery again
+        // (an answer lost after the write) is still its own.
+        let mut update = Update::default();
+        update
+            .set_if_absent("item_type", string("contact"))
+            .set("app_contact", string(if entry.saved { "saved" } else { "removed" }))
+            .set("app_contact_at", number(entry.at))
+            .set("app_contact_request_id", string(&entry.received.request_id))
+            .set("updated_at", string(rfc3339(Utc::now())))
+            .set_opt("app_contact_full_name", entry.full_name.as_deref().map(string))
+            .set_opt("app_contact_first_name", entry.first_name.as_deref().map(string))
+            .set_opt(
+                "app_contact_phone_number_id",
+                entry.phone_number_id.as_deref().map(string),
+            );
+        let newer = Some((
+            "attribute_not_exists(app_contact_at) OR app_contact_at < :changed_at",
+            vec![(":changed_at", number(entry.at))],
+        ));
+        self.update_claiming(
+            contact_pk(&entry.contact),
+            CONTACT_SK,
+            update,
+            newer,
+            Some(("app_contact_request_id", &entry.received.request_id)),
         )
         .await
     }

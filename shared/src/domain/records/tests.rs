@@ -218,3 +218,23 @@ fn a_declined_history_is_one_chunk_record_saying_so() {
     assert!(plan.history[0].declined);
     assert_eq!(plan.history[0].errors[0].code, Some(2_593_109));
 }
+
+const STATE_SYNC: &str = include_str!("../../../fixtures/webhooks/smb_app_state_sync.json");
+
+#[test]
+fn address_book_changes_are_kept_on_their_contacts_and_raw() {
+    let plan = plan(&parse(STATE_SYNC), &PhoneNumberFilter::default(), &received());
+    assert_eq!(plan.address_book.len(), 2);
+    let added = &plan.address_book[0];
+    assert_eq!(added.contact, "16505551234");
+    assert!(added.saved);
+    assert_eq!(added.full_name.as_deref(), Some("Pablo Morales"));
+    assert_eq!(added.at, 1_739_321_024);
+    let removed = &plan.address_book[1];
+    assert_eq!(
+        (removed.contact.as_str(), removed.saved, removed.full_name.as_deref()),
+        ("16505559876", false, None)
+    );
+    assert!(plan.contacts.is_empty(), "the address book is not the customer writing");
+    assert_eq!(plan.events.len(), 1, "and the change is kept raw, as before");
+}

@@ -106,6 +106,7 @@ where
             .map(Write::Inbound)
             .chain(plan.echoes.iter().map(Write::Echo))
             .chain(plan.history.iter().map(Write::History))
+            .chain(plan.address_book.iter().map(Write::AddressBook))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -126,6 +127,7 @@ where
                         Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
                         Write::Echo(echo) => (WriteKind::Echo(echo), self.store.record_echo(echo).await),
                         Write::History(chunk) => (WriteKind::History(chunk), self.record_event(&chunk.event).await),
+                        Write::AddressBook(entry) => (WriteKind::Contact, self.store.record_address_book(entry).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -314,6 +316,7 @@ enum Write<'a> {
     Inbound(&'a InboundRecord),
     Echo(&'a EchoRecord),
     History(&'a HistoryChunkRecord),
+    AddressBook(&'a AddressBookRecord),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -339,6 +342,7 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
         Write::Inbound(record) => WriteKind::Inbound(record),
         Write::Echo(echo) => WriteKind::Echo(echo),
         Write::History(chunk) => WriteKind::History(chunk),
+        Write::AddressBook(_) => WriteKind::Contact,
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

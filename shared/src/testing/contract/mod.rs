@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
-use crate::domain::records::EchoRecord;
+use crate::domain::records::{AddressBookRecord, EchoRecord};
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
 use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
@@ -206,6 +206,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     messages_and_statuses_converge(harness).await;
     echoes_are_outbound_messages_of_the_conversation(harness).await;
     imported_history_is_listed_and_flagged(harness).await;
+    address_book_changes_keep_the_newest(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 

@@ -295,6 +295,60 @@ pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
     );
 }
 
+/// The WhatsApp Business app's address book on a contact: the newest change wins, whatever the
+/// order they arrive in; the same delivery again is its own; another one of the same change is not.
+pub async fn address_book_changes_keep_the_newest<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("book")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let contact = format!("1650{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let change = |saved: bool, at: i64, request: &str| AddressBookRecord {
+        contact: contact.clone(),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        saved,
+        full_name: saved.then(|| "Pablo Morales".to_owned()),
+        first_name: saved.then(|| "Pablo".to_owned()),
+        at,
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: request.to_owned(),
+        },
+    };
+    let (first, second) = (harness.unique("book-1"), harness.unique("book-2"));
+    let write =
+        |entry: AddressBookRecord| async move { bounded(store.record_address_book(&entry)).await.expect("answered") };
+    assert_eq!(write(change(true, 1_739_321_024, &first)).await, WriteOutcome::Applied);
+    assert_eq!(
+        write(change(true, 1_739_321_024, &first)).await,
+        WriteOutcome::Applied,
+        "its own, again"
+    );
+    assert_eq!(
+        write(change(true, 1_739_321_024, &harness.unique("book-again"))).await,
+        WriteOutcome::Superseded,
+        "the same change redelivered"
+    );
+    assert_eq!(
+        write(change(false, 1_739_321_030, &second)).await,
+        WriteOutcome::Applied
+    );
+    assert_eq!(
+        write(change(true, 1_739_321_024, &harness.unique("book-late"))).await,
+        WriteOutcome::Superseded,
+        "an older change arriving late"
+    );
+    // The contact's 24-hour window is not the address book's.
+    assert_eq!(
+        bounded(store.last_inbound_at(&ContactId::Phone(contact.clone()), None))
+            .await
+            .expect("answered"),
+        None
+    );
+}
+
 // ------------------------------------------------------------------ the verification store
 
 /// A code is stored once; its email is claimed by one request; a claim whose answer was lost is
