@@ -143,3 +143,86 @@ impl<E: EventPublisher> Publishing<E> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::events::from_queue_body;
+    use crate::testing::{FakeEventBus, Fault};
+
+    /// `count` events of `owner`, tagged with it.
+    fn owned(owner: usize, count: usize) -> Vec<Owned> {
+        let body = json!(
+            (0..count)
+                .map(|n| json!({"detail_type": "message.status",
+                "detail": {"event_id": format!("e{owner}x{n}"), "owner": owner}}))
+                .collect::<Vec<_>>()
+        );
+        from_queue_body(&body.to_string())
+            .unwrap()
+            .into_iter()
+            .map(|event| (owner, event))
+            .collect()
+    }
+
+    fn publishing(bus: &FakeEventBus) -> Publishing<FakeEventBus> {
+        let mut publishing = Publishing::new(bus.clone());
+        publishing.resend_after = vec![Duration::from_millis(1)];
+        publishing
+    }
+
+    #[tokio::test]
+    async fn a_call_that_fails_fails_only_the_owners_of_its_entries() {
+        // Owners 0 (8 events), 1 (4: two in each call), 2 (0), 3 (6): calls of 10 and 8.
+        let bus = FakeEventBus::new();
+        let events = [owned(0, 8), owned(1, 4), owned(3, 6)].concat();
+        // The first call goes; the second fails, and so does its resend.
+        bus.faults
+            .fail_after("put_events", 1, Fault::Transient)
+            .fail_next("put_events", 1, Fault::Transient);
+        let results = publishing(&bus).publish_batch(events, 4).await;
+        assert_eq!(bus.calls(), [10, 8, 8]);
+        assert_eq!(results[0], Ok(8));
+        assert!(
+            results[1].as_ref().unwrap_err().to_string().contains("2 of 4 events"),
+            "{results:?}"
+        );
+        assert_eq!(results[2], Ok(0), "no events: nothing to refuse");
+        assert!(results[3].is_err());
+        assert_eq!(bus.published().len(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_resend_that_goes_clears_its_owners() {
+        // Entries of owners 0 and 2 refused once: resent together, then every owner has its events out.
+        let bus = FakeEventBus::new();
+        let events = [owned(0, 3), owned(1, 3), owned(2, 3)].concat();
+        bus.faults
+            .fail_after("put_event_entry", 1, Fault::Transient)
+            .fail_after("put_event_entry", 6, Fault::Transient);
+        let results = publishing(&bus).publish_batch(events, 3).await;
+        assert_eq!(bus.calls(), [9, 2]);
+        assert_eq!(results, [Ok(3), Ok(3), Ok(3)]);
+        assert_eq!(bus.published().len(), 9);
+    }
+
+    #[tokio::test]
+    async fn one_owners_publish_answers_as_before() {
+        let bus = FakeEventBus::new();
+        let events: Vec<BusEvent> = owned(0, 12).into_iter().map(|(_, event)| event).collect();
+        assert_eq!(publishing(&bus).publish(events.clone()).await, Ok(12));
+        assert_eq!(publishing(&bus).publish(Vec::new()).await, Ok(0));
+        assert_eq!(bus.calls(), [10, 2], "nothing to publish: no call");
+        // Both calls, and both again on the resend.
+        bus.faults.fail_next("put_events", 4, Fault::Transient);
+        let refused = publishing(&bus).publish(events).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("12 of 12 events not published"),
+            "{refused}"
+        );
+    }
+}
