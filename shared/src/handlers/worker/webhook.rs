@@ -75,7 +75,7 @@ where
             summary,
             wamids,
             events,
-            after_inbound: self.sending.is_some().then(|| (plan.inbound, received.request_id)),
+            after_inbound: self.sending.is_some().then_some((plan.inbound, received.request_id)),
         })
     }
 
