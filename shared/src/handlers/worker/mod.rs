@@ -3,7 +3,8 @@
 //!
 //! It reads two queues: webhooks (the ingestion queue) and send jobs (the send queue, whose
 //! event source caps concurrency at the number's throughput tier). Records of a batch are
-//! processed concurrently. A record that fails is reported in `batchItemFailures` so only it
+//! processed concurrently, and the events of its webhook records published together once their
+//! writes are done ([`batch`]). A record that fails is reported in `batchItemFailures` so only it
 //! is retried, after the delay its failure asks for (the record's visibility is set so); one
 //! that can never be processed (not a webhook payload, its offloaded body gone) is retried
 //! until the queue's redrive limit moves it to the dead-letter queue, with a log line saying
