@@ -233,10 +233,11 @@ async fn main() {
         wall_on - wall_off,
         (wall_on / wall_off - 1.0) * 100.0
     );
+    let (median_off, median_on) = (events_off.median_batch_ms(), events_on.median_batch_ms());
     println!(
-        "  batch of 10 (median):  off {:>7.1} ms   on {:>7.1} ms",
-        events_off.median_batch_ms(),
-        events_on.median_batch_ms()
+        "  batch of 10 (median):  off {median_off:>7.1} ms   on {median_on:>7.1} ms   overhead {:+.1} ms ({:+.0}%)",
+        median_on - median_off,
+        (median_on / median_off - 1.0) * 100.0
     );
     println!(
         "  worker CPU per record: off {:>7.1} us   on {:>7.1} us   overhead {:+.1} us ({:+.0}%)",
