@@ -280,7 +280,8 @@ where
     }
 
     /// A staged record once its events were published (`published` of them): the read receipts and
-    /// auto-replies of its inbound messages, after the events as before them nothing else.
+    /// auto-replies of its inbound messages, which come after its events (a record whose events were
+    /// refused sends them on the delivery that publishes).
     pub(super) async fn finish(
         &self,
         staged: Staged,
