@@ -1,6 +1,7 @@
 //! A Meta webhook record: its claim check resolved, its payload planned into writes
 //! ([`crate::domain::records::plan`]), the writes applied concurrently and bounded, and the events
-//! and media jobs the writes that took effect call for.
+//! and media jobs the writes that took effect call for (the events published by the caller, with the
+//! batch's).
 
 use super::*;
 
@@ -13,11 +14,7 @@ where
     Q: Queue,
     E: EventPublisher,
 {
-    pub(super) async fn process_webhook(
-        &self,
-        record: &SqsMessage,
-        labelled: bool,
-    ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+    pub(super) async fn process_webhook(&self, record: &SqsMessage, labelled: bool) -> Result<Staged, RecordError> {
         let body = record
             .body
             .as_deref()
@@ -61,21 +58,6 @@ where
             }
             summary.media_jobs = jobs.len();
         }
-        // Only after every write they describe succeeded; a failure here fails the record (SQS redelivers
-        // it: the writes are idempotent and the events keep their ids).
-        if let Some(publishing) = &self.events {
-            summary.published = publishing.publish(events).await?;
-        }
-        if let Some(sending) = &self.sending {
-            let replies = join_all(
-                plan.inbound
-                    .iter()
-                    .filter(|inbound| !inbound.imported)
-                    .map(|inbound| sending.after_inbound(inbound, &received.request_id)),
-            )
-            .await;
-            replies.into_iter().collect::<Result<Vec<()>, RecordError>>()?;
-        }
         let wamids = plan
             .inbound
             .iter()
@@ -87,7 +69,19 @@ where
                     .map(|status| format!("{}:{}", status.wamid, status.status_name)),
             )
             .collect();
-        Ok((summary, wamids))
+        // The events are published by the caller, only after every write they describe succeeded (with
+        // the other records' of the batch); if they are refused the record fails (SQS redelivers it: the
+        // writes are idempotent and the events keep their ids). The read receipts and auto-replies follow.
+        Ok(Staged {
+            summary,
+            wamids,
+            events,
+            // Never for the shared history's messages: the past gets no read receipt and no reply.
+            after_inbound: self.sending.is_some().then(|| {
+                let live = plan.inbound.into_iter().filter(|inbound| !inbound.imported).collect();
+                (live, received.request_id)
+            }),
+        })
     }
 
     /// Every write of the plan, at most [`MAX_CONCURRENT_WRITES`] at a time. Each is
