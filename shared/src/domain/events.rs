@@ -154,6 +154,7 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
             "wa_id": record.wa_id,
             "user_id": record.user_id,
             "profile_name": record.profile_name,
+            "username": record.username,
         }),
     );
     detail.insert("type".into(), Value::from(record.kind.as_str()));

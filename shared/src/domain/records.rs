@@ -99,6 +99,8 @@ pub struct InboundRecord {
     /// The sender's business-scoped user id, when Meta sends one.
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    /// The sender's WhatsApp username (`contacts[].profile.username`), when they have one.
+    pub username: Option<String>,
     pub kind: String,
     /// Meta's timestamp, epoch seconds.
     pub timestamp: Option<i64>,
@@ -137,6 +139,7 @@ pub struct ContactActivity {
     pub wa_id: Option<String>,
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    pub username: Option<String>,
     /// The business number written to: the window is kept per business number and contact.
     pub phone_number_id: Option<PhoneNumberId>,
     /// Epoch seconds of the newest inbound message.
@@ -377,6 +380,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                         wa_id: record.wa_id.clone(),
                         user_id: record.user_id.clone(),
                         profile_name: record.profile_name.clone(),
+                        username: record.username.clone(),
                         phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
                         last_inbound_wamid: record.wamid.to_string(),
@@ -419,6 +423,9 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
             .clone()
             .or_else(|| contact.and_then(|c| c.user_id.clone())),
         profile_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
+        username: contact
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.username.clone()),
         kind: message.kind.clone(),
         timestamp: message.timestamp,
         content: message.content(),

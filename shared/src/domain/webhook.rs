@@ -116,6 +116,9 @@ pub struct Contact {
 pub struct Profile {
     #[serde(default)]
     pub name: Option<String>,
+    /// The WhatsApp username the user adopted (since 2026), when they have one.
+    #[serde(default)]
+    pub username: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

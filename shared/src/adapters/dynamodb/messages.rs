@@ -40,6 +40,7 @@ impl MessageStore for DynamoMessageStore {
             .put_opt("wa_id", record.wa_id.as_deref().map(string))
             .put_opt("user_id", record.user_id.as_deref().map(string))
             .put_opt("profile_name", record.profile_name.as_deref().map(string))
+            .put_opt("username", record.username.as_deref().map(string))
             .put_opt("timestamp", record.timestamp.map(number))
             .put_opt("message_at", message_time.clone().map(string))
             .put_opt("context_message_id", record.context_message_id.as_deref().map(string))
@@ -159,7 +160,8 @@ impl MessageStore for DynamoMessageStore {
             .set("updated_at", string(rfc3339(now)))
             .set_opt("wa_id", activity.wa_id.as_deref().map(string))
             .set_opt("user_id", activity.user_id.as_deref().map(string))
-            .set_opt("profile_name", activity.profile_name.as_deref().map(string));
+            .set_opt("profile_name", activity.profile_name.as_deref().map(string))
+            .set_opt("username", activity.username.as_deref().map(string));
         let newer = || {
             Some((
                 "attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at",

@@ -56,6 +56,7 @@ pub(super) fn plan_history(plan: &mut Plan, entry_id: &str, value: &HistoryValue
                         wa_id: inbound.from.clone().or_else(|| customer.clone()),
                         user_id: inbound.from_user_id.clone(),
                         profile_name: None,
+                        username: None,
                         kind: inbound.kind.clone(),
                         timestamp: inbound.timestamp,
                         content: inbound.content(),

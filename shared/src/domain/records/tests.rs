@@ -238,3 +238,21 @@ fn address_book_changes_are_kept_on_their_contacts_and_raw() {
     assert!(plan.contacts.is_empty(), "the address book is not the customer writing");
     assert_eq!(plan.events.len(), 1, "and the change is kept raw, as before");
 }
+
+#[test]
+fn a_username_only_sender_is_recorded_by_user_id_with_the_username() {
+    let payload = include_str!("../../../fixtures/webhooks/message_bsuid_no_phone.json");
+    let plan = plan(&parse(payload), &PhoneNumberFilter::default(), &received());
+    let record = &plan.inbound[0];
+    assert_eq!(record.wa_id, None);
+    assert_eq!(record.user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(
+        record.contact(),
+        Some(ContactId::User("US.13491208655302741918".to_owned()))
+    );
+    assert_eq!(record.username.as_deref(), Some("pablo.builds"));
+    assert_eq!(plan.contacts[0].username.as_deref(), Some("pablo.builds"));
+    let event = crate::domain::events::message_received(record, None);
+    assert_eq!(event.detail["contact"]["username"], "pablo.builds");
+    assert_eq!(event.detail["contact"]["user_id"], "US.13491208655302741918");
+}

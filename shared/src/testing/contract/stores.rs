@@ -15,6 +15,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
         wa_id: Some("972504370045".to_owned()),
         user_id: None,
         profile_name: None,
+        username: None,
         kind: "text".to_owned(),
         timestamp: Some(1_800_000_000),
         content: Content::Text { body: "hi".to_owned() },
@@ -241,6 +242,7 @@ pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
         wa_id: Some(customer.clone()),
         user_id: None,
         profile_name: None,
+        username: None,
         kind: "text".to_owned(),
         timestamp: Some(1_700_000_000),
         content: Content::Text {
