@@ -308,6 +308,8 @@ pub struct Plan {
     pub history: Vec<HistoryChunkRecord>,
     /// Changes to the WhatsApp Business app's address book (`smb_app_state_sync`).
     pub address_book: Vec<AddressBookRecord>,
+    /// Two ids of one customer (both on a message, or a changed number or user id).
+    pub links: Vec<IdentityLink>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -320,6 +322,7 @@ impl Plan {
             + self.echoes.len()
             + self.history.len()
             + self.address_book.len()
+            + self.links.len()
             + self.contacts.len()
             + self.statuses.len()
             + self.events.len()
@@ -335,6 +338,14 @@ pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Rec
         }
     }
     plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
+    // One write per link a payload makes, however many of its messages make it.
+    let mut seen = Vec::new();
+    plan.links.retain(|link| {
+        let key = (link.a.clone(), link.b.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     plan
 }
 
@@ -386,6 +397,7 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                         last_inbound_wamid: record.wamid.to_string(),
                     });
                 }
+                plan.links.extend(identity::links_of(&record));
                 plan.inbound.push(record);
             }
             None => plan.events.push(raw_event("messages.unidentified", &to_value(message))),
@@ -512,9 +524,11 @@ fn to_value<T: serde::Serialize>(item: &T) -> Value {
 
 mod address_book;
 mod history;
+mod identity;
 
 pub use address_book::AddressBookRecord;
 pub use history::HistoryChunkRecord;
+pub use identity::{IdentityLink, SAME_MESSAGE};
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,9 @@ pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
 use crate::domain::records::EchoRecord;
-use crate::domain::records::{AddressBookRecord, ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{
+    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+};
 pub use crate::domain::write::WriteOutcome;
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
@@ -111,6 +113,8 @@ pub trait MessageStore: Send + Sync {
         &self,
         entry: &AddressBookRecord,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Records that two ids are one customer's, so that a conversation read by either shows both.
+    fn record_link(&self, link: &IdentityLink) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Moves the contact's last inbound time forward (never back).
     fn record_contact_activity(
         &self,
@@ -410,8 +414,9 @@ pub trait MediaSink: Send + Sync {
 
 /// The conversation with a contact, both directions, newest first (`GET /contacts/{contact}/messages`).
 pub trait ConversationStore: Send + Sync {
-    /// Up to `limit` entries of `contact`'s conversation (the key its messages are stored under),
-    /// older than `after` (the last entry of the previous page), and where the next page starts.
+    /// Up to `limit` entries of `contact`'s conversation (the key its messages are stored under,
+    /// and every id linked to it: [`MessageStore::record_link`]), older than `after` (the last entry
+    /// of the previous page), and where the next page starts.
     fn conversation(
         &self,
         contact: &str,

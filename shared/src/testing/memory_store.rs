@@ -10,7 +10,9 @@ use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
-use crate::domain::records::{AddressBookRecord, ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{
+    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+};
 use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 
 mod conversation;
@@ -104,6 +106,8 @@ pub struct Tables {
     pub windows: HashMap<(String, String), i64>,
     /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
     pub events: HashMap<(String, String, String), String>,
+    /// Id → the other ids of the same customer (`record_link`, both ways).
+    pub aliases: HashMap<String, std::collections::BTreeSet<String>>,
     /// Contact → what the WhatsApp Business app's address book says of it (the newest change).
     pub address_book: HashMap<String, AddressBookRecord>,
     /// Recipient → the next free send slot (epoch ms).
@@ -258,6 +262,20 @@ impl MessageStore for MemoryStore {
                 item.echo = Some(echo.clone());
             }
             outcome(mine)
+        })
+        .await
+    }
+
+    async fn record_link(&self, link: &IdentityLink) -> Result<WriteOutcome, StoreError> {
+        self.call("record_link", |tables, _| {
+            for (from, to) in [(&link.a, &link.b), (&link.b, &link.a)] {
+                tables
+                    .aliases
+                    .entry(from.key().to_owned())
+                    .or_default()
+                    .insert(to.key().to_owned());
+            }
+            WriteOutcome::Applied
         })
         .await
     }

@@ -3,16 +3,19 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
+use super::errors::put_outcome;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
-    CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
-    message_pk, sent_pk, window_sk,
+    CONTACT_SK, MESSAGE_SK, alias_sk, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk,
+    event_sk, message_pk, sent_pk, window_sk,
 };
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::ids::ContactId;
 use crate::domain::media::StoredMedia;
 use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord};
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{
+    ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
+};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
 
@@ -144,6 +147,38 @@ impl MessageStore for DynamoMessageStore {
             Some(("app_contact_request_id", &entry.received.request_id)),
         )
         .await
+    }
+
+    async fn record_link(&self, link: &IdentityLink) -> Result<WriteOutcome, StoreError> {
+        // An item in an id's partition naming the other (read back by `conversation`). Plain puts: the
+        // same link again writes the same item. A message carrying both ids needs only the user id's
+        // side: the number's contact item holds the user id already (`record_contact_activity`), and
+        // most messages carry both, so this is one write a message, not two.
+        let both = [(&link.a, &link.b), (&link.b, &link.a)];
+        let sides = if link.reason == SAME_MESSAGE {
+            &both[1..]
+        } else {
+            &both[..]
+        };
+        for &(from, to) in sides {
+            let mut item = Item::default();
+            item.put("pk", string(contact_pk(from.key())))
+                .put("sk", string(alias_sk(to.key())))
+                .put("item_type", string("contact_alias"))
+                .put("alias", string(to.key()))
+                .put("reason", string(link.reason))
+                .put("wamid", string(&link.wamid))
+                .put("linked_at", string(rfc3339(link.received.at)));
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.0))
+                .send()
+                .await;
+            put_outcome(result)?;
+        }
+        Ok(WriteOutcome::Applied)
     }
 
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {

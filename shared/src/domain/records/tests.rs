@@ -256,3 +256,25 @@ fn a_username_only_sender_is_recorded_by_user_id_with_the_username() {
     assert_eq!(event.detail["contact"]["username"], "pablo.builds");
     assert_eq!(event.detail["contact"]["user_id"], "US.13491208655302741918");
 }
+
+#[test]
+fn a_changed_number_and_a_message_with_both_ids_link_the_customers_ids() {
+    let payload = r#"{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages",
+      "value":{"metadata":{"phone_number_id":"PN1"},
+        "contacts":[{"wa_id":"16505551234","user_id":"US.77","profile":{"name":"Sheena"}}],
+        "messages":[
+          {"from":"16505551234","from_user_id":"US.77","id":"wamid.B1","timestamp":"1739321000","type":"text","text":{"body":"hi"}},
+          {"from":"16505551234","from_user_id":"US.77","id":"wamid.B2","timestamp":"1739321001","type":"text","text":{"body":"again"}},
+          {"from":"16505551234","id":"wamid.SYS","timestamp":"1739321024","type":"system",
+           "system":{"body":"User Sheena changed from 16505551234 to 12195555358","wa_id":"12195555358","type":"user_changed_number"}}]}}]}]}"#;
+    let plan = plan(&parse(payload), &PhoneNumberFilter::default(), &received());
+    let links: Vec<_> = plan.links.iter().map(|l| (l.a.key(), l.b.key(), l.reason)).collect();
+    assert_eq!(
+        links,
+        [
+            ("16505551234", "US.77", SAME_MESSAGE),
+            ("16505551234", "12195555358", "user_changed_number"),
+        ],
+        "one link per pair a payload makes"
+    );
+}

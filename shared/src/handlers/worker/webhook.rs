@@ -101,6 +101,7 @@ where
             .chain(plan.echoes.iter().map(Write::Echo))
             .chain(plan.history.iter().map(Write::History))
             .chain(plan.address_book.iter().map(Write::AddressBook))
+            .chain(plan.links.iter().map(Write::Identity))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -122,6 +123,7 @@ where
                         Write::Echo(echo) => (WriteKind::Echo(echo), self.store.record_echo(echo).await),
                         Write::History(chunk) => (WriteKind::History(chunk), self.record_event(&chunk.event).await),
                         Write::AddressBook(entry) => (WriteKind::Contact, self.store.record_address_book(entry).await),
+                        Write::Identity(link) => (WriteKind::Contact, self.store.record_link(link).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -311,6 +313,8 @@ enum Write<'a> {
     Echo(&'a EchoRecord),
     History(&'a HistoryChunkRecord),
     AddressBook(&'a AddressBookRecord),
+    /// Two ids of one customer.
+    Identity(&'a IdentityLink),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -336,7 +340,7 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
         Write::Inbound(record) => WriteKind::Inbound(record),
         Write::Echo(echo) => WriteKind::Echo(echo),
         Write::History(chunk) => WriteKind::History(chunk),
-        Write::AddressBook(_) => WriteKind::Contact,
+        Write::AddressBook(_) | Write::Identity(_) => WriteKind::Contact,
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

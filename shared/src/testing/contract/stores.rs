@@ -351,6 +351,89 @@ pub async fn address_book_changes_keep_the_newest<H: Harness>(harness: &H) {
     );
 }
 
+/// One customer, however identified: messages under an old number, a new number and a user id,
+/// once linked, are one conversation read by any of the three, paged without gaps or repeats.
+pub async fn linked_ids_are_one_conversation<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("ids")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let tail = &digits[digits.len().saturating_sub(7)..];
+    let old = ContactId::Phone(format!("1650{tail:0>7}"));
+    let new = ContactId::Phone(format!("1219{tail:0>7}"));
+    let user = ContactId::User(format!("US.{tail:0>7}"));
+    let received = || Received {
+        at: chrono::Utc::now(),
+        request_id: harness.unique("ids-req"),
+    };
+    let mut written = Vec::new();
+    for (i, who) in [&old, &old, &new, &user, &new].into_iter().enumerate() {
+        let record = InboundRecord {
+            wamid: wamid(harness, "linked"),
+            phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+            display_phone_number: None,
+            wa_id: matches!(who, ContactId::Phone(_)).then(|| who.key().to_owned()),
+            user_id: matches!(who, ContactId::User(_)).then(|| who.key().to_owned()),
+            profile_name: None,
+            username: None,
+            kind: "text".to_owned(),
+            timestamp: Some(1_800_000_000 + i as i64),
+            content: Content::Text {
+                body: format!("message {i}"),
+            },
+            context_message_id: None,
+            errors: Vec::new(),
+            raw: "{}".to_owned(),
+            received: received(),
+            imported: false,
+        };
+        bounded(store.record_inbound(&record)).await.expect("answered");
+        written.push(record.wamid.to_string());
+    }
+    let link = |a: &ContactId, b: &ContactId, reason| IdentityLink {
+        a: a.clone(),
+        b: b.clone(),
+        reason,
+        wamid: "wamid.SYSTEM".to_owned(),
+        received: received(),
+    };
+    // Before any link, each id is its own conversation.
+    let alone = bounded(store.conversation(old.key(), 10, None))
+        .await
+        .expect("answered");
+    assert_eq!(alone.entries.len(), 2);
+    for made in [
+        link(&old, &new, "user_changed_number"),
+        link(&new, &user, "user_changed_user_id"),
+    ] {
+        assert_eq!(
+            bounded(store.record_link(&made)).await.expect("answered"),
+            WriteOutcome::Applied
+        );
+    }
+    written.reverse();
+    for contact in [&old, &new, &user] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..5 {
+            let page = bounded(store.conversation(contact.key(), 2, after.as_ref()))
+                .await
+                .expect("answered");
+            seen.extend(page.entries.iter().filter_map(|entry| entry.wamid.clone()));
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            seen, written,
+            "read by {contact}: every id's messages, newest first, once"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ the verification store
 
 /// A code is stored once; its email is claimed by one request; a claim whose answer was lost is

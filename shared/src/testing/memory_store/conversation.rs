@@ -62,8 +62,20 @@ impl ConversationStore for MemoryStore {
         after: Option<&Position>,
     ) -> Result<ConversationPage, StoreError> {
         self.call("conversation", |tables, _| {
+            // As the table: the customer's every id, through the links (at most 8).
+            let mut keys = vec![contact.to_owned()];
+            let mut next = 0;
+            while next < keys.len() && keys.len() < 8 {
+                for other in tables.aliases.get(&keys[next]).into_iter().flatten() {
+                    if !keys.contains(other) && keys.len() < 8 {
+                        keys.push(other.clone());
+                    }
+                }
+                next += 1;
+            }
+            let ours = |key: &str| keys.iter().any(|k| k == key);
             let mut listed: Vec<(Position, ConversationEntry)> = Vec::new();
-            for item in tables.outbound.values().filter(|item| item.message.to.key() == contact) {
+            for item in tables.outbound.values().filter(|item| ours(item.message.to.key())) {
                 let id = item.message.message_id.as_str();
                 let queued = item.history.get("queued").copied().unwrap_or_default();
                 let message = item
@@ -100,14 +112,14 @@ impl ConversationStore for MemoryStore {
             }
             for (wamid, message) in &tables.messages {
                 let (direction, at, phone_number_id, kind, content) = match &message.inbound {
-                    Some(record) if record.contact_key() == Some(contact) => (
+                    Some(record) if record.contact_key().is_some_and(ours) => (
                         "inbound",
                         record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
                         record.phone_number_id.as_ref().map(ToString::to_string),
                         Some(record.kind.clone()),
                         shown(&record.content),
                     ),
-                    None if message.message_id.is_none() && message.contact.as_deref() == Some(contact) => (
+                    None if message.message_id.is_none() && message.contact.as_deref().is_some_and(ours) => (
                         "outbound",
                         message.listed_at.unwrap_or_default(),
                         message
