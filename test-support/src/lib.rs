@@ -12,6 +12,8 @@
 //!   stand-in's status webhooks.
 //! - [`wire_faults`]: faults at the SDK's HTTP layer (an answer lost after the request was
 //!   applied, a refusal, a throttle, a hang, a delay), planned per operation or at random.
+//! - [`wire_meter`]: every AWS request counted at the SDK's HTTP layer, by service and operation,
+//!   with DynamoDB's capacity units, EventBridge entries and SQS chunks (`make cost`).
 
 pub mod emulator;
 pub mod events;
@@ -20,6 +22,7 @@ pub mod http;
 pub mod ingest;
 pub mod stack;
 pub mod wire_faults;
+pub mod wire_meter;
 
 pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, sdk_config_with, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
@@ -27,3 +30,4 @@ pub use faulty_store::{SDK_ATTEMPTS, faulty_dynamo_store};
 pub use ingest::serve_ingest;
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};
 pub use wire_faults::{FaultPlan, WireFault, faulty_http_client, faulty_sdk_config};
+pub use wire_meter::{InvocationCalls, Meter, metered_http_client, metered_sdk_config};
