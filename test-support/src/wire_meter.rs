@@ -89,6 +89,9 @@ pub struct Meter {
     schemas: Arc<Mutex<HashMap<String, Schema>>>,
     endpoint: String,
     side: reqwest::Client,
+    /// Where the side reads and the counting run (another thread's runtime: their CPU time is not
+    /// the measured invocation's); `None`: inline.
+    side_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// Requests made during one invocation.
@@ -109,6 +112,25 @@ impl Meter {
             side: bridge::adapters::http::client_builder()
                 .build()
                 .expect("an HTTP client"),
+            side_runtime: None,
+        }
+    }
+
+    /// Runs the side reads and the counting on `runtime` (a runtime on another thread), so that a
+    /// thread-CPU measurement of the metered code leaves them out.
+    pub fn with_side_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.side_runtime = Some(runtime);
+        self
+    }
+
+    async fn on_side<F>(&self, work: F) -> F::Output
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.side_runtime {
+            Some(runtime) => runtime.spawn(work).await.expect("the meter's side work"),
+            None => work.await,
         }
     }
 
@@ -434,89 +456,146 @@ impl HttpConnector for MeteredConnector {
             .map(|body| body.len() as u64)
             .or_else(|| header_number(request.headers(), "content-length"))
             .unwrap_or(0);
-        let body_json: Value = body_bytes
-            .as_deref()
-            .and_then(|body| serde_json::from_slice(body).ok())
-            .unwrap_or(Value::Null);
         let meter = self.meter.clone();
         let inner = self.inner.clone();
         HttpConnectorFuture::new(async move {
             let label = meter.started();
-            let dynamodb = service == "dynamodb";
-            let targets = if dynamodb {
-                write_targets(&meter, &operation, &body_json, &authorization).await
-            } else {
-                Vec::new()
+            let before = {
+                let (meter, service, operation, authorization) =
+                    (meter.clone(), service.clone(), operation.clone(), authorization.clone());
+                meter
+                    .clone()
+                    .on_side(async move { Before::read(&meter, &service, &operation, body_bytes, &authorization).await })
+                    .await
             };
-            let mut before = Vec::with_capacity(targets.len());
-            for target in &targets {
-                before.push(meter.item(&target.table, &target.key, &authorization).await);
-            }
             let answer = inner.call(request).await;
             let mut tally = Tally {
                 requests: 1,
                 request_bytes,
+                errors: 1,
                 ..Tally::default()
             };
             let answer = match answer {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
-                    tally.errors = u64::from(status >= 400);
-                    let buffer = dynamodb || service == "events";
-                    let mut answer_json = Value::Null;
-                    if buffer {
+                    let mut answer_bytes = None;
+                    if service == "dynamodb" || service == "events" {
                         let body = std::mem::replace(response.body_mut(), SdkBody::taken());
                         let bytes = body
                             .collect()
                             .await
-                            .map_err(|error| ConnectorError::io(error.into()))?
+                            .map_err(ConnectorError::io)?
                             .to_bytes();
-                        tally.response_bytes = bytes.len() as u64;
-                        answer_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                        *response.body_mut() = SdkBody::from(bytes);
-                    } else {
-                        tally.response_bytes = header_number(response.headers(), "content-length").unwrap_or(0);
+                        *response.body_mut() = SdkBody::from(bytes.clone());
+                        answer_bytes = Some(bytes);
                     }
-                    if dynamodb {
-                        for (target, before) in targets.iter().zip(&before) {
-                            let schema = meter.schema(&target.table, &authorization).await;
-                            let after = meter.item(&target.table, &target.key, &authorization).await;
-                            let applied = status < 400;
-                            let units = capacity::write_units(
-                                before.as_ref(),
-                                if applied { after.as_ref() } else { before.as_ref() },
-                                &schema.indexes,
-                                applied,
-                            );
-                            tally.write_units += if target.transactional { units.doubled_table() } else { units.total() };
-                        }
-                        if status < 400 {
-                            tally.read_units += read_units(&operation, &body_json, &answer_json);
-                        }
-                    }
-                    if service == "events" && operation == "PutEvents" && status < 400 {
-                        let entries: Vec<&Value> = body_json["Entries"].as_array().into_iter().flatten().collect();
-                        let failed = answer_json["FailedEntryCount"].as_u64().unwrap_or(0);
-                        tally.entries = (entries.len() as u64).saturating_sub(failed);
-                        tally.billed_events = entries
-                            .iter()
-                            .map(|entry| capacity::chunks(entry.to_string().len() as u64))
-                            .sum::<u64>()
-                            .saturating_sub(failed);
-                    }
-                    if service == "sqs" {
-                        tally.billed_requests = capacity::chunks(request_bytes.max(tally.response_bytes));
-                    }
+                    let response_bytes = answer_bytes
+                        .as_ref()
+                        .map(|bytes| bytes.len() as u64)
+                        .or_else(|| header_number(response.headers(), "content-length"))
+                        .unwrap_or(0);
+                    let (side, service, operation, authorization) =
+                        (meter.clone(), service.clone(), operation.clone(), authorization.clone());
+                    tally = meter
+                        .on_side(async move {
+                            before
+                                .count(&side, &service, &operation, &authorization, status, answer_bytes, request_bytes, response_bytes)
+                                .await
+                        })
+                        .await;
                     Ok(response)
                 }
-                Err(error) => {
-                    tally.errors = 1;
-                    Err(error)
-                }
+                Err(error) => Err(error),
             };
             meter.finished(label, service, operation, tally);
             answer
         })
+    }
+}
+
+/// What a request was, and what its writes found before it was sent.
+struct Before {
+    body: Value,
+    targets: Vec<WriteTarget>,
+    items: Vec<Option<Value>>,
+}
+
+impl Before {
+    async fn read(meter: &Meter, service: &str, operation: &str, body: Option<Vec<u8>>, authorization: &str) -> Self {
+        let body: Value = body
+            .as_deref()
+            .and_then(|body| serde_json::from_slice(body).ok())
+            .unwrap_or(Value::Null);
+        let targets = if service == "dynamodb" {
+            write_targets(meter, operation, &body, authorization).await
+        } else {
+            Vec::new()
+        };
+        let mut items = Vec::with_capacity(targets.len());
+        for target in &targets {
+            items.push(meter.item(&target.table, &target.key, authorization).await);
+        }
+        Self { body, targets, items }
+    }
+
+    /// The request's tally once its answer (`status`, the body when it was kept) is known.
+    #[allow(clippy::too_many_arguments)]
+    async fn count(
+        self,
+        meter: &Meter,
+        service: &str,
+        operation: &str,
+        authorization: &str,
+        status: u16,
+        answer: Option<bytes::Bytes>,
+        request_bytes: u64,
+        response_bytes: u64,
+    ) -> Tally {
+        let mut tally = Tally {
+            requests: 1,
+            errors: u64::from(status >= 400),
+            request_bytes,
+            response_bytes,
+            ..Tally::default()
+        };
+        let answer: Value = answer
+            .as_deref()
+            .and_then(|bytes| serde_json::from_slice(bytes).ok())
+            .unwrap_or(Value::Null);
+        let applied = status < 400;
+        if service == "dynamodb" {
+            for (target, before) in self.targets.iter().zip(&self.items) {
+                let schema = meter.schema(&target.table, authorization).await;
+                let after = if applied {
+                    meter.item(&target.table, &target.key, authorization).await
+                } else {
+                    before.clone()
+                };
+                let units = capacity::write_units(before.as_ref(), after.as_ref(), &schema.indexes, applied);
+                tally.write_units += if target.transactional {
+                    units.doubled_table()
+                } else {
+                    units.total()
+                };
+            }
+            if applied {
+                tally.read_units += read_units(operation, &self.body, &answer);
+            }
+        }
+        if service == "events" && operation == "PutEvents" && applied {
+            let entries: Vec<&Value> = self.body["Entries"].as_array().into_iter().flatten().collect();
+            let failed = answer["FailedEntryCount"].as_u64().unwrap_or(0);
+            tally.entries = (entries.len() as u64).saturating_sub(failed);
+            tally.billed_events = entries
+                .iter()
+                .map(|entry| capacity::chunks(entry.to_string().len() as u64))
+                .sum::<u64>()
+                .saturating_sub(failed);
+        }
+        if service == "sqs" {
+            tally.billed_requests = capacity::chunks(request_bytes.max(response_bytes));
+        }
+        tally
     }
 }
 
