@@ -276,6 +276,39 @@ impl Meter {
         schema
     }
 
+    /// The table's items and their stored bytes by DynamoDB's rules (a side `Scan`, not counted):
+    /// the items, the table's bytes, and the bytes of their index entries (each +100 bytes).
+    pub async fn table_bytes(&self, table: &str) -> (u64, u64, u64) {
+        let authorization = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request";
+        let schema = self.schema(table, authorization).await;
+        let (mut items, mut bytes, mut index_bytes) = (0, 0, 0);
+        let mut start: Option<Value> = None;
+        loop {
+            let mut body = json!({"TableName": table});
+            if let Some(key) = start.take() {
+                body["ExclusiveStartKey"] = key;
+            }
+            let Some(page) = self.side_call("Scan", &body, authorization).await else {
+                break;
+            };
+            for item in page["Items"].as_array().into_iter().flatten() {
+                let size = capacity::item_size(item);
+                items += 1;
+                bytes += size;
+                for key in &schema.indexes {
+                    if key.iter().all(|name| item.get(name).is_some()) {
+                        index_bytes += size + capacity::INDEX_ENTRY_OVERHEAD;
+                    }
+                }
+            }
+            match page.get("LastEvaluatedKey") {
+                Some(key) if !key.is_null() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        (items, bytes, index_bytes)
+    }
+
     /// The item under `key` now (consistent read), `None` when there is none.
     async fn item(&self, table: &str, key: &Value, authorization: &str) -> Option<Value> {
         let answer = self

@@ -606,7 +606,10 @@ async fn main() {
             )
         })
         .collect();
+    let table = bench.env["TABLE_NAME"].clone();
+    let (items, table_bytes, index_bytes) = bench.meter.table_bytes(&table).await;
     let report = json!({
+        "table": {"name": table, "items": items, "bytes": table_bytes, "index_bytes": index_bytes},
         "scale": scale,
         "counts": counts,
         "single_inbound": single_inbound,
