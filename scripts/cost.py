@@ -45,7 +45,7 @@ PER_CONVERSATION = {"inbound": 3.8, "media": 0.2, "sends": 3.0, "history": 1.0}
 # A small business's traffic is sparse: each record is its own invocation.
 SMALL_BUSINESS_REGIME = "sparse"
 # INFO bytes budgets (the functions' own INFO lines; EMF metric lines are reported apart).
-LOG_BUDGETS = {"inbound": 600, "send": 2000}
+LOG_BUDGETS = {"inbound": 600, "send": 1000}
 # API Gateway access-log values not known from the run (template.yaml's format, rendered per request).
 ACCESS_LOG_VALUES = {
     "requestId": "Ab1CdEfGhIjKlMnO=",

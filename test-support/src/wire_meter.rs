@@ -498,7 +498,9 @@ impl HttpConnector for MeteredConnector {
                     (meter.clone(), service.clone(), operation.clone(), authorization.clone());
                 meter
                     .clone()
-                    .on_side(async move { Before::read(&meter, &service, &operation, body_bytes, &authorization).await })
+                    .on_side(
+                        async move { Before::read(&meter, &service, &operation, body_bytes, &authorization).await },
+                    )
                     .await
             };
             let answer = inner.call(request).await;
@@ -514,11 +516,7 @@ impl HttpConnector for MeteredConnector {
                     let mut answer_bytes = None;
                     if service == "dynamodb" || service == "events" {
                         let body = std::mem::replace(response.body_mut(), SdkBody::taken());
-                        let bytes = body
-                            .collect()
-                            .await
-                            .map_err(ConnectorError::io)?
-                            .to_bytes();
+                        let bytes = body.collect().await.map_err(ConnectorError::io)?.to_bytes();
                         *response.body_mut() = SdkBody::from(bytes.clone());
                         answer_bytes = Some(bytes);
                     }
@@ -532,7 +530,16 @@ impl HttpConnector for MeteredConnector {
                     tally = meter
                         .on_side(async move {
                             before
-                                .count(&side, &service, &operation, &authorization, status, answer_bytes, request_bytes, response_bytes)
+                                .count(
+                                    &side,
+                                    &service,
+                                    &operation,
+                                    &authorization,
+                                    status,
+                                    answer_bytes,
+                                    request_bytes,
+                                    response_bytes,
+                                )
                                 .await
                         })
                         .await;
@@ -755,7 +762,12 @@ pub mod capacity {
     /// failed, which costs the existing item's size, at least one unit, and writes no index).
     /// Each index (its key attribute names, projection ALL) is written when the item is in it before
     /// or after: once when it stays under the same key, twice (delete + put) when its key changes.
-    pub fn write_units(before: Option<&Value>, after: Option<&Value>, indexes: &[Vec<String>], applied: bool) -> WriteUnits {
+    pub fn write_units(
+        before: Option<&Value>,
+        after: Option<&Value>,
+        indexes: &[Vec<String>],
+        applied: bool,
+    ) -> WriteUnits {
         let size = |item: Option<&Value>| item.map_or(0, item_size);
         if !applied {
             return WriteUnits {
@@ -823,12 +835,21 @@ pub mod capacity {
             assert_eq!(write_units(Some(&small), Some(&large), &index, true).total(), 2.0);
             // Into the index: + its entry; under a new index key: a delete and a put.
             assert_eq!(write_units(None, Some(&indexed("1")), &index, true).total(), 2.0);
-            assert_eq!(write_units(Some(&indexed("1")), Some(&indexed("1")), &index, true).total(), 2.0);
-            assert_eq!(write_units(Some(&indexed("1")), Some(&indexed("2")), &index, true).total(), 3.0);
+            assert_eq!(
+                write_units(Some(&indexed("1")), Some(&indexed("1")), &index, true).total(),
+                2.0
+            );
+            assert_eq!(
+                write_units(Some(&indexed("1")), Some(&indexed("2")), &index, true).total(),
+                3.0
+            );
             // A failed condition: the existing item's size, no index; transactions double the table.
             assert_eq!(write_units(Some(&large), Some(&large), &index, false).total(), 2.0);
             assert_eq!(write_units(None, None, &index, false).total(), 1.0);
-            assert_eq!(write_units(None, Some(&indexed("1")), &index, true).doubled_table(), 3.0);
+            assert_eq!(
+                write_units(None, Some(&indexed("1")), &index, true).doubled_table(),
+                3.0
+            );
         }
 
         #[test]

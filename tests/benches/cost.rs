@@ -109,7 +109,12 @@ fn start_helpers(access_token: String, app_secret: String) -> Helpers {
             tokio::spawn(local_stack::http_server::serve(catcher, "catcher", move |request| {
                 let into = Arc::clone(&into);
                 async move {
-                    let body = request.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    let body = request
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
                     into.lock().unwrap().push(body.to_vec());
                     hyper::Response::new(Full::new(Bytes::new()))
                 }
@@ -137,7 +142,9 @@ fn start_helpers(access_token: String, app_secret: String) -> Helpers {
                     let (parts, body) = request.into_parts();
                     let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
                     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                    let mut forward = client.request(parts.method.clone(), format!("{target}{path}")).body(body);
+                    let mut forward = client
+                        .request(parts.method.clone(), format!("{target}{path}"))
+                        .body(body);
                     for (name, value) in &parts.headers {
                         if name != hyper::header::HOST {
                             forward = forward.header(name, value);
@@ -455,7 +462,10 @@ async fn main() {
         "stdout must be a file (the functions' log output is measured there): run `make cost`"
     );
     bridge::telemetry::init();
-    let scale: f64 = std::env::var("COST_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    let scale: f64 = std::env::var("COST_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0);
     let out = std::env::var("COST_OUT").unwrap_or_else(|_| "target/cost.json".to_owned());
     let started = Instant::now();
 
@@ -546,9 +556,9 @@ async fn main() {
         for i in range {
             bench
                 .send(
-                &format!("+{}", contact(i % contacts)),
-                "Your order 48213 has shipped and arrives tomorrow.",
-            )
+                    &format!("+{}", contact(i % contacts)),
+                    "Your order 48213 has shipped and arrives tomorrow.",
+                )
                 .await;
             if batch == 1 {
                 bench.drain(Which::Sends, 1).await;
@@ -574,7 +584,12 @@ async fn main() {
     let standin_url = bench.helpers.standin_url.clone();
     for i in 0..n("media") {
         let media_id = upload(&standin_url, &bench.env["WHATSAPP_ACCESS_TOKEN"], &image).await;
-        let body = image_webhook(&format!("wamid.COST{run}img{i}"), &contact(i % contacts), &media_id, &sha256);
+        let body = image_webhook(
+            &format!("wamid.COST{run}img{i}"),
+            &contact(i % contacts),
+            &media_id,
+            &sha256,
+        );
         bench.webhook(&body).await;
     }
     bench.drain(Which::Events, 10).await;
