@@ -301,9 +301,16 @@ def dollars(value):
         return "$0"
     if value >= 100:
         return f"${value:,.0f}"
-    if value >= 1:
+    if value >= 0.1:
         return f"${value:,.2f}"
     return f"${value:.4f}" if value >= 0.001 else f"${value:.2g}"
+
+
+def plain(value):
+    """A price as written (no exponent): 0.0000133334, 1769, 0.625."""
+    if isinstance(value, float):
+        return f"{value:.10f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def self_test():
@@ -318,6 +325,7 @@ def self_test():
     emf = [{"Stack": "s", "Reason": "x", "_aws": {"CloudWatchMetrics": [
         {"Namespace": "N", "Dimensions": [["Stack"], ["Stack", "Reason"]], "Metrics": [{"Name": "A"}, {"Name": "B"}]}]}}]
     assert len(metric_series(emf + emf)) == 4
+    assert plain(0.0000133334) == "0.0000133334" and plain(1769) == "1769" and plain(1.0) == "1"
     sizes, lines = classify_logs(b'{"level":"INFO","m":1}\n{"_aws":{}}\n{"level":"WARN"}\n')
     assert (sizes["info"], sizes["emf"], sizes["warn"], len(lines)) == (23, 12, 17, 1)
     print("cost.py: self-test passed")
@@ -485,7 +493,7 @@ def main():
       f"inbound messages ({PER_CONVERSATION['media']:g} of them an image), {PER_CONVERSATION['sends']:g} replies sent through "
       f"the send API (each with its 3 statuses) and {PER_CONVERSATION['history']:g} history page; traffic that sparse arrives "
       "one record per invocation, so it is priced at the sparse figures. "
-      f"That is {per_conversation[AWS_RTTS_MS[0]] * 100:.3f}–{per_conversation[AWS_RTTS_MS[-1]] * 100:.3f} cents of traffic "
+      f"That is ${per_conversation[AWS_RTTS_MS[0]]:.3g}–${per_conversation[AWS_RTTS_MS[-1]]:.3g} of traffic "
       f"per conversation; the month is mostly fixed costs ({dollars(fixed_total)}: below). Free tiers are not counted "
       "(Lambda's 1 M requests and 400,000 GB-s, SQS's 1 M requests, API Gateway's 1 M requests for 12 months, three "
       "dashboards and ten metrics and alarms per account): with them a month this size costs little more than its "
@@ -493,7 +501,8 @@ def main():
     w("")
     w("Idle is not quite $0: " + ", ".join(f"{name} {dollars(v)}" for name, v in fixed.items())
       + f" a month (the template's {facts['alarms']} alarms, its dashboard, and the event source's empty long polls "
-      f"on the {POLLED_QUEUES} queues: {idle_polling_requests / 1e6:.2f} M requests, inside SQS's free million). "
+      f"on the {POLLED_QUEUES} queues: {idle_polling_requests / 1e6:.2f} M requests a month, most of them inside SQS's "
+      "free million). "
       f"Custom metrics ({len(series)} series seen in the run's EMF lines, {dollars(metrics_month)} a month at most) cost "
       "only in the hours they are published. Storage grows with what is kept: "
       f"{table_bytes_per_message:,.0f} bytes of table and index per recorded message (measured: the table's items after "
@@ -513,6 +522,13 @@ def main():
       + " | ".join(f"{info_by_function[('inbound', f)]:,.0f}" for f in FUNCTIONS) + f" | {emf_inbound:,.0f} |")
     w(f"| send (the request, the send, its 3 status webhooks and their records) | {info_send:,.0f} | {LOG_BUDGETS['send']:,} | "
       + " | ".join(f"{info_by_function[('send', f)]:,.0f}" for f in FUNCTIONS) + f" | {emf_send:,.0f} |")
+    w("")
+    w("Lines at DEBUG since these budgets (`RUST_LOG=info,bridge=debug` brings them back): a queued webhook's "
+      "`meta webhook` line (the webhook is counted by the WebhooksEnqueued metric and its worker line carries "
+      "its request id and SQS message id; a body offloaded to the bucket stays at INFO, refusals are WARN/ERROR); "
+      "a `queue record` line for a record that only moved statuses forward or met a duplicate (a record that "
+      "recorded a message, linked a send, queued or kept media, or whose send came to anything but `accepted` "
+      "stays at INFO; failures are WARN/ERROR). Zero counts and empty fields are left out of `queue record` lines.")
     w("")
     w(f"Over the whole run: INFO {all_sizes['info']:,} bytes, WARN/ERROR {all_sizes['warn']:,}, EMF {all_sizes['emf']:,}, "
       f"other {all_sizes['other']:,}. CloudWatch Logs is priced on every line (INFO, WARN/ERROR, EMF) plus API Gateway's "
@@ -626,7 +642,7 @@ def main():
     for section, values in prices.items():
         if not isinstance(values, dict) or section == "comparison":
             continue
-        items = ", ".join(f"{k} {v}" for k, v in values.items() if k != "source")
+        items = ", ".join(f"{k} {plain(v)}" for k, v in values.items() if k != "source")
         w(f"| {section} | {items} | {values.get('source', '')} |")
     w("")
     Path(args.out).write_text("\n".join(out))
