@@ -583,14 +583,15 @@ def main():
     w("")
     w("Per invocation, by function (all phases): the modelled duration and what it was made of.")
     w("")
-    w("| function | memory | invocations | CPU ms here (mean) | AWS round trips (mean) | Graph round trips (mean) | duration ms at " + " / ".join(str(r) for r in AWS_RTTS_MS) + " (mean) |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
+    w("| function | memory | invocations | wall ms here (moto and the meter's side reads included; mean) | CPU ms here (mean) | AWS round trips (mean) | Graph round trips (mean) | duration ms at " + " / ".join(str(r) for r in AWS_RTTS_MS) + " (mean) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
     by_function = defaultdict(lambda: defaultdict(float))
     full = prices["lambda"]["full_vcpu_mb"]
     for invocation in counts["invocations"]:
         f = by_function[invocation["function"]]
         f["n"] += 1
         f["cpu"] += invocation["cpu_us"] / 1000
+        f["wall"] += invocation["wall_us"] / 1000
         aws_rt = critical_round_trips(invocation["aws_round_trips"], invocation["aws_requests"], invocation["records"])
         graph_rt = critical_round_trips(invocation["graph_round_trips"], invocation["graph_requests"], invocation["records"])
         f["aws"] += aws_rt
@@ -598,7 +599,7 @@ def main():
         for r in AWS_RTTS_MS:
             f[r] += duration_ms(invocation["cpu_us"] / 1000, facts["memory"][invocation["function"]], aws_rt, graph_rt, r, full)
     for function, f in by_function.items():
-        w(f"| {FUNCTIONS[function]} | {facts['memory'][function]} MB | {f['n']:,.0f} | {f['cpu'] / f['n']:.2f} | "
+        w(f"| {FUNCTIONS[function]} | {facts['memory'][function]} MB | {f['n']:,.0f} | {f['wall'] / f['n']:.1f} | {f['cpu'] / f['n']:.2f} | "
           f"{f['aws'] / f['n']:.1f} | {f['graph'] / f['n']:.2f} | " + " / ".join(f"{f[r] / f['n']:.1f}" for r in AWS_RTTS_MS) + " |")
     w("")
 
@@ -631,7 +632,7 @@ def main():
       f"{facts['archive_retention_days']} days).")
     w("- **Not counted**: data transfer (Meta's webhooks in are free; answers are small), KMS (the table's "
       "encryption uses the AWS-owned key; the SecureStrings' decrypt at cold start), SES (one verification "
-      "email), the Twilio functions and `GET /messages/{id}` (not in the workload).")
+      "email), the optional events tap queue (EventsTapQueue, off by default), the Twilio functions and `GET /messages/{id}` (not in the workload).")
     w("")
     w("## Prices")
     w("")
