@@ -181,21 +181,6 @@ impl Meter {
         )
     }
 
-    /// The sum over every label of one service's operation.
-    pub fn total(&self, service: &str, operation: &str) -> Tally {
-        let state = self.state();
-        let mut sum = Tally::default();
-        for ((_, s, o), tally) in &state.tallies {
-            if s == service && o == operation {
-                sum.requests += tally.requests;
-                sum.write_units += tally.write_units;
-                sum.read_units += tally.read_units;
-                sum.entries += tally.entries;
-            }
-        }
-        sum
-    }
-
     fn started(&self) -> String {
         let mut state = self.state();
         if state.in_flight == 0 {
