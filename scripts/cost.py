@@ -237,6 +237,7 @@ def phase_usage(counts, logs, facts, prices):
         use[f"req:{service}:{operation}"] += row["requests"]
         use[f"requests:{service}"] += row["requests"]
         use["aws_errors"] += row["errors"]
+        use["conditions_failed"] += row.get("conditions_failed", 0)
         use["wru"] += row["write_units"]
         use["rru"] += row["read_units"]
         use["events"] += row["billed_events"]
@@ -566,13 +567,14 @@ def main():
     w("Requests by service and operation as the SDK sent them (the event source's own ReceiveMessage and "
       "DeleteMessageBatch added per worker invocation), DynamoDB's units by its size rules, and the invocations.")
     w("")
-    w("| phase | units | invocations | records per worker invocation | AWS requests | DynamoDB WRU | RRU | events | SQS billed | S3 PUT (bytes) | log bytes | CPU ms (this machine) | duration ms at " + " / ".join(str(r) for r in AWS_RTTS_MS) + " |")
+    w("| phase | units | invocations | records per worker invocation | AWS requests (of which DynamoDB conditions false; other errors) | DynamoDB WRU | RRU | events | SQS billed | S3 PUT (bytes) | log bytes | CPU ms (this machine) | duration ms at " + " / ".join(str(r) for r in AWS_RTTS_MS) + " |")
     w("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for phase in ("inbound", "inbound-single", "statuses", "sends", "sends-single", "media", "history"):
         use = usage[phase]
         units = unit_size(counts, phase)
         ops = sorted((k.split(":", 1)[1], v) for k, v in use.items() if k.startswith("req:"))
         ops_text = ", ".join(f"{name.replace(':', ' ')} {v / units:.2f}" for name, v in ops)
+        ops_text += f" ({use['conditions_failed'] / units:.2f}; {(use['aws_errors'] - use['conditions_failed']) / units:.2f})"
         worker_invocations = use["invocations:QueueWorkerFunction"] or 1
         records_per = use["records:QueueWorkerFunction"] / worker_invocations
         log_bytes = use["log_info"] + use["log_warn"] + use["log_other"] + use["log_emf"]

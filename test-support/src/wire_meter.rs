@@ -42,6 +42,9 @@ pub struct Tally {
     pub requests: u64,
     /// Requests the service answered with an error status (4xx/5xx).
     pub errors: u64,
+    /// DynamoDB: of those, writes whose condition was false (by design: a status older than the
+    /// one recorded, a claim already held...; they consume write units all the same).
+    pub conditions_failed: u64,
     pub request_bytes: u64,
     pub response_bytes: u64,
     /// DynamoDB: write units (table + indexes) and read units.
@@ -57,7 +60,7 @@ pub struct Tally {
 impl Tally {
     pub fn to_json(&self) -> Value {
         json!({
-            "requests": self.requests, "errors": self.errors,
+            "requests": self.requests, "errors": self.errors, "conditions_failed": self.conditions_failed,
             "request_bytes": self.request_bytes, "response_bytes": self.response_bytes,
             "write_units": self.write_units, "read_units": self.read_units,
             "entries": self.entries, "billed_events": self.billed_events,
@@ -197,6 +200,7 @@ impl Meter {
         let sum = state.tallies.entry((label, service, operation)).or_default();
         sum.requests += tally.requests;
         sum.errors += tally.errors;
+        sum.conditions_failed += tally.conditions_failed;
         sum.request_bytes += tally.request_bytes;
         sum.response_bytes += tally.response_bytes;
         sum.write_units += tally.write_units;
@@ -588,6 +592,12 @@ impl Before {
             .and_then(|bytes| serde_json::from_slice(bytes).ok())
             .unwrap_or(Value::Null);
         let applied = status < 400;
+        let error_type = answer["__type"].as_str().unwrap_or_default();
+        if error_type.ends_with("ConditionalCheckFailedException")
+            || error_type.ends_with("TransactionCanceledException")
+        {
+            tally.conditions_failed = 1;
+        }
         if service == "dynamodb" {
             for (target, before) in self.targets.iter().zip(&self.items) {
                 let schema = meter.schema(&target.table, authorization).await;
