@@ -96,7 +96,7 @@ async fn onboard_end_to_end_the_call_reaches_the_twilio_functions_and_the_number
         .await
         .unwrap();
     assert_eq!(codes.len(), 1);
-    assert_eq!(codes[0].call_sid, calls[0].call_sid);
+    assert_eq!(codes[0].call_sid.as_str(), calls[0].call_sid);
     assert_eq!(codes[0].captured_by, "speech");
 
     // Meta's view of the number changed, and a second run is a no-op.

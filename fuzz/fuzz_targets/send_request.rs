@@ -5,7 +5,8 @@
 #![no_main]
 
 use bridge::domain::outbound::{self, SendJob, SendOutcome};
-use bridge::domain::send_request::{Recipient, ValidSendRequest};
+use bridge::domain::ids::{ContactId, PhoneNumberId};
+use bridge::domain::send_request::ValidSendRequest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             let Ok(recipient) = valid.recipient(country) else {
                 continue;
             };
-            if let Recipient::Phone(digits) = &recipient {
+            if let ContactId::Phone(digits) = &recipient {
                 assert!(
                     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
                     "normalized to {digits:?}"
@@ -28,8 +29,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(outbound::fingerprint(&payload), outbound::fingerprint(&payload.clone()));
             let job = SendJob {
                 message_id: outbound::id_for_key("fuzz", recipient.key()),
-                to: recipient.key().to_owned(),
-                from: valid.from().map(str::to_owned),
+                to: recipient.clone(),
+                from: valid.from().map(PhoneNumberId::new),
+                kind: valid.kind(),
                 payload,
                 requeued: 0,
             };
@@ -44,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(job) = serde_json::from_slice::<SendJob>(data) {
         let _ = job.outgoing_payload();
-        let _ = job.kind();
+        assert_eq!(serde_json::from_str::<SendJob>(&serde_json::to_string(&job).expect("serializes")).ok(), Some(job));
     }
     let _ = serde_json::from_slice::<SendOutcome>(data);
 });

@@ -184,6 +184,40 @@ impl Emulator {
         }
     }
 
+    /// Deletes a received message (the worker handled it).
+    pub async fn delete(&self, url: &str, message: &Message) {
+        self.sqs
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(
+                message
+                    .receipt_handle()
+                    .expect("a received message has a receipt handle"),
+            )
+            .send()
+            .await
+            .expect("delete_message");
+    }
+
+    /// Queues `body` as the ingestion handler queues a Meta webhook (its `kind` attribute).
+    pub async fn queue_webhook(&self, url: &str, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_attributes(
+                "kind",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("meta-webhook")
+                    .build()
+                    .expect("a string attribute"),
+            )
+            .send()
+            .await
+            .expect("send_message");
+    }
+
     /// The bodies of every message currently visible in the queue (drains it).
     pub async fn receive_bodies(&self, url: &str) -> Vec<String> {
         let messages = self.receive_all(url).await;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bridge::adapters::graph::{CONNECT_TIMEOUT, GraphApi, GraphClient};
 use bridge::adapters::s3::S3BlobStore;
+use bridge::domain::ids::{PhoneNumberId, Wamid};
 use bridge::domain::media::MediaJob;
 use bridge::domain::secret::Secret;
 use bridge::handlers::worker::Media;
@@ -154,8 +155,11 @@ async fn main() {
         deadline_margin: Duration::ZERO,
     };
     let job = MediaJob {
-        wamid: format!("wamid.BENCH{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)),
-        phone_number_id: Some(PHONE_ID.to_owned()),
+        wamid: Wamid::new(format!(
+            "wamid.BENCH{}",
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+        )),
+        phone_number_id: Some(PhoneNumberId::new(PHONE_ID)),
         media_id,
         kind: "document".to_owned(),
         mime_type: Some("application/pdf".to_owned()),

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use bridge::adapters::dynamodb::DynamoMessageStore;
 use bridge::compose::DeployedWorker;
+use bridge::domain::ids::ContactId;
 use bridge::domain::outbound::{self, Origin, SendJob};
+use bridge::domain::send_request::MessageKind;
 use bridge::ports::{NewOutbound, OutboundStore};
 use integration_tests::{Emulator, unique};
 use local_stack::graph_standin::{Standin, StandinConfig};
@@ -84,9 +86,9 @@ async fn main() {
         store
             .create_outbound(&NewOutbound {
                 message_id: message_id.clone(),
-                to: to.clone(),
+                to: ContactId::Phone(to.clone()),
                 from: None,
-                kind: "template".into(),
+                kind: MessageKind::Template,
                 fingerprint: outbound::fingerprint(&payload),
                 payload: payload.clone(),
                 origin: Origin::Api,
@@ -95,8 +97,9 @@ async fn main() {
             .unwrap();
         jobs.push(SendJob {
             message_id,
-            to,
+            to: ContactId::Phone(to),
             from: None,
+            kind: MessageKind::Template,
             payload,
             requeued: 0,
         });

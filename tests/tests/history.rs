@@ -6,105 +6,40 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge::adapters::dynamodb::{MESSAGE_SK, message_pk};
-use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
-use bridge::compose::DeployedWorker;
-use bridge::handlers::meta_ingest::Ingest;
 use integration_tests::*;
-use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
 use local_stack::queue::{batch_deadline, sqs_event};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "test-history-api-key-0123456789";
-const TOKEN: &str = "test-access-token";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 
-struct Loop {
-    emu: Emulator,
-    queue: TestQueue,
-    api: bridge::compose::DeployedSendApi,
-    ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
-    worker: DeployedWorker,
+struct Loop(SendLoop);
+
+impl std::ops::Deref for Loop {
+    type Target = SendLoop;
+
+    fn deref(&self) -> &SendLoop {
+        &self.0
+    }
 }
 
 async fn setup() -> Loop {
-    let emu = Emulator::connect().await;
-    let queue = emu.fresh_queue("history", 30, None).await;
-    let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let webhook_url = format!("http://{}/webhooks/whatsapp", webhook_listener.local_addr().unwrap());
-    let standin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let graph_url = format!("http://{}", standin_listener.local_addr().unwrap());
-    let standin = Standin::with_timings(
-        StandinConfig {
-            access_token: TOKEN.into(),
-            app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
-            webhook_url,
-            phone_number_id_display: "15550783881".into(),
-            latency: Duration::ZERO,
-            status_delay: Duration::ZERO,
-            send_status_webhooks: true,
-        },
-        OnboardingConfig::default(),
-        AmbiguityTimings::default(),
-    );
-    tokio::spawn(Arc::clone(&standin).serve(standin_listener));
-    let mut env = emu.env.clone();
-    for (name, value) in [
-        ("QUEUE_URL", queue.url.as_str()),
-        ("SEND_QUEUE_URL", queue.url.as_str()),
-        ("API_KEY", API_KEY),
-        ("WHATSAPP_ACCESS_TOKEN", TOKEN),
-        ("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID),
-        ("WHATSAPP_PHONE_NUMBER_IDS", ""),
-        ("GRAPH_API_BASE_URL", graph_url.as_str()),
-        ("DEFAULT_COUNTRY_CODE", "972"),
-        ("SEND_RATE_PER_SECOND", "1000"),
+    let mut options = LoopOptions::new("history", API_KEY);
+    options.vars = vec![
+        ("WHATSAPP_LOOP_PHONE_NUMBER_IDS", ""),
         // No pacing between sends to one contact: 26 sends in a row.
         ("SEND_PACE_SECONDS", "0"),
-        ("RETENTION_DAYS", "0"),
-        ("AUTO_REPLY_TEXT", ""),
-        ("MARK_AS_READ", "false"),
-        ("ALLOWED_PHONE_NUMBER_IDS", ""),
         ("EVENT_BUS_NAME", ""),
-    ] {
-        env.insert(name.to_owned(), value.to_owned());
-    }
-    let vars = |name: &str| env.get(name).cloned();
-    let api = bridge::compose::DeployedSendApi::from_vars(&emu.sdk, &vars)
-        .await
-        .unwrap();
-    let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
-    serve_ingest(webhook_listener, Arc::clone(&ingest));
-    let worker = DeployedWorker::from_vars(&emu.sdk, &vars).await.unwrap();
-    Loop {
-        emu,
-        queue,
-        api,
-        ingest,
-        worker,
-    }
+    ];
+    Loop(SendLoop::start(options).await)
 }
 
 impl Loop {
-    async fn call(&self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
-        let auth = format!("Bearer {API_KEY}");
-        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-        let response = self
-            .api
-            .handle(api_request(method, path, query, &headers, body, false))
-            .await;
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
-        )
-    }
-
     async fn history(&self, contact: &str, query: &str) -> (u16, Value) {
-        self.call("GET", &format!("/contacts/{contact}/messages"), query, b"")
+        self.call("GET", &format!("/contacts/{contact}/messages"), query, &[], b"")
             .await
     }
 
@@ -124,14 +59,7 @@ impl Loop {
                     response.batch_item_failures
                 );
                 for message in batch {
-                    self.emu
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.queue.url)
-                        .receipt_handle(message.receipt_handle().unwrap())
-                        .send()
-                        .await
-                        .unwrap();
+                    self.emu.delete(&self.queue.url, message).await;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -190,7 +118,7 @@ async fn fifty_two_messages_in_both_directions_page_newest_first_without_gaps_or
     for n in 0..26 {
         let wamid = unique("wamid.IN");
         let body = text_webhook(
-            PHONE_NUMBER_ID,
+            LOOP_PHONE_NUMBER_ID,
             &wamid,
             &contact,
             chrono::Utc::now().timestamp(),
@@ -201,7 +129,9 @@ async fn fifty_two_messages_in_both_directions_page_newest_first_without_gaps_or
         first_inbound.get_or_insert(body);
         written.push(wamid);
         let send = json!({ "to": format!("+{contact}"), "type": "text", "body": format!("out {n}") });
-        let (status, answer) = test.call("POST", "/messages", "", send.to_string().as_bytes()).await;
+        let (status, answer) = test
+            .call("POST", "/messages", "", &[], send.to_string().as_bytes())
+            .await;
         assert_eq!(status, 202, "{answer}");
         written.push(answer["id"].as_str().unwrap().to_owned());
         // The send goes out, the stand-in's sent/delivered/read webhooks come back and are recorded.
@@ -248,7 +178,7 @@ async fn fifty_two_messages_in_both_directions_page_newest_first_without_gaps_or
         assert_eq!(entry["status"], "received");
         assert_eq!(entry["type"], "text");
         assert!(entry["content"]["body"].as_str().unwrap().starts_with("in "), "{entry}");
-        assert_eq!(entry["phone_number_id"], PHONE_NUMBER_ID);
+        assert_eq!(entry["phone_number_id"], LOOP_PHONE_NUMBER_ID);
     }
     for entry in &outbound {
         // The stand-in reports sent, delivered, read: the send shows Meta's latest status, with its wamid.
@@ -258,7 +188,7 @@ async fn fifty_two_messages_in_both_directions_page_newest_first_without_gaps_or
             entry["content"]["body"].as_str().unwrap().starts_with("out "),
             "{entry}"
         );
-        assert_eq!(entry["phone_number_id"], PHONE_NUMBER_ID, "{entry}");
+        assert_eq!(entry["phone_number_id"], LOOP_PHONE_NUMBER_ID, "{entry}");
     }
 
     // Paging by the largest page gives the same list.
@@ -281,7 +211,7 @@ async fn a_stored_media_object_is_linked_for_fifteen_minutes_and_the_link_fetche
     let wamid = unique("wamid.IMG");
     let body = json!({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp",
-        "metadata":{"display_phone_number":"15550783881","phone_number_id":PHONE_NUMBER_ID},
+        "metadata":{"display_phone_number":"15550783881","phone_number_id":LOOP_PHONE_NUMBER_ID},
         "contacts":[{"profile":{"name":"Test User"},"wa_id":contact}],
         "messages":[{"from":contact,"id":wamid,"timestamp":chrono::Utc::now().timestamp().to_string(),"type":"image",
             "image":{"id":"7712345678901234","mime_type":"image/jpeg","sha256":"abc","caption":"the receipt"}}]}}]}]})
@@ -296,7 +226,7 @@ async fn a_stored_media_object_is_linked_for_fifteen_minutes_and_the_link_fetche
     assert_eq!(media["url"], Value::Null, "not stored yet: no link");
 
     // What the worker's media job does: the bytes under media/, the key on the message record.
-    let key = format!("media/{PHONE_NUMBER_ID}/{wamid}/7712345678901234");
+    let key = format!("media/{LOOP_PHONE_NUMBER_ID}/{wamid}/7712345678901234");
     let bytes = b"\xff\xd8\xff\xe0 a jpeg, more or less".to_vec();
     test.emu
         .s3
@@ -338,7 +268,7 @@ async fn a_stored_media_object_is_linked_for_fifteen_minutes_and_the_link_fetche
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
 
     // GET /messages/{wamid}: the same link.
-    let (status, view) = test.call("GET", &format!("/messages/{wamid}"), "", b"").await;
+    let (status, view) = test.call("GET", &format!("/messages/{wamid}"), "", &[], b"").await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["direction"], "inbound");
     assert!(
@@ -354,7 +284,7 @@ async fn a_message_meta_reports_that_the_bundle_did_not_send_is_listed_as_outbou
     let wamid = unique("wamid.ELSEWHERE");
     let status = json!({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp",
-        "metadata":{"display_phone_number":"15550783881","phone_number_id":PHONE_NUMBER_ID},
+        "metadata":{"display_phone_number":"15550783881","phone_number_id":LOOP_PHONE_NUMBER_ID},
         "statuses":[{"id":wamid,"status":"delivered","timestamp":chrono::Utc::now().timestamp().to_string(),"recipient_id":contact}]}}]}]})
     .to_string();
     test.webhook(status.as_bytes()).await;
@@ -367,4 +297,52 @@ async fn a_message_meta_reports_that_the_bundle_did_not_send_is_listed_as_outbou
     assert_eq!(entries[0]["wamid"], wamid.as_str());
     assert_eq!(entries[0]["status"], "delivered");
     assert_eq!(entries[0]["id"], Value::Null);
+}
+
+/// Coexistence: what the owner types in the WhatsApp Business app arrives as an `smb_message_echoes`
+/// webhook (the stand-in's `/_standin/echo`, signed like Meta's) and shows in the customer's history
+/// and by its wamid as outbound, origin `business_app`, advanced by its statuses — with no auto-reply.
+#[tokio::test]
+async fn an_echo_of_the_business_app_is_an_outbound_message_of_the_conversation() {
+    // A worker that would reply to, and mark as read, a message from the customer.
+    let mut options = LoopOptions::new("history-echo", API_KEY);
+    options.vars = vec![
+        ("EVENT_BUS_NAME", ""),
+        ("AUTO_REPLY_TEXT", "Thanks, we will answer soon."),
+        ("MARK_AS_READ", "true"),
+    ];
+    let test = Loop(SendLoop::start(options).await);
+    let contact = contact();
+    let echoed = integration_tests::http::client()
+        .post(format!("{}/_standin/echo", test.graph_base))
+        .header("content-type", "application/json")
+        .body(json!({"phone_number_id": LOOP_PHONE_NUMBER_ID, "to": contact, "text": "typed in the app"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), 200);
+    let answer: Value = serde_json::from_str(&echoed.text().await.unwrap()).unwrap();
+    let wamid = answer["wamid"].as_str().unwrap().to_owned();
+    let mut view = Value::Null;
+    for _ in 0..50 {
+        test.drain().await;
+        let (status, shown) = test.call("GET", &format!("/messages/{wamid}"), "", &[], b"").await;
+        if status == 200 && shown["status"] == "read" {
+            view = shown;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(view["direction"], "outbound", "{view}");
+    assert_eq!(view["origin"], "business_app", "{view}");
+    assert_eq!(view["to"], contact.as_str(), "{view}");
+    let (entries, _) = test.every_page(&contact, 10).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["wamid"], wamid.as_str());
+    assert_eq!(entries[0]["origin"], "business_app");
+    assert_eq!(entries[0]["content"]["body"], "typed in the app");
+    assert!(
+        test.standin.requests().is_empty(),
+        "nothing was sent to Meta: no auto-reply, no read receipt"
+    );
 }

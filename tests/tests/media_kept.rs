@@ -139,21 +139,7 @@ async fn run(emu: &Emulator, setup: &Setup, queue_url: &str, queue_arn: &str) ->
 /// Queues the webhook on a fresh events queue, runs the worker on it, then on the media job it queued.
 async fn receive(emu: &Emulator, setup: &Setup, webhook: &Value) {
     let events_in = emu.fresh_queue("media-in", 30, None).await;
-    emu.sqs
-        .send_message()
-        .queue_url(&events_in.url)
-        .message_body(webhook.to_string())
-        .message_attributes(
-            "kind",
-            aws_sdk_sqs::types::MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value("meta-webhook")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    emu.queue_webhook(&events_in.url, &webhook.to_string()).await;
     assert_eq!(run(emu, setup, &events_in.url, &events_in.arn).await, 1);
     assert_eq!(
         run(emu, setup, &setup.jobs.url, &setup.jobs.arn).await,

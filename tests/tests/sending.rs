@@ -3,33 +3,29 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::adapters::{s3::S3BlobStore, sqs::SqsQueue};
-use bridge::compose::DeployedWorker;
-use bridge::handlers::meta_ingest::Ingest;
 use integration_tests::*;
-use local_stack::graph_standin::{AmbiguityTimings, OnboardingConfig, Standin, StandinConfig};
+use local_stack::graph_standin::AmbiguityTimings;
 use local_stack::queue::{batch_deadline, sqs_event};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "test-send-api-key-0123456789";
-const TOKEN: &str = "test-access-token";
-const PHONE_NUMBER_ID: &str = "106540352242922";
+const TOKEN: &str = LOOP_TOKEN;
+const PHONE_NUMBER_ID: &str = LOOP_PHONE_NUMBER_ID;
 
 struct Loop {
-    emu: Emulator,
-    queue: TestQueue,
-    api: bridge::compose::DeployedSendApi,
-    ingest: Arc<Ingest<SqsQueue, S3BlobStore>>,
-    worker: DeployedWorker,
-    standin: Arc<Standin>,
-    graph_base: String,
-    /// The variables the handlers were built from (another warm instance of one is built from them).
-    env: std::collections::HashMap<String, String>,
+    inner: SendLoop,
     /// Receipt handles of records the worker reported as failed (hidden for their backoff).
     hidden_receipts: tokio::sync::Mutex<Vec<String>>,
+}
+
+impl std::ops::Deref for Loop {
+    type Target = SendLoop;
+
+    fn deref(&self) -> &SendLoop {
+        &self.inner
+    }
 }
 
 /// A fresh queue, the send API, the ingestion handler, the worker, and a Graph API stand-in
@@ -51,110 +47,30 @@ async fn setup_worker_on(
     timings: AmbiguityTimings,
     worker_sdk: Option<aws_config::SdkConfig>,
 ) -> Loop {
-    let emu = Emulator::connect().await;
-    let queue = emu.fresh_queue("send", 30, None).await;
-    let webhook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let webhook_url = format!("http://{}/webhooks/whatsapp", webhook_listener.local_addr().unwrap());
-    let standin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let graph_url = format!("http://{}", standin_listener.local_addr().unwrap());
-    let standin = Standin::with_timings(
-        StandinConfig {
-            access_token: TOKEN.into(),
-            app_secret: emu.env["WHATSAPP_APP_SECRET"].clone(),
-            webhook_url,
-            phone_number_id_display: "15550783881".into(),
-            latency: Duration::ZERO,
-            status_delay: Duration::ZERO,
-            send_status_webhooks: true,
-        },
-        OnboardingConfig::default(),
-        timings,
-    );
-    tokio::spawn(Arc::clone(&standin).serve(standin_listener));
-
-    // The handlers as their Lambdas build them, on this test's queue and stand-in.
-    let mut env = emu.env.clone();
-    for (name, value) in [
-        ("QUEUE_URL", queue.url.as_str()),
-        ("SEND_QUEUE_URL", queue.url.as_str()),
-        ("API_KEY", API_KEY),
-        ("WHATSAPP_ACCESS_TOKEN", TOKEN),
-        ("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID),
-        ("GRAPH_API_BASE_URL", graph_url.as_str()),
+    let mut options = LoopOptions::new("send", API_KEY);
+    options.vars = vec![
         ("GRAPH_API_VERSION", "v21.0"),
-        ("DEFAULT_COUNTRY_CODE", "972"),
-        ("SEND_RATE_PER_SECOND", "1000"),
-        ("RETENTION_DAYS", "0"),
         ("AUTO_REPLY_TEXT", auto_reply.unwrap_or_default()),
         ("MARK_AS_READ", if auto_reply.is_some() { "true" } else { "false" }),
-        ("ALLOWED_PHONE_NUMBER_IDS", ""),
-    ]
-    .into_iter()
-    .chain(extra.iter().copied())
-    {
-        env.insert(name.to_owned(), value.to_owned());
-    }
-    if extra.iter().any(|(name, _)| *name == "WHATSAPP_ACCESS_TOKEN_PARAMETER") {
-        env.remove("WHATSAPP_ACCESS_TOKEN");
-    }
-    let vars = |name: &str| env.get(name).cloned();
-    let api = bridge::compose::DeployedSendApi::from_vars(&emu.sdk, &vars)
-        .await
-        .unwrap();
-    let ingest = Arc::new(Ingest::from_vars(&emu.sdk, &vars).await.unwrap());
-    serve_ingest(webhook_listener, Arc::clone(&ingest));
-    let worker = DeployedWorker::from_vars(worker_sdk.as_ref().unwrap_or(&emu.sdk), &vars)
-        .await
-        .unwrap();
+    ];
+    options.vars.extend_from_slice(extra);
+    options.timings = timings;
+    options.worker_sdk = worker_sdk;
     Loop {
-        emu,
-        queue,
-        api,
-        ingest,
-        worker,
-        standin,
-        graph_base: graph_url,
-        env,
+        inner: SendLoop::start(options).await,
         hidden_receipts: tokio::sync::Mutex::new(Vec::new()),
     }
 }
 
 impl Loop {
     async fn post(&self, body: Value, key: Option<&str>) -> (u16, Value) {
-        let text = body.to_string();
-        let auth = format!("Bearer {API_KEY}");
-        let mut headers = vec![("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-        if let Some(key) = key {
-            headers.push(("Idempotency-Key", key));
-        }
-        let response = self
-            .api
-            .handle(api_request("POST", "/messages", "", &headers, text.as_bytes(), false))
-            .await;
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
-        )
+        let headers: Vec<(&str, &str)> = key.map(|key| ("Idempotency-Key", key)).into_iter().collect();
+        self.call("POST", "/messages", "", &headers, body.to_string().as_bytes())
+            .await
     }
 
     async fn get(&self, id: &str) -> (u16, Value) {
-        let auth = format!("Bearer {API_KEY}");
-        let path = format!("/messages/{id}");
-        let response = self
-            .api
-            .handle(api_request(
-                "GET",
-                &path,
-                "",
-                &[("Authorization", auth.as_str())],
-                b"",
-                false,
-            ))
-            .await;
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(response.body()).unwrap_or(Value::Null),
-        )
+        self.call("GET", &format!("/messages/{id}"), "", &[], b"").await
     }
 
     /// Runs the worker over everything in the queue once; returns the failed message ids.
@@ -183,14 +99,7 @@ impl Loop {
                 .await
                 .extend(retried.iter().filter_map(|m| m.receipt_handle().map(str::to_owned)));
             for message in done {
-                self.emu
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.queue.url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
+                self.emu.delete(&self.queue.url, message).await;
             }
             failed.extend(batch_failed);
         }

@@ -389,7 +389,7 @@ async fn repeated_webhooks_finish_a_pending_email_exactly_once() {
     let verification = verification(&emu, &verified_sender(&emu));
     let call_sid = unique("CA");
     let crashed = CapturedCode {
-        call_sid: call_sid.clone(),
+        call_sid: bridge::domain::ids::CallSid::new(call_sid.clone()),
         code: "602418".to_owned(),
         method: CaptureMethod::Speech,
         confidence: Some(0.9),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::phone;
-use super::send_request::Recipient;
+use super::send_request::parse_user_id;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -73,6 +73,15 @@ pub struct ConversationEntry {
     pub timestamp: String,
     /// `received` for inbound; the send's or Meta's latest status for outbound.
     pub status: Option<String>,
+    /// Who sent an outbound message: `api` (the send API), `auto-reply`, or `business_app` (the
+    /// owner, in the WhatsApp Business app); absent when the bundle does not know (inbound, or a
+    /// message known only from its statuses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `true` for a message of the WhatsApp Business app's shared history (`history`), imported
+    /// when the number joined the API; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<bool>,
     /// What it says, by type: `{"body"}` for text, `{"caption", "filename"}` for media, the reply's
     /// ids and titles, the location, the reaction; `{}` when there is nothing to show.
     pub content: Value,
@@ -113,7 +122,7 @@ pub fn contact_key(raw: &str, default_country_code: Option<&str>) -> Result<Stri
     let raw = raw.trim();
     let refused = |message: String| ParameterError::new("contact", message);
     if raw.chars().any(|c| c.is_ascii_alphabetic()) {
-        return match Recipient::user_id(raw) {
+        return match parse_user_id(raw) {
             Ok(recipient) => Ok(recipient.key().to_owned()),
             Err(_) => Err(refused(
                 "must be a phone number or a business-scoped user id such as \"US.13491208655302741918\"".to_owned(),

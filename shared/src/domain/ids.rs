@@ -34,6 +34,16 @@ macro_rules! string_id {
                 &self.0
             }
         }
+
+        // Read as text where text is written (a key, a log field, an event): an id never
+        // becomes another kind of id this way, only `str`.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 
@@ -68,19 +78,41 @@ impl MessageId {
 }
 
 /// Whom a message is for or from: a phone number (digits, country code first) or, for users
-/// who have adopted a username, Meta's business-scoped user id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// who have adopted a username, Meta's business-scoped user id (`US.13491208655302741918`).
+///
+/// Written as its key (the digits or the user id) wherever it is stored or queued; read back by
+/// its shape (a user id always has a `.`, a phone number is digits only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactId {
+    /// A phone number, digits only with its country code (Meta's `to`, `wa_id`).
     Phone(String),
+    /// A business-scoped user id (Meta's `recipient`, `user_id`).
     User(String),
 }
 
 impl ContactId {
+    /// A stored key read back: a user id when it has a `.`, else a phone number.
+    pub fn from_key(key: impl Into<String>) -> Self {
+        let key = key.into();
+        if key.contains('.') {
+            ContactId::User(key)
+        } else {
+            ContactId::Phone(key)
+        }
+    }
+
     /// The key the contact is stored under: the number, else the user id.
     pub fn key(&self) -> &str {
         match self {
             ContactId::Phone(number) | ContactId::User(number) => number,
+        }
+    }
+
+    /// The Graph API field a send addresses it in.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ContactId::Phone(_) => "to",
+            ContactId::User(_) => "recipient",
         }
     }
 }
@@ -88,6 +120,18 @@ impl ContactId {
 impl std::fmt::Display for ContactId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+impl Serialize for ContactId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(ContactId::from_key)
     }
 }
 
@@ -109,5 +153,19 @@ mod tests {
         let wamid = Wamid::new("wamid.X");
         assert_eq!(serde_json::to_string(&wamid).expect("serializes"), "\"wamid.X\"");
         assert_eq!(wamid.to_string(), "wamid.X");
+    }
+
+    #[test]
+    fn contacts_are_written_as_their_key_and_read_back_by_shape() {
+        for contact in [
+            ContactId::Phone("14155550123".into()),
+            ContactId::User("US.13491208655302741918".into()),
+        ] {
+            let text = serde_json::to_string(&contact).expect("serializes");
+            assert_eq!(text, format!("\"{}\"", contact.key()));
+            assert_eq!(serde_json::from_str::<ContactId>(&text).expect("parses"), contact);
+        }
+        assert_eq!(ContactId::Phone("1".into()).field(), "to");
+        assert_eq!(ContactId::User("US.1".into()).field(), "recipient");
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::envelope::{Envelope, EventKind, QueueMessage};
+use super::ids::{PhoneNumberId, Wamid};
 use super::records::InboundRecord;
 use super::webhook::Content;
 
@@ -22,9 +23,9 @@ pub const META_MAX_MEDIA_BYTES: u64 = 100 * 1024 * 1024;
 /// after the message is recorded, as an `inbound-media` record of the events queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaJob {
-    pub wamid: String,
+    pub wamid: Wamid,
     /// The business number that received the message (the key's first part; `unknown` without one).
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     pub media_id: String,
     /// `image`, `audio`, `video`, `document`, `sticker`.
     pub kind: String,
@@ -45,7 +46,7 @@ impl MediaJob {
         };
         let media_id = media.id.clone().filter(|id| !id.trim().is_empty())?;
         Some(Self {
-            wamid: record.wamid.to_string(),
+            wamid: record.wamid.clone(),
             phone_number_id: record.phone_number_id.clone(),
             media_id,
             kind: kind.clone(),
@@ -249,8 +250,8 @@ mod tests {
 
     fn job() -> MediaJob {
         MediaJob {
-            wamid: "wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTdGOUVBNjhFRkE2MTZBMDVBMwA=".into(),
-            phone_number_id: Some("106540352242922".into()),
+            wamid: Wamid::new("wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTdGOUVBNjhFRkE2MTZBMDVBMwA="),
+            phone_number_id: Some(PhoneNumberId::new("106540352242922")),
             media_id: "7712345678901234".into(),
             kind: "image".into(),
             mime_type: Some("image/jpeg".into()),
@@ -267,7 +268,7 @@ mod tests {
         );
         let odd = MediaJob {
             phone_number_id: None,
-            wamid: "../a/b c".into(),
+            wamid: Wamid::new("../a/b c"),
             media_id: "..".into(),
             ..job()
         };

@@ -1,14 +1,15 @@
 //! What one webhook payload asks the store to record: a pure function from the
 //! parsed payload to a [`Plan`], so the worker's logic is testable without I/O.
 
-use crate::domain::ids::Wamid;
+use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::status::DeliveryStatus;
 use super::webhook::{
-    Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
+    Change, Contact, Content, EchoMessage, InboundMessage, MessagesValue, MetaError, Metadata, StatusUpdate,
+    WebhookPayload,
 };
 
 /// When and through which request the payload arrived.
@@ -91,13 +92,15 @@ impl BusinessNumbers {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundRecord {
     pub wamid: Wamid,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     pub display_phone_number: Option<String>,
     /// The sender's phone number, when Meta sends one.
     pub wa_id: Option<String>,
     /// The sender's business-scoped user id, when Meta sends one.
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    /// The sender's WhatsApp username (`contacts[].profile.username`), when they have one.
+    pub username: Option<String>,
     pub kind: String,
     /// Meta's timestamp, epoch seconds.
     pub timestamp: Option<i64>,
@@ -107,12 +110,25 @@ pub struct InboundRecord {
     /// The message object as JSON, every field kept.
     pub raw: String,
     pub received: Received,
+    /// From the WhatsApp Business app's shared history (`history`): kept and listed, never a
+    /// reason to reply, read, announce it as received or open the 24-hour window.
+    pub imported: bool,
 }
 
 impl InboundRecord {
     /// The key of the sender: the phone number, or the business-scoped id without one.
     pub fn contact_key(&self) -> Option<&str> {
         self.wa_id.as_deref().or(self.user_id.as_deref())
+    }
+
+    /// The sender: by phone number when Meta gave one (a reply goes `to` it), else by the
+    /// business-scoped user id (`recipient`).
+    pub fn contact(&self) -> Option<ContactId> {
+        match (&self.wa_id, &self.user_id) {
+            (Some(number), _) => Some(ContactId::Phone(number.clone())),
+            (None, Some(user)) => Some(ContactId::User(user.clone())),
+            (None, None) => None,
+        }
     }
 }
 
@@ -123,8 +139,9 @@ pub struct ContactActivity {
     pub wa_id: Option<String>,
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    pub username: Option<String>,
     /// The business number written to: the window is kept per business number and contact.
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     /// Epoch seconds of the newest inbound message.
     pub last_inbound_at: i64,
     pub last_inbound_wamid: String,
@@ -139,7 +156,7 @@ pub struct StatusRecord {
     /// The ranked status, when it is one of the life cycle's.
     pub status: Option<DeliveryStatus>,
     pub timestamp: Option<i64>,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     pub recipient_id: Option<String>,
     pub recipient_user_id: Option<String>,
     pub conversation: Option<Value>,
@@ -164,7 +181,7 @@ impl StatusRecord {
 pub struct RawEventRecord {
     pub field: String,
     pub entry_id: String,
-    pub phone_number_id: Option<String>,
+    pub phone_number_id: Option<PhoneNumberId>,
     /// The event as JSON.
     pub payload: String,
     /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
@@ -213,6 +230,67 @@ impl RawEventRecord {
     }
 }
 
+// ------------------------------------------------------------------ echoes
+//
+// Messages the business sent from the WhatsApp Business app on a number in coexistence with the
+// Cloud API (the `smb_message_echoes` webhook field): outbound messages of the conversation the
+// bundle did not send. Recorded by their wamid, listed in the customer's conversation with their
+// origin, advanced by their statuses like any other outbound message — and never a reason to
+// reply, mark as read, or open the customer's 24-hour window (the customer did not write).
+
+/// Where an outbound message the bundle did not send came from.
+pub const BUSINESS_APP_ORIGIN: &str = "business_app";
+
+/// One echo to record, keyed by its wamid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EchoRecord {
+    pub wamid: Wamid,
+    /// The business number it went out from.
+    pub phone_number_id: Option<PhoneNumberId>,
+    pub display_phone_number: Option<String>,
+    /// The customer it went to: the phone number, else the business-scoped user id.
+    pub to: Option<ContactId>,
+    /// Meta's type name as sent (`text`, `image`, …; `edit` and `revoke` are kept as they come).
+    pub kind: String,
+    /// Meta's timestamp, epoch seconds.
+    pub timestamp: Option<i64>,
+    pub content: Content,
+    pub context_message_id: Option<String>,
+    pub errors: Vec<MetaError>,
+    /// The echo as JSON, every field kept.
+    pub raw: String,
+    pub received: Received,
+    /// From the shared history (`history`) rather than a live echo: kept and listed, not announced.
+    pub imported: bool,
+    /// An imported message's `history_context.status` (`READ`, `DELIVERED`, …).
+    pub history_status: Option<String>,
+}
+
+impl EchoRecord {
+    /// The record of `echo`, when it has a wamid.
+    pub fn of(metadata: &Metadata, echo: &EchoMessage, received: &Received) -> Option<Self> {
+        let message = &echo.message;
+        let wamid = message.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
+        let digits = echo.to.clone().filter(|to| !to.is_empty());
+        let user = echo.to_user_id.clone().filter(|to| !to.is_empty());
+        Some(Self {
+            wamid,
+            phone_number_id: metadata.phone_number_id.clone(),
+            display_phone_number: metadata.display_phone_number.clone(),
+            to: digits.map(ContactId::Phone).or(user.map(ContactId::User)),
+            kind: message.kind.clone(),
+            timestamp: message.timestamp,
+            content: message.content(),
+            context_message_id: message.context.as_ref().and_then(|c| c.id.clone()),
+            errors: message.errors.clone(),
+            raw: serde_json::to_value(echo).unwrap_or_default().to_string(),
+            received: received.clone(),
+            imported: false,
+            history_status: None,
+        })
+    }
+}
+
 /// A change for a phone number this deployment does not serve: acknowledged, logged, not processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignChange {
@@ -224,6 +302,14 @@ pub struct ForeignChange {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub inbound: Vec<InboundRecord>,
+    /// What the business sent from the WhatsApp Business app: no contact activity, no reply.
+    pub echoes: Vec<EchoRecord>,
+    /// The chunks of the shared history (their messages are in `inbound` and `echoes`, imported).
+    pub history: Vec<HistoryChunkRecord>,
+    /// Changes to the WhatsApp Business app's address book (`smb_app_state_sync`).
+    pub address_book: Vec<AddressBookRecord>,
+    /// Two ids of one customer (both on a message, or a changed number or user id).
+    pub links: Vec<IdentityLink>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -232,7 +318,14 @@ pub struct Plan {
 
 impl Plan {
     pub fn writes(&self) -> usize {
-        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len()
+        self.inbound.len()
+            + self.echoes.len()
+            + self.history.len()
+            + self.address_book.len()
+            + self.links.len()
+            + self.contacts.len()
+            + self.statuses.len()
+            + self.events.len()
     }
 }
 
@@ -245,6 +338,14 @@ pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Rec
         }
     }
     plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
+    // One write per link a payload makes, however many of its messages make it.
+    let mut seen = Vec::new();
+    plan.links.retain(|link| {
+        let key = (link.a.clone(), link.b.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     plan
 }
 
@@ -262,6 +363,15 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         return;
     }
     let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    if let Some(Ok(value)) = change.state_sync_value() {
+        // Kept raw as before (nothing dropped), and each change on its contact.
+        address_book::plan_address_book(plan, &value, received);
+    }
+    match change.history_value() {
+        Some(Ok(value)) => return history::plan_history(plan, entry_id, &value, received),
+        Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
+        None => {}
+    }
     let value = match change.messages_value() {
         Some(Ok(value)) => value,
         // Another field, or a `messages` value of a shape this code cannot read: kept raw.
@@ -281,14 +391,24 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
                         wa_id: record.wa_id.clone(),
                         user_id: record.user_id.clone(),
                         profile_name: record.profile_name.clone(),
+                        username: record.username.clone(),
                         phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
                         last_inbound_wamid: record.wamid.to_string(),
                     });
                 }
+                plan.links.extend(identity::links_of(&record));
                 plan.inbound.push(record);
             }
             None => plan.events.push(raw_event("messages.unidentified", &to_value(message))),
+        }
+    }
+    for echo in &value.message_echoes {
+        match EchoRecord::of(&value.metadata, echo, received) {
+            Some(record) => plan.echoes.push(record),
+            None => plan
+                .events
+                .push(raw_event("message_echoes.unidentified", &to_value(echo))),
         }
     }
     for status in &value.statuses {
@@ -315,6 +435,9 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
             .clone()
             .or_else(|| contact.and_then(|c| c.user_id.clone())),
         profile_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
+        username: contact
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.username.clone()),
         kind: message.kind.clone(),
         timestamp: message.timestamp,
         content: message.content(),
@@ -322,6 +445,7 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
         errors: message.errors.clone(),
         raw: to_value(message).to_string(),
         received: received.clone(),
+        imported: false,
     })
 }
 
@@ -375,7 +499,7 @@ fn raw_event(
     RawEventRecord {
         field: field.to_owned(),
         entry_id: entry_id.to_owned(),
-        phone_number_id: phone_number_id.map(str::to_owned),
+        phone_number_id: phone_number_id.map(PhoneNumberId::new),
         digest: hex::encode(hasher.finalize()),
         payload,
         received: received.clone(),
@@ -397,6 +521,14 @@ fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivi
 fn to_value<T: serde::Serialize>(item: &T) -> Value {
     serde_json::to_value(item).unwrap_or(Value::Null)
 }
+
+mod address_book;
+mod history;
+mod identity;
+
+pub use address_book::AddressBookRecord;
+pub use history::HistoryChunkRecord;
+pub use identity::{IdentityLink, SAME_MESSAGE};
 
 #[cfg(test)]
 mod tests;

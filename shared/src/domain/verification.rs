@@ -3,6 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::email::Email;
+use super::ids::CallSid;
 
 /// The locales Meta's `request_code` takes for `language` (the codes of Meta's "Supported Languages" page, to
 /// which the `request_code` reference links): the language the robot reads the code in.
@@ -60,7 +61,7 @@ impl CaptureMethod {
 /// A code captured during a call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapturedCode {
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub code: String,
     pub method: CaptureMethod,
     /// Twilio's speech confidence (0–1), when spoken.
@@ -100,7 +101,7 @@ pub fn code_index_sort_key(received_at: DateTime<Utc>, call_sid: &str) -> String
 /// A code as stored, read back (by the command-line companion waiting for it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCode {
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub code: String,
     /// `speech`, `dtmf` or `transcription`.
     pub captured_by: String,
@@ -162,7 +163,7 @@ pub enum EmailOutcome {
 /// The fallback recording of a call, or its transcription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub recording_sid: String,
     /// `recording` (status callback) or `transcription`.
     pub event: String,
@@ -222,7 +223,7 @@ mod tests {
     #[test]
     fn the_email_carries_the_code_numbers_time_and_call() {
         let code = CapturedCode {
-            call_sid: "CA123".into(),
+            call_sid: CallSid::new("CA123"),
             code: "481529".into(),
             method: CaptureMethod::Speech,
             confidence: Some(0.91),
@@ -251,7 +252,7 @@ mod tests {
     fn codes_are_indexed_by_the_digits_of_the_called_number_in_time_order() {
         let at = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid");
         let mut code = CapturedCode {
-            call_sid: "CA9".into(),
+            call_sid: CallSid::new("CA9"),
             code: "123456".into(),
             method: CaptureMethod::Speech,
             confidence: None,
@@ -281,7 +282,7 @@ mod tests {
     #[test]
     fn the_recording_email_says_whether_a_code_was_found() {
         let mut recording = Recording {
-            call_sid: "CA1".into(),
+            call_sid: CallSid::new("CA1"),
             recording_sid: "RE1".into(),
             event: "transcription".into(),
             url: Some("https://api.twilio.com/rec/RE1".into()),

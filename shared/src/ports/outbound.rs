@@ -4,19 +4,20 @@
 use std::future::Future;
 
 use super::StoreError;
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::{AttemptId, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::machine::{Call, SendRecord, Transition};
 use crate::domain::outbound::{Origin, OutboundView};
 use crate::domain::pacing::{Pace, Paced};
+use crate::domain::send_request::MessageKind;
 
 /// A message the send API (or the auto-reply) accepted, to be stored as `queued`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbound {
     pub message_id: MessageId,
-    pub to: String,
-    /// The business number it goes out from (phone number id), when known at queue time.
-    pub from: Option<String>,
-    pub kind: String,
+    pub to: ContactId,
+    /// The business number it goes out from, when known at queue time.
+    pub from: Option<PhoneNumberId>,
+    pub kind: MessageKind,
     pub payload: serde_json::Value,
     pub fingerprint: String,
     pub origin: Origin,
@@ -81,8 +82,8 @@ pub struct ClaimTerms {
 /// webhook's acceptance knows neither; its own write recorded the recipient).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sent<'a> {
-    pub to: &'a str,
-    pub kind: &'a str,
+    pub to: &'a ContactId,
+    pub kind: MessageKind,
 }
 
 /// What a transition of the send state machine found ([`OutboundStore::transition`]).
@@ -129,10 +130,10 @@ pub trait OutboundStore: Send + Sync {
     /// before windows were kept per number).
     fn last_inbound_at(
         &self,
-        contact: &str,
-        business: Option<&str>,
+        contact: &ContactId,
+        business: Option<&PhoneNumberId>,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
     /// to wait for one.
-    fn pace(&self, recipient: &str, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
+    fn pace(&self, recipient: &ContactId, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
 }

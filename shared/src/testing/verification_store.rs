@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Fault, Faults, Shared, Step};
+use crate::domain::ids::CallSid;
 use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
 use crate::ports::{StoreError, VerificationStore, WriteOutcome};
 
@@ -95,7 +96,7 @@ impl VerificationStore for FakeVerificationStore {
 
     async fn claim_email(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         item: &str,
         claimant: &str,
         lease: std::time::Duration,
@@ -130,7 +131,12 @@ impl VerificationStore for FakeVerificationStore {
         answer(step, outcome)
     }
 
-    async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
+    async fn record_email_outcome(
+        &self,
+        call_sid: &CallSid,
+        item: &str,
+        outcome: &EmailOutcome,
+    ) -> Result<(), StoreError> {
         let step = self.faults.step("record_email_outcome").await;
         if let Step::Fail(fault) = step {
             return Err(injected(fault));

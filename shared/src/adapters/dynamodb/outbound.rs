@@ -20,7 +20,7 @@ use super::keys::{
 };
 use super::view::outbound_view;
 use crate::adapters::describe;
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::{AttemptId, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::machine::{Call, Effect, Guard, Holder, SendRecord, Transition, rank_of};
 use crate::domain::outbound::{OutboundStatus, OutboundView, StoredError};
 use crate::domain::status::DeliveryStatus;
@@ -201,8 +201,8 @@ impl OutboundStore for DynamoMessageStore {
             .put("item_type", string("outbound"))
             .put("message_id", string(message.message_id.as_str()))
             .put("direction", string("outbound"))
-            .put("to", string(&message.to))
-            .put("type", string(&message.kind))
+            .put("to", string(message.to.key()))
+            .put("type", string(message.kind.as_str()))
             .put("payload", string(message.payload.to_string()))
             .put("fingerprint", string(&message.fingerprint))
             .put("origin", string(message.origin.as_str()))
@@ -211,12 +211,13 @@ impl OutboundStore for DynamoMessageStore {
             .put("attempts", number(0))
             .put("queued_at", string(rfc3339(now)))
             .put("updated_at", string(rfc3339(now)))
-            .put_opt("from", message.from.as_deref().map(string))
+            .put_opt("from", message.from.as_ref().map(|from| string(from.as_str())))
             .put_opt("expires_at", self.expires_at(now));
-        if !message.to.is_empty() {
+        let contact = message.to.key();
+        if !contact.is_empty() {
             // Listed in the contact's conversation from the moment it is queued (see `keys`).
-            item.put("contact_key", string(&message.to))
-                .put("gsi1pk", string(conversation_pk(&message.to)))
+            item.put("contact_key", string(contact))
+                .put("gsi1pk", string(conversation_pk(contact)))
                 .put("gsi1sk", string(conversation_sk(now, message.message_id.as_str())));
         }
         match self.put_once(item).await? {
@@ -285,8 +286,8 @@ impl OutboundStore for DynamoMessageStore {
             .set_if_absent("status", string(accepted.as_str()))
             .set_if_absent("status_rank", number(i64::from(accepted.rank())))
             .set_if_absent("accepted_at", string(&now))
-            .set_opt_if_absent("recipient_id", sent.map(|sent| string(sent.to)))
-            .set_opt("type", sent.map(|sent| string(sent.kind)))
+            .set_opt_if_absent("recipient_id", sent.map(|sent| string(sent.to.key())))
+            .set_opt("type", sent.map(|sent| string(sent.kind.as_str())))
             .set_opt_if_absent("expires_at", self.expires_at(Utc::now()));
         self.update(message_pk(wamid.as_str()), MESSAGE_SK, update, None)
             .await?;
@@ -338,16 +339,21 @@ impl OutboundStore for DynamoMessageStore {
         Ok(Some(outbound_view(outbound.as_ref(), message.as_ref())))
     }
 
-    async fn last_inbound_at(&self, contact: &str, business: Option<&str>) -> Result<Option<i64>, StoreError> {
-        let sk = business.map_or_else(|| CONTACT_SK.to_owned(), window_sk);
-        let item = self.get(contact_pk(contact), &sk).await?;
+    async fn last_inbound_at(
+        &self,
+        contact: &ContactId,
+        business: Option<&PhoneNumberId>,
+    ) -> Result<Option<i64>, StoreError> {
+        let sk = business.map_or_else(|| CONTACT_SK.to_owned(), |business| window_sk(business));
+        let item = self.get(contact_pk(contact.key()), &sk).await?;
         Ok(item
             .as_ref()
             .and_then(|item| text_of(item, "last_inbound_at"))
             .and_then(|n| n.parse().ok()))
     }
 
-    async fn pace(&self, recipient: &str, pace: Pace) -> Result<Paced, StoreError> {
+    async fn pace(&self, recipient: &ContactId, pace: Pace) -> Result<Paced, StoreError> {
+        let recipient = recipient.key();
         // The send state machine's clock (the wall clock in production).
         let now_ms = Utc::now().timestamp_millis() + self.clock_skew() * 1000;
         // An idle recipient (the common case): one conditional write. Otherwise read the slot

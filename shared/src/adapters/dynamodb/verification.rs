@@ -9,6 +9,7 @@ use super::DynamoMessageStore;
 use super::item::{Item, Update, number, rfc3339, string, text_of};
 use super::keys::{BY_CONTACT_INDEX, call_pk};
 use crate::adapters::describe;
+use crate::domain::ids::CallSid;
 use crate::domain::verification::{
     CapturedCode, EmailOutcome, Recording, StoredCode, code_index_key, code_index_sort_key,
 };
@@ -21,7 +22,7 @@ impl VerificationStore for DynamoMessageStore {
         item.put("pk", string(call_pk(&code.call_sid)))
             .put("sk", string(code.item()))
             .put("item_type", string("verification_code"))
-            .put("call_sid", string(&code.call_sid))
+            .put("call_sid", string(code.call_sid.as_str()))
             .put("code", string(&code.code))
             .put("captured_by", string(code.method.as_str()))
             .put("received_at", string(rfc3339(code.received_at)))
@@ -46,7 +47,7 @@ impl VerificationStore for DynamoMessageStore {
 
     async fn claim_email(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         item: &str,
         claimant: &str,
         lease: std::time::Duration,
@@ -79,7 +80,12 @@ impl VerificationStore for DynamoMessageStore {
         .await
     }
 
-    async fn record_email_outcome(&self, call_sid: &str, item: &str, outcome: &EmailOutcome) -> Result<(), StoreError> {
+    async fn record_email_outcome(
+        &self,
+        call_sid: &CallSid,
+        item: &str,
+        outcome: &EmailOutcome,
+    ) -> Result<(), StoreError> {
         let mut update = Update::default();
         update.set("updated_at", string(rfc3339(Utc::now())));
         match outcome {
@@ -104,7 +110,7 @@ impl VerificationStore for DynamoMessageStore {
         item.put("pk", string(call_pk(&recording.call_sid)))
             .put("sk", string(recording.item()))
             .put("item_type", string("verification_recording"))
-            .put("call_sid", string(&recording.call_sid))
+            .put("call_sid", string(recording.call_sid.as_str()))
             .put("recording_sid", string(&recording.recording_sid))
             .put("event", string(&recording.event))
             .put("received_at", string(rfc3339(recording.received_at)))
@@ -165,7 +171,7 @@ impl DynamoMessageStore {
 
 fn stored_code(item: &HashMap<String, AttributeValue>) -> Option<StoredCode> {
     Some(StoredCode {
-        call_sid: text_of(item, "call_sid")?,
+        call_sid: CallSid::new(text_of(item, "call_sid")?),
         code: text_of(item, "code")?,
         captured_by: text_of(item, "captured_by").unwrap_or_default(),
         confidence: text_of(item, "confidence").and_then(|c| c.parse().ok()),

@@ -4,8 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{BusEvent, MESSAGE_RESOLVED, MESSAGE_UNKNOWN, errors, event_id, optional};
-use crate::domain::ids::{AttemptId, MessageId};
+use crate::domain::ids::{AttemptId, ContactId, MessageId};
 use crate::domain::outbound::StoredError;
+use crate::domain::send_request::MessageKind;
 use crate::domain::webhook::MetaError;
 
 /// Why the bundle cannot tell whether Meta has a message.
@@ -35,8 +36,8 @@ pub struct UnknownSend<'a> {
     pub message_id: &'a MessageId,
     /// The attempt whose outcome is unknown.
     pub attempt: &'a AttemptId,
-    pub to: &'a str,
-    pub kind: &'a str,
+    pub to: &'a ContactId,
+    pub kind: MessageKind,
     /// The business number it went out from.
     pub from: Option<&'a str>,
     pub cause: UnknownCause,
@@ -51,8 +52,8 @@ pub fn message_unknown(send: &UnknownSend<'_>) -> BusEvent {
     let mut detail = Map::new();
     detail.insert("message_id".into(), Value::from(send.message_id.as_str()));
     detail.insert("attempt_id".into(), Value::from(send.attempt.as_str()));
-    detail.insert("to".into(), Value::from(send.to));
-    detail.insert("type".into(), Value::from(send.kind));
+    detail.insert("to".into(), Value::from(send.to.key()));
+    detail.insert("type".into(), Value::from(send.kind.as_str()));
     detail.insert("phone_number_id".into(), optional(send.from));
     detail.insert("cause".into(), Value::from(send.cause.as_str()));
     detail.insert("will_resend".into(), Value::from(send.will_resend));

@@ -21,7 +21,8 @@ pub mod machine;
 pub use machine::{ClaimDecision, SendRecord, decide_claim};
 
 use super::envelope::{Envelope, EventKind, QueueMessage};
-use super::ids::{AttemptId, MessageId, Wamid};
+use super::ids::{AttemptId, ContactId, MessageId, PhoneNumberId, Wamid};
+use super::send_request::MessageKind;
 
 /// The state of a message on the bundle's own record (Meta's later statuses live on the
 /// wamid's item and are merged into the view).
@@ -92,19 +93,62 @@ impl Origin {
 
 /// The queue body of a send: everything the worker needs, so it sends without a read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "JobOnTheQueue")]
 pub struct SendJob {
     pub message_id: MessageId,
-    /// The recipient: digits only, or the business-scoped user id.
-    pub to: String,
-    /// The business phone number id it goes out from; `None` (a job queued before several
-    /// numbers existed): the deployment's default number.
+    /// The recipient: a phone number or a business-scoped user id.
+    pub to: ContactId,
+    /// The business number it goes out from; `None` (a job queued before several numbers
+    /// existed): the deployment's default number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<PhoneNumberId>,
+    /// The message type, as the payload declares it.
+    pub kind: MessageKind,
     /// The exact Graph API request body.
     pub payload: Value,
     /// How many fresh copies replaced a copy of this job whose every receive bounced.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub requeued: u32,
+}
+
+/// A [`SendJob`] as the queue may carry it: jobs queued before `kind` was written name their
+/// type only in the payload.
+#[derive(Deserialize)]
+struct JobOnTheQueue {
+    message_id: MessageId,
+    to: ContactId,
+    #[serde(default)]
+    from: Option<PhoneNumberId>,
+    #[serde(default)]
+    kind: Option<MessageKind>,
+    payload: Value,
+    #[serde(default)]
+    requeued: u32,
+}
+
+impl TryFrom<JobOnTheQueue> for SendJob {
+    type Error = &'static str;
+
+    fn try_from(job: JobOnTheQueue) -> Result<Self, Self::Error> {
+        let declared = || {
+            job.payload
+                .get("type")
+                .and_then(Value::as_str)
+                .and_then(MessageKind::parse)
+        };
+        let kind = job
+            .kind
+            .or_else(declared)
+            .ok_or("a send job names its message type (kind, or the payload's type)")?;
+        Ok(SendJob {
+            message_id: job.message_id,
+            to: job.to,
+            from: job.from,
+            kind,
+            payload: job.payload,
+            requeued: job.requeued,
+        })
+    }
 }
 
 fn is_zero(count: &u32) -> bool {
@@ -126,11 +170,6 @@ impl SendJob {
         payload
     }
 
-    /// The message type (`text`, `template`, …) the payload declares.
-    pub fn kind(&self) -> &str {
-        self.payload.get("type").and_then(Value::as_str).unwrap_or("text")
-    }
-
     /// The queue message of this job, with the same envelope attributes as a webhook.
     pub fn queue_message(&self, request_id: &str) -> QueueMessage {
         queue_message(EventKind::SendMessage, self, request_id)
@@ -144,8 +183,8 @@ impl SendJob {
 pub struct SendOutcome {
     pub message_id: MessageId,
     pub attempt: AttemptId,
-    pub to: String,
-    pub kind: String,
+    pub to: ContactId,
+    pub kind: MessageKind,
     pub answer: Answer,
 }
 
@@ -166,8 +205,8 @@ pub enum Answer {
 struct OutcomeOnTheQueue {
     message_id: MessageId,
     attempt: AttemptId,
-    to: String,
-    kind: String,
+    to: ContactId,
+    kind: MessageKind,
     wamid: Option<Wamid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failed: Option<StoredError>,
@@ -322,6 +361,9 @@ pub struct OutboundView {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub status: Option<String>,
+    /// Who sent it: `api`, `auto-reply`, or `business_app` (an echo of the WhatsApp Business app).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub history: History,
     /// Meta's errors (statuses' or the send's), `[]` when none.
     pub errors: Value,
@@ -363,8 +405,9 @@ mod tests {
     fn the_job_round_trips_and_goes_out_with_its_id() {
         let job = SendJob {
             message_id: MessageId::new("msg_1"),
-            to: "972504370045".into(),
+            to: ContactId::Phone("972504370045".into()),
             from: None,
+            kind: MessageKind::Text,
             payload: serde_json::json!({"messaging_product":"whatsapp","to":"972504370045","type":"text",
                 "text":{"body":"hi"},"biz_opaque_callback_data":"the caller's"}),
             requeued: 0,
@@ -374,7 +417,12 @@ mod tests {
         let outgoing = job.outgoing_payload();
         assert_eq!(outgoing["biz_opaque_callback_data"], "msg_1");
         assert_eq!(outgoing["text"]["body"], "hi");
-        assert_eq!(job.kind(), "text");
+        // A job queued before `kind` was written names its type in the payload only.
+        let mut earlier: serde_json::Value = serde_json::from_str(&text).expect("json");
+        earlier.as_object_mut().expect("object").remove("kind");
+        assert_eq!(serde_json::from_value::<SendJob>(earlier.clone()).expect("parses"), job);
+        earlier["payload"]["type"] = "carrier_pigeon".into();
+        assert!(serde_json::from_value::<SendJob>(earlier).is_err());
         let message = job.queue_message("req-1");
         assert!(
             message

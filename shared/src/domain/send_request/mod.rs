@@ -26,6 +26,7 @@ use thiserror::Error;
 
 pub use self::content::{Content, MessageKind};
 use super::phone::{self, PhoneError};
+use crate::domain::ids::ContactId;
 
 /// `biz_opaque_callback_data` limit (bytes).
 pub const MAX_BIZ_OPAQUE_BYTES: usize = 512;
@@ -65,53 +66,26 @@ pub enum Shape {
     Meta,
 }
 
-/// Who a message goes to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Recipient {
-    /// A phone number, digits only with its country code (Meta's `to`).
-    Phone(String),
-    /// A business-scoped user id (Meta's `recipient`), for a user known only by it.
-    UserId(String),
-}
-
-impl Recipient {
-    /// The contact's key: the digits, or the user id (the same key inbound messages are stored under).
-    pub fn key(&self) -> &str {
-        match self {
-            Recipient::Phone(digits) => digits,
-            Recipient::UserId(id) => id,
-        }
+/// A business-scoped user id as Meta writes them (`US.13491208655302741918`, a parent id
+/// `US.ENT.…`): letters, digits, `.`, `_`, `-`, with at least one `.`.
+pub fn parse_user_id(id: &str) -> Result<ContactId, ValidationError> {
+    let id = id.trim();
+    let shaped = !id.is_empty()
+        && id.chars().count() <= MAX_USER_ID_CHARS
+        && id.contains('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !shaped {
+        return Err(ValidationError::new(
+            "recipient",
+            format!(
+                "must be a business-scoped user id such as \"US.13491208655302741918\" \
+                 (letters, digits, '.', '_', '-'; at most {MAX_USER_ID_CHARS})"
+            ),
+        ));
     }
-
-    /// The Graph field it is sent in.
-    pub fn field(&self) -> &'static str {
-        match self {
-            Recipient::Phone(_) => "to",
-            Recipient::UserId(_) => "recipient",
-        }
-    }
-
-    /// A business-scoped user id as Meta writes them (`US.13491208655302741918`, a parent id
-    /// `US.ENT.…`): letters, digits, `.`, `_`, `-`, with at least one `.`.
-    pub fn user_id(id: &str) -> Result<Self, ValidationError> {
-        let id = id.trim();
-        let shaped = !id.is_empty()
-            && id.chars().count() <= MAX_USER_ID_CHARS
-            && id.contains('.')
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !shaped {
-            return Err(ValidationError::new(
-                "recipient",
-                format!(
-                    "must be a business-scoped user id such as \"US.13491208655302741918\" \
-                     (letters, digits, '.', '_', '-'; at most {MAX_USER_ID_CHARS})"
-                ),
-            ));
-        }
-        Ok(Recipient::UserId(id.to_owned()))
-    }
+    Ok(ContactId::User(id.to_owned()))
 }
 
 /// A request that passed every check Meta enforces (so a bad request gets a 400 here, not a
@@ -302,16 +276,16 @@ impl ValidSendRequest {
 
     /// The recipient: `to` normalized (national numbers with `default_country_code`), else the
     /// business-scoped user id in `recipient`. `to` wins when both are given, as at Meta.
-    pub fn recipient(&self, default_country_code: Option<&str>) -> Result<Recipient, ValidationError> {
+    pub fn recipient(&self, default_country_code: Option<&str>) -> Result<ContactId, ValidationError> {
         match (&self.to, &self.recipient) {
-            (Some(to), _) => Ok(Recipient::Phone(phone::normalize(to, default_country_code)?)),
-            (None, Some(id)) => Recipient::user_id(id),
+            (Some(to), _) => Ok(ContactId::Phone(phone::normalize(to, default_country_code)?)),
+            (None, Some(id)) => parse_user_id(id),
             (None, None) => Err(ValidationError::new("to", "is required")),
         }
     }
 
     /// The body to POST to `/{phone-number-id}/messages`, to `recipient`.
-    pub fn graph_payload(&self, recipient: &Recipient) -> Value {
+    pub fn graph_payload(&self, recipient: &ContactId) -> Value {
         if let Some(original) = &self.original {
             let mut root = original.clone();
             root.insert(recipient.field().to_owned(), json!(recipient.key()));

@@ -249,10 +249,10 @@ fn the_short_shape_keeps_its_documented_forms() {
 fn recipients_to_wins_over_recipient_and_user_ids_are_checked() {
     let both =
         valid(json!({"to": "050-437-0045", "recipient": "US.13491208655302741918", "type": "text", "body": "x"}));
-    assert_eq!(both.recipient(IL), Ok(Recipient::Phone(TO.into())));
+    assert_eq!(both.recipient(IL), Ok(ContactId::Phone(TO.into())));
     let user = valid(json!({"recipient": "US.13491208655302741918", "type": "text", "body": "x"}));
     let recipient = user.recipient(IL).expect("a user id");
-    assert_eq!(recipient, Recipient::UserId("US.13491208655302741918".into()));
+    assert_eq!(recipient, ContactId::User("US.13491208655302741918".into()));
     assert_eq!(
         user.graph_payload(&recipient),
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "recipient": "US.13491208655302741918",

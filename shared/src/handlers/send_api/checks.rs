@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::{SendApi, store_unavailable};
+use crate::domain::ids::{ContactId, PhoneNumberId};
 use crate::domain::send_request::{MessageKind, ValidSendRequest};
 use crate::handlers::http::{ApiError, Refusal};
 use crate::ports::{OutboundStore, TemplateCatalog};
@@ -15,15 +16,15 @@ pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 impl<S: OutboundStore, Q, L, M, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
     /// The business number a send goes out from: the one it names, if this deployment has it
     /// (`WHATSAPP_PHONE_NUMBER_IDS`), else the default (none configured: the worker's).
-    pub(super) fn business_number(&self, send: &ValidSendRequest) -> Result<Option<String>, Refusal> {
+    pub(super) fn business_number(&self, send: &ValidSendRequest) -> Result<Option<PhoneNumberId>, Refusal> {
         let numbers = &self.config.phone_numbers;
         match send.from() {
-            Some(from) if numbers.contains(from) => Ok(Some(from.to_owned())),
+            Some(from) if numbers.contains(from) => Ok(Some(PhoneNumberId::new(from))),
             Some(from) => Err(ApiError::BadRequest(format!(
                 "from: {from:?} is not one of this deployment's business numbers (WHATSAPP_PHONE_NUMBER_IDS)"
             ))
             .into()),
-            None => Ok(numbers.default_number().map(str::to_owned)),
+            None => Ok(numbers.default_number().map(PhoneNumberId::new)),
         }
     }
 
@@ -33,8 +34,8 @@ impl<S: OutboundStore, Q, L, M, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
     pub(super) async fn refusal(
         &self,
         send: &ValidSendRequest,
-        to: &str,
-        from: Option<&str>,
+        to: &ContactId,
+        from: Option<&PhoneNumberId>,
         payload: &serde_json::Value,
     ) -> Result<Option<Refusal>, Refusal> {
         if send.kind() == MessageKind::Template {

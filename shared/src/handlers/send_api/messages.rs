@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::{SendApi, store_unavailable};
+use crate::domain::ids::PhoneNumberId;
 use crate::domain::outbound::Origin;
 use crate::domain::outbound::{self, SendJob};
 use crate::domain::send_request::{ValidSendRequest, ValidationError};
@@ -69,7 +70,6 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
             .recipient(self.config.default_country_code.as_deref())
             .map_err(|error| invalid(&error))?;
         let key = idempotency_key(request.headers())?;
-        let to = recipient.key().to_owned();
         let payload = send.graph_payload(&recipient);
         // A `from` the caller named is part of the message (the same key from another number conflicts).
         let fingerprint = match send.from() {
@@ -82,10 +82,10 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
         };
         let (from, refused) = match self.business_number(&send) {
             Ok(from) => {
-                let refused = self.refusal(&send, &to, from.as_deref(), &payload).await?;
+                let refused = self.refusal(&send, &recipient, from.as_ref(), &payload).await?;
                 (from, refused)
             }
-            Err(refusal) => (send.from().map(str::to_owned), Some(refusal)),
+            Err(refusal) => (send.from().map(PhoneNumberId::new), Some(refusal)),
         };
         // What these checks answer can change between a request and its retry (the window closes,
         // a template is edited, a number is removed): a retry of a message accepted before gets its
@@ -109,14 +109,13 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
             Some(refusal) => return Err(refusal),
             None => None,
         };
-        let kind = send.kind().as_str();
         let created = self
             .store
             .create_outbound(&NewOutbound {
                 message_id: message_id.clone(),
-                to: to.clone(),
+                to: recipient.clone(),
                 from: from.clone(),
-                kind: kind.to_owned(),
+                kind: send.kind(),
                 payload: payload.clone(),
                 fingerprint: fingerprint.clone(),
                 origin: Origin::Api,
@@ -137,10 +136,15 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
         }
         // Queued again on a retried request too: the worker's claim sends it once, and a
         // first attempt that stored the message but failed to queue it is repaired this way.
+        let mut body = json!({ "id": message_id.as_str(), "status": "queued", "to": recipient.key() });
+        if let Some(from) = &from {
+            body["from"] = json!(from);
+        }
         let job = SendJob {
             message_id: message_id.clone(),
-            to: to.clone(),
-            from: from.clone(),
+            to: recipient,
+            from,
+            kind: send.kind(),
             payload,
             requeued: 0,
         };
@@ -156,13 +160,9 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUplo
                 "queued_again_idempotent"
             },
             status = 202,
-            kind,
+            kind = send.kind().as_str(),
             "send api"
         );
-        let mut body = json!({ "id": message_id.as_str(), "status": "queued", "to": to });
-        if let Some(from) = &from {
-            body["from"] = json!(from);
-        }
         Ok(respond(StatusCode::ACCEPTED, "application/json", body.to_string()))
     }
 }

@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 
 use super::{body_text, request};
 use crate::config::SendApiConfig;
-use crate::domain::ids::Wamid;
+use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use crate::domain::records::{BusinessNumbers, InboundRecord, Received, StatusRecord};
 use crate::domain::secret::Secret;
+use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::Content;
 use crate::handlers::send_api::SendApi;
@@ -55,11 +56,12 @@ async fn answer(api: &Api, uri: &str) -> (u16, Value) {
 fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord {
     InboundRecord {
         wamid: crate::domain::ids::Wamid::new(wamid),
-        phone_number_id: Some("222".to_owned()),
+        phone_number_id: Some(PhoneNumberId::new("222")),
         display_phone_number: None,
         wa_id: Some(from.to_owned()),
         user_id: None,
         profile_name: None,
+        username: None,
         kind: match &content {
             Content::Media { kind, .. } => kind.clone(),
             _ => "text".to_owned(),
@@ -73,6 +75,7 @@ fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord 
             at: chrono::Utc::now(),
             request_id: "req".to_owned(),
         },
+        imported: false,
     }
 }
 
@@ -196,8 +199,8 @@ async fn a_send_meta_reports_on_is_listed_once_with_metas_status() {
             &message_id,
             None,
             Some(crate::ports::Sent {
-                to: CONTACT,
-                kind: "text",
+                to: &ContactId::Phone(CONTACT.to_owned()),
+                kind: MessageKind::Text,
             }),
             Some(&wamid),
         )
@@ -209,7 +212,7 @@ async fn a_send_meta_reports_on_is_listed_once_with_metas_status() {
             status_name: "read".to_owned(),
             status: DeliveryStatus::parse("read"),
             timestamp: Some(api.store.now()),
-            phone_number_id: Some("222".to_owned()),
+            phone_number_id: Some(PhoneNumberId::new("222")),
             recipient_id: Some(CONTACT.to_owned()),
             recipient_user_id: None,
             conversation: None,

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{body_text, request};
 use crate::config::SendApiConfig;
 use crate::domain::envelope::{ATTR_KIND, EventKind};
+use crate::domain::ids::ContactId;
 use crate::domain::outbound::SendJob;
 use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
@@ -64,7 +65,7 @@ async fn a_valid_message_is_stored_queued_and_answered_202() {
     let queued = api.queue.messages();
     assert_eq!(queued.len(), 1);
     let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
-    assert_eq!((job.message_id.as_str(), job.to.as_str()), (id, "972504370045"));
+    assert_eq!((job.message_id.as_str(), job.to.key()), (id, "972504370045"));
     assert_eq!(job.payload["text"]["body"], "Hello");
     assert!(
         queued[0]
@@ -279,7 +280,7 @@ async fn a_user_known_only_by_id_is_sent_to_as_recipient() {
     let response = api.handle(post(&body, &[])).await;
     assert_eq!(response.status(), 202, "{}", body_text(&response));
     let job = queued_job(&api);
-    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(job.to, ContactId::User("US.13491208655302741918".to_owned()));
     assert_eq!(job.payload["recipient"], "US.13491208655302741918");
     assert!(job.payload.get("to").is_none());
 }

@@ -415,7 +415,7 @@ async fn crashed_after_recording(
 ) {
     use crate::ports::VerificationStore as _;
     let captured = crate::domain::verification::CapturedCode {
-        call_sid: CALL.to_owned(),
+        call_sid: crate::domain::ids::CallSid::new(CALL),
         code: "481529".to_owned(),
         method: crate::domain::verification::CaptureMethod::Speech,
         confidence: None,

@@ -23,6 +23,7 @@ use crate::config::{TwilioConfig, VerificationConfig};
 use crate::domain::email::Email;
 use crate::domain::events::{self as bus, CodeCapture};
 use crate::domain::form::{self, FormError, MAX_FORM_BYTES};
+use crate::domain::ids::CallSid;
 use crate::domain::spoken_code::{self, META_CODE_LEN};
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome, Recording};
 use crate::domain::{twilio_signature, twiml};
@@ -124,7 +125,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
         let Some((code, method)) = captured else {
             let last = attempt >= self.config.twilio.script.max_attempts;
             tracing::info!(
-                call_sid = call.call_sid,
+                call_sid = %call.call_sid,
                 attempt,
                 heard_speech = speech.is_some(),
                 outcome = if last { "recording" } else { "listening_again" },
@@ -169,7 +170,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
             })
             .await;
         tracing::info!(
-            call_sid = captured.call_sid,
+            call_sid = %captured.call_sid,
             attempt,
             captured_by = method.as_str(),
             outcome,
@@ -190,7 +191,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
         };
         let event = call.query("event").unwrap_or("recording").to_owned();
         if event == "done" {
-            tracing::info!(call_sid = call.call_sid, outcome = "hangup", "twilio webhook");
+            tracing::info!(call_sid = %call.call_sid, outcome = "hangup", "twilio webhook");
             return twiml_response(twiml::say_and_hangup("", None));
         }
         let Some(recording_sid) = call.param("RecordingSid").map(str::to_owned) else {
@@ -265,7 +266,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
             }
         };
         tracing::info!(
-            call_sid = recording.call_sid,
+            call_sid = %recording.call_sid,
             recording_sid = recording.recording_sid,
             event = recording.event,
             code_found = recording.code.is_some(),
@@ -281,7 +282,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
     /// reach the owner. If the mail fails, the record says so.
     async fn record_and_mail(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         item: &str,
         store: impl Future<Output = Result<WriteOutcome, crate::ports::StoreError>>,
         email: Email,
@@ -290,7 +291,7 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
             Ok(WriteOutcome::Applied) => Stored::New,
             Ok(WriteOutcome::Superseded) => Stored::Earlier,
             Err(error) => {
-                tracing::error!(call_sid, error = %error, "verification record not stored; emailing anyway");
+                tracing::error!(call_sid = %call_sid, error = %error, "verification record not stored; emailing anyway");
                 Stored::Not
             }
         };
@@ -305,10 +306,10 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
                 // Sent, failed, or being sent by another request.
                 Ok(WriteOutcome::Superseded) => return "duplicate_ignored",
                 Err(error) if stored == Stored::New => {
-                    tracing::error!(call_sid, error = %error, "email claim not recorded; emailing anyway");
+                    tracing::error!(call_sid = %call_sid, error = %error, "email claim not recorded; emailing anyway");
                 }
                 Err(error) => {
-                    tracing::error!(call_sid, error = %error, "email claim failed on a repeated webhook; not emailing");
+                    tracing::error!(call_sid = %call_sid, error = %error, "email claim failed on a repeated webhook; not emailing");
                     return "duplicate_claim_failed";
                 }
             }
@@ -323,12 +324,12 @@ impl<S: VerificationStore, M: Mailer, E: EventPublisher> Verification<S, M, E> {
             },
         };
         if let EmailOutcome::Failed { error } = &outcome {
-            tracing::error!(call_sid, error, "verification email not sent; the code is in the table");
+            tracing::error!(call_sid = %call_sid, error, "verification email not sent; the code is in the table");
         }
         if stored != Stored::Not
             && let Err(error) = self.store.record_email_outcome(call_sid, item, &outcome).await
         {
-            tracing::error!(call_sid, error = %error, "email outcome not recorded");
+            tracing::error!(call_sid = %call_sid, error = %error, "email outcome not recorded");
         }
         match (stored, &outcome) {
             (Stored::New, EmailOutcome::Sent { .. }) => "recorded_and_emailed",
@@ -351,7 +352,7 @@ impl<S, M, E: EventPublisher> Verification<S, M, E> {
         match events.publish(vec![event]).await {
             Ok(_) => "published",
             Err(error) => {
-                tracing::error!(call_sid = capture.call_sid, error = %error, "verification.code_captured not published");
+                tracing::error!(call_sid = %capture.call_sid, error = %error, "verification.code_captured not published");
                 "failed"
             }
         }

@@ -1,13 +1,14 @@
 //! A Twilio webhook's request: its signature checked, its form read; and the TwiML answers.
 
 use super::*;
+use crate::domain::ids::CallSid;
 
 /// A Twilio request whose signature checked out.
 #[derive(Debug)]
 pub struct TwilioRequest {
     pub params: Vec<(String, String)>,
     pub query: Vec<(String, String)>,
-    pub call_sid: String,
+    pub call_sid: CallSid,
     /// The public origin the request was signed for.
     pub base_url: String,
 }
@@ -75,7 +76,7 @@ pub fn authenticate(config: &TwilioConfig, request: &Request, path: &str) -> Res
         .map_err(|error| Refusal::new(ApiError::Forbidden("invalid Twilio signature"), error.to_string()))?;
     let call_sid = form::first(&params, "CallSid")
         .filter(|sid| !sid.is_empty())
-        .map(str::to_owned)
+        .map(CallSid::new)
         .ok_or_else(|| Refusal::from(ApiError::BadRequest("CallSid is missing".to_owned())))?;
     Ok(TwilioRequest {
         params,
@@ -125,7 +126,7 @@ pub async fn voice(config: &TwilioConfig, request: Request) -> Response<Body> {
     let _entered = span(&request, VOICE_PATH).entered();
     match authenticate(config, &request, VOICE_PATH) {
         Ok(call) => {
-            tracing::info!(call_sid = call.call_sid, outcome = "listening", "twilio webhook");
+            tracing::info!(call_sid = %call.call_sid, outcome = "listening", "twilio webhook");
             twiml_response(listen(config, &call.base_url, 1))
         }
         Err(refusal) => refuse(refusal, RefusalMetrics::NONE),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::sending::SendPolicy;
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{ContactId, MessageId, PhoneNumberId};
 use crate::domain::outbound::{self, OutboundStatus, SendJob};
 use crate::ports::BlobStore;
 use crate::ports::{OutboundStore, Pace};
@@ -208,20 +208,8 @@ async fn an_offloaded_payload_that_cannot_be_read_is_retried() {
         .unwrap();
     fakes.blobs.faults.fail_next("get", 1, Fault::Transient);
     let body = pointer.to_body();
-    let first = worker
-        .handle(
-            event(vec![record("p", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert_eq!(first.batch_item_failures.len(), 1);
-    let second = worker
-        .handle(
-            event(vec![record("p", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert!(second.batch_item_failures.is_empty());
+    assert!(!deliver(&worker, "p", &body, 1).await);
+    assert!(deliver(&worker, "p", &body, 2).await);
     assert!(fakes.store.tables().messages.contains_key("wamid.L"));
 }
 
@@ -288,13 +276,7 @@ async fn a_user_known_only_by_id_is_answered_from_the_number_it_wrote_to() {
         "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.U", "timestamp": "1800000000",
             "type": "text", "text": {"body": "hello"}}]}}]}]})
     .to_string();
-    let response = worker
-        .handle(
-            event(vec![record("in", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert!(response.batch_item_failures.is_empty());
+    assert!(deliver(&worker, "in", &body, 1).await);
     assert_eq!(fakes.graph.state().read_by, vec![SECOND_NUMBER.to_owned()]);
     // The window is kept for that number and that user.
     let windows = fakes.store.tables().windows.clone();
@@ -306,7 +288,7 @@ async fn a_user_known_only_by_id_is_answered_from_the_number_it_wrote_to() {
     assert_eq!(queued.len(), 1);
     let job: SendJob = serde_json::from_str(&queued[0].body).expect("a send job");
     assert_eq!(job.from.as_deref(), Some(SECOND_NUMBER));
-    assert_eq!(job.to, "US.13491208655302741918");
+    assert_eq!(job.to, ContactId::User("US.13491208655302741918".to_owned()));
     assert_eq!(
         job.payload,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual",
@@ -337,7 +319,7 @@ async fn a_job_without_from_goes_out_from_the_first_number_and_one_with_from_fro
     let (worker, fakes) = worker(None, false);
     let first = queued_message(&fakes.store, "default").await;
     let mut second = queued_message(&fakes.store, "named").await;
-    second.from = Some(SECOND_NUMBER.to_owned());
+    second.from = Some(PhoneNumberId::new(SECOND_NUMBER));
     for (i, job) in [&first, &second].into_iter().enumerate() {
         let body = serde_json::to_string(job).expect("serializes");
         let response = worker
@@ -365,28 +347,10 @@ async fn a_failing_auto_reply_fails_the_record_but_a_failing_read_receipt_does_n
     let (worker, fakes) = worker(Some("auto"), true);
     fakes.queue.faults.fail_next("send", 1, Fault::Transient);
     let body = inbound_webhook("wamid.AR", "972500000004");
-    let response = worker
-        .handle(
-            event(vec![record("ar", Some("meta-webhook"), &body, 1, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert_eq!(response.batch_item_failures.len(), 1);
+    assert!(!deliver(&worker, "ar", &body, 1).await);
     fakes.store.faults.fail_next("create_outbound", 1, Fault::Transient);
-    let response = worker
-        .handle(
-            event(vec![record("ar", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert_eq!(response.batch_item_failures.len(), 1);
-    let response = worker
-        .handle(
-            event(vec![record("ar", Some("meta-webhook"), &body, 3, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert!(response.batch_item_failures.is_empty());
+    assert!(!deliver(&worker, "ar", &body, 2).await);
+    assert!(deliver(&worker, "ar", &body, 3).await);
 }
 
 // ------------------------------------------------------------------ sending: one delivery
@@ -802,6 +766,19 @@ async fn deliver(worker: &TestWorker, id: &str, body: &str, receive_count: u32) 
     worker.handle(batch, deadline()).await.batch_item_failures.is_empty()
 }
 
+/// Runs the worker over `job` as a `send-message` record: whether it succeeded.
+async fn send_once(worker: &TestWorker, job: &SendJob, receive_count: u32) -> bool {
+    let body = serde_json::to_string(job).expect("a job serializes");
+    let batch = event(vec![record(
+        "send",
+        Some("send-message"),
+        &body,
+        receive_count,
+        SEND_QUEUE_ARN,
+    )]);
+    worker.handle(batch, deadline()).await.batch_item_failures.is_empty()
+}
+
 fn of_type(bus: &FakeEventBus, detail_type: &str) -> Vec<crate::domain::events::BusEvent> {
     bus.published()
         .into_iter()
@@ -987,13 +964,7 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert_eq!(payload["components"].as_str().map(str::len), Some(600 * 1024));
 
     // Redelivered: the same object, the same event, recorded once.
-    let again = worker
-        .handle(
-            event(vec![record("big", Some("meta-webhook"), &body, 2, EVENTS_QUEUE_ARN)]),
-            deadline(),
-        )
-        .await;
-    assert!(again.batch_item_failures.is_empty());
+    assert!(deliver(&worker, "big", &body, 2).await);
     assert_eq!(fakes.blobs.objects().len(), 1);
     assert_eq!(fakes.store.tables().events.len(), 1);
 
@@ -1027,6 +998,8 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert!(fakes.blobs.objects().is_empty());
 }
 
+mod batch_events;
+mod echoes;
 mod fates;
 mod media;
 mod properties;

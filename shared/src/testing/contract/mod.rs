@@ -11,15 +11,17 @@
 
 use std::time::Duration;
 
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
+use crate::domain::records::{AddressBookRecord, EchoRecord, IdentityLink};
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
+use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StatusWrite,
-    StoreError, VerificationStore, WriteOutcome,
+    Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
+    StatusWrite, StoreError, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
@@ -69,7 +71,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + Sync;
+    type Store: OutboundStore + MessageStore + ConversationStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -107,16 +109,16 @@ pub(super) fn error(text: &str) -> StoredError {
     }
 }
 
-pub(super) async fn queued<H: Harness>(harness: &H, key: &str) -> (MessageId, String) {
+pub(super) async fn queued<H: Harness>(harness: &H, key: &str) -> (MessageId, ContactId) {
     let message_id = outbound::id_for_key("contract", &harness.unique(key));
-    let to = format!(
+    let to = ContactId::Phone(format!(
         "9725{}",
         &message_id.as_str()[4..12]
             .bytes()
             .map(|b| (b % 10).to_string())
             .collect::<String>()
-    );
-    let job = bounded(super::send_sim::queued_job(harness.store(), message_id, &to, "hi"))
+    ));
+    let job = bounded(super::send_sim::queued_job(harness.store(), message_id, to.key(), "hi"))
         .await
         .expect("created");
     (job.message_id, to)
@@ -141,7 +143,7 @@ pub(super) async fn status_of<H: Harness>(harness: &H, id: &str) -> Option<Strin
 
 pub(super) fn status_record(
     wamid: &Wamid,
-    to: &str,
+    to: &ContactId,
     status: DeliveryStatus,
     callback: Option<&MessageId>,
 ) -> StatusRecord {
@@ -150,8 +152,8 @@ pub(super) fn status_record(
         status_name: status.as_str().to_owned(),
         status: Some(status),
         timestamp: Some(1_800_000_000 + i64::from(status.rank())),
-        phone_number_id: Some("106540352242922".to_owned()),
-        recipient_id: Some(to.to_owned()),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        recipient_id: Some(to.key().to_owned()),
         recipient_user_id: None,
         conversation: None,
         pricing: None,
@@ -202,6 +204,10 @@ pub async fn run_all<H: Harness>(harness: &H) {
     refused_and_hung_writes_change_nothing(harness).await;
     pacing_spaces_a_recipients_sends(harness).await;
     messages_and_statuses_converge(harness).await;
+    echoes_are_outbound_messages_of_the_conversation(harness).await;
+    imported_history_is_listed_and_flagged(harness).await;
+    address_book_changes_keep_the_newest(harness).await;
+    linked_ids_are_one_conversation(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 

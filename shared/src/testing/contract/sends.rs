@@ -3,8 +3,11 @@
 use super::*;
 use crate::ports::Sent;
 
-fn sent(to: &str) -> Option<Sent<'_>> {
-    Some(Sent { to, kind: "text" })
+fn sent(to: &ContactId) -> Option<Sent<'_>> {
+    Some(Sent {
+        to,
+        kind: MessageKind::Text,
+    })
 }
 
 /// A queued message is claimed once; a second attempt finds it in flight; creating it again finds it.
@@ -25,7 +28,7 @@ pub async fn claims_are_exclusive<H: Harness>(harness: &H) {
         message_id: id.clone(),
         to,
         from: None,
-        kind: "text".to_owned(),
+        kind: MessageKind::Text,
         fingerprint: outbound::fingerprint(&payload),
         payload: payload.clone(),
         origin: Origin::Api,
@@ -340,9 +343,9 @@ pub async fn a_lost_answer_is_recognised_as_the_callers_own<H: Harness>(harness:
         serde_json::json!({"messaging_product":"whatsapp","to":"972500000001","type":"text","text":{"body":"x"}});
     let message = NewOutbound {
         message_id: id,
-        to: "972500000001".to_owned(),
+        to: ContactId::Phone("972500000001".to_owned()),
         from: None,
-        kind: "text".to_owned(),
+        kind: MessageKind::Text,
         fingerprint: outbound::fingerprint(&payload),
         payload,
         origin: Origin::Api,
@@ -406,7 +409,7 @@ pub async fn refused_and_hung_writes_change_nothing<H: Harness>(harness: &H) {
 
 /// Pacing: one slot per interval and recipient, shared by every caller.
 pub async fn pacing_spaces_a_recipients_sends<H: Harness>(harness: &H) {
-    let recipient = harness.unique("pace");
+    let recipient = ContactId::Phone(harness.unique("pace"));
     let pace = Pace {
         interval_ms: 60_000,
         burst: 1,

@@ -13,9 +13,10 @@ use tokio::time::Instant;
 
 use super::{FakeBlobStore, FakeEventBus, FakeGraph, FakeQueue, MemoryStore};
 use crate::adapters::dynamodb::DynamoMessageStore;
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{ContactId, MessageId};
 use crate::domain::outbound::{Origin, SendJob};
 use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
+use crate::domain::send_request::MessageKind;
 use crate::handlers::worker::Worker;
 use crate::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
 use crate::ports::{ClaimTerms, MessageStore, NewOutbound, OutboundStore, Pace};
@@ -155,9 +156,9 @@ pub async fn queued_job<S: OutboundStore>(
     store
         .create_outbound(&NewOutbound {
             message_id: message_id.clone(),
-            to: to.to_owned(),
+            to: ContactId::from_key(to),
             from: None,
-            kind: "text".to_owned(),
+            kind: MessageKind::Text,
             fingerprint: crate::domain::outbound::fingerprint(&payload),
             payload: payload.clone(),
             origin: Origin::Api,
@@ -165,8 +166,9 @@ pub async fn queued_job<S: OutboundStore>(
         .await?;
     Ok(SendJob {
         message_id,
-        to: to.to_owned(),
+        to: ContactId::from_key(to),
         from: None,
+        kind: MessageKind::Text,
         payload,
         requeued: 0,
     })

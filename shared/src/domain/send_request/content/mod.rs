@@ -31,7 +31,8 @@ pub use self::text::{MAX_TEXT_BODY_CHARS, Text};
 use super::ValidationError;
 
 /// Meta's message types (the `type` value, also the key of the content object).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
     Template,

@@ -1,6 +1,7 @@
 //! After an inbound message: the read receipt and the auto-reply.
 
 use super::*;
+use crate::domain::send_request::MessageKind;
 
 impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O, W, Q, E> {
     /// After an inbound message is recorded (new or redelivered): the read receipt and the
@@ -12,7 +13,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             }
             let wamid = record.wamid.clone();
             // As the number that received it.
-            let from = self.sender_of(record.phone_number_id.as_deref());
+            let from = self.sender_of(record.phone_number_id.as_ref());
             let call = self.graph.mark_read(from, &wamid, self.typing_indicator);
             let result = tokio::time::timeout(self.policy.mark_read_timeout, call).await;
             match result {
@@ -30,10 +31,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             return Ok(());
         };
         // The phone number when Meta gave one, else the business-scoped user id (`recipient`).
-        let (field, to) = match (record.wa_id.as_deref(), record.user_id.as_deref()) {
-            (Some(wa_id), _) => ("to", wa_id),
-            (None, Some(user_id)) => ("recipient", user_id),
-            (None, None) => return Ok(()),
+        let Some(to) = record.contact() else {
+            return Ok(());
         };
         // One reply per inbound wamid: its id is derived from the wamid, so a redelivered
         // message finds it already there, and the claim sends it once however often it is queued.
@@ -41,16 +40,16 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         let payload = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            field: to,
+            to.field(): to.key(),
             "type": "text",
             "text": { "body": text },
             "context": { "message_id": record.wamid.as_str() },
         });
         self.store_call(self.store.create_outbound(&NewOutbound {
             message_id: message_id.clone(),
-            to: to.to_owned(),
+            to: to.clone(),
             from: record.phone_number_id.clone(),
-            kind: "text".to_owned(),
+            kind: MessageKind::Text,
             fingerprint: outbound::fingerprint(&payload),
             payload: payload.clone(),
             origin: Origin::AutoReply,
@@ -59,9 +58,10 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         .map_err(RecordError::store)?;
         let job = SendJob {
             message_id,
-            to: to.to_owned(),
+            to,
             // From the number that received the message.
             from: record.phone_number_id.clone(),
+            kind: MessageKind::Text,
             payload,
             requeued: 0,
         };

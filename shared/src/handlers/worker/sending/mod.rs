@@ -34,7 +34,7 @@ use super::Done;
 use super::record_error::RecordError;
 use crate::domain::events::{self as bus, BusEvent, Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend};
 use crate::domain::graph_error::{FailureClass, GraphError, retry_delay_seconds};
-use crate::domain::ids::{AttemptId, MessageId, Wamid};
+use crate::domain::ids::{AttemptId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Answer, Origin, OutboundStatus, SendJob, SendOutcome, SendRecord, StoredError};
 use crate::domain::records::{BusinessNumbers, InboundRecord};
 use crate::metrics::{self, Metric};
@@ -171,8 +171,9 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
     }
 
     /// The business number a message goes out from: the one named, else the default.
-    pub(super) fn sender_of<'a>(&'a self, named: Option<&'a str>) -> &'a str {
+    pub(super) fn sender_of<'a>(&'a self, named: Option<&'a PhoneNumberId>) -> &'a str {
         named
+            .map(PhoneNumberId::as_str)
             .filter(|id| !id.is_empty())
             .or(self.numbers.default_number())
             .unwrap_or_default()
@@ -358,8 +359,8 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                         message_id: &job.message_id,
                         attempt,
                         to: &job.to,
-                        kind: job.kind(),
-                        from: Some(self.sender_of(job.from.as_deref())),
+                        kind: job.kind,
+                        from: Some(self.sender_of(job.from.as_ref())),
                         cause,
                         will_resend: resends == 0,
                         error: None,
@@ -398,7 +399,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 .await;
         };
         tokio::time::sleep_until(slot).await;
-        let from = self.sender_of(job.from.as_deref());
+        let from = self.sender_of(job.from.as_ref());
         let answer = tokio::time::timeout(
             self.policy.graph_timeout,
             self.graph.send(from, &job.outgoing_payload()),

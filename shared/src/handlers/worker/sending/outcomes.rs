@@ -156,7 +156,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             message_id: job.message_id.clone(),
             attempt: attempt.id.clone(),
             to: job.to.clone(),
-            kind: job.kind().to_owned(),
+            kind: job.kind,
             answer: Answer::Released(error.clone()),
         };
         match self.queue_call(deferred.queue_message(attempt.request_id)).await {
@@ -263,7 +263,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             message_id: message_id.clone(),
             attempt: attempt_id.clone(),
             to: job.to.clone(),
-            kind: job.kind().to_owned(),
+            kind: job.kind,
             answer: outcome.clone(),
         };
         let queued = self.queue_call(deferred.queue_message(request_id)).await;
@@ -310,7 +310,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                     Some(&attempt.id),
                     Some(Sent {
                         to: &job.to,
-                        kind: job.kind(),
+                        kind: job.kind,
                     }),
                     wamid.as_ref(),
                 ))
@@ -358,7 +358,7 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                         Some(attempt),
                         Some(Sent {
                             to: &outcome.to,
-                            kind: &outcome.kind,
+                            kind: outcome.kind,
                         }),
                         wamid.as_ref(),
                     ))

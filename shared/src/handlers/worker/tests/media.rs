@@ -70,6 +70,19 @@ async fn receive_image(worker: &TestWorker, fakes: &MediaFakes, sha256: &str) ->
     jobs.into_iter().next().unwrap()
 }
 
+/// A worker whose Graph fake holds a picture, after a webhook naming it was received: the
+/// picture's bytes and the media job the worker queued.
+async fn a_picture_received(max_bytes: u64) -> (TestWorker, MediaFakes, Vec<u8>, QueueMessage) {
+    let (worker, fakes) = media_worker(max_bytes);
+    let bytes = picture();
+    fakes
+        .fakes
+        .graph
+        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
+    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    (worker, fakes, bytes, job)
+}
+
 async fn run_job(
     worker: &TestWorker,
     job: &QueueMessage,
@@ -91,13 +104,7 @@ fn received(bus: &FakeEventBus) -> Vec<crate::domain::events::BusEvent> {
 
 #[tokio::test]
 async fn the_message_is_recorded_first_and_its_media_job_keeps_the_bytes_and_completes_the_event() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, bytes, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
 
     // The webhook's record: the message is there, its media not yet, and no event until the media job.
     let item = fakes.fakes.store.tables().messages.get(WAMID).cloned().unwrap();
@@ -141,13 +148,7 @@ async fn the_message_is_recorded_first_and_its_media_job_keeps_the_bytes_and_com
 
 #[tokio::test]
 async fn a_transient_failure_is_retried_with_a_delay_and_keeps_nothing_until_it_works() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
     let faults = fakes.fakes.graph.state().media_faults.clone();
     faults.fail_next("retrieve", 1, Fault::Transient);
     faults.fail_next("download", 1, Fault::Transient);
@@ -176,13 +177,7 @@ async fn a_transient_failure_is_retried_with_a_delay_and_keeps_nothing_until_it_
 
 #[tokio::test]
 async fn the_same_failure_through_the_worker_reports_the_record_and_sets_its_retry_delay() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
     fakes
         .fakes
         .graph
@@ -289,13 +284,7 @@ async fn a_download_that_breaks_off_keeps_nothing_and_the_retry_keeps_it_whole()
 
 #[tokio::test]
 async fn a_file_over_the_cap_is_a_media_error_without_a_download() {
-    let (worker, fakes) = media_worker(100_000);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(100_000).await;
     assert_eq!(run_job(&worker, &job, 1).await.unwrap(), "media_failed");
     let Some(StoredMedia::Failed { error }) = fakes.fakes.store.tables().messages[WAMID].media.clone() else {
         panic!("no media error");
@@ -324,13 +313,7 @@ async fn a_download_announcing_more_than_meta_said_is_not_kept() {
 
 #[tokio::test]
 async fn a_download_outlasting_the_invocation_is_given_up_in_time_and_retried() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
     fakes
         .fakes
         .graph
@@ -357,13 +340,7 @@ async fn a_download_outlasting_the_invocation_is_given_up_in_time_and_retried() 
 
 #[tokio::test]
 async fn a_job_delivered_again_after_its_media_was_recorded_publishes_again_without_downloading() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
     // The first try kept the media, then the bus failed: the record fails.
     fakes.bus.faults.fail_next("put_events", 3, Fault::Transient);
     assert!(matches!(
@@ -384,13 +361,7 @@ async fn a_job_delivered_again_after_its_media_was_recorded_publishes_again_with
 
 #[tokio::test]
 async fn a_kept_object_is_never_replaced_by_a_later_error() {
-    let (worker, fakes) = media_worker(crate::domain::media::META_MAX_MEDIA_BYTES);
-    let bytes = picture();
-    fakes
-        .fakes
-        .graph
-        .hold_media(MEDIA_ID, FakeMedia::new(bytes.clone(), "image/jpeg"));
-    let job = receive_image(&worker, &fakes, &sha_hex(&bytes)).await;
+    let (worker, fakes, _, job) = a_picture_received(crate::domain::media::META_MAX_MEDIA_BYTES).await;
     assert_eq!(run_job(&worker, &job, 1).await.unwrap(), "media_kept");
     let kept = fakes.fakes.store.tables().messages[WAMID].media.clone();
     let refused = StoredMedia::Failed {

@@ -126,20 +126,7 @@ async fn a_lapsed_claim_publishes_unknown_and_a_failed_status_resolves_it_failed
     let (worker, fakes, bus) = publishing_worker();
     let job = queued_message(&fakes.store, "failed-status").await;
     fakes.graph.script([GraphAnswer::AcceptThenAmbiguous]);
-    let send = record(
-        "j",
-        Some("send-message"),
-        &serde_json::to_string(&job).unwrap(),
-        1,
-        SEND_QUEUE_ARN,
-    );
-    assert!(
-        !worker
-            .handle(event(vec![send]), deadline())
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
+    assert!(!send_once(&worker, &job, 1).await);
     let mut failed =
         serde_json::from_str::<Value>(&status_webhook("wamid.fake1", "failed", Some(job.message_id.as_str()))).unwrap();
     failed["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"] =
@@ -189,7 +176,7 @@ async fn a_lapse_of_a_send_that_never_left_is_resolved_not_sent() {
         message_id: job.message_id.clone(),
         attempt: crate::domain::ids::AttemptId::new(attempt),
         to: job.to.clone(),
-        kind: "text".to_owned(),
+        kind: job.kind,
         answer: crate::domain::outbound::Answer::Released(Default::default()),
     };
     let outcome = record(
@@ -223,20 +210,7 @@ async fn events_the_bus_refuses_go_on_the_send_queue_and_are_published_from_ther
     fakes.graph.script([GraphAnswer::AcceptThenAmbiguous]);
     // The call and both resends refused.
     bus.faults.fail_next("put_events", 3, Fault::Transient);
-    let send = record(
-        "j",
-        Some("send-message"),
-        &serde_json::to_string(&job).unwrap(),
-        1,
-        SEND_QUEUE_ARN,
-    );
-    assert!(
-        !worker
-            .handle(event(vec![send]), deadline())
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
+    assert!(!send_once(&worker, &job, 1).await);
     assert_eq!(
         fakes.store.outbound(&job.message_id).unwrap().status,
         OutboundStatus::Unknown,
@@ -280,20 +254,7 @@ async fn nothing_is_published_when_the_unknown_write_failed() {
     let job = queued_message(&fakes.store, "write-failed").await;
     fakes.graph.script([GraphAnswer::AcceptThenAmbiguous]);
     fakes.store.faults.fail_next("mark_unknown", 1, Fault::Transient);
-    let send = record(
-        "j",
-        Some("send-message"),
-        &serde_json::to_string(&job).unwrap(),
-        1,
-        SEND_QUEUE_ARN,
-    );
-    assert!(
-        !worker
-            .handle(event(vec![send]), deadline())
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
+    assert!(!send_once(&worker, &job, 1).await);
     assert!(bus.published().is_empty(), "{:?}", bus.published());
     assert_eq!(bus.calls().len(), 0);
 }
