@@ -533,7 +533,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
     let alarms = FixedAlarms(vec![("dlq-not-empty".to_owned(), "OK".to_owned())]);
     let checks = doctor::run_with(&settings, &stack.sdk, &alarms).await;
     assert!(checks.iter().all(|c| c.outcome == Outcome::Pass), "{checks:?}");
-    assert_eq!(checks.len(), 8);
+    assert_eq!(checks.len(), 9);
     // Through the binary (no alarm topic configured: that row is skipped): exit 0, --json.
     let run = stack.wabridge(&["doctor", "--json"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -553,6 +553,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
             ("token", "pass"),
             ("phone number", "pass"),
             ("webhook subscription", "pass"),
+            ("graph api version", "pass"),
             ("coexistence", "pass"),
             ("callback URL", "pass"),
             ("SES identity", "pass"),

@@ -19,12 +19,16 @@ use aws::{check_alarms, check_coexistence, check_ses};
 use meta::{check_callback, check_phone_number, check_subscription, check_token};
 use twilio::check_twilio;
 
+pub mod versions;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
     Fail,
     /// Not checked: something it needs is not configured (the detail says what).
     Skip,
+    /// Works now, but will not for long (the fix says what to do before then).
+    Warn,
 }
 
 impl Outcome {
@@ -33,6 +37,7 @@ impl Outcome {
             Outcome::Pass => "pass",
             Outcome::Fail => "FAIL",
             Outcome::Skip => "skip",
+            Outcome::Warn => "warn",
         }
     }
 }
@@ -59,6 +64,14 @@ impl Check {
         Self {
             name,
             outcome: Outcome::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name,
+            outcome: Outcome::Warn,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
@@ -111,6 +124,9 @@ pub async fn run_with(settings: &Settings, sdk: &SdkConfig, alarms: &impl Alarms
                 checks.push(Check::skip("webhook subscription", "needs a valid token"));
             }
         }
+    }
+    if let Some(version) = settings.get(config::GRAPH_API_VERSION) {
+        checks.push(versions::check_version(&version, chrono::Utc::now().date_naive()));
     }
     checks.push(check_coexistence(settings, sdk, graph.as_ref()).await);
     checks.push(check_callback(settings).await);
