@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::status::DeliveryStatus;
 use super::webhook::{
-    Change, Contact, Content, EchoMessage, InboundMessage, MessagesValue, MetaError, Metadata, StatusUpdate,
-    WebhookPayload,
+    Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
 };
 
 /// When and through which request the payload arrived.
@@ -230,67 +229,6 @@ impl RawEventRecord {
     }
 }
 
-// ------------------------------------------------------------------ echoes
-//
-// Messages the business sent from the WhatsApp Business app on a number in coexistence with the
-// Cloud API (the `smb_message_echoes` webhook field): outbound messages of the conversation the
-// bundle did not send. Recorded by their wamid, listed in the customer's conversation with their
-// origin, advanced by their statuses like any other outbound message — and never a reason to
-// reply, mark as read, or open the customer's 24-hour window (the customer did not write).
-
-/// Where an outbound message the bundle did not send came from.
-pub const BUSINESS_APP_ORIGIN: &str = "business_app";
-
-/// One echo to record, keyed by its wamid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EchoRecord {
-    pub wamid: Wamid,
-    /// The business number it went out from.
-    pub phone_number_id: Option<PhoneNumberId>,
-    pub display_phone_number: Option<String>,
-    /// The customer it went to: the phone number, else the business-scoped user id.
-    pub to: Option<ContactId>,
-    /// Meta's type name as sent (`text`, `image`, …; `edit` and `revoke` are kept as they come).
-    pub kind: String,
-    /// Meta's timestamp, epoch seconds.
-    pub timestamp: Option<i64>,
-    pub content: Content,
-    pub context_message_id: Option<String>,
-    pub errors: Vec<MetaError>,
-    /// The echo as JSON, every field kept.
-    pub raw: String,
-    pub received: Received,
-    /// From the shared history (`history`) rather than a live echo: kept and listed, not announced.
-    pub imported: bool,
-    /// An imported message's `history_context.status` (`READ`, `DELIVERED`, …).
-    pub history_status: Option<String>,
-}
-
-impl EchoRecord {
-    /// The record of `echo`, when it has a wamid.
-    pub fn of(metadata: &Metadata, echo: &EchoMessage, received: &Received) -> Option<Self> {
-        let message = &echo.message;
-        let wamid = message.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
-        let digits = echo.to.clone().filter(|to| !to.is_empty());
-        let user = echo.to_user_id.clone().filter(|to| !to.is_empty());
-        Some(Self {
-            wamid,
-            phone_number_id: metadata.phone_number_id.clone(),
-            display_phone_number: metadata.display_phone_number.clone(),
-            to: digits.map(ContactId::Phone).or(user.map(ContactId::User)),
-            kind: message.kind.clone(),
-            timestamp: message.timestamp,
-            content: message.content(),
-            context_message_id: message.context.as_ref().and_then(|c| c.id.clone()),
-            errors: message.errors.clone(),
-            raw: serde_json::to_value(echo).unwrap_or_default().to_string(),
-            received: received.clone(),
-            imported: false,
-            history_status: None,
-        })
-    }
-}
-
 /// A change for a phone number this deployment does not serve: acknowledged, logged, not processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignChange {
@@ -310,6 +248,8 @@ pub struct Plan {
     pub address_book: Vec<AddressBookRecord>,
     /// Two ids of one customer (both on a message, or a changed number or user id).
     pub links: Vec<IdentityLink>,
+    /// WhatsApp voice call events (`calls`).
+    pub calls: Vec<CallRecord>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -323,6 +263,7 @@ impl Plan {
             + self.history.len()
             + self.address_book.len()
             + self.links.len()
+            + self.calls.len()
             + self.contacts.len()
             + self.statuses.len()
             + self.events.len()
@@ -363,6 +304,12 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         return;
     }
     let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    match change.calls_value() {
+        // Recorded and announced typed; kept raw only when unreadable.
+        Some(Ok(value)) => return calls::plan_calls(plan, &value, received),
+        Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
+        None => {}
+    }
     if let Some(Ok(value)) = change.state_sync_value() {
         // Kept raw as before (nothing dropped), and each change on its contact.
         address_book::plan_address_book(plan, &value, received);
@@ -523,10 +470,14 @@ fn to_value<T: serde::Serialize>(item: &T) -> Value {
 }
 
 mod address_book;
+mod calls;
+mod echoes;
 mod history;
 mod identity;
 
 pub use address_book::AddressBookRecord;
+pub use calls::{CallRecord, CallStep};
+pub use echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 pub use history::HistoryChunkRecord;
 pub use identity::{IdentityLink, SAME_MESSAGE};
 

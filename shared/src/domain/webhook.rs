@@ -44,6 +44,11 @@ pub struct Change {
 }
 
 impl Change {
+    /// The `value` of a `calls` change (WhatsApp voice calls), typed.
+    pub fn calls_value(&self) -> Option<Result<CallsValue, serde_json::Error>> {
+        (self.field == CALLS_FIELD).then(|| CallsValue::deserialize(&self.value))
+    }
+
     /// The `value` of an `smb_app_state_sync` change (the WhatsApp Business app's address book), typed.
     pub fn state_sync_value(&self) -> Option<Result<StateSyncValue, serde_json::Error>> {
         (self.field == STATE_SYNC_FIELD).then(|| StateSyncValue::deserialize(&self.value))
@@ -359,9 +364,11 @@ fn epoch_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i6
     })
 }
 
+mod calls;
 mod history;
 mod state_sync;
 
+pub use calls::{CALLS_FIELD, CallEvent, CallStatus, CallsValue};
 pub use history::{ChunkMetadata, HISTORY_DECLINED, HISTORY_FIELD, HistoryChunk, HistoryThread, HistoryValue};
 pub use state_sync::{AppContact, STATE_SYNC_FIELD, StateSyncItem, StateSyncMetadata, StateSyncValue};
 
