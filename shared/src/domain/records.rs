@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::health::{self, TemplateStatus};
 use super::status::DeliveryStatus;
 use super::webhook::{
     Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
@@ -180,6 +181,8 @@ pub struct RawEventRecord {
     /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
     pub digest: String,
     pub received: Received,
+    /// The webhook entry's `time` (epoch seconds), when Meta sent one.
+    pub entry_time: Option<i64>,
     /// Where the payload went when it was too large for a table item ([`MAX_INLINE_EVENT_PAYLOAD`]):
     /// `payload` is then empty and the item holds this pointer instead.
     pub payload_pointer: Option<crate::domain::envelope::S3Pointer>,
@@ -237,12 +240,15 @@ pub struct Plan {
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
+    /// Template statuses that refuse or lift sends (`message_template_status_update`), recorded for the
+    /// send API besides their raw event.
+    pub template_statuses: Vec<TemplateStatus>,
     pub foreign: Vec<ForeignChange>,
 }
 
 impl Plan {
     pub fn writes(&self) -> usize {
-        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len()
+        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len() + self.template_statuses.len()
     }
 }
 
@@ -250,15 +256,22 @@ impl Plan {
 pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Received) -> Plan {
     let mut plan = Plan::default();
     for entry in &payload.entry {
+        let time = health::entry_time(&entry.extra);
         for change in &entry.changes {
-            plan_change(&mut plan, &entry.id, change, filter, received);
+            plan_change(&mut plan, (&entry.id, time), change, filter, received);
         }
     }
     plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
     plan
 }
 
-fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneNumberFilter, received: &Received) {
+fn plan_change(
+    plan: &mut Plan,
+    (entry_id, entry_time): (&str, Option<i64>),
+    change: &Change,
+    filter: &PhoneNumberFilter,
+    received: &Received,
+) {
     let phone_number_id = change
         .value
         .pointer("/metadata/phone_number_id")
@@ -271,12 +284,22 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         });
         return;
     }
-    let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    let raw_event = |field: &str, value: &Value| {
+        RawEventRecord {
+            entry_time,
+            ..raw_event(field, entry_id, phone_number_id, value, received)
+        }
+    };
     let value = match change.messages_value() {
         Some(Ok(value)) => value,
         // Another field, or a `messages` value of a shape this code cannot read: kept raw.
         Some(Err(_)) | None => {
             plan.events.push(raw_event(&change.field, &change.value));
+            if change.field == health::TEMPLATE_STATUS_FIELD
+                && let Some(status) = health::template_status(entry_id, entry_time, &change.value, received)
+            {
+                plan.template_statuses.push(status);
+            }
             return;
         }
     };
@@ -389,6 +412,7 @@ fn raw_event(
         digest: hex::encode(hasher.finalize()),
         payload,
         received: received.clone(),
+        entry_time: None,
         payload_pointer: None,
     }
 }

@@ -7,6 +7,7 @@ fn raw(payload: String) -> RawEventRecord {
         phone_number_id: None,
         payload,
         payload_pointer: None,
+        entry_time: None,
         digest: "d1".into(),
         received: super::super::records::Received {
             at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),

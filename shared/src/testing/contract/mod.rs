@@ -20,7 +20,7 @@ use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
     Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StatusWrite,
-    StoreError, VerificationStore, WriteOutcome,
+    StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
@@ -63,6 +63,10 @@ pub const CREATE: Write = Write {
     fake: "create_outbound",
     wire: "PutItem",
 };
+pub const RECORD_TEMPLATE_STATUS: Write = Write {
+    fake: "record_template_status",
+    wire: "UpdateItem",
+};
 pub const CLAIM_EMAIL: Write = Write {
     fake: "claim_email",
     wire: "UpdateItem",
@@ -70,7 +74,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + Sync;
+    type Store: OutboundStore + MessageStore + TemplateStatusStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -203,6 +207,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     refused_and_hung_writes_change_nothing(harness).await;
     pacing_spaces_a_recipients_sends(harness).await;
     messages_and_statuses_converge(harness).await;
+    template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 
