@@ -65,7 +65,7 @@ pub const CREATE: Write = Write {
 };
 pub const RECORD_TEMPLATE_STATUS: Write = Write {
     fake: "record_template_status",
-    wire: "UpdateItem",
+    wire: "PutItem",
 };
 pub const CLAIM_EMAIL: Write = Write {
     fake: "claim_email",
