@@ -55,7 +55,8 @@ async fn through_the_worker(test: &SendLoop, body: &[u8]) {
 async fn send(test: &SendLoop) -> (u16, Value) {
     let body = json!({"to": "972571234567", "type": "template", "name": "order_confirmation", "language": "en_US",
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ayala"}]}]});
-    test.call("POST", "/messages", "", &[], body.to_string().as_bytes()).await
+    test.call("POST", "/messages", "", &[], body.to_string().as_bytes())
+        .await
 }
 
 #[tokio::test]
@@ -83,7 +84,10 @@ async fn a_paused_template_is_refused_by_the_send_api_at_once_and_sendable_again
     let (status, answer) = send(&test).await;
     assert_eq!(status, 422, "{answer}");
     let error = answer["error"].as_str().unwrap();
-    assert!(error.contains("PAUSED") && error.contains("paused for 3 hours"), "{error}");
+    assert!(
+        error.contains("PAUSED") && error.contains("paused for 3 hours"),
+        "{error}"
+    );
 
     through_the_worker(&test, &status_webhook_of(&waba, "APPROVED", 1_763_827_620)).await;
     let (status, answer) = send(&test).await;

@@ -9,8 +9,6 @@
 
 use serde_json::Value;
 
-use super::records::Received;
-
 pub const TEMPLATE_STATUS_FIELD: &str = "message_template_status_update";
 pub const TEMPLATE_CATEGORY_FIELD: &str = "template_category_update";
 pub const TEMPLATE_QUALITY_FIELD: &str = "message_template_quality_update";
@@ -88,11 +86,12 @@ pub fn entry_time(extra: &serde_json::Map<String, Value>) -> Option<i64> {
 
 /// The send-deciding status a `message_template_status_update` value carries: `None` when it names no
 /// template, or its `event` neither refuses nor lifts sends (`PENDING`, `FLAGGED`, `IN_APPEAL`, …).
+/// `received_at` (epoch seconds) stands for the entry's time when it has none.
 pub fn template_status(
     waba_id: &str,
     entry_time: Option<i64>,
     value: &Value,
-    received: &Received,
+    received_at: i64,
 ) -> Option<TemplateStatus> {
     let status = text(value, "event")?.to_ascii_uppercase();
     if !REFUSED_STATUSES.contains(&status.as_str()) && !SENDABLE_STATUSES.contains(&status.as_str()) {
@@ -109,9 +108,12 @@ pub fn template_status(
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| {
-            value
-                .pointer("/disable_info/disable_date")
-                .map(|date| format!("disabled on {}", date.as_str().map_or_else(|| date.to_string(), str::to_owned)))
+            value.pointer("/disable_info/disable_date").map(|date| {
+                format!(
+                    "disabled on {}",
+                    date.as_str().map_or_else(|| date.to_string(), str::to_owned)
+                )
+            })
         });
     Some(TemplateStatus {
         waba_id: waba_id.to_owned(),
@@ -121,7 +123,7 @@ pub fn template_status(
         status,
         reason: text(value, "reason"),
         detail,
-        at: entry_time.unwrap_or_else(|| received.at.timestamp()),
+        at: entry_time.unwrap_or(received_at),
     })
 }
 
@@ -150,11 +152,8 @@ mod tests {
 
     use super::*;
 
-    fn received() -> Received {
-        Received {
-            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
-            request_id: "r".to_owned(),
-        }
+    fn received() -> i64 {
+        1_800_000_000
     }
 
     #[test]
@@ -163,12 +162,15 @@ mod tests {
             "message_template_name": "order_confirmation", "message_template_language": "en_US",
             "reason": "NONE", "other_info": {"title": "FIRST_PAUSE",
                 "description": "Your template has been paused for 3 hours due to low quality."}});
-        let status = template_status("102290129340398", Some(1_739_323_000), &value, &received()).expect("a status");
+        let status = template_status("102290129340398", Some(1_739_323_000), &value, received()).expect("a status");
         assert!(status.refuses_sends());
         assert_eq!(status.template_id.as_deref(), Some("806312974732579"));
         assert_eq!(status.at, 1_739_323_000);
         let refusal = status.refusal();
-        assert!(refusal.contains("order_confirmation") && refusal.contains("PAUSED"), "{refusal}");
+        assert!(
+            refusal.contains("order_confirmation") && refusal.contains("PAUSED"),
+            "{refusal}"
+        );
         assert!(refusal.contains("paused for 3 hours"), "{refusal}");
         assert!(!refusal.contains("NONE"), "{refusal}");
     }
@@ -177,30 +179,47 @@ mod tests {
     fn rejected_and_disabled_carry_their_reason_and_approved_lifts() {
         let rejected = json!({"event": "REJECTED", "message_template_name": "promo", "message_template_language": "en",
             "reason": "INCORRECT_CATEGORY"});
-        let status = template_status("W", None, &rejected, &received()).expect("a status");
+        let status = template_status("W", None, &rejected, received()).expect("a status");
         assert!(status.refusal().contains("INCORRECT_CATEGORY"));
         assert_eq!(status.at, 1_800_000_000, "no entry time: when it was received");
         let disabled = json!({"event": "DISABLED", "message_template_name": "promo", "message_template_language": "en",
             "reason": "NONE", "disable_info": {"disable_date": "1739400000"}});
-        let status = template_status("W", None, &disabled, &received()).expect("a status");
+        let status = template_status("W", None, &disabled, received()).expect("a status");
         assert_eq!(status.detail.as_deref(), Some("disabled on 1739400000"));
-        let approved = json!({"event": "APPROVED", "message_template_name": "promo", "message_template_language": "en"});
-        assert!(!template_status("W", None, &approved, &received()).expect("a status").refuses_sends());
+        let approved =
+            json!({"event": "APPROVED", "message_template_name": "promo", "message_template_language": "en"});
+        assert!(
+            !template_status("W", None, &approved, received())
+                .expect("a status")
+                .refuses_sends()
+        );
         for neutral in ["PENDING", "FLAGGED", "IN_APPEAL"] {
             let value = json!({"event": neutral, "message_template_name": "promo", "message_template_language": "en"});
-            assert_eq!(template_status("W", None, &value, &received()), None, "{neutral}");
+            assert_eq!(template_status("W", None, &value, received()), None, "{neutral}");
         }
-        assert_eq!(template_status("W", None, &json!({"event": "PAUSED"}), &received()), None, "no name");
+        assert_eq!(
+            template_status("W", None, &json!({"event": "PAUSED"}), received()),
+            None,
+            "no name"
+        );
         assert_eq!(refused_status(&rejected).as_deref(), Some("REJECTED"));
         assert_eq!(refused_status(&approved), None);
     }
 
     #[test]
     fn a_number_quality_drop_is_a_downgrade_or_a_flag() {
-        assert!(number_quality_dropped(&json!({"event": "DOWNGRADE", "old_limit": "TIER_10K", "current_limit": "TIER_2K"})));
-        assert!(number_quality_dropped(&json!({"event": "FLAGGED", "current_limit": "TIER_10K"})));
-        assert!(number_quality_dropped(&json!({"event": "ONBOARDING", "quality_rating": "RED"})));
-        assert!(!number_quality_dropped(&json!({"event": "UPGRADE", "current_limit": "TIER_10K"})));
+        assert!(number_quality_dropped(
+            &json!({"event": "DOWNGRADE", "old_limit": "TIER_10K", "current_limit": "TIER_2K"})
+        ));
+        assert!(number_quality_dropped(
+            &json!({"event": "FLAGGED", "current_limit": "TIER_10K"})
+        ));
+        assert!(number_quality_dropped(
+            &json!({"event": "ONBOARDING", "quality_rating": "RED"})
+        ));
+        assert!(!number_quality_dropped(
+            &json!({"event": "UPGRADE", "current_limit": "TIER_10K"})
+        ));
         assert!(!number_quality_dropped(&json!({"event": "THROUGHPUT_UPGRADE"})));
         assert!(!number_quality_dropped(&json!("not an object")));
     }

@@ -248,7 +248,11 @@ pub struct Plan {
 
 impl Plan {
     pub fn writes(&self) -> usize {
-        self.inbound.len() + self.contacts.len() + self.statuses.len() + self.events.len() + self.template_statuses.len()
+        self.inbound.len()
+            + self.contacts.len()
+            + self.statuses.len()
+            + self.events.len()
+            + self.template_statuses.len()
     }
 }
 
@@ -284,11 +288,9 @@ fn plan_change(
         });
         return;
     }
-    let raw_event = |field: &str, value: &Value| {
-        RawEventRecord {
-            entry_time,
-            ..raw_event(field, entry_id, phone_number_id, value, received)
-        }
+    let raw_event = |field: &str, value: &Value| RawEventRecord {
+        entry_time,
+        ..raw_event(field, entry_id, phone_number_id, value, received)
     };
     let value = match change.messages_value() {
         Some(Ok(value)) => value,
@@ -296,7 +298,8 @@ fn plan_change(
         Some(Err(_)) | None => {
             plan.events.push(raw_event(&change.field, &change.value));
             if change.field == health::TEMPLATE_STATUS_FIELD
-                && let Some(status) = health::template_status(entry_id, entry_time, &change.value, received)
+                && let Some(status) =
+                    health::template_status(entry_id, entry_time, &change.value, received.at.timestamp())
             {
                 plan.template_statuses.push(status);
             }

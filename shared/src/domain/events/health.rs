@@ -49,7 +49,11 @@ pub fn health_event(event: &RawEventRecord) -> Option<BusEvent> {
             copy(&mut detail, &template);
             copy(
                 &mut detail,
-                &[("status", "event"), ("reason", "reason"), ("category", "message_template_category")],
+                &[
+                    ("status", "event"),
+                    ("reason", "reason"),
+                    ("category", "message_template_category"),
+                ],
             );
             let refused = detail
                 .get("status")
@@ -94,7 +98,10 @@ pub fn health_event(event: &RawEventRecord) -> Option<BusEvent> {
                     ("event", "event"),
                     ("old_limit", "old_limit"),
                     ("current_limit", "current_limit"),
-                    ("max_daily_conversations_per_business", "max_daily_conversations_per_business"),
+                    (
+                        "max_daily_conversations_per_business",
+                        "max_daily_conversations_per_business",
+                    ),
                 ],
             );
             detail.insert(

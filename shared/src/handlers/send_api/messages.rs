@@ -53,8 +53,7 @@ impl<
     L: MediaLinks,
     M: MediaUploader,
     T: TemplateCatalog,
->
-    SendApi<S, Q, L, M, T>
+> SendApi<S, Q, L, M, T>
 {
     pub(super) async fn get(&self, id: &str) -> Result<Response<Body>, Refusal> {
         let view = self.store.view(id).await.map_err(store_unavailable)?;

@@ -35,7 +35,8 @@ use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
 use crate::ports::{
-    ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog, TemplateStatusStore,
+    ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
+    TemplateStatusStore,
 };
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
@@ -104,8 +105,7 @@ impl<
     L: MediaLinks,
     M: MediaUploader,
     T: TemplateCatalog,
->
-    SendApi<S, Q, L, M, T>
+> SendApi<S, Q, L, M, T>
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);

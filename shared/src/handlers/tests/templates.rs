@@ -113,7 +113,11 @@ fn held(status: &str, at: i64) -> crate::domain::health::TemplateStatus {
 async fn a_template_meta_paused_disabled_or_rejected_is_refused_at_once_with_meta_s_reason() {
     use crate::ports::TemplateStatusStore;
     let (api, templates) = api();
-    for (at, status) in [(1_800_000_000, "PAUSED"), (1_800_000_100, "DISABLED"), (1_800_000_200, "REJECTED")] {
+    for (at, status) in [
+        (1_800_000_000, "PAUSED"),
+        (1_800_000_100, "DISABLED"),
+        (1_800_000_200, "REJECTED"),
+    ] {
         api.store.record_template_status(&held(status, at)).await.unwrap();
         let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
         assert_eq!(code, 422, "{status}: {body}");
@@ -140,8 +144,13 @@ async fn a_template_meta_paused_disabled_or_rejected_is_refused_at_once_with_met
 async fn a_template_status_that_cannot_be_read_lets_the_send_through() {
     use crate::ports::TemplateStatusStore;
     let (api, templates) = api();
-    api.store.record_template_status(&held("PAUSED", 1_800_000_000)).await.unwrap();
-    api.store.faults.fail_next("template_status", 1, crate::testing::Fault::Transient);
+    api.store
+        .record_template_status(&held("PAUSED", 1_800_000_000))
+        .await
+        .unwrap();
+    api.store
+        .faults
+        .fail_next("template_status", 1, crate::testing::Fault::Transient);
     let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
     assert_eq!(code, 202, "the table unreachable for the read: Meta checks it ({body})");
     assert_eq!(templates.state().changed_at, vec![None]);
@@ -170,7 +179,13 @@ async fn a_pause_webhook_reaches_the_send_api_at_once() {
         1,
         EVENTS_QUEUE_ARN,
     )]);
-    assert!(worker.handle(batch, send_sim::deadline()).await.batch_item_failures.is_empty());
+    assert!(
+        worker
+            .handle(batch, send_sim::deadline())
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
     assert_eq!(code, 422, "{body}");
     assert!(body.contains("PAUSED") && body.contains("Paused for 6 hours"), "{body}");

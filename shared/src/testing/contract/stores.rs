@@ -127,16 +127,24 @@ pub async fn template_statuses_keep_the_latest<H: Harness>(harness: &H) {
     harness.refuse(RECORD_TEMPLATE_STATUS, 0);
     assert!(bounded(store.record_template_status(&approved)).await.is_err());
     harness.calm();
-    assert_eq!(held().await.expect("answered"), Some(paused), "a refused write changes nothing");
     assert_eq!(
-        bounded(store.record_template_status(&approved)).await.expect("answered"),
+        held().await.expect("answered"),
+        Some(paused),
+        "a refused write changes nothing"
+    );
+    assert_eq!(
+        bounded(store.record_template_status(&approved))
+            .await
+            .expect("answered"),
         WriteOutcome::Applied
     );
     let lifted = held().await.expect("answered").expect("held");
     assert!(!lifted.refuses_sends());
     assert_eq!(lifted, approved);
     assert_eq!(
-        bounded(store.template_status(&waba, "order_update", "pt_BR")).await.expect("answered"),
+        bounded(store.template_status(&waba, "order_update", "pt_BR"))
+            .await
+            .expect("answered"),
         None
     );
     assert_eq!(

@@ -53,7 +53,10 @@ impl SimClock for DynamoMessageStore {
 }
 
 /// What a simulated store needs.
-pub trait SimStore: MessageStore + OutboundStore + TemplateStatusStore + SimClock + Clone + Send + Sync + 'static {}
+pub trait SimStore:
+    MessageStore + OutboundStore + TemplateStatusStore + SimClock + Clone + Send + Sync + 'static
+{
+}
 impl<S: MessageStore + OutboundStore + TemplateStatusStore + SimClock + Clone + Send + Sync + 'static> SimStore for S {}
 
 pub type SimWorker<S> = Worker<S, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue, FakeEventBus>;

@@ -14,18 +14,62 @@ fn fixture(name: &str) -> String {
 
 /// Every fixture of a health field: its raw event's detail-type, its typed one.
 const FIXTURES: &[(&str, &str, &str)] = &[
-    ("template_status_update", "whatsapp.message_template_status_update", "template.status"),
-    ("template_status_paused", "whatsapp.message_template_status_update", "template.status"),
-    ("template_status_disabled", "whatsapp.message_template_status_update", "template.status"),
-    ("template_status_approved", "whatsapp.message_template_status_update", "template.status"),
-    ("template_category_update", "whatsapp.template_category_update", "template.category"),
-    ("template_category_impending", "whatsapp.template_category_update", "template.category"),
-    ("template_quality_update", "whatsapp.message_template_quality_update", "template.quality"),
-    ("phone_number_quality_update", "whatsapp.phone_number_quality_update", "number.quality"),
-    ("phone_number_quality_downgrade", "whatsapp.phone_number_quality_update", "number.quality"),
-    ("phone_number_quality_flagged", "whatsapp.phone_number_quality_update", "number.quality"),
+    (
+        "template_status_update",
+        "whatsapp.message_template_status_update",
+        "template.status",
+    ),
+    (
+        "template_status_paused",
+        "whatsapp.message_template_status_update",
+        "template.status",
+    ),
+    (
+        "template_status_disabled",
+        "whatsapp.message_template_status_update",
+        "template.status",
+    ),
+    (
+        "template_status_approved",
+        "whatsapp.message_template_status_update",
+        "template.status",
+    ),
+    (
+        "template_category_update",
+        "whatsapp.template_category_update",
+        "template.category",
+    ),
+    (
+        "template_category_impending",
+        "whatsapp.template_category_update",
+        "template.category",
+    ),
+    (
+        "template_quality_update",
+        "whatsapp.message_template_quality_update",
+        "template.quality",
+    ),
+    (
+        "phone_number_quality_update",
+        "whatsapp.phone_number_quality_update",
+        "number.quality",
+    ),
+    (
+        "phone_number_quality_downgrade",
+        "whatsapp.phone_number_quality_update",
+        "number.quality",
+    ),
+    (
+        "phone_number_quality_flagged",
+        "whatsapp.phone_number_quality_update",
+        "number.quality",
+    ),
     ("account_update", "whatsapp.account_update", "account.update"),
-    ("account_update_pricing_tier", "whatsapp.account_update", "account.update"),
+    (
+        "account_update_pricing_tier",
+        "whatsapp.account_update",
+        "account.update",
+    ),
     ("account_update_violation", "whatsapp.account_update", "account.update"),
 ];
 
@@ -69,8 +113,18 @@ async fn typed_details_carry_meta_s_fields() {
     }
     let status = &of_type(&bus, "template.status")[0].detail;
     assert_eq!(
-        (&status["name"], &status["language"], &status["status"], &status["sends_refused"]),
-        (&json!("order_confirmation"), &json!("en_US"), &json!("PAUSED"), &json!(true))
+        (
+            &status["name"],
+            &status["language"],
+            &status["status"],
+            &status["sends_refused"]
+        ),
+        (
+            &json!("order_confirmation"),
+            &json!("en_US"),
+            &json!("PAUSED"),
+            &json!(true)
+        )
     );
     assert_eq!(status["template_id"], "806312974732579", "an id as text");
     assert_eq!(status["other_info"]["title"], "FIRST_PAUSE");
