@@ -28,9 +28,11 @@ pub struct GraphTemplates {
     /// Bounds each page's call.
     timeout: Duration,
     waba_id: String,
-    /// Per name: when it was looked up (monotonic, and epoch seconds), and Meta's answer.
-    cache: Mutex<HashMap<String, (Instant, i64, Vec<TemplateShape>)>>,
+    cache: Mutex<HashMap<String, Kept>>,
 }
+
+/// One name's answer: when it was looked up (monotonic, and epoch seconds), and Meta's templates.
+type Kept = (Instant, i64, Vec<TemplateShape>);
 
 /// Why a page was not read: Meta's answer (a status other than 2xx), or none.
 enum PageFailure {

@@ -118,7 +118,10 @@ async fn a_template_meta_paused_disabled_or_rejected_is_refused_at_once_with_met
         (1_800_000_100, "DISABLED"),
         (1_800_000_200, "REJECTED"),
     ] {
-        api.store.record_template_status(&held(status, at)).await.unwrap();
+        api.store
+            .record_template_status(&held(status, at))
+            .await
+            .expect("recorded");
         let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
         assert_eq!(code, 422, "{status}: {body}");
         assert!(body.contains(status) && body.contains("SCAM"), "{body}");
@@ -134,7 +137,7 @@ async fn a_template_meta_paused_disabled_or_rejected_is_refused_at_once_with_met
     api.store
         .record_template_status(&held("APPROVED", 1_800_000_300))
         .await
-        .unwrap();
+        .expect("recorded");
     let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
     assert_eq!(code, 202, "{body}");
     assert_eq!(templates.state().changed_at.last(), Some(&Some(1_800_000_300)));
@@ -147,7 +150,7 @@ async fn a_template_status_that_cannot_be_read_lets_the_send_through() {
     api.store
         .record_template_status(&held("PAUSED", 1_800_000_000))
         .await
-        .unwrap();
+        .expect("recorded");
     api.store
         .faults
         .fail_next("template_status", 1, crate::testing::Fault::Transient);
