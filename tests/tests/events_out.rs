@@ -272,6 +272,181 @@ async fn a_status_write_whose_answer_was_lost_still_publishes_its_message_status
     assert!(late.is_empty(), "{late:?}");
 }
 
+// ------------------------------------------------------------------ a batch's events, together
+
+/// A worker publishing through the real SDK over the wire-fault layer (its plan counts the `PutEvents`
+/// requests, and can refuse them).
+async fn counting_worker(emu: &Emulator, bus: &TappedBus, plan: &FaultPlan) -> DeployedWorker {
+    let config = faulty_sdk_config(emu.endpoint(), &emu.env["AWS_REGION"], plan.clone()).await;
+    let publisher = EventBridgePublisher::new(EventBridge::new(&config), &bus.name);
+    let mut publishing = Publishing::new(publisher);
+    publishing.resend_after = vec![Duration::from_millis(10), Duration::from_millis(10)];
+    DeployedWorker::recording(
+        DynamoMessageStore::new(emu.dynamodb.clone(), emu.table(), 0),
+        S3BlobStore::new(emu.s3.clone(), emu.bucket()),
+        SqsRedelivery::new(emu.sqs.clone(), Vec::new()),
+        PhoneNumberFilter::default(),
+    )
+    .with_events(publishing)
+}
+
+/// Each `(kind, body)` queued on a fresh queue, then received: one SQS event of them all, as the event
+/// source mapping hands the worker a batch.
+async fn queued_batch(
+    emu: &Emulator,
+    bodies: &[(&str, String)],
+) -> (TestQueue, aws_lambda_events::event::sqs::SqsEvent) {
+    let queue = emu.fresh_queue("events-batch", 30, None).await;
+    for (kind, body) in bodies {
+        emu.sqs
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(body)
+            .message_attributes(
+                "kind",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(*kind)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let messages = emu.receive_all(&queue.url).await;
+    assert_eq!(messages.len(), bodies.len());
+    let event = sqs_event(&messages, &queue.arn, "us-east-1").unwrap();
+    (queue, event)
+}
+
+/// The records of `event` delivered again by SQS: visible at once, received again (receive count 2).
+async fn delivered_again(
+    emu: &Emulator,
+    queue: &TestQueue,
+    event: &aws_lambda_events::event::sqs::SqsEvent,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    for record in &event.records {
+        emu.sqs
+            .change_message_visibility()
+            .queue_url(&queue.url)
+            .receipt_handle(record.receipt_handle.clone().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    let messages = emu.receive_all(&queue.url).await;
+    assert_eq!(messages.len(), event.records.len());
+    sqs_event(&messages, &queue.arn, "us-east-1").unwrap()
+}
+
+fn failed_ids(answer: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = answer
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_batch_of_ten_webhooks_is_one_put_events_and_every_event_reaches_the_tap() {
+    let emu = Emulator::connect().await;
+    let bus = emu.tapped_bus("batch").await;
+    let plan = FaultPlan::new();
+    let worker = counting_worker(&emu, &bus, &plan).await;
+    let wamids: Vec<String> = (0..10).map(|i| unique_wamid(&format!("BATCH{i}x"))).collect();
+    let bodies: Vec<(&str, String)> = wamids
+        .iter()
+        .map(|wamid| ("meta-webhook", inbound(wamid).to_string()))
+        .collect();
+    let (_queue, event) = queued_batch(&emu, &bodies).await;
+    let answer = worker.handle(event, batch_deadline()).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(plan.calls("PutEvents"), 1, "ten records, one call: {}", plan.summary());
+    let events = tapped(&emu, &bus, 10).await;
+    let mut on_tap: Vec<&str> = events.iter().filter_map(|e| e["detail"]["wamid"].as_str()).collect();
+    on_tap.sort_unstable();
+    let mut expected: Vec<&str> = wamids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(on_tap, expected);
+}
+
+#[tokio::test]
+async fn an_entry_the_bus_refuses_fails_only_the_record_it_belongs_to() {
+    let emu = Emulator::connect().await;
+    let bus = emu.tapped_bus("refused").await;
+    let plan = FaultPlan::new();
+    let worker = counting_worker(&emu, &bus, &plan).await;
+    let wamids: Vec<String> = (0..3).map(|i| unique_wamid(&format!("REF{i}x"))).collect();
+    // A `publish-events` job whose one entry EventBridge refuses (no detail-type: `InvalidArgument`, a
+    // per-entry error in a call that succeeds), between webhooks whose entries share its call.
+    let refused = json!([{"detail_type": "", "detail": {"event_id": "refused-entry", "wamid": "wamid.NONE"}}]);
+    let mut bodies: Vec<(&str, String)> = wamids
+        .iter()
+        .map(|wamid| ("meta-webhook", inbound(wamid).to_string()))
+        .collect();
+    bodies.insert(1, ("publish-events", refused.to_string()));
+    let (queue, event) = queued_batch(&emu, &bodies).await;
+    let job_id = event
+        .records
+        .iter()
+        .find(|record| record.body.as_deref() == Some(bodies[1].1.as_str()))
+        .and_then(|record| record.message_id.clone())
+        .unwrap();
+    let answer = worker.handle(event, batch_deadline()).await;
+    assert_eq!(failed_ids(&answer), [job_id], "only the job whose entry was refused");
+    assert_eq!(
+        plan.calls("PutEvents"),
+        3,
+        "one call of four, then the refused entry resent twice"
+    );
+    let events = tapped(&emu, &bus, 3).await;
+    let mut on_tap: Vec<&str> = events.iter().filter_map(|e| e["detail"]["wamid"].as_str()).collect();
+    on_tap.sort_unstable();
+    let mut expected: Vec<&str> = wamids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(on_tap, expected, "the webhooks' events out once, the refused one never");
+    drop(queue);
+}
+
+#[tokio::test]
+async fn a_bus_outage_fails_every_record_with_events_and_the_redelivery_publishes_them_once_each() {
+    let emu = Emulator::connect().await;
+    let bus = emu.tapped_bus("outage").await;
+    let plan = FaultPlan::new();
+    let worker = counting_worker(&emu, &bus, &plan).await;
+    let wamids: Vec<String> = (0..4).map(|i| unique_wamid(&format!("OUTAGE{i}x"))).collect();
+    let bodies: Vec<(&str, String)> = wamids
+        .iter()
+        .map(|wamid| ("meta-webhook", inbound(wamid).to_string()))
+        .collect();
+    let (queue, event) = queued_batch(&emu, &bodies).await;
+    // Every `PutEvents` request refused (the SDK's own retries included).
+    plan.fail_next("PutEvents", 1000, WireFault::Refused);
+    let answer = worker.handle(event.clone(), batch_deadline()).await;
+    assert_eq!(answer.batch_item_failures.len(), 4, "{answer:?}");
+    for wamid in &wamids {
+        assert!(emu.message_item(wamid).await.is_some(), "the write is kept");
+    }
+    assert!(tapped(&emu, &bus, 0).await.is_empty());
+
+    // The bus back; SQS delivers the four again: recorded already, their events published now, once.
+    plan.clear();
+    let before = plan.calls("PutEvents");
+    let again = delivered_again(&emu, &queue, &event).await;
+    let answer = worker.handle(again, batch_deadline()).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(plan.calls("PutEvents") - before, 1);
+    let events = tapped(&emu, &bus, 4).await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    let ids: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["detail"]["event_id"].as_str()).collect();
+    assert_eq!(ids.len(), 4);
+}
+
 #[tokio::test]
 async fn a_template_pause_and_a_number_downgrade_reach_the_tap_raw_and_typed() {
     let emu = Emulator::connect().await;

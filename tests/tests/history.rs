@@ -298,3 +298,51 @@ async fn a_message_meta_reports_that_the_bundle_did_not_send_is_listed_as_outbou
     assert_eq!(entries[0]["status"], "delivered");
     assert_eq!(entries[0]["id"], Value::Null);
 }
+
+/// Coexistence: what the owner types in the WhatsApp Business app arrives as an `smb_message_echoes`
+/// webhook (the stand-in's `/_standin/echo`, signed like Meta's) and shows in the customer's history
+/// and by its wamid as outbound, origin `business_app`, advanced by its statuses — with no auto-reply.
+#[tokio::test]
+async fn an_echo_of_the_business_app_is_an_outbound_message_of_the_conversation() {
+    // A worker that would reply to, and mark as read, a message from the customer.
+    let mut options = LoopOptions::new("history-echo", API_KEY);
+    options.vars = vec![
+        ("EVENT_BUS_NAME", ""),
+        ("AUTO_REPLY_TEXT", "Thanks, we will answer soon."),
+        ("MARK_AS_READ", "true"),
+    ];
+    let test = Loop(SendLoop::start(options).await);
+    let contact = contact();
+    let echoed = integration_tests::http::client()
+        .post(format!("{}/_standin/echo", test.graph_base))
+        .header("content-type", "application/json")
+        .body(json!({"phone_number_id": LOOP_PHONE_NUMBER_ID, "to": contact, "text": "typed in the app"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), 200);
+    let answer: Value = serde_json::from_str(&echoed.text().await.unwrap()).unwrap();
+    let wamid = answer["wamid"].as_str().unwrap().to_owned();
+    let mut view = Value::Null;
+    for _ in 0..50 {
+        test.drain().await;
+        let (status, shown) = test.call("GET", &format!("/messages/{wamid}"), "", &[], b"").await;
+        if status == 200 && shown["status"] == "read" {
+            view = shown;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(view["direction"], "outbound", "{view}");
+    assert_eq!(view["origin"], "business_app", "{view}");
+    assert_eq!(view["to"], contact.as_str(), "{view}");
+    let (entries, _) = test.every_page(&contact, 10).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["wamid"], wamid.as_str());
+    assert_eq!(entries[0]["origin"], "business_app");
+    assert_eq!(entries[0]["content"]["body"], "typed in the app");
+    assert!(
+        test.standin.requests().is_empty(),
+        "nothing was sent to Meta: no auto-reply, no read receipt"
+    );
+}

@@ -222,6 +222,11 @@ impl Messages {
         }
     }
 
+    /// Where the stand-in's webhooks go (statuses, and the echoes of `/_standin/echo`).
+    pub fn webhooks(&self) -> &Arc<StatusWebhooks> {
+        &self.webhooks
+    }
+
     fn lock(&self) -> MutexGuard<'_, Log> {
         // A poisoned lock only means another task panicked mid-update; the data is still usable.
         self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

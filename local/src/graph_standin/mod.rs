@@ -14,6 +14,7 @@
 //! | `POST /_standin/access-token/expire` | the accepted token now gets `401` code 190 on every route, as an expired one: `{"success":true}` |
 //! | `POST /_standin/access-token` `{"token":"…"}` | that token is accepted from now on (and not expired): `{"success":true}`; no non-empty `token`: `400` code 100 |
 //! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
+//! | `POST /_standin/echo` `{"phone_number_id","to","text"}` | as the owner typing `text` to `to` in the WhatsApp Business app: a signed `smb_message_echoes` webhook to the receiver, then its `sent`, `delivered`, `read` statuses; `{"success":true,"wamid":"…"}` once the receiver took the echo (`502` if it did not) |
 //! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
@@ -320,6 +321,29 @@ impl Standin {
                 success()
             }
             (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
+            (&Method::POST, "echo") => {
+                let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+                    .collect()
+                    .await
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                let body = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+                let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+                let (Some(phone_number_id), Some(to)) = (field("phone_number_id"), field("to")) else {
+                    return Some(invalid("phone_number_id and to (the customer's digits) are required").answer());
+                };
+                if !to.bytes().all(|b| b.is_ascii_digit()) {
+                    return Some(invalid("to must be the customer's phone number, digits only").answer());
+                }
+                let text = field("text").unwrap_or("Sent from the WhatsApp Business app");
+                match self.messages.webhooks().echo(phone_number_id, to, text).await {
+                    Ok(wamid) => json_answer(
+                        200,
+                        &obj([("success", Value::Bool(true)), ("wamid", Value::from(wamid))]),
+                    ),
+                    Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
+                }
+            }
             (&Method::GET, "access-token") => json_answer(200, &obj([("expired", Value::Bool(self.token().expired))])),
             (&Method::POST, "access-token/expire") => {
                 self.token().expired = true;

@@ -114,15 +114,58 @@ impl StatusWebhooks {
             if let (Some(data), Value::Object(fields)) = (&delivery.biz_opaque_callback_data, &mut status_object) {
                 fields.insert("biz_opaque_callback_data".into(), Value::from(data.as_str()));
             }
-            let body = webhook_body(&self.display_phone_number, &delivery.phone_number_id, status_object);
+            let body = webhook_body(
+                "messages",
+                &self.display_phone_number,
+                &delivery.phone_number_id,
+                ("statuses", status_object),
+            );
             self.post(&uri, body, status, &delivery.wamid).await;
         }
     }
 
-    async fn post(&self, uri: &Uri, body: Vec<u8>, status: &str, wamid: &str) {
+    /// Posts an echo of a message the owner typed in the WhatsApp Business app (the
+    /// `smb_message_echoes` field), then — from a spawned task — its `sent`, `delivered`, `read`
+    /// statuses. The wamid once the receiver took the echo, else why not.
+    pub async fn echo(self: &Arc<Self>, phone_number_id: &str, to: &str, text: &str) -> Result<String, String> {
+        let Some(uri) = self.uri.clone() else {
+            return Err(format!("no usable webhook_url ({})", self.webhook_url));
+        };
+        let wamid = super::ids::new_wamid(to);
+        let echo = obj([
+            ("from", Value::from(self.display_phone_number.as_str())),
+            ("to", Value::from(to)),
+            ("id", Value::from(wamid.as_str())),
+            ("timestamp", Value::from(epoch_seconds().to_string())),
+            ("type", Value::from("text")),
+            ("text", obj([("body", Value::from(text))])),
+        ]);
+        let body = webhook_body(
+            "smb_message_echoes",
+            &self.display_phone_number,
+            phone_number_id,
+            ("message_echoes", echo),
+        );
+        if !self.post(&uri, body, "echo", &wamid).await {
+            return Err("the webhook receiver did not take the echo".to_owned());
+        }
+        self.schedule(Delivery {
+            phone_number_id: phone_number_id.to_owned(),
+            wamid: wamid.clone(),
+            digits: to.to_owned(),
+            user_id: None,
+            fail: false,
+            biz_opaque_callback_data: None,
+            first_delay: Duration::ZERO,
+        });
+        Ok(wamid)
+    }
+
+    /// Whether the receiver answered `200` within the tries.
+    async fn post(&self, uri: &Uri, body: Vec<u8>, status: &str, wamid: &str) -> bool {
         let Ok(signature) = HeaderValue::from_str(&meta_signature::sign(&self.app_secret, &body)) else {
             tracing::error!("graph stand-in: signature is not a valid header value");
-            return;
+            return false;
         };
         let body = Bytes::from(body);
         let mut backoff = WEBHOOK_FIRST_BACKOFF;
@@ -143,19 +186,20 @@ impl StatusWebhooks {
             })
             .await;
             let failure = match result {
-                Ok(Ok(code)) if code == StatusCode::OK => return,
+                Ok(Ok(code)) if code == StatusCode::OK => return true,
                 Ok(Ok(code)) => format!("answered {code}"),
                 Ok(Err(error)) => error,
                 Err(_) => format!("no answer within {WEBHOOK_TRY_TIMEOUT:?}"),
             };
             if attempt == WEBHOOK_TRIES {
                 tracing::warn!(%status, %wamid, %failure, "graph stand-in: status webhook given up after {attempt} tries");
-                return;
+                return false;
             }
             tracing::debug!(%status, %wamid, %failure, attempt, "graph stand-in: status webhook failed; retrying");
             tokio::time::sleep(backoff).await;
             backoff = backoff.saturating_mul(2);
         }
+        false
     }
 }
 
@@ -205,8 +249,14 @@ fn status_json(status: &str, wamid: &str, digits: &str, conversation_id: &str) -
     Value::Object(fields)
 }
 
-/// A complete Meta webhook body holding one status, serialized as Meta does.
-fn webhook_body(display_phone_number: &str, phone_number_id: &str, status: Value) -> Vec<u8> {
+/// A complete Meta webhook body of `field` holding one object in the list `member` names (a status
+/// under `statuses`, an echo under `message_echoes`), serialized as Meta does.
+fn webhook_body(
+    field: &str,
+    display_phone_number: &str,
+    phone_number_id: &str,
+    (list, object): (&str, Value),
+) -> Vec<u8> {
     let value = obj([
         ("messaging_product", Value::from("whatsapp")),
         (
@@ -216,9 +266,9 @@ fn webhook_body(display_phone_number: &str, phone_number_id: &str, status: Value
                 ("phone_number_id", Value::from(phone_number_id)),
             ]),
         ),
-        ("statuses", Value::Array(vec![status])),
+        (list, Value::Array(vec![object])),
     ]);
-    let change = obj([("value", value), ("field", Value::from("messages"))]);
+    let change = obj([("value", value), ("field", Value::from(field))]);
     let entry = obj([("id", Value::from(WABA_ID)), ("changes", Value::Array(vec![change]))]);
     let webhook = obj([
         ("object", Value::from("whatsapp_business_account")),

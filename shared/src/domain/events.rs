@@ -7,8 +7,10 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::ids::MessageId;
-use super::records::{InboundRecord, RawEventRecord, StatusRecord};
+use super::ids::{ContactId, MessageId};
+use super::records::{
+    BUSINESS_APP_ORIGIN, EchoRecord, HistoryChunkRecord, InboundRecord, RawEventRecord, StatusRecord,
+};
 use super::webhook::{Content, MetaError};
 
 mod health;
@@ -29,6 +31,8 @@ pub const MAX_CALL_BYTES: usize = 256 * 1024;
 const MAX_DETAIL_BYTES: usize = 200 * 1024;
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
+pub const MESSAGE_ECHO: &str = "message.echo";
+pub const HISTORY_PROGRESS: &str = "history.progress";
 pub const MESSAGE_STATUS: &str = "message.status";
 pub const MESSAGE_UNKNOWN: &str = "message.unknown";
 pub const MESSAGE_RESOLVED: &str = "message.resolved";
@@ -152,15 +156,40 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
             "wa_id": record.wa_id,
             "user_id": record.user_id,
             "profile_name": record.profile_name,
+            "username": record.username,
         }),
     );
     detail.insert("type".into(), Value::from(record.kind.as_str()));
     detail.insert("timestamp".into(), record.timestamp.map_or(Value::Null, Value::from));
     detail.insert("received_at".into(), Value::from(record.received.at.to_rfc3339()));
-    if let Some(context) = &record.context_message_id {
+    add_content(
+        &mut detail,
+        record.context_message_id.as_deref(),
+        &record.content,
+        &record.errors,
+        outcome,
+    );
+    BusEvent::new(
+        MESSAGE_RECEIVED,
+        event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
+        detail,
+    )
+}
+
+/// What a message says, under the members `message.received` and `message.echo` share: `context`,
+/// the content by type (`text`, `media` with its fate when known, `location`, `reply`, `reaction`,
+/// or `content`), and Meta's `errors`.
+fn add_content(
+    detail: &mut Map<String, Value>,
+    context_message_id: Option<&str>,
+    content: &Content,
+    errors: &[MetaError],
+    outcome: Option<&MediaOutcome>,
+) {
+    if let Some(context) = context_message_id {
         detail.insert("context".into(), json!({ "message_id": context }));
     }
-    match &record.content {
+    match content {
         Content::Text { body } => {
             detail.insert("text".into(), json!({ "body": body }));
         }
@@ -207,12 +236,56 @@ pub fn message_received(record: &InboundRecord, outcome: Option<&MediaOutcome>) 
             detail.insert("content".into(), value.clone());
         }
     }
-    if !record.errors.is_empty() {
-        detail.insert("errors".into(), errors(&record.errors));
+    if !errors.is_empty() {
+        detail.insert("errors".into(), self::errors(errors));
     }
+}
+
+/// `message.echo` for a message the business sent from the WhatsApp Business app (recorded as an
+/// outbound message of the customer's conversation, origin `business_app`).
+pub fn message_echo(echo: &EchoRecord) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("wamid".into(), Value::from(echo.wamid.as_str()));
+    detail.insert("origin".into(), Value::from(BUSINESS_APP_ORIGIN));
+    detail.insert("phone_number_id".into(), optional(echo.phone_number_id.as_deref()));
+    detail.insert(
+        "display_phone_number".into(),
+        optional(echo.display_phone_number.as_deref()),
+    );
+    let (wa_id, user_id) = match &echo.to {
+        Some(ContactId::Phone(number)) => (Some(number.as_str()), None),
+        Some(ContactId::User(user)) => (None, Some(user.as_str())),
+        None => (None, None),
+    };
+    detail.insert("contact".into(), json!({ "wa_id": wa_id, "user_id": user_id }));
+    detail.insert("type".into(), Value::from(echo.kind.as_str()));
+    detail.insert("timestamp".into(), echo.timestamp.map_or(Value::Null, Value::from));
+    detail.insert("received_at".into(), Value::from(echo.received.at.to_rfc3339()));
+    add_content(
+        &mut detail,
+        echo.context_message_id.as_deref(),
+        &echo.content,
+        &echo.errors,
+        None,
+    );
+    BusEvent::new(MESSAGE_ECHO, event_id(&[MESSAGE_ECHO, echo.wamid.as_str()]), detail)
+}
+
+/// `history.progress` for a chunk of the WhatsApp Business app's shared history, once its messages
+/// were recorded (imported: never announced one by one); `declined` when the owner declined to share.
+pub fn history_progress(chunk: &HistoryChunkRecord) -> BusEvent {
+    let mut detail = Map::new();
+    detail.insert("phone_number_id".into(), optional(chunk.phone_number_id.as_deref()));
+    detail.insert("phase".into(), chunk.phase.map_or(Value::Null, Value::from));
+    detail.insert("chunk_order".into(), chunk.chunk_order.map_or(Value::Null, Value::from));
+    detail.insert("progress".into(), chunk.progress.map_or(Value::Null, Value::from));
+    detail.insert("threads".into(), Value::from(chunk.threads));
+    detail.insert("messages".into(), Value::from(chunk.messages));
+    detail.insert("declined".into(), Value::from(chunk.declined));
+    detail.insert("errors".into(), errors(&chunk.errors));
     BusEvent::new(
-        MESSAGE_RECEIVED,
-        event_id(&[MESSAGE_RECEIVED, record.wamid.as_str()]),
+        HISTORY_PROGRESS,
+        event_id(&[HISTORY_PROGRESS, &chunk.event.entry_id, &chunk.event.digest]),
         detail,
     )
 }

@@ -73,6 +73,15 @@ pub struct ConversationEntry {
     pub timestamp: String,
     /// `received` for inbound; the send's or Meta's latest status for outbound.
     pub status: Option<String>,
+    /// Who sent an outbound message: `api` (the send API), `auto-reply`, or `business_app` (the
+    /// owner, in the WhatsApp Business app); absent when the bundle does not know (inbound, or a
+    /// message known only from its statuses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `true` for a message of the WhatsApp Business app's shared history (`history`), imported
+    /// when the number joined the API; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<bool>,
     /// What it says, by type: `{"body"}` for text, `{"caption", "filename"}` for media, the reply's
     /// ids and titles, the location, the reaction; `{}` when there is nothing to show.
     pub content: Value,

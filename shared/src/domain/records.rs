@@ -4,12 +4,12 @@
 use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::health::{self, TemplateStatus};
 use super::status::DeliveryStatus;
 use super::webhook::{
-    Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
+    Change, Contact, Content, EchoMessage, InboundMessage, MessagesValue, MetaError, Metadata, StatusUpdate,
+    WebhookPayload,
 };
 
 /// When and through which request the payload arrived.
@@ -99,6 +99,8 @@ pub struct InboundRecord {
     /// The sender's business-scoped user id, when Meta sends one.
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    /// The sender's WhatsApp username (`contacts[].profile.username`), when they have one.
+    pub username: Option<String>,
     pub kind: String,
     /// Meta's timestamp, epoch seconds.
     pub timestamp: Option<i64>,
@@ -108,6 +110,9 @@ pub struct InboundRecord {
     /// The message object as JSON, every field kept.
     pub raw: String,
     pub received: Received,
+    /// From the WhatsApp Business app's shared history (`history`): kept and listed, never a
+    /// reason to reply, read, announce it as received or open the 24-hour window.
+    pub imported: bool,
 }
 
 impl InboundRecord {
@@ -134,6 +139,7 @@ pub struct ContactActivity {
     pub wa_id: Option<String>,
     pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    pub username: Option<String>,
     /// The business number written to: the window is kept per business number and contact.
     pub phone_number_id: Option<PhoneNumberId>,
     /// Epoch seconds of the newest inbound message.
@@ -169,60 +175,62 @@ impl StatusRecord {
     }
 }
 
-/// Anything else Meta sent (template status, account, quality, name updates, alerts,
-/// change-level errors, messages without an id), stored raw so nothing is dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEventRecord {
-    pub field: String,
-    pub entry_id: String,
+// Messages the business sent from the WhatsApp Business app on a number in coexistence with the
+// Cloud API (the `smb_message_echoes` webhook field): outbound messages of the conversation the
+// bundle did not send. Recorded by their wamid, listed in the customer's conversation with their
+// origin, advanced by their statuses like any other outbound message — and never a reason to
+// reply, mark as read, or open the customer's 24-hour window (the customer did not write).
+
+/// Where an outbound message the bundle did not send came from.
+pub const BUSINESS_APP_ORIGIN: &str = "business_app";
+
+/// One echo to record, keyed by its wamid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EchoRecord {
+    pub wamid: Wamid,
+    /// The business number it went out from.
     pub phone_number_id: Option<PhoneNumberId>,
-    /// The event as JSON.
-    pub payload: String,
-    /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
-    pub digest: String,
+    pub display_phone_number: Option<String>,
+    /// The customer it went to: the phone number, else the business-scoped user id.
+    pub to: Option<ContactId>,
+    /// Meta's type name as sent (`text`, `image`, …; `edit` and `revoke` are kept as they come).
+    pub kind: String,
+    /// Meta's timestamp, epoch seconds.
+    pub timestamp: Option<i64>,
+    pub content: Content,
+    pub context_message_id: Option<String>,
+    pub errors: Vec<MetaError>,
+    /// The echo as JSON, every field kept.
+    pub raw: String,
     pub received: Received,
-    /// The webhook entry's `time` (epoch seconds), when Meta sent one.
-    pub entry_time: Option<i64>,
-    /// Where the payload went when it was too large for a table item ([`MAX_INLINE_EVENT_PAYLOAD`]):
-    /// `payload` is then empty and the item holds this pointer instead.
-    pub payload_pointer: Option<crate::domain::envelope::S3Pointer>,
+    /// From the shared history (`history`) rather than a live echo: kept and listed, not announced.
+    pub imported: bool,
+    /// An imported message's `history_context.status` (`READ`, `DELIVERED`, …).
+    pub history_status: Option<String>,
 }
 
-/// The largest raw event payload stored in its table item: DynamoDB's item limit is 400 KB,
-/// names and every other attribute included. A larger payload goes to the payload bucket.
-pub const MAX_INLINE_EVENT_PAYLOAD: usize = 350 * 1024;
-
-impl RawEventRecord {
-    /// The payload bucket's key for this event when it is offloaded: one per event (its digest),
-    /// so a redelivery writes the same object again.
-    pub fn blob_key(&self) -> String {
-        let safe = |text: &str| -> String {
-            text.chars()
-                .take(64)
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
-        format!(
-            "events/{}/{}/{}.json",
-            safe(&self.field),
-            safe(&self.entry_id),
-            self.digest
-        )
-    }
-
-    /// The same event with its payload moved to `pointer`.
-    pub fn offloaded_to(&self, pointer: crate::domain::envelope::S3Pointer) -> Self {
-        Self {
-            payload: String::new(),
-            payload_pointer: Some(pointer),
-            ..self.clone()
-        }
+impl EchoRecord {
+    /// The record of `echo`, when it has a wamid.
+    pub fn of(metadata: &Metadata, echo: &EchoMessage, received: &Received) -> Option<Self> {
+        let message = &echo.message;
+        let wamid = message.id.clone().filter(|id| !id.is_empty()).map(Wamid::new)?;
+        let digits = echo.to.clone().filter(|to| !to.is_empty());
+        let user = echo.to_user_id.clone().filter(|to| !to.is_empty());
+        Some(Self {
+            wamid,
+            phone_number_id: metadata.phone_number_id.clone(),
+            display_phone_number: metadata.display_phone_number.clone(),
+            to: digits.map(ContactId::Phone).or(user.map(ContactId::User)),
+            kind: message.kind.clone(),
+            timestamp: message.timestamp,
+            content: message.content(),
+            context_message_id: message.context.as_ref().and_then(|c| c.id.clone()),
+            errors: message.errors.clone(),
+            raw: serde_json::to_value(echo).unwrap_or_default().to_string(),
+            received: received.clone(),
+            imported: false,
+            history_status: None,
+        })
     }
 }
 
@@ -237,6 +245,14 @@ pub struct ForeignChange {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub inbound: Vec<InboundRecord>,
+    /// What the business sent from the WhatsApp Business app: no contact activity, no reply.
+    pub echoes: Vec<EchoRecord>,
+    /// The chunks of the shared history (their messages are in `inbound` and `echoes`, imported).
+    pub history: Vec<HistoryChunkRecord>,
+    /// Changes to the WhatsApp Business app's address book (`smb_app_state_sync`).
+    pub address_book: Vec<AddressBookRecord>,
+    /// Two ids of one customer (both on a message, or a changed number or user id).
+    pub links: Vec<IdentityLink>,
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
@@ -249,6 +265,10 @@ pub struct Plan {
 impl Plan {
     pub fn writes(&self) -> usize {
         self.inbound.len()
+            + self.echoes.len()
+            + self.history.len()
+            + self.address_book.len()
+            + self.links.len()
             + self.contacts.len()
             + self.statuses.len()
             + self.events.len()
@@ -266,6 +286,14 @@ pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Rec
         }
     }
     plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
+    // One write per link a payload makes, however many of its messages make it.
+    let mut seen = Vec::new();
+    plan.links.retain(|link| {
+        let key = (link.a.clone(), link.b.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     plan
 }
 
@@ -292,6 +320,15 @@ fn plan_change(
         entry_time,
         ..raw_event(field, entry_id, phone_number_id, value, received)
     };
+    if let Some(Ok(value)) = change.state_sync_value() {
+        // Kept raw as before (nothing dropped), and each change on its contact.
+        address_book::plan_address_book(plan, &value, received);
+    }
+    match change.history_value() {
+        Some(Ok(value)) => return history::plan_history(plan, entry_id, &value, received),
+        Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
+        None => {}
+    }
     let value = match change.messages_value() {
         Some(Ok(value)) => value,
         // Another field, or a `messages` value of a shape this code cannot read: kept raw.
@@ -317,14 +354,24 @@ fn plan_change(
                         wa_id: record.wa_id.clone(),
                         user_id: record.user_id.clone(),
                         profile_name: record.profile_name.clone(),
+                        username: record.username.clone(),
                         phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
                         last_inbound_wamid: record.wamid.to_string(),
                     });
                 }
+                plan.links.extend(identity::links_of(&record));
                 plan.inbound.push(record);
             }
             None => plan.events.push(raw_event("messages.unidentified", &to_value(message))),
+        }
+    }
+    for echo in &value.message_echoes {
+        match EchoRecord::of(&value.metadata, echo, received) {
+            Some(record) => plan.echoes.push(record),
+            None => plan
+                .events
+                .push(raw_event("message_echoes.unidentified", &to_value(echo))),
         }
     }
     for status in &value.statuses {
@@ -351,6 +398,9 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
             .clone()
             .or_else(|| contact.and_then(|c| c.user_id.clone())),
         profile_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
+        username: contact
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.username.clone()),
         kind: message.kind.clone(),
         timestamp: message.timestamp,
         content: message.content(),
@@ -358,6 +408,7 @@ fn inbound_record(value: &MessagesValue, message: &InboundMessage, received: &Re
         errors: message.errors.clone(),
         raw: to_value(message).to_string(),
         received: received.clone(),
+        imported: false,
     })
 }
 
@@ -395,31 +446,6 @@ fn status_record(value: &MessagesValue, status: &StatusUpdate, received: &Receiv
     })
 }
 
-fn raw_event(
-    field: &str,
-    entry_id: &str,
-    phone_number_id: Option<&str>,
-    value: &Value,
-    received: &Received,
-) -> RawEventRecord {
-    let payload = value.to_string();
-    let mut hasher = Sha256::new();
-    for part in [field, entry_id, &payload] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    RawEventRecord {
-        field: field.to_owned(),
-        entry_id: entry_id.to_owned(),
-        phone_number_id: phone_number_id.map(PhoneNumberId::new),
-        digest: hex::encode(hasher.finalize()),
-        payload,
-        received: received.clone(),
-        entry_time: None,
-        payload_pointer: None,
-    }
-}
-
 /// One write per contact and business number per payload: the newest message wins.
 fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivity> {
     activities.sort_by(|a, b| {
@@ -434,6 +460,17 @@ fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivi
 fn to_value<T: serde::Serialize>(item: &T) -> Value {
     serde_json::to_value(item).unwrap_or(Value::Null)
 }
+
+mod address_book;
+mod history;
+mod identity;
+mod raw_event;
+
+pub use address_book::AddressBookRecord;
+pub use history::HistoryChunkRecord;
+pub use identity::{IdentityLink, SAME_MESSAGE};
+use raw_event::raw_event;
+pub use raw_event::{MAX_INLINE_EVENT_PAYLOAD, RawEventRecord};
 
 #[cfg(test)]
 mod tests;

@@ -44,13 +44,28 @@ pub struct Change {
 }
 
 impl Change {
-    /// The `value` of a `messages` change, typed. `None` for other fields.
+    /// The `value` of an `smb_app_state_sync` change (the WhatsApp Business app's address book), typed.
+    pub fn state_sync_value(&self) -> Option<Result<StateSyncValue, serde_json::Error>> {
+        (self.field == STATE_SYNC_FIELD).then(|| StateSyncValue::deserialize(&self.value))
+    }
+
+    /// The `value` of a `history` change (the WhatsApp Business app's past conversations), typed.
+    pub fn history_value(&self) -> Option<Result<HistoryValue, serde_json::Error>> {
+        (self.field == HISTORY_FIELD).then(|| HistoryValue::deserialize(&self.value))
+    }
+
+    /// The `value` of a `messages` change, or of an `smb_message_echoes` one (the same envelope:
+    /// `metadata`, and the echoes in `message_echoes[]`), typed. `None` for other fields.
     pub fn messages_value(&self) -> Option<Result<MessagesValue, serde_json::Error>> {
-        (self.field == "messages").then(|| MessagesValue::deserialize(&self.value))
+        matches!(self.field.as_str(), "messages" | ECHOES_FIELD).then(|| MessagesValue::deserialize(&self.value))
     }
 }
 
-/// `value` of a change with `field == "messages"`.
+/// The webhook field of the messages the business sent from the WhatsApp Business app (or a
+/// linked device) on a number in coexistence with the Cloud API.
+pub const ECHOES_FIELD: &str = "smb_message_echoes";
+
+/// `value` of a change with `field == "messages"` (or [`ECHOES_FIELD`]).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct MessagesValue {
     #[serde(default)]
@@ -63,6 +78,9 @@ pub struct MessagesValue {
     pub messages: Vec<InboundMessage>,
     #[serde(default)]
     pub statuses: Vec<StatusUpdate>,
+    /// What the business sent from the WhatsApp Business app ([`ECHOES_FIELD`]).
+    #[serde(default)]
+    pub message_echoes: Vec<EchoMessage>,
     /// Errors about the whole change (not tied to one message).
     #[serde(default)]
     pub errors: Vec<MetaError>,
@@ -98,6 +116,9 @@ pub struct Contact {
 pub struct Profile {
     #[serde(default)]
     pub name: Option<String>,
+    /// The WhatsApp username the user adopted (since 2026), when they have one.
+    #[serde(default)]
+    pub username: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -124,6 +145,20 @@ pub struct InboundMessage {
     pub errors: Vec<MetaError>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A message the business sent from the WhatsApp Business app: a message object as sent (`from`
+/// the business number, `id`, `timestamp`, `type` and the content under it) with its recipient.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EchoMessage {
+    /// The customer's phone number.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The customer's business-scoped user id, for a customer known only by it.
+    #[serde(default)]
+    pub to_user_id: Option<String>,
+    #[serde(flatten)]
+    pub message: InboundMessage,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -323,6 +358,12 @@ fn epoch_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i6
         _ => None,
     })
 }
+
+mod history;
+mod state_sync;
+
+pub use history::{ChunkMetadata, HISTORY_DECLINED, HISTORY_FIELD, HistoryChunk, HistoryThread, HistoryValue};
+pub use state_sync::{AppContact, STATE_SYNC_FIELD, StateSyncItem, StateSyncMetadata, StateSyncValue};
 
 #[cfg(test)]
 mod tests;

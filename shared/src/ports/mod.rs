@@ -12,7 +12,10 @@ use crate::domain::ids::{CallSid, Wamid};
 pub use crate::domain::outbound::StoredError;
 pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::EchoRecord;
+use crate::domain::records::{
+    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+};
 pub use crate::domain::write::WriteOutcome;
 
 /// Whether a failure may go away on a retry (throttling, timeouts, 5xx) or never will.
@@ -101,6 +104,17 @@ impl StatusWrite {
 pub trait MessageStore: Send + Sync {
     /// Stores an inbound message once (keyed by wamid).
     fn record_inbound(&self, record: &InboundRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Stores what the business sent from the WhatsApp Business app once (keyed by wamid, with its
+    /// statuses however they interleave), in the customer's conversation.
+    fn record_echo(&self, echo: &EchoRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Keeps what the WhatsApp Business app's address book says of a contact on its contact item
+    /// (never its 24-hour window): `Superseded` when a newer change is already there.
+    fn record_address_book(
+        &self,
+        entry: &AddressBookRecord,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Records that two ids are one customer's, so that a conversation read by either shows both.
+    fn record_link(&self, link: &IdentityLink) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Moves the contact's last inbound time forward (never back).
     fn record_contact_activity(
         &self,
@@ -426,8 +440,9 @@ pub trait MediaSink: Send + Sync {
 
 /// The conversation with a contact, both directions, newest first (`GET /contacts/{contact}/messages`).
 pub trait ConversationStore: Send + Sync {
-    /// Up to `limit` entries of `contact`'s conversation (the key its messages are stored under),
-    /// older than `after` (the last entry of the previous page), and where the next page starts.
+    /// Up to `limit` entries of `contact`'s conversation (the key its messages are stored under,
+    /// and every id linked to it: [`MessageStore::record_link`]), older than `after` (the last entry
+    /// of the previous page), and where the next page starts.
     fn conversation(
         &self,
         contact: &str,

@@ -1,6 +1,7 @@
 //! [`EventPublisher`] in memory. Operations: `put_events` (the whole call: `Transient`/`Permanent` fail it,
 //! `AppliedThenTransient` takes the entries and reports a failure) and `put_event_entry` (consulted once
-//! per entry: a fault rejects that entry alone, a partial failure).
+//! per entry: a fault rejects that entry alone, a partial failure). [`FakeEventBus::refuse_containing`]
+//! refuses every entry whose detail holds a text, call after call, until [`FakeEventBus::stop_refusing`].
 
 use super::{Faults, Shared, Step};
 use crate::domain::events::{BusEvent, MAX_CALL_BYTES, MAX_ENTRIES_PER_CALL};
@@ -12,6 +13,8 @@ pub struct FakeEventBus {
     published: Shared<Vec<BusEvent>>,
     /// Entry counts of the calls, in order.
     calls: Shared<Vec<usize>>,
+    /// Entries whose detail (its JSON) holds one of these are refused (a partial failure).
+    refusing: Shared<Vec<String>>,
 }
 
 impl FakeEventBus {
@@ -27,6 +30,17 @@ impl FakeEventBus {
     /// The number of entries of each call.
     pub fn calls(&self) -> Vec<usize> {
         self.calls.lock().clone()
+    }
+
+    /// From now on every entry whose detail JSON contains `text` is refused (`ThrottlingException`).
+    pub fn refuse_containing(&self, text: &str) -> &Self {
+        self.refusing.lock().push(text.to_owned());
+        self
+    }
+
+    /// Entries are no longer refused by their content.
+    pub fn stop_refusing(&self) {
+        self.refusing.lock().clear();
     }
 }
 
@@ -46,7 +60,12 @@ impl EventPublisher for FakeEventBus {
         }
         let mut failed = Vec::new();
         for (index, event) in events.iter().enumerate() {
-            if self.faults.check("put_event_entry").await.is_some() {
+            let refused = self
+                .refusing
+                .lock()
+                .iter()
+                .any(|text| event.detail_json.contains(text.as_str()));
+            if self.faults.check("put_event_entry").await.is_some() || refused {
                 failed.push(FailedEntry {
                     index,
                     code: "ThrottlingException".to_owned(),

@@ -10,7 +10,10 @@ use crate::domain::ids::{ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{
+    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+};
+use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 
 mod conversation;
 mod templates;
@@ -88,8 +91,11 @@ pub struct MessageItem {
     pub media: Option<StoredMedia>,
     /// The contact a status named (`recipient_id`, else `recipient_user_id`), first seen.
     pub contact: Option<String>,
-    /// When the conversation lists it (the first status's time), for a message the bundle did not send.
+    /// When the conversation lists it (the first status's or the echo's time), for a message the
+    /// bundle did not send.
     pub listed_at: Option<i64>,
+    /// What the business sent from the WhatsApp Business app, when this is such a message.
+    pub echo: Option<EchoRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -101,6 +107,10 @@ pub struct Tables {
     pub windows: HashMap<(String, String), i64>,
     /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
     pub events: HashMap<(String, String, String), String>,
+    /// Id → the other ids of the same customer (`record_link`, both ways).
+    pub aliases: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Contact → what the WhatsApp Business app's address book says of it (the newest change).
+    pub address_book: HashMap<String, AddressBookRecord>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
     /// (WABA id, template name, language) → Meta's latest send-deciding status.
@@ -214,6 +224,59 @@ impl MessageStore for MemoryStore {
                 .as_ref()
                 .is_some_and(|held| same_delivery(&held.received.request_id, &record.received.request_id));
             outcome(new || mine)
+        })
+        .await
+    }
+
+    async fn record_echo(&self, echo: &EchoRecord) -> Result<WriteOutcome, StoreError> {
+        self.call("record_echo", |tables, _| {
+            let item = tables.messages.entry(echo.wamid.to_string()).or_default();
+            // As the table: listed in the contact's conversation at the time it was sent, whatever
+            // statuses came first.
+            if let Some(to) = &echo.to {
+                item.contact.get_or_insert_with(|| to.key().to_owned());
+                item.listed_at = Some(echo.timestamp.unwrap_or_else(|| echo.received.at.timestamp()));
+            }
+            item.kind = Some(echo.kind.clone());
+            let mine = match &item.echo {
+                None => true,
+                Some(held) => same_delivery(&held.received.request_id, &echo.received.request_id),
+            };
+            if item.echo.is_none() {
+                item.echo = Some(echo.clone());
+            }
+            outcome(mine)
+        })
+        .await
+    }
+
+    async fn record_link(&self, link: &IdentityLink) -> Result<WriteOutcome, StoreError> {
+        self.call("record_link", |tables, _| {
+            for (from, to) in [(&link.a, &link.b), (&link.b, &link.a)] {
+                tables
+                    .aliases
+                    .entry(from.key().to_owned())
+                    .or_default()
+                    .insert(to.key().to_owned());
+            }
+            WriteOutcome::Applied
+        })
+        .await
+    }
+
+    async fn record_address_book(&self, entry: &AddressBookRecord) -> Result<WriteOutcome, StoreError> {
+        self.call("record_address_book", |tables, _| {
+            // As the table: the newest change wins; the same delivery again is still its own.
+            let applies = match tables.address_book.get(&entry.contact) {
+                None => true,
+                Some(held) => {
+                    held.at < entry.at || same_delivery(&held.received.request_id, &entry.received.request_id)
+                }
+            };
+            if applies {
+                tables.address_book.insert(entry.contact.clone(), entry.clone());
+            }
+            outcome(applies)
         })
         .await
     }
@@ -395,6 +458,30 @@ impl OutboundStore for MemoryStore {
                     ..OutboundView::default()
                 });
             }
+            // A message the bundle did not send, known by its wamid: an echo of the WhatsApp Business
+            // app, or only its statuses.
+            if let Some(message) = tables.messages.get(id)
+                && message.message_id.is_none()
+            {
+                let seen = |name: &str| message.seen.get(name).map(|at| at.to_string());
+                return Some(OutboundView {
+                    wamid: Some(id.to_owned()),
+                    direction: Some("outbound".to_owned()),
+                    to: message.contact.clone(),
+                    kind: message.kind.clone(),
+                    status: message.status.clone(),
+                    origin: message.echo.as_ref().map(|_| BUSINESS_APP_ORIGIN.to_owned()),
+                    history: History {
+                        sent: seen("sent"),
+                        delivered: seen("delivered"),
+                        read: seen("read"),
+                        failed: seen("failed"),
+                        ..History::default()
+                    },
+                    errors: serde_json::Value::Array(Vec::new()),
+                    ..OutboundView::default()
+                });
+            }
             let item = match MessageId::parse(id) {
                 Some(message_id) => tables.outbound.get(&message_id),
                 None => tables
@@ -421,6 +508,7 @@ impl OutboundStore for MemoryStore {
                 to: Some(item.message.to.key().to_owned()),
                 kind: Some(item.message.kind.as_str().to_owned()),
                 status: Some(merged_status),
+                origin: Some(item.message.origin.as_str().to_owned()),
                 history: History {
                     queued: time("queued"),
                     accepted: time("accepted"),

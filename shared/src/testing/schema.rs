@@ -113,6 +113,8 @@ fn check(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
 pub fn for_detail_type(detail_type: &str) -> Value {
     let text = match detail_type {
         "message.received" => include_str!("../../../schemas/message.received.json"),
+        "message.echo" => include_str!("../../../schemas/message.echo.json"),
+        "history.progress" => include_str!("../../../schemas/history.progress.json"),
         "message.status" => include_str!("../../../schemas/message.status.json"),
         "message.unknown" => include_str!("../../../schemas/message.unknown.json"),
         "message.resolved" => include_str!("../../../schemas/message.resolved.json"),

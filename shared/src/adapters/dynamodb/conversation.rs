@@ -10,7 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::DynamoMessageStore;
 use super::item::{attribute_to_json, string, text_of};
-use super::keys::{BY_CONTACT_INDEX, MESSAGE_SK, conversation_pk, message_pk};
+use super::keys::{ALIAS_PREFIX, BY_CONTACT_INDEX, CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, message_pk};
+
+/// How many ids of one customer a conversation gathers at most.
+const MAX_LINKED_IDS: usize = 8;
 use super::view::{media_of, outbound_view};
 use crate::adapters::describe;
 use crate::domain::history::{ConversationEntry, ConversationPage, Position};
@@ -28,34 +31,41 @@ impl ConversationStore for DynamoMessageStore {
         limit: u32,
         after: Option<&Position>,
     ) -> Result<ConversationPage, StoreError> {
-        let partition = conversation_pk(contact);
-        let start = after.map(|after| {
-            HashMap::from([
-                ("gsi1pk".to_owned(), string(&partition)),
-                ("gsi1sk".to_owned(), string(&after.sort)),
-                ("pk".to_owned(), string(&after.pk)),
-                ("sk".to_owned(), string(&after.sk)),
-            ])
-        });
-        // One more than asked: when it comes back there is a next page, else this is the last
-        // (no empty page after a full one).
+        // The customer's every id (a number, a user id, an earlier number…), then each id's newest
+        // entries older than `after`, merged: the page is the newest `limit` of them all.
+        let keys = self.linked_keys(contact).await?;
         let asked = i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX);
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_CONTACT_INDEX)
-            .key_condition_expression("gsi1pk = :contact")
-            .expression_attribute_values(":contact", string(&partition))
-            .scan_index_forward(false)
-            .limit(asked)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|error| StoreError::Unavailable(describe(&error)))?;
-        let mut items = output.items.unwrap_or_default();
+        let mut items = Vec::new();
+        let mut more = false;
+        for key in &keys {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_CONTACT_INDEX)
+                .expression_attribute_values(":contact", string(conversation_pk(key)))
+                .scan_index_forward(false)
+                // One more than asked: when it comes back there is a next page, else this is the
+                // last (no empty page after a full one).
+                .limit(asked);
+            query = match after {
+                // Sort keys are unique (`<time>#<id>`): strictly older than the last one shown.
+                Some(after) => query
+                    .key_condition_expression("gsi1pk = :contact AND gsi1sk < :after")
+                    .expression_attribute_values(":after", string(&after.sort)),
+                None => query.key_condition_expression("gsi1pk = :contact"),
+            };
+            let output = query
+                .send()
+                .await
+                .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+            more |= output.last_evaluated_key.is_some_and(|key| !key.is_empty());
+            items.extend(output.items.unwrap_or_default());
+        }
+        let order = |item: &Attributes| (text_of(item, "gsi1sk"), text_of(item, "pk"), text_of(item, "sk"));
+        items.sort_by_key(|item| std::cmp::Reverse(order(item)));
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let more = items.len() > limit || output.last_evaluated_key.is_some_and(|key| !key.is_empty());
+        more |= items.len() > limit;
         items.truncate(limit);
         let next = if more { items.last().and_then(position) } else { None };
 
@@ -77,6 +87,38 @@ impl ConversationStore for DynamoMessageStore {
 }
 
 impl DynamoMessageStore {
+    /// `contact` and every id linked to it, transitively (at most [`MAX_LINKED_IDS`]): the user id
+    /// its contact item names, and the ids its `ALIAS#` items name (`MessageStore::record_link`).
+    async fn linked_keys(&self, contact: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = vec![contact.to_owned()];
+        let mut next = 0;
+        while next < keys.len() && keys.len() < MAX_LINKED_IDS {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :contact")
+                .expression_attribute_values(":contact", string(contact_pk(&keys[next])))
+                .send()
+                .await
+                .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+            next += 1;
+            for item in output.items.unwrap_or_default() {
+                let linked = match text_of(&item, "sk").as_deref() {
+                    Some(CONTACT_SK) => vec![text_of(&item, "user_id"), text_of(&item, "wa_id")],
+                    Some(sk) if sk.starts_with(ALIAS_PREFIX) => vec![text_of(&item, "alias")],
+                    _ => Vec::new(),
+                };
+                for key in linked.into_iter().flatten() {
+                    if !key.is_empty() && !keys.contains(&key) && keys.len() < MAX_LINKED_IDS {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        Ok(keys)
+    }
+
     /// The `MSG#` items of these wamids (at most a page's, ≤ 100: one call), by wamid.
     async fn messages_by_wamid(&self, mut wamids: Vec<String>) -> Result<HashMap<String, Attributes>, StoreError> {
         wamids.sort();
@@ -159,6 +201,8 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
             kind: view.kind,
             timestamp,
             status: view.status,
+            origin: view.origin,
+            imported: None,
             content: payload.as_ref().map_or_else(|| json!({}), outbound_content),
             media: None,
             errors: view.errors,
@@ -173,6 +217,8 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
         kind: field("type"),
         timestamp,
         status: field("status"),
+        origin: field("origin"),
+        imported: matches!(item.get("imported"), Some(AttributeValue::Bool(true))).then_some(true),
         content: inbound_content(item),
         media: media_of(item),
         errors: item

@@ -63,6 +63,13 @@ pub fn contact_pk(key: &str) -> String {
     format!("CONTACT#{key}")
 }
 
+/// The sort key, in a contact's partition, of another id of the same customer.
+pub fn alias_sk(other: &str) -> String {
+    format!("{ALIAS_PREFIX}{other}")
+}
+
+pub const ALIAS_PREFIX: &str = "ALIAS#";
+
 /// The sort key of a contact's window with the business number `phone_number_id`.
 pub fn window_sk(phone_number_id: &str) -> String {
     format!("WINDOW#{phone_number_id}")

@@ -3,14 +3,19 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
+use super::errors::put_outcome;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
-    CONTACT_SK, MESSAGE_SK, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk, event_sk,
-    message_pk, sent_pk, window_sk,
+    CONTACT_SK, MESSAGE_SK, alias_sk, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk,
+    event_sk, message_pk, sent_pk, window_sk,
 };
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
+use crate::domain::ids::ContactId;
 use crate::domain::media::StoredMedia;
-use crate::domain::records::{ContactActivity, InboundRecord, RawEventRecord, StatusRecord};
+use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord};
+use crate::domain::records::{
+    ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
+};
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
 
@@ -38,9 +43,11 @@ impl MessageStore for DynamoMessageStore {
             .put_opt("wa_id", record.wa_id.as_deref().map(string))
             .put_opt("user_id", record.user_id.as_deref().map(string))
             .put_opt("profile_name", record.profile_name.as_deref().map(string))
+            .put_opt("username", record.username.as_deref().map(string))
             .put_opt("timestamp", record.timestamp.map(number))
             .put_opt("message_at", message_time.clone().map(string))
             .put_opt("context_message_id", record.context_message_id.as_deref().map(string))
+            .put_opt("imported", record.imported.then_some(AttributeValue::Bool(true)))
             .put_opt("expires_at", self.expires_at(now));
         if !record.errors.is_empty() {
             item.put("errors", errors(&record.errors));
@@ -51,9 +58,127 @@ impl MessageStore for DynamoMessageStore {
                 .put("gsi1pk", string(conversation_pk(key)))
                 .put("gsi1sk", string(conversation_sk(sort_time, record.wamid.as_str())));
         }
-        put_content(&mut item, &record.content);
+        for (name, value) in content_attributes(&record.content) {
+            item.put(name, value);
+        }
 
         self.put_once_from(item, &record.received.request_id).await
+    }
+
+    async fn record_echo(&self, echo: &EchoRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        // One update of the wamid's item: its statuses may have come first (they create it, list it
+        // in the conversation and rank its status); the echo adds what it says and who sent it,
+        // never touching the status. Once: the delivery that wrote it is kept (`echo_request_id`).
+        let mut update = Update::default();
+        update
+            .set("wamid", string(echo.wamid.as_str()))
+            .set("item_type", string("message"))
+            .set("direction", string("outbound"))
+            .set("origin", string(BUSINESS_APP_ORIGIN))
+            .set("echo_request_id", string(&echo.received.request_id))
+            .set("echoed_at", string(rfc3339(echo.received.at)))
+            .set("updated_at", string(rfc3339(now)))
+            .set("type", string(&echo.kind))
+            .set("payload", string(&echo.raw))
+            .set_opt_if_absent("phone_number_id", echo.phone_number_id.as_deref().map(string))
+            .set_opt_if_absent("timestamp", echo.timestamp.map(number))
+            .set_opt_if_absent("message_at", echo.timestamp.and_then(epoch_to_rfc3339).map(string))
+            .set_opt("context_message_id", echo.context_message_id.as_deref().map(string))
+            .set_opt("imported", echo.imported.then_some(AttributeValue::Bool(true)))
+            .set_opt("history_status", echo.history_status.as_deref().map(string))
+            .set_opt_if_absent("expires_at", self.expires_at(now));
+        if !echo.errors.is_empty() {
+            update.set("errors", errors(&echo.errors));
+        }
+        if let Some(to) = &echo.to {
+            let field = match to {
+                ContactId::Phone(_) => "recipient_id",
+                ContactId::User(_) => "recipient_user_id",
+            };
+            let sort_time = conversation_time(echo.timestamp, echo.received.at);
+            update
+                .set_if_absent(field, string(to.key()))
+                .set_if_absent("contact_key", string(to.key()))
+                .set_if_absent("gsi1pk", string(conversation_pk(to.key())))
+                // Listed at when it was sent (statuses that came first listed it at their own time).
+                .set("gsi1sk", string(conversation_sk(sort_time, echo.wamid.as_str())));
+        }
+        for (name, value) in content_attributes(&echo.content) {
+            update.set(name, value);
+        }
+        let once = Some(("attribute_not_exists(echo_request_id)", Vec::new()));
+        self.update_claiming(
+            message_pk(echo.wamid.as_str()),
+            MESSAGE_SK,
+            update,
+            once,
+            Some(("echo_request_id", &echo.received.request_id)),
+        )
+        .await
+    }
+
+    async fn record_address_book(&self, entry: &AddressBookRecord) -> Result<WriteOutcome, StoreError> {
+        // On the contact's own item, beside (never touching) its last inbound time: the address
+        // book's name for it, or that it was removed. The newest change wins; the same delivery again
+        // (an answer lost after the write) is still its own.
+        let mut update = Update::default();
+        update
+            .set_if_absent("item_type", string("contact"))
+            .set("app_contact", string(if entry.saved { "saved" } else { "removed" }))
+            .set("app_contact_at", number(entry.at))
+            .set("app_contact_request_id", string(&entry.received.request_id))
+            .set("updated_at", string(rfc3339(Utc::now())))
+            .set_opt("app_contact_full_name", entry.full_name.as_deref().map(string))
+            .set_opt("app_contact_first_name", entry.first_name.as_deref().map(string))
+            .set_opt(
+                "app_contact_phone_number_id",
+                entry.phone_number_id.as_deref().map(string),
+            );
+        let newer = Some((
+            "attribute_not_exists(app_contact_at) OR app_contact_at < :changed_at",
+            vec![(":changed_at", number(entry.at))],
+        ));
+        self.update_claiming(
+            contact_pk(&entry.contact),
+            CONTACT_SK,
+            update,
+            newer,
+            Some(("app_contact_request_id", &entry.received.request_id)),
+        )
+        .await
+    }
+
+    async fn record_link(&self, link: &IdentityLink) -> Result<WriteOutcome, StoreError> {
+        // An item in an id's partition naming the other (read back by `conversation`). Plain puts: the
+        // same link again writes the same item. A message carrying both ids needs only the user id's
+        // side: the number's contact item holds the user id already (`record_contact_activity`), and
+        // most messages carry both, so this is one write a message, not two.
+        let both = [(&link.a, &link.b), (&link.b, &link.a)];
+        let sides = if link.reason == SAME_MESSAGE {
+            &both[1..]
+        } else {
+            &both[..]
+        };
+        for &(from, to) in sides {
+            let mut item = Item::default();
+            item.put("pk", string(contact_pk(from.key())))
+                .put("sk", string(alias_sk(to.key())))
+                .put("item_type", string("contact_alias"))
+                .put("alias", string(to.key()))
+                .put("reason", string(link.reason))
+                .put("wamid", string(&link.wamid))
+                .put("linked_at", string(rfc3339(link.received.at)));
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.0))
+                .send()
+                .await;
+            put_outcome(result)?;
+        }
+        Ok(WriteOutcome::Applied)
     }
 
     async fn record_contact_activity(&self, activity: &ContactActivity) -> Result<WriteOutcome, StoreError> {
@@ -70,7 +195,8 @@ impl MessageStore for DynamoMessageStore {
             .set("updated_at", string(rfc3339(now)))
             .set_opt("wa_id", activity.wa_id.as_deref().map(string))
             .set_opt("user_id", activity.user_id.as_deref().map(string))
-            .set_opt("profile_name", activity.profile_name.as_deref().map(string));
+            .set_opt("profile_name", activity.profile_name.as_deref().map(string))
+            .set_opt("username", activity.username.as_deref().map(string));
         let newer = || {
             Some((
                 "attribute_not_exists(last_inbound_at) OR last_inbound_at < :activity_at",
@@ -295,42 +421,42 @@ fn timestamp_attribute(status: &StatusRecord) -> Option<String> {
     }
 }
 
-fn put_content(item: &mut Item, content: &Content) {
-    match content {
-        Content::Text { body } => {
-            item.put("text_body", string(body));
-        }
-        Content::Media { media, .. } => {
-            item.put_opt("media_id", media.id.as_deref().map(string))
-                .put_opt("media_mime_type", media.mime_type.as_deref().map(string))
-                .put_opt("media_sha256", media.sha256.as_deref().map(string))
-                .put_opt("caption", media.caption.as_deref().map(string))
-                .put_opt("filename", media.filename.as_deref().map(string));
-        }
-        Content::Location(location) => {
-            item.put_opt("latitude", location.latitude.map(|v| AttributeValue::N(v.to_string())))
-                .put_opt(
-                    "longitude",
-                    location.longitude.map(|v| AttributeValue::N(v.to_string())),
-                )
-                .put_opt("location_name", location.name.as_deref().map(string))
-                .put_opt("location_address", location.address.as_deref().map(string));
-        }
-        Content::Reply(reply) => {
-            item.put("reply_kind", string(&reply.kind))
-                .put_opt("reply_id", reply.id.as_deref().map(string))
-                .put_opt("reply_title", reply.title.as_deref().map(string));
-        }
-        Content::Reaction(reaction) => {
-            item.put_opt("reaction_message_id", reaction.message_id.as_deref().map(string))
-                .put_opt("reaction_emoji", reaction.emoji.as_deref().map(string));
-        }
+/// What a message says, as the attributes the conversation reads back (`conversation::inbound_content`).
+fn content_attributes(content: &Content) -> Vec<(&'static str, AttributeValue)> {
+    let text = |value: &Option<String>| value.as_deref().map(string);
+    let decimal = |value: Option<f64>| value.map(|v| AttributeValue::N(v.to_string()));
+    let attributes = match content {
+        Content::Text { body } => vec![("text_body", Some(string(body)))],
+        Content::Media { media, .. } => vec![
+            ("media_id", text(&media.id)),
+            ("media_mime_type", text(&media.mime_type)),
+            ("media_sha256", text(&media.sha256)),
+            ("caption", text(&media.caption)),
+            ("filename", text(&media.filename)),
+        ],
+        Content::Location(location) => vec![
+            ("latitude", decimal(location.latitude)),
+            ("longitude", decimal(location.longitude)),
+            ("location_name", text(&location.name)),
+            ("location_address", text(&location.address)),
+        ],
+        Content::Reply(reply) => vec![
+            ("reply_kind", Some(string(&reply.kind))),
+            ("reply_id", text(&reply.id)),
+            ("reply_title", text(&reply.title)),
+        ],
+        Content::Reaction(reaction) => vec![
+            ("reaction_message_id", text(&reaction.message_id)),
+            ("reaction_emoji", text(&reaction.emoji)),
+        ],
         Content::Contacts(value) | Content::Order(value) | Content::System(value) | Content::Other(value) => {
-            if !value.is_null() {
-                item.put("content", json(value));
-            }
+            vec![("content", (!value.is_null()).then(|| json(value)))]
         }
-    }
+    };
+    attributes
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 pub(super) fn errors(errors: &[MetaError]) -> AttributeValue {

@@ -51,6 +51,7 @@ pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attr
         to: from_outbound("to").or_else(|| field("recipient_id")),
         kind: field("type"),
         status,
+        origin: from_outbound("origin").or_else(|| field("origin")),
         history: History {
             queued: field("queued_at"),
             accepted: field("accepted_at"),

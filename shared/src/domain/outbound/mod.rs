@@ -361,6 +361,9 @@ pub struct OutboundView {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub status: Option<String>,
+    /// Who sent it: `api`, `auto-reply`, or `business_app` (an echo of the WhatsApp Business app).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub history: History,
     /// Meta's errors (statuses' or the send's), `[]` when none.
     pub errors: Value,

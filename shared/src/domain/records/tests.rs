@@ -119,3 +119,162 @@ fn change_level_errors_are_kept() {
     assert_eq!(plan.events[0].field, "messages.errors");
     assert_eq!(plan.events[0].phone_number_id.as_deref(), Some("PN1"));
 }
+
+/// Meta's `smb_message_echoes` (`…/webhooks/reference/smb_message_echoes`): what the owner typed in
+/// the WhatsApp Business app, to a customer by number and to one by business-scoped user id, and
+/// one without an id.
+pub(crate) const ECHOES: &str = include_str!("../../../fixtures/webhooks/smb_message_echoes.json");
+
+#[test]
+fn echoes_are_outbound_records_that_touch_no_window() {
+    let plan = plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN1".to_owned()]), &received());
+
+    assert!(plan.inbound.is_empty(), "an echo is not a message from the customer");
+    assert!(
+        plan.contacts.is_empty(),
+        "an echo never opens or extends the 24-hour window"
+    );
+    let wamids: Vec<_> = plan.echoes.iter().map(|echo| echo.wamid.as_str()).collect();
+    assert_eq!(wamids, ["wamid.ECHO1", "wamid.ECHO2"]);
+    let first = &plan.echoes[0];
+    assert_eq!(first.to, Some(ContactId::Phone("972501234567".to_owned())));
+    assert_eq!(first.phone_number_id, Some(PhoneNumberId::new("PN1")));
+    assert_eq!(first.kind, "text");
+    assert_eq!(first.timestamp, Some(1_700_000_400));
+    assert_eq!(
+        first.content,
+        Content::Text {
+            body: "typed in the app".to_owned()
+        }
+    );
+    assert_eq!(plan.echoes[1].to, Some(ContactId::User("US.42".to_owned())));
+    // The echo without an id is kept raw, not dropped.
+    assert_eq!(plan.events.len(), 1);
+    assert_eq!(plan.events[0].field, "message_echoes.unidentified");
+    // Another deployment's echoes are not ours.
+    let theirs = plan_for_other_number();
+    assert!(theirs.echoes.is_empty() && theirs.foreign.len() == 1);
+}
+
+fn plan_for_other_number() -> Plan {
+    plan(&parse(ECHOES), &PhoneNumberFilter::new(["PN2".to_owned()]), &received())
+}
+
+const HISTORY: &str = include_str!("../../../fixtures/webhooks/history.json");
+const HISTORY_DECLINED_FIXTURE: &str = include_str!("../../../fixtures/webhooks/history_declined.json");
+
+#[test]
+fn a_history_chunk_imports_both_directions_and_touches_no_window() {
+    let plan = plan(
+        &parse(HISTORY),
+        &PhoneNumberFilter::new(["PN1".to_owned()]),
+        &received(),
+    );
+
+    assert!(
+        plan.contacts.is_empty(),
+        "imported history never opens the 24-hour window"
+    );
+    assert_eq!(plan.inbound.len(), 1);
+    let customer = &plan.inbound[0];
+    assert!(customer.imported);
+    assert_eq!(customer.wamid.as_str(), "wamid.H1");
+    assert_eq!(customer.wa_id.as_deref(), Some("972501234567"));
+    assert_eq!(plan.echoes.len(), 1);
+    let business = &plan.echoes[0];
+    assert!(business.imported);
+    assert_eq!(business.to, Some(ContactId::Phone("972501234567".to_owned())));
+    assert_eq!(business.history_status.as_deref(), Some("READ"));
+    assert_eq!(plan.history.len(), 1);
+    let chunk = &plan.history[0];
+    assert_eq!(
+        (chunk.phase, chunk.chunk_order, chunk.progress),
+        (Some(0), Some(1), Some(55))
+    );
+    assert_eq!((chunk.threads, chunk.messages, chunk.declined), (1, 2, false));
+    assert!(plan.events.is_empty(), "the chunk is its own record, not a raw event");
+    // The same chunk again is the same record.
+    let again = plan_history_again();
+    assert_eq!(again.history[0].event.digest, chunk.event.digest);
+}
+
+fn plan_history_again() -> Plan {
+    plan(
+        &parse(HISTORY),
+        &PhoneNumberFilter::new(["PN1".to_owned()]),
+        &received(),
+    )
+}
+
+#[test]
+fn a_declined_history_is_one_chunk_record_saying_so() {
+    let plan = plan(
+        &parse(HISTORY_DECLINED_FIXTURE),
+        &PhoneNumberFilter::default(),
+        &received(),
+    );
+    assert!(plan.inbound.is_empty() && plan.echoes.is_empty());
+    assert_eq!(plan.history.len(), 1);
+    assert!(plan.history[0].declined);
+    assert_eq!(plan.history[0].errors[0].code, Some(2_593_109));
+}
+
+const STATE_SYNC: &str = include_str!("../../../fixtures/webhooks/smb_app_state_sync.json");
+
+#[test]
+fn address_book_changes_are_kept_on_their_contacts_and_raw() {
+    let plan = plan(&parse(STATE_SYNC), &PhoneNumberFilter::default(), &received());
+    assert_eq!(plan.address_book.len(), 2);
+    let added = &plan.address_book[0];
+    assert_eq!(added.contact, "16505551234");
+    assert!(added.saved);
+    assert_eq!(added.full_name.as_deref(), Some("Pablo Morales"));
+    assert_eq!(added.at, 1_739_321_024);
+    let removed = &plan.address_book[1];
+    assert_eq!(
+        (removed.contact.as_str(), removed.saved, removed.full_name.as_deref()),
+        ("16505559876", false, None)
+    );
+    assert!(plan.contacts.is_empty(), "the address book is not the customer writing");
+    assert_eq!(plan.events.len(), 1, "and the change is kept raw, as before");
+}
+
+#[test]
+fn a_username_only_sender_is_recorded_by_user_id_with_the_username() {
+    let payload = include_str!("../../../fixtures/webhooks/message_bsuid_no_phone.json");
+    let plan = plan(&parse(payload), &PhoneNumberFilter::default(), &received());
+    let record = &plan.inbound[0];
+    assert_eq!(record.wa_id, None);
+    assert_eq!(record.user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(
+        record.contact(),
+        Some(ContactId::User("US.13491208655302741918".to_owned()))
+    );
+    assert_eq!(record.username.as_deref(), Some("pablo.builds"));
+    assert_eq!(plan.contacts[0].username.as_deref(), Some("pablo.builds"));
+    let event = crate::domain::events::message_received(record, None);
+    assert_eq!(event.detail["contact"]["username"], "pablo.builds");
+    assert_eq!(event.detail["contact"]["user_id"], "US.13491208655302741918");
+}
+
+#[test]
+fn a_changed_number_and_a_message_with_both_ids_link_the_customers_ids() {
+    let payload = r#"{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages",
+      "value":{"metadata":{"phone_number_id":"PN1"},
+        "contacts":[{"wa_id":"16505551234","user_id":"US.77","profile":{"name":"Sheena"}}],
+        "messages":[
+          {"from":"16505551234","from_user_id":"US.77","id":"wamid.B1","timestamp":"1739321000","type":"text","text":{"body":"hi"}},
+          {"from":"16505551234","from_user_id":"US.77","id":"wamid.B2","timestamp":"1739321001","type":"text","text":{"body":"again"}},
+          {"from":"16505551234","id":"wamid.SYS","timestamp":"1739321024","type":"system",
+           "system":{"body":"User Sheena changed from 16505551234 to 12195555358","wa_id":"12195555358","type":"user_changed_number"}}]}}]}]}"#;
+    let plan = plan(&parse(payload), &PhoneNumberFilter::default(), &received());
+    let links: Vec<_> = plan.links.iter().map(|l| (l.a.key(), l.b.key(), l.reason)).collect();
+    assert_eq!(
+        links,
+        [
+            ("16505551234", "US.77", SAME_MESSAGE),
+            ("16505551234", "12195555358", "user_changed_number"),
+        ],
+        "one link per pair a payload makes"
+    );
+}

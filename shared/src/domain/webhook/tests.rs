@@ -612,7 +612,7 @@ fn business_scoped_user_without_phone_number() {
     assert_eq!(contact.user_id.as_deref(), Some("US.13491208655302741918"));
     let profile = contact.profile.as_ref().expect("contact has a profile");
     assert_eq!(profile.name.as_deref(), Some("Pablo M."));
-    assert_eq!(profile.extra["username"], "pablo.builds");
+    assert_eq!(profile.username.as_deref(), Some("pablo.builds"));
 
     assert_eq!(
         message.id.as_deref(),

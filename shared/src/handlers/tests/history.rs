@@ -61,6 +61,7 @@ fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord 
         wa_id: Some(from.to_owned()),
         user_id: None,
         profile_name: None,
+        username: None,
         kind: match &content {
             Content::Media { kind, .. } => kind.clone(),
             _ => "text".to_owned(),
@@ -74,6 +75,7 @@ fn inbound(wamid: &str, from: &str, at: i64, content: Content) -> InboundRecord 
             at: chrono::Utc::now(),
             request_id: "req".to_owned(),
         },
+        imported: false,
     }
 }
 

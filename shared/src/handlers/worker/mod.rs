@@ -3,12 +3,14 @@
 //!
 //! It reads two queues: webhooks (the ingestion queue) and send jobs (the send queue, whose
 //! event source caps concurrency at the number's throughput tier). Records of a batch are
-//! processed concurrently. A record that fails is reported in `batchItemFailures` so only it
+//! processed concurrently, and the events of its webhook records published together once their
+//! writes are done ([`batch`]). A record that fails is reported in `batchItemFailures` so only it
 //! is retried, after the delay its failure asks for (the record's visibility is set so); one
 //! that can never be processed (not a webhook payload, its offloaded body gone) is retried
 //! until the queue's redrive limit moves it to the dead-letter queue, with a log line saying
 //! why each time.
 
+mod batch;
 mod done;
 pub mod media;
 pub mod record_error;
@@ -44,6 +46,7 @@ use crate::domain::media::MediaJob;
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };
+use crate::domain::records::{AddressBookRecord, EchoRecord, HistoryChunkRecord, IdentityLink};
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
@@ -59,6 +62,9 @@ use crate::sends::SendMachine;
 pub struct RecordSummary {
     pub inbound_new: usize,
     pub inbound_duplicate: usize,
+    /// Messages the business sent from the WhatsApp Business app, recorded now or found recorded.
+    pub echoes_new: usize,
+    pub echoes_duplicate: usize,
     pub statuses_applied: usize,
     pub statuses_merged: usize,
     /// Sends tied to their wamid by a status carrying the bundle's message id.
@@ -132,9 +138,10 @@ where
     E: EventPublisher,
 {
     /// Every record of the batch, concurrently, each finished before `deadline` (the
-    /// invocation's); the failed ones in `batchItemFailures`.
+    /// invocation's); the failed ones in `batchItemFailures`. The events of the webhook records (and
+    /// `publish-events` jobs) are published together once their writes are done (see [`batch`]).
     pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
-        let outcomes = join_all(event.records.iter().map(|record| self.process_logged(record, deadline))).await;
+        let outcomes = self.process_batch(&event.records, deadline).await;
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = event
             .records
@@ -151,62 +158,69 @@ where
         response
     }
 
-    /// Processes one record in its own span and writes its log line; true when it succeeded.
+    /// Processes one record on its own (its events published alone) in its own span and writes its log
+    /// line; true when it succeeded.
     async fn process_logged(&self, record: &SqsMessage, deadline: Instant) -> bool {
-        let span = tracing::info_span!(
-            "queue_record",
-            sqs_message_id = record.message_id.as_deref().unwrap_or("-"),
-            request_id = attribute(record, ATTR_REQUEST_ID).unwrap_or("-"),
-            receive_count = sending::receive_count(record),
-            kind = attribute(record, ATTR_KIND).unwrap_or("-"),
-            message_id = tracing::field::Empty,
-        );
         async {
             let started = StdInstant::now();
-            match self.process(record, deadline).await {
-                Ok((summary, wamids)) => {
-                    tracing::info!(
-                        outcome = "recorded",
-                        wamids = wamids.join(","),
-                        inbound_new = summary.inbound_new,
-                        inbound_duplicate = summary.inbound_duplicate,
-                        statuses_applied = summary.statuses_applied,
-                        statuses_merged = summary.statuses_merged,
-                        sends_linked = summary.sends_linked,
-                        events = summary.events,
-                        foreign_changes = summary.foreign_changes,
-                        sends = Done::joined(&summary.sends),
-                        published = summary.published,
-                        media_jobs = summary.media_jobs,
-                        media = Done::joined(&summary.media),
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "queue record"
-                    );
-                    true
+            let result = self.process(record, deadline).await;
+            self.conclude(record, result, started).await
+        }
+        .instrument(record_span(record))
+        .await
+    }
+
+    /// Writes a record's log line (in its span) and, when it failed and asks for a delay, sets its
+    /// visibility; true when it succeeded.
+    async fn conclude(
+        &self,
+        record: &SqsMessage,
+        result: Result<(RecordSummary, Vec<String>), RecordError>,
+        started: StdInstant,
+    ) -> bool {
+        match result {
+            Ok((summary, wamids)) => {
+                tracing::info!(
+                    outcome = "recorded",
+                    wamids = wamids.join(","),
+                    inbound_new = summary.inbound_new,
+                    inbound_duplicate = summary.inbound_duplicate,
+                    echoes_new = summary.echoes_new,
+                    echoes_duplicate = summary.echoes_duplicate,
+                    statuses_applied = summary.statuses_applied,
+                    statuses_merged = summary.statuses_merged,
+                    sends_linked = summary.sends_linked,
+                    events = summary.events,
+                    foreign_changes = summary.foreign_changes,
+                    sends = Done::joined(&summary.sends),
+                    published = summary.published,
+                    media_jobs = summary.media_jobs,
+                    media = Done::joined(&summary.media),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "queue record"
+                );
+                true
+            }
+            Err(RecordError::Transient {
+                reason,
+                retry_in_seconds,
+            }) => {
+                let retry_in = retry_in_seconds.map(jittered);
+                tracing::warn!(outcome = "retry", reason, retry_in, "queue record");
+                if let Some(seconds) = retry_in {
+                    self.redeliver_in(record, seconds).await;
                 }
-                Err(RecordError::Transient {
+                false
+            }
+            Err(RecordError::Permanent(reason)) => {
+                tracing::error!(
+                    outcome = "unprocessable",
                     reason,
-                    retry_in_seconds,
-                }) => {
-                    let retry_in = retry_in_seconds.map(jittered);
-                    tracing::warn!(outcome = "retry", reason, retry_in, "queue record");
-                    if let Some(seconds) = retry_in {
-                        self.redeliver_in(record, seconds).await;
-                    }
-                    false
-                }
-                Err(RecordError::Permanent(reason)) => {
-                    tracing::error!(
-                        outcome = "unprocessable",
-                        reason,
-                        "queue record cannot be processed; it goes to the dead-letter queue after the redrive limit"
-                    );
-                    false
-                }
+                    "queue record cannot be processed; it goes to the dead-letter queue after the redrive limit"
+                );
+                false
             }
         }
-        .instrument(span)
-        .await
     }
 
     async fn redeliver_in(&self, record: &SqsMessage, seconds: u32) {
@@ -220,59 +234,101 @@ where
         }
     }
 
-    /// Processes one record: what it wrote and the wamids it touched.
+    /// Processes one record on its own: what it wrote and the wamids it touched. Its events are
+    /// published alone (a batch publishes its records' together: [`Worker::handle`]).
     pub async fn process(
         &self,
         record: &SqsMessage,
         deadline: Instant,
     ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+        let mut staged = self.stage(record, deadline).await?;
+        let published = match &self.events {
+            Some(publishing) if !staged.events.is_empty() => {
+                publishing.publish(std::mem::take(&mut staged.events)).await?
+            }
+            _ => 0,
+        };
+        self.finish(staged, published).await
+    }
+
+    /// A record up to its events: its writes done, the events they call for not yet published. A send
+    /// job, a `send-outcome` job and an `inbound-media` job are done whole here (they publish their own).
+    pub(super) async fn stage(&self, record: &SqsMessage, deadline: Instant) -> Result<Staged, RecordError> {
         let kind = attribute(record, ATTR_KIND);
         let sent = match kind.map(|text| (text, EventKind::parse(text))) {
             // Each kind's future boxed: together inline they would need a deep stack to poll (in a
             // debug build, where futures are large).
             Some((_, Some(EventKind::SendMessage))) => {
                 let request_id = received(record).request_id;
-                Some(Box::pin(self.sending()?.send(record, &request_id, deadline)).await?)
+                Box::pin(self.sending()?.send(record, &request_id, deadline)).await?
             }
             Some((_, Some(EventKind::SendOutcome))) => {
                 let request_id = received(record).request_id;
-                Some(Box::pin(self.sending()?.record_outcome(record, &request_id)).await?)
+                Box::pin(self.sending()?.record_outcome(record, &request_id)).await?
             }
-            Some((_, Some(EventKind::PublishEvents))) => Some(Box::pin(self.publish_deferred(record)).await?),
+            Some((_, Some(EventKind::PublishEvents))) => return self.stage_deferred(record),
             Some((_, Some(EventKind::InboundMedia))) => {
                 let summary = RecordSummary {
                     media: vec![Box::pin(self.keep_media(record, deadline)).await?],
                     ..RecordSummary::default()
                 };
-                return Ok((summary, Vec::new()));
+                return Ok(Staged::done(summary));
             }
             Some((text, None)) => return Err(RecordError::Permanent(format!("unknown event kind {text:?}"))),
-            Some((_, Some(EventKind::MetaWebhook))) | None => None,
+            Some((_, Some(EventKind::MetaWebhook))) | None => {
+                return Box::pin(self.process_webhook(record, kind.is_some())).await;
+            }
         };
-        if let Some(outcome) = sent {
-            let summary = RecordSummary {
-                sends: vec![outcome],
-                ..RecordSummary::default()
-            };
-            return Ok((summary, Vec::new()));
+        Ok(Staged::done(RecordSummary {
+            sends: vec![sent],
+            ..RecordSummary::default()
+        }))
+    }
+
+    /// A staged record once its events were published (`published` of them): the read receipts and
+    /// auto-replies of its inbound messages, which come after its events (a record whose events were
+    /// refused sends them on the delivery that publishes).
+    pub(super) async fn finish(
+        &self,
+        staged: Staged,
+        published: usize,
+    ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+        let Staged {
+            mut summary,
+            wamids,
+            events: _,
+            after_inbound,
+        } = staged;
+        summary.published = published;
+        if let (Some(sending), Some((inbound, request_id))) = (&self.sending, after_inbound) {
+            let replies = join_all(inbound.iter().map(|record| sending.after_inbound(record, &request_id))).await;
+            replies.into_iter().collect::<Result<Vec<()>, RecordError>>()?;
         }
-        Box::pin(self.process_webhook(record, kind.is_some())).await
+        Ok((summary, wamids))
     }
 
     /// A `publish-events` job: events the bus refused after their writes, published now (SQS
     /// retries the job until the bus takes them).
-    async fn publish_deferred(&self, record: &SqsMessage) -> Result<Done, RecordError> {
+    fn stage_deferred(&self, record: &SqsMessage) -> Result<Staged, RecordError> {
         let events = bus::from_queue_body(record.body.as_deref().unwrap_or_default())
             .map_err(|error| RecordError::Permanent(format!("not a publish-events job: {error}")))?;
-        let Some(publishing) = &self.events else {
+        if self.events.is_none() {
             tracing::warn!(
                 events = events.len(),
                 "publish-events job but no event bus configured: dropped"
             );
-            return Ok(Done::EventsDroppedNoBus);
-        };
-        publishing.publish(events).await?;
-        Ok(Done::EventsPublished)
+            return Ok(Staged::done(RecordSummary {
+                sends: vec![Done::EventsDroppedNoBus],
+                ..RecordSummary::default()
+            }));
+        }
+        Ok(Staged {
+            events,
+            ..Staged::done(RecordSummary {
+                sends: vec![Done::EventsPublished],
+                ..RecordSummary::default()
+            })
+        })
     }
 
     fn sending(&self) -> Result<&Sending<S, W, Q, E>, RecordError> {
@@ -280,6 +336,41 @@ where
             RecordError::Permanent("sending is not configured (WHATSAPP_ACCESS_TOKEN is not set)".to_owned())
         })
     }
+}
+
+/// A record processed up to its events (see [`Worker::stage`]).
+pub(super) struct Staged {
+    pub summary: RecordSummary,
+    pub wamids: Vec<String>,
+    /// The events its writes call for, not yet published.
+    pub events: Vec<BusEvent>,
+    /// Its inbound messages and request id, whose read receipts and auto-replies follow the events
+    /// (when sending is configured).
+    pub after_inbound: Option<(Vec<InboundRecord>, String)>,
+}
+
+impl Staged {
+    /// A record done whole, nothing left to publish or follow.
+    fn done(summary: RecordSummary) -> Self {
+        Self {
+            summary,
+            wamids: Vec::new(),
+            events: Vec::new(),
+            after_inbound: None,
+        }
+    }
+}
+
+/// A record's span: its ids, receive count and kind, and the message id once known.
+fn record_span(record: &SqsMessage) -> tracing::Span {
+    tracing::info_span!(
+        "queue_record",
+        sqs_message_id = record.message_id.as_deref().unwrap_or("-"),
+        request_id = attribute(record, ATTR_REQUEST_ID).unwrap_or("-"),
+        receive_count = sending::receive_count(record),
+        kind = attribute(record, ATTR_KIND).unwrap_or("-"),
+        message_id = tracing::field::Empty,
+    )
 }
 
 /// The invocation's deadline (the Lambda context's, epoch milliseconds) on the monotonic clock.

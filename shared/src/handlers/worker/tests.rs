@@ -998,6 +998,8 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
     assert!(fakes.blobs.objects().is_empty());
 }
 
+mod batch_events;
+mod echoes;
 mod fates;
 mod health;
 mod media;

@@ -1,6 +1,7 @@
 //! A Meta webhook record: its claim check resolved, its payload planned into writes
 //! ([`crate::domain::records::plan`]), the writes applied concurrently and bounded, and the events
-//! and media jobs the writes that took effect call for.
+//! and media jobs the writes that took effect call for (the events published by the caller, with the
+//! batch's).
 
 use super::*;
 use crate::domain::health::{self, TemplateStatus};
@@ -14,11 +15,7 @@ where
     Q: Queue,
     E: EventPublisher,
 {
-    pub(super) async fn process_webhook(
-        &self,
-        record: &SqsMessage,
-        labelled: bool,
-    ) -> Result<(RecordSummary, Vec<String>), RecordError> {
+    pub(super) async fn process_webhook(&self, record: &SqsMessage, labelled: bool) -> Result<Staged, RecordError> {
         let body = record
             .body
             .as_deref()
@@ -62,31 +59,30 @@ where
             }
             summary.media_jobs = jobs.len();
         }
-        // Only after every write they describe succeeded; a failure here fails the record (SQS redelivers
-        // it: the writes are idempotent and the events keep their ids).
-        if let Some(publishing) = &self.events {
-            summary.published = publishing.publish(events).await?;
-        }
-        if let Some(sending) = &self.sending {
-            let replies = join_all(
-                plan.inbound
-                    .iter()
-                    .map(|inbound| sending.after_inbound(inbound, &received.request_id)),
-            )
-            .await;
-            replies.into_iter().collect::<Result<Vec<()>, RecordError>>()?;
-        }
         let wamids = plan
             .inbound
             .iter()
             .map(|record| record.wamid.to_string())
+            .chain(plan.echoes.iter().map(|echo| format!("{}:echo", echo.wamid)))
             .chain(
                 plan.statuses
                     .iter()
                     .map(|status| format!("{}:{}", status.wamid, status.status_name)),
             )
             .collect();
-        Ok((summary, wamids))
+        // The events are published by the caller, only after every write they describe succeeded (with
+        // the other records' of the batch); if they are refused the record fails (SQS redelivers it: the
+        // writes are idempotent and the events keep their ids). The read receipts and auto-replies follow.
+        Ok(Staged {
+            summary,
+            wamids,
+            events,
+            // Never for the shared history's messages: the past gets no read receipt and no reply.
+            after_inbound: self.sending.is_some().then(|| {
+                let live = plan.inbound.into_iter().filter(|inbound| !inbound.imported).collect();
+                (live, received.request_id)
+            }),
+        })
     }
 
     /// Every write of the plan, at most [`MAX_CONCURRENT_WRITES`] at a time. Each is
@@ -103,6 +99,10 @@ where
             .inbound
             .iter()
             .map(Write::Inbound)
+            .chain(plan.echoes.iter().map(Write::Echo))
+            .chain(plan.history.iter().map(Write::History))
+            .chain(plan.address_book.iter().map(Write::AddressBook))
+            .chain(plan.links.iter().map(Write::Identity))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -122,6 +122,10 @@ where
                 let bounded = tokio::time::timeout(limit, async move {
                     match write {
                         Write::Inbound(record) => (WriteKind::Inbound(record), self.store.record_inbound(record).await),
+                        Write::Echo(echo) => (WriteKind::Echo(echo), self.store.record_echo(echo).await),
+                        Write::History(chunk) => (WriteKind::History(chunk), self.record_event(&chunk.event).await),
+                        Write::AddressBook(entry) => (WriteKind::Contact, self.store.record_address_book(entry).await),
+                        Write::Identity(link) => (WriteKind::Contact, self.store.record_link(link).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -180,7 +184,8 @@ where
             if let Ok(outcome) = &result {
                 let publish = *outcome == WriteOutcome::Applied || redelivered;
                 match &kind {
-                    WriteKind::Inbound(record) if publish => {
+                    // The shared history's messages are kept, not announced: one `history.progress` a chunk.
+                    WriteKind::Inbound(record) if publish && !record.imported => {
                         let event = publishing.then(|| bus::message_received(record, None));
                         let job = self
                             .media
@@ -193,6 +198,8 @@ where
                         }
                     }
                     _ if !publishing => {}
+                    WriteKind::Echo(echo) if publish && !echo.imported => events.push(bus::message_echo(echo)),
+                    WriteKind::History(chunk) if publish => events.push(bus::history_progress(chunk)),
                     // A redelivered record publishes the statuses its first delivery may have advanced and
                     // failed to publish: still current, or overtaken since by a higher one. Same event ids.
                     WriteKind::Status(status, write)
@@ -218,6 +225,9 @@ where
                     metrics::count(Metric::MessagesReceived, 1);
                 }
                 (WriteKind::Inbound(_), Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
+                (WriteKind::Echo(_), Ok(WriteOutcome::Applied)) => summary.echoes_new += 1,
+                (WriteKind::Echo(_), Ok(WriteOutcome::Superseded)) => summary.echoes_duplicate += 1,
+                (WriteKind::History(_), Ok(_)) => summary.events += 1,
                 (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
@@ -314,6 +324,11 @@ pub const MAX_CONCURRENT_WRITES: usize = 16;
 
 enum Write<'a> {
     Inbound(&'a InboundRecord),
+    Echo(&'a EchoRecord),
+    History(&'a HistoryChunkRecord),
+    AddressBook(&'a AddressBookRecord),
+    /// Two ids of one customer.
+    Identity(&'a IdentityLink),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -326,6 +341,8 @@ enum Write<'a> {
 #[derive(Clone)]
 enum WriteKind<'a> {
     Inbound(&'a InboundRecord),
+    Echo(&'a EchoRecord),
+    History(&'a HistoryChunkRecord),
     Contact,
     Status(&'a StatusRecord, StatusWrite),
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
@@ -338,6 +355,9 @@ enum WriteKind<'a> {
 fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
     match write {
         Write::Inbound(record) => WriteKind::Inbound(record),
+        Write::Echo(echo) => WriteKind::Echo(echo),
+        Write::History(chunk) => WriteKind::History(chunk),
+        Write::AddressBook(_) | Write::Identity(_) => WriteKind::Contact,
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

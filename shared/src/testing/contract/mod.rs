@@ -13,22 +13,25 @@ use std::time::Duration;
 
 use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
+use crate::domain::records::{AddressBookRecord, EchoRecord, IdentityLink};
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
 use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
-    Claim, ClaimTerms, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite, StatusWrite,
-    StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
+    Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
+    StatusWrite, StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
 mod sends;
 mod stores;
+mod templates;
 
 pub use sends::*;
 pub use stores::*;
+pub use templates::*;
 
 /// A write a fault can be planned on: its name on the fake, and the wire operation the DynamoDB
 /// adapter makes it with.
@@ -74,7 +77,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + TemplateStatusStore + Sync;
+    type Store: OutboundStore + MessageStore + ConversationStore + TemplateStatusStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -207,6 +210,10 @@ pub async fn run_all<H: Harness>(harness: &H) {
     refused_and_hung_writes_change_nothing(harness).await;
     pacing_spaces_a_recipients_sends(harness).await;
     messages_and_statuses_converge(harness).await;
+    echoes_are_outbound_messages_of_the_conversation(harness).await;
+    imported_history_is_listed_and_flagged(harness).await;
+    address_book_changes_keep_the_newest(harness).await;
+    linked_ids_are_one_conversation(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }

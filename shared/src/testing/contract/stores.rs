@@ -15,6 +15,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
         wa_id: Some("972504370045".to_owned()),
         user_id: None,
         profile_name: None,
+        username: None,
         kind: "text".to_owned(),
         timestamp: Some(1_800_000_000),
         content: Content::Text { body: "hi".to_owned() },
@@ -25,6 +26,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
             at: chrono::Utc::now(),
             request_id: harness.unique("req"),
         },
+        imported: false,
     };
     assert_eq!(
         bounded(store.record_inbound(&inbound)).await.expect("answered"),
@@ -83,76 +85,353 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
     );
 }
 
-// ------------------------------------------------------------------ template statuses
-
-/// A template's latest send-deciding status by Meta's time: an older one changes nothing, the same one
-/// again is written again (a redelivery, an answer lost), a refused write leaves the held one, a later
-/// `APPROVED` lifts a pause; another language or WABA is another template.
-pub async fn template_statuses_keep_the_latest<H: Harness>(harness: &H) {
-    use crate::domain::health::TemplateStatus;
+/// An echo of the WhatsApp Business app: recorded once (a redelivery is `Superseded`, an answer lost
+/// after the write is still the caller's), listed in the customer's conversation as outbound with
+/// its origin and content, advanced by its statuses whichever comes first, shown by its wamid.
+pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harness: &H) {
     let store = harness.store();
-    let waba = harness.unique("waba");
-    let status = |event: &str, at: i64| TemplateStatus {
-        waba_id: waba.clone(),
-        name: "order_update".to_owned(),
-        language: "en_US".to_owned(),
-        template_id: Some("806312974732579".to_owned()),
-        status: event.to_owned(),
-        reason: Some("NONE".to_owned()),
-        detail: (event == "PAUSED").then(|| "paused for 3 hours".to_owned()),
-        at,
+    let digits: String = harness
+        .unique("echo")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let contact = ContactId::Phone(format!("9725{:0>8}", &digits[digits.len().saturating_sub(8)..]));
+    let echo = |wamid: &Wamid, body: &str, request: &str, at: i64| EchoRecord {
+        wamid: wamid.clone(),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: Some("15550783881".to_owned()),
+        to: Some(contact.clone()),
+        kind: "text".to_owned(),
+        timestamp: Some(at),
+        content: Content::Text { body: body.to_owned() },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: request.to_owned(),
+        },
+        imported: false,
+        history_status: None,
     };
-    let held = || bounded(store.template_status(&waba, "order_update", "en_US"));
-    assert_eq!(held().await.expect("answered"), None);
-    let paused = status("PAUSED", 1_800_000_100);
+    // Echo first, then its statuses.
+    let first = wamid(harness, "echo-first");
+    let request = harness.unique("echo-req");
+    let recorded = echo(&first, "typed in the app", &request, 1_800_000_100);
     assert_eq!(
-        bounded(store.record_template_status(&paused)).await.expect("answered"),
+        bounded(store.record_echo(&recorded)).await.expect("answered"),
         WriteOutcome::Applied
     );
-    assert_eq!(held().await.expect("answered"), Some(paused.clone()));
     assert_eq!(
-        bounded(store.record_template_status(&status("APPROVED", 1_800_000_050)))
-            .await
-            .expect("answered"),
+        bounded(store.record_echo(&echo(
+            &first,
+            "typed in the app",
+            &harness.unique("again"),
+            1_800_000_100
+        )))
+        .await
+        .expect("answered"),
         WriteOutcome::Superseded,
-        "an older approval delivered late"
-    );
-    assert_eq!(held().await.expect("answered"), Some(paused.clone()));
-    harness.lose(RECORD_TEMPLATE_STATUS, 0);
-    let first = bounded(store.record_template_status(&paused)).await;
-    harness.calm();
-    let again = bounded(store.record_template_status(&paused)).await;
-    lost_then_again(first, again, &WriteOutcome::Applied).await;
-    let approved = status("APPROVED", 1_800_000_200);
-    harness.refuse(RECORD_TEMPLATE_STATUS, 0);
-    assert!(bounded(store.record_template_status(&approved)).await.is_err());
-    harness.calm();
-    assert_eq!(
-        held().await.expect("answered"),
-        Some(paused),
-        "a refused write changes nothing"
+        "a redelivered echo changes nothing"
     );
     assert_eq!(
-        bounded(store.record_template_status(&approved))
+        bounded(store.record_echo(&recorded)).await.expect("answered"),
+        WriteOutcome::Applied,
+        "the same delivery again (its answer was lost) is still its own"
+    );
+    for status in [DeliveryStatus::Sent, DeliveryStatus::Read] {
+        assert_eq!(
+            bounded(store.record_status(&status_record(&first, &contact, status, None)))
+                .await
+                .expect("answered"),
+            StatusWrite::Advanced
+        );
+    }
+    // Statuses first (Meta does not promise an order), then the echo.
+    let second = wamid(harness, "echo-second");
+    assert_eq!(
+        bounded(store.record_status(&status_record(&second, &contact, DeliveryStatus::Delivered, None)))
+            .await
+            .expect("answered"),
+        StatusWrite::Advanced
+    );
+    assert_eq!(
+        bounded(store.record_echo(&echo(&second, "and this", &harness.unique("late"), 1_800_000_200)))
             .await
             .expect("answered"),
         WriteOutcome::Applied
     );
-    let lifted = held().await.expect("answered").expect("held");
-    assert!(!lifted.refuses_sends());
-    assert_eq!(lifted, approved);
+
+    let page = bounded(store.conversation(contact.key(), 10, None))
+        .await
+        .expect("answered");
+    let listed: Vec<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.wamid.clone().unwrap_or_default(),
+                entry.direction.as_str(),
+                entry.origin.as_deref(),
+                entry.status.as_deref(),
+                entry
+                    .content
+                    .get("body")
+                    .and_then(|body| body.as_str())
+                    .map(str::to_owned),
+            )
+        })
+        .collect();
     assert_eq!(
-        bounded(store.template_status(&waba, "order_update", "pt_BR"))
+        listed,
+        [
+            (
+                second.to_string(),
+                "outbound",
+                Some("business_app"),
+                Some("delivered"),
+                Some("and this".to_owned())
+            ),
+            (
+                first.to_string(),
+                "outbound",
+                Some("business_app"),
+                Some("read"),
+                Some("typed in the app".to_owned())
+            ),
+        ],
+        "{page:?}"
+    );
+    let view = bounded(store.view(first.as_str()))
+        .await
+        .expect("answered")
+        .expect("shown");
+    assert_eq!(
+        (
+            view.direction.as_deref(),
+            view.origin.as_deref(),
+            view.status.as_deref(),
+            view.to.as_deref()
+        ),
+        (
+            Some("outbound"),
+            Some("business_app"),
+            Some("read"),
+            Some(contact.key())
+        )
+    );
+}
+
+/// The shared history's messages are listed in both directions, flagged `imported`, once.
+pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("past")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let customer = format!("9726{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let received = Received {
+        at: chrono::Utc::now(),
+        request_id: harness.unique("history-req"),
+    };
+    let theirs = InboundRecord {
+        wamid: wamid(harness, "past-in"),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: None,
+        wa_id: Some(customer.clone()),
+        user_id: None,
+        profile_name: None,
+        username: None,
+        kind: "text".to_owned(),
+        timestamp: Some(1_700_000_000),
+        content: Content::Text {
+            body: "are you open?".to_owned(),
+        },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received: received.clone(),
+        imported: true,
+    };
+    let ours = EchoRecord {
+        wamid: wamid(harness, "past-out"),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        display_phone_number: None,
+        to: Some(ContactId::Phone(customer.clone())),
+        kind: "text".to_owned(),
+        timestamp: Some(1_700_000_100),
+        content: Content::Text { body: "yes".to_owned() },
+        context_message_id: None,
+        errors: Vec::new(),
+        raw: "{}".to_owned(),
+        received,
+        imported: true,
+        history_status: Some("READ".to_owned()),
+    };
+    for _ in 0..2 {
+        bounded(store.record_inbound(&theirs)).await.expect("answered");
+        bounded(store.record_echo(&ours)).await.expect("answered");
+    }
+    let page = bounded(store.conversation(&customer, 10, None))
+        .await
+        .expect("answered");
+    let listed: Vec<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.wamid.clone().unwrap_or_default(),
+                entry.direction.as_str(),
+                entry.imported,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (ours.wamid.to_string(), "outbound", Some(true)),
+            (theirs.wamid.to_string(), "inbound", Some(true)),
+        ],
+        "{page:?}"
+    );
+}
+
+/// The WhatsApp Business app's address book on a contact: the newest change wins, whatever the
+/// order they arrive in; the same delivery again is its own; another one of the same change is not.
+pub async fn address_book_changes_keep_the_newest<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("book")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let contact = format!("1650{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let change = |saved: bool, at: i64, request: &str| AddressBookRecord {
+        contact: contact.clone(),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        saved,
+        full_name: saved.then(|| "Pablo Morales".to_owned()),
+        first_name: saved.then(|| "Pablo".to_owned()),
+        at,
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: request.to_owned(),
+        },
+    };
+    let (first, second) = (harness.unique("book-1"), harness.unique("book-2"));
+    let write =
+        |entry: AddressBookRecord| async move { bounded(store.record_address_book(&entry)).await.expect("answered") };
+    assert_eq!(write(change(true, 1_739_321_024, &first)).await, WriteOutcome::Applied);
+    assert_eq!(
+        write(change(true, 1_739_321_024, &first)).await,
+        WriteOutcome::Applied,
+        "its own, again"
+    );
+    assert_eq!(
+        write(change(true, 1_739_321_024, &harness.unique("book-again"))).await,
+        WriteOutcome::Superseded,
+        "the same change redelivered"
+    );
+    assert_eq!(
+        write(change(false, 1_739_321_030, &second)).await,
+        WriteOutcome::Applied
+    );
+    assert_eq!(
+        write(change(true, 1_739_321_024, &harness.unique("book-late"))).await,
+        WriteOutcome::Superseded,
+        "an older change arriving late"
+    );
+    // The contact's 24-hour window is not the address book's.
+    assert_eq!(
+        bounded(store.last_inbound_at(&ContactId::Phone(contact.clone()), None))
             .await
             .expect("answered"),
         None
     );
-    assert_eq!(
-        bounded(store.template_status(&harness.unique("other-waba"), "order_update", "en_US"))
-            .await
-            .expect("answered"),
-        None
-    );
+}
+
+/// One customer, however identified: messages under an old number, a new number and a user id,
+/// once linked, are one conversation read by any of the three, paged without gaps or repeats.
+pub async fn linked_ids_are_one_conversation<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let digits: String = harness
+        .unique("ids")
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    let tail = &digits[digits.len().saturating_sub(7)..];
+    let old = ContactId::Phone(format!("1650{tail:0>7}"));
+    let new = ContactId::Phone(format!("1219{tail:0>7}"));
+    let user = ContactId::User(format!("US.{tail:0>7}"));
+    let received = || Received {
+        at: chrono::Utc::now(),
+        request_id: harness.unique("ids-req"),
+    };
+    let mut written = Vec::new();
+    for (i, who) in [&old, &old, &new, &user, &new].into_iter().enumerate() {
+        let record = InboundRecord {
+            wamid: wamid(harness, "linked"),
+            phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+            display_phone_number: None,
+            wa_id: matches!(who, ContactId::Phone(_)).then(|| who.key().to_owned()),
+            user_id: matches!(who, ContactId::User(_)).then(|| who.key().to_owned()),
+            profile_name: None,
+            username: None,
+            kind: "text".to_owned(),
+            timestamp: Some(1_800_000_000 + i as i64),
+            content: Content::Text {
+                body: format!("message {i}"),
+            },
+            context_message_id: None,
+            errors: Vec::new(),
+            raw: "{}".to_owned(),
+            received: received(),
+            imported: false,
+        };
+        bounded(store.record_inbound(&record)).await.expect("answered");
+        written.push(record.wamid.to_string());
+    }
+    let link = |a: &ContactId, b: &ContactId, reason| IdentityLink {
+        a: a.clone(),
+        b: b.clone(),
+        reason,
+        wamid: "wamid.SYSTEM".to_owned(),
+        received: received(),
+    };
+    // Before any link, each id is its own conversation.
+    let alone = bounded(store.conversation(old.key(), 10, None))
+        .await
+        .expect("answered");
+    assert_eq!(alone.entries.len(), 2);
+    for made in [
+        link(&old, &new, "user_changed_number"),
+        link(&new, &user, "user_changed_user_id"),
+    ] {
+        assert_eq!(
+            bounded(store.record_link(&made)).await.expect("answered"),
+            WriteOutcome::Applied
+        );
+    }
+    written.reverse();
+    for contact in [&old, &new, &user] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..5 {
+            let page = bounded(store.conversation(contact.key(), 2, after.as_ref()))
+                .await
+                .expect("answered");
+            seen.extend(page.entries.iter().filter_map(|entry| entry.wamid.clone()));
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            seen, written,
+            "read by {contact}: every id's messages, newest first, once"
+        );
+    }
 }
 
 // ------------------------------------------------------------------ the verification store

@@ -5,6 +5,7 @@ use super::{MemoryStore, MessageItem};
 use crate::domain::history::{ConversationEntry, ConversationPage, MediaView, Position};
 use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::merged_status;
+use crate::domain::records::BUSINESS_APP_ORIGIN;
 use crate::domain::webhook::Content;
 use crate::ports::{ConversationStore, StoreError};
 
@@ -60,6 +61,18 @@ pub(super) fn media_of(message: &MessageItem) -> Option<MediaView> {
     })
 }
 
+/// What a message says, as the DynamoDB adapter reads it back (the text, or the media's caption).
+fn shown(content: &Content) -> serde_json::Value {
+    match content {
+        Content::Text { body } => serde_json::json!({ "body": body }),
+        Content::Media { media, .. } => match &media.caption {
+            Some(caption) => serde_json::json!({ "caption": caption }),
+            None => serde_json::json!({}),
+        },
+        _ => serde_json::json!({}),
+    }
+}
+
 /// The DynamoDB adapter's listing rules, over the tables: every inbound message and every send of
 /// the contact, and each message Meta reported a status of that no send of the bundle is linked to.
 impl ConversationStore for MemoryStore {
@@ -70,8 +83,20 @@ impl ConversationStore for MemoryStore {
         after: Option<&Position>,
     ) -> Result<ConversationPage, StoreError> {
         self.call("conversation", |tables, _| {
+            // As the table: the customer's every id, through the links (at most 8).
+            let mut keys = vec![contact.to_owned()];
+            let mut next = 0;
+            while next < keys.len() && keys.len() < 8 {
+                for other in tables.aliases.get(&keys[next]).into_iter().flatten() {
+                    if !keys.contains(other) && keys.len() < 8 {
+                        keys.push(other.clone());
+                    }
+                }
+                next += 1;
+            }
+            let ours = |key: &str| keys.iter().any(|k| k == key);
             let mut listed: Vec<(Position, ConversationEntry)> = Vec::new();
-            for item in tables.outbound.values().filter(|item| item.message.to.key() == contact) {
+            for item in tables.outbound.values().filter(|item| ours(item.message.to.key())) {
                 let id = item.message.message_id.as_str();
                 let queued = item.history.get("queued").copied().unwrap_or_default();
                 let message = item
@@ -98,6 +123,8 @@ impl ConversationStore for MemoryStore {
                         kind: Some(item.message.kind.as_str().to_owned()),
                         timestamp: time_text(queued),
                         status: Some(status),
+                        origin: Some(item.message.origin.as_str().to_owned()),
+                        imported: None,
                         content,
                         media: None,
                         errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
@@ -106,29 +133,25 @@ impl ConversationStore for MemoryStore {
             }
             for (wamid, message) in &tables.messages {
                 let (direction, at, phone_number_id, kind, content) = match &message.inbound {
-                    Some(record) if record.contact_key() == Some(contact) => {
-                        let content = match &record.content {
-                            Content::Text { body } => serde_json::json!({ "body": body }),
-                            Content::Media { media, .. } => match &media.caption {
-                                Some(caption) => serde_json::json!({ "caption": caption }),
-                                None => serde_json::json!({}),
-                            },
-                            _ => serde_json::json!({}),
-                        };
-                        (
-                            "inbound",
-                            record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
-                            record.phone_number_id.as_ref().map(ToString::to_string),
-                            Some(record.kind.clone()),
-                            content,
-                        )
-                    }
-                    None if message.message_id.is_none() && message.contact.as_deref() == Some(contact) => (
+                    Some(record) if record.contact_key().is_some_and(ours) => (
+                        "inbound",
+                        record.timestamp.unwrap_or_else(|| record.received.at.timestamp()),
+                        record.phone_number_id.as_ref().map(ToString::to_string),
+                        Some(record.kind.clone()),
+                        shown(&record.content),
+                    ),
+                    None if message.message_id.is_none() && message.contact.as_deref().is_some_and(ours) => (
                         "outbound",
                         message.listed_at.unwrap_or_default(),
-                        None,
+                        message
+                            .echo
+                            .as_ref()
+                            .and_then(|echo| echo.phone_number_id.as_ref().map(ToString::to_string)),
                         message.kind.clone(),
-                        serde_json::json!({}),
+                        message
+                            .echo
+                            .as_ref()
+                            .map_or_else(|| serde_json::json!({}), |echo| shown(&echo.content)),
                     ),
                     _ => continue,
                 };
@@ -147,6 +170,10 @@ impl ConversationStore for MemoryStore {
                         kind,
                         timestamp: time_text(at),
                         status: message.status.clone(),
+                        origin: message.echo.as_ref().map(|_| BUSINESS_APP_ORIGIN.to_owned()),
+                        imported: (message.inbound.as_ref().is_some_and(|record| record.imported)
+                            || message.echo.as_ref().is_some_and(|echo| echo.imported))
+                        .then_some(true),
                         content,
                         media: media_of(message),
                         errors: serde_json::Value::Array(Vec::new()),
