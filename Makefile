@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-media bench-events bench-cold-start chaos-send soak fuzz clean
+.PHONY: help run test venv sam-venv sam-docker sam-local sam-start-api lint fmt clippy unit build deploy bench bench-send bench-media bench-events bench-cold-start chaos-send soak cost fuzz clean
 .DEFAULT_GOAL := help
 
 ## make help: this list (also plain `make`).
@@ -104,6 +104,10 @@ chaos-send: venv
 ## make soak: SOAK_WEBHOOKS (2000) signed webhooks at 50 concurrent through a fault proxy in front of moto, the worker killed once; one line of figures.
 soak: venv
 	scripts/soak.sh
+
+## make cost: a fixed workload (COST_SCALE, 1 = 1,000 inbound, 200 sends...) counted against moto and priced; writes docs/cost.md, fails over the log budgets.
+cost: venv
+	scripts/cost.sh
 
 ## make fuzz: every fuzz target for FUZZ_SECONDS (60) each, bounded memory and time; executions per target.
 fuzz:

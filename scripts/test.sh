@@ -34,6 +34,9 @@ python scripts/local_stack.py
 echo "== cargo test (unit + integration against moto over HTTP)"
 cargo test --workspace
 
+echo "== make cost's pricing arithmetic (scripts/cost.py --self-test; make cost itself is not run here)"
+python scripts/cost.py --self-test
+
 echo "== the fault soak, small (scripts/soak.sh: 200 webhooks, 2 s faults; its own moto, proxy and ports)"
 SOAK_WEBHOOKS=200 SOAK_FAULT_SECONDS=2 SOAK_CALM_SECONDS=1.5 \
   SOAK_BINARY="${CARGO_TARGET_DIR:-target}/debug/local-stack" scripts/soak.sh

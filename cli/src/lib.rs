@@ -7,10 +7,12 @@
 //! - [`webhook_signing`]: Meta webhooks and Twilio requests signed as the real senders sign them.
 //! - [`redrive`]: dead-letter queue → queue.
 //! - [`events`]: the bundle's EventBridge events, from a tap queue.
+//! - [`coexistence`]: the WhatsApp Business app's contacts and history, requested once each.
 //! - [`doctor`]: checks of a deployment, with fixes.
 //! - [`config`]: flags > environment > stack outputs / SSM; secrets never printed.
 //! - [`envelope`]: the one `--json` document of every command; [`progress`]: the indicator of long waits.
 
+pub mod coexistence;
 pub mod config;
 pub mod doctor;
 pub mod envelope;

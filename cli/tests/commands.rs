@@ -533,7 +533,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
     let alarms = FixedAlarms(vec![("dlq-not-empty".to_owned(), "OK".to_owned())]);
     let checks = doctor::run_with(&settings, &stack.sdk, &alarms).await;
     assert!(checks.iter().all(|c| c.outcome == Outcome::Pass), "{checks:?}");
-    assert_eq!(checks.len(), 7);
+    assert_eq!(checks.len(), 8);
     // Through the binary (no alarm topic configured: that row is skipped): exit 0, --json.
     let run = stack.wabridge(&["doctor", "--json"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -553,6 +553,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
             ("token", "pass"),
             ("phone number", "pass"),
             ("webhook subscription", "pass"),
+            ("coexistence", "pass"),
             ("callback URL", "pass"),
             ("SES identity", "pass"),
             ("Twilio voice URL", "pass"),
@@ -882,5 +883,114 @@ async fn templates_list_reads_every_page_and_show_gives_one_name_in_every_langua
             .as_str()
             .unwrap()
             .contains("no template named")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coexistence_sync_asks_for_contacts_then_history_once_and_the_history_is_imported() {
+    let stack = Stack::start(Options {
+        worker: true,
+        ..Options::default()
+    })
+    .await;
+    // This number's syncs start unrequested (the table outlives a test run).
+    let number_id = stack.env["WHATSAPP_PHONE_NUMBER_ID"].clone();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    for sync_type in ["smb_app_state_sync", "history"] {
+        dynamodb
+            .delete_item()
+            .table_name(&stack.env["TABLE_NAME"])
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("COEXIST#{number_id}")),
+            )
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sync_type.to_owned()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let run = stack.wabridge(&["coexistence", "sync", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let steps: Vec<(String, String)> = run.json()["result"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["sync_type"].as_str().unwrap().to_owned(),
+                s["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [("smb_app_state_sync", "requested"), ("history", "requested")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let asked = || async {
+        let log: Value = serde_json::from_str(
+            &test_support::http::get(&format!("{}/_standin/smb-app-data-requests", stack.graph_url)).await,
+        )
+        .unwrap();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sync_type"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        asked().await,
+        ["smb_app_state_sync", "history"],
+        "Meta asked once each, contacts first"
+    );
+
+    // A second run asks Meta nothing and says why.
+    let again = stack.wabridge(&["coexistence", "sync"], &[]).await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(
+        again.stderr.contains("requested already") || again.stdout.contains("requested already"),
+        "{again:?}"
+    );
+    assert_eq!(asked().await.len(), 2);
+
+    // The history Meta sent (the stand-in's demo thread) is imported: both directions, flagged.
+    let mut imported = Vec::new();
+    for _ in 0..100 {
+        let history = stack
+            .wabridge(&["history", "14155550123", "--all", "--json"], &[])
+            .await;
+        imported = history.json()["result"]["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if imported.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen: Vec<(String, bool)> = imported
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap_or_default().to_owned(),
+                m["imported"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("outbound".to_owned(), true), ("inbound".to_owned(), true)],
+        "{imported:?}"
+    );
+    let doctor = stack.wabridge(&["doctor", "--json"], &[]).await;
+    let coexistence = doctor.json()["result"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "coexistence")
+        .cloned()
+        .unwrap();
+    assert!(
+        coexistence["detail"].as_str().unwrap().contains("history requested"),
+        "{coexistence}"
     );
 }

@@ -14,6 +14,8 @@
 //!   Graph stand-in whose status webhooks reach the ingestion handler.
 //! - [`wire_faults`]: faults at the SDK's HTTP layer (an answer lost after the request was
 //!   applied, a refusal, a throttle, a hang, a delay), planned per operation or at random.
+//! - [`wire_meter`]: every AWS request counted at the SDK's HTTP layer, by service and operation,
+//!   with DynamoDB's capacity units, EventBridge entries and SQS chunks (`make cost`).
 
 pub mod emulator;
 pub mod events;
@@ -23,6 +25,7 @@ pub mod ingest;
 pub mod send_loop;
 pub mod stack;
 pub mod wire_faults;
+pub mod wire_meter;
 
 pub use emulator::{Emulator, Item, TappedBus, TestQueue, local_env, s, sdk_config, sdk_config_with, unique};
 pub use events::{api_request, signed_webhook, status_webhook, text_webhook, twilio_request};
@@ -31,3 +34,4 @@ pub use ingest::serve_ingest;
 pub use send_loop::{LOOP_PHONE_NUMBER_ID, LOOP_TOKEN, LoopOptions, SendLoop};
 pub use stack::{ACCOUNT_SID, Handlers, Options, Run, Stack, build_handlers, unique_number};
 pub use wire_faults::{FaultPlan, WireFault, faulty_http_client, faulty_sdk_config};
+pub use wire_meter::{InvocationCalls, Meter, metered_http_client, metered_sdk_config};

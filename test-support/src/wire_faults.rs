@@ -363,7 +363,7 @@ impl HttpConnector for FaultyConnector {
 }
 
 /// The operation a request is: see the module's documentation.
-fn operation_name(request: &HttpRequest) -> String {
+pub(crate) fn operation_name(request: &HttpRequest) -> String {
     if let Some(target) = request.headers().get("x-amz-target") {
         return target.rsplit('.').next().unwrap_or(target).to_owned();
     }
@@ -423,7 +423,7 @@ fn has_parameter(pairs: &str, name: &str) -> bool {
 }
 
 /// The service of the SigV4 credential scope (`Credential=AKID/date/region/<service>/aws4_request`).
-fn signing_service(request: &HttpRequest) -> Option<&str> {
+pub(crate) fn signing_service(request: &HttpRequest) -> Option<&str> {
     let authorization = request.headers().get("authorization")?;
     let scope = authorization.split("Credential=").nth(1)?;
     let scope = scope.split([',', ' ']).next()?;

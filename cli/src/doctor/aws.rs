@@ -3,7 +3,12 @@
 use aws_config::SdkConfig;
 
 use super::Check;
+use bridge::adapters::dynamodb::DynamoMessageStore;
+use bridge::ports::CoexistenceLedger;
+use serde_json::Value;
+
 use crate::config::{self, Settings};
+use crate::graph::Graph;
 
 /// Lists the alarms whose actions notify a topic: `(name, state)`.
 pub trait Alarms {
@@ -131,4 +136,50 @@ pub(super) async fn check_alarms(settings: &Settings, source: &impl Alarms) -> C
             "see each alarm's metric; dead letters: `wabridge redrive --dry-run`, then `wabridge redrive` once the cause is fixed",
         )
     }
+}
+
+/// Whether the number is also in the WhatsApp Business app (Meta's `is_on_biz_app`, when it says)
+/// and which of its coexistence syncs were requested (`wabridge coexistence sync`).
+pub(super) async fn check_coexistence(settings: &Settings, sdk: &SdkConfig, graph: Option<&Graph>) -> Check {
+    const NAME: &str = "coexistence";
+    let (Some(id), Some(table)) = (settings.get(config::PHONE_NUMBER_ID), settings.get(config::TABLE_NAME)) else {
+        return Check::skip(NAME, "needs WHATSAPP_PHONE_NUMBER_ID and TABLE_NAME");
+    };
+    let on_app = match graph {
+        Some(graph) => graph
+            .get(&id, &[("fields", "is_on_biz_app")])
+            .await
+            .ok()
+            .and_then(|number| number.get("is_on_biz_app").and_then(Value::as_bool)),
+        None => None,
+    };
+    let ledger = DynamoMessageStore::new(aws_sdk_dynamodb::Client::new(sdk), table, 0);
+    let synced = match ledger.syncs(&id).await {
+        Ok(synced) => synced,
+        Err(error) => return Check::skip(NAME, format!("the table could not be read: {error}")),
+    };
+    let requested = |kind: &str| {
+        synced.iter().find(|sync| sync.sync_type == kind).map_or_else(
+            || "not requested".to_owned(),
+            |sync| format!("requested {}", sync.requested_at),
+        )
+    };
+    let detail = format!(
+        "{}; contacts (smb_app_state_sync) {}, history {}",
+        match on_app {
+            Some(true) => "in the WhatsApp Business app too",
+            Some(false) => "Cloud API only",
+            None => "Meta did not say whether it is in the WhatsApp Business app",
+        },
+        requested("smb_app_state_sync"),
+        requested("history")
+    );
+    if on_app == Some(true) && synced.len() < 2 {
+        return Check::fail(
+            NAME,
+            detail,
+            "run `wabridge coexistence sync` within 24 hours of onboarding (Meta takes each sync once)",
+        );
+    }
+    Check::pass(NAME, detail)
 }

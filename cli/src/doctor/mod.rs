@@ -15,7 +15,7 @@ use crate::config::{self, Settings};
 use crate::graph::Graph;
 
 pub use aws::{Alarms, CloudWatchAlarms};
-use aws::{check_alarms, check_ses};
+use aws::{check_alarms, check_coexistence, check_ses};
 use meta::{check_callback, check_phone_number, check_subscription, check_token};
 use twilio::check_twilio;
 
@@ -112,6 +112,7 @@ pub async fn run_with(settings: &Settings, sdk: &SdkConfig, alarms: &impl Alarms
             }
         }
     }
+    checks.push(check_coexistence(settings, sdk, graph.as_ref()).await);
     checks.push(check_callback(settings).await);
     checks.push(check_ses(settings, sdk).await);
     checks.push(check_twilio(settings, display_number.as_deref()).await);

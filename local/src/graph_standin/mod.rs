@@ -15,6 +15,10 @@
 //! | `POST /_standin/access-token` `{"token":"…"}` | that token is accepted from now on (and not expired): `{"success":true}`; no non-empty `token`: `400` code 100 |
 //! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
 //! | `POST /_standin/echo` `{"phone_number_id","to","text"}` | as the owner typing `text` to `to` in the WhatsApp Business app: a signed `smb_message_echoes` webhook to the receiver, then its `sent`, `delivered`, `read` statuses; `{"success":true,"wamid":"…"}` once the receiver took the echo (`502` if it did not) |
+//! | `POST /{version}/{phone_number_id}/smb_app_data` `{"messaging_product":"whatsapp","sync_type":"smb_app_state_sync"\|"history"}` | `{"success":true}`, then the synced data as a signed webhook: one address-book contact (`smb_app_state_sync`), or one history chunk (`history`, progress 100) with the demo customer `14155550123` |
+//! | `GET /_standin/smb-app-data-requests` | JSON array of every `smb_app_data` request: `{"phone_number_id", "sync_type"}` |
+//! | `POST /_standin/history` `{"phone_number_id","contact","progress"?}` | a signed `history` chunk with that customer (a message from them and the business's answer, ids derived from the contact: the same call twice is the same chunk); `{"success":true,"wamids":[…]}` |
+//! | `POST /_standin/state-sync` `{"phone_number_id","contact","name"?,"action"?}` | a signed `smb_app_state_sync` change: `add` (default, with `name`) or `remove` |
 //! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
@@ -128,6 +132,7 @@
 //! `biz_opaque_callback_data` (`null` when absent).
 
 mod answers;
+mod coexistence;
 mod ids;
 mod media;
 mod messages;
@@ -150,6 +155,7 @@ use tokio::net::TcpListener;
 use answers::{
     Answer, MAX_BODY_BYTES, bearer_token, expired_token, invalid, is_version, json_answer, not_found, obj, success,
 };
+use coexistence::Coexistence;
 pub use ids::WABA_ID;
 pub use media::MEDIA_ID_PREFIX;
 use media::{Media, MediaRoute};
@@ -190,6 +196,7 @@ pub struct Standin {
     messages: Messages,
     onboarding: Onboarding,
     media: Media,
+    coexistence: Coexistence,
 }
 
 impl Standin {
@@ -220,6 +227,7 @@ impl Standin {
             messages: Messages::new(config.latency, timings, webhooks),
             onboarding: Onboarding::new(onboarding),
             media: Media::new(),
+            coexistence: Coexistence::default(),
         })
     }
 
@@ -284,6 +292,25 @@ impl Standin {
             let authorized = self.token_accepted(presented);
             return self.messages.send(req, version, phone_number_id, authorized).await;
         }
+        if let [version, phone_number_id, "smb_app_data"] = segments.as_slice()
+            && is_version(version)
+            && req.method() == Method::POST
+        {
+            let phone_number_id = (*phone_number_id).to_owned();
+            let presented = req
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(bearer_token)
+                .map(str::to_owned);
+            if !self.token_accepted(presented.as_deref()) {
+                return expired_token();
+            }
+            let body = read_json(req).await;
+            return self
+                .coexistence
+                .request(self.messages.webhooks(), &phone_number_id, &body);
+        }
         if let Some(route) = MediaRoute::parse(&segments, req.method(), |id| self.media.knows(id)) {
             // The download URL takes the bearer header only; the Graph routes also `access_token=`.
             let header_token = req
@@ -321,6 +348,35 @@ impl Standin {
                 success()
             }
             (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
+            (&Method::GET, "smb-app-data-requests") => json_answer(200, &self.coexistence.requests_json()),
+            (&Method::POST, "history") => {
+                let body = read_json(req).await;
+                let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+                let (Some(phone_number_id), Some(contact)) = (field("phone_number_id"), field("contact")) else {
+                    return Some(invalid("phone_number_id and contact (the customer's digits) are required").answer());
+                };
+                let progress = body.get("progress").and_then(Value::as_i64).unwrap_or(100);
+                match coexistence::send_history(self.messages.webhooks(), phone_number_id, contact, progress).await {
+                    Ok(wamids) => json_answer(200, &serde_json::json!({"success": true, "wamids": wamids})),
+                    Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
+                }
+            }
+            (&Method::POST, "state-sync") => {
+                let body = read_json(req).await;
+                let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+                let (Some(phone_number_id), Some(contact)) = (field("phone_number_id"), field("contact")) else {
+                    return Some(invalid("phone_number_id and contact (the customer's digits) are required").answer());
+                };
+                let name = if field("action") == Some("remove") {
+                    None
+                } else {
+                    Some(field("name").unwrap_or("Dana Demo"))
+                };
+                match coexistence::send_state_sync(self.messages.webhooks(), phone_number_id, contact, name).await {
+                    Ok(()) => success(),
+                    Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
+                }
+            }
             (&Method::POST, "echo") => {
                 let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
                     .collect()
@@ -372,6 +428,16 @@ impl Standin {
         };
         Some(answer)
     }
+}
+
+/// A request body as JSON (`null` when it is not).
+async fn read_json(req: Request<Incoming>) -> Value {
+    let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    serde_json::from_slice(&body).unwrap_or_default()
 }
 
 /// The first value of `name` in a query string (not percent-decoded: the values read here are tokens).

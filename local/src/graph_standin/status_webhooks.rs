@@ -161,6 +161,31 @@ impl StatusWebhooks {
         Ok(wamid)
     }
 
+    /// Posts one signed change of `field` whose value lists `objects` under `member` (e.g.
+    /// `history`, `state_sync`) beside the number's metadata: whether the receiver took it.
+    pub async fn post_change(
+        &self,
+        field: &str,
+        phone_number_id: &str,
+        member: &str,
+        objects: Vec<Value>,
+    ) -> Result<(), String> {
+        let Some(uri) = self.uri.clone() else {
+            return Err(format!("no usable webhook_url ({})", self.webhook_url));
+        };
+        let body = webhook_body_list(field, &self.display_phone_number, phone_number_id, (member, objects));
+        if self.post(&uri, body, field, "-").await {
+            Ok(())
+        } else {
+            Err(format!("the webhook receiver did not take the {field} webhook"))
+        }
+    }
+
+    /// The business number as the webhooks show it (`metadata.display_phone_number`).
+    pub fn display_phone_number(&self) -> &str {
+        &self.display_phone_number
+    }
+
     /// Whether the receiver answered `200` within the tries.
     async fn post(&self, uri: &Uri, body: Vec<u8>, status: &str, wamid: &str) -> bool {
         let Ok(signature) = HeaderValue::from_str(&meta_signature::sign(&self.app_secret, &body)) else {
@@ -257,6 +282,16 @@ fn webhook_body(
     phone_number_id: &str,
     (list, object): (&str, Value),
 ) -> Vec<u8> {
+    webhook_body_list(field, display_phone_number, phone_number_id, (list, vec![object]))
+}
+
+/// [`webhook_body`] with every object of the list.
+fn webhook_body_list(
+    field: &str,
+    display_phone_number: &str,
+    phone_number_id: &str,
+    (list, objects): (&str, Vec<Value>),
+) -> Vec<u8> {
     let value = obj([
         ("messaging_product", Value::from("whatsapp")),
         (
@@ -266,7 +301,7 @@ fn webhook_body(
                 ("phone_number_id", Value::from(phone_number_id)),
             ]),
         ),
-        (list, Value::Array(vec![object])),
+        (list, Value::Array(objects)),
     ]);
     let change = obj([("value", value), ("field", Value::from(field))]);
     let entry = obj([("id", Value::from(WABA_ID)), ("changes", Value::Array(vec![change]))]);

@@ -110,15 +110,29 @@ impl<Q: Queue, B: BlobStore> Ingest<Q, B> {
         match enqueued {
             Ok(Enqueued { message_id, offloaded }) => {
                 metrics::count(Metric::WebhooksEnqueued, 1);
-                tracing::info!(
-                    outcome = "queued",
-                    status = 200,
-                    bytes = body.len(),
-                    sqs_message_id = message_id,
-                    offloaded_to = offloaded.as_ref().map(|pointer| pointer.key.as_str()),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "meta webhook"
-                );
+                // DEBUG: a queued webhook is counted (WebhooksEnqueued) and its worker line carries
+                // this request's id and SQS message id; refusals log at WARN (`refuse`). A body
+                // offloaded to the bucket stays at INFO. (`make cost`: INFO bytes per message.)
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                match &offloaded {
+                    Some(pointer) => tracing::info!(
+                        outcome = "queued",
+                        status = 200,
+                        bytes = body.len(),
+                        sqs_message_id = message_id,
+                        offloaded_to = pointer.key.as_str(),
+                        elapsed_ms,
+                        "meta webhook"
+                    ),
+                    None => tracing::debug!(
+                        outcome = "queued",
+                        status = 200,
+                        bytes = body.len(),
+                        sqs_message_id = message_id,
+                        elapsed_ms,
+                        "meta webhook"
+                    ),
+                }
                 respond(StatusCode::OK, "text/plain; charset=utf-8", "EVENT_RECEIVED")
             }
             Err(error) => refuse(

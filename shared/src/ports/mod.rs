@@ -1,10 +1,12 @@
 //! One small trait per outside capability. The handlers depend on these; the
 //! AWS adapters in [`crate::adapters`] implement them.
 
+mod coexistence;
 mod outbound;
 
 use std::future::Future;
 
+pub use coexistence::{CoexistenceLedger, SyncRequested};
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 
 pub use crate::domain::email::Email;

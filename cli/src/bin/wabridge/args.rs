@@ -72,12 +72,24 @@ pub enum Command {
         #[command(subcommand)]
         action: TemplatesAction,
     },
+    /// A number in the WhatsApp Business app and the Cloud API at once: `sync` asks Meta for the app's contacts, then its chat history (once each).
+    #[command(after_help = EXIT_CODES)]
+    Coexistence {
+        #[command(subcommand)]
+        action: CoexistenceAction,
+    },
     /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
     /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
     Completions {
         #[arg(value_parser = ["bash", "zsh", "fish"])]
         shell: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum CoexistenceAction {
+    /// `smb_app_data` for `smb_app_state_sync`, then `history` (within 24 hours of onboarding; a type already requested is not asked again).
+    Sync,
 }
 
 #[derive(Subcommand)]
@@ -98,6 +110,7 @@ impl Command {
             Command::Webhook(_) => "webhook",
             Command::Redrive(_) => "redrive",
             Command::Doctor => "doctor",
+            Command::Coexistence { .. } => "coexistence",
             Command::Events(_) => "events",
             Command::Templates { .. } => "templates",
             Command::Completions { .. } => "completions",

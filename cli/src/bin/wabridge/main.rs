@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Doctor => commands::doctor_command(&settings, &sdk, json_output).await,
         Command::Events(args) => commands::events_command(&settings, &sdk, args, json_output).await,
         Command::Templates { action } => commands::templates_command(&settings, action, json_output).await,
+        Command::Coexistence { action } => commands::coexistence_command(&settings, &sdk, action, json_output).await,
         Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }

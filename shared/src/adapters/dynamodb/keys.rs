@@ -63,6 +63,11 @@ pub fn contact_pk(key: &str) -> String {
     format!("CONTACT#{key}")
 }
 
+/// The partition of a business number's coexistence syncs (`smb_app_data`), one item a sync type.
+pub fn coexistence_pk(phone_number_id: &str) -> String {
+    format!("COEXIST#{phone_number_id}")
+}
+
 /// The sort key, in a contact's partition, of another id of the same customer.
 pub fn alias_sk(other: &str) -> String {
     format!("{ALIAS_PREFIX}{other}")

@@ -6,6 +6,7 @@
 //! out-of-order webhooks converge to the same item without a read first.
 //! TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 
+mod coexistence;
 mod conversation;
 pub mod errors;
 pub mod item;

@@ -81,6 +81,60 @@ pub struct RecordSummary {
     pub media: Vec<Done>,
 }
 
+impl RecordSummary {
+    /// Whether the record's line is worth INFO: it recorded a new message (or echo), linked a send to its
+    /// wamid, queued or kept media, wrote another field's event or a foreign change, or a send job
+    /// came to anything but `accepted` (whose own INFO line, `send`, names the wamid). A record
+    /// that only moved statuses forward or met a duplicate logs at DEBUG; failures log at WARN/ERROR
+    /// either way. (`make cost`: INFO bytes per message, docs/cost.md.)
+    pub fn worth_info(&self) -> bool {
+        self.inbound_new > 0
+            || self.echoes_new > 0
+            || self.sends_linked > 0
+            || self.events > 0
+            || self.foreign_changes > 0
+            || self.media_jobs > 0
+            || !self.media.is_empty()
+            || self.sends.iter().any(|done| *done != Done::Accepted)
+    }
+}
+
+/// `Some(n)` for a count worth a field (a zero is left out of the line).
+fn nonzero(n: usize) -> Option<usize> {
+    (n > 0).then_some(n)
+}
+
+/// `Some(text)` for a non-empty text (an empty one is left out of the line).
+fn nonempty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// A succeeded record's line at `$level`: its counts, zeros left out.
+macro_rules! recorded {
+    ($level:expr, $summary:expr, $wamids:expr, $elapsed_ms:expr) => {
+        tracing::event!(
+            $level,
+            outcome = "recorded",
+            wamids = nonempty($wamids.join(",")),
+            inbound_new = nonzero($summary.inbound_new),
+            inbound_duplicate = nonzero($summary.inbound_duplicate),
+            echoes_new = nonzero($summary.echoes_new),
+            echoes_duplicate = nonzero($summary.echoes_duplicate),
+            statuses_applied = nonzero($summary.statuses_applied),
+            statuses_merged = nonzero($summary.statuses_merged),
+            sends_linked = nonzero($summary.sends_linked),
+            events = nonzero($summary.events),
+            foreign_changes = nonzero($summary.foreign_changes),
+            sends = nonempty(Done::joined(&$summary.sends)),
+            published = nonzero($summary.published),
+            media_jobs = nonzero($summary.media_jobs),
+            media = nonempty(Done::joined(&$summary.media)),
+            elapsed_ms = $elapsed_ms,
+            "queue record"
+        )
+    };
+}
+
 pub struct Worker<S, B, R, W, Q, E> {
     pub store: S,
     pub blobs: B,
@@ -180,25 +234,12 @@ where
     ) -> bool {
         match result {
             Ok((summary, wamids)) => {
-                tracing::info!(
-                    outcome = "recorded",
-                    wamids = wamids.join(","),
-                    inbound_new = summary.inbound_new,
-                    inbound_duplicate = summary.inbound_duplicate,
-                    echoes_new = summary.echoes_new,
-                    echoes_duplicate = summary.echoes_duplicate,
-                    statuses_applied = summary.statuses_applied,
-                    statuses_merged = summary.statuses_merged,
-                    sends_linked = summary.sends_linked,
-                    events = summary.events,
-                    foreign_changes = summary.foreign_changes,
-                    sends = Done::joined(&summary.sends),
-                    published = summary.published,
-                    media_jobs = summary.media_jobs,
-                    media = Done::joined(&summary.media),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "queue record"
-                );
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                if summary.worth_info() {
+                    recorded!(tracing::Level::INFO, summary, wamids, elapsed_ms);
+                } else {
+                    recorded!(tracing::Level::DEBUG, summary, wamids, elapsed_ms);
+                }
                 true
             }
             Err(RecordError::Transient {

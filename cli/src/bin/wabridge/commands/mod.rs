@@ -2,6 +2,7 @@
 //! command's result (a [`whatsapp_bridge_cli::envelope::Done`]); what it prints for a person is in
 //! [`crate::render`].
 
+mod coexistence;
 mod completions;
 mod doctor;
 mod messages;
@@ -10,6 +11,7 @@ mod queues;
 mod templates;
 mod webhook;
 
+pub use coexistence::coexistence_command;
 pub use completions::completions;
 pub use doctor::doctor_command;
 pub use messages::{history, send, status};

@@ -1,0 +1,118 @@
+//! Coexistence, as Meta plays it for a number used in the WhatsApp Business app and through the
+//! Cloud API at once: `POST /{version}/{phone-number-id}/smb_app_data` (`sync_type`
+//! `smb_app_state_sync` or `history`) starts a sync and the synced data arrives as signed webhooks
+//! (`smb_app_state_sync`, `history`); and `/_standin/history`, `/_standin/state-sync` send a chunk or
+//! an address-book change on demand.
+
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+use super::answers::{Answer, invalid, json_answer, obj};
+use super::status_webhooks::StatusWebhooks;
+
+/// The sync types `smb_app_data` takes, in the order Meta asks them to be requested.
+pub const SYNC_TYPES: [&str; 2] = ["smb_app_state_sync", "history"];
+
+/// The customer of the stand-in's demo history and address book.
+const DEMO_CUSTOMER: &str = "14155550123";
+
+/// The `smb_app_data` requests received so far: (phone number id, sync type).
+#[derive(Default)]
+pub struct Coexistence {
+    requests: Mutex<Vec<(String, String)>>,
+}
+
+impl Coexistence {
+    pub fn requests_json(&self) -> Value {
+        let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Value::Array(
+            requests
+                .iter()
+                .map(|(phone_number_id, sync_type)| json!({"phone_number_id": phone_number_id, "sync_type": sync_type}))
+                .collect(),
+        )
+    }
+
+    /// `POST /{version}/{phone-number-id}/smb_app_data`: `{"success": true}` for a known sync type,
+    /// then (from a spawned task) its webhook: one address-book contact, or one history chunk.
+    pub fn request(&self, webhooks: &std::sync::Arc<StatusWebhooks>, phone_number_id: &str, body: &Value) -> Answer {
+        if body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp") {
+            return invalid("messaging_product must be \"whatsapp\"").answer();
+        }
+        let Some(sync_type) = body
+            .get("sync_type")
+            .and_then(Value::as_str)
+            .filter(|kind| SYNC_TYPES.contains(kind))
+        else {
+            return invalid("sync_type must be smb_app_state_sync or history").answer();
+        };
+        self.requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((phone_number_id.to_owned(), sync_type.to_owned()));
+        let (webhooks, phone_number_id, sync_type) = (
+            std::sync::Arc::clone(webhooks),
+            phone_number_id.to_owned(),
+            sync_type.to_owned(),
+        );
+        tokio::spawn(async move {
+            let sent = if sync_type == "history" {
+                send_history(&webhooks, &phone_number_id, DEMO_CUSTOMER, 100)
+                    .await
+                    .map(drop)
+            } else {
+                send_state_sync(&webhooks, &phone_number_id, DEMO_CUSTOMER, Some("Dana Demo")).await
+            };
+            if let Err(reason) = sent {
+                tracing::warn!(%reason, "graph stand-in: the synced data was not delivered");
+            }
+        });
+        json_answer(200, &obj([("success", Value::Bool(true))]))
+    }
+}
+
+/// One history chunk (phase 0, chunk 1, `progress`) of a thread with `customer`: a message from the
+/// customer and the business's answer, with ids derived from the customer, so the same call twice
+/// is the same chunk.
+pub async fn send_history(
+    webhooks: &StatusWebhooks,
+    phone_number_id: &str,
+    customer: &str,
+    progress: i64,
+) -> Result<Vec<String>, String> {
+    let business = webhooks.display_phone_number().to_owned();
+    let wamids = [format!("wamid.HISTORY{customer}A"), format!("wamid.HISTORY{customer}B")];
+    let chunk = json!({
+        "metadata": {"phase": 0, "chunk_order": 1, "progress": progress},
+        "threads": [{"id": customer, "messages": [
+            {"from": customer, "id": wamids[0], "timestamp": "1739230955", "type": "text",
+             "text": {"body": "Do you open on Fridays?"}, "history_context": {"status": "READ"}},
+            {"from": business, "to": customer, "id": wamids[1], "timestamp": "1739231000", "type": "text",
+             "text": {"body": "Until 2pm."}, "history_context": {"status": "READ"}}
+        ]}]
+    });
+    webhooks
+        .post_change("history", phone_number_id, "history", vec![chunk])
+        .await?;
+    Ok(wamids.to_vec())
+}
+
+/// An address-book change for `customer`: added (with `name`) or, without one, removed.
+pub async fn send_state_sync(
+    webhooks: &StatusWebhooks,
+    phone_number_id: &str,
+    customer: &str,
+    name: Option<&str>,
+) -> Result<(), String> {
+    let now = super::ids::epoch_seconds().to_string();
+    let change = match name {
+        Some(name) => json!({"type": "contact", "action": "add", "metadata": {"timestamp": now},
+            "contact": {"full_name": name, "first_name": name.split(' ').next().unwrap_or(name), "phone_number": customer}}),
+        None => json!({"type": "contact", "action": "remove", "metadata": {"timestamp": now},
+            "contact": {"phone_number": customer}}),
+    };
+    webhooks
+        .post_change("smb_app_state_sync", phone_number_id, "state_sync", vec![change])
+        .await
+}
