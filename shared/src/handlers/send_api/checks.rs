@@ -1,6 +1,6 @@
 //! What may refuse a valid send now: the business number it names, the contact's 24-hour window,
-//! a template Meta paused, disabled or rejected, a template's parameter counts. A retry of a message accepted before gets its first answer
-//! whatever these say by then (`messages`).
+//! a template Meta paused, disabled or rejected, a template's parameter counts. A retry of a message
+//! accepted before gets its first answer whatever these say by then (`messages`).
 
 use chrono::Utc;
 
