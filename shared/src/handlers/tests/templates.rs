@@ -194,3 +194,25 @@ async fn a_pause_webhook_reaches_the_send_api_at_once() {
     assert!(body.contains("PAUSED") && body.contains("Paused for 6 hours"), "{body}");
     assert_eq!(templates.state().lookups, 1);
 }
+
+#[tokio::test]
+async fn a_retry_of_a_send_accepted_before_the_pause_gets_its_first_answer() {
+    use crate::ports::TemplateStatusStore;
+    let (api, _) = api();
+    let bearer = format!("Bearer {KEY}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", "order-42"),
+    ];
+    let body = template("shipping_update", "en_US", 2).to_string();
+    let first = api.handle(request("POST", "/messages", &headers, body.clone())).await;
+    assert_eq!(first.status().as_u16(), 202);
+    api.store
+        .record_template_status(&held("PAUSED", 1_800_000_000))
+        .await
+        .expect("recorded");
+    let retry = api.handle(request("POST", "/messages", &headers, body)).await;
+    assert_eq!(retry.status().as_u16(), 202, "{}", body_text(&retry));
+    assert_eq!(body_text(&retry), body_text(&first), "the first answer");
+}
