@@ -28,6 +28,23 @@ impl TappedEvent {
                 text(&detail["type"])
             ),
             "message.status" => format!("{} {}", text(&detail["wamid"]), text(&detail["status"])),
+            "template.status" => format!(
+                "{} ({}) {} {}",
+                text(&detail["name"]),
+                text(&detail["language"]),
+                text(&detail["status"]),
+                text(&detail["reason"])
+            ),
+            "template.category" | "template.quality" => {
+                format!("{} ({})", text(&detail["name"]), text(&detail["language"]))
+            }
+            "number.quality" => format!(
+                "{} {} {}",
+                text(&detail["display_phone_number"]),
+                text(&detail["event"]),
+                text(&detail["current_limit"])
+            ),
+            "account.update" => text(&detail["event"]),
             _ => text(&detail["field"]),
         };
         format!(
@@ -98,5 +115,14 @@ mod tests {
                 "detail": {"event_id": "abc", "wamid": "wamid.X", "status": "read"}}),
         };
         assert_eq!(event.line(), "2026-12-01T12:00:00Z  message.status  abc  wamid.X read");
+        let paused = TappedEvent {
+            envelope: json!({"time": "2026-12-01T12:00:00Z", "detail-type": "template.status",
+                "detail": {"event_id": "def", "name": "order_confirmation", "language": "en_US",
+                    "status": "PAUSED", "reason": "NONE"}}),
+        };
+        assert_eq!(
+            paused.line(),
+            "2026-12-01T12:00:00Z  template.status  def  order_confirmation (en_US) PAUSED NONE"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The webhook payload as the worker reads it: parse, every change's typed value and message
-//! content, and the plan of writes (under a filter that serves all numbers and one that serves one).
+//! content, and the plan of writes (under a filter that serves all numbers and one that serves one),
+//! and the typed events of the template and account health fields.
 #![no_main]
 
+use bridge::domain::events;
 use bridge::domain::records::{self, PhoneNumberFilter, Received};
 use bridge::domain::webhook::WebhookPayload;
 use chrono::{TimeZone, Utc};
@@ -42,5 +44,18 @@ fuzz_target!(|data: &[u8]| {
     }
     for status in &all.statuses {
         assert!(!status.wamid.as_str().is_empty(), "a status without a wamid was planned");
+    }
+    // A template status is keyed by its WABA, name and language: none may be empty.
+    for template in &all.template_statuses {
+        assert!(
+            !template.waba_id.is_empty() && !template.name.is_empty() && !template.language.is_empty(),
+            "a template status without its key was planned"
+        );
+    }
+    // Every raw event is still recorded; a health field's typed event, when built, names its WABA.
+    for event in &all.events {
+        if let Some(typed) = events::health_event(event) {
+            assert_eq!(typed.detail["waba_id"], event.entry_id.as_str());
+        }
     }
 });

@@ -60,6 +60,11 @@ pub enum Metric {
     MediaFailed,
     /// Media jobs that failed transiently and are retried.
     MediaRetried,
+    /// Templates Meta paused, disabled or rejected (by `Status`): the send API refuses them until Meta
+    /// approves them again.
+    TemplatesRefused,
+    /// A business number's standing dropped (by `Event`: `DOWNGRADE`, `FLAGGED`).
+    NumberQualityDropped,
 }
 
 impl Metric {
@@ -85,6 +90,8 @@ impl Metric {
             Metric::MediaKept => "MediaKept",
             Metric::MediaFailed => "MediaFailed",
             Metric::MediaRetried => "MediaRetried",
+            Metric::TemplatesRefused => "TemplatesRefused",
+            Metric::NumberQualityDropped => "NumberQualityDropped",
         }
     }
 }

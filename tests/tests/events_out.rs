@@ -446,3 +446,44 @@ async fn a_bus_outage_fails_every_record_with_events_and_the_redelivery_publishe
         events.iter().filter_map(|e| e["detail"]["event_id"].as_str()).collect();
     assert_eq!(ids.len(), 4);
 }
+
+#[tokio::test]
+async fn a_template_pause_and_a_number_downgrade_reach_the_tap_raw_and_typed() {
+    let emu = Emulator::connect().await;
+    let bus = emu.tapped_bus("health").await;
+    let worker = worker(&emu, &bus);
+    // A WABA of this run: the raw events' items are keyed by entry id and digest.
+    let waba = unique("waba");
+    let pause = json!({"object": "whatsapp_business_account", "entry": [{"id": waba, "time": 1_763_816_820,
+        "changes": [{"field": "message_template_status_update", "value": {"event": "PAUSED",
+            "message_template_id": 806_312_974_732_579_u64, "message_template_name": "order_confirmation",
+            "message_template_language": "en_US", "reason": "NONE",
+            "other_info": {"title": "FIRST_PAUSE", "description": "Paused for 3 hours."}}}]}]});
+    let downgrade = json!({"object": "whatsapp_business_account", "entry": [{"id": waba, "time": 1_763_813_400,
+        "changes": [{"field": "phone_number_quality_update", "value": {"display_phone_number": "15550783881",
+            "event": "DOWNGRADE", "old_limit": "TIER_10K", "current_limit": "TIER_2K",
+            "max_daily_conversations_per_business": "TIER_2K"}}]}]});
+    deliver(&emu, &worker, &[pause, downgrade]).await;
+    let events = tapped(&emu, &bus, 4).await;
+    let mut types: Vec<&str> = events.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "number.quality",
+            "template.status",
+            "whatsapp.message_template_status_update",
+            "whatsapp.phone_number_quality_update"
+        ],
+        "{events:?}"
+    );
+    for event in &events {
+        let detail_type = event["detail-type"].as_str().unwrap();
+        assert_valid(detail_type, &event["detail"]);
+    }
+    let status = events.iter().find(|e| e["detail-type"] == "template.status").unwrap();
+    assert_eq!(status["detail"]["sends_refused"], true);
+    assert_eq!(status["detail"]["waba_id"], waba.as_str());
+    let number = events.iter().find(|e| e["detail-type"] == "number.quality").unwrap();
+    assert_eq!(number["detail"]["quality_dropped"], true);
+}

@@ -1,7 +1,8 @@
 //! [`TemplateCatalog`] over HTTPS: `GET {base}/{version}/{waba-id}/message_templates?name=…`, Meta's
 //! pages followed (`paging.next`), the answer kept in memory for [`CACHE_SECONDS`] per template name
 //! (found or not), so a warm send API asks Meta at most once per name in that time. The calls go
-//! through the process's one [`GraphApi`] (its connections and token).
+//! through the process's one [`GraphApi`] (its connections and token). A lookup told that Meta changed
+//! the template's status after the answer was kept (`changed_at`, from the table) asks Meta again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,8 +28,11 @@ pub struct GraphTemplates {
     /// Bounds each page's call.
     timeout: Duration,
     waba_id: String,
-    cache: Mutex<HashMap<String, (Instant, Vec<TemplateShape>)>>,
+    cache: Mutex<HashMap<String, Kept>>,
 }
+
+/// One name's answer: when it was looked up (monotonic, and epoch seconds), and Meta's templates.
+type Kept = (Instant, i64, Vec<TemplateShape>);
 
 /// Why a page was not read: Meta's answer (a status other than 2xx), or none.
 enum PageFailure {
@@ -47,12 +51,14 @@ impl GraphTemplates {
         }
     }
 
-    fn cached(&self, name: &str) -> Option<Vec<TemplateShape>> {
+    /// The kept answer for `name`: younger than [`CACHE_SECONDS`], and looked up after `changed_at`.
+    fn cached(&self, name: &str, changed_at: Option<i64>) -> Option<Vec<TemplateShape>> {
         let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .get(name)
-            .filter(|(at, _)| at.elapsed() < Duration::from_secs(CACHE_SECONDS))
-            .map(|(_, shapes)| shapes.clone())
+            .filter(|(at, _, _)| at.elapsed() < Duration::from_secs(CACHE_SECONDS))
+            .filter(|(_, looked_up, _)| changed_at.is_none_or(|changed| *looked_up > changed))
+            .map(|(_, _, shapes)| shapes.clone())
     }
 
     /// One page at `url`, read with `token`.
@@ -122,15 +128,25 @@ impl GraphTemplates {
 }
 
 impl TemplateCatalog for GraphTemplates {
-    async fn template(&self, name: &str, language: &str) -> Result<Option<TemplateShape>, String> {
-        let shapes = match self.cached(name) {
+    fn waba_id(&self) -> &str {
+        &self.waba_id
+    }
+
+    async fn template(
+        &self,
+        name: &str,
+        language: &str,
+        changed_at: Option<i64>,
+    ) -> Result<Option<TemplateShape>, String> {
+        let shapes = match self.cached(name, changed_at) {
             Some(shapes) => shapes,
             None => {
+                let looked_up = chrono::Utc::now().timestamp();
                 let shapes = self.fetch(name).await?;
                 self.cache
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(name.to_owned(), (Instant::now(), shapes.clone()));
+                    .insert(name.to_owned(), (Instant::now(), looked_up, shapes.clone()));
                 shapes
             }
         };

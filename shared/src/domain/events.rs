@@ -13,8 +13,10 @@ use super::records::{
 };
 use super::webhook::{Content, MetaError};
 
+mod health;
 mod sends;
 
+pub use health::{ACCOUNT_UPDATE, NUMBER_QUALITY, TEMPLATE_CATEGORY, TEMPLATE_QUALITY, TEMPLATE_STATUS, health_event};
 pub use sends::{Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend, message_resolved, message_unknown};
 
 /// The `source` of every event.

@@ -6,6 +6,7 @@ pub mod events;
 pub mod form;
 pub mod graph_error;
 pub mod graph_response;
+pub mod health;
 pub mod history;
 pub mod ids;
 pub mod json_frame;

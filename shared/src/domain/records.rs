@@ -4,8 +4,8 @@
 use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use super::health::{self, TemplateStatus};
 use super::status::DeliveryStatus;
 use super::webhook::{
     Change, Contact, Content, InboundMessage, MessagesValue, MetaError, StatusUpdate, WebhookPayload,
@@ -174,61 +174,6 @@ impl StatusRecord {
     }
 }
 
-/// Anything else Meta sent (template status, account, quality, name updates, alerts,
-/// change-level errors, messages without an id), stored raw so nothing is dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEventRecord {
-    pub field: String,
-    pub entry_id: String,
-    pub phone_number_id: Option<PhoneNumberId>,
-    /// The event as JSON.
-    pub payload: String,
-    /// SHA-256 of `field`, `entry_id` and `payload`: the same event redelivered has the same digest.
-    pub digest: String,
-    pub received: Received,
-    /// Where the payload went when it was too large for a table item ([`MAX_INLINE_EVENT_PAYLOAD`]):
-    /// `payload` is then empty and the item holds this pointer instead.
-    pub payload_pointer: Option<crate::domain::envelope::S3Pointer>,
-}
-
-/// The largest raw event payload stored in its table item: DynamoDB's item limit is 400 KB,
-/// names and every other attribute included. A larger payload goes to the payload bucket.
-pub const MAX_INLINE_EVENT_PAYLOAD: usize = 350 * 1024;
-
-impl RawEventRecord {
-    /// The payload bucket's key for this event when it is offloaded: one per event (its digest),
-    /// so a redelivery writes the same object again.
-    pub fn blob_key(&self) -> String {
-        let safe = |text: &str| -> String {
-            text.chars()
-                .take(64)
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
-        format!(
-            "events/{}/{}/{}.json",
-            safe(&self.field),
-            safe(&self.entry_id),
-            self.digest
-        )
-    }
-
-    /// The same event with its payload moved to `pointer`.
-    pub fn offloaded_to(&self, pointer: crate::domain::envelope::S3Pointer) -> Self {
-        Self {
-            payload: String::new(),
-            payload_pointer: Some(pointer),
-            ..self.clone()
-        }
-    }
-}
-
 /// A change for a phone number this deployment does not serve: acknowledged, logged, not processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignChange {
@@ -253,6 +198,9 @@ pub struct Plan {
     pub contacts: Vec<ContactActivity>,
     pub statuses: Vec<StatusRecord>,
     pub events: Vec<RawEventRecord>,
+    /// Template statuses that refuse or lift sends (`message_template_status_update`), recorded for the
+    /// send API besides their raw event.
+    pub template_statuses: Vec<TemplateStatus>,
     pub foreign: Vec<ForeignChange>,
 }
 
@@ -267,6 +215,7 @@ impl Plan {
             + self.contacts.len()
             + self.statuses.len()
             + self.events.len()
+            + self.template_statuses.len()
     }
 }
 
@@ -274,8 +223,9 @@ impl Plan {
 pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Received) -> Plan {
     let mut plan = Plan::default();
     for entry in &payload.entry {
+        let time = health::entry_time(&entry.extra);
         for change in &entry.changes {
-            plan_change(&mut plan, &entry.id, change, filter, received);
+            plan_change(&mut plan, (&entry.id, time), change, filter, received);
         }
     }
     plan.contacts = newest_per_contact(std::mem::take(&mut plan.contacts));
@@ -290,7 +240,13 @@ pub fn plan(payload: &WebhookPayload, filter: &PhoneNumberFilter, received: &Rec
     plan
 }
 
-fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneNumberFilter, received: &Received) {
+fn plan_change(
+    plan: &mut Plan,
+    (entry_id, entry_time): (&str, Option<i64>),
+    change: &Change,
+    filter: &PhoneNumberFilter,
+    received: &Received,
+) {
     let phone_number_id = change
         .value
         .pointer("/metadata/phone_number_id")
@@ -303,7 +259,10 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         });
         return;
     }
-    let raw_event = |field: &str, value: &Value| raw_event(field, entry_id, phone_number_id, value, received);
+    let raw_event = |field: &str, value: &Value| RawEventRecord {
+        entry_time,
+        ..raw_event(field, entry_id, phone_number_id, value, received)
+    };
     match change.calls_value() {
         // Recorded and announced typed; kept raw only when unreadable.
         Some(Ok(value)) => return calls::plan_calls(plan, &value, received),
@@ -324,6 +283,12 @@ fn plan_change(plan: &mut Plan, entry_id: &str, change: &Change, filter: &PhoneN
         // Another field, or a `messages` value of a shape this code cannot read: kept raw.
         Some(Err(_)) | None => {
             plan.events.push(raw_event(&change.field, &change.value));
+            if change.field == health::TEMPLATE_STATUS_FIELD
+                && let Some(status) =
+                    health::template_status(entry_id, entry_time, &change.value, received.at.timestamp())
+            {
+                plan.template_statuses.push(status);
+            }
             return;
         }
     };
@@ -430,30 +395,6 @@ fn status_record(value: &MessagesValue, status: &StatusUpdate, received: &Receiv
     })
 }
 
-fn raw_event(
-    field: &str,
-    entry_id: &str,
-    phone_number_id: Option<&str>,
-    value: &Value,
-    received: &Received,
-) -> RawEventRecord {
-    let payload = value.to_string();
-    let mut hasher = Sha256::new();
-    for part in [field, entry_id, &payload] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    RawEventRecord {
-        field: field.to_owned(),
-        entry_id: entry_id.to_owned(),
-        phone_number_id: phone_number_id.map(PhoneNumberId::new),
-        digest: hex::encode(hasher.finalize()),
-        payload,
-        received: received.clone(),
-        payload_pointer: None,
-    }
-}
-
 /// One write per contact and business number per payload: the newest message wins.
 fn newest_per_contact(mut activities: Vec<ContactActivity>) -> Vec<ContactActivity> {
     activities.sort_by(|a, b| {
@@ -474,12 +415,15 @@ mod calls;
 mod echoes;
 mod history;
 mod identity;
+mod raw_event;
 
 pub use address_book::AddressBookRecord;
 pub use calls::{CallRecord, CallStep};
 pub use echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 pub use history::HistoryChunkRecord;
 pub use identity::{IdentityLink, SAME_MESSAGE};
+use raw_event::raw_event;
+pub use raw_event::{MAX_INLINE_EVENT_PAYLOAD, RawEventRecord};
 
 #[cfg(test)]
 mod tests;

@@ -292,13 +292,34 @@ pub trait MediaUploader: Send + Sync {
 
 /// The WABA's message templates (`GET /{waba-id}/message_templates`).
 pub trait TemplateCatalog: Send + Sync {
+    /// The WhatsApp Business Account whose templates these are.
+    fn waba_id(&self) -> &str;
     /// The template `name` in `language` (`Ok(None)`: the WABA has none); `Err`: it could not be
-    /// looked up (the send then goes through, and Meta checks it).
+    /// looked up (the send then goes through, and Meta checks it). `changed_at`: Meta changed the
+    /// template's status then (epoch seconds), so what was looked up before it is not trusted.
     fn template(
         &self,
         name: &str,
         language: &str,
+        changed_at: Option<i64>,
     ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
+}
+
+/// Meta's latest send-deciding status of each template (`message_template_status_update`): the worker
+/// records it, the send API reads it before every template send (one read).
+pub trait TemplateStatusStore: Send + Sync {
+    /// Keeps `status` unless the template holds a later one (by Meta's time): `Superseded` then.
+    fn record_template_status(
+        &self,
+        status: &crate::domain::health::TemplateStatus,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// The status held for the template `name` in `language` of the WABA `waba_id`, if any.
+    fn template_status(
+        &self,
+        waba_id: &str,
+        name: &str,
+        language: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::health::TemplateStatus>, StoreError>> + Send;
 }
 
 /// A capability a function does without: no value of it exists, so an `Option<Absent>` is always
@@ -323,10 +344,15 @@ impl MediaUploader for Absent {
 }
 
 impl TemplateCatalog for Absent {
+    fn waba_id(&self) -> &str {
+        match *self {}
+    }
+
     async fn template(
         &self,
         _name: &str,
         _language: &str,
+        _changed_at: Option<i64>,
     ) -> Result<Option<crate::domain::templates::TemplateShape>, String> {
         match *self {}
     }

@@ -16,6 +16,7 @@ use crate::domain::records::{
 use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 
 mod conversation;
+mod templates;
 use conversation::media_of;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
@@ -112,6 +113,8 @@ pub struct Tables {
     pub address_book: HashMap<String, AddressBookRecord>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
+    /// (WABA id, template name, language) → Meta's latest send-deciding status.
+    pub templates: HashMap<(String, String, String), crate::domain::health::TemplateStatus>,
 }
 
 /// Cloning shares the tables, the clock and the faults.
@@ -151,25 +154,6 @@ impl MemoryStore {
 
     pub fn outbound(&self, id: &MessageId) -> Option<OutboundItem> {
         self.tables().outbound.get(id).cloned()
-    }
-
-    /// What the worker's media job records: where an inbound message's bytes are (or why not).
-    pub fn set_media(&self, wamid: &str, s3_key: Option<&str>, error: Option<&str>) {
-        let mut tables = self.tables();
-        let item = tables.messages.entry(wamid.to_owned()).or_default();
-        item.media = match (s3_key, error) {
-            (Some(key), _) => Some(StoredMedia::Kept {
-                bucket: String::new(),
-                key: key.to_owned(),
-                mime_type: String::new(),
-                sha256: String::new(),
-                size: 0,
-            }),
-            (None, Some(error)) => Some(StoredMedia::Failed {
-                error: error.to_owned(),
-            }),
-            (None, None) => None,
-        };
     }
 
     /// Runs `write` unless the plan says this call fails. `AppliedThenTransient` applies the write

@@ -119,6 +119,11 @@ pub fn for_detail_type(detail_type: &str) -> Value {
         "message.unknown" => include_str!("../../../schemas/message.unknown.json"),
         "message.resolved" => include_str!("../../../schemas/message.resolved.json"),
         "verification.code_captured" => include_str!("../../../schemas/verification.code_captured.json"),
+        "template.status" => include_str!("../../../schemas/template.status.json"),
+        "template.category" => include_str!("../../../schemas/template.category.json"),
+        "template.quality" => include_str!("../../../schemas/template.quality.json"),
+        "number.quality" => include_str!("../../../schemas/number.quality.json"),
+        "account.update" => include_str!("../../../schemas/account.update.json"),
         other if other.starts_with("whatsapp.") => include_str!("../../../schemas/whatsapp.field.json"),
         other => panic!("no schema for detail-type {other}"),
     };
@@ -171,6 +176,11 @@ mod tests {
             "message.resolved",
             "verification.code_captured",
             "whatsapp.account_update",
+            "template.status",
+            "template.category",
+            "template.quality",
+            "number.quality",
+            "account.update",
         ] {
             let schema = for_detail_type(detail_type);
             // An empty object is valid against nothing but the keyword check of the top level.

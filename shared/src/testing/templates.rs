@@ -9,6 +9,8 @@ use crate::ports::TemplateCatalog;
 pub struct TemplatesState {
     pub templates: Vec<TemplateShape>,
     pub lookups: usize,
+    /// The `changed_at` of each lookup.
+    pub changed_at: Vec<Option<i64>>,
     /// Every lookup fails (the Graph API unreachable).
     pub down: bool,
 }
@@ -31,10 +33,23 @@ impl FakeTemplates {
     }
 }
 
+/// The WABA the fake's templates belong to.
+pub const FAKE_WABA_ID: &str = "102290129340398";
+
 impl TemplateCatalog for FakeTemplates {
-    async fn template(&self, name: &str, language: &str) -> Result<Option<TemplateShape>, String> {
+    fn waba_id(&self) -> &str {
+        FAKE_WABA_ID
+    }
+
+    async fn template(
+        &self,
+        name: &str,
+        language: &str,
+        changed_at: Option<i64>,
+    ) -> Result<Option<TemplateShape>, String> {
         let mut state = self.state();
         state.lookups += 1;
+        state.changed_at.push(changed_at);
         if state.down {
             return Err("no connection to the Graph API".to_owned());
         }

@@ -7,6 +7,8 @@
 //! - raw event: `pk = EVENT#<field>`, `sk = <entry id>#<sha256 of the event>`
 //! - outbound message (send API): `pk = OUT#<message id>`, `sk = OUT`; its wamid's item carries `message_id`
 //! - send pacing of one recipient: `pk = PACE#<recipient>`, `sk = PACE` (`tat`: the next free slot, ms)
+//! - a template's send-deciding status (`message_template_status_update`): `pk = TEMPLATE#<WABA id>`,
+//!   `sk = <template name>#<language>` (the latest `PAUSED`/`DISABLED`/`REJECTED`/`APPROVED` by Meta's time)
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
 //! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <time>#<wamid or message id>` lists a
 //!   conversation (`GET /contacts/{contact}/messages`): each inbound message's `MSG#` item (its time),
@@ -97,4 +99,14 @@ pub fn outbound_pk(message_id: &str) -> String {
 /// The sort key of a raw event: its entry and digest, so a redelivered event is the same item.
 pub fn event_sk(entry_id: &str, digest: &str) -> String {
     format!("{entry_id}#{digest}")
+}
+
+/// The partition of a WABA's template statuses.
+pub fn template_pk(waba_id: &str) -> String {
+    format!("TEMPLATE#{waba_id}")
+}
+
+/// The sort key of one template (a name in one language); names are `[a-z0-9_]`, so `#` cannot collide.
+pub fn template_sk(name: &str, language: &str) -> String {
+    format!("{name}#{language}")
 }

@@ -1,6 +1,6 @@
 //! The message store on one DynamoDB table: [`keys`] (the key schema), [`item`] (item and
 //! update builders), [`errors`] (SDK error classification), and one file per store:
-//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only).
+//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only), [`templates`].
 //!
 //! Every write is conditional where order or duplicates matter, so redelivery and
 //! out-of-order webhooks converge to the same item without a read first.
@@ -13,6 +13,7 @@ pub mod item;
 pub mod keys;
 mod messages;
 mod outbound;
+mod templates;
 mod verification;
 mod view;
 

@@ -197,7 +197,7 @@ async fn a_send_refused_for_the_token_is_not_made_again_and_its_renewal_serves_e
     );
     let info = client.retrieve("77").await.unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(downloaded(&client, &info.url).await, b"abc");
-    assert_eq!(templates.template("t", "en_US").await, Ok(None));
+    assert_eq!(templates.template("t", "en_US", None).await, Ok(None));
     let uploaded = media
         .upload("P", "image/png", 3, UploadSource::Bytes(b"abc".to_vec()))
         .await;
@@ -248,7 +248,7 @@ async fn a_read_a_read_receipt_or_an_upload_refused_for_the_token_is_made_once_m
             }
             "GET /v1/77" => assert!(client.retrieve("77").await.is_ok()),
             "GET /download/77" => assert_eq!(downloaded(&client, &url).await, b"abc"),
-            "GET /v1/WABA/message_templates" => assert_eq!(templates.template("t", "en_US").await, Ok(None)),
+            "GET /v1/WABA/message_templates" => assert_eq!(templates.template("t", "en_US", None).await, Ok(None)),
             _ => {
                 let uploaded = media
                     .upload("P", "image/png", 3, UploadSource::Bytes(b"abc".to_vec()))
@@ -272,7 +272,7 @@ async fn a_token_the_source_does_not_replace_is_refused_again_and_not_retried() 
     let (api, reads) = api(&meta, "old", "old");
     let (client, templates, _) = views(&api);
     assert!(client.retrieve("77").await.is_err());
-    assert!(templates.template("t", "en_US").await.is_err());
+    assert!(templates.template("t", "en_US", None).await.is_err());
     assert_eq!(meta.count("GET /v1/77"), (1, 0));
     assert_eq!(meta.count("GET /v1/WABA"), (1, 0));
     assert_eq!(
@@ -280,4 +280,21 @@ async fn a_token_the_source_does_not_replace_is_refused_again_and_not_retried() 
         1,
         "read once, then not again within the minute"
     );
+}
+
+#[tokio::test]
+async fn a_template_whose_status_changed_after_it_was_looked_up_is_asked_again() {
+    let meta = Meta::start("old");
+    let (api, _) = api(&meta, "old", "old");
+    let (_, templates, _) = views(&api);
+    let route = "GET /v1/WABA/message_templates";
+    assert_eq!(templates.template("t", "en_US", None).await, Ok(None));
+    let long_ago = chrono::Utc::now().timestamp() - 3600;
+    assert_eq!(templates.template("t", "en_US", Some(long_ago)).await, Ok(None));
+    assert_eq!(meta.count(route), (0, 1), "kept: looked up after the change");
+    // Meta paused it (or approved it again) now: the kept answer is older than that.
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(templates.template("t", "en_US", Some(now)).await, Ok(None));
+    assert_eq!(meta.count(route), (0, 2), "asked again at once");
+    assert_eq!(templates.waba_id(), "WABA");
 }

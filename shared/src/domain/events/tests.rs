@@ -7,6 +7,7 @@ fn raw(payload: String) -> RawEventRecord {
         phone_number_id: None,
         payload,
         payload_pointer: None,
+        entry_time: None,
         digest: "d1".into(),
         received: super::super::records::Received {
             at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
@@ -54,4 +55,30 @@ fn field_names_are_tamed() {
     assert_eq!(field_name("account_update"), "account_update");
     assert_eq!(field_name("Bad Field!/x"), "badfieldx");
     assert_eq!(field_name("***"), "unknown");
+}
+
+#[test]
+fn a_health_field_gets_a_typed_event_only_when_its_value_reads() {
+    let typed = health_event(&raw(
+        r#"{"event":"REJECTED","message_template_id":1,"message_template_name":"a","message_template_language":"en","reason":"SCAM"}"#
+            .to_owned(),
+    ))
+    .expect("typed");
+    assert_eq!(typed.detail_type, TEMPLATE_STATUS);
+    assert_eq!(typed.detail["sends_refused"], true);
+    assert_eq!(typed.detail["template_id"], "1");
+    assert_eq!(typed.detail["time"], Value::Null, "no entry time");
+    assert_ne!(typed.event_id, raw_field(&raw("{}".to_owned())).event_id);
+    // Not an object, not JSON, too large, or another field: the raw event only.
+    assert_eq!(health_event(&raw("\"text\"".to_owned())), None);
+    assert_eq!(health_event(&raw("{".to_owned())), None);
+    assert_eq!(
+        health_event(&raw(format!("{{\"event\":\"{}\"}}", "x".repeat(MAX_DETAIL_BYTES)))),
+        None
+    );
+    let other = RawEventRecord {
+        field: "user_preferences".into(),
+        ..raw("{}".to_owned())
+    };
+    assert_eq!(health_event(&other), None);
 }

@@ -12,6 +12,7 @@ use crate::domain::send_request::{ValidSendRequest, ValidationError};
 use crate::handlers::http::{ApiError, Refusal, respond};
 use crate::ports::{
     ConversationStore, Created, MediaLinks, MediaUploader, NewOutbound, OutboundStore, Queue, TemplateCatalog,
+    TemplateStatusStore,
 };
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -46,8 +47,13 @@ pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<&str>, ApiErr
     }
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUploader, T: TemplateCatalog>
-    SendApi<S, Q, L, M, T>
+impl<
+    S: OutboundStore + ConversationStore + TemplateStatusStore,
+    Q: Queue,
+    L: MediaLinks,
+    M: MediaUploader,
+    T: TemplateCatalog,
+> SendApi<S, Q, L, M, T>
 {
     pub(super) async fn get(&self, id: &str) -> Result<Response<Body>, Refusal> {
         let view = self.store.view(id).await.map_err(store_unavailable)?;

@@ -6,7 +6,8 @@
 //! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
 //! key; 404 unknown message (or a path no route has); 405 a route's path with another method
 //! (`Allow`); 409 an `Idempotency-Key` reused for another message; 422 a free-form message outside
-//! the 24-hour customer-service window; 503 retry later. A retry with the `Idempotency-Key` of a
+//! the 24-hour customer-service window, or a template Meta paused, disabled or rejected (its reason);
+//! 503 retry later. A retry with the `Idempotency-Key` of a
 //! message already accepted gets the first 202 whatever the window, the template or the configured
 //! numbers say by then (the same body; another is 409).
 //!
@@ -33,7 +34,10 @@ use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
-use crate::ports::{ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog};
+use crate::ports::{
+    ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
+    TemplateStatusStore,
+};
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
 pub struct SendApi<S, Q, L, M = Absent, T = Absent> {
@@ -95,8 +99,13 @@ impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
     }
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M: MediaUploader, T: TemplateCatalog>
-    SendApi<S, Q, L, M, T>
+impl<
+    S: OutboundStore + ConversationStore + TemplateStatusStore,
+    Q: Queue,
+    L: MediaLinks,
+    M: MediaUploader,
+    T: TemplateCatalog,
+> SendApi<S, Q, L, M, T>
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);

@@ -95,3 +95,124 @@ async fn an_unknown_template_or_language_or_a_failed_lookup_goes_through() {
     assert_ne!(status, 400);
     assert_eq!(templates.state().lookups, lookups);
 }
+
+fn held(status: &str, at: i64) -> crate::domain::health::TemplateStatus {
+    crate::domain::health::TemplateStatus {
+        waba_id: crate::testing::templates::FAKE_WABA_ID.to_owned(),
+        name: "shipping_update".to_owned(),
+        language: "en_US".to_owned(),
+        template_id: Some("806312974732579".to_owned()),
+        status: status.to_owned(),
+        reason: Some("SCAM".to_owned()),
+        detail: None,
+        at,
+    }
+}
+
+#[tokio::test]
+async fn a_template_meta_paused_disabled_or_rejected_is_refused_at_once_with_meta_s_reason() {
+    use crate::ports::TemplateStatusStore;
+    let (api, templates) = api();
+    for (at, status) in [
+        (1_800_000_000, "PAUSED"),
+        (1_800_000_100, "DISABLED"),
+        (1_800_000_200, "REJECTED"),
+    ] {
+        api.store
+            .record_template_status(&held(status, at))
+            .await
+            .expect("recorded");
+        let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
+        assert_eq!(code, 422, "{status}: {body}");
+        assert!(body.contains(status) && body.contains("SCAM"), "{body}");
+        assert!(body.contains("shipping_update"), "{body}");
+    }
+    assert!(api.queue.messages().is_empty(), "nothing queued");
+    assert!(api.store.tables().outbound.is_empty(), "nothing stored");
+    assert_eq!(templates.state().lookups, 0, "refused before the catalog is asked");
+    // Another language of the same name is another template.
+    let (code, body) = post(&api, &template("shipping_update", "es", 1)).await;
+    assert_eq!(code, 202, "{body}");
+    // Approved again: sent, the catalog asked past its cache (the template may have been edited).
+    api.store
+        .record_template_status(&held("APPROVED", 1_800_000_300))
+        .await
+        .expect("recorded");
+    let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(templates.state().changed_at.last(), Some(&Some(1_800_000_300)));
+}
+
+#[tokio::test]
+async fn a_template_status_that_cannot_be_read_lets_the_send_through() {
+    use crate::ports::TemplateStatusStore;
+    let (api, templates) = api();
+    api.store
+        .record_template_status(&held("PAUSED", 1_800_000_000))
+        .await
+        .expect("recorded");
+    api.store
+        .faults
+        .fail_next("template_status", 1, crate::testing::Fault::Transient);
+    let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
+    assert_eq!(code, 202, "the table unreachable for the read: Meta checks it ({body})");
+    assert_eq!(templates.state().changed_at, vec![None]);
+    let (code, _) = post(&api, &template("shipping_update", "en_US", 2)).await;
+    assert_eq!(code, 422, "read again on the next send");
+}
+
+/// The whole way, on one table: the worker records Meta's pause from the webhook, and the send API (another
+/// function, its catalog warm) refuses the template's next send at once.
+#[tokio::test]
+async fn a_pause_webhook_reaches_the_send_api_at_once() {
+    use crate::testing::send_sim::{self, EVENTS_QUEUE_ARN, SimTimes};
+    let (api, templates) = api();
+    let (code, _) = post(&api, &template("shipping_update", "en_US", 2)).await;
+    assert_eq!(code, 202, "approved and looked up: the catalog keeps it");
+    let (worker, _fakes) = send_sim::worker(api.store.clone(), SimTimes::IN_MEMORY, None, false);
+    let webhook = json!({"object": "whatsapp_business_account", "entry": [{"id": crate::testing::templates::FAKE_WABA_ID,
+        "time": 1_800_000_500, "changes": [{"field": "message_template_status_update", "value": {
+            "event": "PAUSED", "message_template_id": 806_312_974_732_579_u64, "message_template_name": "shipping_update",
+            "message_template_language": "en_US", "reason": "NONE",
+            "other_info": {"title": "SECOND_PAUSE", "description": "Paused for 6 hours because of low quality."}}}]}]});
+    let batch = send_sim::event(vec![send_sim::record(
+        "w",
+        Some("meta-webhook"),
+        &webhook.to_string(),
+        1,
+        EVENTS_QUEUE_ARN,
+    )]);
+    assert!(
+        worker
+            .handle(batch, send_sim::deadline())
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let (code, body) = post(&api, &template("shipping_update", "en_US", 2)).await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("PAUSED") && body.contains("Paused for 6 hours"), "{body}");
+    assert_eq!(templates.state().lookups, 1);
+}
+
+#[tokio::test]
+async fn a_retry_of_a_send_accepted_before_the_pause_gets_its_first_answer() {
+    use crate::ports::TemplateStatusStore;
+    let (api, _) = api();
+    let bearer = format!("Bearer {KEY}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", "order-42"),
+    ];
+    let body = template("shipping_update", "en_US", 2).to_string();
+    let first = api.handle(request("POST", "/messages", &headers, body.clone())).await;
+    assert_eq!(first.status().as_u16(), 202);
+    api.store
+        .record_template_status(&held("PAUSED", 1_800_000_000))
+        .await
+        .expect("recorded");
+    let retry = api.handle(request("POST", "/messages", &headers, body)).await;
+    assert_eq!(retry.status().as_u16(), 202, "{}", body_text(&retry));
+    assert_eq!(body_text(&retry), body_text(&first), "the first answer");
+}

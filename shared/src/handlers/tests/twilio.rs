@@ -498,31 +498,48 @@ fn publishing_verification(include_code: bool) -> (PublishingVerification, crate
     (verification().with_events(publishing), bus)
 }
 
-/// Everything the handler logs while `run` runs, as JSON lines.
+/// Everything the handler logs while `run` runs on this thread, as JSON lines.
+///
+/// One global subscriber for the whole test binary, writing to the capture of the thread the event
+/// happens on: a per-test `set_default` loses events whenever another test thread caches a callsite's
+/// interest as "never" at the same moment (a flaky empty log).
 async fn logged<F: std::future::Future>(run: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
+    use std::cell::RefCell;
+    use std::sync::{Arc, Mutex, Once};
+
+    thread_local! {
+        static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+    }
+    struct ThreadCapture;
+    impl std::io::Write for ThreadCapture {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            CAPTURE.with(|capture| {
+                if let Some(buffer) = capture.borrow().as_ref() {
+                    buffer.lock().expect("log buffer").extend_from_slice(bytes);
+                }
+            });
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit by another test thread (without a subscriber) cached "never": ask again.
-    tracing::callsite::rebuild_interest_cache();
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| ThreadCapture)
+            .finish();
+        // Only this helper installs one; if something else did first, its events are not captured
+        // and the assertions on the log say so.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(Arc::clone(&buffer)));
     let output = run.await;
-    let text = String::from_utf8(buffer.0.lock().expect("log buffer").clone()).expect("JSON log lines are UTF-8");
+    CAPTURE.with(|capture| *capture.borrow_mut() = None);
+    let text = String::from_utf8(buffer.lock().expect("log buffer").clone()).expect("JSON log lines are UTF-8");
     (output, text)
 }
 

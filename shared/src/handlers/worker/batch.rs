@@ -16,7 +16,7 @@ use super::*;
 
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
-    S: MessageStore + OutboundStore,
+    S: MessageStore + OutboundStore + TemplateStatusStore,
     B: BlobStore + MediaSink,
     R: Redelivery,
     W: WhatsAppSender + MediaSource,

@@ -52,7 +52,7 @@ use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};
 use crate::ports::{
     BlobError, BlobStore, EventPublisher, MediaSink, MediaSource, MessageStore, OutboundStore, Queue, Redelivery,
-    StateWrite, StatusWrite, StoreError, Transient, WhatsAppSender, WriteOutcome,
+    StateWrite, StatusWrite, StoreError, TemplateStatusStore, Transient, WhatsAppSender, WriteOutcome,
 };
 pub use crate::publishing::Publishing;
 use crate::sends::SendMachine;
@@ -184,7 +184,7 @@ impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E> {
 
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
-    S: MessageStore + OutboundStore,
+    S: MessageStore + OutboundStore + TemplateStatusStore,
     B: BlobStore + MediaSink,
     R: Redelivery,
     W: WhatsAppSender + MediaSource,

@@ -4,10 +4,11 @@
 //! batch's).
 
 use super::*;
+use crate::domain::health::{self, TemplateStatus};
 
 impl<S, B, R, W, Q, E> Worker<S, B, R, W, Q, E>
 where
-    S: MessageStore + OutboundStore,
+    S: MessageStore + OutboundStore + TemplateStatusStore,
     B: BlobStore + MediaSink,
     R: Redelivery,
     W: WhatsAppSender + MediaSource,
@@ -109,7 +110,8 @@ where
                     .iter()
                     .filter_map(|status| Some(Write::Link(status, status.sent_by_bundle()?))),
             )
-            .chain(plan.events.iter().map(Write::Event));
+            .chain(plan.events.iter().map(Write::Event))
+            .chain(plan.template_statuses.iter().map(Write::Template));
         let publishing = self.events.is_some();
         let limit = self.write_timeout();
         let results: Vec<(WriteKind, Result<WriteOutcome, StoreError>)> = stream::iter(writes)
@@ -154,6 +156,9 @@ where
                             }
                         }
                         Write::Event(event) => (WriteKind::Event(event), self.record_event(event).await),
+                        Write::Template(status) => {
+                            (WriteKind::Template, self.store.record_template_status(status).await)
+                        }
                     }
                 });
                 bounded.await.unwrap_or_else(|_| {
@@ -203,7 +208,11 @@ where
                     {
                         events.push(bus::message_status(status));
                     }
-                    WriteKind::Event(event) if publish => events.push(bus::raw_field(event)),
+                    // A health field's typed event beside its raw one (a consumer of either keeps working).
+                    WriteKind::Event(event) if publish => {
+                        events.push(bus::raw_field(event));
+                        events.extend(bus::health_event(event));
+                    }
                     WriteKind::Link(status, message_id, Some(resends)) => {
                         events.push(resolved_by_status(status, message_id, *resends));
                     }
@@ -228,8 +237,13 @@ where
                     summary.sends_linked += 1;
                     metrics::count(Metric::MessagesResolved, 1);
                 }
-                (WriteKind::Link(..) | WriteKind::Contact, Ok(_)) => {}
-                (WriteKind::Event(_), Ok(_)) => summary.events += 1,
+                (WriteKind::Link(..) | WriteKind::Contact | WriteKind::Template, Ok(_)) => {}
+                (WriteKind::Event(event), Ok(outcome)) => {
+                    summary.events += 1;
+                    if outcome == WriteOutcome::Applied {
+                        count_health(event);
+                    }
+                }
                 // A throttled write makes the whole record transient, even if another was rejected. It
                 // comes back in seconds, not at the visibility timeout: a status's acceptance of an
                 // unknown send is what keeps it from being resent.
@@ -320,6 +334,8 @@ enum Write<'a> {
     /// A status carrying the bundle's message id: ties the send to its wamid.
     Link(&'a StatusRecord, MessageId),
     Event(&'a RawEventRecord),
+    /// A template status the send API reads before sending it.
+    Template(&'a TemplateStatus),
 }
 
 #[derive(Clone)]
@@ -332,6 +348,7 @@ enum WriteKind<'a> {
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
     Link(&'a StatusRecord, MessageId, Option<u32>),
     Event(&'a RawEventRecord),
+    Template,
 }
 
 /// What a write is, before it ran (a write that did not answer in time is reported as this).
@@ -345,6 +362,28 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),
         Write::Event(event) => WriteKind::Event(event),
+        Write::Template(_) => WriteKind::Template,
+    }
+}
+
+/// Counts a template Meta now refuses sends of, and a business number whose standing dropped (once per
+/// webhook: a redelivery finds its raw event recorded).
+fn count_health(event: &RawEventRecord) {
+    let value = || serde_json::from_str::<serde_json::Value>(&event.payload).unwrap_or_default();
+    match event.field.as_str() {
+        health::TEMPLATE_STATUS_FIELD => {
+            if let Some(status) = health::refused_status(&value()) {
+                metrics::count_by(Metric::TemplatesRefused, "Status", status, 1);
+            }
+        }
+        health::NUMBER_QUALITY_FIELD => {
+            let value = value();
+            if health::number_quality_dropped(&value) {
+                let event = value.get("event").and_then(serde_json::Value::as_str).unwrap_or("none");
+                metrics::count_by(Metric::NumberQualityDropped, "Event", event.to_owned(), 1);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -21,15 +21,17 @@ use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
     Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
-    StatusWrite, StoreError, VerificationStore, WriteOutcome,
+    StatusWrite, StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
 mod sends;
 mod stores;
+mod templates;
 
 pub use sends::*;
 pub use stores::*;
+pub use templates::*;
 
 /// A write a fault can be planned on: its name on the fake, and the wire operation the DynamoDB
 /// adapter makes it with.
@@ -64,6 +66,10 @@ pub const CREATE: Write = Write {
     fake: "create_outbound",
     wire: "PutItem",
 };
+pub const RECORD_TEMPLATE_STATUS: Write = Write {
+    fake: "record_template_status",
+    wire: "PutItem",
+};
 pub const CLAIM_EMAIL: Write = Write {
     fake: "claim_email",
     wire: "UpdateItem",
@@ -71,7 +77,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + ConversationStore + Sync;
+    type Store: OutboundStore + MessageStore + ConversationStore + TemplateStatusStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -208,6 +214,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     imported_history_is_listed_and_flagged(harness).await;
     address_book_changes_keep_the_newest(harness).await;
     linked_ids_are_one_conversation(harness).await;
+    template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }
 

@@ -9,6 +9,27 @@ use crate::domain::records::BUSINESS_APP_ORIGIN;
 use crate::domain::webhook::Content;
 use crate::ports::{ConversationStore, StoreError};
 
+impl MemoryStore {
+    /// What the worker's media job records: where an inbound message's bytes are (or why not).
+    pub fn set_media(&self, wamid: &str, s3_key: Option<&str>, error: Option<&str>) {
+        let mut tables = self.tables();
+        let item = tables.messages.entry(wamid.to_owned()).or_default();
+        item.media = match (s3_key, error) {
+            (Some(key), _) => Some(StoredMedia::Kept {
+                bucket: String::new(),
+                key: key.to_owned(),
+                mime_type: String::new(),
+                sha256: String::new(),
+                size: 0,
+            }),
+            (None, Some(error)) => Some(StoredMedia::Failed {
+                error: error.to_owned(),
+            }),
+            (None, None) => None,
+        };
+    }
+}
+
 fn time_text(epoch: i64) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))

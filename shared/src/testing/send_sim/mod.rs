@@ -19,7 +19,7 @@ use crate::domain::records::{BusinessNumbers, PhoneNumberFilter};
 use crate::domain::send_request::MessageKind;
 use crate::handlers::worker::Worker;
 use crate::handlers::worker::sending::{RateLimiter, SendPolicy, Sending};
-use crate::ports::{ClaimTerms, MessageStore, NewOutbound, OutboundStore, Pace};
+use crate::ports::{ClaimTerms, MessageStore, NewOutbound, OutboundStore, Pace, TemplateStatusStore};
 
 mod property;
 
@@ -53,8 +53,11 @@ impl SimClock for DynamoMessageStore {
 }
 
 /// What a simulated store needs.
-pub trait SimStore: MessageStore + OutboundStore + SimClock + Clone + Send + Sync + 'static {}
-impl<S: MessageStore + OutboundStore + SimClock + Clone + Send + Sync + 'static> SimStore for S {}
+pub trait SimStore:
+    MessageStore + OutboundStore + TemplateStatusStore + SimClock + Clone + Send + Sync + 'static
+{
+}
+impl<S: MessageStore + OutboundStore + TemplateStatusStore + SimClock + Clone + Send + Sync + 'static> SimStore for S {}
 
 pub type SimWorker<S> = Worker<S, FakeBlobStore, FakeQueue, FakeGraph, FakeQueue, FakeEventBus>;
 
