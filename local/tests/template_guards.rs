@@ -25,6 +25,7 @@ fn item_keys() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("pace_pk", keys::pace_pk(""), &[WORKER]),
         ("call_pk", keys::call_pk(""), &[GATHER]),
         ("template_pk", keys::template_pk(""), &[WORKER]),
+        ("wa_call_pk", keys::wa_call_pk(""), &[WORKER]),
         // Written by `wabridge coexistence sync` with the operator's credentials: no function writes it.
         ("coexistence_pk", keys::coexistence_pk(""), &[]),
     ]

@@ -257,7 +257,18 @@ impl GraphClient {
     /// POSTs to the messages endpoint of the number `from` with `token`: the 2xx body (`None` when it
     /// could not be read).
     async fn post(&self, from: &str, payload: &Value, token: &Secret) -> Result<Option<Vec<u8>>, SendFailure> {
-        let url = format!("{}/{}/messages", self.api.version_url(), from);
+        self.post_to(from, "messages", payload, token).await
+    }
+
+    /// A POST to `/{from}/{edge}` with the JSON `payload`.
+    async fn post_to(
+        &self,
+        from: &str,
+        edge: &str,
+        payload: &Value,
+        token: &Secret,
+    ) -> Result<Option<Vec<u8>>, SendFailure> {
+        let url = format!("{}/{}/{edge}", self.api.version_url(), from);
         let response = self
             .api
             .http()
@@ -324,6 +335,21 @@ impl WhatsAppSender for GraphClient {
         loop {
             let (token, generation) = self.api.token();
             match self.post(from, &payload, &token).await {
+                Err(SendFailure::Refused(error)) if first && self.api.renewed(&error, generation).await => {
+                    first = false
+                }
+                answer => return answer.map(|_| ()),
+            }
+        }
+    }
+
+    /// A call action refused for the token is sent again with a renewed one.
+    async fn call_action(&self, from: &str, call_id: &str, action: &str) -> Result<(), SendFailure> {
+        let payload = serde_json::json!({"messaging_product": "whatsapp", "call_id": call_id, "action": action});
+        let mut first = true;
+        loop {
+            let (token, generation) = self.api.token();
+            match self.post_to(from, "calls", &payload, &token).await {
                 Err(SendFailure::Refused(error)) if first && self.api.renewed(&error, generation).await => {
                     first = false
                 }

@@ -27,6 +27,8 @@ pub struct SenderConfig {
     /// Sends per second per worker instance.
     pub messages_per_second: u32,
     pub auto_reply_text: Option<String>,
+    /// `CALLS_POLICY`: `reject` (default) or `ignore` a WhatsApp call to the business number.
+    pub calls_policy: crate::domain::records::CallsPolicy,
     /// `MARK_AS_READ=true`: mark inbound messages as read.
     pub mark_as_read: bool,
     /// `TYPING_INDICATOR=true` (with `MARK_AS_READ`): the read receipt also shows Meta's typing
@@ -81,6 +83,13 @@ impl SenderConfig {
             graph_timeout: std::time::Duration::from_millis(graph_timeout_ms),
             messages_per_second,
             auto_reply_text: env.optional("AUTO_REPLY_TEXT"),
+            calls_policy: match env.optional("CALLS_POLICY") {
+                None => crate::domain::records::CallsPolicy::default(),
+                Some(name) => crate::domain::records::CallsPolicy::parse(&name).unwrap_or_else(|| {
+                    env.problem(format!("CALLS_POLICY is {name:?}: reject or ignore"));
+                    crate::domain::records::CallsPolicy::default()
+                }),
+            },
             mark_as_read: env
                 .optional("MARK_AS_READ")
                 .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes")),

@@ -13,9 +13,11 @@ use super::records::{
 };
 use super::webhook::{Content, MetaError};
 
+mod calls;
 mod health;
 mod sends;
 
+pub use calls::{CALL_ENDED, CALL_RECEIVED, CALL_STATUS, call_event};
 pub use health::{ACCOUNT_UPDATE, NUMBER_QUALITY, TEMPLATE_CATEGORY, TEMPLATE_QUALITY, TEMPLATE_STATUS, health_event};
 pub use sends::{Resolution, ResolvedBy, ResolvedSend, UnknownCause, UnknownSend, message_resolved, message_unknown};
 

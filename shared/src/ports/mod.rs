@@ -16,7 +16,7 @@ pub use crate::domain::outbound::machine::StateWrite;
 pub use crate::domain::pacing::{Pace, Paced};
 use crate::domain::records::EchoRecord;
 use crate::domain::records::{
-    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+    AddressBookRecord, CallRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
 };
 pub use crate::domain::write::WriteOutcome;
 
@@ -115,6 +115,8 @@ pub trait MessageStore: Send + Sync {
         &self,
         entry: &AddressBookRecord,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    /// Stores a call event once (keyed by the call id and its step).
+    fn record_call(&self, call: &CallRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records that two ids are one customer's, so that a conversation read by either shows both.
     fn record_link(&self, link: &IdentityLink) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Moves the contact's last inbound time forward (never back).
@@ -239,6 +241,14 @@ pub trait WhatsAppSender: Send + Sync {
         from: &str,
         wamid: &Wamid,
         typing: bool,
+    ) -> impl Future<Output = Result<(), SendFailure>> + Send;
+    /// Acts on a WhatsApp call to the business number `from` (Meta's Calling API:
+    /// `POST /{phone-number-id}/calls`, `action` `reject`, `terminate`, …).
+    fn call_action(
+        &self,
+        from: &str,
+        call_id: &str,
+        action: &str,
     ) -> impl Future<Output = Result<(), SendFailure>> + Send;
     /// Meta said the access token is expired or invalid: read it again from where it is kept
     /// (at most once a minute). True when a different token was found.

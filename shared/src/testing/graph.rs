@@ -53,6 +53,10 @@ pub struct GraphState {
     pub marked_read: Vec<Wamid>,
     /// The read receipts that also showed the typing indicator.
     pub typing: Vec<Wamid>,
+    /// Every call action: (business number, call id, action).
+    pub call_actions: Vec<(String, String, String)>,
+    /// Faults of the call actions: operation `call_action`.
+    pub call_faults: super::Faults,
     /// The token is expired: every call is refused with 190 until it is rotated and refreshed.
     pub token_expired: bool,
     /// A new token is in the parameter store: the next `refresh_token` picks it up.
@@ -180,6 +184,17 @@ impl WhatsAppSender for FakeGraph {
         }
         state.marked_read.push(wamid.clone());
         state.read_by.push(from.to_owned());
+        Ok(())
+    }
+
+    async fn call_action(&self, from: &str, call_id: &str, action: &str) -> Result<(), SendFailure> {
+        let faults = self.state().call_faults.clone();
+        if let super::faults::Step::Fail(_) = faults.step("call_action").await {
+            return Err(SendFailure::NotSent("the calling API is unavailable".to_owned()));
+        }
+        self.state()
+            .call_actions
+            .push((from.to_owned(), call_id.to_owned(), action.to_owned()));
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use crate::domain::media::StoredMedia;
 use crate::domain::outbound::machine::{Call, Effect, SendRecord, Transition, merged_status};
 use crate::domain::outbound::{History, OutboundView, StoredError};
 use crate::domain::records::{
-    AddressBookRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
+    AddressBookRecord, CallRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, StatusRecord,
 };
 use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 
@@ -107,6 +107,8 @@ pub struct Tables {
     pub windows: HashMap<(String, String), i64>,
     /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
     pub events: HashMap<(String, String, String), String>,
+    /// WhatsApp call events by (call id, step).
+    pub calls: HashMap<(String, String), CallRecord>,
     /// Id → the other ids of the same customer (`record_link`, both ways).
     pub aliases: HashMap<String, std::collections::BTreeSet<String>>,
     /// Contact → what the WhatsApp Business app's address book says of it (the newest change).
@@ -246,6 +248,21 @@ impl MessageStore for MemoryStore {
                 item.echo = Some(echo.clone());
             }
             outcome(mine)
+        })
+        .await
+    }
+
+    async fn record_call(&self, call: &CallRecord) -> Result<WriteOutcome, StoreError> {
+        self.call("record_call", |tables, _| {
+            let key = (call.call_id.clone(), call.step.key());
+            match tables.calls.get(&key) {
+                // As the table: the same delivery again (an answer lost) is its own.
+                Some(held) => outcome(same_delivery(&held.received.request_id, &call.received.request_id)),
+                None => {
+                    tables.calls.insert(key, call.clone());
+                    WriteOutcome::Applied
+                }
+            }
         })
         .await
     }

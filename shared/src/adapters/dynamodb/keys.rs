@@ -63,6 +63,12 @@ pub fn contact_pk(key: &str) -> String {
     format!("CONTACT#{key}")
 }
 
+/// The partition of a WhatsApp call (`wacid.…`): one item a step (`connect`, `terminate`, `status#…`).
+/// Apart from Twilio's verification calls (`CALL#`).
+pub fn wa_call_pk(call_id: &str) -> String {
+    format!("WACALL#{call_id}")
+}
+
 /// The partition of a business number's coexistence syncs (`smb_app_data`), one item a sync type.
 pub fn coexistence_pk(phone_number_id: &str) -> String {
     format!("COEXIST#{phone_number_id}")

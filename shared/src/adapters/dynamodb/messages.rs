@@ -7,14 +7,14 @@ use super::errors::put_outcome;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
     CONTACT_SK, MESSAGE_SK, alias_sk, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk,
-    event_sk, message_pk, sent_pk, window_sk,
+    event_sk, message_pk, sent_pk, wa_call_pk, window_sk,
 };
 use super::{DynamoMessageStore, STATUS_REQUEST_ID};
 use crate::domain::ids::ContactId;
 use crate::domain::media::StoredMedia;
 use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord};
 use crate::domain::records::{
-    ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
+    CallRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
 };
 use crate::domain::webhook::{Content, MetaError};
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
@@ -147,6 +147,27 @@ impl MessageStore for DynamoMessageStore {
             Some(("app_contact_request_id", &entry.received.request_id)),
         )
         .await
+    }
+
+    async fn record_call(&self, call: &CallRecord) -> Result<WriteOutcome, StoreError> {
+        let now = Utc::now();
+        let mut item = Item::default();
+        item.put("pk", string(wa_call_pk(&call.call_id)))
+            .put("sk", string(call.step.key()))
+            .put("item_type", string("wa_call"))
+            .put("call_id", string(&call.call_id))
+            .put("received_at", string(rfc3339(call.received.at)))
+            .put("request_id", string(&call.received.request_id))
+            .put("payload", string(&call.raw))
+            .put_opt("phone_number_id", call.phone_number_id.as_deref().map(string))
+            .put_opt("from", call.from.as_deref().map(string))
+            .put_opt("to", call.to.as_deref().map(string))
+            .put_opt("direction", call.direction.as_deref().map(string))
+            .put_opt("status", call.status.as_deref().map(string))
+            .put_opt("duration", call.duration.map(number))
+            .put_opt("timestamp", call.timestamp.map(number))
+            .put_opt("expires_at", self.expires_at(now));
+        self.put_once_from(item, &call.received.request_id).await
     }
 
     async fn record_link(&self, link: &IdentityLink) -> Result<WriteOutcome, StoreError> {

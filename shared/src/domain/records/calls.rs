@@ -5,6 +5,34 @@ use super::{Plan, Received};
 use crate::domain::ids::PhoneNumberId;
 use crate::domain::webhook::CallsValue;
 
+/// What the bundle does with a WhatsApp call to the business number (`CALLS_POLICY`): a Lambda
+/// function cannot carry the call's audio, so it answers by policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallsPolicy {
+    /// Rejects it at once through the Calling API, so the caller is not left ringing.
+    #[default]
+    Reject,
+    /// Leaves it ringing (the user's own software answers it, or nobody).
+    Ignore,
+}
+
+impl CallsPolicy {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "reject" => Some(CallsPolicy::Reject),
+            "ignore" => Some(CallsPolicy::Ignore),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallsPolicy::Reject => "reject",
+            CallsPolicy::Ignore => "ignore",
+        }
+    }
+}
+
 /// What happened to a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallStep {

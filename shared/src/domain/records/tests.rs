@@ -278,3 +278,31 @@ fn a_changed_number_and_a_message_with_both_ids_link_the_customers_ids() {
         "one link per pair a payload makes"
     );
 }
+
+#[test]
+fn a_call_connects_and_terminates_as_two_call_records_of_one_call() {
+    let connect = plan(
+        &parse(include_str!("../../../fixtures/webhooks/calls_connect.json")),
+        &PhoneNumberFilter::default(),
+        &received(),
+    );
+    assert_eq!(connect.calls.len(), 1);
+    let ringing = &connect.calls[0];
+    assert_eq!(ringing.step, CallStep::Connect);
+    assert!(ringing.is_incoming());
+    assert_eq!(ringing.from.as_deref(), Some("13175551399"));
+    assert!(connect.events.is_empty() && connect.inbound.is_empty());
+    let ended = plan(
+        &parse(include_str!("../../../fixtures/webhooks/calls_terminate.json")),
+        &PhoneNumberFilter::default(),
+        &received(),
+    );
+    let ended = &ended.calls[0];
+    assert_eq!(ended.call_id, ringing.call_id);
+    assert_eq!(
+        (ended.step.clone(), ended.status.as_deref(), ended.duration),
+        (CallStep::Terminate, Some("FAILED"), Some(5))
+    );
+    assert!(!ended.is_incoming());
+    assert_ne!(ended.step.key(), ringing.step.key(), "one item a step");
+}

@@ -46,7 +46,7 @@ use crate::domain::media::MediaJob;
 use crate::domain::records::{
     self, ContactActivity, InboundRecord, PhoneNumberFilter, Plan, RawEventRecord, Received, StatusRecord,
 };
-use crate::domain::records::{AddressBookRecord, EchoRecord, HistoryChunkRecord, IdentityLink};
+use crate::domain::records::{AddressBookRecord, CallRecord, EchoRecord, HistoryChunkRecord, IdentityLink};
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::WebhookPayload;
 use crate::metrics::{self, Metric};

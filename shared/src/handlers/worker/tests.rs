@@ -999,6 +999,7 @@ async fn a_raw_event_over_the_item_limit_goes_to_the_payload_bucket_and_its_item
 }
 
 mod batch_events;
+mod calls;
 mod echoes;
 mod fates;
 mod health;

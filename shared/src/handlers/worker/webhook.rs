@@ -59,6 +59,13 @@ where
             }
             summary.media_jobs = jobs.len();
         }
+        // A ringing call is answered by policy once it is recorded (before the events: the caller
+        // is waiting); a reject that did not reach Meta fails the record, which comes back in seconds.
+        if let Some(sending) = &self.sending {
+            for call in &plan.calls {
+                sending.answer_call(call).await?;
+            }
+        }
         let wamids = plan
             .inbound
             .iter()
@@ -103,6 +110,7 @@ where
             .chain(plan.history.iter().map(Write::History))
             .chain(plan.address_book.iter().map(Write::AddressBook))
             .chain(plan.links.iter().map(Write::Identity))
+            .chain(plan.calls.iter().map(Write::Call))
             .chain(plan.contacts.iter().map(Write::Contact))
             .chain(plan.statuses.iter().map(Write::Status))
             .chain(
@@ -126,6 +134,7 @@ where
                         Write::History(chunk) => (WriteKind::History(chunk), self.record_event(&chunk.event).await),
                         Write::AddressBook(entry) => (WriteKind::Contact, self.store.record_address_book(entry).await),
                         Write::Identity(link) => (WriteKind::Contact, self.store.record_link(link).await),
+                        Write::Call(call) => (WriteKind::Call(call), self.store.record_call(call).await),
                         Write::Contact(activity) => {
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
@@ -200,6 +209,10 @@ where
                     _ if !publishing => {}
                     WriteKind::Echo(echo) if publish && !echo.imported => events.push(bus::message_echo(echo)),
                     WriteKind::History(chunk) if publish => events.push(bus::history_progress(chunk)),
+                    WriteKind::Call(call) if publish => {
+                        let policy = self.sending.as_ref().map(|sending| sending.calls_policy.as_str());
+                        events.push(bus::call_event(call, policy));
+                    }
                     // A redelivered record publishes the statuses its first delivery may have advanced and
                     // failed to publish: still current, or overtaken since by a higher one. Same event ids.
                     WriteKind::Status(status, write)
@@ -227,7 +240,7 @@ where
                 (WriteKind::Inbound(_), Ok(WriteOutcome::Superseded)) => summary.inbound_duplicate += 1,
                 (WriteKind::Echo(_), Ok(WriteOutcome::Applied)) => summary.echoes_new += 1,
                 (WriteKind::Echo(_), Ok(WriteOutcome::Superseded)) => summary.echoes_duplicate += 1,
-                (WriteKind::History(_), Ok(_)) => summary.events += 1,
+                (WriteKind::History(_) | WriteKind::Call(_), Ok(_)) => summary.events += 1,
                 (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
@@ -329,6 +342,7 @@ enum Write<'a> {
     AddressBook(&'a AddressBookRecord),
     /// Two ids of one customer.
     Identity(&'a IdentityLink),
+    Call(&'a CallRecord),
     Contact(&'a ContactActivity),
     Status(&'a StatusRecord),
     /// A status carrying the bundle's message id: ties the send to its wamid.
@@ -343,6 +357,7 @@ enum WriteKind<'a> {
     Inbound(&'a InboundRecord),
     Echo(&'a EchoRecord),
     History(&'a HistoryChunkRecord),
+    Call(&'a CallRecord),
     Contact,
     Status(&'a StatusRecord, StatusWrite),
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
@@ -358,6 +373,7 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
         Write::Echo(echo) => WriteKind::Echo(echo),
         Write::History(chunk) => WriteKind::History(chunk),
         Write::AddressBook(_) | Write::Identity(_) => WriteKind::Contact,
+        Write::Call(call) => WriteKind::Call(call),
         Write::Contact(_) => WriteKind::Contact,
         Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),

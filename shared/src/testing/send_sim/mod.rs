@@ -138,6 +138,7 @@ pub fn worker<S: SimStore>(
             policy: policy(times),
             numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
             auto_reply_text: auto_reply.map(str::to_owned),
+            calls_policy: crate::domain::records::CallsPolicy::Reject,
             mark_as_read,
             events: None,
             typing_indicator: false,

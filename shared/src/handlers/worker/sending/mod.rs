@@ -46,6 +46,7 @@ use crate::publishing::Publishing;
 use crate::sends::SendMachine;
 
 mod announce;
+mod calls;
 mod inbound;
 mod limiter;
 mod outcomes;
@@ -87,6 +88,8 @@ pub struct Sending<O, W, Q, E> {
     /// The business numbers it sends from: a job without `from` goes out from the first.
     pub numbers: BusinessNumbers,
     pub auto_reply_text: Option<String>,
+    /// What a WhatsApp call to the business number gets (`CALLS_POLICY`).
+    pub calls_policy: crate::domain::records::CallsPolicy,
     /// Mark every inbound message as read (best effort: a failure is logged, never retried).
     pub mark_as_read: bool,
     /// The event bus (`message.unknown`, `message.resolved`); `None`: no events.
