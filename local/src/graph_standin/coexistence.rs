@@ -116,3 +116,59 @@ pub async fn send_state_sync(
         .post_change("smb_app_state_sync", phone_number_id, "state_sync", vec![change])
         .await
 }
+
+/// Meta's Calling API as the stand-in plays it: every call action it was asked for, and a ringing
+/// call it places to the bundle on demand.
+#[derive(Default)]
+pub struct Calls {
+    actions: Mutex<Vec<(String, String, String)>>,
+}
+
+impl Calls {
+    /// `POST /{version}/{phone-number-id}/calls` `{"messaging_product","call_id","action"}`:
+    /// `{"success": true}`, logged with the call id.
+    pub fn action(&self, phone_number_id: &str, body: &Value) -> Answer {
+        let text = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+        if text("messaging_product") != Some("whatsapp") {
+            return invalid("messaging_product must be \"whatsapp\"").answer();
+        }
+        let (Some(call_id), Some(action)) = (text("call_id"), text("action")) else {
+            return invalid("call_id and action are required").answer();
+        };
+        if !["pre_accept", "accept", "reject", "terminate"].contains(&action) {
+            return invalid("action must be pre_accept, accept, reject or terminate").answer();
+        }
+        tracing::info!(call_id, action, "graph stand-in: call action");
+        self.actions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((phone_number_id.to_owned(), call_id.to_owned(), action.to_owned()));
+        json_answer(200, &obj([("success", Value::Bool(true))]))
+    }
+
+    pub fn actions_json(&self) -> Value {
+        let actions = self.actions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Value::Array(
+            actions
+                .iter()
+                .map(|(phone_number_id, call_id, action)| {
+                    json!({"phone_number_id": phone_number_id, "call_id": call_id, "action": action})
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A user-initiated call from `caller` to the business number, ringing (`calls`, `connect`).
+pub async fn send_call(webhooks: &StatusWebhooks, phone_number_id: &str, caller: &str) -> Result<String, String> {
+    let call_id = format!("wacid.{}", super::ids::random_hex(24));
+    let call = json!({
+        "id": call_id, "from": caller, "to": webhooks.display_phone_number(), "event": "connect",
+        "direction": "USER_INITIATED", "timestamp": super::ids::epoch_seconds().to_string(),
+        "session": {"sdp_type": "offer", "sdp": "v=0\r\n"}
+    });
+    webhooks
+        .post_change("calls", phone_number_id, "calls", vec![call])
+        .await?;
+    Ok(call_id)
+}

@@ -16,6 +16,9 @@
 //! | `GET /_standin/access-token` | `{"expired":bool}` (never the token) |
 //! | `POST /_standin/echo` `{"phone_number_id","to","text"}` | as the owner typing `text` to `to` in the WhatsApp Business app: a signed `smb_message_echoes` webhook to the receiver, then its `sent`, `delivered`, `read` statuses; `{"success":true,"wamid":"…"}` once the receiver took the echo (`502` if it did not) |
 //! | `POST /{version}/{phone_number_id}/smb_app_data` `{"messaging_product":"whatsapp","sync_type":"smb_app_state_sync"\|"history"}` | `{"success":true}`, then the synced data as a signed webhook: one address-book contact (`smb_app_state_sync`), or one history chunk (`history`, progress 100) with the demo customer `14155550123` |
+//! | `POST /{version}/{phone_number_id}/calls` `{"messaging_product":"whatsapp","call_id","action"}` | Meta's Calling API: `{"success":true}` for `pre_accept`, `accept`, `reject`, `terminate`, logged with the call id |
+//! | `GET /_standin/call-actions` | JSON array of every call action: `{"phone_number_id", "call_id", "action"}` |
+//! | `POST /_standin/call` `{"phone_number_id","from"}` | a signed `calls` webhook: a user-initiated call from `from`, ringing (`connect`); `{"success":true,"call_id":"wacid.…"}` |
 //! | `GET /_standin/smb-app-data-requests` | JSON array of every `smb_app_data` request: `{"phone_number_id", "sync_type"}` |
 //! | `POST /_standin/history` `{"phone_number_id","contact","progress"?}` | a signed `history` chunk with that customer (a message from them and the business's answer, ids derived from the contact: the same call twice is the same chunk); `{"success":true,"wamids":[…]}` |
 //! | `POST /_standin/state-sync` `{"phone_number_id","contact","name"?,"action"?}` | a signed `smb_app_state_sync` change: `add` (default, with `name`) or `remove` |
@@ -155,7 +158,7 @@ use tokio::net::TcpListener;
 use answers::{
     Answer, MAX_BODY_BYTES, bearer_token, expired_token, invalid, is_version, json_answer, not_found, obj, success,
 };
-use coexistence::Coexistence;
+use coexistence::{Calls, Coexistence};
 pub use ids::WABA_ID;
 pub use media::MEDIA_ID_PREFIX;
 use media::{Media, MediaRoute};
@@ -197,6 +200,7 @@ pub struct Standin {
     onboarding: Onboarding,
     media: Media,
     coexistence: Coexistence,
+    calls: Calls,
 }
 
 impl Standin {
@@ -228,6 +232,7 @@ impl Standin {
             onboarding: Onboarding::new(onboarding),
             media: Media::new(),
             coexistence: Coexistence::default(),
+            calls: Calls::default(),
         })
     }
 
@@ -292,7 +297,7 @@ impl Standin {
             let authorized = self.token_accepted(presented);
             return self.messages.send(req, version, phone_number_id, authorized).await;
         }
-        if let [version, phone_number_id, "smb_app_data"] = segments.as_slice()
+        if let [version, phone_number_id, edge @ ("smb_app_data" | "calls")] = segments.as_slice()
             && is_version(version)
             && req.method() == Method::POST
         {
@@ -307,6 +312,9 @@ impl Standin {
                 return expired_token();
             }
             let body = read_json(req).await;
+            if *edge == "calls" {
+                return self.calls.action(&phone_number_id, &body);
+            }
             return self
                 .coexistence
                 .request(self.messages.webhooks(), &phone_number_id, &body);
@@ -349,6 +357,18 @@ impl Standin {
             }
             (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
             (&Method::GET, "smb-app-data-requests") => json_answer(200, &self.coexistence.requests_json()),
+            (&Method::GET, "call-actions") => json_answer(200, &self.calls.actions_json()),
+            (&Method::POST, "call") => {
+                let body = read_json(req).await;
+                let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+                let (Some(phone_number_id), Some(caller)) = (field("phone_number_id"), field("from")) else {
+                    return Some(invalid("phone_number_id and from (the caller's digits) are required").answer());
+                };
+                match coexistence::send_call(self.messages.webhooks(), phone_number_id, caller).await {
+                    Ok(call_id) => json_answer(200, &serde_json::json!({"success": true, "call_id": call_id})),
+                    Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
+                }
+            }
             (&Method::POST, "history") => {
                 let body = read_json(req).await;
                 let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());

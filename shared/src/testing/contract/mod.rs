@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::domain::ids::{AttemptId, CallSid, ContactId, MessageId, PhoneNumberId, Wamid};
 use crate::domain::outbound::{self, Origin, OutboundStatus, StoredError};
-use crate::domain::records::{AddressBookRecord, EchoRecord, IdentityLink};
+use crate::domain::records::{AddressBookRecord, CallRecord, CallStep, EchoRecord, IdentityLink};
 use crate::domain::records::{InboundRecord, Received, StatusRecord};
 use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
@@ -214,6 +214,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     imported_history_is_listed_and_flagged(harness).await;
     address_book_changes_keep_the_newest(harness).await;
     linked_ids_are_one_conversation(harness).await;
+    call_steps_are_recorded_once(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
 }

@@ -434,6 +434,43 @@ pub async fn linked_ids_are_one_conversation<H: Harness>(harness: &H) {
     }
 }
 
+/// A call's steps are recorded once each: the same delivery again (an answer lost) is its own,
+/// Meta's redelivery is not, and another step of the same call is its own item.
+pub async fn call_steps_are_recorded_once<H: Harness>(harness: &H) {
+    let store = harness.store();
+    let call_id = format!("wacid.{}", harness.unique("call"));
+    let step = |step: CallStep, request: &str| CallRecord {
+        call_id: call_id.clone(),
+        phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+        step,
+        from: Some("13175551399".to_owned()),
+        to: Some("15550783881".to_owned()),
+        direction: Some("USER_INITIATED".to_owned()),
+        status: None,
+        duration: None,
+        timestamp: Some(1_800_000_000),
+        start_time: None,
+        end_time: None,
+        raw: "{}".to_owned(),
+        received: Received {
+            at: chrono::Utc::now(),
+            request_id: request.to_owned(),
+        },
+    };
+    let request = harness.unique("call-req");
+    let write = |record: CallRecord| async move { bounded(store.record_call(&record)).await.expect("answered") };
+    assert_eq!(write(step(CallStep::Connect, &request)).await, WriteOutcome::Applied);
+    assert_eq!(write(step(CallStep::Connect, &request)).await, WriteOutcome::Applied);
+    assert_eq!(
+        write(step(CallStep::Connect, &harness.unique("call-again"))).await,
+        WriteOutcome::Superseded
+    );
+    assert_eq!(
+        write(step(CallStep::Terminate, &harness.unique("call-end"))).await,
+        WriteOutcome::Applied
+    );
+}
+
 // ------------------------------------------------------------------ the verification store
 
 /// A code is stored once; its email is claimed by one request; a claim whose answer was lost is
