@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
+use super::content::content_attributes;
 use super::errors::put_outcome;
 use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
@@ -16,7 +17,7 @@ use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord}
 use crate::domain::records::{
     CallRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
 };
-use crate::domain::webhook::{Content, MetaError};
+use crate::domain::webhook::MetaError;
 use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
 
 impl MessageStore for DynamoMessageStore {
@@ -440,44 +441,6 @@ fn timestamp_attribute(status: &StatusRecord) -> Option<String> {
             plain.then(|| format!("{name}_at"))
         }
     }
-}
-
-/// What a message says, as the attributes the conversation reads back (`conversation::inbound_content`).
-fn content_attributes(content: &Content) -> Vec<(&'static str, AttributeValue)> {
-    let text = |value: &Option<String>| value.as_deref().map(string);
-    let decimal = |value: Option<f64>| value.map(|v| AttributeValue::N(v.to_string()));
-    let attributes = match content {
-        Content::Text { body } => vec![("text_body", Some(string(body)))],
-        Content::Media { media, .. } => vec![
-            ("media_id", text(&media.id)),
-            ("media_mime_type", text(&media.mime_type)),
-            ("media_sha256", text(&media.sha256)),
-            ("caption", text(&media.caption)),
-            ("filename", text(&media.filename)),
-        ],
-        Content::Location(location) => vec![
-            ("latitude", decimal(location.latitude)),
-            ("longitude", decimal(location.longitude)),
-            ("location_name", text(&location.name)),
-            ("location_address", text(&location.address)),
-        ],
-        Content::Reply(reply) => vec![
-            ("reply_kind", Some(string(&reply.kind))),
-            ("reply_id", text(&reply.id)),
-            ("reply_title", text(&reply.title)),
-        ],
-        Content::Reaction(reaction) => vec![
-            ("reaction_message_id", text(&reaction.message_id)),
-            ("reaction_emoji", text(&reaction.emoji)),
-        ],
-        Content::Contacts(value) | Content::Order(value) | Content::System(value) | Content::Other(value) => {
-            vec![("content", (!value.is_null()).then(|| json(value)))]
-        }
-    };
-    attributes
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect()
 }
 
 pub(super) fn errors(errors: &[MetaError]) -> AttributeValue {
