@@ -265,7 +265,7 @@ fn plan_change(
     };
     match change.calls_value() {
         // Recorded and announced typed; kept raw only when unreadable.
-        Some(Ok(value)) => return calls::plan_calls(plan, &value, received),
+        Some(Ok(value)) => return calls::plan_calls(plan, &value, &change.value, received),
         Some(Err(_)) => return plan.events.push(raw_event(&change.field, &change.value)),
         None => {}
     }

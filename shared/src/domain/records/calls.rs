@@ -85,9 +85,16 @@ impl CallRecord {
     }
 }
 
-pub(super) fn plan_calls(plan: &mut Plan, value: &CallsValue, received: &Received) {
+/// `raw` is the change's `value` as Meta sent it: each event is kept as it came.
+pub(super) fn plan_calls(plan: &mut Plan, value: &CallsValue, raw: &serde_json::Value, received: &Received) {
+    let raw_of = |list: &str, index: usize| {
+        raw.get(list)
+            .and_then(|l| l.get(index))
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
     let phone_number_id = value.metadata.phone_number_id.clone();
-    for call in &value.calls {
+    for (index, call) in value.calls.iter().enumerate() {
         let Some(call_id) = call.id.clone().filter(|id| !id.is_empty()) else {
             continue;
         };
@@ -108,11 +115,11 @@ pub(super) fn plan_calls(plan: &mut Plan, value: &CallsValue, received: &Receive
             timestamp: call.timestamp,
             start_time: call.start_time,
             end_time: call.end_time,
-            raw: serde_json::to_value(call).unwrap_or_default().to_string(),
+            raw: raw_of("calls", index),
             received: received.clone(),
         });
     }
-    for status in &value.statuses {
+    for (index, status) in value.statuses.iter().enumerate() {
         let Some(call_id) = status.id.clone().filter(|id| !id.is_empty()) else {
             continue;
         };
@@ -128,7 +135,7 @@ pub(super) fn plan_calls(plan: &mut Plan, value: &CallsValue, received: &Receive
             timestamp: status.timestamp,
             start_time: None,
             end_time: None,
-            raw: serde_json::to_value(status).unwrap_or_default().to_string(),
+            raw: raw_of("statuses", index),
             received: received.clone(),
         });
     }

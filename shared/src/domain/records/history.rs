@@ -83,7 +83,11 @@ fn chunk_record(
 ) -> HistoryChunkRecord {
     let declined = chunk.errors.iter().any(|error| error.code == Some(HISTORY_DECLINED));
     let summary = json!({
-        "metadata": chunk.metadata,
+        "metadata": {
+            "phase": chunk.metadata.phase,
+            "chunk_order": chunk.metadata.chunk_order,
+            "progress": chunk.metadata.progress,
+        },
         "threads": chunk.threads.len(),
         "messages": messages,
         "errors": chunk.errors,

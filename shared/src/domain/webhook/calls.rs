@@ -3,8 +3,7 @@
 //! `terminate` (`status`, `duration`, start and end); a business-initiated one also reports
 //! `statuses[]` (`RINGING`, `ACCEPTED`, `REJECTED`).
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
 
 use super::{Metadata, epoch_seconds};
 
@@ -12,7 +11,7 @@ use super::{Metadata, epoch_seconds};
 pub const CALLS_FIELD: &str = "calls";
 
 /// `value` of a `calls` change.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct CallsValue {
     #[serde(default)]
     pub metadata: Metadata,
@@ -20,12 +19,10 @@ pub struct CallsValue {
     pub calls: Vec<CallEvent>,
     #[serde(default)]
     pub statuses: Vec<CallStatus>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One `calls[]` entry: `event` `connect` or `terminate`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct CallEvent {
     /// The call id (`wacid.…`).
     #[serde(default)]
@@ -51,12 +48,10 @@ pub struct CallEvent {
     pub start_time: Option<i64>,
     #[serde(default, deserialize_with = "epoch_seconds")]
     pub end_time: Option<i64>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One `statuses[]` entry of a business-initiated call.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct CallStatus {
     #[serde(default)]
     pub id: Option<String>,
@@ -68,6 +63,4 @@ pub struct CallStatus {
     pub timestamp: Option<i64>,
     #[serde(default)]
     pub recipient_id: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }

@@ -3,8 +3,8 @@
 //! each a customer's messages in both directions, in three phases (day 0–1, 1–90, 90–180); or, when
 //! the owner declined to share, `errors` (code 2593109).
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use super::{EchoMessage, MetaError, Metadata};
 
@@ -15,18 +15,16 @@ pub const HISTORY_FIELD: &str = "history";
 pub const HISTORY_DECLINED: i64 = 2_593_109;
 
 /// `value` of a `history` change.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryValue {
     #[serde(default)]
     pub metadata: Metadata,
     #[serde(default)]
     pub history: Vec<HistoryChunk>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One chunk: where it stands in the sync, and its threads (or why there are none).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryChunk {
     #[serde(default)]
     pub metadata: ChunkMetadata,
@@ -38,7 +36,7 @@ pub struct HistoryChunk {
 
 /// `phase` (0–2), `chunk_order` (chunks may arrive out of order) and `progress` (100: done), as
 /// numbers or numeric strings (both are seen).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChunkMetadata {
     #[serde(default, deserialize_with = "number")]
     pub phase: Option<i64>,
@@ -50,7 +48,7 @@ pub struct ChunkMetadata {
 
 /// A customer's past messages: `id` is the customer's phone number; a message `from` the business
 /// (it carries `to`) is one the business sent, any other one the customer's.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryThread {
     #[serde(default)]
     pub id: Option<String>,

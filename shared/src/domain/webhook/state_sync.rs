@@ -2,8 +2,7 @@
 //! WhatsApp Business app's address book (`…/webhooks/reference/smb_app_state_sync`), once when the
 //! sync is requested after onboarding and at every change after.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
 
 use super::Metadata;
 
@@ -11,18 +10,16 @@ use super::Metadata;
 pub const STATE_SYNC_FIELD: &str = "smb_app_state_sync";
 
 /// `value` of an `smb_app_state_sync` change.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct StateSyncValue {
     #[serde(default)]
     pub metadata: Metadata,
     #[serde(default)]
     pub state_sync: Vec<StateSyncItem>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One change: `type` `contact`, `action` `add` (added or edited) or `remove`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct StateSyncItem {
     #[serde(rename = "type", default)]
     pub kind: String,
@@ -35,7 +32,7 @@ pub struct StateSyncItem {
 }
 
 /// The contact as the owner's address book has it (names absent on a removal).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct AppContact {
     #[serde(default)]
     pub full_name: Option<String>,
@@ -45,7 +42,7 @@ pub struct AppContact {
     pub phone_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct StateSyncMetadata {
     #[serde(default, deserialize_with = "super::epoch_seconds")]
     pub timestamp: Option<i64>,
