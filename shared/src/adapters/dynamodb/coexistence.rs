@@ -1,7 +1,6 @@
 //! [`CoexistenceLedger`]: one item a number and sync type, put once.
 
 use super::DynamoMessageStore;
-use super::errors::put_outcome;
 use super::item::{Item, string, text_of};
 use super::keys::coexistence_pk;
 use crate::adapters::describe;
@@ -15,15 +14,7 @@ impl CoexistenceLedger for DynamoMessageStore {
             .put("item_type", string("coexistence_sync"))
             .put("phone_number_id", string(phone_number_id))
             .put("requested_at", string(at));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.0))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put_outcome(result)? {
+        match self.put_once(item).await? {
             WriteOutcome::Applied => Ok(None),
             WriteOutcome::Superseded => {
                 let held = self.get(coexistence_pk(phone_number_id), sync_type).await?;
