@@ -28,6 +28,29 @@ impl TappedEvent {
                 text(&detail["type"])
             ),
             "message.status" => format!("{} {}", text(&detail["wamid"]), text(&detail["status"])),
+            "message.echo" => format!(
+                "{} to {} {} (business app)",
+                text(&detail["wamid"]),
+                detail["contact"]["wa_id"]
+                    .as_str()
+                    .or(detail["contact"]["user_id"].as_str())
+                    .unwrap_or("-"),
+                text(&detail["type"])
+            ),
+            "history.progress" => format!(
+                "phase {} chunk {} progress {} ({} messages){}",
+                detail["phase"],
+                detail["chunk_order"],
+                detail["progress"],
+                detail["messages"],
+                if detail["declined"] == true { " declined" } else { "" }
+            ),
+            "call.received" | "call.ended" | "call.status" => format!(
+                "{} from {} {}",
+                text(&detail["call_id"]),
+                text(&detail["from"]),
+                detail["policy"].as_str().or(detail["status"].as_str()).unwrap_or("-")
+            ),
             "template.status" => format!(
                 "{} ({}) {} {}",
                 text(&detail["name"]),
@@ -115,6 +138,22 @@ mod tests {
                 "detail": {"event_id": "abc", "wamid": "wamid.X", "status": "read"}}),
         };
         assert_eq!(event.line(), "2026-12-01T12:00:00Z  message.status  abc  wamid.X read");
+        let echo = TappedEvent {
+            envelope: json!({"time": "2026-12-01T12:00:00Z", "detail-type": "message.echo",
+                "detail": {"event_id": "e1", "wamid": "wamid.E", "type": "text", "contact": {"wa_id": "14155550199", "user_id": null}}}),
+        };
+        assert_eq!(
+            echo.line(),
+            "2026-12-01T12:00:00Z  message.echo  e1  wamid.E to 14155550199 text (business app)"
+        );
+        let call = TappedEvent {
+            envelope: json!({"time": "2026-12-01T12:00:00Z", "detail-type": "call.received",
+                "detail": {"event_id": "c1", "call_id": "wacid.C", "from": "13175551399", "policy": "reject"}}),
+        };
+        assert_eq!(
+            call.line(),
+            "2026-12-01T12:00:00Z  call.received  c1  wacid.C from 13175551399 reject"
+        );
         let paused = TappedEvent {
             envelope: json!({"time": "2026-12-01T12:00:00Z", "detail-type": "template.status",
                 "detail": {"event_id": "def", "name": "order_confirmation", "language": "en_US",
