@@ -173,6 +173,12 @@ pub(super) fn status_record(
     }
 }
 
+/// `width` digits unique to this run and `key`: the tail of a fresh phone number or user id.
+pub(super) fn fresh_digits<H: Harness>(harness: &H, key: &str, width: usize) -> String {
+    let digits: String = harness.unique(key).bytes().map(|b| char::from(b'0' + b % 10)).collect();
+    format!("{:0>width$}", &digits[digits.len().saturating_sub(width)..])
+}
+
 pub(super) fn wamid<H: Harness>(harness: &H, key: &str) -> Wamid {
     Wamid::new(format!("wamid.{}", harness.unique(key)))
 }

@@ -90,12 +90,7 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
 /// its origin and content, advanced by its statuses whichever comes first, shown by its wamid.
 pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harness: &H) {
     let store = harness.store();
-    let digits: String = harness
-        .unique("echo")
-        .bytes()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    let contact = ContactId::Phone(format!("9725{:0>8}", &digits[digits.len().saturating_sub(8)..]));
+    let contact = ContactId::Phone(format!("9725{}", fresh_digits(harness, "echo", 8)));
     let echo = |wamid: &Wamid, body: &str, request: &str, at: i64| EchoRecord {
         wamid: wamid.clone(),
         phone_number_id: Some(PhoneNumberId::new("106540352242922")),
@@ -225,12 +220,7 @@ pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harnes
 /// The shared history's messages are listed in both directions, flagged `imported`, once.
 pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
     let store = harness.store();
-    let digits: String = harness
-        .unique("past")
-        .bytes()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    let customer = format!("9726{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let customer = format!("9726{}", fresh_digits(harness, "past", 8));
     let received = Received {
         at: chrono::Utc::now(),
         request_id: harness.unique("history-req"),
@@ -301,12 +291,7 @@ pub async fn imported_history_is_listed_and_flagged<H: Harness>(harness: &H) {
 /// order they arrive in; the same delivery again is its own; another one of the same change is not.
 pub async fn address_book_changes_keep_the_newest<H: Harness>(harness: &H) {
     let store = harness.store();
-    let digits: String = harness
-        .unique("book")
-        .bytes()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    let contact = format!("1650{:0>8}", &digits[digits.len().saturating_sub(8)..]);
+    let contact = format!("1650{}", fresh_digits(harness, "book", 8));
     let change = |saved: bool, at: i64, request: &str| AddressBookRecord {
         contact: contact.clone(),
         phone_number_id: Some(PhoneNumberId::new("106540352242922")),
@@ -355,15 +340,10 @@ pub async fn address_book_changes_keep_the_newest<H: Harness>(harness: &H) {
 /// once linked, are one conversation read by any of the three, paged without gaps or repeats.
 pub async fn linked_ids_are_one_conversation<H: Harness>(harness: &H) {
     let store = harness.store();
-    let digits: String = harness
-        .unique("ids")
-        .bytes()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    let tail = &digits[digits.len().saturating_sub(7)..];
-    let old = ContactId::Phone(format!("1650{tail:0>7}"));
-    let new = ContactId::Phone(format!("1219{tail:0>7}"));
-    let user = ContactId::User(format!("US.{tail:0>7}"));
+    let tail = fresh_digits(harness, "ids", 7);
+    let old = ContactId::Phone(format!("1650{tail}"));
+    let new = ContactId::Phone(format!("1219{tail}"));
+    let user = ContactId::User(format!("US.{tail}"));
     let received = || Received {
         at: chrono::Utc::now(),
         request_id: harness.unique("ids-req"),
