@@ -178,17 +178,29 @@ pub trait SendMachine: OutboundStore {
             if let Some(attempt) = attempt {
                 call = call.by(attempt);
             }
+            // The send's answer (its attempt holds the claim, so its acceptance is all but certain):
+            // the acceptance and the wamid's link written together, one round trip on the send's
+            // path instead of two. Meta accepted this wamid for this message, so the link is true
+            // whatever the acceptance meets: a retry that finds the acceptance already there (the
+            // link may be what failed), or (a lapsed claim resent by another attempt) another wamid
+            // already accepted, a second copy at Meta whose statuses belong to this message too.
+            if let (Some(_), Some(wamid)) = (attempt, wamid) {
+                let (took, linked) = Box::pin(async {
+                    futures_util::join!(
+                        take(self, message_id, &ACCEPT, &call),
+                        self.link(message_id, sent, wamid)
+                    )
+                })
+                .await;
+                linked?;
+                return Ok(state_write(took?));
+            }
             let took = take(self, message_id, &ACCEPT, &call).await?;
-            // The send's answer links its wamid's item whenever the message holds that wamid (also on a
-            // retry that finds the acceptance already there: the link may be what failed). A status
-            // webhook links the item itself (`record_status` records the message id it names), so
-            // from there only a first acceptance links.
+            // A status webhook links the item itself (`record_status` records the message id it
+            // names), so from there only a first acceptance links.
             let link = match (&took, wamid) {
-                (_, None) | (Took::Refused(None), _) => None,
                 (Took::Moved(record), Some(wamid)) => (record.wamid.as_ref() == Some(wamid)).then_some(wamid),
-                (Took::Refused(Some(record)), Some(wamid)) => {
-                    (attempt.is_some() && record.wamid.as_ref() == Some(wamid)).then_some(wamid)
-                }
+                _ => None,
             };
             if let Some(wamid) = link {
                 self.link(message_id, sent, wamid).await?;

@@ -3,7 +3,7 @@
 use bridge::config::VerifyConfig;
 use bridge::handlers::meta_verify;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     bridge::telemetry::init();
     // No AWS client: an SDK config is loaded only if the token is in SSM.

@@ -2,7 +2,7 @@
 
 use bridge::handlers::meta_ingest::Ingest;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     bridge::telemetry::init();
     let ingest = Ingest::from_env().await?;

@@ -2,7 +2,7 @@
 
 use bridge::handlers::send_api::SendApi;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     bridge::telemetry::init();
     let api = SendApi::from_env().await?;

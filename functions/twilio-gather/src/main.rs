@@ -3,7 +3,7 @@
 
 use bridge::handlers::twilio::Verification;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     bridge::telemetry::init();
     // Every AWS call within `bridge::compose::TWILIO_SDK_BUDGET` (Twilio allows 15 s in all).

@@ -4,7 +4,7 @@
 use bridge::config::TwilioConfig;
 use bridge::handlers::twilio;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     bridge::telemetry::init();
     let config: TwilioConfig = bridge::compose::config(None).await?;

@@ -733,6 +733,19 @@ async fn sends_to_one_recipient_past_the_burst_wait_on_the_queue_not_in_a_sleep(
         delayed[0].delay_seconds
     );
     assert_eq!(delayed[0].body, bodies[2], "the same job, later");
+    // The claim taken beside the pacing was given back: queued, held by no attempt, the wait noted.
+    let paced: SendJob = serde_json::from_str(&bodies[2]).unwrap();
+    let item = fakes.store.outbound(&paced.message_id).unwrap();
+    assert_eq!(item.status, OutboundStatus::Queued);
+    assert_eq!(item.attempts, 1, "{item:?}");
+    assert!(
+        item.last_error
+            .as_ref()
+            .and_then(|error| error.message.as_deref())
+            .is_some_and(|message| message.starts_with("paced")),
+        "{:?}",
+        item.last_error
+    );
     // A pacing store that fails does not hold a message back.
     fakes.store.faults.fail_next("pace", 1, Fault::Transient);
     let response = worker
@@ -743,6 +756,55 @@ async fn sends_to_one_recipient_past_the_burst_wait_on_the_queue_not_in_a_sleep(
         .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(fakes.graph.state().calls.len(), 3);
+}
+
+#[tokio::test]
+async fn a_paced_claim_the_table_will_not_give_back_is_given_back_through_the_queue() {
+    let (mut worker, fakes) = worker(None, false);
+    if let Some(sending) = worker.sending.as_mut() {
+        sending.policy.pace = Some(Pace {
+            interval_ms: 6_000,
+            burst: 1,
+        });
+    }
+    let first = serde_json::to_string(&queued_message(&fakes.store, "q1").await).unwrap();
+    let second = serde_json::to_string(&queued_message(&fakes.store, "q2").await).unwrap();
+    let send = |id: &'static str, body: String| {
+        let worker = &worker;
+        async move {
+            worker
+                .handle(event(vec![record(id, Some("send-message"), &body, 1, SEND_QUEUE_ARN)]), deadline())
+                .await
+        }
+    };
+    assert!(send("r1", first).await.batch_item_failures.is_empty());
+    fakes.store.faults.fail_next("release", 1, Fault::Transient);
+    let response = send("r2", second.clone()).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "back after the pace");
+    assert_eq!(fakes.graph.state().calls.len(), 1, "the second waits for its slot");
+    // The release went on the queue, and is recorded from there: the message is queued again.
+    let outcome = fakes.queue.take_sent();
+    assert_eq!(outcome.len(), 1);
+    assert!(outcome[0].body.contains("released"), "{}", outcome[0].body);
+    let job: SendJob = serde_json::from_str(&second).unwrap();
+    assert_eq!(
+        fakes.store.outbound(&job.message_id).unwrap().status,
+        OutboundStatus::Sending
+    );
+    let kind = outcome[0]
+        .attributes
+        .iter()
+        .find(|(name, _)| name == "kind")
+        .map(|(_, value)| value.clone());
+    let recorded = worker
+        .handle(
+            event(vec![record("o1", kind.as_deref(), &outcome[0].body, 1, SEND_QUEUE_ARN)]),
+            deadline(),
+        )
+        .await;
+    assert!(recorded.batch_item_failures.is_empty());
+    let item = fakes.store.outbound(&job.message_id).unwrap();
+    assert_eq!(item.status, OutboundStatus::Queued, "{item:?}");
 }
 
 // ------------------------------------------------------------------ events out

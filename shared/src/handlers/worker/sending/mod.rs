@@ -267,14 +267,21 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
                 1,
             ));
         }
-        if let Some(delayed) = self.paced(&job, request_id).await? {
-            return Ok(delayed);
-        }
         let attempt = outbound::new_attempt(&job.message_id);
-        let claimed = match self
-            .store_call(self.store.claim(&job.message_id, &attempt, self.policy.terms))
-            .await
-        {
+        // The recipient's pacing slot and the claim together: one round trip before the Graph call
+        // instead of two. Taking no slot writes nothing, and a claim taken when there was no slot is
+        // given back below (rare: a recipient past its burst); a slot taken for a message that turns
+        // out not to be ours to send is spent, as it was when pacing came first.
+        // (Boxed: the two futures side by side would make every send's future, and the stack a debug
+        // build polls it with, much larger.)
+        let (no_slot_for, claimed) = Box::pin(async {
+            futures_util::join!(
+                self.pace_wait(&job),
+                self.store_call(self.store.claim(&job.message_id, &attempt, self.policy.terms))
+            )
+        })
+        .await;
+        let claimed = match claimed {
             Ok(claimed) => claimed,
             Err(error) => {
                 // The claim may have been written although its answer was lost. This attempt never
@@ -301,6 +308,16 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
             }
         };
         let (resend, resends) = match claimed {
+            Claim::Claimed { .. } if let Some(seconds) = no_slot_for => {
+                let attempt = Attempt {
+                    job: &job,
+                    id: attempt,
+                    resends: 0,
+                    request_id,
+                    deadline,
+                };
+                return Box::pin(self.paced(&attempt, seconds)).await;
+            }
             Claim::Claimed { resend, resends, .. } => (resend, resends),
             // A redelivered job of a settled message: if its settling write called for an event, the
             // event is published again (its id is the same): the attempt that wrote it may have died,
@@ -426,32 +443,46 @@ impl<O: OutboundStore, W: WhatsAppSender, Q: Queue, E: EventPublisher> Sending<O
         .await
     }
 
-    /// Waits for the recipient's send slot through SQS, never by sleeping: the job goes back on
-    /// the queue with the delay (a new copy, so the wait costs none of its receives).
-    pub(super) async fn paced(&self, job: &SendJob, request_id: &str) -> Result<Option<Done>, RecordError> {
-        let Some(pace) = self.policy.pace else {
-            return Ok(None);
-        };
-        let seconds = match self.store_call(self.store.pace(&job.to, pace)).await {
-            Ok(Paced::Go) => return Ok(None),
-            Ok(Paced::Wait { seconds }) => seconds,
-            // Pacing is a courtesy to Meta's pair limit (131056 is retried anyway): send.
+    /// How long the job's recipient has no send slot for (`None`: send now). Pacing is a courtesy
+    /// to Meta's pair limit (131056 is retried anyway): when the table cannot say, it sends.
+    async fn pace_wait(&self, job: &SendJob) -> Option<u32> {
+        let pace = self.policy.pace?;
+        match self.store_call(self.store.pace(&job.to, pace)).await {
+            Ok(Paced::Go) => None,
+            Ok(Paced::Wait { seconds }) => Some(seconds),
             Err(error) => {
                 tracing::warn!(error = %error, "pacing unavailable: sending unpaced");
-                return Ok(None);
+                None
             }
-        };
-        let mut delayed = job.queue_message(request_id);
-        delayed.delay_seconds = seconds.min(900);
-        self.queue_call(delayed)
+        }
+    }
+
+    /// Waits for the recipient's send slot through SQS, never by sleeping: the claim taken beside
+    /// the pacing is given back, and the job goes back on the queue with the delay (a new copy, so
+    /// the wait costs none of its receives).
+    async fn paced(&self, attempt: &Attempt<'_>, seconds: u32) -> Result<Done, RecordError> {
+        let job = attempt.job;
+        let reason = note(&format!("paced: no send slot for the recipient for {seconds} s"));
+        let retry = || RecordError::retry_in("paced for the recipient; the delayed copy was not queued", seconds);
+        match self
+            .store_call(self.store.release(&job.message_id, &attempt.id, &reason))
             .await
-            .map_err(|_| RecordError::retry_in("paced for the recipient; the delayed copy was not queued", seconds))?;
+        {
+            Ok(write) => {
+                self.resolved_not_sent(&job.message_id, &attempt.id, write, attempt.request_id)
+                    .await;
+            }
+            Err(store_error) => return self.defer_release(attempt, &reason, store_error, retry).await,
+        }
+        let mut delayed = job.queue_message(attempt.request_id);
+        delayed.delay_seconds = seconds.min(900);
+        self.queue_call(delayed).await.map_err(|_| retry())?;
         tracing::info!(
             outcome = "paced",
             wait_seconds = seconds,
             "send paced for its recipient"
         );
-        Ok(Some(Done::Paced))
+        Ok(Done::Paced)
     }
 }
 

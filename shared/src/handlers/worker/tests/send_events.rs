@@ -106,10 +106,10 @@ async fn a_refused_resend_publishes_a_second_unknown_that_will_not_be_resent() {
 
 #[tokio::test]
 async fn a_lapsed_claim_publishes_unknown_and_a_failed_status_resolves_it_failed() {
-    // Meta took it; the table refused the answer twice (its second chance too) and the queue once:
-    // the claim lapses to unknown.
+    // Meta took it; the table refused the answer twice (its second chance too: each time the acceptance
+    // and the wamid's link, written together) and the queue once: the claim lapses to unknown.
     let (sim, bus, _) = simulate_publishing("lapsed", vec![GraphAnswer::Accept], Some(600), |fakes, _| {
-        fakes.store.faults.fail_next("mark_accepted", 2, Fault::Transient);
+        fakes.store.faults.fail_next("mark_accepted", 4, Fault::Transient);
         fakes.queue.faults.fail_next("send", 1, Fault::Transient);
     })
     .await;
