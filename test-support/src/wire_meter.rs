@@ -95,6 +95,8 @@ pub struct Meter {
     /// Where the side reads and the counting run (another thread's runtime: their CPU time is not
     /// the measured invocation's); `None`: inline.
     side_runtime: Option<tokio::runtime::Handle>,
+    /// Requests and round trips only: no side reads, nothing sized (a benchmark's timing is left alone).
+    requests_only: bool,
 }
 
 /// Requests made during one invocation.
@@ -116,6 +118,16 @@ impl Meter {
                 .build()
                 .expect("an HTTP client"),
             side_runtime: None,
+            requests_only: false,
+        }
+    }
+
+    /// A meter of requests and critical-path round trips only ([`Meter::take_invocation`], the
+    /// tallies' `requests` and `errors`): it adds no call of its own, so what it meters keeps its timing.
+    pub fn requests_only(endpoint: &str) -> Self {
+        Self {
+            requests_only: true,
+            ..Self::new(endpoint)
         }
     }
 
@@ -482,6 +494,17 @@ impl HttpConnector for MeteredConnector {
         let inner = self.inner.clone();
         HttpConnectorFuture::new(async move {
             let label = meter.started();
+            if meter.requests_only {
+                let answer = inner.call(request).await;
+                let failed = answer.as_ref().map_or(true, |response| response.status().as_u16() >= 400);
+                let tally = Tally {
+                    requests: 1,
+                    errors: u64::from(failed),
+                    ..Tally::default()
+                };
+                meter.finished(label, service, operation, tally);
+                return answer;
+            }
             let before = {
                 let (meter, service, operation, authorization) =
                     (meter.clone(), service.clone(), operation.clone(), authorization.clone());

@@ -199,6 +199,8 @@ enum Outcome {
 #[derive(Default)]
 struct Log {
     records: Vec<RecordedRequest>,
+    /// When each of `records` arrived (the rate a tier's worth of workers sends at: `make bench-send`).
+    arrivals: Vec<std::time::Instant>,
     /// Flaky recipients (digits) that already got their 429.
     flaky_seen: HashSet<String>,
 }
@@ -237,9 +239,16 @@ impl Messages {
         self.lock().records.clone()
     }
 
+    /// When each request of [`Self::requests`] arrived, in the same order.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.lock().arrivals.clone()
+    }
+
     /// Forgets every request received so far.
     pub fn clear_requests(&self) {
-        self.lock().records.clear();
+        let mut log = self.lock();
+        log.records.clear();
+        log.arrivals.clear();
     }
 
     /// [`Self::requests`] as the JSON array `GET /_standin/requests` answers.
@@ -271,6 +280,7 @@ impl Messages {
             (Err(_), Ok(bytes)) => Value::from(String::from_utf8_lossy(bytes).into_owned()),
             (Err(_), Err(_)) => Value::Null,
         };
+        let arrived = std::time::Instant::now();
         let mut record = RecordedRequest {
             phone_number_id: phone_number_id.clone(),
             version,
@@ -293,7 +303,11 @@ impl Messages {
         };
         let late = answer.extensions().get::<Ambiguous>() == Some(&Ambiguous::Late);
         record.answered_status = answer.status().as_u16();
-        self.lock().records.push(record);
+        {
+            let mut log = self.lock();
+            log.records.push(record);
+            log.arrivals.push(arrived);
+        }
 
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;

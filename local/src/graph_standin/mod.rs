@@ -250,6 +250,11 @@ impl Standin {
         self.messages.requests()
     }
 
+    /// When each of [`Self::requests`] arrived, in the same order.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.messages.arrivals()
+    }
+
     /// The `name` filter of every `message_templates` page served so far (`None`: all), in order.
     pub fn template_reads(&self) -> Vec<Option<String>> {
         self.onboarding.template_reads()
