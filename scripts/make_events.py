@@ -19,11 +19,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = dict(
-    line.split("=", 1)
-    for line in (ROOT / "local.env").read_text(encoding="utf-8").splitlines()
-    if line and not line.startswith("#") and "=" in line
-)
+def _unquoted(value):
+    """A value with spaces is double-quoted in local.env for the shell that sources it."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
+ENV = {
+    name: _unquoted(value)
+    for name, value in (
+        line.split("=", 1)
+        for line in (ROOT / "local.env").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#") and "=" in line
+    )
+}
 
 WEBHOOK = (ROOT / "shared/fixtures/webhooks/message_text.json").read_text(encoding="utf-8").strip()
 

@@ -33,7 +33,13 @@ pub fn local_env() -> std::collections::HashMap<String, String> {
         .filter_map(|line| line.split_once('='))
         .map(|(k, v)| {
             let name = k.trim().to_owned();
-            let value = std::env::var(&name).unwrap_or_else(|_| v.trim().to_owned());
+            // A value with spaces is double-quoted for the shell that sources the file.
+            let raw = v.trim();
+            let raw = raw
+                .strip_prefix('"')
+                .and_then(|inner| inner.strip_suffix('"'))
+                .unwrap_or(raw);
+            let value = std::env::var(&name).unwrap_or_else(|_| raw.to_owned());
             (name, value)
         })
         .collect()

@@ -496,7 +496,9 @@ impl HttpConnector for MeteredConnector {
             let label = meter.started();
             if meter.requests_only {
                 let answer = inner.call(request).await;
-                let failed = answer.as_ref().map_or(true, |response| response.status().as_u16() >= 400);
+                let failed = answer
+                    .as_ref()
+                    .map_or(true, |response| response.status().as_u16() >= 400);
                 let tally = Tally {
                     requests: 1,
                     errors: u64::from(failed),

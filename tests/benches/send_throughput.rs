@@ -270,7 +270,11 @@ async fn tier_mode(bench: &Bench, rate: u64) {
         seconds - 1,
         mean * 100.0 / tier as f64,
         busiest_second,
-        if busiest_second <= tier { "never above the tier" } else { "ABOVE THE TIER" }
+        if busiest_second <= tier {
+            "never above the tier"
+        } else {
+            "ABOVE THE TIER"
+        }
     );
 }
 

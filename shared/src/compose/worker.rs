@@ -111,6 +111,7 @@ impl DeployedWorker {
                     numbers: sender.phone_numbers,
                     auto_reply_text: sender.auto_reply_text,
                     calls_policy: sender.calls_policy,
+                    calls_reply: sender.calls_reply,
                     mark_as_read: sender.mark_as_read,
                     // message.unknown / message.resolved, on the same bus.
                     events: events.clone(),

@@ -29,6 +29,9 @@ pub struct SenderConfig {
     pub auto_reply_text: Option<String>,
     /// `CALLS_POLICY`: `reject` (default) or `ignore` a WhatsApp call to the business number.
     pub calls_policy: crate::domain::records::CallsPolicy,
+    /// `CALLS_REPLY_TEXT` (unset or empty: none) to a rejected caller, at most once per caller per
+    /// `CALLS_REPLY_COOLDOWN_SECONDS` (default a day).
+    pub calls_reply: Option<crate::domain::records::CallsReply>,
     /// `MARK_AS_READ=true`: mark inbound messages as read.
     pub mark_as_read: bool,
     /// `TYPING_INDICATOR=true` (with `MARK_AS_READ`): the read receipt also shows Meta's typing
@@ -89,6 +92,11 @@ impl SenderConfig {
                     env.problem(format!("CALLS_POLICY is {name:?}: reject or ignore"));
                     crate::domain::records::CallsPolicy::default()
                 }),
+            },
+            calls_reply: {
+                let cooldown_seconds = env.bounded("CALLS_REPLY_COOLDOWN_SECONDS", 86_400u32, 0..=2_592_000);
+                env.optional("CALLS_REPLY_TEXT")
+                    .map(|text| crate::domain::records::CallsReply { text, cooldown_seconds })
             },
             mark_as_read: env
                 .optional("MARK_AS_READ")

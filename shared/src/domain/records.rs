@@ -418,7 +418,7 @@ mod identity;
 mod raw_event;
 
 pub use address_book::AddressBookRecord;
-pub use calls::{CallRecord, CallStep, CallsPolicy};
+pub use calls::{CallRecord, CallStep, CallsPolicy, CallsReply};
 pub use echoes::{BUSINESS_APP_ORIGIN, EchoRecord};
 pub use history::HistoryChunkRecord;
 pub use identity::{IdentityLink, SAME_MESSAGE};

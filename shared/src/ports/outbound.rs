@@ -136,4 +136,13 @@ pub trait OutboundStore: Send + Sync {
     /// Takes a send slot for `recipient` under `pace` (shared by every worker), or says how long
     /// to wait for one.
     fn pace(&self, recipient: &ContactId, pace: Pace) -> impl Future<Output = Result<Paced, StoreError>> + Send;
+    /// Takes the caller's turn for the calls reply (`CALLS_REPLY_TEXT`) for `call_id`: `true` unless
+    /// another call of `caller` took it less than `cooldown_seconds` ago. The same call again (its
+    /// webhook redelivered) finds the turn still its own, so its reply is queued again and sent once.
+    fn call_reply_turn(
+        &self,
+        caller: &ContactId,
+        call_id: &str,
+        cooldown_seconds: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

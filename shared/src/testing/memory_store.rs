@@ -115,6 +115,8 @@ pub struct Tables {
     pub address_book: HashMap<String, AddressBookRecord>,
     /// Recipient → the next free send slot (epoch ms).
     pub pacing: HashMap<String, i64>,
+    /// Caller → (the call that took the calls reply's turn, until when: epoch seconds).
+    pub call_replies: HashMap<String, (String, i64)>,
     /// (WABA id, template name, language) → Meta's latest send-deciding status.
     pub templates: HashMap<(String, String, String), crate::domain::health::TemplateStatus>,
 }
@@ -576,6 +578,29 @@ impl OutboundStore for MemoryStore {
                 }
                 Err(seconds) => Paced::Wait { seconds },
             }
+        })
+        .await
+    }
+
+    async fn call_reply_turn(
+        &self,
+        caller: &ContactId,
+        call_id: &str,
+        cooldown_seconds: u32,
+    ) -> Result<bool, StoreError> {
+        let caller = caller.key();
+        self.call("call_reply_turn", |tables, now| {
+            let free = match tables.call_replies.get(caller) {
+                Some((holder, until)) => holder == call_id || *until <= now,
+                None => true,
+            };
+            if free {
+                let until = now + i64::from(cooldown_seconds);
+                tables
+                    .call_replies
+                    .insert(caller.to_owned(), (call_id.to_owned(), until));
+            }
+            free
         })
         .await
     }

@@ -352,6 +352,38 @@ impl OutboundStore for DynamoMessageStore {
             .and_then(|n| n.parse().ok()))
     }
 
+    async fn call_reply_turn(
+        &self,
+        caller: &ContactId,
+        call_id: &str,
+        cooldown_seconds: u32,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now().timestamp() + self.clock_skew();
+        // On the caller's contact item (created if the caller never wrote): one conditional write.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(contact_pk(caller.key())))
+            .key("sk", string(CONTACT_SK))
+            .update_expression("SET call_reply_until = :until, call_reply_call = :call")
+            .condition_expression(
+                "attribute_not_exists(call_reply_until) OR call_reply_until <= :now OR call_reply_call = :call",
+            )
+            .expression_attribute_values(":until", number(now + i64::from(cooldown_seconds)))
+            .expression_attribute_values(":now", number(now))
+            .expression_attribute_values(":call", string(call_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                service => Err(classify(&error, service.map(update_error_is_rejection))),
+            },
+        }
+    }
+
     async fn pace(&self, recipient: &ContactId, pace: Pace) -> Result<Paced, StoreError> {
         let recipient = recipient.key();
         // The send state machine's clock (the wall clock in production).

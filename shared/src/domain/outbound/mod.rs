@@ -74,6 +74,8 @@ pub enum Origin {
     Api,
     /// `AUTO_REPLY_TEXT`, answering an inbound message.
     AutoReply,
+    /// `CALLS_REPLY_TEXT`, answering a rejected WhatsApp call.
+    CallReply,
 }
 
 impl Origin {
@@ -81,11 +83,12 @@ impl Origin {
         match self {
             Origin::Api => "api",
             Origin::AutoReply => "auto-reply",
+            Origin::CallReply => "call-reply",
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        [Origin::Api, Origin::AutoReply]
+        [Origin::Api, Origin::AutoReply, Origin::CallReply]
             .into_iter()
             .find(|origin| origin.as_str() == name)
     }
@@ -311,6 +314,11 @@ pub fn new_attempt(message_id: &MessageId) -> AttemptId {
 /// The id of the auto-reply to an inbound message: one reply per wamid, however often it is redelivered.
 pub fn auto_reply_id(inbound_wamid: &str) -> MessageId {
     id_for_key("auto-reply", inbound_wamid)
+}
+
+/// The calls reply's id: one per call (`wacid.…`), so a redelivered call webhook finds it.
+pub fn call_reply_id(call_id: &str) -> MessageId {
+    id_for_key("call-reply", call_id)
 }
 
 /// A fingerprint of a request body, to refuse an idempotency key reused for another message.

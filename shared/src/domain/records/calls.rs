@@ -33,6 +33,14 @@ impl CallsPolicy {
     }
 }
 
+/// The text a caller gets after a rejected call (`CALLS_REPLY_TEXT`), at most once per caller per
+/// `cooldown_seconds` (`CALLS_REPLY_COOLDOWN_SECONDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsReply {
+    pub text: String,
+    pub cooldown_seconds: u32,
+}
+
 /// What happened to a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallStep {

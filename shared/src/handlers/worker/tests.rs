@@ -773,7 +773,10 @@ async fn a_paced_claim_the_table_will_not_give_back_is_given_back_through_the_qu
         let worker = &worker;
         async move {
             worker
-                .handle(event(vec![record(id, Some("send-message"), &body, 1, SEND_QUEUE_ARN)]), deadline())
+                .handle(
+                    event(vec![record(id, Some("send-message"), &body, 1, SEND_QUEUE_ARN)]),
+                    deadline(),
+                )
                 .await
         }
     };

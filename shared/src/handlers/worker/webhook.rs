@@ -63,7 +63,7 @@ where
         // is waiting); a reject that did not reach Meta fails the record, which comes back in seconds.
         if let Some(sending) = &self.sending {
             for call in &plan.calls {
-                sending.answer_call(call).await?;
+                sending.answer_call(call, &received.request_id).await?;
             }
         }
         let wamids = plan

@@ -215,6 +215,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     a_failed_link_is_made_on_the_retry(harness).await;
     refused_and_hung_writes_change_nothing(harness).await;
     pacing_spaces_a_recipients_sends(harness).await;
+    a_callers_reply_turn_is_one_call_per_cooldown(harness).await;
     messages_and_statuses_converge(harness).await;
     echoes_are_outbound_messages_of_the_conversation(harness).await;
     imported_history_is_listed_and_flagged(harness).await;

@@ -407,6 +407,30 @@ pub async fn refused_and_hung_writes_change_nothing<H: Harness>(harness: &H) {
     ));
 }
 
+/// The calls reply: one call of a caller takes the turn for the cooldown, and keeps it when its
+/// webhook comes back; after the cooldown another call takes it.
+pub async fn a_callers_reply_turn_is_one_call_per_cooldown<H: Harness>(harness: &H) {
+    let caller = ContactId::Phone(harness.unique("caller"));
+    let store = harness.store();
+    let turn = |call: &'static str| bounded(store.call_reply_turn(&caller, call, 600));
+    assert!(turn("wacid.A").await.expect("answered"), "the first call takes it");
+    assert!(turn("wacid.A").await.expect("answered"), "the same call again keeps it");
+    assert!(
+        !turn("wacid.B").await.expect("answered"),
+        "another call within the cooldown"
+    );
+    let other = ContactId::Phone(harness.unique("caller"));
+    assert!(
+        bounded(store.call_reply_turn(&other, "wacid.B", 600))
+            .await
+            .expect("answered"),
+        "another caller's turn is its own"
+    );
+    harness.advance(601);
+    assert!(turn("wacid.B").await.expect("answered"), "after the cooldown");
+    assert!(!turn("wacid.A").await.expect("answered"), "the turn moved on");
+}
+
 /// Pacing: one slot per interval and recipient, shared by every caller.
 pub async fn pacing_spaces_a_recipients_sends<H: Harness>(harness: &H) {
     let recipient = ContactId::Phone(harness.unique("pace"));

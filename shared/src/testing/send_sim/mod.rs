@@ -139,6 +139,7 @@ pub fn worker<S: SimStore>(
             numbers: BusinessNumbers::new([FIRST_NUMBER.to_owned(), SECOND_NUMBER.to_owned()]),
             auto_reply_text: auto_reply.map(str::to_owned),
             calls_policy: crate::domain::records::CallsPolicy::Reject,
+            calls_reply: None,
             mark_as_read,
             events: None,
             typing_indicator: false,

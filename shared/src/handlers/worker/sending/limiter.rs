@@ -95,7 +95,11 @@ mod tests {
         }
         // Every window that starts at a slot (the windows that hold the most) holds at most 4.
         for &from in &slots {
-            assert!(in_window(&slots, from) <= 4, "{:?}", slots.iter().map(|s| *s - start).collect::<Vec<_>>());
+            assert!(
+                in_window(&slots, from) <= 4,
+                "{:?}",
+                slots.iter().map(|s| *s - start).collect::<Vec<_>>()
+            );
         }
         // Busy: 20 sends take 4 windows (the first 4 at once, then 4 each window), not 5.
         assert_eq!(*slots.last().unwrap() - start, WINDOW * 4);

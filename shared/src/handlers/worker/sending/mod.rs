@@ -90,6 +90,8 @@ pub struct Sending<O, W, Q, E> {
     pub auto_reply_text: Option<String>,
     /// What a WhatsApp call to the business number gets (`CALLS_POLICY`).
     pub calls_policy: crate::domain::records::CallsPolicy,
+    /// The text a rejected caller gets (`CALLS_REPLY_TEXT`), through this send path.
+    pub calls_reply: Option<crate::domain::records::CallsReply>,
     /// Mark every inbound message as read (best effort: a failure is logged, never retried).
     pub mark_as_read: bool,
     /// The event bus (`message.unknown`, `message.resolved`); `None`: no events.
