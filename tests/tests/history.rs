@@ -346,3 +346,46 @@ async fn an_echo_of_the_business_app_is_an_outbound_message_of_the_conversation(
         "nothing was sent to Meta: no auto-reply, no read receipt"
     );
 }
+
+#[tokio::test]
+async fn a_username_only_sender_is_recorded_listed_by_user_id_and_answered_by_it() {
+    let mut options = LoopOptions::new("history-username", API_KEY);
+    options.vars = vec![
+        ("EVENT_BUS_NAME", ""),
+        ("AUTO_REPLY_TEXT", "Thanks, we will answer soon."),
+    ];
+    let test = Loop(SendLoop::start(options).await);
+    let user_id = format!("US.{}", &contact()[1..]);
+    let sent = integration_tests::http::client()
+        .post(format!("{}/_standin/inbound", test.graph_base))
+        .header("content-type", "application/json")
+        .body(
+            json!({"phone_number_id": LOOP_PHONE_NUMBER_ID, "user_id": user_id, "username": "pablo.builds",
+                "name": "Pablo", "text": "hi, no number here"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let answer: Value = serde_json::from_str(&sent.text().await.unwrap()).unwrap();
+    let wamid = answer["wamid"].as_str().unwrap().to_owned();
+    let mut replies = Vec::new();
+    for _ in 0..50 {
+        test.drain().await;
+        replies = test.standin.requests();
+        if !replies.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (entries, _) = test.every_page(&user_id, 10).await;
+    let inbound: Vec<&Value> = entries.iter().filter(|entry| entry["direction"] == "inbound").collect();
+    assert_eq!(inbound.len(), 1, "{entries:?}");
+    assert_eq!(inbound[0]["wamid"], wamid.as_str());
+    assert_eq!(inbound[0]["content"]["body"], "hi, no number here");
+    // The auto-reply went to the user id (`recipient`), the only address Meta gave.
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].recipient(), Some(user_id.as_str()));
+    assert!(replies[0].body.get("to").is_none(), "{}", replies[0].body);
+}

@@ -172,3 +172,48 @@ pub async fn send_call(webhooks: &StatusWebhooks, phone_number_id: &str, caller:
         .await?;
     Ok(call_id)
 }
+
+/// Who writes to the business number through `POST /_standin/inbound`: a phone number, a
+/// business-scoped user id, or both; a sender with a user id and no number is a username-only user
+/// (mid-2026: `contacts[].user_id` and `profile.username`, `messages[].from_user_id`, no `from`/`wa_id`).
+pub struct Sender<'a> {
+    pub phone: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub name: &'a str,
+}
+
+/// A signed `messages` webhook: `sender` writes `text` to the business number. Its wamid.
+pub async fn send_inbound(
+    webhooks: &StatusWebhooks,
+    phone_number_id: &str,
+    sender: &Sender<'_>,
+    text: &str,
+) -> Result<String, String> {
+    let wamid = format!("wamid.{}", super::ids::random_hex(24));
+    let mut profile = json!({"name": sender.name});
+    let mut contact = json!({});
+    let mut message = json!({
+        "id": wamid, "timestamp": super::ids::epoch_seconds().to_string(), "type": "text", "text": {"body": text}
+    });
+    if let Some(username) = sender.username {
+        profile["username"] = json!(username);
+    }
+    contact["profile"] = profile;
+    if let Some(phone) = sender.phone {
+        contact["wa_id"] = json!(phone);
+        message["from"] = json!(phone);
+    }
+    if let Some(user_id) = sender.user_id {
+        contact["user_id"] = json!(user_id);
+        message["from_user_id"] = json!(user_id);
+    }
+    webhooks
+        .post_members(
+            "messages",
+            phone_number_id,
+            vec![("contacts", vec![contact]), ("messages", vec![message])],
+        )
+        .await?;
+    Ok(wamid)
+}

@@ -22,6 +22,7 @@
 //! | `GET /_standin/smb-app-data-requests` | JSON array of every `smb_app_data` request: `{"phone_number_id", "sync_type"}` |
 //! | `POST /_standin/history` `{"phone_number_id","contact","progress"?}` | a signed `history` chunk with that customer (a message from them and the business's answer, ids derived from the contact: the same call twice is the same chunk); `{"success":true,"wamids":[…]}` |
 //! | `POST /_standin/state-sync` `{"phone_number_id","contact","name"?,"action"?}` | a signed `smb_app_state_sync` change: `add` (default, with `name`) or `remove` |
+//! | `POST /_standin/inbound` `{"phone_number_id","from"?,"user_id"?,"username"?,"name"?,"text"?}` | a signed `messages` webhook: a customer writes `text`; with `user_id` and no `from`, a username-only sender (`contacts[].user_id`, `profile.username`, `messages[].from_user_id`, no `wa_id`); `{"success":true,"wamid":"…"}` |
 //! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
@@ -371,6 +372,36 @@ impl Standin {
                 };
                 match coexistence::send_call(self.messages.webhooks(), phone_number_id, caller).await {
                     Ok(call_id) => json_answer(200, &serde_json::json!({"success": true, "call_id": call_id})),
+                    Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
+                }
+            }
+            (&Method::POST, "inbound") => {
+                let body = read_json(req).await;
+                let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+                let sender = coexistence::Sender {
+                    phone: field("from"),
+                    user_id: field("user_id"),
+                    username: field("username"),
+                    name: field("name").unwrap_or("Dana Demo"),
+                };
+                let Some(phone_number_id) = field("phone_number_id") else {
+                    return Some(invalid("phone_number_id is required").answer());
+                };
+                if sender.phone.is_none() && sender.user_id.is_none() {
+                    return Some(
+                        invalid("from (the customer's digits) or user_id (their business-scoped user id) is required")
+                            .answer(),
+                    );
+                }
+                if sender
+                    .phone
+                    .is_some_and(|phone| !phone.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Some(invalid("from must be the customer's phone number, digits only").answer());
+                }
+                let text = field("text").unwrap_or("Hello from the stand-in");
+                match coexistence::send_inbound(self.messages.webhooks(), phone_number_id, &sender, text).await {
+                    Ok(wamid) => json_answer(200, &serde_json::json!({"success": true, "wamid": wamid})),
                     Err(reason) => json_answer(502, &obj([("error", Value::from(reason))])),
                 }
             }

@@ -170,10 +170,20 @@ impl StatusWebhooks {
         member: &str,
         objects: Vec<Value>,
     ) -> Result<(), String> {
+        self.post_members(field, phone_number_id, vec![(member, objects)]).await
+    }
+
+    /// As [`Self::post_change`], with several lists in the value (a message's `contacts` and `messages`).
+    pub async fn post_members(
+        &self,
+        field: &str,
+        phone_number_id: &str,
+        members: Vec<(&str, Vec<Value>)>,
+    ) -> Result<(), String> {
         let Some(uri) = self.uri.clone() else {
             return Err(format!("no usable webhook_url ({})", self.webhook_url));
         };
-        let body = webhook_body_list(field, &self.display_phone_number, phone_number_id, (member, objects));
+        let body = webhook_body_list(field, &self.display_phone_number, phone_number_id, members);
         if self.post(&uri, body, field, "-").await {
             Ok(())
         } else {
@@ -282,7 +292,7 @@ fn webhook_body(
     phone_number_id: &str,
     (list, object): (&str, Value),
 ) -> Vec<u8> {
-    webhook_body_list(field, display_phone_number, phone_number_id, (list, vec![object]))
+    webhook_body_list(field, display_phone_number, phone_number_id, vec![(list, vec![object])])
 }
 
 /// [`webhook_body`] with every object of the list.
@@ -290,9 +300,9 @@ fn webhook_body_list(
     field: &str,
     display_phone_number: &str,
     phone_number_id: &str,
-    (list, objects): (&str, Vec<Value>),
+    members: Vec<(&str, Vec<Value>)>,
 ) -> Vec<u8> {
-    let value = obj([
+    let mut value = obj([
         ("messaging_product", Value::from("whatsapp")),
         (
             "metadata",
@@ -301,8 +311,10 @@ fn webhook_body_list(
                 ("phone_number_id", Value::from(phone_number_id)),
             ]),
         ),
-        (list, Value::Array(objects)),
     ]);
+    for (list, objects) in members {
+        value[list] = Value::Array(objects);
+    }
     let change = obj([("value", value), ("field", Value::from(field))]);
     let entry = obj([("id", Value::from(WABA_ID)), ("changes", Value::Array(vec![change]))]);
     let webhook = obj([

@@ -1,8 +1,12 @@
 //! One customer, however identified: a phone number, a business-scoped user id, or both over time.
 //! What links two ids — a message carrying both (`from` and `from_user_id`), a system message saying
 //! the user changed their number (`user_changed_number`: `from` the old one, `system.wa_id` the new)
-//! or their user id (`user_changed_user_id`: the old one sent it, `system.user_id` the new) — is
-//! recorded both ways, and a conversation read by either id shows the messages of both.
+//! or their user id (`user_changed_user_id`: `system.previous_user_id` the old one, or failing it the
+//! id that sent it, and `system.user_id` the new) — is recorded both ways, and a conversation read by
+//! either id shows the messages of both. A number change also regenerates the user id: since August
+//! 2026 both system messages carry `previous_user_id` beside `user_id`, and that pair is linked too.
+//! (Meta's changelog of 11 August 2026: BSUID changes arrive only as these system messages on the
+//! `messages` field; `user_id_update` "is not a subscribable webhook field".)
 
 use super::{InboundRecord, Received};
 use crate::domain::ids::ContactId;
@@ -49,9 +53,20 @@ pub(super) fn links_of(record: &InboundRecord) -> Vec<IdentityLink> {
                         "user_changed_number",
                     ));
                 }
+                // The user id the number change regenerated.
+                if let (Some(old), Some(new)) = (text("previous_user_id"), text("user_id")) {
+                    links.push(link(
+                        ContactId::User(old.to_owned()),
+                        ContactId::User(new.to_owned()),
+                        "user_changed_number",
+                    ));
+                }
             }
             Some("user_changed_user_id") => {
-                let old = user.clone().or_else(|| phone.clone());
+                let old = text("previous_user_id")
+                    .map(|old| ContactId::User(old.to_owned()))
+                    .or_else(|| user.clone())
+                    .or_else(|| phone.clone());
                 if let (Some(old), Some(new)) = (old, text("user_id")) {
                     links.push(link(old, ContactId::User(new.to_owned()), "user_changed_user_id"));
                 }

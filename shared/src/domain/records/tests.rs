@@ -306,3 +306,43 @@ fn a_call_connects_and_terminates_as_two_call_records_of_one_call() {
     assert!(!ended.is_incoming());
     assert_ne!(ended.step.key(), ringing.step.key(), "one item a step");
 }
+
+#[test]
+fn meta_s_august_2026_identity_messages_link_the_previous_user_id_to_the_new_one() {
+    let links_of = |payload: &str| -> Vec<(String, String, &'static str)> {
+        plan(&parse(payload), &PhoneNumberFilter::default(), &received())
+            .links
+            .iter()
+            .map(|l| (l.a.key().to_owned(), l.b.key().to_owned(), l.reason))
+            .collect()
+    };
+    // A user id change with no phone number: the previous id it names, not only the id that sent it.
+    assert_eq!(
+        links_of(include_str!(
+            "../../../fixtures/webhooks/message_system_user_id_changed.json"
+        )),
+        [(
+            "US.13491208655302741918".to_owned(),
+            "US.40817263544433221100".to_owned(),
+            "user_changed_user_id"
+        )]
+    );
+    // A number change regenerates the user id: both pairs are one customer.
+    assert_eq!(
+        links_of(include_str!(
+            "../../../fixtures/webhooks/message_system_number_changed_user_id.json"
+        )),
+        [
+            (
+                "16505551234".to_owned(),
+                "12195555358".to_owned(),
+                "user_changed_number"
+            ),
+            (
+                "US.13491208655302741918".to_owned(),
+                "US.55512340000000000001".to_owned(),
+                "user_changed_number"
+            ),
+        ]
+    );
+}
