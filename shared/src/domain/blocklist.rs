@@ -180,8 +180,8 @@ mod tests {
         let page = json!({"data": [{"messaging_product": "whatsapp", "wa_id": "15551234567"},
             {"messaging_product": "whatsapp", "user_id": "US.1349"}],
             "paging": {"cursors": {"after": "A", "before": "B"}, "next": "http://g/v1/1/block_users?after=A"}});
-        assert_eq!(page_lists(&page, "15551234567").0, true);
-        assert_eq!(page_lists(&page, "US.1349").0, true);
+        assert!(page_lists(&page, "15551234567").0);
+        assert!(page_lists(&page, "US.1349").0);
         let (listed, next) = page_lists(&page, "15550000000");
         assert!(!listed);
         assert_eq!(next.as_deref(), Some("http://g/v1/1/block_users?after=A"));

@@ -137,7 +137,8 @@ async fn every_other_failure_of_meta_s_is_mapped_once() {
             ..GraphError::default()
         }))
     }
-    let cases: [(fn() -> BlockFailure, u16, &str); 6] = [
+    type Case = (fn() -> BlockFailure, u16, &'static str);
+    let cases: [Case; 6] = [
         (|| refused(400, 131021, "Self Block"), 422, "(#131021) Self Block"),
         (|| refused(400, 139101, "Blocklist limit reached"), 422, "(#139101)"),
         (
