@@ -39,6 +39,9 @@ pub fn routes() -> Vec<Route> {
         Route::new("GET", "/messages/{id}", SEND_API),
         Route::new("POST", "/media", SEND_API),
         Route::new("GET", "/contacts/{contact}/messages", SEND_API),
+        Route::new("POST", "/contacts/{contact}/block", SEND_API),
+        Route::new("DELETE", "/contacts/{contact}/block", SEND_API),
+        Route::new("GET", "/contacts/{contact}/block", SEND_API),
     ]
 }
 

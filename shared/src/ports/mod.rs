@@ -1,11 +1,13 @@
 //! One small trait per outside capability. The handlers depend on these; the
 //! AWS adapters in [`crate::adapters`] implement them.
 
+mod blocking;
 mod coexistence;
 mod outbound;
 
 use std::future::Future;
 
+pub use blocking::{BlockAction, BlockFailure, Blocklist};
 pub use coexistence::{CoexistenceLedger, SyncRequested};
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 

@@ -14,7 +14,7 @@ fn bad_parameter(error: &ParameterError) -> Refusal {
     ApiError::BadRequest(error.to_string()).into()
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T> SendApi<S, Q, L, M, T> {
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T, B> SendApi<S, Q, L, M, T, B> {
     /// `GET /contacts/{contact}/messages?limit=&cursor=`: one page, newest first, and the cursor of
     /// the next (`null` on the last page).
     pub(super) async fn conversation(&self, request: &Request, raw_contact: &str) -> Result<Response<Body>, Refusal> {

@@ -1,4 +1,4 @@
-//! The send API's routes, template.yaml's four (`local/src/api.rs` serves the same and
+//! The send API's routes, template.yaml's seven (`local/src/api.rs` serves the same and
 //! `local/tests/template_routes.rs` keeps the two equal): one `match` on the method and the path's
 //! segments.
 //!
@@ -20,11 +20,28 @@ pub const POST_ROUTE: &str = "POST /messages";
 pub const GET_ROUTE: &str = "GET /messages/{id}";
 pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
 pub const MEDIA_ROUTE: &str = "POST /media";
+/// `/contacts/{contact}/block`: block (`POST`), unblock (`DELETE`), is it blocked (`GET`).
+pub const BLOCK_ROUTES: [&str; 3] = [
+    "POST /contacts/{contact}/block",
+    "DELETE /contacts/{contact}/block",
+    "GET /contacts/{contact}/block",
+];
 /// The span's route for a request no route takes (API Gateway's access log writes `-` too).
 pub const NO_ROUTE: &str = "-";
 
-const UNKNOWN_PATH: &str =
-    "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts/{contact}/messages";
+const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, \
+     GET /contacts/{contact}/messages, POST|DELETE|GET /contacts/{contact}/block";
+
+/// What `/contacts/{contact}/block` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMethod {
+    /// `POST`: block.
+    Block,
+    /// `DELETE`: unblock.
+    Unblock,
+    /// `GET`: is the contact blocked.
+    Read,
+}
 
 /// A request's route, with its path parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +54,8 @@ pub enum Route<'a> {
     Media,
     /// `GET /contacts/{contact}/messages`: the contact as the path writes it (`%`-escapes kept).
     Conversation { contact: &'a str },
+    /// `POST|DELETE|GET /contacts/{contact}/block`: the contact as the path writes it.
+    Block { contact: &'a str, method: BlockMethod },
 }
 
 impl<'a> Route<'a> {
@@ -50,6 +69,15 @@ impl<'a> Route<'a> {
             ("POST", ["", "media"]) => Ok(Route::Media),
             ("GET", ["", "contacts", contact, "messages"]) if !contact.is_empty() => {
                 Ok(Route::Conversation { contact })
+            }
+            (method, ["", "contacts", contact, "block"]) if !contact.is_empty() => {
+                let method = match method {
+                    "POST" => BlockMethod::Block,
+                    "DELETE" => BlockMethod::Unblock,
+                    "GET" => BlockMethod::Read,
+                    _ => return Err(ApiError::MethodNotAllowed("GET, POST, DELETE")),
+                };
+                Ok(Route::Block { contact, method })
             }
             (_, ["", "messages"] | ["", "media"]) => Err(ApiError::MethodNotAllowed("POST")),
             (_, ["", "messages", id] | ["", "contacts", id, "messages"]) if !id.is_empty() => {
@@ -78,6 +106,10 @@ impl<'a> Route<'a> {
             Route::Conversation { contact } => Route::Conversation {
                 contact: parameter("contact", contact),
             },
+            Route::Block { contact, method } => Route::Block {
+                contact: parameter("contact", contact),
+                method,
+            },
             route => route,
         })
     }
@@ -89,6 +121,11 @@ impl<'a> Route<'a> {
             Route::Message { .. } => GET_ROUTE,
             Route::Media => MEDIA_ROUTE,
             Route::Conversation { .. } => HISTORY_ROUTE,
+            Route::Block { method, .. } => match method {
+                BlockMethod::Block => BLOCK_ROUTES[0],
+                BlockMethod::Unblock => BLOCK_ROUTES[1],
+                BlockMethod::Read => BLOCK_ROUTES[2],
+            },
         }
     }
 }
@@ -165,6 +202,39 @@ mod tests {
     }
 
     #[test]
+    fn the_block_routes_one_path_three_methods() {
+        for (method, what, key) in [
+            ("POST", BlockMethod::Block, BLOCK_ROUTES[0]),
+            ("DELETE", BlockMethod::Unblock, BLOCK_ROUTES[1]),
+            ("GET", BlockMethod::Read, BLOCK_ROUTES[2]),
+        ] {
+            let route = of_path(method, "/contacts/%2B972501234567/block/").expect("a route");
+            assert_eq!(
+                route,
+                Route::Block {
+                    contact: "%2B972501234567",
+                    method: what
+                }
+            );
+            assert_eq!(route.key(), key);
+            assert_eq!(key.split_once(' ').map(|(m, _)| m), Some(method));
+        }
+        let through_gateway = gateway_event(
+            BLOCK_ROUTES[1],
+            "/v1/contacts/US.1349/block",
+            "$default",
+            serde_json::json!({"contact": "US.1349"}),
+        );
+        assert_eq!(
+            Route::of(&through_gateway),
+            Ok(Route::Block {
+                contact: "US.1349",
+                method: BlockMethod::Unblock
+            })
+        );
+    }
+
+    #[test]
     fn a_route_s_path_with_another_method_is_405_naming_the_method() {
         let table = [
             ("GET", "/messages", "POST"),
@@ -177,6 +247,8 @@ mod tests {
             ("POST", "/messages/msg_1", "GET"),
             ("DELETE", "/messages/msg_1", "GET"),
             ("HEAD", "/messages/msg_1", "GET"),
+            ("PUT", "/contacts/972501234567/block", "GET, POST, DELETE"),
+            ("PATCH", "/contacts/US.1349/block/", "GET, POST, DELETE"),
             ("POST", "/contacts/972501234567/messages", "GET"),
             ("PATCH", "/contacts/972501234567/messages/", "GET"),
         ];
@@ -209,6 +281,8 @@ mod tests {
             ("GET", "/contacts/972501234567"),
             ("GET", "/contacts//messages"),
             ("GET", "/contacts/972501234567/messages/x"),
+            ("POST", "/contacts//block"),
+            ("POST", "/contacts/972501234567/block/x"),
             ("POST", "/webhooks/whatsapp"),
             ("GET", "/webhooks/whatsapp"),
             ("POST", "/twilio/voice"),

@@ -2,6 +2,7 @@
 //! command's result (a [`whatsapp_bridge_cli::envelope::Done`]); what it prints for a person is in
 //! [`crate::render`].
 
+mod calling;
 mod coexistence;
 mod completions;
 mod doctor;
@@ -11,10 +12,11 @@ mod queues;
 mod templates;
 mod webhook;
 
+pub use calling::calling_command;
 pub use coexistence::coexistence_command;
 pub use completions::completions;
 pub use doctor::doctor_command;
-pub use messages::{history, send, status};
+pub use messages::{block, history, send, status};
 pub use onboard::onboard;
 pub use queues::{events_command, redrive_command};
 pub use templates::templates_command;
