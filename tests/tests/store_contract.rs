@@ -69,4 +69,10 @@ async fn the_dynamodb_adapter_keeps_the_store_contract() {
     // The faults were met on the wire, not only planned.
     assert!(harness.plan.faulted("UpdateItem") > 0, "{}", harness.plan.summary());
     assert!(harness.plan.faulted("PutItem") > 0, "{}", harness.plan.summary());
+    // The usage count's transaction, refused and its answer lost.
+    assert!(
+        harness.plan.faulted("TransactWriteItems") >= 2,
+        "{}",
+        harness.plan.summary()
+    );
 }
