@@ -73,6 +73,7 @@ pub fn text(month: &UsageMonth) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use bridge::domain::usage::UsageCell;
 

@@ -215,7 +215,7 @@ mod tests {
         let free =
             json!({"billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"});
         assert_eq!(
-            UsageCell::of(&free).unwrap().key(),
+            UsageCell::of(&free).expect("a cell").key(),
             "service#free_customer_service#free"
         );
         // Conversation-based pricing: no type.
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn months_are_utc_by_the_status_time() {
-        let fallback = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let fallback = DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
         // 2025-07-31T23:59:59Z and one second later.
         assert_eq!(month_of(Some(1_754_006_399), fallback), "2025-07");
         assert_eq!(month_of(Some(1_754_006_400), fallback), "2025-08");
@@ -328,7 +328,7 @@ mod tests {
         let names: Vec<_> = month.rows.iter().map(|r| r.category.as_str()).collect();
         assert_eq!(names, ["authentication", "service", "utility"]);
         assert_eq!((month.billable, month.free, month.total), (5, 5, 10));
-        let json = serde_json::to_value(&month).unwrap();
+        let json = serde_json::to_value(&month).expect("json");
         assert_eq!(json["rows"][0]["type"], "regular");
         assert_eq!(json["total"], 10);
     }
