@@ -111,8 +111,9 @@ impl DynamoMessageStore {
         pk: &str,
         items: Vec<Value>,
     ) -> Result<(), aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>> {
+        // At most 33 characters (DynamoDB takes 36): the time and a count, in hex.
         let token = format!(
-            "usage-{}-{}",
+            "u{:x}{:x}",
             Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             TOKENS.fetch_add(1, Ordering::Relaxed)
         );
