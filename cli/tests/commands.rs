@@ -850,6 +850,7 @@ async fn every_command_prints_the_same_json_envelope() {
             stack.wabridge(&["redrive", "--json", "--dry-run"], &[]).await,
         ),
         ("doctor", stack.wabridge(&["doctor", "--json"], &[]).await),
+        ("usage", stack.wabridge(&["usage", "--json"], &[]).await),
         ("status", stack.wabridge(&["status", "--json", "msg_nope"], &[]).await),
         ("send", stack.wabridge(&["send", "--json"], &[]).await),
         (
@@ -911,6 +912,7 @@ async fn completions_for_bash_zsh_and_fish_name_every_command() {
             "redrive",
             "doctor",
             "completions",
+            "usage",
             "language",
             "profile",
             "block",
@@ -1157,4 +1159,121 @@ async fn coexistence_sync_asks_for_contacts_then_history_once_and_the_history_is
         coexistence["detail"].as_str().unwrap().contains("history requested"),
         "{coexistence}"
     );
+}
+
+// ---- usage ----
+
+/// Statuses recorded as the worker records them (sent and delivered priced, delivered twice, read
+/// unpriced) in a month of its own (the table outlives a run), then `usage` for that month: each
+/// message once, by category and type, billable or free, with totals; in text and under --json.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_prints_the_months_messages_by_pricing_once_each() {
+    use bridge::domain::ids::{PhoneNumberId, Wamid};
+    use bridge::domain::records::{Received, StatusRecord};
+    use bridge::domain::status::DeliveryStatus;
+    use bridge::ports::MessageStore;
+
+    let stack = Stack::start(Options::default()).await;
+    let store = store(&stack);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    // A month of this run's own, years ahead: the 15th at noon, UTC.
+    let (year, month) = (2100 + (nanos / 12 % 7000) as i32, (nanos % 12) as u32 + 1);
+    let at = chrono::NaiveDate::from_ymd_opt(year, month, 15)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let month_text = format!("{year:04}-{month:02}");
+    let pricing = |category: &str, pricing_type: &str, billable: bool| serde_json::json!({"billable": billable, "pricing_model": "PMP", "category": category, "type": pricing_type});
+    let messages = [
+        pricing("utility", "regular", true),
+        pricing("utility", "regular", true),
+        pricing("marketing", "regular", true),
+        pricing("service", "free_customer_service", false),
+    ];
+    for (n, price) in messages.iter().enumerate() {
+        let wamid = Wamid::new(format!("wamid.usage-{nanos}-{n}"));
+        for (status, priced, request) in [
+            (DeliveryStatus::Sent, true, "a"),
+            (DeliveryStatus::Delivered, true, "b"),
+            (DeliveryStatus::Delivered, true, "c"),
+            (DeliveryStatus::Read, false, "d"),
+        ] {
+            let record = StatusRecord {
+                wamid: wamid.clone(),
+                status_name: status.as_str().to_owned(),
+                status: Some(status),
+                timestamp: Some(at + i64::from(status.rank())),
+                phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+                recipient_id: Some("15550001111".to_owned()),
+                recipient_user_id: None,
+                conversation: None,
+                pricing: priced.then(|| price.clone()),
+                errors: Vec::new(),
+                biz_opaque_callback_data: None,
+                raw: "{}".to_owned(),
+                received: Received {
+                    at: chrono::Utc::now(),
+                    request_id: format!("{wamid}-{request}"),
+                },
+            };
+            store.record_status(&record).await.unwrap();
+        }
+    }
+
+    let run = stack.wabridge(&["usage", "--month", &month_text], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("Messages in {month_text} (UTC), by Meta's pricing"),
+        "{run:?}"
+    );
+    let line = |category: &str| *lines.iter().find(|l| l.starts_with(category)).unwrap();
+    assert!(line("marketing").ends_with("         1          0"), "{run:?}");
+    assert!(line("service").contains("free_customer_service"), "{run:?}");
+    assert!(line("service").ends_with("         0          1"), "{run:?}");
+    assert!(line("utility").ends_with("         2          0"), "{run:?}");
+    assert!(line("total").ends_with("         3          1"), "{run:?}");
+    assert_eq!(lines.last().copied(), Some("4 messages: 3 billable, 1 free"), "{run:?}");
+
+    let run = stack.wabridge(&["usage", "--month", &month_text, "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let result = &run.json()["result"];
+    assert_eq!(result["month"], month_text.as_str());
+    assert_eq!(
+        (
+            result["billable"].as_i64(),
+            result["free"].as_i64(),
+            result["total"].as_i64()
+        ),
+        (Some(3), Some(1), Some(4))
+    );
+    assert_eq!(
+        result["rows"],
+        serde_json::json!([
+            {"category": "marketing", "type": "regular", "billable": true, "messages": 1},
+            {"category": "service", "type": "free_customer_service", "billable": false, "messages": 1},
+            {"category": "utility", "type": "regular", "billable": true, "messages": 2},
+        ])
+    );
+
+    // The default month is the current UTC one; a month not as YYYY-MM is a usage error (exit 2).
+    let run = stack.wabridge(&["usage", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let now = chrono::Utc::now().format("%Y-%m").to_string();
+    assert_eq!(run.json()["result"]["month"], now.as_str());
+    let run = stack.wabridge(&["usage", "--month", "2026-13", "--json"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json()["error"]["kind"], "usage");
+    // The table unreachable: exit 1, the reason named.
+    let run = stack
+        .wabridge(&["usage", "--set", "TABLE_NAME=no-such-table"], &[])
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("reading the usage"), "{run:?}");
 }

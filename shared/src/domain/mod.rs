@@ -25,6 +25,7 @@ pub mod status;
 pub mod templates;
 pub mod twilio_signature;
 pub mod twiml;
+pub mod usage;
 pub mod verification;
 pub mod verify_token;
 pub mod webhook;

@@ -91,6 +91,10 @@ pub enum Command {
         #[command(subcommand)]
         action: CallingAction,
     },
+    /// The month's messages by Meta's pricing category and type, billable or free, with totals (from the
+    /// table's usage counters, kept as statuses arrive).
+    #[command(after_help = EXIT_CODES)]
+    Usage(UsageArgs),
     /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
     /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
     Completions {
@@ -162,9 +166,17 @@ impl Command {
             Command::Block(_) => "block",
             Command::Unblock(_) => "unblock",
             Command::Calling { .. } => "calling",
+            Command::Usage(_) => "usage",
             Command::Completions { .. } => "completions",
         }
     }
+}
+
+#[derive(Args)]
+pub struct UsageArgs {
+    /// The month, YYYY-MM (UTC, by each status's time); default: the current one.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
 }
 
 #[derive(Args)]

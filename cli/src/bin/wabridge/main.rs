@@ -91,6 +91,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Block(args) => commands::block(&settings, args, true, json_output).await,
         Command::Unblock(args) => commands::block(&settings, args, false, json_output).await,
         Command::Calling { action } => commands::calling_command(&settings, action, json_output).await,
+        Command::Usage(args) => commands::usage_command(&settings, &sdk, args, json_output).await,
         Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }

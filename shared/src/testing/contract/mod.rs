@@ -21,17 +21,19 @@ use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
     Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
-    StatusWrite, StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
+    StatusWrite, StoreError, TemplateStatusStore, UsageStore, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
 mod sends;
 mod stores;
 mod templates;
+mod usage;
 
 pub use sends::*;
 pub use stores::*;
 pub use templates::*;
+pub use usage::*;
 
 /// A write a fault can be planned on: its name on the fake, and the wire operation the DynamoDB
 /// adapter makes it with.
@@ -77,7 +79,7 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + ConversationStore + TemplateStatusStore + Sync;
+    type Store: OutboundStore + MessageStore + ConversationStore + TemplateStatusStore + UsageStore + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -224,6 +226,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     call_steps_are_recorded_once(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
+    run_usage(harness).await;
 }
 
 /// The in-memory backend.

@@ -10,6 +10,7 @@ mod messages;
 mod onboard;
 mod queues;
 mod templates;
+mod usage;
 mod webhook;
 
 pub use calling::calling_command;
@@ -20,6 +21,7 @@ pub use messages::{block, history, send, status};
 pub use onboard::onboard;
 pub use queues::{events_command, redrive_command};
 pub use templates::templates_command;
+pub use usage::usage_command;
 pub use webhook::webhook;
 
 use whatsapp_bridge_cli::config::{self, Settings};
