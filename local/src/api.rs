@@ -39,6 +39,7 @@ pub fn routes() -> Vec<Route> {
         Route::new("GET", "/messages/{id}", SEND_API),
         Route::new("POST", "/media", SEND_API),
         Route::new("GET", "/contacts/{contact}/messages", SEND_API),
+        Route::new("GET", "/contacts", SEND_API),
     ]
 }
 

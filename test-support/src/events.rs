@@ -132,7 +132,7 @@ mod tests {
                 match found {
                     Route::Message { id } => assert_eq!(id, "msg_1"),
                     Route::Conversation { contact } => assert_eq!(contact, "972501234567"),
-                    Route::Send | Route::Media => {}
+                    Route::Send | Route::Media | Route::Contacts => {}
                 }
             }
             routed.push(key);
@@ -141,6 +141,7 @@ mod tests {
         assert_eq!(
             routed,
             [
+                "GET /contacts",
                 "GET /contacts/{contact}/messages",
                 "GET /messages/{id}",
                 "POST /media",

@@ -1,5 +1,6 @@
 //! Pure domain logic: no AWS SDK, no HTTP client, no Lambda types.
 
+pub mod contacts;
 pub mod email;
 pub mod envelope;
 pub mod events;

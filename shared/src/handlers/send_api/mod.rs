@@ -1,6 +1,7 @@
 //! `POST /messages` and `GET /messages/{id}`: the owner's own applications send through
 //! the bundle and follow each message to its end. `GET /contacts/{contact}/messages`: the
-//! conversation with a contact, both directions, newest first, a page at a time.
+//! conversation with a contact, both directions, newest first, a page at a time. `GET /contacts`:
+//! the contacts by last activity, a page at a time, each with its last message and windows.
 //!
 //! Answers: 202 queued (with the id); 200 a message or a page of the conversation; 400 invalid
 //! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
@@ -17,6 +18,7 @@
 //! another method 405; then the API key, then the route's handler.
 
 mod checks;
+mod contacts;
 mod history;
 mod media;
 mod messages;
@@ -28,14 +30,14 @@ use tracing::Instrument;
 pub use self::checks::CUSTOMER_WINDOW_SECONDS;
 pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
-pub use self::routes::{GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
+pub use self::routes::{CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
 use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
 use crate::ports::{
-    ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
+    ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
     TemplateStatusStore,
 };
 
@@ -100,7 +102,7 @@ impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
 }
 
 impl<
-    S: OutboundStore + ConversationStore + TemplateStatusStore,
+    S: OutboundStore + ConversationStore + ContactList + TemplateStatusStore,
     Q: Queue,
     L: MediaLinks,
     M: MediaUploader,
@@ -134,6 +136,7 @@ impl<
             // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
             Route::Media => Box::pin(self.media(request)).await,
             Route::Conversation { contact } => self.conversation(request, contact).await,
+            Route::Contacts => self.contacts(request).await,
         }
     }
 

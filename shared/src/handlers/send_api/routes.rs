@@ -1,4 +1,4 @@
-//! The send API's routes, template.yaml's four (`local/src/api.rs` serves the same and
+//! The send API's routes, template.yaml's five (`local/src/api.rs` serves the same and
 //! `local/tests/template_routes.rs` keeps the two equal): one `match` on the method and the path's
 //! segments.
 //!
@@ -19,12 +19,13 @@ use crate::handlers::http::ApiError;
 pub const POST_ROUTE: &str = "POST /messages";
 pub const GET_ROUTE: &str = "GET /messages/{id}";
 pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
+pub const CONTACTS_ROUTE: &str = "GET /contacts";
 pub const MEDIA_ROUTE: &str = "POST /media";
 /// The span's route for a request no route takes (API Gateway's access log writes `-` too).
 pub const NO_ROUTE: &str = "-";
 
-const UNKNOWN_PATH: &str =
-    "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts/{contact}/messages";
+const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts, \
+     GET /contacts/{contact}/messages";
 
 /// A request's route, with its path parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum Route<'a> {
     Media,
     /// `GET /contacts/{contact}/messages`: the contact as the path writes it (`%`-escapes kept).
     Conversation { contact: &'a str },
+    /// `GET /contacts`: the contacts by last activity.
+    Contacts,
 }
 
 impl<'a> Route<'a> {
@@ -48,10 +51,12 @@ impl<'a> Route<'a> {
             ("POST", ["", "messages"]) => Ok(Route::Send),
             ("GET", ["", "messages", id]) if !id.is_empty() => Ok(Route::Message { id }),
             ("POST", ["", "media"]) => Ok(Route::Media),
+            ("GET", ["", "contacts"]) => Ok(Route::Contacts),
             ("GET", ["", "contacts", contact, "messages"]) if !contact.is_empty() => {
                 Ok(Route::Conversation { contact })
             }
             (_, ["", "messages"] | ["", "media"]) => Err(ApiError::MethodNotAllowed("POST")),
+            (_, ["", "contacts"]) => Err(ApiError::MethodNotAllowed("GET")),
             (_, ["", "messages", id] | ["", "contacts", id, "messages"]) if !id.is_empty() => {
                 Err(ApiError::MethodNotAllowed("GET"))
             }
@@ -89,6 +94,7 @@ impl<'a> Route<'a> {
             Route::Message { .. } => GET_ROUTE,
             Route::Media => MEDIA_ROUTE,
             Route::Conversation { .. } => HISTORY_ROUTE,
+            Route::Contacts => CONTACTS_ROUTE,
         }
     }
 }
@@ -114,8 +120,10 @@ mod tests {
     }
 
     #[test]
-    fn the_four_routes_with_or_without_trailing_slashes() {
-        let table: [(&str, &str, Route<'_>); 11] = [
+    fn the_five_routes_with_or_without_trailing_slashes() {
+        let table: [(&str, &str, Route<'_>); 13] = [
+            ("GET", "/contacts", Route::Contacts),
+            ("GET", "/contacts/", Route::Contacts),
             ("POST", "/messages", Route::Send),
             ("POST", "/messages/", Route::Send),
             ("POST", "/messages//", Route::Send),
@@ -157,10 +165,11 @@ mod tests {
                 Route::Send,
                 Route::Message { id: "" },
                 Route::Media,
-                Route::Conversation { contact: "" }
+                Route::Conversation { contact: "" },
+                Route::Contacts
             ]
             .map(|r| r.key()),
-            [POST_ROUTE, GET_ROUTE, MEDIA_ROUTE, HISTORY_ROUTE]
+            [POST_ROUTE, GET_ROUTE, MEDIA_ROUTE, HISTORY_ROUTE, CONTACTS_ROUTE]
         );
     }
 
@@ -179,6 +188,8 @@ mod tests {
             ("HEAD", "/messages/msg_1", "GET"),
             ("POST", "/contacts/972501234567/messages", "GET"),
             ("PATCH", "/contacts/972501234567/messages/", "GET"),
+            ("POST", "/contacts", "GET"),
+            ("DELETE", "/contacts/", "GET"),
         ];
         for (method, path, allow) in table {
             assert_eq!(
@@ -205,8 +216,8 @@ mod tests {
             ("GET", "/messages/a/b"),
             ("GET", "/messages//x"),
             ("POST", "/media/x"),
-            ("GET", "/contacts"),
             ("GET", "/contacts/972501234567"),
+            ("GET", "/v1/contacts"),
             ("GET", "/contacts//messages"),
             ("GET", "/contacts/972501234567/messages/x"),
             ("POST", "/webhooks/whatsapp"),
