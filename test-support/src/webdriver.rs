@@ -210,6 +210,39 @@ impl Browser {
         }
     }
 
+    /// Clicks the element matching `css`, found again if the page replaced it meanwhile (a page that
+    /// re-renders as it polls).
+    pub async fn click_css(&self, css: &str) {
+        for _ in 0..10 {
+            let element = self.wait_for(css, Duration::from_secs(30)).await;
+            match self
+                .raw("POST", &format!("/element/{}/click", element.0), json!({}))
+                .await
+            {
+                Ok(_) => return,
+                Err(error) if error.contains("stale element") => continue,
+                Err(error) => panic!("click {css}: {error}"),
+            }
+        }
+        panic!("click {css}: replaced ten times over");
+    }
+
+    /// The rendered text of the element matching `css`, found again if the page replaced it.
+    pub async fn text_css(&self, css: &str) -> String {
+        for _ in 0..10 {
+            let element = self.wait_for(css, Duration::from_secs(30)).await;
+            match self
+                .raw("GET", &format!("/element/{}/text", element.0), json!({}))
+                .await
+            {
+                Ok(text) => return text.as_str().unwrap_or_default().to_owned(),
+                Err(error) if error.contains("stale element") => continue,
+                Err(error) => panic!("text of {css}: {error}"),
+            }
+        }
+        panic!("text of {css}: replaced ten times over");
+    }
+
     pub async fn click(&self, element: &Element) {
         self.command("POST", &format!("/element/{}/click", element.0), json!({}))
             .await;

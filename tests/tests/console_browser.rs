@@ -127,7 +127,7 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     browser.type_into(&key, &stack.env["API_KEY"]).await;
     browser.click(&browser.find("#key-submit").await.unwrap()).await;
     let entry = format!("button.contact[data-contact='{contact}']");
-    let button = browser.wait_for(&entry, WAIT).await;
+    browser.wait_for(&entry, WAIT).await;
     until(
         &browser,
         "the last message's preview",
@@ -135,13 +135,13 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
         json!([entry, XSS_TEXT]),
     )
     .await;
-    let name = browser.find(&format!("{entry} .name")).await.unwrap();
-    assert_eq!(browser.text(&name).await, XSS_NAME, "the name as text, markup and all");
+    let name = browser.text_css(&format!("{entry} .name")).await;
+    assert_eq!(name, XSS_NAME, "the name as text, markup and all");
     assert_eq!(browser.execute("return sessionStorage.length", json!([])).await, 1);
     browser.screenshot(&shots.join("03-conversations.png")).await;
 
     // 4. The conversation: the markup is text, no element made of it, no request to `x`, no dialog.
-    browser.click(&button).await;
+    browser.click_css(&entry).await;
     until(
         &browser,
         "the customer's messages",
@@ -185,9 +185,7 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     .await;
     let outbound = browser.find_all("#messages .message.outbound").await;
     assert_eq!(outbound.len(), 1, "a double click sent once");
-    let ticks = browser
-        .text(&browser.find("#messages .message.outbound .ticks").await.unwrap())
-        .await;
+    let ticks = browser.text_css("#messages .message.outbound .ticks").await;
     assert_eq!(ticks, "✓✓");
     assert_eq!(browser.dialog().await, None);
     browser.screenshot(&shots.join("04-reply-read.png")).await;
