@@ -24,7 +24,9 @@ SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILI
   while IFS='=' read -r name _; do
     [[ "$name" =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
     [[ "$name" =~ $SECRETS ]] && continue
-    echo "$name=${!name}"
+    value=${!name}
+    # A value with spaces (CALLS_REPLY_TEXT) is double-quoted, as in local.env, or cargo lambda refuses the file.
+    if [[ "$value" == *" "* ]]; then echo "$name=\"$value\""; else echo "$name=$value"; fi
   done < local.env
   echo "WHATSAPP_APP_SECRET_PARAMETER=$PREFIX/app-secret"
   echo "WHATSAPP_VERIFY_TOKEN_PARAMETER=$PREFIX/verify-token"
