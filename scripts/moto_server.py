@@ -16,12 +16,15 @@ is remembered per (signing service, region) for the requests whose path is `/` (
 query protocols: DynamoDB, SQS, EventBridge, SSM, STS...), whose service the signature names.
 """
 
+import copy
 import functools
 import logging
 import sys
 import threading
 
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
@@ -36,6 +39,57 @@ def _serialized(method):
 
     return wrapper
 
+
+
+# moto makes a transaction atomic by deep-copying every table it names, once per item, before it
+# starts (to put them back if one item fails): with a few thousand items a transaction took seconds
+# and the emulator gigabytes (`make cost`'s workload: the worker's usage counts are transactions).
+# The tables' copies are made the tables themselves here, and a failed transaction puts back only
+# the items it named, as they were before it.
+class _TablesKept:
+    """moto's `copy` module, whose deepcopy of a whole table is the table itself."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+dynamodb_models.copy = _TablesKept()
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items_restoring_its_items(self, transact_items):
+    before = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = self.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op.get("Key")
+        if key is None and "Item" in op:
+            names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+            key = {name: op["Item"][name] for name in names if name in op["Item"]}
+        if key is None:
+            continue
+        held = self.get_item(table.name, key)
+        before.append((table.name, key, None if held is None else copy.deepcopy(held.to_json()["Attributes"])))
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        for table_name, key, attributes in reversed(before):
+            if attributes is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, attributes)
+        raise
+
+
+DynamoDBBackend.transact_write_items = _transact_write_items_restoring_its_items
 
 for _name in ("put_item", "update_item", "delete_item", "get_item", "transact_write_items", "batch_write_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))

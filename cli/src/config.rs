@@ -15,7 +15,7 @@ use crate::error::CliError;
 pub struct Key {
     /// The environment variable (also the name used with `--set NAME=VALUE`).
     pub env: &'static str,
-    /// The stack output holding it.
+    /// The stack output holding it (or, when the stack has no such output, its parameter of that name).
     pub output: Option<&'static str>,
     /// The SSM parameter (under the stack's `SecretsParameterPrefix`) holding it.
     pub parameter: Option<&'static str>,
@@ -67,6 +67,9 @@ pub const VERIFICATION_EMAIL_FROM: Key = plain("VERIFICATION_EMAIL_FROM", Some("
 pub const ALARM_TOPIC_ARN: Key = plain("ALARM_TOPIC_ARN", Some("AlarmTopicArn"), None);
 /// The language the Twilio functions listen in (`<Gather language>`), to check `onboard --language` against.
 pub const VOICE_LANGUAGE: Key = plain("VOICE_LANGUAGE", Some("VoiceLanguage"), None);
+/// The send tier (the stack's parameters): the bundle sends at most their product per second.
+pub const SEND_RATE_PER_SECOND: Key = plain("SEND_RATE_PER_SECOND", Some("SendRatePerSecond"), None);
+pub const SEND_MAXIMUM_CONCURRENCY: Key = plain("SEND_MAXIMUM_CONCURRENCY", Some("SendMaximumConcurrency"), None);
 
 pub const ACCESS_TOKEN: Key = secret("WHATSAPP_ACCESS_TOKEN", Some("access-token"));
 pub const APP_SECRET: Key = secret("WHATSAPP_APP_SECRET", Some("app-secret"));
@@ -76,7 +79,7 @@ pub const TWILIO_AUTH_TOKEN: Key = secret("TWILIO_AUTH_TOKEN", Some("twilio-auth
 pub const REGISTRATION_PIN: Key = secret("WHATSAPP_REGISTRATION_PIN", None);
 
 /// Every key, for `--set` validation and the README.
-pub const ALL: [Key; 24] = [
+pub const ALL: [Key; 26] = [
     GRAPH_API_BASE_URL,
     GRAPH_API_VERSION,
     PHONE_NUMBER_ID,
@@ -95,6 +98,8 @@ pub const ALL: [Key; 24] = [
     VERIFICATION_EMAIL_FROM,
     ALARM_TOPIC_ARN,
     VOICE_LANGUAGE,
+    SEND_RATE_PER_SECOND,
+    SEND_MAXIMUM_CONCURRENCY,
     ACCESS_TOKEN,
     APP_SECRET,
     VERIFY_TOKEN,

@@ -79,6 +79,22 @@ impl SendApi {
         self.call(request, "history").await
     }
 
+    /// Blocks (`block` true: `POST`) or unblocks (`DELETE`) `contact` on the business number `from`
+    /// (`None`: the deployment's default): the answer (`contact`, `from`, `blocked`).
+    pub async fn block(&self, contact: &str, block: bool, from: Option<&str>) -> Result<Value, CliError> {
+        let mut url = format!("{}/contacts/{}/block", self.base, bridge::domain::form::encode(contact));
+        if let Some(from) = from {
+            url.push_str(&format!("?from={}", bridge::domain::form::encode(from)));
+        }
+        let (method, what) = if block {
+            (reqwest::Method::POST, "block")
+        } else {
+            (reqwest::Method::DELETE, "unblock")
+        };
+        let request = self.http.request(method, url).bearer_auth(self.api_key.expose());
+        self.call(request, what).await
+    }
+
     async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, CliError> {
         let response = request.send().await.map_err(|error| {
             CliError::Failed(format!(
@@ -109,6 +125,9 @@ impl SendApi {
             409 => Err(CliError::Failed(format!(
                 "{what}: that Idempotency-Key was already used for a different message (409)"
             ))),
+            422 if matches!(what, "block" | "unblock") => {
+                Err(CliError::Failed(format!("{what}: Meta refused (422): {message}")))
+            }
             422 => Err(CliError::Failed(format!(
                 "{what}: the contact's 24-hour window is closed (422): send a template instead. {message}"
             ))),

@@ -11,7 +11,7 @@ use crate::error::{CliError, aws_error};
 /// The output naming the SSM prefix of the stack's secrets.
 pub const SECRETS_PREFIX_OUTPUT: &str = "SecretsParameterPrefix";
 
-/// Reads the outputs of `name`, then (when it has a `SecretsParameterPrefix` output) the
+/// Reads the outputs (and parameters) of `name`, then (when it has a `SecretsParameterPrefix` output) the
 /// parameters under that prefix, decrypted.
 pub async fn load(sdk: &SdkConfig, name: &str) -> Result<StackValues, CliError> {
     let cloudformation = aws_sdk_cloudformation::Client::new(sdk);
@@ -25,11 +25,24 @@ pub async fn load(sdk: &SdkConfig, name: &str) -> Result<StackValues, CliError> 
         .stacks()
         .first()
         .ok_or_else(|| CliError::Config(format!("there is no stack named {name}")))?;
-    let outputs: HashMap<String, String> = stack
-        .outputs()
+    // The stack's parameters (the send tier: SendRatePerSecond, SendMaximumConcurrency), then its
+    // outputs over them.
+    let mut outputs: HashMap<String, String> = stack
+        .parameters()
         .iter()
-        .filter_map(|output| Some((output.output_key()?.to_owned(), output.output_value()?.to_owned())))
+        .filter_map(|parameter| {
+            Some((
+                parameter.parameter_key()?.to_owned(),
+                parameter.parameter_value()?.to_owned(),
+            ))
+        })
         .collect();
+    outputs.extend(
+        stack
+            .outputs()
+            .iter()
+            .filter_map(|output| Some((output.output_key()?.to_owned(), output.output_value()?.to_owned()))),
+    );
     let mut secrets = HashMap::new();
     if let Some(prefix) = outputs.get(SECRETS_PREFIX_OUTPUT) {
         let ssm = aws_sdk_ssm::Client::new(sdk);

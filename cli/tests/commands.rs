@@ -533,7 +533,7 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
     let alarms = FixedAlarms(vec![("dlq-not-empty".to_owned(), "OK".to_owned())]);
     let checks = doctor::run_with(&settings, &stack.sdk, &alarms).await;
     assert!(checks.iter().all(|c| c.outcome == Outcome::Pass), "{checks:?}");
-    assert_eq!(checks.len(), 9);
+    assert_eq!(checks.len(), 11);
     // Through the binary (no alarm topic configured: that row is skipped): exit 0, --json.
     let run = stack.wabridge(&["doctor", "--json"], &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -552,7 +552,9 @@ async fn doctor_passes_every_check_on_a_healthy_local_deployment() {
         [
             ("token", "pass"),
             ("phone number", "pass"),
+            ("messaging limit", "pass"),
             ("webhook subscription", "pass"),
+            ("webhook fields", "pass"),
             ("graph api version", "pass"),
             ("coexistence", "pass"),
             ("callback URL", "pass"),
@@ -614,6 +616,162 @@ async fn doctor_reports_each_failure_with_its_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn doctor_warns_of_a_send_tier_faster_than_the_number_and_names_missing_webhook_fields() {
+    let stack = Stack::start(Options {
+        onboarding: OnboardingConfig {
+            registered_pin: Some("246810".to_owned()),
+            webhook_fields: vec!["messages".to_owned(), "calls".to_owned()],
+            messaging_limit: "TIER_250".to_owned(),
+            ..OnboardingConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let by_name = |checks: &[doctor::Check], name: &str| checks.iter().find(|c| c.name == name).unwrap().clone();
+    // 20 x 5 = 100/s against the standard 80/s.
+    let settings = stack.settings(&[("SEND_RATE_PER_SECOND", "20"), ("SEND_MAXIMUM_CONCURRENCY", "5")]);
+    let checks = doctor::run(&settings, &stack.sdk).await;
+    let limit = by_name(&checks, "messaging limit");
+    assert_eq!(limit.outcome, Outcome::Warn, "{limit:?}");
+    assert!(
+        limit.detail.contains("TIER_250") && limit.detail.contains("80 messages/s"),
+        "{limit:?}"
+    );
+    assert!(limit.detail.contains("20 x 5 = 100/s"), "{limit:?}");
+    assert!(
+        limit.fix.as_deref().unwrap().contains("SendRatePerSecond=16"),
+        "{limit:?}"
+    );
+    let fields = by_name(&checks, "webhook fields");
+    assert_eq!(fields.outcome, Outcome::Warn, "{fields:?}");
+    assert!(fields.detail.contains("smb_message_echoes"), "{fields:?}");
+    assert!(!fields.detail.contains("calls"), "{fields:?}");
+    let fix = fields.fix.unwrap();
+    assert!(
+        fix.contains("/subscriptions") && fix.contains("fields=messages,"),
+        "{fix}"
+    );
+    assert!(!fix.contains("dev-only-app-secret"), "{fix}");
+    // 16 x 5 = 80/s fits; a wrong app secret cannot read the fields.
+    let settings = stack.settings(&[
+        ("SEND_RATE_PER_SECOND", "16"),
+        ("SEND_MAXIMUM_CONCURRENCY", "5"),
+        ("WHATSAPP_APP_SECRET", "not-the-app-secret"),
+    ]);
+    let checks = doctor::run(&settings, &stack.sdk).await;
+    assert_eq!(by_name(&checks, "messaging limit").outcome, Outcome::Pass);
+    let fields = by_name(&checks, "webhook fields");
+    assert_eq!(fields.outcome, Outcome::Fail, "{fields:?}");
+    assert!(fields.detail.contains("15"), "{fields:?}");
+    let json: Vec<Value> = checks.iter().map(doctor::Check::to_json).collect();
+    assert!(!serde_json::to_string(&json).unwrap().contains("not-the-app-secret"));
+    // Without the app's id there is no way to read them: skipped, saying why.
+    let settings = stack.settings(&[("META_APP_ID", "")]);
+    let checks = doctor::run(&settings, &stack.sdk).await;
+    let fields = by_name(&checks, "webhook fields");
+    assert_eq!(fields.outcome, Outcome::Skip, "{fields:?}");
+    assert!(fields.detail.contains("/{app-id}/subscriptions"), "{fields:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn block_and_unblock_go_through_the_send_api_and_meta_s_refusal_is_explained() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["block", "+1 555 010 4242", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let result = &run.json()["result"];
+    assert_eq!(result["contact"], "15550104242", "{run:?}");
+    assert_eq!(result["blocked"], true, "{run:?}");
+    let number = stack.env["WHATSAPP_PHONE_NUMBER_ID"].clone();
+    assert_eq!(result["from"], number.as_str(), "{run:?}");
+    let log: Value =
+        serde_json::from_str(&test_support::http::get(&format!("{}/_standin/block-requests", stack.graph_url)).await)
+            .unwrap();
+    assert_eq!(
+        log,
+        serde_json::json!([{"phone_number_id": number, "method": "POST", "users": ["15550104242"]}])
+    );
+    let run = stack.wabridge(&["unblock", "15550104242"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("15550104242 is unblocked on"), "{run:?}");
+    // A contact who did not write in the last 24 hours: Meta refuses, the command says why, exit 1.
+    let run = stack.wabridge(&["block", "99913104700001", "--json"], &[]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("422") && message.contains("24 hours") && message.contains("131047"),
+        "{message}"
+    );
+    // A number the deployment does not have: a usage error, nothing asked of Meta.
+    let run = stack
+        .wabridge(&["block", "15550104242", "--from", "999", "--json"], &[])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_no_secret(&run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calling_show_enable_with_hours_and_disable() {
+    let stack = Stack::start(Options::default()).await;
+    let run = stack.wabridge(&["calling", "show", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["result"]["calling"]["status"], "DISABLED", "{run:?}");
+    let run = stack
+        .wabridge(
+            &[
+                "calling",
+                "enable",
+                "--hours",
+                "MON-FRI=0900-1700",
+                "--timezone",
+                "Europe/Lisbon",
+                "--callback-permission",
+                "on",
+                "--json",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let calling = run.json()["result"]["calling"].clone();
+    assert_eq!(calling["status"], "ENABLED", "{calling}");
+    assert_eq!(calling["callback_permission_status"], "ENABLED", "{calling}");
+    assert_eq!(
+        calling["call_hours"]["weekly_operating_hours"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let run = stack.wabridge(&["calling", "show"], &[]).await;
+    assert!(
+        run.stdout.contains("call hours (Europe/Lisbon): MONDAY 0900-1700"),
+        "{run:?}"
+    );
+    let run = stack.wabridge(&["calling", "disable", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["result"]["calling"]["status"], "DISABLED");
+    // Hours the command cannot read: usage, nothing sent.
+    let run = stack
+        .wabridge(&["calling", "enable", "--hours", "weekdays", "--json"], &[])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let log: Value = serde_json::from_str(
+        &test_support::http::get(&format!("{}/_standin/settings-requests", stack.graph_url)).await,
+    )
+    .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 2, "{log}");
+    // An expired token: Meta's 401, exit 1.
+    let run = stack
+        .wabridge(
+            &["calling", "show", "--json"],
+            &[("WHATSAPP_ACCESS_TOKEN", "an-expired-token")],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_no_secret(&run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn doctor_with_an_expired_token_fails_the_token_row_and_skips_what_needs_it() {
     let stack = Stack::start(Options::default()).await;
     let settings = stack.settings(&[("WHATSAPP_ACCESS_TOKEN", "an-expired-token")]);
@@ -632,7 +790,9 @@ async fn doctor_with_an_expired_token_fails_the_token_row_and_skips_what_needs_i
 #[tokio::test(flavor = "multi_thread")]
 async fn help_everywhere_and_usage_errors_exit_2() {
     let stack = Stack::start(Options::default()).await;
-    for command in ["onboard", "send", "status", "webhook", "redrive", "doctor"] {
+    for command in [
+        "onboard", "send", "status", "webhook", "redrive", "doctor", "block", "unblock", "calling",
+    ] {
         let run = stack.wabridge(&[command, "--help"], &[]).await;
         assert_eq!(run.code, 0, "{run:?}");
         assert!(run.stdout.contains("Exit codes"), "{run:?}");
@@ -690,6 +850,7 @@ async fn every_command_prints_the_same_json_envelope() {
             stack.wabridge(&["redrive", "--json", "--dry-run"], &[]).await,
         ),
         ("doctor", stack.wabridge(&["doctor", "--json"], &[]).await),
+        ("usage", stack.wabridge(&["usage", "--json"], &[]).await),
         ("status", stack.wabridge(&["status", "--json", "msg_nope"], &[]).await),
         ("send", stack.wabridge(&["send", "--json"], &[]).await),
         (
@@ -751,8 +912,12 @@ async fn completions_for_bash_zsh_and_fish_name_every_command() {
             "redrive",
             "doctor",
             "completions",
+            "usage",
             "language",
             "profile",
+            "block",
+            "unblock",
+            "calling",
         ] {
             assert!(run.stdout.contains(word), "{shell} lacks {word}");
         }
@@ -994,4 +1159,121 @@ async fn coexistence_sync_asks_for_contacts_then_history_once_and_the_history_is
         coexistence["detail"].as_str().unwrap().contains("history requested"),
         "{coexistence}"
     );
+}
+
+// ---- usage ----
+
+/// Statuses recorded as the worker records them (sent and delivered priced, delivered twice, read
+/// unpriced) in a month of its own (the table outlives a run), then `usage` for that month: each
+/// message once, by category and type, billable or free, with totals; in text and under --json.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_prints_the_months_messages_by_pricing_once_each() {
+    use bridge::domain::ids::{PhoneNumberId, Wamid};
+    use bridge::domain::records::{Received, StatusRecord};
+    use bridge::domain::status::DeliveryStatus;
+    use bridge::ports::MessageStore;
+
+    let stack = Stack::start(Options::default()).await;
+    let store = store(&stack);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    // A month of this run's own, years ahead: the 15th at noon, UTC.
+    let (year, month) = (2100 + (nanos / 12 % 7000) as i32, (nanos % 12) as u32 + 1);
+    let at = chrono::NaiveDate::from_ymd_opt(year, month, 15)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let month_text = format!("{year:04}-{month:02}");
+    let pricing = |category: &str, pricing_type: &str, billable: bool| serde_json::json!({"billable": billable, "pricing_model": "PMP", "category": category, "type": pricing_type});
+    let messages = [
+        pricing("utility", "regular", true),
+        pricing("utility", "regular", true),
+        pricing("marketing", "regular", true),
+        pricing("service", "free_customer_service", false),
+    ];
+    for (n, price) in messages.iter().enumerate() {
+        let wamid = Wamid::new(format!("wamid.usage-{nanos}-{n}"));
+        for (status, priced, request) in [
+            (DeliveryStatus::Sent, true, "a"),
+            (DeliveryStatus::Delivered, true, "b"),
+            (DeliveryStatus::Delivered, true, "c"),
+            (DeliveryStatus::Read, false, "d"),
+        ] {
+            let record = StatusRecord {
+                wamid: wamid.clone(),
+                status_name: status.as_str().to_owned(),
+                status: Some(status),
+                timestamp: Some(at + i64::from(status.rank())),
+                phone_number_id: Some(PhoneNumberId::new("106540352242922")),
+                recipient_id: Some("15550001111".to_owned()),
+                recipient_user_id: None,
+                conversation: None,
+                pricing: priced.then(|| price.clone()),
+                errors: Vec::new(),
+                biz_opaque_callback_data: None,
+                raw: "{}".to_owned(),
+                received: Received {
+                    at: chrono::Utc::now(),
+                    request_id: format!("{wamid}-{request}"),
+                },
+            };
+            store.record_status(&record).await.unwrap();
+        }
+    }
+
+    let run = stack.wabridge(&["usage", "--month", &month_text], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("Messages in {month_text} (UTC), by Meta's pricing"),
+        "{run:?}"
+    );
+    let line = |category: &str| *lines.iter().find(|l| l.starts_with(category)).unwrap();
+    assert!(line("marketing").ends_with("         1          0"), "{run:?}");
+    assert!(line("service").contains("free_customer_service"), "{run:?}");
+    assert!(line("service").ends_with("         0          1"), "{run:?}");
+    assert!(line("utility").ends_with("         2          0"), "{run:?}");
+    assert!(line("total").ends_with("         3          1"), "{run:?}");
+    assert_eq!(lines.last().copied(), Some("4 messages: 3 billable, 1 free"), "{run:?}");
+
+    let run = stack.wabridge(&["usage", "--month", &month_text, "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let result = &run.json()["result"];
+    assert_eq!(result["month"], month_text.as_str());
+    assert_eq!(
+        (
+            result["billable"].as_i64(),
+            result["free"].as_i64(),
+            result["total"].as_i64()
+        ),
+        (Some(3), Some(1), Some(4))
+    );
+    assert_eq!(
+        result["rows"],
+        serde_json::json!([
+            {"category": "marketing", "type": "regular", "billable": true, "messages": 1},
+            {"category": "service", "type": "free_customer_service", "billable": false, "messages": 1},
+            {"category": "utility", "type": "regular", "billable": true, "messages": 2},
+        ])
+    );
+
+    // The default month is the current UTC one; a month not as YYYY-MM is a usage error (exit 2).
+    let run = stack.wabridge(&["usage", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let now = chrono::Utc::now().format("%Y-%m").to_string();
+    assert_eq!(run.json()["result"]["month"], now.as_str());
+    let run = stack.wabridge(&["usage", "--month", "2026-13", "--json"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json()["error"]["kind"], "usage");
+    // The table unreachable: exit 1, the reason named.
+    let run = stack
+        .wabridge(&["usage", "--set", "TABLE_NAME=no-such-table"], &[])
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("reading the usage"), "{run:?}");
 }

@@ -65,6 +65,15 @@ fuzz_target!(|data: &[u8]| {
             },
             numbers: BusinessNumbers::new(["106540352242922".to_owned()]),
             auto_reply_text: (selector & 0x10 != 0).then(|| "Thanks!".to_owned()),
+            calls_policy: if selector & 0x40 != 0 {
+                bridge::domain::records::CallsPolicy::Ignore
+            } else {
+                bridge::domain::records::CallsPolicy::Reject
+            },
+            calls_reply: (selector & 0x80 != 0).then(|| bridge::domain::records::CallsReply {
+                text: "We cannot take calls".to_owned(),
+                cooldown_seconds: 60,
+            }),
             mark_as_read: selector & 0x20 != 0,
             events: None,
             typing_indicator: selector & 0x30 == 0x30,
@@ -104,25 +113,33 @@ fuzz_target!(|data: &[u8]| {
                 json!({"stringValue": kind, "dataType": "String", "stringListValues": [], "binaryListValues": []}),
             );
         }
-        let record: SqsMessage = serde_json::from_value(json!({
-            "messageId": "m-1",
-            "receiptHandle": "m-1/1",
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1800000000000"},
-            "messageAttributes": attributes,
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:events",
-            "awsRegion": "us-east-1",
-        }))
-        .expect("a record");
+        let delivery = |id: &str| -> SqsMessage {
+            serde_json::from_value(json!({
+                "messageId": id,
+                "receiptHandle": format!("{id}/1"),
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1800000000000"},
+                "messageAttributes": attributes,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:events",
+                "awsRegion": "us-east-1",
+            }))
+            .expect("a record")
+        };
+        let record = delivery("m-1");
         let first = worker.process(&record, deadline).await;
-        // Every write is idempotent: a redelivery of a processed record succeeds again and
-        // records no new inbound message.
+        // Every write is idempotent. The same SQS message again succeeds again (its writes count as its
+        // own: the first delivery's answer may have been lost, and its events are published again);
+        // the same webhook in another message (Meta's retry, queued anew) records no new inbound message.
         if let Ok((summary, _)) = &first
             && kind.is_none_or(|kind| kind == "meta-webhook")
         {
-            let (again, _) = worker.process(&record, deadline).await.expect("a redelivery succeeds");
-            assert_eq!(again.inbound_new, 0, "a redelivered webhook recorded a message twice");
+            worker.process(&record, deadline).await.expect("a redelivery succeeds");
+            let (again, _) = worker
+                .process(&delivery("m-2"), deadline)
+                .await
+                .expect("Meta's retry succeeds");
+            assert_eq!(again.inbound_new, 0, "Meta's retry of a webhook recorded a message twice");
             assert_eq!(again.inbound_duplicate, summary.inbound_new + summary.inbound_duplicate);
         }
     });

@@ -671,7 +671,7 @@ async fn status_webhooks_arrive_signed_in_order_sent_delivered_read() {
                 assert_eq!(Some(&status["conversation"]["id"]), conversation.as_ref());
                 assert_eq!(
                     status["pricing"],
-                    json!({"billable": true, "pricing_model": "PMP", "category": "service"})
+                    json!({"billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"})
                 );
             }
             assert!(status.get("errors").is_none());

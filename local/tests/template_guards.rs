@@ -27,6 +27,8 @@ fn item_keys() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("call_pk", keys::call_pk(""), &[GATHER]),
         ("template_pk", keys::template_pk(""), &[WORKER]),
         ("wa_call_pk", keys::wa_call_pk(""), &[WORKER]),
+        // The status writes' usage counters (a transaction's items, each an UpdateItem to IAM).
+        ("usage_pk", keys::usage_pk(""), &[WORKER]),
         // Written by `wabridge coexistence sync` with the operator's credentials: no function writes it.
         ("coexistence_pk", keys::coexistence_pk(""), &[]),
     ]

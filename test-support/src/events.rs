@@ -131,7 +131,9 @@ mod tests {
                 assert_eq!(found.key(), key, "{path}");
                 match found {
                     Route::Message { id } => assert_eq!(id, "msg_1"),
-                    Route::Conversation { contact } => assert_eq!(contact, "972501234567"),
+                    Route::Conversation { contact } | Route::Block { contact, .. } => {
+                        assert_eq!(contact, "972501234567")
+                    }
                     Route::Send | Route::Media | Route::Contacts => {}
                 }
             }
@@ -141,9 +143,12 @@ mod tests {
         assert_eq!(
             routed,
             [
+                "DELETE /contacts/{contact}/block",
                 "GET /contacts",
+                "GET /contacts/{contact}/block",
                 "GET /contacts/{contact}/messages",
                 "GET /messages/{id}",
+                "POST /contacts/{contact}/block",
                 "POST /media",
                 "POST /messages"
             ]

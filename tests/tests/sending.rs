@@ -834,6 +834,7 @@ async fn chaos_send() {
     }
     let elapsed = started.elapsed();
     let (mut once, mut duplicates, mut lost, mut unknown_resolved, mut failed, mut unsettled) = (0, 0, 0, 0, 0, 0);
+    let (mut priced, mut counted) = (0, 0);
     let mut problems = Vec::new();
     for (id, to, prefix) in &messages {
         let refused = *prefix == CHAOS_REFUSED;
@@ -865,6 +866,18 @@ async fn chaos_send() {
         if !known {
             unsettled += 1;
         }
+        // A message whose statuses brought pricing is counted in the usage, under every fault: its item
+        // marks where (the mark and the counter are one transaction, so marked is counted, once).
+        if let Some(wamid) = view["wamid"].as_str().filter(|_| view["pricing"].is_object()) {
+            priced += 1;
+            let item = test.emu.message_item(wamid).await.unwrap_or_default();
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if text("usage_cell").ends_with(&format!("#{}", text("pricing_cell"))) && !text("pricing_cell").is_empty() {
+                counted += 1;
+            } else {
+                problems.push(format!("not counted in the usage: {id} {wamid}: {item:?}"));
+            }
+        }
         if known && view["history"]["unknown"].is_string() {
             unknown_resolved += 1;
         }
@@ -885,7 +898,8 @@ async fn chaos_send() {
     }
     println!(
         "chaos-send: sent once: {once}, duplicates: {duplicates}, lost: {lost}, unknown resolved: {unknown_resolved}, \
-         failed as Meta answered: {failed}, fate unknown: {unsettled} (of {sends}; seed {seed}; {:.0} s, {rounds} rounds); \
+         failed as Meta answered: {failed}, fate unknown: {unsettled}, priced and counted: {counted} of {priced} \
+         (of {sends}; seed {seed}; {:.0} s, {rounds} rounds); \
          store faults: {} of {} worker calls: {}",
         elapsed.as_secs_f64(),
         plan.faulted("*"),
@@ -895,6 +909,8 @@ async fn chaos_send() {
     assert_eq!((duplicates, lost), (0, 0), "seed {seed}");
     assert_eq!(unsettled, 0, "every fate known (seed {seed})");
     assert_eq!(once + failed, sends);
+    assert_eq!(counted, priced, "every priced message counted (seed {seed})");
+    assert!(priced > 0, "the stand-in's statuses carry pricing");
 }
 
 /// The stand-in's recipient that Meta refuses for good (131026): its messages end `failed`.

@@ -302,6 +302,11 @@ async fn statuses_arriving_sent_read_delivered_end_at_read_with_all_three_times(
     };
     assert_eq!(pricing.get("category"), Some(&AttributeValue::S("service".into())));
     assert!(item.contains_key("conversation"));
+    // Counted once in the usage of November 2023 (the first priced status's month), in the cell its
+    // pricing names, whichever of its priced statuses came first.
+    let cell = s(&item, "pricing_cell");
+    assert!(cell.starts_with("service#"), "{cell}");
+    assert_eq!(s(&item, "usage_cell"), format!("2023-11#{cell}"));
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! `wabridge doctor`: checks a deployment end to end; one row per check, with the fix for each failure.
 //!
 //! - [`meta`]: the token, the phone number, the webhook subscription and the callback URL.
+//! - [`limits`]: the number's messaging limit and throughput against the send tier; the app's webhook fields.
 //! - [`aws`]: the SES identity and the stack's alarms.
 //! - [`twilio`]: the Twilio number's voice URL.
 
 mod aws;
+pub mod limits;
 mod meta;
 mod twilio;
 
@@ -118,13 +120,16 @@ pub async fn run_with(settings: &Settings, sdk: &SdkConfig, alarms: &impl Alarms
             let token_ok = check_token(graph, settings, &mut checks).await;
             if token_ok {
                 display_number = check_phone_number(graph, settings, &mut checks).await;
+                checks.push(limits::check_limits(graph, settings).await);
                 check_subscription(graph, settings, &mut checks).await;
             } else {
                 checks.push(Check::skip("phone number", "needs a valid token"));
+                checks.push(Check::skip("messaging limit", "needs a valid token"));
                 checks.push(Check::skip("webhook subscription", "needs a valid token"));
             }
         }
     }
+    checks.push(limits::check_webhook_fields(settings).await);
     if let Some(version) = settings.get(config::GRAPH_API_VERSION) {
         checks.push(versions::check_version(&version, chrono::Utc::now().date_naive()));
     }

@@ -23,6 +23,12 @@
 //! | `POST /_standin/history` `{"phone_number_id","contact","progress"?}` | a signed `history` chunk with that customer (a message from them and the business's answer, ids derived from the contact: the same call twice is the same chunk); `{"success":true,"wamids":[…]}` |
 //! | `POST /_standin/state-sync` `{"phone_number_id","contact","name"?,"action"?}` | a signed `smb_app_state_sync` change: `add` (default, with `name`) or `remove` |
 //! | `POST /_standin/inbound` `{"phone_number_id","from"?,"user_id"?,"username"?,"name"?,"text"?}` | a signed `messages` webhook: a customer writes `text`; with `user_id` and no `from`, a username-only sender (`contacts[].user_id`, `profile.username`, `messages[].from_user_id`, no `wa_id`); `{"success":true,"wamid":"…"}` |
+//! | `POST`/`DELETE /{version}/{phone_number_id}/block_users` `{"messaging_product":"whatsapp","block_users":[{"user"}]}` | Meta's Block Users API: `block_users.added_users`/`removed_users` (`input`, `wa_id`); a user whose digits start with [`NOT_WRITTEN_PREFIX`] (not written in 24 h: 131047) or the number's own (131021) is in `failed_users`, and the answer is `400` code 139100; more than [`MAX_USERS_PER_REQUEST`] users: `400` code 130429 |
+//! | `GET /{version}/{phone_number_id}/block_users?limit=&after=` | the blocklist: `data[]` (`wa_id`, or `user_id`), `paging.cursors`, `paging.next` while more remain |
+//! | `GET /_standin/block-requests` | JSON array of every block and unblock: `{"phone_number_id", "method", "users"}` |
+//! | `GET`/`POST /{version}/{phone_number_id}/settings` | the number's `calling` settings (`DISABLED` until changed); a `POST` `{"calling":{…}}` replaces the fields it names after Meta's checks (`400` code 100 naming the field): `{"success":true}` |
+//! | `GET /_standin/settings-requests` | JSON array of every settings change taken: `{"phone_number_id", "calling"}` |
+//! | `GET /{version}/{app_id}/subscriptions` (the app token `{app_id}|{app_secret}` only, else `400` code 15) | the app's `whatsapp_business_account` subscription: `callback_url`, `active`, `fields[]` ([`OnboardingConfig::webhook_fields`]) |
 //! | `GET /_standin/code-requests` | JSON array of every `request_code` accepted so far, in order: `{"phone_number_id", "code_method", "language"}` |
 //! | anything else | `404` with a Graph-style `GraphMethodException` error (code 100, subcode 33) |
 //!
@@ -100,7 +106,7 @@
 //! | `POST /{version}/{phone_number_id}/request_code` (`code_method` `SMS`/`VOICE`, `language`) | `{"success":true}`; with `VOICE` a new 6-digit code is read aloud, in `language`, by a call from Meta's robot to [`OnboardingConfig::display_phone_number`], placed through the attached Twilio stand-in ([`crate::twilio_standin::TwilioStandin::call`]) after [`OnboardingConfig::call_delay`]. `language` missing, or not one of Meta's supported locales ([`REQUEST_CODE_LANGUAGES`]: `en_US`, `pt_BR`, `es`, `es_MX`, …; `pt-BR` is not one): `400` code 100. Already verified: `400` code 136024 (Request code error); more than [`OnboardingConfig::max_code_requests`] requests: `400` code 136024, rate limited |
 //! | `POST /{version}/{phone_number_id}/verify_code` (`code`) | `{"success":true}` for the last code requested; anything else `400` code 136025 (Verify code error) |
 //! | `POST /{version}/{phone_number_id}/register` (`messaging_product`=`whatsapp`, 6-digit `pin`) | `{"success":true}` (again with the same PIN); not verified: `400` code 133006 (re-verification needed); another PIN than the registered one: `400` code 133005 (PIN mismatch) |
-//! | `GET /{version}/{phone_number_id}?fields=…` | `id`, `display_phone_number`, `verified_name`, `quality_rating`, `code_verification_status` (`NOT_VERIFIED`/`VERIFIED`), `name_status`, `platform_type` (`NOT_APPLICABLE`, `CLOUD_API` once registered), `status` (`PENDING`, `CONNECTED` once registered), `throughput`: the fields asked for, all without `fields` |
+//! | `GET /{version}/{phone_number_id}?fields=…` | `id`, `display_phone_number`, `verified_name`, `quality_rating`, `code_verification_status` (`NOT_VERIFIED`/`VERIFIED`), `name_status`, `platform_type` (`NOT_APPLICABLE`, `CLOUD_API` once registered), `status` (`PENDING`, `CONNECTED` once registered), `throughput` (`level`: [`OnboardingConfig::throughput_level`]), `whatsapp_business_manager_messaging_limit` ([`OnboardingConfig::messaging_limit`]): the fields asked for, all without `fields` |
 //! | `GET /{version}/debug_token?input_token=…` | `{"data":{app_id, type, application, expires_at, data_access_expires_at, is_valid, issued_at, scopes, granular_scopes, user_id}}`; another token than the configured one: `is_valid` false with `data.error` code 190 |
 //! | `GET /{version}/{waba_id}/subscribed_apps` | `{"data":[{"whatsapp_business_api_data":{id, link, name}}]}`, or `{"data":[]}` when [`OnboardingConfig::subscribed`] is false |
 //!
@@ -140,6 +146,7 @@ mod coexistence;
 mod ids;
 mod media;
 mod messages;
+mod numbers;
 mod onboarding;
 mod status_webhooks;
 mod templates;
@@ -165,6 +172,8 @@ pub use media::MEDIA_ID_PREFIX;
 use media::{Media, MediaRoute};
 use messages::Messages;
 pub use messages::{AmbiguityTimings, RecordedRequest};
+use numbers::Numbers;
+pub use numbers::{MAX_USERS_PER_REQUEST, NOT_WRITTEN_PREFIX};
 pub use onboarding::{CodeRequest, OnboardingConfig, REQUEST_CODE_LANGUAGES, SpokenCode};
 use onboarding::{Onboarding, Params, Route};
 use status_webhooks::StatusWebhooks;
@@ -202,6 +211,10 @@ pub struct Standin {
     media: Media,
     coexistence: Coexistence,
     calls: Calls,
+    numbers: Numbers,
+    /// The app's secret (its app token is `{app-id}|{app-secret}`) and its webhook's callback URL.
+    app_secret: String,
+    webhook_url: String,
 }
 
 impl Standin {
@@ -217,6 +230,7 @@ impl Standin {
 
     /// A stand-in with explicit [`AmbiguityTimings`] (tests: short ones, without touching the environment).
     pub fn with_timings(config: StandinConfig, onboarding: OnboardingConfig, timings: AmbiguityTimings) -> Arc<Self> {
+        let (app_secret, webhook_url) = (config.app_secret.clone(), config.webhook_url.clone());
         let webhooks = StatusWebhooks::new(
             &config.app_secret,
             &config.webhook_url,
@@ -234,6 +248,9 @@ impl Standin {
             media: Media::new(),
             coexistence: Coexistence::default(),
             calls: Calls::default(),
+            numbers: Numbers::default(),
+            app_secret,
+            webhook_url,
         })
     }
 
@@ -325,6 +342,10 @@ impl Standin {
                 .coexistence
                 .request(self.messages.webhooks(), &phone_number_id, &body);
         }
+        let req = match self.numbers_route(req, &segments).await {
+            Ok(answer) => return answer,
+            Err(req) => req,
+        };
         if let Some(route) = MediaRoute::parse(&segments, req.method(), |id| self.media.knows(id)) {
             // The download URL takes the bearer header only; the Graph routes also `access_token=`.
             let header_token = req
@@ -353,6 +374,66 @@ impl Standin {
         self.onboarding.answer(route, &params, input_token_valid)
     }
 
+    /// `block_users`, `settings` and the app's `subscriptions` (see [`numbers`]); `Err`: not one of
+    /// them (the request, untouched).
+    async fn numbers_route(&self, req: Request<Incoming>, segments: &[&str]) -> Result<Answer, Request<Incoming>> {
+        let method = req.method().clone();
+        let (id, edge) = match segments {
+            [version, id, edge @ ("block_users" | "settings" | "subscriptions")] if is_version(version) => (*id, *edge),
+            _ => return Err(req),
+        };
+        let allowed = match edge {
+            "block_users" => [Method::POST, Method::DELETE, Method::GET].contains(&method),
+            "settings" => [Method::POST, Method::GET].contains(&method),
+            _ => method == Method::GET && id == self.onboarding.config().app_id,
+        };
+        if !allowed {
+            return Err(req);
+        }
+        let query = bridge::domain::form::parse(req.uri().query().unwrap_or_default().as_bytes()).unwrap_or_default();
+        let presented = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(bearer_token)
+            .map(str::to_owned)
+            .or_else(|| bridge::domain::form::first(&query, "access_token").map(str::to_owned));
+        if edge == "subscriptions" {
+            let config = self.onboarding.config();
+            return Ok(numbers::app_subscriptions(
+                presented.as_deref(),
+                &config.app_id,
+                &self.app_secret,
+                &self.webhook_url,
+                &config.webhook_fields,
+            ));
+        }
+        if !self.token_accepted(presented.as_deref()) {
+            return Ok(expired_token());
+        }
+        let host = req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
+        let page_url = format!("http://{host}{}", req.uri().path().trim_end_matches('/'));
+        let body = read_json(req).await;
+        if edge == "settings" {
+            return Ok(self.numbers.settings(&method, id, &body));
+        }
+        let business: String = self
+            .onboarding
+            .config()
+            .display_phone_number
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        Ok(self
+            .numbers
+            .block_users(&method, id, &body, &business, &page_url, &query))
+    }
+
     /// The `/_standin/…` routes (`control` is the path after `/_standin/`); `None`: not one of them.
     async fn control(&self, req: Request<Incoming>, control: &str) -> Option<Answer> {
         let answer = match (req.method(), control) {
@@ -364,6 +445,8 @@ impl Standin {
             (&Method::GET, "code-requests") => json_answer(200, &self.onboarding.code_requests_json()),
             (&Method::GET, "smb-app-data-requests") => json_answer(200, &self.coexistence.requests_json()),
             (&Method::GET, "call-actions") => json_answer(200, &self.calls.actions_json()),
+            (&Method::GET, "block-requests") => json_answer(200, &self.numbers.block_requests_json()),
+            (&Method::GET, "settings-requests") => json_answer(200, &self.numbers.settings_requests_json()),
             (&Method::POST, "call") => {
                 let body = read_json(req).await;
                 let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());

@@ -65,6 +65,12 @@ pub struct OnboardingConfig {
     pub scopes: Vec<String>,
     /// Whether the app is subscribed to the WABA's webhooks.
     pub subscribed: bool,
+    /// The app's webhook fields (`GET /{app-id}/subscriptions`, with the app's token).
+    pub webhook_fields: Vec<String>,
+    /// `whatsapp_business_manager_messaging_limit` (`TIER_250`, `TIER_2K`, … `TIER_UNLIMITED`).
+    pub messaging_limit: String,
+    /// `throughput.level`: `STANDARD` (80 messages/s) or `HIGH` (1,000).
+    pub throughput_level: String,
 }
 
 impl Default for OnboardingConfig {
@@ -86,6 +92,12 @@ impl Default for OnboardingConfig {
                 "whatsapp_business_messaging".to_owned(),
             ],
             subscribed: true,
+            webhook_fields: bridge::domain::health::BUNDLE_WEBHOOK_FIELDS
+                .iter()
+                .map(|field| (*field).to_owned())
+                .collect(),
+            messaging_limit: "TIER_2K".to_owned(),
+            throughput_level: "STANDARD".to_owned(),
         }
     }
 }
@@ -230,6 +242,10 @@ impl Onboarding {
             code_requests: Mutex::new(Vec::new()),
             template_reads: Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn config(&self) -> &OnboardingConfig {
+        &self.config
     }
 
     /// The `name` filter of every `message_templates` page served so far, in order.
@@ -463,7 +479,14 @@ impl Onboarding {
                 Value::from(if registered { "CLOUD_API" } else { "NOT_APPLICABLE" }),
             ),
             ("status", Value::from(if registered { "CONNECTED" } else { "PENDING" })),
-            ("throughput", obj([("level", Value::from("STANDARD"))])),
+            (
+                "throughput",
+                obj([("level", Value::from(self.config.throughput_level.as_str()))]),
+            ),
+            (
+                "whatsapp_business_manager_messaging_limit",
+                Value::from(self.config.messaging_limit.as_str()),
+            ),
         ];
         let wanted: Vec<&str> = fields
             .map(|fields| fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect())

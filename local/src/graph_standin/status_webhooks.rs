@@ -255,10 +255,13 @@ fn status_json(status: &str, wamid: &str, digits: &str, conversation_id: &str) -
             );
             fields.insert(
                 "pricing".into(),
+                // Per-message pricing as Meta sends it since July 2025: a reply in the customer
+                // service window is free (`wabridge usage` counts it under service, free).
                 obj([
-                    ("billable", Value::from(true)),
+                    ("billable", Value::from(false)),
                     ("pricing_model", Value::from("PMP")),
                     ("category", Value::from("service")),
+                    ("type", Value::from("free_customer_service")),
                 ]),
             );
         }

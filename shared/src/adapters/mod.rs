@@ -3,6 +3,7 @@
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph;
+pub mod graph_blocklist;
 pub mod graph_media;
 pub mod graph_templates;
 pub mod http;

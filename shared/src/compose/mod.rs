@@ -20,6 +20,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 use crate::adapters::dynamodb::DynamoMessageStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::graph::{self, GraphApi, TokenSource};
+use crate::adapters::graph_blocklist::GraphBlocklist;
 use crate::adapters::graph_media::GraphMedia;
 use crate::adapters::graph_templates::GraphTemplates;
 use crate::adapters::presign::S3MediaLinks;
@@ -37,6 +38,9 @@ use crate::handlers::worker::Publishing;
 /// The most one media upload may take: API Gateway gives an integration 30 s, the send API's
 /// Lambda timeout is 29 s.
 pub const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// The most one call of the Block Users API may take (a read of the blocklist makes a few).
+pub const BLOCKLIST_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most a template lookup may take before the send goes through unchecked.
 pub const TEMPLATE_LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -88,7 +92,8 @@ impl HttpHandlers {
 /// `POST /webhook` as deployed.
 pub type DeployedIngest = Ingest<SqsQueue, S3BlobStore>;
 /// The send API as deployed.
-pub type DeployedSendApi = SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks, GraphMedia, GraphTemplates>;
+pub type DeployedSendApi =
+    SendApi<DynamoMessageStore, SqsQueue, S3MediaLinks, GraphMedia, GraphTemplates, GraphBlocklist>;
 /// The Twilio verification functions as deployed.
 pub type DeployedVerification = Verification<DynamoMessageStore, SesMailer, EventBridgePublisher>;
 
@@ -113,8 +118,9 @@ impl Ingest<SqsQueue, S3BlobStore> {
 }
 
 impl DeployedSendApi {
-    /// `POST /messages`, `GET /messages/{id}`, `GET /contacts/{contact}/messages`: the table's
-    /// connection opened during init; media links signed with the function's own credentials.
+    /// `POST /messages`, `GET /messages/{id}`, `GET /contacts/{contact}/messages`, `POST /media`,
+    /// `/contacts/{contact}/block`: the table's connection opened during init; media links signed with
+    /// the function's own credentials.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::from_sdk_config(&load_sdk_config().await).await
     }
@@ -132,7 +138,7 @@ impl DeployedSendApi {
             config.retention_days,
         );
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk_config), &config.queue_url);
-        // One Graph API client (connections, token) for uploads and the template check.
+        // One Graph API client (connections, token) for uploads, the template check and blocking.
         let graph = match &config.graph {
             Some(graph) => Some(
                 GraphApi::new(
@@ -156,6 +162,9 @@ impl DeployedSendApi {
                 config.media_bucket.clone().unwrap_or_default(),
             )
         });
+        let blocklist = graph
+            .as_ref()
+            .map(|api| GraphBlocklist::new(api.clone(), BLOCKLIST_CALL_TIMEOUT));
         let waba_id = config.graph.as_ref().and_then(|graph| graph.waba_id.as_deref());
         let templates = graph
             .zip(waba_id)
@@ -167,7 +176,8 @@ impl DeployedSendApi {
         store.warm_up().await;
         Ok(SendApi::new(config, store, queue, links)
             .with_media(media)
-            .with_templates(templates))
+            .with_templates(templates)
+            .with_blocklist(blocklist))
     }
 }
 

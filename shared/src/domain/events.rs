@@ -307,8 +307,9 @@ pub fn add_media_outcome(media: &mut Map<String, Value>, outcome: &MediaOutcome)
 }
 
 /// `message.status` for a status that moved its message forward; `message_id` is the bundle's id of the
-/// message when it sent it (from `biz_opaque_callback_data`).
-pub fn message_status(status: &StatusRecord) -> BusEvent {
+/// message when it sent it (from `biz_opaque_callback_data`); `pricing` the message's, as its item holds it
+/// after the status (the latest status that had one: a `read` carries its `delivered`'s), else the status's.
+pub fn message_status(status: &StatusRecord, pricing: Option<&Value>) -> BusEvent {
     let message_id = status
         .biz_opaque_callback_data
         .as_deref()
@@ -329,7 +330,8 @@ pub fn message_status(status: &StatusRecord) -> BusEvent {
         "conversation".into(),
         status.conversation.clone().unwrap_or(Value::Null),
     );
-    detail.insert("pricing".into(), status.pricing.clone().unwrap_or(Value::Null));
+    let pricing = pricing.or(status.pricing.as_ref());
+    detail.insert("pricing".into(), pricing.cloned().unwrap_or(Value::Null));
     BusEvent::new(
         MESSAGE_STATUS,
         event_id(&[MESSAGE_STATUS, status.wamid.as_str(), &status.status_name]),

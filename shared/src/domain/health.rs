@@ -15,6 +15,21 @@ pub const TEMPLATE_QUALITY_FIELD: &str = "message_template_quality_update";
 pub const NUMBER_QUALITY_FIELD: &str = "phone_number_quality_update";
 pub const ACCOUNT_UPDATE_FIELD: &str = "account_update";
 
+/// Every webhook field the bundle reads: the app must be subscribed to each (`wabridge doctor`
+/// names the missing ones).
+pub const BUNDLE_WEBHOOK_FIELDS: [&str; 10] = [
+    "messages",
+    "smb_message_echoes",
+    "history",
+    "smb_app_state_sync",
+    "calls",
+    TEMPLATE_STATUS_FIELD,
+    TEMPLATE_CATEGORY_FIELD,
+    TEMPLATE_QUALITY_FIELD,
+    NUMBER_QUALITY_FIELD,
+    ACCOUNT_UPDATE_FIELD,
+];
+
 /// Template statuses under which Meta refuses a send of the template.
 pub const REFUSED_STATUSES: &[&str] = &["PAUSED", "DISABLED", "REJECTED"];
 /// Template statuses that make it sendable again.

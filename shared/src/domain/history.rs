@@ -89,6 +89,9 @@ pub struct ConversationEntry {
     pub media: Option<MediaView>,
     /// Meta's errors (a failed send or status), `[]` when none.
     pub errors: Value,
+    /// An outbound message's per-message pricing, from the latest status that had one; absent before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Value>,
 }
 
 /// One page, newest first, and where the next one starts (`None`: this was the last).

@@ -1,5 +1,6 @@
 //! Pure domain logic: no AWS SDK, no HTTP client, no Lambda types.
 
+pub mod blocklist;
 pub mod contacts;
 pub mod email;
 pub mod envelope;
@@ -25,6 +26,7 @@ pub mod status;
 pub mod templates;
 pub mod twilio_signature;
 pub mod twiml;
+pub mod usage;
 pub mod verification;
 pub mod verify_token;
 pub mod webhook;

@@ -1,13 +1,17 @@
 //! One small trait per outside capability. The handlers depend on these; the
 //! AWS adapters in [`crate::adapters`] implement them.
 
+mod blocking;
 mod coexistence;
 mod outbound;
+mod usage;
 
 use std::future::Future;
 
+pub use blocking::{BlockAction, BlockFailure, Blocklist};
 pub use coexistence::{CoexistenceLedger, SyncRequested};
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
+pub use usage::{StatusWritten, UsageStore};
 
 pub use crate::domain::email::Email;
 use crate::domain::ids::{CallSid, Wamid};
@@ -124,8 +128,10 @@ pub trait MessageStore: Send + Sync {
         &self,
         activity: &ContactActivity,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
-    /// Applies a status webhook: timestamps always merge, the status only ever moves up in rank.
-    fn record_status(&self, status: &StatusRecord) -> impl Future<Output = Result<StatusWrite, StoreError>> + Send;
+    /// Applies a status webhook: timestamps always merge, the status only ever moves up in rank; a
+    /// status with `pricing` keeps it and counts its message in the month's usage, once
+    /// ([`crate::domain::usage`]). Answers with the pricing the message holds after it.
+    fn record_status(&self, status: &StatusRecord) -> impl Future<Output = Result<StatusWritten, StoreError>> + Send;
     /// Stores an event of another kind raw, once.
     fn record_event(&self, event: &RawEventRecord) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
     /// Records the fate of an inbound message's media on its record: `Superseded` (and nothing changed)

@@ -18,13 +18,15 @@ use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 mod contacts;
 mod conversation;
 mod templates;
+mod usage;
 pub use contacts::ContactEntry;
 use conversation::media_of;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 use crate::ports::{
-    Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, Sent, StatusWrite, StoreError, WriteOutcome,
+    Created, MessageStore, Moved, NewOutbound, OutboundStore, Pace, Paced, Sent, StatusWrite, StatusWritten,
+    StoreError, WriteOutcome,
 };
 
 /// The bundle's record of a message it sends: the state machine's part (`record`, also read
@@ -98,6 +100,10 @@ pub struct MessageItem {
     pub listed_at: Option<i64>,
     /// What the business sent from the WhatsApp Business app, when this is such a message.
     pub echo: Option<EchoRecord>,
+    /// The latest status's `pricing` that had one.
+    pub pricing: Option<serde_json::Value>,
+    /// Where the message is counted in the usage aggregate (`<month>#<cell>`), as `usage_cell`.
+    pub usage_cell: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -121,6 +127,8 @@ pub struct Tables {
     pub pacing: HashMap<String, i64>,
     /// Caller → (the call that took the calls reply's turn, until when: epoch seconds).
     pub call_replies: HashMap<String, (String, i64)>,
+    /// (month, cell key) → messages: the usage aggregate.
+    pub usage: BTreeMap<(String, String), i64>,
     /// (WABA id, template name, language) → Meta's latest send-deciding status.
     pub templates: HashMap<(String, String, String), crate::domain::health::TemplateStatus>,
 }
@@ -331,7 +339,7 @@ impl MessageStore for MemoryStore {
         .await
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWritten, StoreError> {
         self.call("record_status", |tables, now| {
             let item = tables.messages.entry(status.wamid.to_string()).or_default();
             if item.contact.is_none() {
@@ -345,35 +353,8 @@ impl MessageStore for MemoryStore {
             if let Some(message_id) = status.sent_by_bundle() {
                 item.message_id = Some(message_id);
             }
-            let Some(ranked) = status.status else {
-                return StatusWrite::Stale;
-            };
-            if item.rank.is_none_or(|rank| rank < ranked.rank()) {
-                item.rank = Some(ranked.rank());
-                item.status = Some(ranked.as_str().to_owned());
-                item.status_request_id = Some(status.received.request_id.clone());
-                item.advanced_by
-                    .insert(ranked.as_str().to_owned(), status.received.request_id.clone());
-                StatusWrite::Advanced
-            } else if item.status.as_deref() == Some(ranked.as_str()) {
-                let mine = item
-                    .status_request_id
-                    .as_deref()
-                    .is_some_and(|held| same_delivery(held, &status.received.request_id));
-                if mine {
-                    StatusWrite::Advanced
-                } else {
-                    StatusWrite::Current
-                }
-            } else if item
-                .advanced_by
-                .get(ranked.as_str())
-                .is_some_and(|held| same_delivery(held, &status.received.request_id))
-            {
-                StatusWrite::Overtaken
-            } else {
-                StatusWrite::Stale
-            }
+            let write = rank(item, status);
+            usage::record_pricing(tables, status, write)
         })
         .await
     }
@@ -514,6 +495,7 @@ impl OutboundStore for MemoryStore {
                         ..History::default()
                     },
                     errors: serde_json::Value::Array(Vec::new()),
+                    pricing: message.pricing.clone(),
                     ..OutboundView::default()
                 });
             }
@@ -565,6 +547,7 @@ impl OutboundStore for MemoryStore {
                     .map(str::to_owned),
                 resends: (item.resends > 0).then_some(i64::from(item.resends)),
                 media: None,
+                pricing: message.and_then(|m| m.pricing.clone()),
             })
         })
         .await
@@ -632,5 +615,38 @@ fn fault_name(transition: &Transition) -> &'static str {
         "mark_accepted"
     } else {
         transition.name
+    }
+}
+
+/// A status's rank on its message item, as the table's conditional advance and merge decide.
+fn rank(item: &mut MessageItem, status: &StatusRecord) -> StatusWrite {
+    let Some(ranked) = status.status else {
+        return StatusWrite::Stale;
+    };
+    if item.rank.is_none_or(|rank| rank < ranked.rank()) {
+        item.rank = Some(ranked.rank());
+        item.status = Some(ranked.as_str().to_owned());
+        item.status_request_id = Some(status.received.request_id.clone());
+        item.advanced_by
+            .insert(ranked.as_str().to_owned(), status.received.request_id.clone());
+        StatusWrite::Advanced
+    } else if item.status.as_deref() == Some(ranked.as_str()) {
+        let mine = item
+            .status_request_id
+            .as_deref()
+            .is_some_and(|held| same_delivery(held, &status.received.request_id));
+        if mine {
+            StatusWrite::Advanced
+        } else {
+            StatusWrite::Current
+        }
+    } else if item
+        .advanced_by
+        .get(ranked.as_str())
+        .is_some_and(|held| same_delivery(held, &status.received.request_id))
+    {
+        StatusWrite::Overtaken
+    } else {
+        StatusWrite::Stale
     }
 }

@@ -7,6 +7,7 @@
 //! one clone and hands the other to the handler.
 
 pub mod blobs;
+pub mod blocklist;
 pub mod contract;
 pub mod events;
 pub mod faults;
@@ -22,6 +23,7 @@ pub mod templates;
 pub mod verification_store;
 
 pub use blobs::FakeBlobStore;
+pub use blocklist::FakeBlocklist;
 pub use events::FakeEventBus;
 pub use faults::{Fault, Faults, Step};
 pub use graph::{FakeGraph, FakeMedia, GraphAnswer};

@@ -78,12 +78,62 @@ pub enum Command {
         #[command(subcommand)]
         action: CoexistenceAction,
     },
+    /// Block a contact (phone number or business-scoped user id) on the business number, through the send
+    /// API (Meta's Block Users API: only contacts who wrote in the last 24 hours).
+    #[command(after_help = EXIT_CODES)]
+    Block(BlockArgs),
+    /// Unblock a contact on the business number, through the send API.
+    #[command(after_help = EXIT_CODES)]
+    Unblock(BlockArgs),
+    /// The number's WhatsApp calling settings (Graph /{phone-number-id}/settings): `show`, `enable`, `disable`.
+    #[command(after_help = EXIT_CODES)]
+    Calling {
+        #[command(subcommand)]
+        action: CallingAction,
+    },
+    /// The month's messages by Meta's pricing category and type, billable or free, with totals (from the
+    /// table's usage counters, kept as statuses arrive).
+    #[command(after_help = EXIT_CODES)]
+    Usage(UsageArgs),
     /// Print a shell completion script: `wabridge completions bash > /etc/bash_completion.d/wabridge`,
     /// `wabridge completions zsh > "${fpath[1]}/_wabridge"`, `wabridge completions fish > ~/.config/fish/completions/wabridge.fish`.
     Completions {
         #[arg(value_parser = ["bash", "zsh", "fish"])]
         shell: String,
     },
+}
+
+#[derive(Args)]
+pub struct BlockArgs {
+    /// The contact: a phone number (normalized as sends are) or a business-scoped user id (US.1349…).
+    pub contact: String,
+    /// The business number's phone number id (default: the deployment's default number).
+    #[arg(long, value_name = "PHONE_NUMBER_ID")]
+    pub from: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum CallingAction {
+    /// The calling settings: status, call icon, call hours, callback permission, SIP.
+    Show,
+    /// Enable calling (and set the call hours or callback permission, when given).
+    Enable(CallingArgs),
+    /// Disable calling (and set the call hours or callback permission, when given).
+    Disable(CallingArgs),
+}
+
+#[derive(Args)]
+pub struct CallingArgs {
+    /// Call hours, repeatable: DAYS=HHMM-HHMM (MON-FRI=0900-1700, SAT=10:00-14:00), in --timezone; `off`
+    /// takes calls at any time. Replaces the hours set before.
+    #[arg(long, value_name = "DAYS=HHMM-HHMM")]
+    pub hours: Vec<String>,
+    /// The call hours' time zone (an IANA name: Europe/Lisbon, America/Sao_Paulo).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Whether a caller is asked for permission to be called back.
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub callback_permission: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -113,9 +163,20 @@ impl Command {
             Command::Coexistence { .. } => "coexistence",
             Command::Events(_) => "events",
             Command::Templates { .. } => "templates",
+            Command::Block(_) => "block",
+            Command::Unblock(_) => "unblock",
+            Command::Calling { .. } => "calling",
+            Command::Usage(_) => "usage",
             Command::Completions { .. } => "completions",
         }
     }
+}
+
+#[derive(Args)]
+pub struct UsageArgs {
+    /// The month, YYYY-MM (UTC, by each status's time); default: the current one.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
 }
 
 #[derive(Args)]

@@ -88,6 +88,10 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Events(args) => commands::events_command(&settings, &sdk, args, json_output).await,
         Command::Templates { action } => commands::templates_command(&settings, action, json_output).await,
         Command::Coexistence { action } => commands::coexistence_command(&settings, &sdk, action, json_output).await,
+        Command::Block(args) => commands::block(&settings, args, true, json_output).await,
+        Command::Unblock(args) => commands::block(&settings, args, false, json_output).await,
+        Command::Calling { action } => commands::calling_command(&settings, action, json_output).await,
+        Command::Usage(args) => commands::usage_command(&settings, &sdk, args, json_output).await,
         Command::Completions { .. } => Err(CliError::Config("unreachable".to_owned())),
     }
 }

@@ -206,6 +206,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
             content: payload.as_ref().map_or_else(|| json!({}), outbound_content),
             media: None,
             errors: view.errors,
+            pricing: view.pricing,
         };
     }
     let inbound = field("direction").as_deref() == Some("inbound");
@@ -224,6 +225,7 @@ fn entry(item: &Attributes, message: Option<&Attributes>) -> ConversationEntry {
         errors: item
             .get("errors")
             .map_or_else(|| Value::Array(Vec::new()), attribute_to_json),
+        pricing: item.get("pricing").map(attribute_to_json),
     }
 }
 

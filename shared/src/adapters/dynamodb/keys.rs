@@ -9,6 +9,8 @@
 //! - send pacing of one recipient: `pk = PACE#<recipient>`, `sk = PACE` (`tat`: the next free slot, ms)
 //! - a template's send-deciding status (`message_template_status_update`): `pk = TEMPLATE#<WABA id>`,
 //!   `sk = <template name>#<language>` (the latest `PAUSED`/`DISABLED`/`REJECTED`/`APPROVED` by Meta's time)
+//! - usage: `pk = USAGE#<YYYY-MM>`, `sk = <category>#<type>#billable|free` (`messages`: how many
+//!   messages of that month are priced so; kept by the status writes, read by one query per month)
 //! - verification call: `pk = CALL#<CallSid>`, `sk = CODE#<code>` or `RECORDING#<RecordingSid>#<event>`
 //! - GSI `by_contact`: `gsi1pk = CONTACT#<key>`, `gsi1sk = <time>#<wamid or message id>` lists a
 //!   conversation (`GET /contacts/{contact}/messages`): each inbound message's `MSG#` item (its time),
@@ -122,4 +124,10 @@ pub fn template_pk(waba_id: &str) -> String {
 /// The sort key of one template (a name in one language); names are `[a-z0-9_]`, so `#` cannot collide.
 pub fn template_sk(name: &str, language: &str) -> String {
     format!("{name}#{language}")
+}
+
+/// The partition of a month's usage counters (`YYYY-MM`, UTC), one item per pricing cell
+/// ([`crate::domain::usage::UsageCell::key`]).
+pub fn usage_pk(month: &str) -> String {
+    format!("USAGE#{month}")
 }

@@ -1,11 +1,13 @@
 //! [`MessageStore`]: inbound messages, contacts, statuses and raw events.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::content::content_attributes;
 use super::errors::put_outcome;
-use super::item::{Item, Update, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
+use super::item::{Item, Update, attribute_to_json, epoch_to_rfc3339, json, number, rfc3339, string, text_of};
 use super::keys::{
     CONTACT_SK, MESSAGE_SK, alias_sk, contact_pk, conversation_pk, conversation_sk, conversation_time, event_pk,
     event_sk, message_pk, sent_pk, wa_call_pk, window_sk,
@@ -17,8 +19,9 @@ use crate::domain::records::{AddressBookRecord, BUSINESS_APP_ORIGIN, EchoRecord}
 use crate::domain::records::{
     CallRecord, ContactActivity, IdentityLink, InboundRecord, RawEventRecord, SAME_MESSAGE, StatusRecord,
 };
+use crate::domain::usage::UsageCell;
 use crate::domain::webhook::MetaError;
-use crate::ports::{MessageStore, StatusWrite, StoreError, WriteOutcome};
+use crate::ports::{MessageStore, StatusWrite, StatusWritten, StoreError, WriteOutcome};
 
 impl MessageStore for DynamoMessageStore {
     async fn record_inbound(&self, record: &InboundRecord) -> Result<WriteOutcome, StoreError> {
@@ -259,7 +262,7 @@ impl MessageStore for DynamoMessageStore {
         })
     }
 
-    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWrite, StoreError> {
+    async fn record_status(&self, status: &StatusRecord) -> Result<StatusWritten, StoreError> {
         let now = Utc::now();
         let status_time = status
             .timestamp
@@ -283,6 +286,15 @@ impl MessageStore for DynamoMessageStore {
             )
             .set_opt("conversation", status.conversation.as_ref().map(json))
             .set_opt("pricing", status.pricing.as_ref().map(json))
+            // The pricing's cell beside it, a scalar the usage count's condition can compare.
+            .set_opt(
+                "pricing_cell",
+                status
+                    .pricing
+                    .as_ref()
+                    .and_then(UsageCell::of)
+                    .map(|cell| string(cell.key())),
+            )
             .set_opt_if_absent("expires_at", self.expires_at(now));
         if let Some(attribute) = timestamp_attribute(status) {
             merge.set_if_absent(&attribute, string(&status_time));
@@ -321,6 +333,7 @@ impl MessageStore for DynamoMessageStore {
             merge.set("errors", errors(&status.errors));
         }
 
+        let pk = message_pk(status.wamid.as_str());
         if let Some(ranked) = status.status {
             let mut advance = merge.clone();
             advance
@@ -331,41 +344,30 @@ impl MessageStore for DynamoMessageStore {
                 .set(&advanced_by(ranked), string(&status.received.request_id));
             let condition = "attribute_not_exists(status_rank) OR status_rank < :new_rank";
             let new_rank = vec![(":new_rank", number(i64::from(ranked.rank())))];
-            let result = self
-                .update(
-                    message_pk(status.wamid.as_str()),
-                    MESSAGE_SK,
-                    advance,
-                    Some((condition, new_rank)),
-                )
-                .await;
-            if result? == WriteOutcome::Applied {
-                return Ok(StatusWrite::Advanced);
+            if let Some(item) = self
+                .update_returning(pk.clone(), advance, Some((condition, new_rank)))
+                .await?
+            {
+                return self.counted(status, StatusWrite::Advanced, item).await;
             }
         }
         // The message already has a status of equal or higher rank (or this status is unranked):
         // merge the timestamps and facts without touching the status, and read the status it holds.
-        let advanced_attribute = status.status.map(advanced_by);
-        let held = self
-            .merge_returning_status(message_pk(status.wamid.as_str()), merge, advanced_attribute.as_deref())
-            .await?;
-        let current = status.status.is_some() && held.status.as_deref() == Some(status.status_name.as_str());
+        let held = self.update_returning(pk, merge, None).await?.unwrap_or_default();
+        let take = |name: &str| text_of(&held, name);
+        let current = status.status.is_some() && take("status").as_deref() == Some(status.status_name.as_str());
         // Set by this very delivery: an attempt whose answer was lost (the SDK retried the advance after it
         // took effect) or an earlier delivery of the same queue record. It advanced the message.
-        let mine = held
-            .request_id
-            .as_deref()
-            .is_some_and(|held| held == status.received.request_id && held != "-");
-        let overtaken = held
-            .advanced_by
-            .as_deref()
-            .is_some_and(|held| held == status.received.request_id && held != "-");
-        Ok(match (current, mine, overtaken) {
+        let by_this = |held: Option<String>| held.is_some_and(|held| held == status.received.request_id && held != "-");
+        let mine = by_this(take(STATUS_REQUEST_ID));
+        let overtaken = by_this(status.status.map(advanced_by).and_then(|name| take(&name)));
+        let write = match (current, mine, overtaken) {
             (true, true, _) => StatusWrite::Advanced,
             (true, false, _) => StatusWrite::Current,
             (false, _, true) => StatusWrite::Overtaken,
             (false, _, false) => StatusWrite::Stale,
-        })
+        };
+        self.counted(status, write, held).await
     }
 
     async fn record_event(&self, event: &RawEventRecord) -> Result<WriteOutcome, StoreError> {
@@ -436,6 +438,21 @@ impl MessageStore for DynamoMessageStore {
             }));
         }
         Ok(text("media_error").map(|error| StoredMedia::Failed { error }))
+    }
+}
+
+impl DynamoMessageStore {
+    /// A status written: its message counted in the usage aggregate (when it is priced), and the
+    /// pricing the item holds (the latest status that had it), from the item the write answered.
+    async fn counted(
+        &self,
+        status: &StatusRecord,
+        write: StatusWrite,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<StatusWritten, StoreError> {
+        let pricing = item.get("pricing").map(attribute_to_json);
+        self.count_usage(status, Some(item)).await?;
+        Ok(StatusWritten { write, pricing })
     }
 }
 

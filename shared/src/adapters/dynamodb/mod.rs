@@ -1,6 +1,7 @@
 //! The message store on one DynamoDB table: [`keys`] (the key schema), [`item`] (item and
 //! update builders), [`errors`] (SDK error classification), and one file per store:
-//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only), [`templates`].
+//! [`messages`], [`outbound`], [`verification`], [`conversation`] (reads only), [`templates`],
+//! [`usage`] (the usage aggregate the status writes keep).
 //!
 //! Every write is conditional where order or duplicates matter, so redelivery and
 //! out-of-order webhooks converge to the same item without a read first.
@@ -16,6 +17,7 @@ pub mod keys;
 mod messages;
 mod outbound;
 mod templates;
+mod usage;
 mod verification;
 mod view;
 
@@ -142,16 +144,16 @@ impl DynamoMessageStore {
         Ok(output.item)
     }
 
-    /// An unconditional update of the message item whose answer names the status the item holds after it,
-    /// and the delivery that set that status (`status_request_id`).
-    async fn merge_returning_status(
+    /// An update of the message item answering with the item after it: `None` when `condition`
+    /// failed (nothing written).
+    async fn update_returning(
         &self,
         pk: String,
         update: Update,
-        advanced_attribute: Option<&str>,
-    ) -> Result<HeldStatus, StoreError> {
-        let (expression, names, values) = update.build();
-        let result = self
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let (expression, names, mut values) = update.build();
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -159,25 +161,15 @@ impl DynamoMessageStore {
             .key("sk", string(MESSAGE_SK))
             .update_expression(expression)
             .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(error) => {
-                return Err(update_outcome::<(), _>(Err(error))
-                    .err()
-                    .unwrap_or_else(|| StoreError::Unavailable("update failed".to_owned())));
-            }
-        };
-        let mut attributes = output.attributes.unwrap_or_default();
-        let mut take = |name: &str| attributes.remove(name).and_then(|value| value.as_s().ok().cloned());
-        Ok(HeldStatus {
-            status: take("status"),
-            request_id: take(STATUS_REQUEST_ID),
-            advanced_by: advanced_attribute.and_then(&mut take),
-        })
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if let Some((condition, extra_values)) = condition {
+            values.extend(extra_values.into_iter().map(|(name, value)| (name.to_owned(), value)));
+            request = request.condition_expression(condition);
+        }
+        match request.set_expression_attribute_values(Some(values)).send().await {
+            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
+            Err(error) => update_outcome::<(), _>(Err(error)).map(|_| None),
+        }
     }
 
     async fn update(
@@ -235,15 +227,6 @@ impl DynamoMessageStore {
 
 /// The attribute naming the delivery (request id) that set a message's status.
 const STATUS_REQUEST_ID: &str = "status_request_id";
-
-/// What a message item holds after a merge.
-struct HeldStatus {
-    status: Option<String>,
-    /// The delivery that set `status` ([`STATUS_REQUEST_ID`]).
-    request_id: Option<String>,
-    /// The delivery that advanced the message to the status being recorded (`<status>_advanced_by`).
-    advanced_by: Option<String>,
-}
 
 /// Whether the item's `attribute` names the delivery `request_id`: the item is that delivery's write.
 /// A delivery without a request id (`-`) is never recognised.

@@ -68,6 +68,7 @@ pub(super) fn outbound_view(outbound: Option<&Attributes>, message: Option<&Attr
         callback_data,
         resends: from_outbound("resends").and_then(|n| n.parse::<i64>().ok()),
         media: message.and_then(media_of),
+        pricing: message.and_then(|m| m.get("pricing")).map(attribute_to_json),
     }
 }
 

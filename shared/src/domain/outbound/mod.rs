@@ -387,6 +387,10 @@ pub struct OutboundView {
     /// An inbound media message's file, with a presigned link to its bytes once the worker stored them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<super::history::MediaView>,
+    /// Meta's per-message pricing of the latest status that had one (`pricing_model`, `category`,
+    /// `type`, `billable`), as sent; absent until a status brings it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Value>,
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::ports::{OutboundStore, TemplateCatalog, TemplateStatusStore};
 /// Free-form messages need the contact to have written within this many seconds.
 pub const CUSTOMER_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 
-impl<S: OutboundStore + TemplateStatusStore, Q, L, M, T: TemplateCatalog> SendApi<S, Q, L, M, T> {
+impl<S: OutboundStore + TemplateStatusStore, Q, L, M, T: TemplateCatalog, B> SendApi<S, Q, L, M, T, B> {
     /// The business number a send goes out from: the one it names, if this deployment has it
     /// (`WHATSAPP_PHONE_NUMBER_IDS`), else the default (none configured: the worker's).
     pub(super) fn business_number(&self, send: &ValidSendRequest) -> Result<Option<PhoneNumberId>, Refusal> {

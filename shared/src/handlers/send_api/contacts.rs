@@ -13,7 +13,7 @@ use crate::domain::history;
 use crate::handlers::http::{Refusal, respond};
 use crate::ports::ContactList;
 
-impl<S: ContactList, Q, L, M, T> SendApi<S, Q, L, M, T> {
+impl<S: ContactList, Q, L, M, T, B> SendApi<S, Q, L, M, T, B> {
     /// One page of the contacts, and the cursor of the next (`null` on the last page).
     pub(super) async fn contacts(&self, request: &Request) -> Result<Response<Body>, Refusal> {
         let (limit, cursor) = page_parameters(request)?;

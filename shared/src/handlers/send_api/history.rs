@@ -27,7 +27,7 @@ pub(super) fn page_parameters(request: &Request) -> Result<(Option<String>, Opti
     Ok((first("limit"), first("cursor")))
 }
 
-impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T> SendApi<S, Q, L, M, T> {
+impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T, B> SendApi<S, Q, L, M, T, B> {
     /// `GET /contacts/{contact}/messages?limit=&cursor=`: one page, newest first, and the cursor of
     /// the next (`null` on the last page).
     pub(super) async fn conversation(&self, request: &Request, raw_contact: &str) -> Result<Response<Body>, Refusal> {

@@ -27,7 +27,7 @@ struct MediaReference {
     mime: Option<String>,
 }
 
-impl<S, Q, L, M: MediaUploader, T> SendApi<S, Q, L, M, T> {
+impl<S, Q, L, M: MediaUploader, T, B> SendApi<S, Q, L, M, T, B> {
     /// `POST /media[?from=<phone number id>]`: the body is the file, its `Content-Type` its MIME
     /// type (at most [`MAX_RAW_MEDIA_BYTES`]); or `application/json` `{"s3_key": "media/…",
     /// "type"?}` naming an object of the payload bucket, streamed from S3 to Meta. Meta's type and
@@ -39,7 +39,7 @@ impl<S, Q, L, M: MediaUploader, T> SendApi<S, Q, L, M, T> {
                 "media upload is not configured (WHATSAPP_ACCESS_TOKEN is not set)",
             ));
         };
-        let from = self.media_from(request)?;
+        let from = self.number_from(request)?;
         let content_type = request
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -103,9 +103,11 @@ impl<S, Q, L, M: MediaUploader, T> SendApi<S, Q, L, M, T> {
         let body = json!({"id": id, "type": file.mime, "kind": file.kind.as_str(), "size": file.size, "from": from});
         Ok(respond(StatusCode::OK, "application/json", body.to_string()))
     }
+}
 
-    /// The business number a media upload is for: `?from=`, else the default one.
-    fn media_from(&self, request: &Request) -> Result<String, Refusal> {
+impl<S, Q, L, M, T, B> SendApi<S, Q, L, M, T, B> {
+    /// The business number a request is for (a media upload, a block): `?from=`, else the default one.
+    pub(super) fn number_from(&self, request: &Request) -> Result<String, Refusal> {
         let numbers = &self.config.phone_numbers;
         let named = request
             .query_string_parameters_ref()

@@ -53,7 +53,8 @@ impl<
     L: MediaLinks,
     M: MediaUploader,
     T: TemplateCatalog,
-> SendApi<S, Q, L, M, T>
+    B,
+> SendApi<S, Q, L, M, T, B>
 {
     pub(super) async fn get(&self, id: &str) -> Result<Response<Body>, Refusal> {
         let view = self.store.view(id).await.map_err(store_unavailable)?;

@@ -13,10 +13,14 @@
 //! numbers say by then (the same body; another is 409).
 //!
 //! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
+//! `POST`/`DELETE`/`GET /contacts/{contact}/block` block, unblock and read a contact's block on the
+//! business number (Meta's Block Users API; Meta's refusal, such as a contact who did not write in the
+//! last 24 hours, is a 422 with its words).
 //!
 //! The routes are chosen first ([`Route::of`]): a path no route has is 404, a route's path with
 //! another method 405; then the API key, then the route's handler.
 
+mod block;
 mod checks;
 mod contacts;
 mod history;
@@ -30,19 +34,21 @@ use tracing::Instrument;
 pub use self::checks::CUSTOMER_WINDOW_SECONDS;
 pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
-pub use self::routes::{CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
+pub use self::routes::{
+    BLOCK_ROUTES, BlockMethod, CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route,
+};
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
 use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
 use crate::ports::{
-    ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
-    TemplateStatusStore,
+    Blocklist, ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError,
+    TemplateCatalog, TemplateStatusStore,
 };
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
-pub struct SendApi<S, Q, L, M = Absent, T = Absent> {
+pub struct SendApi<S, Q, L, M = Absent, T = Absent, B = Absent> {
     pub config: SendApiConfig,
     pub store: S,
     pub queue: Q,
@@ -51,6 +57,8 @@ pub struct SendApi<S, Q, L, M = Absent, T = Absent> {
     /// The WABA's templates (`None`: no `WHATSAPP_BUSINESS_ACCOUNT_ID`; template sends are not checked).
     pub templates: Option<T>,
     pub links: Option<L>,
+    /// The numbers' blocklists (`None`: `WHATSAPP_ACCESS_TOKEN` not set, the block routes answer 503).
+    pub blocklist: Option<B>,
     cursor_key: CursorKey,
 }
 
@@ -69,13 +77,14 @@ impl<S, Q, L> SendApi<S, Q, L> {
             cursor_key,
             media: None,
             templates: None,
+            blocklist: None,
         }
     }
 }
 
-impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
+impl<S, Q, L, M, T, B> SendApi<S, Q, L, M, T, B> {
     /// The same API uploading media through `media`.
-    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, L, N, T> {
+    pub fn with_media<N>(self, media: Option<N>) -> SendApi<S, Q, L, N, T, B> {
         SendApi {
             config: self.config,
             store: self.store,
@@ -83,12 +92,13 @@ impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
             links: self.links,
             media,
             templates: self.templates,
+            blocklist: self.blocklist,
             cursor_key: self.cursor_key,
         }
     }
 
     /// The same API checking template sends against `templates`.
-    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, L, M, U> {
+    pub fn with_templates<U>(self, templates: Option<U>) -> SendApi<S, Q, L, M, U, B> {
         SendApi {
             config: self.config,
             store: self.store,
@@ -96,6 +106,21 @@ impl<S, Q, L, M, T> SendApi<S, Q, L, M, T> {
             links: self.links,
             media: self.media,
             templates,
+            blocklist: self.blocklist,
+            cursor_key: self.cursor_key,
+        }
+    }
+
+    /// The same API blocking and unblocking contacts through `blocklist`.
+    pub fn with_blocklist<C>(self, blocklist: Option<C>) -> SendApi<S, Q, L, M, T, C> {
+        SendApi {
+            config: self.config,
+            store: self.store,
+            queue: self.queue,
+            links: self.links,
+            media: self.media,
+            templates: self.templates,
+            blocklist,
             cursor_key: self.cursor_key,
         }
     }
@@ -107,7 +132,8 @@ impl<
     L: MediaLinks,
     M: MediaUploader,
     T: TemplateCatalog,
-> SendApi<S, Q, L, M, T>
+    B: Blocklist,
+> SendApi<S, Q, L, M, T, B>
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
@@ -137,6 +163,7 @@ impl<
             Route::Media => Box::pin(self.media(request)).await,
             Route::Conversation { contact } => self.conversation(request, contact).await,
             Route::Contacts => self.contacts(request).await,
+            Route::Block { contact, method } => self.block(request, contact, method).await,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The send API's routes, template.yaml's five (`local/src/api.rs` serves the same and
+//! The send API's routes, template.yaml's eight (`local/src/api.rs` serves the same and
 //! `local/tests/template_routes.rs` keeps the two equal): one `match` on the method and the path's
 //! segments.
 //!
@@ -21,11 +21,28 @@ pub const GET_ROUTE: &str = "GET /messages/{id}";
 pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
 pub const CONTACTS_ROUTE: &str = "GET /contacts";
 pub const MEDIA_ROUTE: &str = "POST /media";
+/// `/contacts/{contact}/block`: block (`POST`), unblock (`DELETE`), is it blocked (`GET`).
+pub const BLOCK_ROUTES: [&str; 3] = [
+    "POST /contacts/{contact}/block",
+    "DELETE /contacts/{contact}/block",
+    "GET /contacts/{contact}/block",
+];
 /// The span's route for a request no route takes (API Gateway's access log writes `-` too).
 pub const NO_ROUTE: &str = "-";
 
 const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts, \
-     GET /contacts/{contact}/messages";
+     GET /contacts/{contact}/messages, POST|DELETE|GET /contacts/{contact}/block";
+
+/// What `/contacts/{contact}/block` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMethod {
+    /// `POST`: block.
+    Block,
+    /// `DELETE`: unblock.
+    Unblock,
+    /// `GET`: is the contact blocked.
+    Read,
+}
 
 /// A request's route, with its path parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +57,8 @@ pub enum Route<'a> {
     Conversation { contact: &'a str },
     /// `GET /contacts`: the contacts by last activity.
     Contacts,
+    /// `POST|DELETE|GET /contacts/{contact}/block`: the contact as the path writes it.
+    Block { contact: &'a str, method: BlockMethod },
 }
 
 impl<'a> Route<'a> {
@@ -54,6 +73,15 @@ impl<'a> Route<'a> {
             ("GET", ["", "contacts"]) => Ok(Route::Contacts),
             ("GET", ["", "contacts", contact, "messages"]) if !contact.is_empty() => {
                 Ok(Route::Conversation { contact })
+            }
+            (method, ["", "contacts", contact, "block"]) if !contact.is_empty() => {
+                let method = match method {
+                    "POST" => BlockMethod::Block,
+                    "DELETE" => BlockMethod::Unblock,
+                    "GET" => BlockMethod::Read,
+                    _ => return Err(ApiError::MethodNotAllowed("GET, POST, DELETE")),
+                };
+                Ok(Route::Block { contact, method })
             }
             (_, ["", "messages"] | ["", "media"]) => Err(ApiError::MethodNotAllowed("POST")),
             (_, ["", "contacts"]) => Err(ApiError::MethodNotAllowed("GET")),
@@ -83,6 +111,10 @@ impl<'a> Route<'a> {
             Route::Conversation { contact } => Route::Conversation {
                 contact: parameter("contact", contact),
             },
+            Route::Block { contact, method } => Route::Block {
+                contact: parameter("contact", contact),
+                method,
+            },
             route => route,
         })
     }
@@ -95,6 +127,11 @@ impl<'a> Route<'a> {
             Route::Media => MEDIA_ROUTE,
             Route::Conversation { .. } => HISTORY_ROUTE,
             Route::Contacts => CONTACTS_ROUTE,
+            Route::Block { method, .. } => match method {
+                BlockMethod::Block => BLOCK_ROUTES[0],
+                BlockMethod::Unblock => BLOCK_ROUTES[1],
+                BlockMethod::Read => BLOCK_ROUTES[2],
+            },
         }
     }
 }
@@ -174,6 +211,39 @@ mod tests {
     }
 
     #[test]
+    fn the_block_routes_one_path_three_methods() {
+        for (method, what, key) in [
+            ("POST", BlockMethod::Block, BLOCK_ROUTES[0]),
+            ("DELETE", BlockMethod::Unblock, BLOCK_ROUTES[1]),
+            ("GET", BlockMethod::Read, BLOCK_ROUTES[2]),
+        ] {
+            let route = of_path(method, "/contacts/%2B972501234567/block/").expect("a route");
+            assert_eq!(
+                route,
+                Route::Block {
+                    contact: "%2B972501234567",
+                    method: what
+                }
+            );
+            assert_eq!(route.key(), key);
+            assert_eq!(key.split_once(' ').map(|(m, _)| m), Some(method));
+        }
+        let through_gateway = gateway_event(
+            BLOCK_ROUTES[1],
+            "/v1/contacts/US.1349/block",
+            "$default",
+            serde_json::json!({"contact": "US.1349"}),
+        );
+        assert_eq!(
+            Route::of(&through_gateway),
+            Ok(Route::Block {
+                contact: "US.1349",
+                method: BlockMethod::Unblock
+            })
+        );
+    }
+
+    #[test]
     fn a_route_s_path_with_another_method_is_405_naming_the_method() {
         let table = [
             ("GET", "/messages", "POST"),
@@ -186,6 +256,8 @@ mod tests {
             ("POST", "/messages/msg_1", "GET"),
             ("DELETE", "/messages/msg_1", "GET"),
             ("HEAD", "/messages/msg_1", "GET"),
+            ("PUT", "/contacts/972501234567/block", "GET, POST, DELETE"),
+            ("PATCH", "/contacts/US.1349/block/", "GET, POST, DELETE"),
             ("POST", "/contacts/972501234567/messages", "GET"),
             ("PATCH", "/contacts/972501234567/messages/", "GET"),
             ("POST", "/contacts", "GET"),
@@ -220,6 +292,8 @@ mod tests {
             ("GET", "/v1/contacts"),
             ("GET", "/contacts//messages"),
             ("GET", "/contacts/972501234567/messages/x"),
+            ("POST", "/contacts//block"),
+            ("POST", "/contacts/972501234567/block/x"),
             ("POST", "/webhooks/whatsapp"),
             ("GET", "/webhooks/whatsapp"),
             ("POST", "/twilio/voice"),

@@ -1,6 +1,7 @@
 //! Handler tests in process, against the in-memory fakes of [`crate::testing`]: every port
 //! call a handler makes is failed at least once.
 
+mod block;
 mod contacts;
 mod history;
 mod ingest;

@@ -1069,6 +1069,7 @@ mod echoes;
 mod fates;
 mod health;
 mod media;
+mod pricing;
 mod properties;
 mod send_events;
 

@@ -139,8 +139,11 @@ where
                             (WriteKind::Contact, self.store.record_contact_activity(activity).await)
                         }
                         Write::Status(status) => match self.store.record_status(status).await {
-                            Ok(write) => (WriteKind::Status(status, write), Ok(write.outcome())),
-                            Err(error) => (WriteKind::Status(status, StatusWrite::Stale), Err(error)),
+                            Ok(written) => {
+                                let outcome = written.write.outcome();
+                                (WriteKind::Status(status, written.write, written.pricing), Ok(outcome))
+                            }
+                            Err(error) => (WriteKind::Status(status, StatusWrite::Stale, None), Err(error)),
                         },
                         Write::Link(status, message_id) => {
                             let wamid = status.wamid.clone();
@@ -215,11 +218,11 @@ where
                     }
                     // A redelivered record publishes the statuses its first delivery may have advanced and
                     // failed to publish: still current, or overtaken since by a higher one. Same event ids.
-                    WriteKind::Status(status, write)
+                    WriteKind::Status(status, write, pricing)
                         if *write == StatusWrite::Advanced
                             || (redelivered && matches!(write, StatusWrite::Current | StatusWrite::Overtaken)) =>
                     {
-                        events.push(bus::message_status(status));
+                        events.push(bus::message_status(status, pricing.as_ref()));
                     }
                     // A health field's typed event beside its raw one (a consumer of either keeps working).
                     WriteKind::Event(event) if publish => {
@@ -241,7 +244,7 @@ where
                 (WriteKind::Echo(_), Ok(WriteOutcome::Applied)) => summary.echoes_new += 1,
                 (WriteKind::Echo(_), Ok(WriteOutcome::Superseded)) => summary.echoes_duplicate += 1,
                 (WriteKind::History(_) | WriteKind::Call(_), Ok(_)) => summary.events += 1,
-                (WriteKind::Status(status, _), Ok(WriteOutcome::Applied)) => {
+                (WriteKind::Status(status, ..), Ok(WriteOutcome::Applied)) => {
                     summary.statuses_applied += 1;
                     count_status(status);
                 }
@@ -359,7 +362,8 @@ enum WriteKind<'a> {
     History(&'a HistoryChunkRecord),
     Call(&'a CallRecord),
     Contact,
-    Status(&'a StatusRecord, StatusWrite),
+    /// The status, what it did, and the pricing its message holds after it (for its event).
+    Status(&'a StatusRecord, StatusWrite, Option<serde_json::Value>),
     /// `Some(resends)`: the link resolved the send's unknown outcome (its resends then).
     Link(&'a StatusRecord, MessageId, Option<u32>),
     Event(&'a RawEventRecord),
@@ -375,7 +379,7 @@ fn write_kind<'a>(write: &Write<'a>) -> WriteKind<'a> {
         Write::AddressBook(_) | Write::Identity(_) => WriteKind::Contact,
         Write::Call(call) => WriteKind::Call(call),
         Write::Contact(_) => WriteKind::Contact,
-        Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale),
+        Write::Status(status) => WriteKind::Status(status, StatusWrite::Stale, None),
         Write::Link(status, message_id) => WriteKind::Link(status, message_id.clone(), None),
         Write::Event(event) => WriteKind::Event(event),
         Write::Template(_) => WriteKind::Template,

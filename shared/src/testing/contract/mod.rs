@@ -21,7 +21,7 @@ use crate::domain::verification::{CaptureMethod, CapturedCode, EmailOutcome};
 use crate::domain::webhook::Content;
 use crate::ports::{
     Claim, ClaimTerms, ConversationStore, Created, MessageStore, NewOutbound, OutboundStore, Pace, Paced, StateWrite,
-    StatusWrite, StoreError, TemplateStatusStore, VerificationStore, WriteOutcome,
+    StatusWrite, StoreError, TemplateStatusStore, UsageStore, VerificationStore, WriteOutcome,
 };
 use crate::sends::SendMachine;
 
@@ -29,11 +29,13 @@ mod contacts;
 mod sends;
 mod stores;
 mod templates;
+mod usage;
 
 pub use contacts::*;
 pub use sends::*;
 pub use stores::*;
 pub use templates::*;
+pub use usage::*;
 
 /// A write a fault can be planned on: its name on the fake, and the wire operation the DynamoDB
 /// adapter makes it with.
@@ -84,6 +86,7 @@ pub trait Harness: Sync {
         + ConversationStore
         + crate::ports::ContactList
         + TemplateStatusStore
+        + UsageStore
         + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
@@ -232,6 +235,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     call_steps_are_recorded_once(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
+    run_usage(harness).await;
 }
 
 /// The in-memory backend.

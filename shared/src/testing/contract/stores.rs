@@ -49,7 +49,8 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
     assert_eq!(
         bounded(store.record_status(&record(DeliveryStatus::Delivered)))
             .await
-            .expect("answered"),
+            .expect("answered")
+            .write,
         StatusWrite::Advanced
     );
     assert_eq!(
@@ -61,26 +62,30 @@ pub async fn messages_and_statuses_converge<H: Harness>(harness: &H) {
             ..record(DeliveryStatus::Delivered)
         }))
         .await
-        .expect("answered"),
+        .expect("answered")
+        .write,
         StatusWrite::Current
     );
     assert_eq!(
         bounded(store.record_status(&record(DeliveryStatus::Sent)))
             .await
-            .expect("answered"),
+            .expect("answered")
+            .write,
         StatusWrite::Stale
     );
     assert_eq!(
         bounded(store.record_status(&record(DeliveryStatus::Read)))
             .await
-            .expect("answered"),
+            .expect("answered")
+            .write,
         StatusWrite::Advanced
     );
     // The delivery that advanced it to `delivered`, again after `read`: overtaken, not merely stale.
     assert_eq!(
         bounded(store.record_status(&record(DeliveryStatus::Delivered)))
             .await
-            .expect("answered"),
+            .expect("answered")
+            .write,
         StatusWrite::Overtaken
     );
 }
@@ -138,7 +143,8 @@ pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harnes
         assert_eq!(
             bounded(store.record_status(&status_record(&first, &contact, status, None)))
                 .await
-                .expect("answered"),
+                .expect("answered")
+                .write,
             StatusWrite::Advanced
         );
     }
@@ -147,7 +153,8 @@ pub async fn echoes_are_outbound_messages_of_the_conversation<H: Harness>(harnes
     assert_eq!(
         bounded(store.record_status(&status_record(&second, &contact, DeliveryStatus::Delivered, None)))
             .await
-            .expect("answered"),
+            .expect("answered")
+            .write,
         StatusWrite::Advanced
     );
     assert_eq!(

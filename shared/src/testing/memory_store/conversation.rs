@@ -128,6 +128,7 @@ impl ConversationStore for MemoryStore {
                         content,
                         media: None,
                         errors: serde_json::to_value(item.errors.iter().collect::<Vec<_>>()).unwrap_or_default(),
+                        pricing: message.and_then(|m| m.pricing.clone()),
                     },
                 ));
             }
@@ -177,6 +178,7 @@ impl ConversationStore for MemoryStore {
                         content,
                         media: media_of(message),
                         errors: serde_json::Value::Array(Vec::new()),
+                        pricing: message.pricing.clone(),
                     },
                 ));
             }

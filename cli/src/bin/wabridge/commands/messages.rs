@@ -1,4 +1,4 @@
-//! `wabridge send`, `status` and `history`: the deployed send API.
+//! `wabridge send`, `status`, `history`, `block` and `unblock`: the deployed send API.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use whatsapp_bridge_cli::envelope::Done;
 use whatsapp_bridge_cli::error::CliError;
 use whatsapp_bridge_cli::send::{SendApi, message_body};
 
-use crate::args::{FollowArgs, HistoryArgs, SendArgs, StatusArgs};
+use crate::args::{BlockArgs, FollowArgs, HistoryArgs, SendArgs, StatusArgs};
 use crate::render;
 
 fn send_api(settings: &Settings) -> Result<SendApi, CliError> {
@@ -112,4 +112,21 @@ pub async fn history(settings: &Settings, args: HistoryArgs, json_output: bool) 
     Ok(Done::ok(
         json!({"contact": contact, "messages": messages, "next_cursor": next_cursor}),
     ))
+}
+
+/// `block` (`true`) or `unblock` the contact on the business number: the send API's answer
+/// (`contact`, `from`, `blocked`).
+pub async fn block(settings: &Settings, args: BlockArgs, block: bool, json_output: bool) -> Result<Done, CliError> {
+    let api = send_api(settings)?;
+    let answer = api.block(&args.contact, block, args.from.as_deref()).await?;
+    if !json_output {
+        let contact = answer.get("contact").and_then(Value::as_str).unwrap_or(&args.contact);
+        let from = answer
+            .get("from")
+            .and_then(Value::as_str)
+            .unwrap_or("the default number");
+        let done = if block { "blocked" } else { "unblocked" };
+        println!("{contact} is {done} on {from}");
+    }
+    Ok(Done::ok(answer))
 }

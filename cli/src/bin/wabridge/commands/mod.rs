@@ -2,6 +2,7 @@
 //! command's result (a [`whatsapp_bridge_cli::envelope::Done`]); what it prints for a person is in
 //! [`crate::render`].
 
+mod calling;
 mod coexistence;
 mod completions;
 mod doctor;
@@ -9,15 +10,18 @@ mod messages;
 mod onboard;
 mod queues;
 mod templates;
+mod usage;
 mod webhook;
 
+pub use calling::calling_command;
 pub use coexistence::coexistence_command;
 pub use completions::completions;
 pub use doctor::doctor_command;
-pub use messages::{history, send, status};
+pub use messages::{block, history, send, status};
 pub use onboard::onboard;
 pub use queues::{events_command, redrive_command};
 pub use templates::templates_command;
+pub use usage::usage_command;
 pub use webhook::webhook;
 
 use whatsapp_bridge_cli::config::{self, Settings};

@@ -102,7 +102,7 @@ mod tests {
             );
         }
         // Busy: 20 sends take 4 windows (the first 4 at once, then 4 each window), not 5.
-        assert_eq!(*slots.last().expect("twenty slots") - start, WINDOW * 4);
+        assert_eq!(*slots.last().expect("20 slots") - start, WINDOW * 4);
     }
 
     #[tokio::test(start_paused = true)]
