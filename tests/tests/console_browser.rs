@@ -122,10 +122,11 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     customer_writes(&stack, &contact, XSS_NAME, "Hello! Is my order #1042 ready?", 2).await;
     customer_writes(&stack, &contact, XSS_NAME, XSS_TEXT, 1).await;
 
-    // 3. The right key: the conversation appears in the list.
+    // 3. The right key, with the keyboard alone (Enter submits): the conversation appears in the list.
     let key = browser.find("#key-input").await.unwrap();
-    browser.type_into(&key, &stack.env["API_KEY"]).await;
-    browser.click(&browser.find("#key-submit").await.unwrap()).await;
+    browser
+        .type_into(&key, &format!("{}\u{E007}", stack.env["API_KEY"]))
+        .await;
     let entry = format!("button.contact[data-contact='{contact}']");
     browser.wait_for(&entry, WAIT).await;
     until(
@@ -139,6 +140,17 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     assert_eq!(name, XSS_NAME, "the name as text, markup and all");
     assert_eq!(browser.execute("return sessionStorage.length", json!([])).await, 1);
     browser.screenshot(&shots.join("03-conversations.png")).await;
+    // Every control is labelled (a label, its text or aria-label) and reachable by Tab (no tabindex < 0).
+    let unlabelled = browser
+        .execute(
+            "return [...document.querySelectorAll('button, input, textarea, a, select')]
+               .filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')
+                            || e.tabIndex < 0)
+               .map(e => e.outerHTML.slice(0, 80))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "controls without a name or out of the tab order");
 
     // 4. The conversation: the markup is text, no element made of it, no request to `x`, no dialog.
     browser.click_css(&entry).await;
