@@ -7,5 +7,5 @@ trap stop_emulator EXIT
 start_emulator
 python scripts/local_stack.py > /dev/null
 cargo build --release -p meta-verify -p meta-webhook -p queue-worker -p twilio-voice \
-    -p twilio-gather -p send-api -p empty-function
+    -p twilio-gather -p send-api -p console -p empty-function
 cargo bench -p cold-start-bench -- "$@"

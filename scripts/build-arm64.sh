@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-FUNCTIONS=(meta-verify meta-webhook queue-worker twilio-voice twilio-gather send-api)
+FUNCTIONS=(meta-verify meta-webhook queue-worker twilio-voice twilio-gather send-api console)
 BUDGET_BYTES=$((2500 * 1000))
 
 # The arm64 standard library comes through rustup; fetch it once if this toolchain lacks it.

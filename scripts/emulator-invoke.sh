@@ -24,7 +24,9 @@ SECRETS='^(WHATSAPP_APP_SECRET|WHATSAPP_VERIFY_TOKEN|WHATSAPP_ACCESS_TOKEN|TWILI
   while IFS='=' read -r name _; do
     [[ "$name" =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
     [[ "$name" =~ $SECRETS ]] && continue
-    echo "$name=${!name}"
+    value=${!name}
+    # A value with spaces (CALLS_REPLY_TEXT) is double-quoted, as in local.env, or cargo lambda refuses the file.
+    if [[ "$value" == *" "* ]]; then echo "$name=\"$value\""; else echo "$name=$value"; fi
   done < local.env
   echo "WHATSAPP_APP_SECRET_PARAMETER=$PREFIX/app-secret"
   echo "WHATSAPP_VERIFY_TOKEN_PARAMETER=$PREFIX/verify-token"
@@ -40,7 +42,7 @@ unset WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN WHATSAPP_ACCESS_TOKEN TWILIO_AUT
 # its own feature set, so partly a fresh build). The watch stamps each invocation's deadline when it
 # receives it; a binary compiled inside the invocation would start past that deadline, and the
 # functions answer 503 when no time is left (the shared budget), so no build may happen there.
-for function in meta-verify meta-webhook queue-worker twilio-voice twilio-gather send-api; do
+for function in meta-verify meta-webhook queue-worker twilio-voice twilio-gather send-api console; do
   cargo build --quiet --bin "$function"
 done
 PORT=9009
@@ -70,11 +72,11 @@ boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_nam
 PY
 
 python - "$(invoke meta-verify)" "$(invoke meta-webhook)" "$(invoke queue-worker)" "$(invoke twilio-voice)" \
-  "$(invoke twilio-gather)" "$(invoke send-api)" <<'PY'
+  "$(invoke twilio-gather)" "$(invoke send-api)" "$(invoke console)" <<'PY'
 import json, os, sys
 import boto3
 
-verify, webhook, worker, voice, gather, send = (json.loads(arg) for arg in sys.argv[1:7])
+verify, webhook, worker, voice, gather, send, console = (json.loads(arg) for arg in sys.argv[1:8])
 assert verify["statusCode"] == 200 and verify["body"] == "1158201444", verify
 print("meta-verify  (events/meta-verify.json):  200, challenge echoed")
 assert webhook["statusCode"] == 200, webhook
@@ -98,6 +100,10 @@ assert send["statusCode"] == 202, send
 message = json.loads(send["body"])
 assert message["status"] == "queued" and message["to"] == "972504370045", message
 print(f"send-api     (events/send-api.json):     202, {message['id']} queued for 972504370045")
+headers = {name.lower(): value for name, value in (console.get("headers") or {}).items()}
+assert console["statusCode"] == 200 and "<!doctype html>" in console["body"], console
+assert "default-src 'self'" in headers["content-security-policy"] and headers["x-content-type-options"] == "nosniff", headers
+print("console      (events/console.json):      200, the page with its Content-Security-Policy")
 
 # Secrets came from SSM (the signatures above only verify with them); no value reached the log.
 log = open(".local/lambda-watch.log", encoding="utf-8", errors="replace").read()

@@ -131,6 +131,7 @@ def main():
         "POST", "/messages", headers={"content-type": "application/json", "authorization": f"Bearer {ENV['API_KEY']}",
                                       "idempotency-key": "events-sample-1"},
         body=json.dumps({"to": "+972 50-437-0045", "type": "template", "name": "hello_world", "language": "en_US"})))
+    write(out / "console.json", http_event("GET", "/console", headers={"user-agent": "Mozilla/5.0"}))
     write(out / "queue-worker.json", {"Records": [{
         "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",

@@ -35,8 +35,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get > /dev/null || fail "needs ${missing[*]}, and this is not a Debian system (no apt-get); see docs/sam-local.md."
   echo "== apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends "${missing[@]}" > .local/sam-apt.log 2>&1 \
-    || { apt-get update > /dev/null 2>&1 && apt-get install -y --no-install-recommends "${missing[@]}" > .local/sam-apt.log 2>&1; } \
+  # scripts/browser.sh may be installing Chromium at the same time (make test): wait for dpkg's lock.
+  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" > .local/sam-apt.log 2>&1 \
+    || { apt-get -o DPkg::Lock::Timeout=600 update > /dev/null 2>&1 \
+      && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" > .local/sam-apt.log 2>&1; } \
     || { tail -n 20 .local/sam-apt.log; fail "apt-get install ${missing[*]} failed (log: .local/sam-apt.log)"; }
 fi
 

@@ -18,6 +18,9 @@ make --no-print-directory sam-venv > .local/sam-venv.log 2>&1 &
 SAM_VENV_PID=$!
 scripts/sam-docker.sh > .local/sam-docker.log 2>&1 &
 SAM_DOCKER_PID=$!
+# Headless Chromium and its WebDriver for the console's browser test (Debian's packages, root).
+scripts/browser.sh > .local/browser.log 2>&1 &
+BROWSER_PID=$!
 
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -31,7 +34,8 @@ echo "== AWS emulator and the template's resources (test stack: $AWS_ENDPOINT_UR
 start_emulator
 python scripts/local_stack.py
 
-echo "== cargo test (unit + integration against moto over HTTP)"
+wait "$BROWSER_PID" || { cat .local/browser.log; exit 1; }
+echo "== cargo test (unit + integration against moto over HTTP; the console in headless Chromium: $(tail -n 1 .local/browser.log))"
 cargo test --workspace
 
 echo "== make cost's pricing arithmetic (scripts/cost.py --self-test; make cost itself is not run here)"

@@ -25,6 +25,7 @@ pub const META_WEBHOOK: &str = "MetaWebhookFunction";
 pub const TWILIO_VOICE: &str = "TwilioVoiceFunction";
 pub const TWILIO_GATHER: &str = "TwilioGatherFunction";
 pub const SEND_API: &str = "SendApiFunction";
+pub const CONSOLE: &str = "ConsoleFunction";
 
 /// The routes this runner serves. They must equal the template's: checked at start-up
 /// against `.local/stack.json` and by a test against `template.yaml` itself.
@@ -42,6 +43,9 @@ pub fn routes() -> Vec<Route> {
         Route::new("POST", "/contacts/{contact}/block", SEND_API),
         Route::new("DELETE", "/contacts/{contact}/block", SEND_API),
         Route::new("GET", "/contacts/{contact}/block", SEND_API),
+        Route::new("GET", "/contacts", SEND_API),
+        Route::new("GET", "/console", CONSOLE),
+        Route::new("GET", "/console/{asset}", CONSOLE),
     ]
 }
 
@@ -231,6 +235,7 @@ impl App {
             TWILIO_VOICE => twilio::voice(&self.voice, request).await,
             TWILIO_GATHER => self.verification.handle(request).await,
             SEND_API => self.send_api.handle(request).await,
+            CONSOLE => bridge::handlers::console::handle(request).await,
             _ => return json_response(502, r#"{"message":"no local handler for this function"}"#),
         };
         to_hyper(response).await

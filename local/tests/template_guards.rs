@@ -19,7 +19,8 @@ const GATHER: &str = "TwilioGatherFunction";
 fn item_keys() -> Vec<(&'static str, String, &'static [&'static str])> {
     vec![
         ("message_pk", keys::message_pk(""), &[WORKER]),
-        ("contact_pk", keys::contact_pk(""), &[WORKER]),
+        // The send API: a send's place in the contacts list (the contact item's activity).
+        ("contact_pk", keys::contact_pk(""), &[WORKER, SEND_API]),
         ("event_pk", keys::event_pk(""), &[WORKER]),
         ("outbound_pk", keys::outbound_pk(""), &[WORKER, SEND_API]),
         ("pace_pk", keys::pace_pk(""), &[WORKER]),

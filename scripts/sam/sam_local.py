@@ -171,6 +171,13 @@ def invoke_every_function(env_path, queue_url, send_queue_url):
     check(any(message["id"] in json.dumps(job) for job in jobs), "send-api: a send job on the send queue", jobs)
     print(f"SendApiFunction      202, {message['id']} stored as queued, its send job queued  {seconds:5.1f} s")
 
+    page, seconds = invoke("ConsoleFunction", "console", env_path)
+    headers = {name.lower(): value for name, value in (page.get("headers") or {}).items()}
+    check(page.get("statusCode") == 200 and "<!doctype html>" in page.get("body", "")
+          and headers.get("content-type") == "text/html; charset=utf-8"
+          and "frame-ancestors 'none'" in headers.get("content-security-policy", ""), "console", page)
+    print(f"ConsoleFunction      200, the page with its Content-Security-Policy            {seconds:5.1f} s")
+
 
 def free_port():
     with socket.socket() as probe:

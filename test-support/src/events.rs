@@ -134,7 +134,7 @@ mod tests {
                     Route::Conversation { contact } | Route::Block { contact, .. } => {
                         assert_eq!(contact, "972501234567")
                     }
-                    Route::Send | Route::Media => {}
+                    Route::Send | Route::Media | Route::Contacts => {}
                 }
             }
             routed.push(key);
@@ -144,6 +144,7 @@ mod tests {
             routed,
             [
                 "DELETE /contacts/{contact}/block",
+                "GET /contacts",
                 "GET /contacts/{contact}/block",
                 "GET /contacts/{contact}/messages",
                 "GET /messages/{id}",

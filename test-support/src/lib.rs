@@ -16,6 +16,7 @@
 //!   applied, a refusal, a throttle, a hang, a delay), planned per operation or at random.
 //! - [`wire_meter`]: every AWS request counted at the SDK's HTTP layer, by service and operation,
 //!   with DynamoDB's capacity units, EventBridge entries and SQS chunks (`make cost`).
+//! - [`webdriver`]: headless Chromium through W3C WebDriver, for the console's browser test.
 
 pub mod emulator;
 pub mod events;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod ingest;
 pub mod send_loop;
 pub mod stack;
+pub mod webdriver;
 pub mod wire_faults;
 pub mod wire_meter;
 

@@ -6,7 +6,7 @@
 //! total = spawn → response received. Then the binary's size and its zipped size.
 //!
 //! Build first: `cargo build --release -p meta-verify -p meta-webhook -p queue-worker
-//! -p twilio-voice -p twilio-gather -p send-api -p empty-function`, then
+//! -p twilio-voice -p twilio-gather -p send-api -p console -p empty-function`, then
 //! `cargo bench -p cold-start-bench`. See bench/README.md.
 //!
 //! Environment: `COLD_START_RUNS` (20), `COLD_START_WARMUP` (1 discarded run per
@@ -27,13 +27,14 @@ use cold_start_bench::stats::{Summary, delta_ms, ms};
 use hyper::body::Bytes;
 
 const FLOOR: &str = "empty-function";
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "meta-verify",
     "meta-webhook",
     "queue-worker",
     "twilio-voice",
     "twilio-gather",
     "send-api",
+    "console",
 ];
 /// The floor echoes an API Gateway event of the same shape the HTTP functions get.
 const FLOOR_EVENT: &str = "meta-verify";

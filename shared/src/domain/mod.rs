@@ -1,6 +1,7 @@
 //! Pure domain logic: no AWS SDK, no HTTP client, no Lambda types.
 
 pub mod blocklist;
+pub mod contacts;
 pub mod email;
 pub mod envelope;
 pub mod events;

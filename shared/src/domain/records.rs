@@ -144,6 +144,23 @@ pub struct ContactActivity {
     /// Epoch seconds of the newest inbound message.
     pub last_inbound_at: i64,
     pub last_inbound_wamid: String,
+    /// The message's type and preview, for the contacts list (`domain::contacts`).
+    pub kind: String,
+    pub preview: String,
+}
+
+impl ContactActivity {
+    /// The contacts list's entry for this message.
+    pub fn touch(&self) -> super::contacts::ContactTouch {
+        super::contacts::ContactTouch {
+            key: self.key.clone(),
+            at_ms: self.last_inbound_at.saturating_mul(1000),
+            direction: "inbound",
+            kind: self.kind.clone(),
+            preview: self.preview.clone(),
+            id: self.last_inbound_wamid.clone(),
+        }
+    }
 }
 
 /// A status webhook for an outbound message.
@@ -307,6 +324,8 @@ fn plan_change(
                         phone_number_id: record.phone_number_id.clone(),
                         last_inbound_at,
                         last_inbound_wamid: record.wamid.to_string(),
+                        kind: record.kind.clone(),
+                        preview: super::contacts::preview_of_content(&record.content),
                     });
                 }
                 plan.links.extend(identity::links_of(&record));

@@ -1,6 +1,7 @@
 //! One handler per function, written against the ports. The binaries and the local
 //! runner call exactly these.
 
+pub mod console;
 pub mod http;
 pub mod meta_ingest;
 pub mod meta_verify;

@@ -469,6 +469,17 @@ pub trait ConversationStore: Send + Sync {
     ) -> impl Future<Output = Result<crate::domain::history::ConversationPage, StoreError>> + Send;
 }
 
+/// The contacts by last activity (`GET /contacts`): an index the message store keeps as messages arrive.
+pub trait ContactList: Send + Sync {
+    /// Up to `limit` contacts, newest activity first, older than `after` (the last of the previous
+    /// page), each with its windows, and where the next page starts.
+    fn contacts(
+        &self,
+        limit: u32,
+        after: Option<&crate::domain::history::Position>,
+    ) -> impl Future<Output = Result<crate::domain::contacts::ContactsPage, StoreError>> + Send;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     /// No credentials to sign with (or they could not be loaded): the link is left out.

@@ -23,6 +23,20 @@ pub struct NewOutbound {
     pub origin: Origin,
 }
 
+impl NewOutbound {
+    /// The contacts list's entry for this send, queued at `at_ms` (epoch milliseconds).
+    pub fn touch(&self, at_ms: i64) -> crate::domain::contacts::ContactTouch {
+        crate::domain::contacts::ContactTouch {
+            key: self.to.key().to_owned(),
+            at_ms,
+            direction: "outbound",
+            kind: self.kind.as_str().to_owned(),
+            preview: crate::domain::contacts::preview_of_send(&self.payload),
+            id: self.message_id.as_str().to_owned(),
+        }
+    }
+}
+
 /// What creating an outbound message found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {

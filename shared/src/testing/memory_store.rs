@@ -15,9 +15,11 @@ use crate::domain::records::{
 };
 use crate::domain::records::{BUSINESS_APP_ORIGIN, EchoRecord};
 
+mod contacts;
 mod conversation;
 mod templates;
 mod usage;
+pub use contacts::ContactEntry;
 use conversation::media_of;
 
 /// DynamoDB's largest item, which the fake enforces on raw events (the writes that can be that large).
@@ -109,6 +111,8 @@ pub struct Tables {
     pub outbound: HashMap<MessageId, OutboundItem>,
     pub messages: HashMap<String, MessageItem>,
     pub contacts: HashMap<String, i64>,
+    /// Contact → its item's fields the contacts list reads (`GET /contacts`).
+    pub contact_index: HashMap<String, ContactEntry>,
     /// (contact, business phone number id) → the last inbound time (the window per number).
     pub windows: HashMap<(String, String), i64>,
     /// Raw events by (field, entry id, digest), with the delivery (request id) that wrote each.
@@ -257,6 +261,9 @@ impl MessageStore for MemoryStore {
             if item.echo.is_none() {
                 item.echo = Some(echo.clone());
             }
+            if let Some(touch) = echo.touch() {
+                contacts::touch(tables, &touch);
+            }
             outcome(mine)
         })
         .await
@@ -315,6 +322,8 @@ impl MessageStore for MemoryStore {
             if newer {
                 *last = activity.last_inbound_at;
             }
+            contacts::inbound(tables, activity);
+            contacts::touch(tables, &activity.touch());
             if let Some(business) = &activity.phone_number_id {
                 let window = tables
                     .windows
@@ -374,11 +383,18 @@ impl MessageStore for MemoryStore {
 impl OutboundStore for MemoryStore {
     async fn create_outbound(&self, message: &NewOutbound) -> Result<Created, StoreError> {
         self.call("create_outbound", |tables, now| {
+            let touch = message.touch(now.saturating_mul(1000));
             if let Some(existing) = tables.outbound.get(&message.message_id) {
+                let fingerprint = existing.message.fingerprint.clone();
+                // As the table: a retry of this send touches the list again; another message never.
+                if fingerprint == message.fingerprint {
+                    contacts::touch(tables, &touch);
+                }
                 return Created::Exists {
-                    fingerprint: Some(existing.message.fingerprint.clone()),
+                    fingerprint: Some(fingerprint),
                 };
             }
+            contacts::touch(tables, &touch);
             let item = OutboundItem {
                 message: message.clone(),
                 record: SendRecord::queued(),

@@ -21,6 +21,9 @@
 //!   webhook (a conditional put that does nothing) adds no history entry.
 //!   `gsi1pk = VERIFICATION#<called number digits>`, `gsi1sk = <capture time>#<CallSid>` lists the codes
 //!   captured for a number.
+//!   `gsi1pk = CONTACTS`, `gsi1sk = <last activity time, ms>#<contact key>` lists the contacts by last
+//!   activity (`GET /contacts`): the contact item (`CONTACT#<key>`, `CONTACT`) of each contact, its
+//!   sort key moved forward by every inbound message, send and echo (a conditional update: never back).
 
 pub const MESSAGE_SK: &str = "MSG";
 pub const CONTACT_SK: &str = "CONTACT";
@@ -29,6 +32,10 @@ pub const PACE_SK: &str = "PACE";
 
 /// Name of the table's global secondary index (`gsi1pk`, `gsi1sk`).
 pub const BY_CONTACT_INDEX: &str = "by_contact";
+
+/// The index partition of the contacts list: every contact item, by last activity. One partition for
+/// the deployment: a write a message at most, far under a partition's 1,000 writes a second.
+pub const CONTACTS_INDEX_PK: &str = "CONTACTS";
 
 /// The index partition of a contact's conversation (the same prefix as its contact item's `pk`).
 pub fn conversation_pk(contact: &str) -> String {

@@ -112,14 +112,20 @@ impl MessageStore for DynamoMessageStore {
             update.set(name, value);
         }
         let once = Some(("attribute_not_exists(echo_request_id)", Vec::new()));
-        self.update_claiming(
-            message_pk(echo.wamid.as_str()),
-            MESSAGE_SK,
-            update,
-            once,
-            Some(("echo_request_id", &echo.received.request_id)),
-        )
-        .await
+        let written = self
+            .update_claiming(
+                message_pk(echo.wamid.as_str()),
+                MESSAGE_SK,
+                update,
+                once,
+                Some(("echo_request_id", &echo.received.request_id)),
+            )
+            .await?;
+        // The contacts list's entry (a redelivery moves nothing: not newer).
+        if let Some(touch) = echo.touch() {
+            self.touch_contact(&touch).await?;
+        }
+        Ok(written)
     }
 
     async fn record_address_book(&self, entry: &AddressBookRecord) -> Result<WriteOutcome, StoreError> {
@@ -231,6 +237,10 @@ impl MessageStore for DynamoMessageStore {
         let contact = self
             .update(contact_pk(&activity.key), CONTACT_SK, update, newer())
             .await?;
+        // The contacts list's entry (its own condition: its last activity may be a later send). After
+        // the activity, not beside it: one more round trip, but two futures joined cost the worker's
+        // binary 3 KB it does not have (docs/architecture.md, function sizes).
+        self.touch_contact(&activity.touch()).await?;
         let Some(business) = &activity.phone_number_id else {
             return Ok(contact);
         };

@@ -8,6 +8,7 @@
 //! TTL attribute `expires_at` (epoch seconds), set when `RETENTION_DAYS` > 0.
 
 mod coexistence;
+mod contacts;
 mod content;
 mod conversation;
 pub mod errors;

@@ -220,15 +220,25 @@ impl OutboundStore for DynamoMessageStore {
                 .put("gsi1pk", string(conversation_pk(contact)))
                 .put("gsi1sk", string(conversation_sk(now, message.message_id.as_str())));
         }
-        match self.put_once(item).await? {
-            WriteOutcome::Applied => Ok(Created::New),
+        let created = match self.put_once(item).await? {
+            WriteOutcome::Applied => Created::New,
             WriteOutcome::Superseded => {
                 let existing = self.get(outbound_pk(message.message_id.as_str()), OUTBOUND_SK).await?;
-                Ok(Created::Exists {
+                Created::Exists {
                     fingerprint: existing.as_ref().and_then(|item| text_of(item, "fingerprint")),
-                })
+                }
             }
+        };
+        // The contacts list's entry: for this send, or its retry (whose first try may have failed
+        // here); never for another message under the same id (the API answers 409).
+        let mine = match &created {
+            Created::New => true,
+            Created::Exists { fingerprint } => fingerprint.as_deref() == Some(message.fingerprint.as_str()),
+        };
+        if mine {
+            self.touch_contact(&message.touch(now.timestamp_millis())).await?;
         }
+        Ok(created)
     }
 
     fn now(&self) -> i64 {

@@ -37,6 +37,22 @@ pub struct EchoRecord {
 }
 
 impl EchoRecord {
+    /// The contacts list's entry for this message (its customer's), when it names one.
+    pub fn touch(&self) -> Option<crate::domain::contacts::ContactTouch> {
+        let to = self.to.as_ref()?;
+        let at = self
+            .timestamp
+            .map_or_else(|| self.received.at.timestamp_millis(), |at| at.saturating_mul(1000));
+        Some(crate::domain::contacts::ContactTouch {
+            key: to.key().to_owned(),
+            at_ms: at,
+            direction: "outbound",
+            kind: self.kind.clone(),
+            preview: crate::domain::contacts::preview_of_content(&self.content),
+            id: self.wamid.to_string(),
+        })
+    }
+
     /// The record of `echo`, when it has a wamid.
     pub fn of(metadata: &Metadata, echo: &EchoMessage, received: &Received) -> Option<Self> {
         let message = &echo.message;

@@ -10,8 +10,21 @@ use crate::domain::history::{self, ConversationEntry, MEDIA_LINK_SECONDS, MediaV
 use crate::handlers::http::{ApiError, Refusal, respond};
 use crate::ports::{ConversationStore, MediaLinks, OutboundStore, Queue};
 
-fn bad_parameter(error: &ParameterError) -> Refusal {
+pub(super) fn bad_parameter(error: &ParameterError) -> Refusal {
     ApiError::BadRequest(error.to_string()).into()
+}
+
+/// A page's `limit` and `cursor`: API Gateway's parsed query, else the URI's own (a request built
+/// without an event).
+pub(super) fn page_parameters(request: &Request) -> Result<(Option<String>, Option<String>), Refusal> {
+    if let Some(query) = request.query_string_parameters_ref() {
+        let first = |name: &str| query.first(name).map(str::to_owned);
+        return Ok((first("limit"), first("cursor")));
+    }
+    let raw = crate::domain::form::parse(request.uri().query().unwrap_or_default().as_bytes())
+        .map_err(|_| Refusal::from(ApiError::BadRequest("the query string is malformed".to_owned())))?;
+    let first = |name: &str| crate::domain::form::first(&raw, name).map(str::to_owned);
+    Ok((first("limit"), first("cursor")))
 }
 
 impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T, B> SendApi<S, Q, L, M, T, B> {
@@ -25,20 +38,10 @@ impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T, B> Sen
         })?;
         let contact = history::contact_key(&decoded, self.config.default_country_code.as_deref())
             .map_err(|error| bad_parameter(&error))?;
-        // API Gateway's parsed query, else the URI's own (a request built without an event).
-        let parsed = request.query_string_parameters_ref();
-        let raw = match parsed {
-            Some(_) => Vec::new(),
-            None => crate::domain::form::parse(request.uri().query().unwrap_or_default().as_bytes())
-                .map_err(|_| Refusal::from(ApiError::BadRequest("the query string is malformed".to_owned())))?,
-        };
-        let parameter = |name: &str| match parsed {
-            Some(query) => query.first(name),
-            None => crate::domain::form::first(&raw, name),
-        };
-        let limit = history::parse_limit(parameter("limit")).map_err(|error| bad_parameter(&error))?;
-        let after = parameter("cursor")
-            .map(|cursor| self.cursor_key.open(&contact, cursor))
+        let (limit, cursor) = page_parameters(request)?;
+        let limit = history::parse_limit(limit.as_deref()).map_err(|error| bad_parameter(&error))?;
+        let after = cursor
+            .map(|cursor| self.cursor_key.open(&contact, &cursor))
             .transpose()
             .map_err(|error| bad_parameter(&error))?;
         let mut page = self

@@ -1,6 +1,7 @@
 //! `POST /messages` and `GET /messages/{id}`: the owner's own applications send through
 //! the bundle and follow each message to its end. `GET /contacts/{contact}/messages`: the
-//! conversation with a contact, both directions, newest first, a page at a time.
+//! conversation with a contact, both directions, newest first, a page at a time. `GET /contacts`:
+//! the contacts by last activity, a page at a time, each with its last message and windows.
 //!
 //! Answers: 202 queued (with the id); 200 a message or a page of the conversation; 400 invalid
 //! request (naming the field or parameter: `contact`, `limit`, `cursor`); 401 wrong or missing API
@@ -21,6 +22,7 @@
 
 mod block;
 mod checks;
+mod contacts;
 mod history;
 mod media;
 mod messages;
@@ -32,15 +34,17 @@ use tracing::Instrument;
 pub use self::checks::CUSTOMER_WINDOW_SECONDS;
 pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
-pub use self::routes::{BLOCK_ROUTES, BlockMethod, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route};
+pub use self::routes::{
+    BLOCK_ROUTES, BlockMethod, CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route,
+};
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
 use crate::config::SendApiConfig;
 use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
 use crate::ports::{
-    Blocklist, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError, TemplateCatalog,
-    TemplateStatusStore,
+    Blocklist, ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError,
+    TemplateCatalog, TemplateStatusStore,
 };
 
 /// `links`: presigned media links (`None` without a payload bucket: media entries carry no `url`).
@@ -123,7 +127,7 @@ impl<S, Q, L, M, T, B> SendApi<S, Q, L, M, T, B> {
 }
 
 impl<
-    S: OutboundStore + ConversationStore + TemplateStatusStore,
+    S: OutboundStore + ConversationStore + ContactList + TemplateStatusStore,
     Q: Queue,
     L: MediaLinks,
     M: MediaUploader,
@@ -158,6 +162,7 @@ impl<
             // Boxed: the upload's future (an S3 stream into an HTTP request) is large.
             Route::Media => Box::pin(self.media(request)).await,
             Route::Conversation { contact } => self.conversation(request, contact).await,
+            Route::Contacts => self.contacts(request).await,
             Route::Block { contact, method } => self.block(request, contact, method).await,
         }
     }

@@ -1,4 +1,4 @@
-//! The send API's routes, template.yaml's seven (`local/src/api.rs` serves the same and
+//! The send API's routes, template.yaml's eight (`local/src/api.rs` serves the same and
 //! `local/tests/template_routes.rs` keeps the two equal): one `match` on the method and the path's
 //! segments.
 //!
@@ -19,6 +19,7 @@ use crate::handlers::http::ApiError;
 pub const POST_ROUTE: &str = "POST /messages";
 pub const GET_ROUTE: &str = "GET /messages/{id}";
 pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
+pub const CONTACTS_ROUTE: &str = "GET /contacts";
 pub const MEDIA_ROUTE: &str = "POST /media";
 /// `/contacts/{contact}/block`: block (`POST`), unblock (`DELETE`), is it blocked (`GET`).
 pub const BLOCK_ROUTES: [&str; 3] = [
@@ -29,7 +30,7 @@ pub const BLOCK_ROUTES: [&str; 3] = [
 /// The span's route for a request no route takes (API Gateway's access log writes `-` too).
 pub const NO_ROUTE: &str = "-";
 
-const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, \
+const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts, \
      GET /contacts/{contact}/messages, POST|DELETE|GET /contacts/{contact}/block";
 
 /// What `/contacts/{contact}/block` does.
@@ -54,6 +55,8 @@ pub enum Route<'a> {
     Media,
     /// `GET /contacts/{contact}/messages`: the contact as the path writes it (`%`-escapes kept).
     Conversation { contact: &'a str },
+    /// `GET /contacts`: the contacts by last activity.
+    Contacts,
     /// `POST|DELETE|GET /contacts/{contact}/block`: the contact as the path writes it.
     Block { contact: &'a str, method: BlockMethod },
 }
@@ -67,6 +70,7 @@ impl<'a> Route<'a> {
             ("POST", ["", "messages"]) => Ok(Route::Send),
             ("GET", ["", "messages", id]) if !id.is_empty() => Ok(Route::Message { id }),
             ("POST", ["", "media"]) => Ok(Route::Media),
+            ("GET", ["", "contacts"]) => Ok(Route::Contacts),
             ("GET", ["", "contacts", contact, "messages"]) if !contact.is_empty() => {
                 Ok(Route::Conversation { contact })
             }
@@ -80,6 +84,7 @@ impl<'a> Route<'a> {
                 Ok(Route::Block { contact, method })
             }
             (_, ["", "messages"] | ["", "media"]) => Err(ApiError::MethodNotAllowed("POST")),
+            (_, ["", "contacts"]) => Err(ApiError::MethodNotAllowed("GET")),
             (_, ["", "messages", id] | ["", "contacts", id, "messages"]) if !id.is_empty() => {
                 Err(ApiError::MethodNotAllowed("GET"))
             }
@@ -121,6 +126,7 @@ impl<'a> Route<'a> {
             Route::Message { .. } => GET_ROUTE,
             Route::Media => MEDIA_ROUTE,
             Route::Conversation { .. } => HISTORY_ROUTE,
+            Route::Contacts => CONTACTS_ROUTE,
             Route::Block { method, .. } => match method {
                 BlockMethod::Block => BLOCK_ROUTES[0],
                 BlockMethod::Unblock => BLOCK_ROUTES[1],
@@ -151,8 +157,10 @@ mod tests {
     }
 
     #[test]
-    fn the_four_routes_with_or_without_trailing_slashes() {
-        let table: [(&str, &str, Route<'_>); 11] = [
+    fn the_five_routes_with_or_without_trailing_slashes() {
+        let table: [(&str, &str, Route<'_>); 13] = [
+            ("GET", "/contacts", Route::Contacts),
+            ("GET", "/contacts/", Route::Contacts),
             ("POST", "/messages", Route::Send),
             ("POST", "/messages/", Route::Send),
             ("POST", "/messages//", Route::Send),
@@ -194,10 +202,11 @@ mod tests {
                 Route::Send,
                 Route::Message { id: "" },
                 Route::Media,
-                Route::Conversation { contact: "" }
+                Route::Conversation { contact: "" },
+                Route::Contacts
             ]
             .map(|r| r.key()),
-            [POST_ROUTE, GET_ROUTE, MEDIA_ROUTE, HISTORY_ROUTE]
+            [POST_ROUTE, GET_ROUTE, MEDIA_ROUTE, HISTORY_ROUTE, CONTACTS_ROUTE]
         );
     }
 
@@ -251,6 +260,8 @@ mod tests {
             ("PATCH", "/contacts/US.1349/block/", "GET, POST, DELETE"),
             ("POST", "/contacts/972501234567/messages", "GET"),
             ("PATCH", "/contacts/972501234567/messages/", "GET"),
+            ("POST", "/contacts", "GET"),
+            ("DELETE", "/contacts/", "GET"),
         ];
         for (method, path, allow) in table {
             assert_eq!(
@@ -277,8 +288,8 @@ mod tests {
             ("GET", "/messages/a/b"),
             ("GET", "/messages//x"),
             ("POST", "/media/x"),
-            ("GET", "/contacts"),
             ("GET", "/contacts/972501234567"),
+            ("GET", "/v1/contacts"),
             ("GET", "/contacts//messages"),
             ("GET", "/contacts/972501234567/messages/x"),
             ("POST", "/contacts//block"),

@@ -2,6 +2,7 @@
 //! call a handler makes is failed at least once.
 
 mod block;
+mod contacts;
 mod history;
 mod ingest;
 mod media;

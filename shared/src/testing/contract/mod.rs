@@ -25,11 +25,13 @@ use crate::ports::{
 };
 use crate::sends::SendMachine;
 
+mod contacts;
 mod sends;
 mod stores;
 mod templates;
 mod usage;
 
+pub use contacts::*;
 pub use sends::*;
 pub use stores::*;
 pub use templates::*;
@@ -79,7 +81,13 @@ pub const CLAIM_EMAIL: Write = Write {
 
 /// A backend under contract.
 pub trait Harness: Sync {
-    type Store: OutboundStore + MessageStore + ConversationStore + TemplateStatusStore + UsageStore + Sync;
+    type Store: OutboundStore
+        + MessageStore
+        + ConversationStore
+        + crate::ports::ContactList
+        + TemplateStatusStore
+        + UsageStore
+        + Sync;
     type Verification: VerificationStore + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
@@ -223,6 +231,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     imported_history_is_listed_and_flagged(harness).await;
     address_book_changes_keep_the_newest(harness).await;
     linked_ids_are_one_conversation(harness).await;
+    contacts_are_listed_by_last_activity(harness).await;
     call_steps_are_recorded_once(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
