@@ -79,14 +79,6 @@ mod tests {
 
     use super::*;
 
-    fn cell(category: &str, pricing_type: &str, billable: bool) -> UsageCell {
-        UsageCell {
-            category: category.to_owned(),
-            pricing_type: pricing_type.to_owned(),
-            billable,
-        }
-    }
-
     #[test]
     fn the_month_defaults_to_the_current_utc_one_and_is_checked() {
         let now = DateTime::from_timestamp(1_754_006_400, 0).unwrap(); // 2025-08-01T00:00:00Z
@@ -104,10 +96,10 @@ mod tests {
         let figures = UsageMonth::new(
             "2025-07",
             [
-                (cell("utility", "regular", true), 3),
-                (cell("utility", "regular", false), 1),
-                (cell("service", "free_customer_service", false), 5),
-                (cell("marketing", "regular", true), 2),
+                (UsageCell::new("utility", "regular", true), 3),
+                (UsageCell::new("utility", "regular", false), 1),
+                (UsageCell::new("service", "free_customer_service", false), 5),
+                (UsageCell::new("marketing", "regular", true), 2),
             ],
         );
         let text = text(&figures);

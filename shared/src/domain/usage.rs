@@ -29,6 +29,14 @@ pub struct UsageCell {
 }
 
 impl UsageCell {
+    pub fn new(category: &str, pricing_type: &str, billable: bool) -> Self {
+        Self {
+            category: category.to_owned(),
+            pricing_type: pricing_type.to_owned(),
+            billable,
+        }
+    }
+
     /// The cell of a status's `pricing`: `None` when it is not an object. Names are Meta's, lowercased;
     /// one that is not a plain word (`[a-z0-9_]`, at most 48) is `other`, a missing category `unknown`.
     /// A missing `billable` is read from the type (`free_…` is free, the rest billable).
@@ -200,18 +208,10 @@ mod tests {
 
     use super::*;
 
-    fn cell(category: &str, pricing_type: &str, billable: bool) -> UsageCell {
-        UsageCell {
-            category: category.to_owned(),
-            pricing_type: pricing_type.to_owned(),
-            billable,
-        }
-    }
-
     #[test]
     fn a_cell_is_read_from_metas_pricing() {
         let pmp = json!({"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"});
-        assert_eq!(UsageCell::of(&pmp), Some(cell("utility", "regular", true)));
+        assert_eq!(UsageCell::of(&pmp), Some(UsageCell::new("utility", "regular", true)));
         let free =
             json!({"billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"});
         assert_eq!(
@@ -220,25 +220,31 @@ mod tests {
         );
         // Conversation-based pricing: no type.
         let cbp = json!({"billable": true, "pricing_model": "CBP", "category": "marketing"});
-        assert_eq!(UsageCell::of(&cbp), Some(cell("marketing", "unspecified", true)));
+        assert_eq!(
+            UsageCell::of(&cbp),
+            Some(UsageCell::new("marketing", "unspecified", true))
+        );
         // No billable: the type says.
         let entry = json!({"category": "MARKETING_LITE", "type": "free_entry_point"});
         assert_eq!(
             UsageCell::of(&entry),
-            Some(cell("marketing_lite", "free_entry_point", false))
+            Some(UsageCell::new("marketing_lite", "free_entry_point", false))
         );
         // Names that are not plain words never become keys or attribute names.
         let odd = json!({"category": "a#b", "type": "x".repeat(49), "billable": true});
-        assert_eq!(UsageCell::of(&odd), Some(cell("other", "other", true)));
-        assert_eq!(UsageCell::of(&json!({})), Some(cell("unknown", "unspecified", true)));
+        assert_eq!(UsageCell::of(&odd), Some(UsageCell::new("other", "other", true)));
+        assert_eq!(
+            UsageCell::of(&json!({})),
+            Some(UsageCell::new("unknown", "unspecified", true))
+        );
         assert_eq!(UsageCell::of(&json!("utility")), None);
     }
 
     #[test]
     fn keys_read_back() {
         for c in [
-            cell("utility", "regular", true),
-            cell("service", "free_entry_point", false),
+            UsageCell::new("utility", "regular", true),
+            UsageCell::new("service", "free_entry_point", false),
         ] {
             assert_eq!(UsageCell::parse(&c.key()), Some(c.clone()));
             assert_eq!(
@@ -275,8 +281,8 @@ mod tests {
 
     #[test]
     fn a_status_counts_first_moves_or_does_nothing() {
-        let utility = cell("utility", "regular", true);
-        let marketing = cell("marketing", "regular", true);
+        let utility = UsageCell::new("utility", "regular", true);
+        let marketing = UsageCell::new("marketing", "regular", true);
         let key = utility.key();
         // Not counted yet: counted here.
         assert_eq!(
@@ -319,10 +325,10 @@ mod tests {
         let month = UsageMonth::new(
             "2025-07",
             [
-                (cell("utility", "regular", true), 3),
-                (cell("service", "free_customer_service", false), 5),
-                (cell("marketing", "regular", true), 0),
-                (cell("authentication", "regular", true), 2),
+                (UsageCell::new("utility", "regular", true), 3),
+                (UsageCell::new("service", "free_customer_service", false), 5),
+                (UsageCell::new("marketing", "regular", true), 0),
+                (UsageCell::new("authentication", "regular", true), 2),
             ],
         );
         let names: Vec<_> = month.rows.iter().map(|r| r.category.as_str()).collect();
