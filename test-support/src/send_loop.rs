@@ -135,6 +135,31 @@ impl SendLoop {
 
     /// One request to the send API with its key (and `extra` headers): the status and the JSON body
     /// (`null` when it has none).
+    /// Runs the worker over the loop's queue until it is empty (status webhooks arrive while it runs);
+    /// every record must succeed.
+    pub async fn drain(&self) {
+        for _ in 0..20 {
+            let messages = self.emu.receive_all(&self.queue.url).await;
+            if messages.is_empty() {
+                return;
+            }
+            for batch in messages.chunks(10) {
+                let event = local_stack::queue::sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
+                let response = self.worker.handle(event, local_stack::queue::batch_deadline()).await;
+                assert!(
+                    response.batch_item_failures.is_empty(),
+                    "the worker failed records: {:?}",
+                    response.batch_item_failures
+                );
+                for message in batch {
+                    self.emu.delete(&self.queue.url, message).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the queue never emptied");
+    }
+
     pub async fn call(
         &self,
         method: &str,

@@ -11,7 +11,6 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge::adapters::dynamodb::{MESSAGE_SK, message_pk};
 use integration_tests::*;
-use local_stack::queue::{batch_deadline, sqs_event};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "test-history-api-key-0123456789";
@@ -41,30 +40,6 @@ impl Loop {
     async fn history(&self, contact: &str, query: &str) -> (u16, Value) {
         self.call("GET", &format!("/contacts/{contact}/messages"), query, &[], b"")
             .await
-    }
-
-    /// Runs the worker over the queue until it is empty (status webhooks arrive while it runs).
-    async fn drain(&self) {
-        for _ in 0..20 {
-            let messages = self.emu.receive_all(&self.queue.url).await;
-            if messages.is_empty() {
-                return;
-            }
-            for batch in messages.chunks(10) {
-                let event = sqs_event(batch, &self.queue.arn, "us-east-1").unwrap();
-                let response = self.worker.handle(event, batch_deadline()).await;
-                assert!(
-                    response.batch_item_failures.is_empty(),
-                    "the worker failed records: {:?}",
-                    response.batch_item_failures
-                );
-                for message in batch {
-                    self.emu.delete(&self.queue.url, message).await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the queue never emptied");
     }
 
     async fn webhook(&self, body: &[u8]) {
