@@ -44,6 +44,8 @@ pub fn routes() -> Vec<Route> {
         Route::new("DELETE", "/contacts/{contact}/block", SEND_API),
         Route::new("GET", "/contacts/{contact}/block", SEND_API),
         Route::new("GET", "/contacts", SEND_API),
+        Route::new("GET", "/templates", SEND_API),
+        Route::new("GET", "/verification-codes", SEND_API),
         Route::new("GET", "/console", CONSOLE),
         Route::new("GET", "/console/{asset}", CONSOLE),
     ]

@@ -134,7 +134,7 @@ mod tests {
                     Route::Conversation { contact } | Route::Block { contact, .. } => {
                         assert_eq!(contact, "972501234567")
                     }
-                    Route::Send | Route::Media | Route::Contacts => {}
+                    Route::Send | Route::Media | Route::Contacts | Route::Templates | Route::Codes => {}
                 }
             }
             routed.push(key);

@@ -3,6 +3,7 @@
 //! (found or not), so a warm send API asks Meta at most once per name in that time. The calls go
 //! through the process's one [`GraphApi`] (its connections and token). A lookup told that Meta changed
 //! the template's status after the answer was kept (`changed_at`, from the table) asks Meta again.
+//! The whole list (`GET /templates`) is read the same way, at most `MAX_PAGES` pages, and not kept.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use super::graph::GraphApi;
 use crate::domain::graph_error::GraphError;
 use crate::domain::secret::Secret;
+use crate::domain::template_list::TemplateListing;
 use crate::domain::templates::TemplateShape;
 use crate::ports::TemplateCatalog;
 
@@ -99,31 +101,34 @@ impl GraphTemplates {
         }
     }
 
-    async fn fetch(&self, name: &str) -> Result<Vec<TemplateShape>, String> {
-        // Names are lowercase letters, digits and `_` (checked before): nothing to escape.
-        let mut url = format!(
-            "{}/{}/message_templates?name={name}&fields=name,language,status,components&limit=100",
-            self.api.version_url(),
-            self.waba_id
-        );
-        let mut shapes = Vec::new();
+    /// Meta's template objects the query (after `message_templates?`) selects, its pages followed.
+    async fn data(&self, query: &str) -> Result<Vec<Value>, String> {
+        let mut url = format!("{}/{}/message_templates?{query}", self.api.version_url(), self.waba_id);
+        let mut data = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page = self.page_renewing(&url).await?;
-            shapes.extend(
-                page.get("data")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(TemplateShape::from_graph)
-                    .filter(|shape| shape.name == name),
-            );
+            let mut page = self.page_renewing(&url).await?;
+            if let Some(Value::Array(templates)) = page.get_mut("data").map(Value::take) {
+                data.extend(templates);
+            }
             match page.pointer("/paging/next").and_then(Value::as_str) {
                 // Meta's next page URL, on the same host.
                 Some(next) if next.starts_with(self.api.version_url()) => url = next.to_owned(),
                 _ => break,
             }
         }
-        Ok(shapes)
+        Ok(data)
+    }
+
+    async fn fetch(&self, name: &str) -> Result<Vec<TemplateShape>, String> {
+        // Names are lowercase letters, digits and `_` (checked before): nothing to escape.
+        let data = self
+            .data(&format!("name={name}&fields=name,language,status,components&limit=100"))
+            .await?;
+        Ok(data
+            .iter()
+            .filter_map(TemplateShape::from_graph)
+            .filter(|shape| shape.name == name)
+            .collect())
     }
 }
 
@@ -151,5 +156,15 @@ impl TemplateCatalog for GraphTemplates {
             }
         };
         Ok(shapes.into_iter().find(|shape| shape.language == language))
+    }
+
+    /// Not kept: the picker asks when it opens, and sees a template Meta just approved.
+    async fn list(&self) -> Result<Vec<TemplateListing>, String> {
+        let data = self
+            .data("fields=name,language,status,category,parameter_format,components&limit=100")
+            .await?;
+        let mut listings: Vec<TemplateListing> = data.iter().filter_map(TemplateListing::from_graph).collect();
+        listings.sort_by(|a, b| (&a.name, &a.language).cmp(&(&b.name, &b.language)));
+        Ok(listings)
     }
 }

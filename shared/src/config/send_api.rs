@@ -26,6 +26,9 @@ pub struct SendApiConfig {
     pub media_bucket: Option<String>,
     /// The Graph API, for `POST /media` (absent when `WHATSAPP_ACCESS_TOKEN` is not set).
     pub graph: Option<SendApiGraph>,
+    /// The number Meta's verification calls go to (`TWILIO_PHONE_NUMBER`): `GET /verification-codes`
+    /// lists its codes when the request names no `number`.
+    pub verification_number: Option<String>,
 }
 
 /// How the send API reaches the Graph API itself (media uploads).
@@ -62,6 +65,7 @@ impl SendApiConfig {
                 waba_id: env.optional("WHATSAPP_BUSINESS_ACCOUNT_ID"),
             }),
             media_bucket: env.optional("PAYLOAD_BUCKET"),
+            verification_number: env.optional("TWILIO_PHONE_NUMBER"),
         };
         env.finish(config)
     }

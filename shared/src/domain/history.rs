@@ -110,7 +110,7 @@ pub struct ParameterError {
 }
 
 impl ParameterError {
-    fn new(parameter: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(parameter: &'static str, message: impl Into<String>) -> Self {
         Self {
             parameter,
             message: message.into(),

@@ -23,6 +23,7 @@ pub mod secret;
 pub mod send_request;
 pub mod spoken_code;
 pub mod status;
+pub mod template_list;
 pub mod templates;
 pub mod twilio_signature;
 pub mod twiml;

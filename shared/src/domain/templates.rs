@@ -24,6 +24,11 @@ pub struct TemplateShape {
 
 /// The distinct `{{…}}` variables of a text (`{{1}}`, `{{2}}`, or named `{{first_name}}`).
 pub fn variables(text: &str) -> usize {
+    variable_names(text).len()
+}
+
+/// The distinct `{{…}}` variables of a text, by name, in the order they first appear.
+pub fn variable_names(text: &str) -> Vec<&str> {
     let mut seen: Vec<&str> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -35,7 +40,7 @@ pub fn variables(text: &str) -> usize {
         }
         rest = &after[end + 2..];
     }
-    seen.len()
+    seen
 }
 
 impl TemplateShape {

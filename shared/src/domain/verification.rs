@@ -114,6 +114,20 @@ pub struct StoredCode {
 }
 
 impl CapturedCode {
+    /// The code as the store gives it back.
+    pub fn stored(&self) -> StoredCode {
+        StoredCode {
+            call_sid: self.call_sid.clone(),
+            code: self.code.clone(),
+            captured_by: self.method.as_str().to_owned(),
+            confidence: self.confidence,
+            heard: self.heard.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            received_at: self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+
     /// The sort key of its item: one item per call and code.
     pub fn item(&self) -> String {
         format!("CODE#{}", self.code)

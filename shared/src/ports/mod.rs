@@ -2,6 +2,7 @@
 //! AWS adapters in [`crate::adapters`] implement them.
 
 mod blocking;
+mod codes;
 mod coexistence;
 mod outbound;
 mod usage;
@@ -9,6 +10,7 @@ mod usage;
 use std::future::Future;
 
 pub use blocking::{BlockAction, BlockFailure, Blocklist};
+pub use codes::CodeLog;
 pub use coexistence::{CoexistenceLedger, SyncRequested};
 pub use outbound::{Claim, ClaimTerms, Created, LapsedClaim, Moved, NewOutbound, OutboundStore, Sent};
 pub use usage::{StatusWritten, UsageStore};
@@ -319,6 +321,8 @@ pub trait TemplateCatalog: Send + Sync {
         language: &str,
         changed_at: Option<i64>,
     ) -> impl Future<Output = Result<Option<crate::domain::templates::TemplateShape>, String>> + Send;
+    /// Every template of the WABA, as Meta lists them now (`GET /templates`); `Err`: they could not be read.
+    fn list(&self) -> impl Future<Output = Result<Vec<crate::domain::template_list::TemplateListing>, String>> + Send;
 }
 
 /// Meta's latest send-deciding status of each template (`message_template_status_update`): the worker
@@ -370,6 +374,10 @@ impl TemplateCatalog for Absent {
         _language: &str,
         _changed_at: Option<i64>,
     ) -> Result<Option<crate::domain::templates::TemplateShape>, String> {
+        match *self {}
+    }
+
+    async fn list(&self) -> Result<Vec<crate::domain::template_list::TemplateListing>, String> {
         match *self {}
     }
 }

@@ -139,6 +139,9 @@ pub struct MemoryStore {
     tables: Arc<Mutex<Tables>>,
     now: Arc<AtomicI64>,
     pub faults: Faults,
+    /// The verification codes (the Twilio functions' writes, in DynamoDB the same table): what
+    /// `latest_codes` reads.
+    pub verification: super::verification_store::FakeVerificationStore,
 }
 
 fn injected(fault: Fault) -> StoreError {

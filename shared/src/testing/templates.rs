@@ -2,12 +2,15 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::domain::template_list::TemplateListing;
 use crate::domain::templates::TemplateShape;
 use crate::ports::TemplateCatalog;
 
 #[derive(Debug, Default)]
 pub struct TemplatesState {
     pub templates: Vec<TemplateShape>,
+    /// What `list` answers.
+    pub listings: Vec<TemplateListing>,
     pub lookups: usize,
     /// The `changed_at` of each lookup.
     pub changed_at: Vec<Option<i64>>,
@@ -58,5 +61,13 @@ impl TemplateCatalog for FakeTemplates {
             .iter()
             .find(|t| t.name == name && t.language == language)
             .cloned())
+    }
+
+    async fn list(&self) -> Result<Vec<TemplateListing>, String> {
+        let state = self.state();
+        if state.down {
+            return Err("no connection to the Graph API".to_owned());
+        }
+        Ok(state.listings.clone())
     }
 }

@@ -3,15 +3,15 @@
 //! `Superseded` and changes nothing); an email outcome is set on its item (an upsert).
 //! An email is claimed once (`claim_email`: a stored code or transcription without an outcome
 //! and without a live claim).
-//! Operations: `record_code`, `claim_email`, `record_email_outcome`, `record_recording`. `Transient` fails
+//! Operations: `record_code`, `claim_email`, `record_email_outcome`, `record_recording`, `latest_codes` (a read). `Transient` fails
 //! with [`StoreError::Unavailable`], `Permanent` with [`StoreError::Rejected`].
 
 use std::collections::BTreeMap;
 
 use super::{Fault, Faults, Shared, Step};
 use crate::domain::ids::CallSid;
-use crate::domain::verification::{CapturedCode, EmailOutcome, Recording};
-use crate::ports::{StoreError, VerificationStore, WriteOutcome};
+use crate::domain::verification::{CapturedCode, EmailOutcome, Recording, StoredCode, code_index_key};
+use crate::ports::{CodeLog, StoreError, VerificationStore, WriteOutcome};
 
 /// An item's key: `(call SID, item)`, as the table's `(pk, sk)`.
 pub type ItemKey = (String, String);
@@ -156,5 +156,27 @@ impl VerificationStore for FakeVerificationStore {
         let key = key(&recording.call_sid, &recording.item());
         let outcome = put_once(&mut self.state.lock().recordings, key, recording.clone());
         answer(step, outcome)
+    }
+}
+
+impl CodeLog for FakeVerificationStore {
+    async fn latest_codes(&self, number: &str, limit: usize) -> Result<Vec<StoredCode>, StoreError> {
+        if let Step::Fail(fault) = self.faults.step("latest_codes").await {
+            return Err(injected(fault));
+        }
+        let Some(wanted) = code_index_key(number) else {
+            return Ok(Vec::new());
+        };
+        // The index's order: (gsi1pk, gsi1sk), read backwards.
+        let mut listed: Vec<((String, String), CapturedCode)> = self
+            .state
+            .lock()
+            .codes
+            .values()
+            .filter_map(|code| code.index_keys().map(|keys| (keys, code.clone())))
+            .filter(|((key, _), _)| *key == wanted)
+            .collect();
+        listed.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(listed.into_iter().take(limit).map(|(_, code)| code.stored()).collect())
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::ids::CallSid;
 use crate::domain::verification::{
     CapturedCode, EmailOutcome, Recording, StoredCode, code_index_key, code_index_sort_key,
 };
-use crate::ports::{StoreError, VerificationStore, WriteOutcome};
+use crate::ports::{CodeLog, StoreError, VerificationStore, WriteOutcome};
 
 impl VerificationStore for DynamoMessageStore {
     async fn record_code(&self, code: &CapturedCode) -> Result<WriteOutcome, StoreError> {
@@ -166,6 +166,28 @@ impl DynamoMessageStore {
                 _ => return Ok(codes),
             }
         }
+    }
+}
+
+impl CodeLog for DynamoMessageStore {
+    async fn latest_codes(&self, number: &str, limit: usize) -> Result<Vec<StoredCode>, StoreError> {
+        let Some(index_key) = code_index_key(number) else {
+            return Ok(Vec::new());
+        };
+        // One page: the index holds only code items under this key, so `limit` items are `limit` codes.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_CONTACT_INDEX)
+            .key_condition_expression("gsi1pk = :key")
+            .expression_attribute_values(":key", string(&index_key))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?;
+        Ok(output.items().iter().filter_map(stored_code).collect())
     }
 }
 

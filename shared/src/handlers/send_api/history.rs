@@ -14,17 +14,24 @@ pub(super) fn bad_parameter(error: &ParameterError) -> Refusal {
     ApiError::BadRequest(error.to_string()).into()
 }
 
-/// A page's `limit` and `cursor`: API Gateway's parsed query, else the URI's own (a request built
-/// without an event).
+/// A page's `limit` and `cursor`.
 pub(super) fn page_parameters(request: &Request) -> Result<(Option<String>, Option<String>), Refusal> {
+    let [limit, cursor] = query_values(request, ["limit", "cursor"])?;
+    Ok((limit, cursor))
+}
+
+/// The first value of each named query parameter: API Gateway's parsed query, else the URI's own
+/// (a request built without an event).
+pub(super) fn query_values<const N: usize>(
+    request: &Request,
+    names: [&str; N],
+) -> Result<[Option<String>; N], Refusal> {
     if let Some(query) = request.query_string_parameters_ref() {
-        let first = |name: &str| query.first(name).map(str::to_owned);
-        return Ok((first("limit"), first("cursor")));
+        return Ok(names.map(|name| query.first(name).map(str::to_owned)));
     }
     let raw = crate::domain::form::parse(request.uri().query().unwrap_or_default().as_bytes())
         .map_err(|_| Refusal::from(ApiError::BadRequest("the query string is malformed".to_owned())))?;
-    let first = |name: &str| crate::domain::form::first(&raw, name).map(str::to_owned);
-    Ok((first("limit"), first("cursor")))
+    Ok(names.map(|name| crate::domain::form::first(&raw, name).map(str::to_owned)))
 }
 
 impl<S: OutboundStore + ConversationStore, Q: Queue, L: MediaLinks, M, T, B> SendApi<S, Q, L, M, T, B> {

@@ -15,18 +15,22 @@
 //! `POST /media` uploads a file to Meta and answers its media id (see [`SendApi::media`]).
 //! `POST`/`DELETE`/`GET /contacts/{contact}/block` block, unblock and read a contact's block on the
 //! business number (Meta's Block Users API; Meta's refusal, such as a contact who did not write in the
-//! last 24 hours, is a 422 with its words).
+//! last 24 hours, is a 422 with its words). `GET /templates` lists the WABA's templates with the
+//! parameters each takes (503 without `WHATSAPP_BUSINESS_ACCOUNT_ID`); `GET /verification-codes` the
+//! codes the Twilio functions captured for a number, the latest first.
 //!
 //! The routes are chosen first ([`Route::of`]): a path no route has is 404, a route's path with
 //! another method 405; then the API key, then the route's handler.
 
 mod block;
 mod checks;
+mod codes;
 mod contacts;
 mod history;
 mod media;
 mod messages;
 mod routes;
+mod templates;
 
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
@@ -35,7 +39,8 @@ pub use self::checks::CUSTOMER_WINDOW_SECONDS;
 pub use self::media::{MAX_RAW_MEDIA_BYTES, MEDIA_PREFIX};
 pub use self::messages::idempotency_key;
 pub use self::routes::{
-    BLOCK_ROUTES, BlockMethod, CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE, POST_ROUTE, Route,
+    BLOCK_ROUTES, BlockMethod, CODES_ROUTE, CONTACTS_ROUTE, GET_ROUTE, HISTORY_ROUTE, MEDIA_ROUTE, NO_ROUTE,
+    POST_ROUTE, Route, TEMPLATES_ROUTE,
 };
 use super::http::{ApiError, Refusal, RefusalMetrics, refuse, request_id, request_span};
 use crate::config::SendApiConfig;
@@ -43,7 +48,7 @@ use crate::domain::history::CursorKey;
 use crate::domain::verify_token;
 use crate::ports::Absent;
 use crate::ports::{
-    Blocklist, ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError,
+    Blocklist, CodeLog, ContactList, ConversationStore, MediaLinks, MediaUploader, OutboundStore, Queue, StoreError,
     TemplateCatalog, TemplateStatusStore,
 };
 
@@ -127,7 +132,7 @@ impl<S, Q, L, M, T, B> SendApi<S, Q, L, M, T, B> {
 }
 
 impl<
-    S: OutboundStore + ConversationStore + ContactList + TemplateStatusStore,
+    S: OutboundStore + ConversationStore + ContactList + TemplateStatusStore + CodeLog,
     Q: Queue,
     L: MediaLinks,
     M: MediaUploader,
@@ -164,6 +169,8 @@ impl<
             Route::Conversation { contact } => self.conversation(request, contact).await,
             Route::Contacts => self.contacts(request).await,
             Route::Block { contact, method } => self.block(request, contact, method).await,
+            Route::Templates => self.templates().await,
+            Route::Codes => self.codes(request).await,
         }
     }
 

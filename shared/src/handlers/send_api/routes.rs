@@ -1,4 +1,4 @@
-//! The send API's routes, template.yaml's eight (`local/src/api.rs` serves the same and
+//! The send API's routes, template.yaml's ten (`local/src/api.rs` serves the same and
 //! `local/tests/template_routes.rs` keeps the two equal): one `match` on the method and the path's
 //! segments.
 //!
@@ -21,6 +21,8 @@ pub const GET_ROUTE: &str = "GET /messages/{id}";
 pub const HISTORY_ROUTE: &str = "GET /contacts/{contact}/messages";
 pub const CONTACTS_ROUTE: &str = "GET /contacts";
 pub const MEDIA_ROUTE: &str = "POST /media";
+pub const TEMPLATES_ROUTE: &str = "GET /templates";
+pub const CODES_ROUTE: &str = "GET /verification-codes";
 /// `/contacts/{contact}/block`: block (`POST`), unblock (`DELETE`), is it blocked (`GET`).
 pub const BLOCK_ROUTES: [&str; 3] = [
     "POST /contacts/{contact}/block",
@@ -31,7 +33,8 @@ pub const BLOCK_ROUTES: [&str; 3] = [
 pub const NO_ROUTE: &str = "-";
 
 const UNKNOWN_PATH: &str = "no such route: POST /messages, GET /messages/{id}, POST /media, GET /contacts, \
-     GET /contacts/{contact}/messages, POST|DELETE|GET /contacts/{contact}/block";
+     GET /contacts/{contact}/messages, POST|DELETE|GET /contacts/{contact}/block, GET /templates, \
+     GET /verification-codes";
 
 /// What `/contacts/{contact}/block` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,10 @@ pub enum Route<'a> {
     Contacts,
     /// `POST|DELETE|GET /contacts/{contact}/block`: the contact as the path writes it.
     Block { contact: &'a str, method: BlockMethod },
+    /// `GET /templates`: the WABA's message templates and the parameters each takes.
+    Templates,
+    /// `GET /verification-codes`: the codes the Twilio functions captured, latest first.
+    Codes,
 }
 
 impl<'a> Route<'a> {
@@ -71,6 +78,8 @@ impl<'a> Route<'a> {
             ("GET", ["", "messages", id]) if !id.is_empty() => Ok(Route::Message { id }),
             ("POST", ["", "media"]) => Ok(Route::Media),
             ("GET", ["", "contacts"]) => Ok(Route::Contacts),
+            ("GET", ["", "templates"]) => Ok(Route::Templates),
+            ("GET", ["", "verification-codes"]) => Ok(Route::Codes),
             ("GET", ["", "contacts", contact, "messages"]) if !contact.is_empty() => {
                 Ok(Route::Conversation { contact })
             }
@@ -84,7 +93,9 @@ impl<'a> Route<'a> {
                 Ok(Route::Block { contact, method })
             }
             (_, ["", "messages"] | ["", "media"]) => Err(ApiError::MethodNotAllowed("POST")),
-            (_, ["", "contacts"]) => Err(ApiError::MethodNotAllowed("GET")),
+            (_, ["", "contacts"] | ["", "templates"] | ["", "verification-codes"]) => {
+                Err(ApiError::MethodNotAllowed("GET"))
+            }
             (_, ["", "messages", id] | ["", "contacts", id, "messages"]) if !id.is_empty() => {
                 Err(ApiError::MethodNotAllowed("GET"))
             }
@@ -127,6 +138,8 @@ impl<'a> Route<'a> {
             Route::Media => MEDIA_ROUTE,
             Route::Conversation { .. } => HISTORY_ROUTE,
             Route::Contacts => CONTACTS_ROUTE,
+            Route::Templates => TEMPLATES_ROUTE,
+            Route::Codes => CODES_ROUTE,
             Route::Block { method, .. } => match method {
                 BlockMethod::Block => BLOCK_ROUTES[0],
                 BlockMethod::Unblock => BLOCK_ROUTES[1],
@@ -158,8 +171,11 @@ mod tests {
 
     #[test]
     fn the_five_routes_with_or_without_trailing_slashes() {
-        let table: [(&str, &str, Route<'_>); 13] = [
+        let table: [(&str, &str, Route<'_>); 16] = [
             ("GET", "/contacts", Route::Contacts),
+            ("GET", "/templates", Route::Templates),
+            ("GET", "/templates/", Route::Templates),
+            ("GET", "/verification-codes", Route::Codes),
             ("GET", "/contacts/", Route::Contacts),
             ("POST", "/messages", Route::Send),
             ("POST", "/messages/", Route::Send),
@@ -203,10 +219,20 @@ mod tests {
                 Route::Message { id: "" },
                 Route::Media,
                 Route::Conversation { contact: "" },
-                Route::Contacts
+                Route::Contacts,
+                Route::Templates,
+                Route::Codes
             ]
             .map(|r| r.key()),
-            [POST_ROUTE, GET_ROUTE, MEDIA_ROUTE, HISTORY_ROUTE, CONTACTS_ROUTE]
+            [
+                POST_ROUTE,
+                GET_ROUTE,
+                MEDIA_ROUTE,
+                HISTORY_ROUTE,
+                CONTACTS_ROUTE,
+                TEMPLATES_ROUTE,
+                CODES_ROUTE
+            ]
         );
     }
 
@@ -262,6 +288,8 @@ mod tests {
             ("PATCH", "/contacts/972501234567/messages/", "GET"),
             ("POST", "/contacts", "GET"),
             ("DELETE", "/contacts/", "GET"),
+            ("POST", "/templates", "GET"),
+            ("DELETE", "/verification-codes/", "GET"),
         ];
         for (method, path, allow) in table {
             assert_eq!(
@@ -297,6 +325,8 @@ mod tests {
             ("POST", "/webhooks/whatsapp"),
             ("GET", "/webhooks/whatsapp"),
             ("POST", "/twilio/voice"),
+            ("GET", "/templates/hello_world"),
+            ("GET", "/verification_codes"),
         ];
         for (method, path) in table {
             assert_eq!(

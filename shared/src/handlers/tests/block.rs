@@ -11,8 +11,8 @@ use crate::config::SendApiConfig;
 use crate::domain::blocklist::BlockAction;
 use crate::domain::graph_error::GraphError;
 use crate::domain::records::BusinessNumbers;
-use crate::domain::secret::Secret;
 use crate::handlers::send_api::SendApi;
+use crate::handlers::tests::send_api_config;
 use crate::ports::{Absent, BlockFailure};
 use crate::testing::{FakeBlocklist, FakeMediaLinks, FakeQueue, MemoryStore};
 
@@ -24,14 +24,9 @@ type Api = SendApi<MemoryStore, FakeQueue, FakeMediaLinks, Absent, Absent, FakeB
 
 fn config() -> SendApiConfig {
     SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
         phone_numbers: BusinessNumbers::new([FIRST.to_owned(), SECOND.to_owned()]),
-        retention_days: 0,
-        media_bucket: None,
-        graph: None,
+        ..send_api_config(KEY)
     }
 }
 

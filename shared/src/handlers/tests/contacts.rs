@@ -7,8 +7,8 @@ use super::{body_text, request};
 use crate::config::SendApiConfig;
 use crate::domain::ids::PhoneNumberId;
 use crate::domain::records::{BusinessNumbers, ContactActivity};
-use crate::domain::secret::Secret;
 use crate::handlers::send_api::SendApi;
+use crate::handlers::tests::send_api_config;
 use crate::ports::MessageStore;
 use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
 
@@ -18,14 +18,10 @@ type Api = SendApi<MemoryStore, FakeQueue, FakeMediaLinks>;
 
 fn api() -> Api {
     let config = SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
         phone_numbers: BusinessNumbers::new(["222".to_owned()]),
         retention_days: 30,
-        media_bucket: None,
-        graph: None,
+        ..send_api_config(KEY)
     };
     SendApi::new(
         config,

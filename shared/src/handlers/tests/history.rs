@@ -9,11 +9,11 @@ use super::{body_text, request};
 use crate::config::SendApiConfig;
 use crate::domain::ids::{ContactId, PhoneNumberId, Wamid};
 use crate::domain::records::{BusinessNumbers, InboundRecord, Received, StatusRecord};
-use crate::domain::secret::Secret;
 use crate::domain::send_request::MessageKind;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::webhook::Content;
 use crate::handlers::send_api::SendApi;
+use crate::handlers::tests::send_api_config;
 use crate::ports::MessageStore;
 use crate::sends::SendMachine;
 use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
@@ -25,14 +25,11 @@ type Api = SendApi<MemoryStore, FakeQueue, FakeMediaLinks>;
 
 fn api() -> Api {
     let config = SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
         phone_numbers: BusinessNumbers::new(["222".to_owned()]),
         retention_days: 30,
         media_bucket: Some("payloads".to_owned()),
-        graph: None,
+        ..send_api_config(KEY)
     };
     let store = MemoryStore::new();
     // The contact wrote: free-form sends are allowed (the window is per number).

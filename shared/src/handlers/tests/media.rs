@@ -12,6 +12,7 @@ use crate::domain::graph_error::GraphError;
 use crate::domain::records::BusinessNumbers;
 use crate::domain::secret::Secret;
 use crate::handlers::send_api::{MAX_RAW_MEDIA_BYTES, SendApi};
+use crate::handlers::tests::send_api_config;
 use crate::ports::{MediaFailure, UploadSource};
 use crate::testing::{FakeMediaLinks, FakeQueue, FakeUploader, MemoryStore};
 
@@ -26,12 +27,7 @@ fn api(
     FakeUploader,
 ) {
     let config = SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
-        default_country_code: None,
         phone_numbers: BusinessNumbers::new([FIRST.to_owned(), SECOND.to_owned()]),
-        retention_days: 0,
         media_bucket: bucket.then(|| "bucket".to_owned()),
         graph: Some(SendApiGraph {
             access_token: Secret::new("token"),
@@ -39,6 +35,7 @@ fn api(
             version: "v26.0".to_owned(),
             waba_id: None,
         }),
+        ..send_api_config(KEY)
     };
     let media = FakeUploader::new();
     let api = SendApi::new(

@@ -2,6 +2,7 @@
 //! call a handler makes is failed at least once.
 
 mod block;
+mod codes;
 mod contacts;
 mod history;
 mod ingest;
@@ -14,6 +15,22 @@ mod verify;
 use lambda_http::{Body, Request, Response};
 
 /// A request as `lambda_http` hands it over.
+/// The send API's configuration the handler tests start from (`..send_api_config(KEY)`): the key,
+/// no business numbers, no country code, no bucket, no Graph API, no verification number.
+pub fn send_api_config(api_key: &str) -> crate::config::SendApiConfig {
+    crate::config::SendApiConfig {
+        api_key: crate::domain::secret::Secret::new(api_key),
+        table_name: "table".to_owned(),
+        queue_url: "queue".to_owned(),
+        default_country_code: None,
+        phone_numbers: crate::domain::records::BusinessNumbers::default(),
+        retention_days: 0,
+        media_bucket: None,
+        graph: None,
+        verification_number: None,
+    }
+}
+
 pub fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request {
     let mut builder = http::Request::builder().method(method).uri(uri);
     for (name, value) in headers {

@@ -9,22 +9,18 @@ use crate::domain::envelope::{ATTR_KIND, EventKind};
 use crate::domain::ids::ContactId;
 use crate::domain::outbound::SendJob;
 use crate::domain::records::BusinessNumbers;
-use crate::domain::secret::Secret;
 use crate::handlers::send_api::{CUSTOMER_WINDOW_SECONDS, SendApi};
+use crate::handlers::tests::send_api_config;
 use crate::testing::{FakeMediaLinks, FakeQueue, Fault, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
 
 fn api() -> SendApi<MemoryStore, FakeQueue, FakeMediaLinks> {
     let config = SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
         default_country_code: Some("972".to_owned()),
-        phone_numbers: BusinessNumbers::default(),
         retention_days: 30,
-        graph: None,
         media_bucket: Some("payloads".to_owned()),
+        ..send_api_config(KEY)
     };
     let store = MemoryStore::new();
     // The contact wrote an hour ago: the 24-hour window is open.

@@ -4,11 +4,9 @@
 use serde_json::{Value, json};
 
 use super::{body_text, request};
-use crate::config::SendApiConfig;
-use crate::domain::records::BusinessNumbers;
-use crate::domain::secret::Secret;
 use crate::domain::templates::TemplateShape;
 use crate::handlers::send_api::SendApi;
+use crate::handlers::tests::send_api_config;
 use crate::testing::{FakeMediaLinks, FakeQueue, FakeTemplates, FakeUploader, MemoryStore};
 
 const KEY: &str = "the-api-key-of-16-chars";
@@ -17,16 +15,7 @@ fn api() -> (
     SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader, FakeTemplates>,
     FakeTemplates,
 ) {
-    let config = SendApiConfig {
-        api_key: Secret::new(KEY),
-        table_name: "table".to_owned(),
-        queue_url: "queue".to_owned(),
-        default_country_code: None,
-        phone_numbers: BusinessNumbers::default(),
-        retention_days: 0,
-        graph: None,
-        media_bucket: None,
-    };
+    let config = send_api_config(KEY);
     let shipping = TemplateShape::from_graph(&json!({"name": "shipping_update", "language": "en_US",
         "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} has shipped."}]}))
     .expect("a template");
@@ -215,4 +204,63 @@ async fn a_retry_of_a_send_accepted_before_the_pause_gets_its_first_answer() {
     let retry = api.handle(request("POST", "/messages", &headers, body)).await;
     assert_eq!(retry.status().as_u16(), 202, "{}", body_text(&retry));
     assert_eq!(body_text(&retry), body_text(&first), "the first answer");
+}
+
+async fn get_templates(
+    api: &SendApi<MemoryStore, FakeQueue, FakeMediaLinks, FakeUploader, FakeTemplates>,
+) -> (u16, Value) {
+    let bearer = format!("Bearer {KEY}");
+    let response = api
+        .handle(request("GET", "/templates", &[("authorization", bearer.as_str())], ()))
+        .await;
+    let body = body_text(&response);
+    let parsed = serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON: {body}"));
+    (response.status().as_u16(), parsed)
+}
+
+#[tokio::test]
+async fn the_waba_s_templates_are_listed_with_the_parameters_each_takes() {
+    let (api, templates) = api();
+    let listing = crate::domain::template_list::TemplateListing::from_graph(&json!({"name": "shipping_update",
+        "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} has shipped.",
+                        "example": {"body_text": [["Ayala", "#1042"]]}}]}))
+    .expect("a template");
+    templates.state().listings = vec![listing];
+    let (status, body) = get_templates(&api).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["waba_id"], crate::testing::templates::FAKE_WABA_ID);
+    assert_eq!(body["templates"][0]["name"], "shipping_update");
+    assert_eq!(
+        body["templates"][0]["body"]["parameters"],
+        json!([{"name": "1", "type": "text", "example": "Ayala"}, {"name": "2", "type": "text", "example": "#1042"}])
+    );
+    // Meta unreachable: 503, retry later; nothing about the token in the answer.
+    templates.state().down = true;
+    let (status, body) = get_templates(&api).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "temporarily unavailable, retry later");
+}
+
+#[tokio::test]
+async fn without_a_waba_the_template_list_is_503_and_a_wrong_key_401() {
+    let api = SendApi::new(
+        send_api_config(KEY),
+        MemoryStore::new(),
+        FakeQueue::new(),
+        None::<FakeMediaLinks>,
+    )
+    .with_media(None::<FakeUploader>)
+    .with_templates(None::<FakeTemplates>);
+    let (status, body) = get_templates(&api).await;
+    assert_eq!(status, 503, "{body}");
+    let response = api
+        .handle(request(
+            "GET",
+            "/templates",
+            &[("authorization", "Bearer not-the-key-0000000")],
+            (),
+        ))
+        .await;
+    assert_eq!(response.status(), 401);
 }

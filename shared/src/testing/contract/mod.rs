@@ -88,7 +88,7 @@ pub trait Harness: Sync {
         + TemplateStatusStore
         + UsageStore
         + Sync;
-    type Verification: VerificationStore + Sync;
+    type Verification: VerificationStore + crate::ports::CodeLog + Sync;
     fn store(&self) -> &Self::Store;
     fn verification(&self) -> &Self::Verification;
     /// `seconds` pass on the send state machine's clock.
@@ -235,6 +235,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
     call_steps_are_recorded_once(harness).await;
     template_statuses_keep_the_latest(harness).await;
     verification_emails_are_claimed_once(harness).await;
+    captured_codes_are_listed_latest_first(harness).await;
     run_usage(harness).await;
 }
 

@@ -512,3 +512,49 @@ pub async fn verification_emails_are_claimed_once<H: Harness>(harness: &H) {
         WriteOutcome::Superseded
     );
 }
+
+/// The codes captured for a called number come back the latest first, however the number is written,
+/// at most the number asked for, and never another number's.
+pub async fn captured_codes_are_listed_latest_first<H: Harness>(harness: &H) {
+    use crate::ports::CodeLog;
+    let store = harness.verification();
+    let digits = format!("1555{}", fresh_digits(harness, "codes", 7));
+    let other = format!("1666{}", fresh_digits(harness, "other codes", 7));
+    let start = chrono::Utc::now() - chrono::Duration::minutes(10);
+    for (minute, code, to) in [
+        (0, "100001", format!("+{digits}")),
+        (2, "100002", digits.clone()),
+        (1, "100003", format!("+{other}")),
+        (
+            4,
+            "100004",
+            format!("+{} ({}) {}", &digits[..1], &digits[1..4], &digits[4..]),
+        ),
+    ] {
+        let captured = CapturedCode {
+            call_sid: CallSid::new(format!("CA{}", harness.unique(code).replace(['-', '_'], ""))),
+            code: code.to_owned(),
+            method: CaptureMethod::Keypad,
+            confidence: None,
+            heard: None,
+            from: Some("+16505550100".to_owned()),
+            to: Some(to),
+            received_at: start + chrono::Duration::minutes(minute),
+        };
+        bounded(store.record_code(&captured)).await.expect("recorded");
+    }
+    let codes = |listed: Vec<crate::domain::verification::StoredCode>| {
+        listed.into_iter().map(|code| code.code).collect::<Vec<_>>()
+    };
+    let all = bounded(store.latest_codes(&format!("+{digits}"), 10))
+        .await
+        .expect("answered");
+    assert_eq!(all[0].captured_by, "dtmf");
+    assert_eq!(codes(all), ["100004", "100002", "100001"]);
+    let latest = bounded(store.latest_codes(&digits, 2)).await.expect("answered");
+    assert_eq!(codes(latest), ["100004", "100002"]);
+    let others = bounded(store.latest_codes(&other, 10)).await.expect("answered");
+    assert_eq!(codes(others), ["100003"]);
+    let none = bounded(store.latest_codes("no digits", 10)).await.expect("answered");
+    assert!(none.is_empty());
+}

@@ -6,7 +6,7 @@ use crate::domain::contacts::{ContactSummary, ContactTouch, ContactsPage, LastMe
 use crate::domain::history::Position;
 use crate::domain::ids::ContactId;
 use crate::domain::records::ContactActivity;
-use crate::ports::{ContactList, StoreError};
+use crate::ports::{CodeLog, ContactList, StoreError};
 
 /// A contact item's fields the list reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,5 +120,16 @@ impl ContactList for MemoryStore {
             ContactsPage { contacts, next }
         })
         .await
+    }
+}
+
+/// The codes, read from the fake verification store it holds.
+impl CodeLog for MemoryStore {
+    async fn latest_codes(
+        &self,
+        number: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::verification::StoredCode>, StoreError> {
+        self.verification.latest_codes(number, limit).await
     }
 }
