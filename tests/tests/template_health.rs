@@ -103,3 +103,59 @@ async fn a_paused_template_is_refused_by_the_send_api_at_once_and_sendable_again
     assert_eq!(status, 422, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("DISABLED"), "{answer}");
 }
+
+/// `GET /templates` reads the stand-in's WABA through the Graph adapter: every template with its
+/// status, texts and the parameters each takes; a send built from a listing is accepted.
+#[tokio::test]
+async fn the_waba_s_templates_are_listed_with_their_parameters_and_a_send_built_from_one_is_accepted() {
+    let test = setup(local_stack::graph_standin::WABA_ID).await;
+    let (status, page) = test.call("GET", "/templates", "", &[], b"").await;
+    assert_eq!(status, 200, "{page}");
+    let listed: Vec<(String, String, String)> = page["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["language"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        listed.contains(&("shipping_update".into(), "es".into(), "APPROVED".into())),
+        "{page}"
+    );
+    assert!(
+        listed.contains(&("summer_sale".into(), "en_US".into(), "PENDING".into())),
+        "{page}"
+    );
+    let reminder = page["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "appointment_reminder")
+        .unwrap();
+    assert_eq!(
+        reminder["header"]["parameters"],
+        json!([{"name": "image", "type": "image"}])
+    );
+    assert_eq!(reminder["buttons"][1]["parameters"][0]["example"], "42");
+    // The parameters, given as listed, pass the send API's check against the same template.
+    let parameters: Vec<Value> = reminder["body"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"type": "text", "text": p["example"]}))
+        .collect();
+    let body = json!({"to": "972571234567", "type": "template", "name": "appointment_reminder", "language": "en_US",
+        "components": [
+            {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://example.com/a.png"}}]},
+            {"type": "body", "parameters": parameters},
+            {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "42"}]}]});
+    let (status, answer) = test
+        .call("POST", "/messages", "", &[], body.to_string().as_bytes())
+        .await;
+    assert_eq!(status, 202, "{answer}");
+}

@@ -416,3 +416,46 @@ async fn repeated_webhooks_finish_a_pending_email_exactly_once() {
     assert_eq!(verification.handle(gather()).await.status(), 200);
     assert_eq!(emails_about(&emu, &call_sid).await.len(), 1);
 }
+
+/// A code the gather function captured is listed by the send API's `GET /verification-codes`, the
+/// latest first: under the number in the query, and under `TWILIO_PHONE_NUMBER` without one.
+#[tokio::test]
+async fn captured_codes_are_listed_by_the_send_api_latest_first() {
+    let emu = Emulator::connect().await;
+    let verification = verification(&emu, &verified_sender(&emu));
+    let digits: String = unique("").chars().filter(char::is_ascii_digit).collect();
+    let number = format!("+1555{}", &digits[digits.len() - 7..]);
+    for (call_sid, spoken) in [
+        (unique("CA"), "Your WhatsApp code is 1 1 2 2 3 3."),
+        (unique("CA"), "Your WhatsApp code is 4 4 5 5 6 6."),
+    ] {
+        let mut params = call_params(&call_sid, &[("SpeechResult", spoken), ("Confidence", "0.9")]);
+        params.retain(|(name, _)| *name != "To");
+        params.push(("To", &number));
+        let response = verification
+            .handle(twilio_request(BASE, "/twilio/gather", "attempt=1", &params, TOKEN))
+            .await;
+        assert_eq!(response.status(), 200);
+        // Capture times a millisecond apart at least: the index orders by them.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let mut options = LoopOptions::new("codes", "test-codes-api-key-0123456789");
+    options.vars = vec![("TWILIO_PHONE_NUMBER", &number), ("EVENT_BUS_NAME", "")];
+    let test = SendLoop::start(options).await;
+    let codes = |page: &serde_json::Value| -> Vec<String> {
+        page["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, page) = test.call("GET", "/verification-codes", "", &[], b"").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(codes(&page), ["445566", "112233"], "{page}");
+    assert_eq!(page["codes"][0]["captured_by"], "speech");
+    assert_eq!(page["number"], number.as_str());
+    let query = format!("number={}&limit=1", number.trim_start_matches('+'));
+    let (status, page) = test.call("GET", "/verification-codes", &query, &[], b"").await;
+    assert_eq!((status, codes(&page)), (200, vec!["445566".to_owned()]), "{page}");
+}
