@@ -5,7 +5,8 @@
 //! A wrong key is refused with a clear message and nothing kept; with the right key, a message a
 //! customer writes (a signed webhook) appears; its markup (a name and a text that would run script
 //! if put in as HTML) shows as text and runs nothing; a reply (clicked twice) is sent once and
-//! reaches `read`. Screenshots of each step go to `.local/console/` (not committed), one at phone
+//! reaches `read`; a contact whose window closed gets a template from the picker (clicked twice: once);
+//! a code the Twilio gather function heard shows in the verification codes. Screenshots of each step go to `.local/console/` (not committed), one at phone
 //! width. Skipped only when chromedriver is missing and `CONSOLE_BROWSER_TESTS=0` says so.
 
 #![allow(clippy::unwrap_used)]
@@ -51,6 +52,78 @@ async fn customer_writes(stack: &Stack, from: &str, name: &str, text: &str, ago:
         .unwrap()
         .status();
     assert_eq!(status, 200);
+}
+
+/// Meta's verification call as Twilio posts its speech result to the gather function, signed with the
+/// stack's auth token over its public URL.
+async fn twilio_hears(stack: &Stack, to: &str, speech: &str) {
+    let url = format!("{}/twilio/gather?attempt=1", stack.env["PUBLIC_BASE_URL"]);
+    let params: Vec<(String, String)> = [
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("CallSid", unique("CA").as_str()),
+        ("CallStatus", "in-progress"),
+        ("From", "+16505550100"),
+        ("To", to),
+        ("SpeechResult", speech),
+        ("Confidence", "0.88"),
+    ]
+    .iter()
+    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+    .collect();
+    let signature = bridge::domain::twilio_signature::expected_signature(
+        &Secret::new(stack.env["TWILIO_AUTH_TOKEN"].as_str()),
+        &url,
+        &params,
+    );
+    let form: Vec<String> = params
+        .iter()
+        .map(|(name, value)| format!("{}={}", bridge::domain::form::encode(name), bridge::domain::form::encode(value)))
+        .collect();
+    let status = test_support::http::client()
+        .post(format!("{}/twilio/gather?attempt=1", stack.api_url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(form.join("&"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// Every control is labelled (a label, its text or aria-label) and reachable by Tab (no tabindex < 0).
+async fn assert_every_control_labelled(browser: &Browser, when: &str) {
+    let unlabelled = browser
+        .execute(
+            "return [...document.querySelectorAll('button, input, textarea, a, select')]
+               .filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')
+                            || e.tabIndex < 0)
+               .map(e => e.outerHTML.slice(0, 80))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "{when}: controls without a name or out of the tab order");
+}
+
+/// The conversation's outbound entries as the API lists them.
+async fn sends_of(stack: &Stack, contact: &str) -> Vec<Value> {
+    let answer = test_support::http::client()
+        .get(format!("{}/contacts/{contact}/messages", stack.api_url))
+        .header("authorization", format!("Bearer {}", stack.env["API_KEY"]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page: Value = serde_json::from_str(&answer).unwrap();
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .cloned()
+        .collect()
 }
 
 /// Polls `script` (a boolean expression's `return`) in the page until it is true.
@@ -140,17 +213,7 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     assert_eq!(name, XSS_NAME, "the name as text, markup and all");
     assert_eq!(browser.execute("return sessionStorage.length", json!([])).await, 1);
     browser.screenshot(&shots.join("03-conversations.png")).await;
-    // Every control is labelled (a label, its text or aria-label) and reachable by Tab (no tabindex < 0).
-    let unlabelled = browser
-        .execute(
-            "return [...document.querySelectorAll('button, input, textarea, a, select')]
-               .filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')
-                            || e.tabIndex < 0)
-               .map(e => e.outerHTML.slice(0, 80))",
-            json!([]),
-        )
-        .await;
-    assert_eq!(unlabelled, json!([]), "controls without a name or out of the tab order");
+    assert_every_control_labelled(&browser, "the list").await;
 
     // 4. The conversation: the markup is text, no element made of it, no request to `x`, no dialog.
     browser.click_css(&entry).await;
@@ -202,29 +265,89 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     assert_eq!(browser.dialog().await, None);
     browser.screenshot(&shots.join("04-reply-read.png")).await;
     // The API agrees: one send in the conversation.
-    let answer = test_support::http::client()
-        .get(format!("{}/contacts/{contact}/messages", stack.api_url))
-        .header("authorization", format!("Bearer {}", stack.env["API_KEY"]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let page: Value = serde_json::from_str(&answer).unwrap();
-    let sends: Vec<&Value> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["direction"] == "outbound")
-        .collect();
-    assert_eq!(sends.len(), 1, "{answer}");
+    let sends = sends_of(&stack, &contact).await;
+    assert_eq!(sends.len(), 1, "{sends:?}");
     assert_eq!(sends[0]["status"], "read");
 
-    // 6. Phone width: one pane at a time, the conversation then the list.
+    // 6. A contact who wrote two days ago: the window is closed, the reply is a template. The picker
+    // lists the WABA's approved templates (the stand-in's), a field per parameter; a double click sends once.
+    let closed = format!("1556{}", &digits[digits.len() - 7..]);
+    customer_writes(&stack, &closed, "Dana (closed window)", "Thanks, see you next month", 2 * 86_400).await;
+    let closed_entry = format!("button.contact[data-contact='{closed}']");
+    browser.wait_for(&closed_entry, WAIT).await;
+    browser.click_css(&closed_entry).await;
+    until(
+        &browser,
+        "the template picker",
+        "return !document.getElementById('template-form').hidden && document.getElementById('reply-form').hidden
+                && [...document.querySelectorAll('#template-select option')].some(o => o.textContent === 'shipping_update · en_US')",
+        json!([]),
+    )
+    .await;
+    let pending = browser
+        .execute(
+            "return [...document.querySelectorAll('#template-select option')].find(o => o.textContent.startsWith('summer_sale')).disabled",
+            json!([]),
+        )
+        .await;
+    assert_eq!(pending, true, "a template Meta has not approved cannot be chosen");
+    browser
+        .execute(
+            "const select = document.getElementById('template-select');
+             select.value = [...select.options].find(o => o.textContent === 'shipping_update · en_US').value;
+             select.dispatchEvent(new Event('change'));",
+            json!([]),
+        )
+        .await;
+    let fields = browser.find_all("#template-fields input").await;
+    assert_eq!(fields.len(), 2, "shipping_update's body takes {{1}} and {{2}}");
+    assert_eq!(browser.attribute(&fields[0], "placeholder").await.as_deref(), Some("Ayala"));
+    browser.type_into(&fields[0], "Dana").await;
+    browser.type_into(&fields[1], "#2211").await;
+    let preview = browser.text_css("#template-preview").await;
+    assert!(preview.contains("Hi Dana, your order #2211 has shipped."), "{preview}");
+    assert_every_control_labelled(&browser, "the template picker").await;
+    browser.screenshot(&shots.join("05-template-picker.png")).await;
+    let send = browser.find("#template-send").await.unwrap();
+    browser
+        .execute("arguments[0].click(); arguments[0].click();", json!([send.reference()]))
+        .await;
+    until(
+        &browser,
+        "the template in the conversation",
+        "return [...document.querySelectorAll('#messages .message.outbound')].some(m => m.textContent.includes('template shipping_update'))",
+        json!([]),
+    )
+    .await;
+    let note = browser.text_css("#template-note").await;
+    assert_eq!(note, "Queued.");
+    let sends = sends_of(&stack, &closed).await;
+    assert_eq!(sends.len(), 1, "a double click sent one template: {sends:?}");
+    assert_eq!(sends[0]["type"], "template");
+    assert_eq!(browser.dialog().await, None);
+    browser.screenshot(&shots.join("06-template-sent.png")).await;
+
+    // 7. The verification codes: a code the gather function heard in Meta's call, the latest first.
+    twilio_hears(&stack, &stack.env["TWILIO_PHONE_NUMBER"], "Your WhatsApp code is 7 3 9 1 8 2.").await;
+    browser.click(&browser.find("#show-codes").await.unwrap()).await;
+    until(
+        &browser,
+        "the code",
+        "return document.querySelector('#codes .code-entry .code')?.textContent === '739182'",
+        json!([]),
+    )
+    .await;
+    let status = browser.text_css("#codes-status").await;
+    assert!(status.contains(&stack.env["TWILIO_PHONE_NUMBER"]), "{status}");
+    assert_every_control_labelled(&browser, "the codes").await;
+    browser.screenshot(&shots.join("07-verification-codes.png")).await;
+    browser.click(&browser.find("#show-inbox").await.unwrap()).await;
+    browser.click_css(&entry).await;
+
+    // 8. Phone width: one pane at a time, the conversation then the list.
     browser.resize(390, 844).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    browser.screenshot(&shots.join("05-phone-conversation.png")).await;
+    browser.screenshot(&shots.join("08-phone-conversation.png")).await;
     browser.click(&browser.find("#back").await.unwrap()).await;
     until(
         &browser,
@@ -233,9 +356,9 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
         json!([]),
     )
     .await;
-    browser.screenshot(&shots.join("06-phone-list.png")).await;
+    browser.screenshot(&shots.join("09-phone-list.png")).await;
 
-    // 7. Forgetting the key keeps nothing.
+    // 9. Forgetting the key keeps nothing.
     browser.click(&browser.find("#forget").await.unwrap()).await;
     assert_eq!(browser.execute("return sessionStorage.length", json!([])).await, 0);
     assert_eq!(browser.dialog().await, None);

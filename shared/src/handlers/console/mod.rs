@@ -52,7 +52,7 @@ pub const INDEX: Asset = Asset {
 };
 
 /// The files the page loads (`GET /console/{asset}`).
-pub const ASSETS: [Asset; 5] = [
+pub const ASSETS: [Asset; 7] = [
     Asset {
         name: "console.css",
         content_type: "text/css; charset=utf-8",
@@ -72,6 +72,16 @@ pub const ASSETS: [Asset; 5] = [
         name: "view.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("assets/view.js"),
+    },
+    Asset {
+        name: "templates.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/templates.js"),
+    },
+    Asset {
+        name: "codes.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/codes.js"),
     },
     Asset {
         name: "icon.svg",

@@ -148,7 +148,7 @@ fn the_page_loads_only_its_own_files_and_has_no_inline_script_or_style() {
         assert!(!lower.contains(inline), "the page has {inline}");
     }
     // Every control is labelled.
-    for id in ["key-input", "reply-input"] {
+    for id in ["key-input", "reply-input", "template-select", "codes-number"] {
         assert!(html.contains(&format!("<label for=\"{id}\">")), "{id}");
     }
     for asset in &ASSETS {
@@ -199,4 +199,8 @@ fn scripts_put_text_in_as_text_and_keep_the_key_in_the_session_and_the_header_on
     let app = include_str!("assets/app.js");
     assert!(app.contains("api.sendText(state.selected, text, state.composeKey)"));
     assert!(app.contains("visibilitychange"));
+    let templates = include_str!("assets/templates.js");
+    assert!(templates.contains("api.sendMessage(picker.contact, body, picker.composeKey)"));
+    // A new key for every edit and after every accepted send; a double click without an edit keeps it.
+    assert!(templates.matches("picker.composeKey = newComposeKey()").count() >= 3);
 }

@@ -87,8 +87,24 @@ export function conversation(contact, limit, cursor) {
   return call("GET", `contacts/${encodeURIComponent(contact)}/messages`, { query: { limit, cursor } });
 }
 
-/** A free-form text to `contact` (its key: the number's digits, or a business-scoped user id). */
-export function sendText(contact, text, idempotencyKey) {
+/** A message to `contact` (its key: the number's digits, or a business-scoped user id); `body` is the
+ * send API's short shape without the recipient. */
+export function sendMessage(contact, body, idempotencyKey) {
   const to = /^[0-9]+$/.test(contact) ? { to: `+${contact}` } : { recipient: contact };
-  return call("POST", "messages", { body: { ...to, type: "text", body: text }, idempotencyKey });
+  return call("POST", "messages", { body: { ...to, ...body }, idempotencyKey });
+}
+
+/** A free-form text to `contact`. */
+export function sendText(contact, text, idempotencyKey) {
+  return sendMessage(contact, { type: "text", body: text }, idempotencyKey);
+}
+
+/** The WABA's templates, with the parameters each takes. */
+export function templates() {
+  return call("GET", "templates");
+}
+
+/** The codes captured for `number` (empty: the stack's TwilioPhoneNumber), the latest first. */
+export function verificationCodes(number) {
+  return call("GET", "verification-codes", { query: { number, limit: 20 } });
 }

@@ -1,7 +1,10 @@
-// The inbox: the key once, the conversations by last activity, one conversation, a reply.
+// The inbox: the key once, the conversations by last activity, one conversation, a reply (a template
+// when the window is closed: templates.js), and the verification codes (codes.js).
 // Polls every few seconds while the tab is visible, stops while it is hidden.
 
 import * as api from "./api.js";
+import { refreshCodes, setupCodes } from "./codes.js";
+import { setupTemplatePicker, showTemplatePicker } from "./templates.js";
 import { STATES, contactId, contactName, el, failureReason, formatTime, messageText, windowText } from "./view.js";
 
 const POLL_MS = 4000;
@@ -18,6 +21,7 @@ const state = {
   composeKey: null, // the Idempotency-Key of the reply being written
   sending: false,
   timer: null,
+  view: "inbox", // or "codes"
 };
 
 function newComposeKey() {
@@ -32,6 +36,8 @@ function showKeyPane(message) {
   state.selected = null;
   state.messages.clear();
   $("inbox").hidden = true;
+  $("codes-pane").hidden = true;
+  $("views").hidden = true;
   $("forget").hidden = true;
   $("key-pane").hidden = false;
   $("key-input").value = "";
@@ -55,8 +61,7 @@ async function useKey(event) {
     await refreshContacts();
     $("key-pane").hidden = true;
     $("key-error").hidden = true;
-    $("inbox").hidden = false;
-    $("forget").hidden = false;
+    showView("inbox");
     startPolling();
     const first = $("contacts").querySelector("button");
     if (first) first.focus();
@@ -192,14 +197,12 @@ function renderConversationHead() {
   $("conversation-title").textContent = contactName(contact);
   $("conversation-meta").textContent = `${contactId(contact)} · ${windowText(contact.window)}`;
   const open = Boolean(contact.window && contact.window.open);
+  // A closed window: the template picker instead of the free-text reply.
+  $("reply-form").hidden = !open;
+  showTemplatePicker(state.selected, !open);
   $("reply-input").disabled = !open || state.sending;
   $("reply-send").disabled = !open || state.sending;
-  if (!open && !state.sending) {
-    $("reply-note").textContent =
-      "The 24-hour window is closed: only a template message can be sent now (the send API, or wabridge send --template).";
-  } else if ($("reply-note").dataset.kind !== "result") {
-    $("reply-note").textContent = "";
-  }
+  if ($("reply-note").dataset.kind !== "result") $("reply-note").textContent = "";
 }
 
 async function refreshConversation(first) {
@@ -326,12 +329,30 @@ async function sendReply(event) {
 // ------------------------------------------------------------------ polling
 
 async function poll() {
+  if (state.view === "codes") {
+    await refreshCodes();
+    return;
+  }
   try {
     await refreshContacts();
     await refreshConversation(false);
   } catch (error) {
     handleError(error, $("list-status"));
   }
+}
+
+// ------------------------------------------------------------------ the views
+
+/** The conversations or the verification codes, with the nav's state. */
+function showView(view) {
+  state.view = view;
+  $("views").hidden = false;
+  $("forget").hidden = false;
+  $("inbox").hidden = view !== "inbox";
+  $("codes-pane").hidden = view !== "codes";
+  $("show-inbox").setAttribute("aria-pressed", String(view === "inbox"));
+  $("show-codes").setAttribute("aria-pressed", String(view === "codes"));
+  if (view === "codes") refreshCodes();
 }
 
 function startPolling() {
@@ -362,6 +383,19 @@ $("more-contacts").addEventListener("click", moreContacts);
 $("older").addEventListener("click", olderMessages);
 $("back").addEventListener("click", closeContact);
 $("reply-form").addEventListener("submit", sendReply);
+$("show-inbox").addEventListener("click", () => {
+  showView("inbox");
+  poll();
+});
+$("show-codes").addEventListener("click", () => showView("codes"));
+setupCodes({ handleError });
+setupTemplatePicker({
+  handleError,
+  onSent: async () => {
+    await refreshConversation(true);
+    await refreshContacts();
+  },
+});
 $("reply-input").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("reply-form").requestSubmit();
 });
@@ -370,8 +404,7 @@ if (api.hasKey()) {
   refreshContacts()
     .then(() => {
       $("key-pane").hidden = true;
-      $("inbox").hidden = false;
-      $("forget").hidden = false;
+      showView("inbox");
       startPolling();
     })
     .catch((error) => handleError(error, $("key-error")));
