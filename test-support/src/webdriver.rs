@@ -300,13 +300,15 @@ impl Browser {
     /// A PNG of the viewport, written to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let encoded = self.command("GET", "/screenshot", json!({})).await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().unwrap_or_default())
-            .expect("a base64 PNG");
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("the screenshots' folder");
-        }
-        std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        write_png(&encoded, path);
+    }
+
+    /// A PNG of one element (its box), written to `path`.
+    pub async fn screenshot_of(&self, element: &Element, path: &Path) {
+        let encoded = self
+            .command("GET", &format!("/element/{}/screenshot", element.0), json!({}))
+            .await;
+        write_png(&encoded, path);
     }
 
     /// Ends the session (the driver ends when the value is dropped).
@@ -314,6 +316,17 @@ impl Browser {
         let _ = self.raw("DELETE", "", json!({})).await;
         let _ = self.driver.kill().await;
     }
+}
+
+/// A screenshot's base64 PNG, decoded into `path`.
+fn write_png(encoded: &Value, path: &Path) {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.as_str().unwrap_or_default())
+        .expect("a base64 PNG");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("the screenshots' folder");
+    }
+    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
 fn is_root() -> bool {

@@ -77,7 +77,13 @@ async fn twilio_hears(stack: &Stack, to: &str, speech: &str) {
     );
     let form: Vec<String> = params
         .iter()
-        .map(|(name, value)| format!("{}={}", bridge::domain::form::encode(name), bridge::domain::form::encode(value)))
+        .map(|(name, value)| {
+            format!(
+                "{}={}",
+                bridge::domain::form::encode(name),
+                bridge::domain::form::encode(value)
+            )
+        })
         .collect();
     let status = test_support::http::client()
         .post(format!("{}/twilio/gather?attempt=1", stack.api_url))
@@ -102,7 +108,11 @@ async fn assert_every_control_labelled(browser: &Browser, when: &str) {
             json!([]),
         )
         .await;
-    assert_eq!(unlabelled, json!([]), "{when}: controls without a name or out of the tab order");
+    assert_eq!(
+        unlabelled,
+        json!([]),
+        "{when}: controls without a name or out of the tab order"
+    );
 }
 
 /// The conversation's outbound entries as the API lists them.
@@ -271,8 +281,17 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
 
     // 6. A contact who wrote two days ago: the window is closed, the reply is a template. The picker
     // lists the WABA's approved templates (the stand-in's), a field per parameter; a double click sends once.
-    let closed = format!("1556{}", &digits[digits.len() - 7..]);
-    customer_writes(&stack, &closed, "Dana (closed window)", "Thanks, see you next month", 2 * 86_400).await;
+    let fresh = unique("").replace('.', "");
+    let closed = format!("1555{}", &fresh[fresh.len() - 7..]);
+    assert_ne!(closed, contact);
+    customer_writes(
+        &stack,
+        &closed,
+        "Dana (closed window)",
+        "Thanks, see you next month",
+        2 * 86_400,
+    )
+    .await;
     let closed_entry = format!("button.contact[data-contact='{closed}']");
     browser.wait_for(&closed_entry, WAIT).await;
     browser.click_css(&closed_entry).await;
@@ -301,13 +320,21 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
         .await;
     let fields = browser.find_all("#template-fields input").await;
     assert_eq!(fields.len(), 2, "shipping_update's body takes {{1}} and {{2}}");
-    assert_eq!(browser.attribute(&fields[0], "placeholder").await.as_deref(), Some("Ayala"));
+    assert_eq!(
+        browser.attribute(&fields[0], "placeholder").await.as_deref(),
+        Some("Ayala")
+    );
     browser.type_into(&fields[0], "Dana").await;
     browser.type_into(&fields[1], "#2211").await;
     let preview = browser.text_css("#template-preview").await;
     assert!(preview.contains("Hi Dana, your order #2211 has shipped."), "{preview}");
     assert_every_control_labelled(&browser, "the template picker").await;
     browser.screenshot(&shots.join("05-template-picker.png")).await;
+    // The conversation pane alone (docs/console/template.png): no other test's contact in it.
+    let pane = browser.find("#conversation-pane").await.unwrap();
+    browser
+        .screenshot_of(&pane, &shots.join("05-template-picker-pane.png"))
+        .await;
     let send = browser.find("#template-send").await.unwrap();
     browser
         .execute("arguments[0].click(); arguments[0].click();", json!([send.reference()]))
@@ -321,6 +348,12 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     .await;
     let note = browser.text_css("#template-note").await;
     assert_eq!(note, "Queued.");
+    // The form starts over: no template chosen, no field, nothing to send.
+    assert!(browser.find_all("#template-fields input").await.is_empty());
+    let send_disabled = browser
+        .execute("return document.getElementById('template-send').disabled", json!([]))
+        .await;
+    assert_eq!(send_disabled, true);
     let sends = sends_of(&stack, &closed).await;
     assert_eq!(sends.len(), 1, "a double click sent one template: {sends:?}");
     assert_eq!(sends[0]["type"], "template");
@@ -328,7 +361,12 @@ async fn the_console_in_a_browser_reads_replies_and_shows_customer_markup_as_tex
     browser.screenshot(&shots.join("06-template-sent.png")).await;
 
     // 7. The verification codes: a code the gather function heard in Meta's call, the latest first.
-    twilio_hears(&stack, &stack.env["TWILIO_PHONE_NUMBER"], "Your WhatsApp code is 7 3 9 1 8 2.").await;
+    twilio_hears(
+        &stack,
+        &stack.env["TWILIO_PHONE_NUMBER"],
+        "Your WhatsApp code is 7 3 9 1 8 2.",
+    )
+    .await;
     browser.click(&browser.find("#show-codes").await.unwrap()).await;
     until(
         &browser,

@@ -52,8 +52,11 @@ function unsupported(template) {
   return "";
 }
 
+/** The chosen template; none while "Choose a template…" is selected (its value is ""). */
 function selected() {
-  const index = Number($("template-select").value);
+  const value = $("template-select").value;
+  if (value === "") return undefined;
+  const index = Number(value);
   return Number.isInteger(index) ? picker.templates[index] : undefined;
 }
 
@@ -105,7 +108,8 @@ function preview(template, filled) {
   else if (template.header) lines.push(`[${template.header.format.toLowerCase()}]`);
   if (template.body) lines.push(fill(template.body.text, "body"));
   if (template.footer) lines.push(template.footer);
-  for (const button of template.buttons || []) if (button.text) lines.push(`[ ${button.text} ]`);
+  const buttons = (template.buttons || []).filter((button) => button.text).map((button) => `[ ${button.text} ]`);
+  if (buttons.length > 0) lines.push(buttons.join("  "));
   return lines.join("\n\n");
 }
 
@@ -204,6 +208,7 @@ async function send(event) {
     $("template-select").value = "";
     renderFields();
     note.textContent = "Queued.";
+    note.scrollIntoView({ block: "nearest" });
     await picker.hooks.onSent();
   } catch (error) {
     if (error instanceof api.ApiError && error.status === 409) picker.composeKey = newComposeKey();
