@@ -148,6 +148,8 @@ mod tests {
                 "GET /contacts/{contact}/block",
                 "GET /contacts/{contact}/messages",
                 "GET /messages/{id}",
+                "GET /templates",
+                "GET /verification-codes",
                 "POST /contacts/{contact}/block",
                 "POST /media",
                 "POST /messages"
