@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,9 +125,15 @@ def create_table(dynamodb, name, props):
         dynamodb.get_waiter("table_exists").wait(TableName=name)
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
-        dynamodb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
-        )
+        try:
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+        except botocore.exceptions.ClientError as error:
+            # dynalite (BENCH_DYNAMODB=dynalite) has no UpdateTimeToLive; nothing local expires items anyway.
+            if error.response["Error"]["Code"] != "UnknownOperationException":
+                raise
+            print(f"table   {name}: this emulator keeps no TTL")
     print(f"table   {name}")
 
 
@@ -154,7 +161,8 @@ def main():
     resources = template["Resources"]
     names = local_names(template)
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    # DynamoDB may have an emulator of its own (scripts/dynalite.sh sets AWS_ENDPOINT_URL_DYNAMODB).
+    dynamodb = session.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint)
     sqs = session.client("sqs", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
 

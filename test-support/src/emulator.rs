@@ -288,9 +288,17 @@ pub async fn sdk_config_with(
     region: &str,
     http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
-        .endpoint_url(endpoint)
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client);
+    // An endpoint set here wins over every service's own; a benchmark with DynamoDB elsewhere
+    // (scripts/dynalite.sh: AWS_ENDPOINT_URL_DYNAMODB) takes the shared one from the environment instead.
+    let own_dynamodb = std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
+        && std::env::var("AWS_ENDPOINT_URL").is_ok_and(|shared| shared == endpoint);
+    let loader = if own_dynamodb {
+        loader
+    } else {
+        loader.endpoint_url(endpoint)
+    };
+    loader
         .region(Region::new(region.to_owned()))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "testing",
