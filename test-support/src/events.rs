@@ -93,22 +93,29 @@ pub fn twilio_request(
     params: &[(&str, &str)],
     auth_token: &str,
 ) -> lambda_http::Request {
-    let owned: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let url = if query.is_empty() {
         format!("{base_url}{path}")
     } else {
         format!("{base_url}{path}?{query}")
     };
-    let signature = twilio_signature::expected_signature(&Secret::new(auth_token), &url, &owned);
-    let body: Vec<String> = owned
-        .iter()
-        .map(|(k, v)| format!("{}={}", form::encode(k), form::encode(v)))
-        .collect();
+    let (signature, body) = twilio_form(&url, params, auth_token);
     let headers = [
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("X-Twilio-Signature", signature.as_str()),
     ];
-    api_request("POST", path, query, &headers, body.join("&").as_bytes(), true)
+    api_request("POST", path, query, &headers, body.as_bytes(), true)
+}
+
+/// Twilio's `X-Twilio-Signature` of a POST of `params` to the public `url`, signed with `auth_token`,
+/// and the form body itself.
+pub fn twilio_form(url: &str, params: &[(&str, &str)], auth_token: &str) -> (String, String) {
+    let owned: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let signature = twilio_signature::expected_signature(&Secret::new(auth_token), url, &owned);
+    let body: Vec<String> = owned
+        .iter()
+        .map(|(k, v)| format!("{}={}", form::encode(k), form::encode(v)))
+        .collect();
+    (signature, body.join("&"))
 }
 
 #[cfg(test)]

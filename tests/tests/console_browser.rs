@@ -58,38 +58,22 @@ async fn customer_writes(stack: &Stack, from: &str, name: &str, text: &str, ago:
 /// stack's auth token over its public URL.
 async fn twilio_hears(stack: &Stack, to: &str, speech: &str) {
     let url = format!("{}/twilio/gather?attempt=1", stack.env["PUBLIC_BASE_URL"]);
-    let params: Vec<(String, String)> = [
+    let call_sid = unique("CA");
+    let params = [
         ("AccountSid", "AC00000000000000000000000000000000"),
-        ("CallSid", unique("CA").as_str()),
+        ("CallSid", call_sid.as_str()),
         ("CallStatus", "in-progress"),
         ("From", "+16505550100"),
         ("To", to),
         ("SpeechResult", speech),
         ("Confidence", "0.88"),
-    ]
-    .iter()
-    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-    .collect();
-    let signature = bridge::domain::twilio_signature::expected_signature(
-        &Secret::new(stack.env["TWILIO_AUTH_TOKEN"].as_str()),
-        &url,
-        &params,
-    );
-    let form: Vec<String> = params
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                bridge::domain::form::encode(name),
-                bridge::domain::form::encode(value)
-            )
-        })
-        .collect();
+    ];
+    let (signature, form) = test_support::events::twilio_form(&url, &params, &stack.env["TWILIO_AUTH_TOKEN"]);
     let status = test_support::http::client()
         .post(format!("{}/twilio/gather?attempt=1", stack.api_url))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-twilio-signature", signature)
-        .body(form.join("&"))
+        .body(form)
         .send()
         .await
         .unwrap()

@@ -244,10 +244,11 @@ pub mod memory {
     use super::{Harness, Write};
     use crate::testing::{FakeVerificationStore, Fault, MemoryStore};
 
+    /// The fake's stores: one `MemoryStore`, whose verification codes are its own (as DynamoDB's are the
+    /// table's), so what the Twilio side records is what the send API reads.
     #[derive(Default)]
     pub struct MemoryHarness {
         pub store: MemoryStore,
-        pub verification: FakeVerificationStore,
         counter: std::sync::atomic::AtomicU64,
     }
 
@@ -260,7 +261,7 @@ pub mod memory {
         }
 
         fn plan(&self, write: Write, after: usize, fault: Fault) {
-            for faults in [&self.store.faults, &self.verification.faults] {
+            for faults in [&self.store.faults, &self.store.verification.faults] {
                 faults.fail_after(write.fake, after, fault);
             }
         }
@@ -275,7 +276,7 @@ pub mod memory {
         }
 
         fn verification(&self) -> &FakeVerificationStore {
-            &self.verification
+            &self.store.verification
         }
 
         fn advance(&self, seconds: i64) {
@@ -296,7 +297,7 @@ pub mod memory {
 
         fn calm(&self) {
             self.store.faults.clear();
-            self.verification.faults.clear();
+            self.store.verification.faults.clear();
         }
 
         fn unique(&self, prefix: &str) -> String {

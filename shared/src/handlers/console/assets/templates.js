@@ -231,7 +231,6 @@ export function showTemplatePicker(contact, shown) {
   const form = $("template-form");
   if (picker.contact !== contact) {
     picker.contact = contact;
-    picker.composeKey = newComposeKey();
     $("template-note").textContent = "";
     $("template-select").value = "";
     renderFields();
